@@ -1,0 +1,109 @@
+import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
+import { Observable, Subject } from 'rxjs';
+import type { SseFrame } from './sse-event.js';
+import type { ResolvedSseOptions } from './sse-options.interface.js';
+import { SSE_OPTIONS } from './sse.tokens.js';
+
+/** One open stream of one user. */
+export interface SseConnection {
+  readonly id: number;
+  readonly userId: string;
+  readonly openedAt: number;
+}
+
+/** A user's live events, shared by all of that user's open streams. */
+interface UserChannel {
+  readonly subject: Subject<SseFrame>;
+  readonly connections: Set<SseConnection>;
+}
+
+/** Thrown when a user already has `maxConnectionsPerUser` open streams. */
+export class SseConnectionLimitError extends Error {
+  override readonly name = 'SseConnectionLimitError';
+  constructor(readonly limit: number) {
+    super(`Connection limit reached: at most ${limit} concurrent event streams per user`);
+  }
+}
+
+/**
+ * Users to their open connections: one Subject per user, so a targeted send is
+ * one Map lookup and one `next()`, whatever the number of other users.
+ */
+@Injectable()
+export class SseConnectionRegistry implements BeforeApplicationShutdown {
+  private readonly users = new Map<string, UserChannel>();
+  private nextConnectionId = 1;
+  private connections = 0;
+
+  constructor(@Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions) {}
+
+  /** Registers a stream, or throws `SseConnectionLimitError` before anything is sent. */
+  open(userId: string): { connection: SseConnection; events: Observable<SseFrame> } {
+    let channel = this.users.get(userId);
+    if (channel && channel.connections.size >= this.options.maxConnectionsPerUser) {
+      throw new SseConnectionLimitError(this.options.maxConnectionsPerUser);
+    }
+    if (!channel) {
+      channel = { subject: new Subject<SseFrame>(), connections: new Set() };
+      this.users.set(userId, channel);
+    }
+    const connection: SseConnection = { id: this.nextConnectionId++, userId, openedAt: Date.now() };
+    channel.connections.add(connection);
+    this.connections++;
+    return { connection, events: channel.subject.asObservable() };
+  }
+
+  /** Idempotent: called from both the stream's teardown and the request's abort signal. */
+  close(connection: SseConnection): void {
+    const channel = this.users.get(connection.userId);
+    if (!channel || !channel.connections.delete(connection)) return;
+    this.connections--;
+    if (channel.connections.size === 0) {
+      this.users.delete(connection.userId);
+      channel.subject.complete();
+    }
+  }
+
+  /** Returns the number of streams the frame was handed to. */
+  publishToUser(userId: string, frame: SseFrame): number {
+    const channel = this.users.get(userId);
+    if (!channel) return 0;
+    channel.subject.next(frame);
+    return channel.connections.size;
+  }
+
+  publishToAll(frame: SseFrame): number {
+    for (const channel of this.users.values()) channel.subject.next(frame);
+    return this.connections;
+  }
+
+  /** Ends every open stream of a user; returns how many were open. */
+  disconnectUser(userId: string): number {
+    const channel = this.users.get(userId);
+    if (!channel) return 0;
+    const count = channel.connections.size;
+    this.users.delete(userId);
+    this.connections -= count;
+    channel.connections.clear();
+    channel.subject.complete();
+    return count;
+  }
+
+  disconnectAll(): void {
+    for (const userId of [...this.users.keys()]) this.disconnectUser(userId);
+  }
+
+  connectionCount(userId?: string): number {
+    if (userId === undefined) return this.connections;
+    return this.users.get(userId)?.connections.size ?? 0;
+  }
+
+  connectedUserIds(): string[] {
+    return [...this.users.keys()];
+  }
+
+  /** Streams must end before the HTTP server closes, or `app.close()` would wait on them. */
+  beforeApplicationShutdown(): void {
+    this.disconnectAll();
+  }
+}

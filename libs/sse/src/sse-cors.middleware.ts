@@ -1,0 +1,36 @@
+import { Inject, Injectable, NestMiddleware } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ResolvedSseOptions } from './sse-options.interface.js';
+import { SSE_OPTIONS } from './sse.tokens.js';
+
+/**
+ * CORS for the stream route only, so the app's own CORS policy is untouched.
+ * Allowed origins are echoed (never `*`, which credentials forbid); any other
+ * origin gets no CORS header at all, and the browser refuses the stream.
+ */
+@Injectable()
+export class SseCorsMiddleware implements NestMiddleware {
+  private readonly origins: Set<string>;
+
+  constructor(@Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions) {
+    this.origins = new Set(options.cors.origins);
+  }
+
+  use(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+    const origin = req.headers.origin;
+    if (this.origins.size > 0) res.appendHeader('Vary', 'Origin');
+    if (typeof origin !== 'string' || !this.origins.has(origin)) return next();
+
+    res.setHeader('Access-Control-Allow-Origin', origin);
+    if (this.options.cors.credentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
+    if (req.method === 'OPTIONS') {
+      res.setHeader('Access-Control-Allow-Methods', 'GET');
+      res.setHeader('Access-Control-Allow-Headers', 'Authorization, Last-Event-ID, Cache-Control');
+      res.setHeader('Access-Control-Max-Age', '600');
+      res.statusCode = 204;
+      res.end();
+      return;
+    }
+    next();
+  }
+}

@@ -1,0 +1,56 @@
+import { Inject, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { SseAuthGuard } from './sse-auth.guard.js';
+import { SseConnectionRegistry } from './sse-connection.registry.js';
+import { SseCorsMiddleware } from './sse-cors.middleware.js';
+import { SseHeartbeat } from './sse-heartbeat.js';
+import { ConfigurableSseModule, SSE_MODULE_OPTIONS } from './sse.module-definition.js';
+import { resolveSseOptions, type ResolvedSseOptions, type SseModuleOptions } from './sse-options.interface.js';
+import { SseService } from './sse.service.js';
+import { SseStreamFactory } from './sse-stream.factory.js';
+import { SSE_JWT_SERVICE, SSE_OPTIONS, SSE_ROUTE_PATH } from './sse.tokens.js';
+
+/**
+ * `SseModule.forRoot({ jwt: { secret } })` or `SseModule.forRootAsync({ inject, useFactory })`.
+ * Route-shaping options (`path`, `maxPendingDataLength`, `isGlobal`) sit beside either.
+ */
+@Module({
+  providers: [
+    {
+      provide: SSE_OPTIONS,
+      inject: [SSE_MODULE_OPTIONS],
+      useFactory: (options: SseModuleOptions) => resolveSseOptions(options),
+    },
+    {
+      // A private verifier, so the app's own JwtModule configuration never leaks into it.
+      provide: SSE_JWT_SERVICE,
+      inject: [SSE_OPTIONS],
+      useFactory: ({ jwt }: ResolvedSseOptions) =>
+        new JwtService({
+          secret: jwt.secret,
+          publicKey: jwt.publicKey,
+          verifyOptions: {
+            algorithms: jwt.algorithms,
+            issuer: jwt.issuer,
+            audience: jwt.audience,
+            clockTolerance: jwt.clockToleranceSec,
+          },
+        }),
+    },
+    SseAuthGuard,
+    SseConnectionRegistry,
+    SseHeartbeat,
+    SseStreamFactory,
+    SseService,
+  ],
+  exports: [SseService],
+})
+export class SseModule extends ConfigurableSseModule implements NestModule {
+  constructor(@Inject(SSE_ROUTE_PATH) private readonly path: string) {
+    super();
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(SseCorsMiddleware).forRoutes({ path: this.path, method: RequestMethod.ALL });
+  }
+}

@@ -1,0 +1,4 @@
+/** Injection tokens of the module's internal providers. */
+export const SSE_OPTIONS = Symbol('SSE_OPTIONS');
+export const SSE_ROUTE_PATH = Symbol('SSE_ROUTE_PATH');
+export const SSE_JWT_SERVICE = Symbol('SSE_JWT_SERVICE');

@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+
+/** The demo's settings, read once from the environment. */
+export interface AppConfig {
+  port: number;
+  jwtSecret: string;
+  /** True when JWT_SECRET was not set and a throwaway secret was generated. */
+  jwtSecretGenerated: boolean;
+  heartbeatMs?: number;
+  maxConnectionsPerUser?: number;
+  corsOrigins: string[];
+  production: boolean;
+  /** Delay before the simulated shipment of an order. */
+  shipDelayMs: number;
+}
+
+function optionalInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got '${raw}'`);
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const secret = env.JWT_SECRET;
+  return {
+    port: optionalInt(env, 'PORT') ?? 3000,
+    jwtSecret: secret || randomBytes(32).toString('hex'),
+    jwtSecretGenerated: !secret,
+    heartbeatMs: optionalInt(env, 'SSE_HEARTBEAT_MS'),
+    maxConnectionsPerUser: optionalInt(env, 'SSE_MAX_CONNECTIONS_PER_USER'),
+    corsOrigins: (env.CORS_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+    production: env.NODE_ENV === 'production',
+    shipDelayMs: optionalInt(env, 'SHIP_DELAY_MS') ?? 3000,
+  };
+}

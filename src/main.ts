@@ -1,0 +1,21 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module.js';
+import { loadConfig } from './config.js';
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfig();
+  const logger = new Logger('Demo');
+  const app = await NestFactory.create(AppModule.forRoot(config));
+  // SIGTERM/SIGINT run the shutdown hooks, which end every open stream cleanly.
+  app.enableShutdownHooks();
+  await app.listen(config.port);
+  if (config.jwtSecretGenerated) {
+    logger.warn('*** JWT_SECRET is not set: using a random development secret. Tokens die with this process. ***');
+    logger.warn('*** Set JWT_SECRET (and NODE_ENV=production) for anything but local development.               ***');
+  }
+  logger.log(`Dashboard: http://localhost:${config.port}/`);
+}
+
+void bootstrap();

@@ -1,0 +1,13 @@
+export interface Order {
+  id: string;
+  userId: string;
+  item: string;
+  quantity: number;
+  status: 'placed' | 'shipped';
+  createdAt: string;
+}
+
+export interface PlaceOrderInput {
+  item: string;
+  quantity: number;
+}
