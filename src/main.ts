@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
 import { loadConfig } from './config.js';
 
@@ -15,7 +16,8 @@ async function bootstrap(): Promise<void> {
     logger.warn('*** JWT_SECRET is not set: using a random development secret. Tokens die with this process. ***');
     logger.warn('*** Set JWT_SECRET (and NODE_ENV=production) for anything but local development.               ***');
   }
-  logger.log(`Dashboard: http://localhost:${config.port}/`);
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  logger.log(`Dashboard: http://localhost:${port}/`);
 }
 
 void bootstrap();

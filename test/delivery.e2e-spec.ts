@@ -1,0 +1,145 @@
+import { SseEventError, SseService } from '../libs/sse/src/index.js';
+import { type RunningApp, signToken } from './support/demo-app.js';
+import { startLibrary } from './support/library-app.js';
+import { rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';
+
+describe('delivery through SseService', () => {
+  let server: RunningApp;
+  let sse: SseService;
+  const clients: StreamClient[] = [];
+  beforeAll(async () => {
+    server = await startLibrary({ heartbeatIntervalMs: 0 });
+    sse = server.app.get(SseService);
+  });
+  afterEach(async () => {
+    clients.splice(0).forEach((c) => c.close());
+    await waitForCount(() => sse.connectionCount(), 0);
+  });
+  afterAll(() => server.close());
+
+  async function connect(userId: string, types: string[] = []): Promise<StreamClient> {
+    const client = new StreamClient(`${server.baseUrl}/api/events?token=${signToken(userId)}`, types);
+    clients.push(client);
+    await client.opened();
+    await waitForCount(() => sse.connectionCount(userId), clients.filter((c) => c === client).length, 1);
+    return client;
+  }
+
+  it('delivers an event for A to A only', async () => {
+    const a = await connect('A');
+    const b = await connect('B');
+    expect(sse.sendToUser('A', { type: 'notification', data: { secret: 'for A' } })).toBe(1);
+    // A marker for B proves B's stream is live: anything for A would have arrived before it.
+    sse.sendToUser('B', { type: 'notification', data: { marker: true } });
+    await a.until(() => a.events.length === 1);
+    await b.until(() => b.events.length === 1);
+    expect(a.events[0]).toMatchObject({ type: 'notification', data: { secret: 'for A' } });
+    expect(b.events).toEqual([expect.objectContaining({ data: { marker: true } })]);
+  });
+
+  it('delivers to every stream of the user, and to the users given', async () => {
+    const a1 = await connect('A');
+    const a2 = await connect('A');
+    const b = await connect('B');
+    const c = await connect('C');
+    expect(sse.sendToUsers(['A', 'B', 'A'], { type: 'update', data: 1 })).toBe(3);
+    sse.sendToUser('C', { type: 'update', data: 'marker' });
+    for (const client of [a1, a2, b, c]) await client.until(() => client.events.length === 1);
+    expect([a1, a2, b].map((x) => x.events[0].data)).toEqual([1, 1, 1]);
+    expect(c.events[0].data).toBe('marker');
+  });
+
+  it('broadcasts to everyone', async () => {
+    const users = ['A', 'B', 'C', 'D'];
+    const streams = await Promise.all(users.map((u) => connect(u)));
+    expect(sse.broadcast({ type: 'update', data: { message: 'hello all' } })).toBe(4);
+    for (const s of streams) await s.until(() => s.events.length === 1);
+    expect(streams.every((s) => (s.events[0].data as { message: string }).message === 'hello all')).toBe(true);
+  });
+
+  it('returns 0 for a user with no open stream', () => {
+    expect(sse.sendToUser('nobody', { type: 'notification', data: {} })).toBe(0);
+  });
+
+  it('keeps multi-line strings and any JSON value intact through a spec-compliant client', async () => {
+    const a = await connect('A');
+    const values = [
+      'line 1\nline 2\r\nline 3\rline 4\n\n',
+      { nested: { text: 'a\nb', list: [1, 'two', null, true] }, unicode: 'żółw 🐢' },
+      'data: not a field\nid: 666\nevent: nope',
+      42,
+      null,
+      '',
+    ];
+    for (const data of values) sse.sendToUser('A', { type: 'notification', data });
+    await a.until(() => a.events.length === values.length);
+    expect(a.events.map((e) => e.data)).toEqual(values);
+    expect(a.events.every((e) => e.type === 'notification')).toBe(true);
+  });
+
+  it('sends a caller-supplied safe id on the wire', async () => {
+    const a = await connect('A');
+    sse.sendToUser('A', { type: 'notification', data: 1, id: 'order-42:v1' });
+    await a.until(() => a.events.length === 1);
+    expect(a.events[0].lastEventId).toBe('order-42:v1');
+  });
+
+  it('allows custom safe type names', async () => {
+    const a = await connect('A', ['order.status:changed']);
+    sse.sendToUser('A', { type: 'order.status:changed', data: 'ok' });
+    await a.until(() => a.events.length === 1);
+    expect(a.events[0].type).toBe('order.status:changed');
+  });
+
+  const unsafeTypes = ['', 'a\nb', 'a\rb', 'a\0b', 'has space', '1starts-with-digit', ':comment', 'x'.repeat(65), 'événement'];
+  it.each(unsafeTypes.map((t) => [JSON.stringify(t)]))('rejects the event type %s at the call site', async (json) => {
+    const type = JSON.parse(json) as string;
+    const a = await connect('A');
+    for (const send of [
+      () => sse.sendToUser('A', { type, data: 'x' }),
+      () => sse.sendToUsers(['A'], { type, data: 'x' }),
+      () => sse.broadcast({ type, data: 'x' }),
+    ]) {
+      expect(send).toThrow(SseEventError);
+    }
+    await expectNothingLeaked(a);
+  });
+
+  const unsafeIds = ['', 'a\nb', 'a\rb', 'a\0b', 'has space', 'x'.repeat(129), 'ünicode'];
+  it.each(unsafeIds.map((t) => [JSON.stringify(t)]))('rejects the event id %s at the call site', async (json) => {
+    const id = JSON.parse(json) as string;
+    const a = await connect('A');
+    expect(() => sse.sendToUser('A', { type: 'notification', data: 'x', id })).toThrow(SseEventError);
+    expect(() => sse.broadcast({ type: 'notification', data: 'x', id })).toThrow(SseEventError);
+    await expectNothingLeaked(a);
+  });
+
+  it('rejects data that cannot be serialised, and bad user ids', async () => {
+    const a = await connect('A');
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    expect(() => sse.sendToUser('A', { type: 'update', data: circular })).toThrow(/not JSON-serialisable/);
+    expect(() => sse.sendToUser('A', { type: 'update', data: 10n })).toThrow(SseEventError);
+    expect(() => sse.sendToUser('A', { type: 'update', data: () => 1 })).toThrow(SseEventError);
+    expect(() => sse.sendToUser('', { type: 'update', data: 1 })).toThrow(SseEventError);
+    expect(() => sse.sendToUsers(['A', 7 as unknown as string], { type: 'update', data: 1 })).toThrow(SseEventError);
+    await expectNothingLeaked(a);
+  });
+
+  it('ends every stream of a user on disconnectUser', async () => {
+    const raw = rawGet(`${server.baseUrl}/api/events?token=${signToken('Z')}`, {}, 3000);
+    await waitForCount(() => sse.connectionCount('Z'), 1);
+    expect(sse.disconnectUser('Z')).toBe(1);
+    const res = await raw;
+    expect(res.ended).toBe(true);
+    expect(sse.connectionCount('Z')).toBe(0);
+  });
+
+  /** Nothing was written for the rejected sends: the next event is the first one the client sees. */
+  async function expectNothingLeaked(client: StreamClient): Promise<void> {
+    sse.sendToUser('A', { type: 'notification', data: 'after' });
+    await client.until(() => client.events.length >= 1);
+    await sleep(20);
+    expect(client.events.map((e) => e.data)).toEqual(['after']);
+  }
+});

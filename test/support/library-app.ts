@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { SseModule, type SseModuleExtras, type SseModuleOptions } from '../../libs/sse/src/index.js';
+import { listen, type RunningApp, TEST_SECRET } from './demo-app.js';
+
+/** The library alone, as a user's app would import it, with the options under test. */
+export async function startLibrary(
+  options: Partial<SseModuleOptions> = {},
+  extras: SseModuleExtras = {},
+): Promise<RunningApp> {
+  @Module({ imports: [SseModule.forRoot({ jwt: { secret: TEST_SECRET }, ...options, ...extras })] })
+  class TestAppModule {}
+  const moduleRef = await Test.createTestingModule({ imports: [TestAppModule] }).compile();
+  return listen(moduleRef.createNestApplication({ logger: ['error'] }));
+}
