@@ -77,11 +77,32 @@ describe('delivery through SseService', () => {
     expect(a.events.every((e) => e.type === 'notification')).toBe(true);
   });
 
-  it('sends a caller-supplied safe id on the wire', async () => {
+  it('assigns ordered ids, and refuses caller ids while history is on', async () => {
     const a = await connect('A');
-    sse.sendToUser('A', { type: 'notification', data: 1, id: 'order-42:v1' });
-    await a.until(() => a.events.length === 1);
-    expect(a.events[0].lastEventId).toBe('order-42:v1');
+    expect(() => sse.sendToUser('A', { type: 'notification', data: 1, id: 'order-42' })).toThrow(/assigned by the server/);
+    sse.sendToUser('A', { type: 'notification', data: 1 });
+    sse.broadcast({ type: 'notification', data: 2 });
+    await a.until(() => a.events.length === 2);
+    const [first, second] = a.events.map((e) => e.lastEventId.split('-').map(Number));
+    expect(first).toHaveLength(2);
+    expect(second[0] > first[0] || (second[0] === first[0] && second[1] > first[1])).toBe(true);
+  });
+
+  it('sends a caller-supplied safe id on the wire when history is off', async () => {
+    const noHistory = await startLibrary({ heartbeatIntervalMs: 0, history: false });
+    const client = new StreamClient(`${noHistory.baseUrl}/api/events?token=${signToken('A')}`);
+    try {
+      await client.opened();
+      noHistory.app.get(SseService).sendToUser('A', { type: 'notification', data: 1, id: 'order-42:v1' });
+      await client.until(() => client.events.length === 1);
+      expect(client.events[0].lastEventId).toBe('order-42:v1');
+      expect(() => noHistory.app.get(SseService).sendToUser('A', { type: 'notification', data: 1, id: 'a b' })).toThrow(
+        SseEventError,
+      );
+    } finally {
+      client.close();
+      await noHistory.close();
+    }
   });
 
   it('allows custom safe type names', async () => {

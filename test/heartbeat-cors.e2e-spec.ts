@@ -1,3 +1,4 @@
+import { SseService } from '../libs/sse/src/index.js';
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { rawGet, StreamClient } from './support/sse-client.js';
@@ -20,8 +21,12 @@ describe('heartbeat', () => {
     try {
       await client.until(() => client.ofType('heartbeat').length >= 2, 2000, 'two heartbeats');
       expect(client.ofType('heartbeat')[0].data).toBeNull();
-      // A heartbeat never moves the client's Last-Event-ID.
-      expect(client.ofType('heartbeat')[0].lastEventId).toBe('');
+      // A heartbeat repeats the last id the stream delivered, so it never moves the client's Last-Event-ID.
+      server.app.get(SseService).sendToUser('hb', { type: 'update', data: 'x' });
+      await client.until(() => client.ofType('update').length === 1);
+      const beats = client.ofType('heartbeat').length;
+      await client.until(() => client.ofType('heartbeat').length > beats, 2000, 'a later heartbeat');
+      expect(client.ofType('heartbeat').at(-1)!.lastEventId).toBe(client.ofType('update')[0].lastEventId);
     } finally {
       client.close();
     }

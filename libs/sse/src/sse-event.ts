@@ -12,7 +12,11 @@ export interface SseEvent<T = unknown> {
   /** The SSE event name: `notification`, `update`, `heartbeat`, or any safe token. */
   type: string;
   data: T;
-  /** Optional event id; must be wire-safe (printable ASCII, no spaces). */
+  /**
+   * Only with `history: false`: a wire-safe id of your own. With history on
+   * (the default) the server assigns ordered ids and refuses this field:
+   * domain ids (an order id) belong in `data`.
+   */
   id?: string;
 }
 
@@ -74,16 +78,15 @@ export function serialiseData(data: unknown): string {
   return json;
 }
 
-/** Validates an event at the call site and turns it into a frame. Throws `SseEventError`. */
-export function toFrame(event: SseEvent): SseFrame {
+/**
+ * Validates an event at the call site and turns it into a frame with the given
+ * wire id (used when the event brings none). Throws `SseEventError`.
+ */
+export function toFrame(event: SseEvent, id: string): SseFrame & { id: string } {
   if (event === null || typeof event !== 'object') {
     throw new SseEventError('SSE event must be an object { type, data, id? }');
   }
   assertEventType(event.type);
-  const frame: SseFrame = { type: event.type, data: serialiseData(event.data) };
-  if (event.id !== undefined) {
-    assertEventId(event.id);
-    frame.id = event.id;
-  }
-  return frame;
+  if (event.id !== undefined) assertEventId(event.id);
+  return { type: event.type, data: serialiseData(event.data), id: event.id ?? id };
 }

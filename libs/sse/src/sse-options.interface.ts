@@ -1,6 +1,9 @@
 import type { Algorithm, VerifyOptions } from 'jsonwebtoken';
+import type { SseHistoryStore } from './history/sse-history-store.interface.js';
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_HISTORY_MAX_EVENTS,
+  DEFAULT_HISTORY_TTL_MS,
   DEFAULT_JWT_ALGORITHMS,
   DEFAULT_MAX_CONNECTIONS_PER_USER,
   DEFAULT_RETRY_MS,
@@ -30,6 +33,16 @@ export interface SseCorsOptions {
   credentials?: boolean;
 }
 
+/** Bounded history of published events, for Last-Event-ID replay. */
+export interface SseHistoryOptions {
+  /** Events kept per user, and for broadcasts. Default 1000. */
+  maxEvents?: number;
+  /** Age after which events are dropped. Default 300000 (5 minutes). */
+  ttlMs?: number;
+  /** Replaces the in-memory default (e.g. a shared store for several instances). */
+  store?: SseHistoryStore;
+}
+
 /** Options of `SseModule.forRoot()` / the factory of `forRootAsync()`. */
 export interface SseModuleOptions {
   jwt: SseJwtOptions;
@@ -50,6 +63,12 @@ export interface SseModuleOptions {
    * since guards only run when a stream opens. Default true.
    */
   closeOnTokenExpiry?: boolean;
+  /**
+   * History for resuming after a reconnect (default: in memory, 1000 events per
+   * user, 5 minutes). `false` keeps none: a resuming client then gets a `reset`,
+   * and callers may supply their own wire-safe event ids.
+   */
+  history?: SseHistoryOptions | false;
 }
 
 /** Options fixed when the module is defined, because they shape the route itself. */
@@ -62,9 +81,10 @@ export interface SseModuleExtras {
   isGlobal?: boolean;
 }
 
-export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'jwt' | 'cors'>> & {
+export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'jwt' | 'cors' | 'history'>> & {
   jwt: Required<Pick<SseJwtOptions, 'algorithms' | 'userIdClaim' | 'clockToleranceSec'>> & SseJwtOptions;
   cors: Required<SseCorsOptions>;
+  history: { enabled: boolean; maxEvents: number; ttlMs: number; store?: SseHistoryStore };
 };
 
 function nonNegativeInteger(name: string, value: number): number {
@@ -111,5 +131,17 @@ export function resolveSseOptions(options: SseModuleOptions): ResolvedSseOptions
       credentials: options.cors?.credentials ?? false,
     },
     closeOnTokenExpiry: options.closeOnTokenExpiry ?? true,
+    history: resolveHistory(options.history),
   };
+}
+
+function resolveHistory(history: SseHistoryOptions | false | undefined): ResolvedSseOptions['history'] {
+  if (history === false) return { enabled: false, maxEvents: 0, ttlMs: 0 };
+  const maxEvents = history?.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS;
+  if (!Number.isInteger(maxEvents) || maxEvents < 1) {
+    throw new Error('SseModule: history.maxEvents must be an integer >= 1');
+  }
+  const ttlMs = history?.ttlMs ?? DEFAULT_HISTORY_TTL_MS;
+  if (!Number.isFinite(ttlMs) || ttlMs < 1) throw new Error('SseModule: history.ttlMs must be >= 1');
+  return { enabled: true, maxEvents, ttlMs, store: history?.store };
 }

@@ -1,12 +1,20 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { EMPTY, endWith, map, merge, Observable, takeWhile, tap, timer } from 'rxjs';
-import { HEARTBEAT_COMMENT, SSE_EVENT_TYPES } from './sse.constants.js';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { defer, EMPTY, finalize, map, merge, Observable, takeWhile, timer } from 'rxjs';
+import type { SseHistoryStore, SseReplayResult } from './history/sse-history-store.interface.js';
+import {
+  HEARTBEAT_COMMENT,
+  MAX_LAST_EVENT_ID_LENGTH,
+  SSE_EVENT_TYPES,
+  SSE_RESET_REASONS,
+  type SseResetReason,
+} from './sse.constants.js';
 import { SseConnectionRegistry } from './sse-connection.registry.js';
+import { compareEventIds, formatEventId, parseEventId, SseEventIdGenerator, type SseEventId } from './sse-event-id.js';
 import type { SseFrame } from './sse-event.js';
 import { SseHeartbeat } from './sse-heartbeat.js';
 import type { ResolvedSseOptions } from './sse-options.interface.js';
 import type { SseUser } from './sse-user.js';
-import { SSE_OPTIONS } from './sse.tokens.js';
+import { SSE_HISTORY_STORE, SSE_OPTIONS } from './sse.tokens.js';
 
 export interface SseStreamContext {
   /**
@@ -15,7 +23,7 @@ export interface SseStreamContext {
    * would otherwise keep its slot.
    */
   onRequestClosed?: (callback: () => void) => void;
-  /** A well-formed `Last-Event-ID` the client sent, if any. */
+  /** What the client resumes from: the `Last-Event-ID` header, else the `lastEventId` query parameter. */
   lastEventId?: string;
 }
 
@@ -24,62 +32,125 @@ const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 const END_OF_STREAM: SseFrame = Object.freeze({ comment: 'end' });
 const HEARTBEAT_COMMENT_FRAME: SseFrame = Object.freeze({ comment: HEARTBEAT_COMMENT });
 
+/** Where a new stream starts: after the client's id (with what it missed), or at the present. */
+type StartPoint =
+  | { kind: 'fresh' }
+  | { kind: 'resume'; from: string; frames: readonly SseFrame[] }
+  | { kind: 'reset'; reason: SseResetReason };
+
 /**
- * Builds one connection's Observable: the user's live events, merged with the
- * shared heartbeat and the token-expiry timer. It is registered before the first
- * byte (so the limit can answer 429) and released on every way a stream can end.
+ * Builds one connection's Observable: replay of what the client missed, then its
+ * live events, merged with the shared heartbeat and the token-expiry timer. It is
+ * registered before the first byte (so the limit can answer 429) and released on
+ * every way a stream can end.
  */
 @Injectable()
 export class SseStreamFactory {
+  private readonly logger = new Logger('SseStream');
+
   constructor(
     private readonly registry: SseConnectionRegistry,
     private readonly heartbeat: SseHeartbeat,
+    private readonly ids: SseEventIdGenerator,
+    @Inject(SSE_HISTORY_STORE) private readonly history: SseHistoryStore | null,
     @Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions,
   ) {}
 
-  /**
-   * Throws `SseConnectionLimitError` when the user has no free slot.
-   */
+  /** Throws `SseConnectionLimitError` when the user has no free slot. */
   open(user: SseUser, { onRequestClosed, lastEventId }: SseStreamContext = {}): Observable<SseFrame> {
     const { connection, events } = this.registry.open(user.userId);
     const release = () => this.registry.close(connection);
     onRequestClosed?.(release);
 
-    // The last id this stream delivered: frames the server adds on its own
-    // (retry, heartbeat events) repeat it, so they never move the client's Last-Event-ID.
-    let lastId = lastEventId ?? '';
-    const opening: SseFrame = { retry: this.options.retryMs, id: lastId, comment: 'connected' };
-    const live = events.pipe(
-      tap((frame) => {
-        if (frame.id !== undefined) lastId = frame.id;
-      }),
-      endWith(END_OF_STREAM),
-    );
-    const heartbeats =
-      this.options.heartbeatAs === 'event'
-        ? this.heartbeat.ticks$.pipe(
-            map((): SseFrame => ({ type: SSE_EVENT_TYPES.heartbeat, data: 'null', id: lastId })),
-          )
-        : this.heartbeat.ticks$.pipe(map(() => HEARTBEAT_COMMENT_FRAME));
+    return defer(() => {
+      // The id the client holds. Frames the server adds on its own (heartbeat
+      // events, auth-expired) repeat it: an id line always moves Last-Event-ID.
+      const position = { lastId: '' };
+      const core = new Observable<SseFrame>((subscriber) => {
+        // Live events are subscribed first and held back while history is read,
+        // so an event published during the reconnect is neither lost nor sent twice.
+        let backlog: SseFrame[] | null = [];
+        let after: SseEventId | undefined;
+        const live = events.subscribe({
+          next: (frame) => {
+            if (backlog) backlog.push(frame);
+            else deliver(frame);
+          },
+          complete: () => {
+            subscriber.next(END_OF_STREAM);
+            subscriber.complete();
+          },
+        });
+        // Every frame in the backlog is newer than this: a fresh or reset stream starts here.
+        const subscribedAt = formatEventId(this.ids.current());
+        const deliver = (frame: SseFrame) => {
+          if (frame.id !== undefined) position.lastId = frame.id;
+          subscriber.next(frame);
+        };
+        const begin = (start: StartPoint) => {
+          if (subscriber.closed || !backlog) return;
+          const opening: SseFrame = { retry: this.options.retryMs, comment: 'connected' };
+          if (start.kind === 'resume') {
+            subscriber.next({ ...opening, id: (position.lastId = start.from) });
+            start.frames.forEach(deliver);
+          } else {
+            subscriber.next({ ...opening, id: (position.lastId = subscribedAt) });
+            if (start.kind === 'reset') deliver(resetFrame(start.reason, subscribedAt));
+          }
+          after = parseEventId(position.lastId);
+          const held = backlog;
+          backlog = null;
+          for (const frame of held) {
+            const id = frame.id === undefined ? undefined : parseEventId(frame.id);
+            if (!id || !after || compareEventIds(id, after) > 0) deliver(frame);
+          }
+        };
+        const start = this.startPoint(user.userId, lastEventId);
+        if (isPromise(start)) {
+          start.then(begin, (err) => {
+            this.logger.error(`history replay failed: ${(err as Error)?.message ?? err}`);
+            begin({ kind: 'reset', reason: 'history-unavailable' });
+          });
+        } else {
+          begin(start);
+        }
+        return () => live.unsubscribe();
+      });
 
-    return merge(live, heartbeats, this.expiry(user, () => lastId)).pipe(
-      // The stream ends when the user's channel completes (disconnectUser, shutdown)...
-      takeWhile((frame) => frame !== END_OF_STREAM),
-      // ...or right after telling the client its token expired.
-      takeWhile((frame) => frame.type !== SSE_EVENT_TYPES.authExpired, true),
-      (source) =>
-        new Observable<SseFrame>((subscriber) => {
-          subscriber.next(opening);
-          const subscription = source.subscribe(subscriber);
-          return () => {
-            subscription.unsubscribe();
-            release();
-          };
-        }),
-    );
+      const heartbeats =
+        this.options.heartbeatAs === 'event'
+          ? this.heartbeat.ticks$.pipe(
+              map((): SseFrame => ({ type: SSE_EVENT_TYPES.heartbeat, data: 'null', id: position.lastId })),
+            )
+          : this.heartbeat.ticks$.pipe(map(() => HEARTBEAT_COMMENT_FRAME));
+
+      return merge(core, heartbeats, this.expiry(user, position)).pipe(
+        // The stream ends when the user's channel completes (disconnectUser, shutdown)...
+        takeWhile((frame) => frame !== END_OF_STREAM),
+        // ...or right after telling the client its token expired.
+        takeWhile((frame) => frame.type !== SSE_EVENT_TYPES.authExpired, true),
+        finalize(release),
+      );
+    });
   }
 
-  private expiry(user: SseUser, lastId: () => string): Observable<SseFrame> {
+  /** Decides how to start from the client's Last-Event-ID; may wait on an async store. */
+  private startPoint(userId: string, lastEventId: string | undefined): StartPoint | Promise<StartPoint> {
+    if (lastEventId === undefined || lastEventId === '') return { kind: 'fresh' };
+    const after = lastEventId.length <= MAX_LAST_EVENT_ID_LENGTH ? parseEventId(lastEventId) : undefined;
+    if (!after) return { kind: 'reset', reason: 'malformed-id' };
+    if (!this.history) return { kind: 'reset', reason: 'history-disabled' };
+    // Ids outside what this run issued: history cannot say what came after them.
+    if (compareEventIds(after, this.ids.epoch) < 0 || compareEventIds(after, this.ids.current()) > 0) {
+      return { kind: 'reset', reason: 'unknown-id' };
+    }
+    const toStart = (result: SseReplayResult): StartPoint =>
+      result.ok ? { kind: 'resume', from: lastEventId, frames: result.frames } : { kind: 'reset', reason: result.reason };
+    const result = this.history.replay(userId, after);
+    return isPromise(result) ? result.then(toStart) : toStart(result);
+  }
+
+  private expiry(user: SseUser, position: { lastId: string }): Observable<SseFrame> {
     if (!this.options.closeOnTokenExpiry || user.expiresAt === undefined) return EMPTY;
     const delay = Math.max(0, user.expiresAt - Date.now());
     if (delay > MAX_TIMER_DELAY_MS) return EMPTY;
@@ -88,9 +159,17 @@ export class SseStreamFactory {
         (): SseFrame => ({
           type: SSE_EVENT_TYPES.authExpired,
           data: JSON.stringify({ reason: 'token expired' }),
-          id: lastId(),
+          id: position.lastId,
         }),
       ),
     );
   }
+}
+
+function resetFrame(reason: SseResetReason, id: string): SseFrame {
+  return { type: SSE_EVENT_TYPES.reset, data: JSON.stringify({ reason, message: SSE_RESET_REASONS[reason] }), id };
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Promise<T>)?.then === 'function';
 }

@@ -8,6 +8,11 @@ export const DEFAULT_JWT_ALGORITHMS = ['HS256'] as const;
 export const DEFAULT_USER_ID_CLAIM = 'sub';
 /** Characters of unsent output a client may owe before it is dropped (Nest's own default is 4M). */
 export const DEFAULT_MAX_PENDING_DATA_LENGTH = 1024 * 1024;
+/** History kept for Last-Event-ID replay: per user (and for broadcasts), and by age. */
+export const DEFAULT_HISTORY_MAX_EVENTS = 1000;
+export const DEFAULT_HISTORY_TTL_MS = 5 * 60_000;
+/** A Last-Event-ID longer than this is not looked at: it is answered with a `reset`. */
+export const MAX_LAST_EVENT_ID_LENGTH = 64;
 
 /** The event types the module documents; any other name matching EVENT_TYPE_PATTERN is allowed too. */
 export const SSE_EVENT_TYPES = {
@@ -16,7 +21,19 @@ export const SSE_EVENT_TYPES = {
   heartbeat: 'heartbeat',
   /** Sent just before the server closes a stream whose token has expired. */
   authExpired: 'auth-expired',
+  /** The stream cannot resume from the client's Last-Event-ID: reload state, then it continues live. */
+  reset: 'reset',
 } as const;
+
+/** Why a `reset` was sent (its data is `{ reason, message }`). */
+export const SSE_RESET_REASONS = {
+  'malformed-id': 'The Last-Event-ID is not an id this server issues.',
+  'unknown-id': 'The Last-Event-ID was not issued by this server run (restarted, or from elsewhere).',
+  'too-old': 'Events after the Last-Event-ID are no longer in history.',
+  'history-disabled': 'This server keeps no history to resume from.',
+  'history-unavailable': 'The history store could not be read.',
+} as const;
+export type SseResetReason = keyof typeof SSE_RESET_REASONS;
 
 /**
  * A safe event name: starts with a letter, then letters, digits and `._:-`.

@@ -12,11 +12,11 @@ import type { IncomingMessage } from 'node:http';
 import type { Observable } from 'rxjs';
 import { SseAuthGuard } from './sse-auth.guard.js';
 import { SseConnectionLimitError } from './sse-connection.registry.js';
-import { assertEventId } from './sse-event.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
 
 type StreamRequest = IncomingMessage & {
+  query?: Record<string, unknown>;
   [SSE_USER_KEY]: SseUser;
   res?: { once(event: 'close', listener: () => void): unknown };
 };
@@ -54,13 +54,16 @@ export function createSseController(path: string, maxPendingDataLength: number):
   return SseController;
 }
 
-function readLastEventId(request: IncomingMessage): string | undefined {
+/**
+ * The header wins: an EventSource that reconnects by itself sends the newest id
+ * there, while its URL keeps the `lastEventId` it was first opened with (the
+ * query parameter is for a fresh EventSource after a reload). Checked later.
+ */
+function readLastEventId(request: StreamRequest): string | undefined {
   const header = request.headers['last-event-id'];
-  if (typeof header !== 'string' || header.length === 0) return undefined;
-  try {
-    assertEventId(header);
-    return header;
-  } catch {
-    return undefined;
-  }
+  if (typeof header === 'string' && header.length > 0) return header;
+  const query = request.query?.lastEventId;
+  if (query === undefined) return undefined;
+  // A repeated parameter arrives as an array: not an id.
+  return typeof query === 'string' ? query : '\u0000';
 }

@@ -8,7 +8,10 @@ import { ConfigurableSseModule, SSE_MODULE_OPTIONS } from './sse.module-definiti
 import { resolveSseOptions, type ResolvedSseOptions, type SseModuleOptions } from './sse-options.interface.js';
 import { SseService } from './sse.service.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
-import { SSE_JWT_SERVICE, SSE_OPTIONS, SSE_ROUTE_PATH } from './sse.tokens.js';
+import { SSE_HISTORY_STORE, SSE_JWT_SERVICE, SSE_OPTIONS, SSE_ROUTE_PATH } from './sse.tokens.js';
+import { MemoryHistoryStore } from './history/memory-history.store.js';
+import type { SseHistoryStore } from './history/sse-history-store.interface.js';
+import { SseEventIdGenerator } from './sse-event-id.js';
 
 /**
  * `SseModule.forRoot({ jwt: { secret } })` or `SseModule.forRootAsync({ inject, useFactory })`.
@@ -37,6 +40,13 @@ import { SSE_JWT_SERVICE, SSE_OPTIONS, SSE_ROUTE_PATH } from './sse.tokens.js';
           },
         }),
     },
+    {
+      provide: SSE_HISTORY_STORE,
+      inject: [SSE_OPTIONS],
+      useFactory: ({ history }: ResolvedSseOptions): SseHistoryStore | null =>
+        history.enabled ? (history.store ?? new MemoryHistoryStore(history)) : null,
+    },
+    SseEventIdGenerator,
     SseAuthGuard,
     SseConnectionRegistry,
     SseHeartbeat,

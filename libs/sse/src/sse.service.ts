@@ -1,32 +1,43 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { SseHistoryStore } from './history/sse-history-store.interface.js';
 import { SseConnectionRegistry } from './sse-connection.registry.js';
-import { assertUserId, SseEventError, toFrame, type SseEvent } from './sse-event.js';
+import { formatEventId, SseEventIdGenerator } from './sse-event-id.js';
+import { assertUserId, SseEventError, toFrame, type SseEvent, type SseFrame } from './sse-event.js';
+import { SSE_HISTORY_STORE } from './sse.tokens.js';
 
 /**
  * The publishing API. Every method validates the event at the call site (an
- * unsafe type or id throws `SseEventError` and nothing is sent), serialises it
- * once, and returns the number of open streams it was handed to.
+ * unsafe type or unserialisable data throws `SseEventError` and nothing is
+ * sent), gives it the next ordered id, records it in history for replay,
+ * serialises it once, and returns the number of open streams it was handed to.
  */
 @Injectable()
 export class SseService {
-  constructor(private readonly registry: SseConnectionRegistry) {}
+  private readonly logger = new Logger('SseService');
+
+  constructor(
+    private readonly registry: SseConnectionRegistry,
+    private readonly ids: SseEventIdGenerator,
+    @Inject(SSE_HISTORY_STORE) private readonly history: SseHistoryStore | null,
+  ) {}
 
   sendToUser(userId: string, event: SseEvent): number {
     assertUserId(userId);
-    return this.registry.publishToUser(userId, toFrame(event));
+    const frame = this.record(event, [userId]);
+    return this.registry.publishToUser(userId, frame);
   }
 
   sendToUsers(userIds: Iterable<string>, event: SseEvent): number {
-    const unique = new Set(userIds);
+    const unique = [...new Set(userIds)];
     unique.forEach((userId) => assertUserId(userId));
-    const frame = toFrame(event);
+    const frame = this.record(event, unique);
     let delivered = 0;
     for (const userId of unique) delivered += this.registry.publishToUser(userId, frame);
     return delivered;
   }
 
   broadcast(event: SseEvent): number {
-    return this.registry.publishToAll(toFrame(event));
+    return this.registry.publishToAll(this.record(event, undefined));
   }
 
   /** Ends every open stream of the user (their EventSource will try to reconnect). */
@@ -48,6 +59,31 @@ export class SseService {
 
   isConnected(userId: string): boolean {
     return this.connectionCount(userId) > 0;
+  }
+
+  /** Validates, assigns the id and appends to history, before any stream sees the frame. */
+  private record(event: SseEvent, userIds: string[] | undefined): SseFrame {
+    if (this.history && event?.id !== undefined) {
+      throw new SseEventError(
+        'SSE event ids are assigned by the server (they order replay); put domain ids in data, or disable history',
+      );
+    }
+    const id = this.ids.next();
+    const frame = toFrame(event, formatEventId(id));
+    if (this.history) {
+      try {
+        const pending = this.history.append({ id, userIds, frame, at: Date.now() });
+        if (pending) pending.catch((err) => this.logHistoryError(err));
+      } catch (err) {
+        this.logHistoryError(err);
+      }
+    }
+    return frame;
+  }
+
+  private logHistoryError(err: unknown): void {
+    // Live delivery goes on; a client resuming over the gap will get a reset.
+    this.logger.error(`history append failed: ${(err as Error)?.message ?? err}`);
   }
 }
 

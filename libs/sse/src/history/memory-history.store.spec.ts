@@ -1,0 +1,74 @@
+import { jest } from '@jest/globals';
+import { formatEventId, parseEventId, type SseEventId } from '../sse-event-id.js';
+import { MemoryHistoryStore } from './memory-history.store.js';
+
+const id = (ms: number, seq = 0): SseEventId => ({ ms, seq });
+const frame = (n: number) => ({ type: 'update', data: String(n), id: formatEventId(id(1000 + n)) });
+
+describe('MemoryHistoryStore', () => {
+  let store: MemoryHistoryStore;
+  afterEach(() => store.onModuleDestroy());
+
+  it('replays a user\'s events and broadcasts after an id, merged in id order', () => {
+    store = new MemoryHistoryStore({ maxEvents: 10, ttlMs: 60_000 });
+    const at = Date.now();
+    store.append({ id: id(1001), userIds: ['a'], frame: frame(1), at });
+    store.append({ id: id(1002), frame: frame(2), at });
+    store.append({ id: id(1003), userIds: ['b'], frame: frame(3), at });
+    store.append({ id: id(1004), userIds: ['a', 'b'], frame: frame(4), at });
+    store.append({ id: id(1005), frame: frame(5), at });
+    const result = store.replay('a', id(1001));
+    expect(result).toEqual({ ok: true, frames: [frame(2), frame(4), frame(5)] });
+    expect(store.replay('b', id(1000))).toEqual({ ok: true, frames: [frame(2), frame(3), frame(4), frame(5)] });
+    expect(store.replay('nobody', id(1003))).toEqual({ ok: true, frames: [frame(4), frame(5)].slice(1) });
+  });
+
+  it('keeps at most maxEvents per user and says too-old for ids before what it dropped', () => {
+    store = new MemoryHistoryStore({ maxEvents: 3, ttlMs: 60_000 });
+    const at = Date.now();
+    for (let n = 1; n <= 5; n++) store.append({ id: id(1000 + n), userIds: ['a'], frame: frame(n), at });
+    expect(store.size('a')).toBe(3);
+    expect(store.replay('a', id(1001))).toEqual({ ok: false, reason: 'too-old' });
+    expect(store.replay('a', id(1002))).toEqual({ ok: true, frames: [frame(3), frame(4), frame(5)] });
+    // Other users are not affected by a's evictions.
+    expect(store.replay('b', id(1001))).toEqual({ ok: true, frames: [] });
+  });
+
+  it('bounds broadcasts by count too', () => {
+    store = new MemoryHistoryStore({ maxEvents: 2, ttlMs: 60_000 });
+    for (let n = 1; n <= 3; n++) store.append({ id: id(1000 + n), frame: frame(n), at: Date.now() });
+    expect(store.replay('anyone', id(1000))).toEqual({ ok: false, reason: 'too-old' });
+    // The client saw the dropped event itself: everything after it is still held.
+    expect(store.replay('anyone', id(1001))).toEqual({ ok: true, frames: [frame(2), frame(3)] });
+  });
+
+  it('drops events older than ttlMs and says too-old for ids before them', () => {
+    jest.useFakeTimers({ now: 50_000 });
+    try {
+      store = new MemoryHistoryStore({ maxEvents: 100, ttlMs: 1000 });
+      store.append({ id: id(1001), userIds: ['a'], frame: frame(1), at: Date.now() });
+      jest.setSystemTime(50_600);
+      store.append({ id: id(1002), userIds: ['a'], frame: frame(2), at: Date.now() });
+      jest.setSystemTime(51_200); // the first is 1200 ms old, the second 600 ms
+      expect(store.replay('a', id(1000))).toEqual({ ok: false, reason: 'too-old' });
+      expect(store.replay('a', id(1001))).toEqual({ ok: true, frames: [frame(2)] });
+      expect(store.size('a')).toBe(1);
+      // The sweep empties and forgets logs of users who got nothing since.
+      jest.setSystemTime(53_000);
+      jest.advanceTimersByTime(1000);
+      expect(store.size()).toBe(0);
+      expect(store.replay('a', id(1001))).toEqual({ ok: false, reason: 'too-old' });
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});
+
+describe('event ids', () => {
+  it('parse only the server format', () => {
+    expect(parseEventId('1700000000000-3')).toEqual({ ms: 1700000000000, seq: 3 });
+    for (const bad of ['', '1', '-1-0', '1-0-0', 'a-b', '1.5-0', ' 1-0', '1-0\n', '9999999999999999-0']) {
+      expect(parseEventId(bad)).toBeUndefined();
+    }
+  });
+});

@@ -1,0 +1,31 @@
+import type { SseEventId } from '../sse-event-id.js';
+import type { SseFrame } from '../sse-event.js';
+
+/** One published event as history keeps it. */
+export interface SseHistoryRecord {
+  readonly id: SseEventId;
+  /** The recipients; `undefined` for a broadcast, which every user replays. */
+  readonly userIds?: readonly string[];
+  readonly frame: SseFrame;
+  /** Epoch ms when it was published. */
+  readonly at: number;
+}
+
+export type SseReplayResult =
+  | { readonly ok: true; readonly frames: readonly SseFrame[] }
+  | { readonly ok: false; readonly reason: 'unknown-id' | 'too-old' };
+
+/**
+ * Where published events are kept for Last-Event-ID replay. The in-memory
+ * default keeps them per process; a shared store (Redis) can replace it for
+ * several instances. Either method may return a Promise.
+ */
+export interface SseHistoryStore {
+  append(record: SseHistoryRecord): void | Promise<void>;
+  /**
+   * The user's events and broadcasts published after `after`, oldest first,
+   * or why they cannot be told (ids from before this history began, or ones
+   * whose successors were already dropped by the count or age bounds).
+   */
+  replay(userId: string, after: SseEventId): SseReplayResult | Promise<SseReplayResult>;
+}

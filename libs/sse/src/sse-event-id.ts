@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+
+/**
+ * Server-assigned event ids, `<ms>-<seq>` like Redis stream ids: they order
+ * every event this process publishes, so "everything after id X" is well defined
+ * for replay. Domain ids (an order id) belong in the data, not here.
+ */
+export interface SseEventId {
+  readonly ms: number;
+  readonly seq: number;
+}
+
+const EVENT_ID_FORMAT = /^(\d{1,15})-(\d{1,9})$/;
+
+export function formatEventId(id: SseEventId): string {
+  return `${id.ms}-${id.seq}`;
+}
+
+/** Returns undefined for anything that is not a well-formed id. */
+export function parseEventId(raw: string): SseEventId | undefined {
+  const match = EVENT_ID_FORMAT.exec(raw);
+  if (!match) return undefined;
+  const ms = Number(match[1]);
+  const seq = Number(match[2]);
+  return Number.isSafeInteger(ms) && Number.isSafeInteger(seq) ? { ms, seq } : undefined;
+}
+
+export function compareEventIds(a: SseEventId, b: SseEventId): number {
+  return a.ms !== b.ms ? a.ms - b.ms : a.seq - b.seq;
+}
+
+/** Monotonic even if the wall clock steps back: the last millisecond is kept until time passes it. */
+@Injectable()
+export class SseEventIdGenerator {
+  private last: SseEventId;
+  /** The first position of this process: ids below it were issued before it started. */
+  readonly epoch: SseEventId;
+
+  constructor() {
+    this.epoch = { ms: Date.now(), seq: 0 };
+    this.last = this.epoch;
+  }
+
+  next(): SseEventId {
+    const now = Date.now();
+    this.last = now > this.last.ms ? { ms: now, seq: 0 } : { ms: this.last.ms, seq: this.last.seq + 1 };
+    return this.last;
+  }
+
+  /** The newest id issued (or the epoch): a stream that starts here has missed nothing. */
+  current(): SseEventId {
+    return this.last;
+  }
+}
