@@ -1,0 +1,57 @@
+import { describe, expect, it } from '@jest/globals';
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+
+async function bundle(entry: string, external: string[] = []) {
+  const result = await build({
+    entryPoints: [here(entry)],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    metafile: true,
+    external,
+    logLevel: 'silent',
+  });
+  const inputs = Object.keys(result.metafile.inputs);
+  const imports = Object.values(result.metafile.outputs).flatMap((output) => output.imports.map((i) => i.path));
+  return { inputs, imports, code: result.outputFiles[0]?.text ?? '' };
+}
+
+describe('entry points', () => {
+  it('the framework-free entry bundles for the browser with no dependency at all', async () => {
+    const { inputs, imports, code } = await bundle('./index.ts');
+    expect(inputs.filter((path) => path.includes('node_modules'))).toEqual([]);
+    expect(inputs.some((path) => path.includes('/react/'))).toBe(false);
+    expect(imports).toEqual([]);
+    expect(code).toContain('SseClient');
+  });
+
+  it('the React entry imports only react, as a peer', async () => {
+    const { inputs, imports } = await bundle('./react/index.ts', ['react']);
+    expect(inputs.filter((path) => path.includes('node_modules'))).toEqual([]);
+    expect([...new Set(imports)]).toEqual(['react']);
+  });
+
+  it('exports the public API', async () => {
+    const core = await import('./index.js');
+    expect(Object.keys(core).sort()).toEqual(
+      [
+        'DEFAULT_BACKOFF',
+        'HEALTHY_AFTER_MS',
+        'MIN_RECOVERY_DELAY_MS',
+        'SseClient',
+        'SseClientError',
+        'backoffDelay',
+        'buildStreamUrl',
+        'createSseClient',
+        'resolveBackoff',
+        'withQueryParams',
+      ].sort(),
+    );
+    const react = await import('./react/index.js');
+    expect(Object.keys(react).sort()).toEqual(['SseClientError', 'useSSE']);
+  });
+});

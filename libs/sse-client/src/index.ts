@@ -1,0 +1,26 @@
+/** Framework-free entry point: no React (or any other) dependency. */
+export { SseClient, createSseClient, HEALTHY_AFTER_MS } from './sse-client.js';
+export { SseClientError, type SseClientErrorDetails, type SseErrorCode } from './sse-client.errors.js';
+export {
+  DEFAULT_BACKOFF,
+  MIN_RECOVERY_DELAY_MS,
+  backoffDelay,
+  resolveBackoff,
+  type SseBackoff,
+  type SseBackoffOptions,
+} from './backoff.js';
+export { buildStreamUrl, withQueryParams } from './stream-url.js';
+export type {
+  SseAuthExpiredData,
+  SseClientOptions,
+  SseEventData,
+  SseEventMap,
+  SseEventSourceConstructor,
+  SseEventSourceLike,
+  SseGetToken,
+  SseHandler,
+  SseHandlers,
+  SseResetData,
+  SseServerEvents,
+  SseStatus,
+} from './sse-client.types.js';

@@ -1,0 +1,241 @@
+/**
+ * The client against a real EventSource implementation (the `eventsource` package,
+ * which follows the WHATWG spec like browsers do) and a small HTTP server speaking
+ * the nest-sse wire format: 401/429 as JSON before the stream, `event:`/`id:`/`data:`
+ * frames, `auth-expired` followed by the end of the stream.
+ */
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { EventSource } from 'eventsource';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createSseClient, type SseClient } from './sse-client.js';
+import type { SseClientError } from './sse-client.errors.js';
+import type { SseStatus } from './sse-client.types.js';
+
+interface Frame {
+  id: string;
+  type: string;
+  data: unknown;
+}
+
+interface RequestLog {
+  token: string | null;
+  lastEventIdQuery: string | null;
+  lastEventIdHeader: string | undefined;
+}
+
+class DemoServer {
+  readonly requests: RequestLog[] = [];
+  readonly history: Frame[] = [];
+  readonly validTokens = new Set<string>();
+  /** Answer the next N stream requests with 429. */
+  tooMany = 0;
+  private readonly streams = new Set<ServerResponse>();
+  private server: Server | undefined;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/api/events?channel=main`;
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.streams) res.destroy();
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+  }
+
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  publish(type: string, data: unknown): Frame {
+    const frame = { id: String(this.history.length + 1), type, data };
+    this.history.push(frame);
+    for (const res of this.streams) write(res, frame);
+    return frame;
+  }
+
+  /** Sends `auth-expired` on every stream and ends them, as the server does when a token expires. */
+  expireAll(): void {
+    const lastId = String(this.history.length);
+    for (const res of this.streams) {
+      write(res, { id: lastId, type: 'auth-expired', data: { reason: 'token expired' } });
+      res.end();
+    }
+  }
+
+  /** Ends every stream without a word: the EventSource reconnects by itself. */
+  dropAll(): void {
+    for (const res of this.streams) res.end();
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const header = req.headers['last-event-id'];
+    const log: RequestLog = {
+      token: url.searchParams.get('token'),
+      lastEventIdQuery: url.searchParams.get('lastEventId'),
+      lastEventIdHeader: typeof header === 'string' ? header : undefined,
+    };
+    this.requests.push(log);
+    if (url.searchParams.get('channel') !== 'main') return json(res, 404, { statusCode: 404 });
+    if (!log.token || !this.validTokens.has(log.token)) return json(res, 401, { statusCode: 401 });
+    if (this.tooMany > 0) {
+      this.tooMany -= 1;
+      return json(res, 429, { statusCode: 429 });
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    res.write('retry: 50\n\n');
+    // The header (browser reconnect) wins over the query (client recovery).
+    const after = Number(log.lastEventIdHeader ?? log.lastEventIdQuery ?? this.history.length);
+    for (const frame of this.history.filter((f) => Number(f.id) > after)) write(res, frame);
+    this.streams.add(res);
+    res.on('close', () => this.streams.delete(res));
+  }
+}
+
+function write(res: ServerResponse, frame: Frame): void {
+  res.write(`event: ${frame.type}\nid: ${frame.id}\ndata: ${JSON.stringify(frame.data)}\n\n`);
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('SseClient with the eventsource package against an HTTP server', () => {
+  let server: DemoServer;
+  let client: SseClient | undefined;
+  let received: Array<[string, unknown]>;
+  let statuses: SseStatus[];
+  let errors: SseClientError[];
+
+  const connect = (options: { token?: string; getToken?: () => Promise<string> }): SseClient => {
+    client = createSseClient(server.url, {
+      ...options,
+      EventSource,
+      backoff: { initialMs: 100, maxMs: 400, jitter: 0 },
+      handlers: {
+        notification: (data) => received.push(['notification', data]),
+        update: (data) => received.push(['update', data]),
+      },
+      onStatus: (status) => statuses.push(status),
+      onError: (error) => errors.push(error),
+    });
+    return client;
+  };
+
+  beforeEach(async () => {
+    server = new DemoServer();
+    await server.start();
+    received = [];
+    statuses = [];
+    errors = [];
+  });
+
+  afterEach(async () => {
+    client?.close();
+    client = undefined;
+    await server.stop();
+  });
+
+  it('recovers from a 401 with a fresh token from getToken', async () => {
+    server.validTokens.add('good');
+    const tokens = ['good'];
+    const sse = connect({ token: 'stale', getToken: async () => tokens.shift() ?? 'none' });
+
+    await until(() => sse.status === 'open', 'open');
+    expect(errors.map((e) => [e.code, e.httpStatus])).toEqual([['connection', 401]]);
+    expect(server.requests.map((r) => r.token)).toEqual(['stale', 'good']);
+    expect(statuses).toEqual(['reconnecting', 'open']);
+
+    server.publish('notification', { n: 1 });
+    await until(() => received.length === 1, 'an event');
+    expect(received).toEqual([['notification', { n: 1 }]]);
+    expect(sse.lastEventId).toBe('1');
+  });
+
+  it('recovers from a 429 after the backoff, resuming from lastEventId in the query', async () => {
+    server.validTokens.add('t');
+    const sse = connect({ token: 't' });
+    await until(() => sse.status === 'open', 'open');
+    server.publish('update', { v: 1 });
+    await until(() => received.length === 1, 'first event');
+
+    server.tooMany = 1;
+    server.dropAll(); // browser-style reconnect gets 429: the EventSource gives up
+    await until(() => errors.some((e) => e.httpStatus === 429), 'the 429');
+    server.publish('update', { v: 2 }); // while nobody is connected
+    await until(() => sse.status === 'open' && received.length === 2, 'recovery');
+
+    expect(received).toEqual([
+      ['update', { v: 1 }],
+      ['update', { v: 2 }],
+    ]);
+    const last = server.requests.at(-1);
+    expect(last?.lastEventIdQuery).toBe('1');
+    expect(last?.lastEventIdHeader).toBeUndefined();
+  });
+
+  it('lets the EventSource reconnect by itself after a drop, with Last-Event-ID', async () => {
+    server.validTokens.add('t');
+    const sse = connect({ token: 't' });
+    await until(() => sse.status === 'open', 'open');
+    server.publish('notification', 'a');
+    await until(() => received.length === 1, 'first event');
+
+    server.dropAll();
+    await until(() => statuses.includes('reconnecting'), 'reconnecting');
+    await until(() => sse.status === 'open' && server.openStreams === 1, 'reopened');
+    server.publish('notification', 'b');
+    await until(() => received.length === 2, 'second event');
+
+    expect(server.requests).toHaveLength(2);
+    expect(server.requests[1]?.lastEventIdHeader).toBe('1');
+    expect(errors).toEqual([]);
+  });
+
+  it('handles auth-expired: new token, resumes after the last event, nothing lost or repeated', async () => {
+    server.validTokens.add('first');
+    const tokens = ['second'];
+    const sse = connect({ token: 'first', getToken: async () => tokens.shift() ?? 'none' });
+    await until(() => sse.status === 'open', 'open');
+    server.publish('notification', 1);
+    server.publish('notification', 2);
+    await until(() => received.length === 2, 'two events');
+
+    server.validTokens.delete('first');
+    server.validTokens.add('second');
+    server.expireAll();
+    await until(() => sse.status === 'reconnecting', 'reconnecting');
+    server.publish('notification', 3); // missed while reconnecting
+    await until(() => received.length === 3, 'the missed event');
+
+    expect(received.map(([, data]) => data)).toEqual([1, 2, 3]);
+    expect(server.requests.map((r) => [r.token, r.lastEventIdQuery])).toEqual([
+      ['first', null],
+      ['second', '2'],
+    ]);
+    expect(errors).toEqual([]);
+    expect(sse.status).toBe('open');
+  });
+
+  it('close() ends the stream on the server', async () => {
+    server.validTokens.add('t');
+    const sse = connect({ token: 't' });
+    await until(() => server.openStreams === 1, 'stream');
+    sse.close();
+    await until(() => server.openStreams === 0, 'server-side close');
+    expect(sse.status).toBe('closed');
+  });
+});

@@ -1,0 +1,578 @@
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { HEALTHY_AFTER_MS, SseClient, createSseClient } from './sse-client.js';
+import { SseClientError } from './sse-client.errors.js';
+import type { SseClientOptions, SseEventSourceConstructor, SseStatus } from './sse-client.types.js';
+import { FakeEventSource } from './testing/fake-event-source.js';
+
+// Both the DOM's EventSource and the `eventsource` package's must fit the injectable type.
+const domEventSource: SseEventSourceConstructor | undefined = (globalThis as { EventSource?: typeof EventSource })
+  .EventSource;
+void domEventSource;
+
+interface TestEvents {
+  notification: { text: string };
+  update: { n: number };
+  message: unknown;
+}
+
+const NO_JITTER = { initialMs: 1000, maxMs: 8000, factor: 2, jitter: 0 };
+
+interface Harness {
+  client: SseClient<TestEvents>;
+  statuses: SseStatus[];
+  errors: SseClientError[];
+}
+
+function start(options: SseClientOptions<TestEvents> = {}): Harness {
+  const statuses: SseStatus[] = [];
+  const errors: SseClientError[] = [];
+  const client = createSseClient('/api/events', {
+    token: 'tok-1',
+    backoff: NO_JITTER,
+    EventSource: FakeEventSource,
+    ...options,
+    onStatus: (status, previous) => {
+      statuses.push(status);
+      options.onStatus?.(status, previous);
+    },
+    onError: (error) => {
+      errors.push(error);
+      options.onError?.(error);
+    },
+  });
+  return { client, statuses, errors };
+}
+
+/** The number of EventSources created so far. */
+const created = (): number => FakeEventSource.instances.length;
+
+beforeEach(() => {
+  FakeEventSource.reset();
+  jest.useFakeTimers();
+});
+
+afterEach(() => {
+  jest.clearAllTimers();
+  jest.useRealTimers();
+});
+
+describe('SseClient: connecting and events', () => {
+  it('goes connecting -> open with the token in the URL', () => {
+    const { client, statuses } = start({ withCredentials: true });
+    expect(client.status).toBe('connecting');
+    expect(created()).toBe(1);
+    const source = FakeEventSource.latest;
+    expect(source.url).toBe('/api/events?token=tok-1');
+    expect(source.withCredentials).toBe(true);
+
+    source.open();
+    expect(client.status).toBe('open');
+    expect(statuses).toEqual(['open']);
+  });
+
+  it('passes an initial lastEventId and keeps the URL query', () => {
+    createSseClient('/api/events?topic=a', { token: 't', lastEventId: 'u:5', EventSource: FakeEventSource });
+    expect(FakeEventSource.latest.param('topic')).toBe('a');
+    expect(FakeEventSource.latest.param('token')).toBe('t');
+    expect(FakeEventSource.latest.param('lastEventId')).toBe('u:5');
+  });
+
+  it('connects without a token when none is given (cookie auth)', () => {
+    const client = createSseClient(new URL('https://x.test/api/events'), { EventSource: FakeEventSource });
+    expect(FakeEventSource.latest.url).toBe('https://x.test/api/events');
+    expect(client.url).toBe('https://x.test/api/events');
+  });
+
+  it('JSON-decodes data for typed handlers and tracks lastEventId', () => {
+    const onNotification = jest.fn();
+    const onUpdate = jest.fn();
+    const onMessage = jest.fn();
+    const onLastEventId = jest.fn();
+    const { client } = start({
+      handlers: { notification: onNotification, update: onUpdate, message: onMessage },
+      onLastEventId,
+    });
+    const source = FakeEventSource.latest;
+    source.open();
+
+    source.emit('notification', { text: 'hi' }, 'u:1');
+    source.emit('update', { n: 2 }, 'u:2');
+    source.emit('message', [1, 2]);
+
+    expect(onNotification).toHaveBeenCalledTimes(1);
+    expect(onNotification.mock.calls[0]?.[0]).toEqual({ text: 'hi' });
+    expect((onNotification.mock.calls[0]?.[1] as MessageEvent).data).toBe('{"text":"hi"}');
+    expect(onUpdate).toHaveBeenCalledWith({ n: 2 }, expect.objectContaining({ lastEventId: 'u:2' }));
+    expect(onMessage).toHaveBeenCalledWith([1, 2], expect.anything());
+    expect(client.lastEventId).toBe('u:2');
+    expect(onLastEventId.mock.calls).toEqual([['u:1'], ['u:2']]);
+  });
+
+  it('tracks ids of events it has no handler for (heartbeat)', () => {
+    const { client } = start();
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.emit('heartbeat', null, 'u:9');
+    expect(client.lastEventId).toBe('u:9');
+  });
+
+  it('reports a JSON parse error with the event type and keeps the stream', () => {
+    const onNotification = jest.fn();
+    const { client, errors } = start({ handlers: { notification: onNotification } });
+    const source = FakeEventSource.latest;
+    source.open();
+
+    expect(() => source.emitRaw('notification', '{not json', 'u:1')).not.toThrow();
+    expect(onNotification).not.toHaveBeenCalled();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(SseClientError);
+    expect(errors[0]?.code).toBe('parse');
+    expect(errors[0]?.eventType).toBe('notification');
+    expect(errors[0]?.message).toMatch(/"notification" event/);
+    expect(client.error).toBe(errors[0]);
+
+    source.emit('notification', { text: 'next' }, 'u:2');
+    expect(onNotification).toHaveBeenCalledWith({ text: 'next' }, expect.anything());
+    expect(client.status).toBe('open');
+    expect(source.closedByClient).toBe(false);
+    expect(client.lastEventId).toBe('u:2');
+  });
+
+  it('does not decode (nor report) events nobody handles, but still tracks their id', () => {
+    const { client, errors } = start();
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.emitRaw('notification', 'not json', 'u:3');
+    expect(errors).toEqual([]);
+    expect(client.lastEventId).toBe('u:3');
+  });
+
+  it('reports a throwing handler and still calls the others', () => {
+    const second = jest.fn();
+    const { client, errors } = start({
+      handlers: {
+        update: () => {
+          throw new Error('boom');
+        },
+      },
+    });
+    client.on('update', second);
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.emit('update', { n: 1 });
+    expect(second).toHaveBeenCalledWith({ n: 1 }, expect.anything());
+    expect(errors.map((e) => [e.code, e.eventType])).toEqual([['handler', 'update']]);
+    expect((errors[0]?.cause as Error).message).toBe('boom');
+    expect(client.status).toBe('open');
+  });
+
+  it('on() subscribes after construction, across EventSources, and unsubscribes', async () => {
+    const { client } = start({ getToken: async () => 'tok-2' });
+    const handler = jest.fn();
+    const off = client.on('custom', handler);
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.emit('custom', 1);
+    expect(handler).toHaveBeenCalledTimes(1);
+
+    FakeEventSource.latest.fail();
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(created()).toBe(2);
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.emit('custom', 2);
+    expect(handler).toHaveBeenLastCalledWith(2, expect.anything());
+
+    off();
+    FakeEventSource.latest.emit('custom', 3);
+    expect(handler).toHaveBeenCalledTimes(2);
+  });
+
+  it('refuses the EventSource own event names as handler types', () => {
+    const { client } = start();
+    expect(() => client.on('error', () => {})).toThrow(TypeError);
+    expect(() => client.on('open', () => {})).toThrow(TypeError);
+  });
+
+  it('throws an unsupported error without any EventSource implementation', () => {
+    expect(() => new SseClient('/api/events')).toThrow(
+      expect.objectContaining({ name: 'SseClientError', code: 'unsupported' }),
+    );
+  });
+
+  it('gives up when the EventSource constructor refuses the URL', () => {
+    class Refusing {
+      constructor() {
+        throw new SyntaxError('bad url');
+      }
+    }
+    const { client, errors } = start({ EventSource: Refusing as unknown as SseEventSourceConstructor });
+    expect(client.status).toBe('error');
+    expect(errors[0]?.code).toBe('connection');
+    jest.advanceTimersByTime(60_000);
+    expect(client.status).toBe('error');
+  });
+});
+
+describe('SseClient: the browser reconnecting by itself', () => {
+  it('goes open -> reconnecting -> open on the same EventSource, reporting no error', () => {
+    const { client, statuses, errors } = start();
+    const source = FakeEventSource.latest;
+    source.open();
+    source.emit('update', { n: 1 }, 'u:1');
+
+    source.drop();
+    expect(client.status).toBe('reconnecting');
+    source.open();
+    expect(client.status).toBe('open');
+
+    jest.advanceTimersByTime(60_000);
+    expect(created()).toBe(1);
+    expect(source.closedByClient).toBe(false);
+    expect(statuses).toEqual(['open', 'reconnecting', 'open']);
+    expect(errors).toEqual([]);
+    expect(client.lastEventId).toBe('u:1');
+  });
+
+  it('is reconnecting while the first connection is retried', () => {
+    const { client } = start();
+    FakeEventSource.latest.drop();
+    expect(client.status).toBe('reconnecting');
+  });
+});
+
+describe('SseClient: recovering when the EventSource gives up', () => {
+  it('waits the backoff, asks getToken, and resumes from lastEventId with the fresh token', async () => {
+    const getToken = jest.fn(async () => 'tok-2');
+    const { client, statuses, errors } = start({ getToken, withCredentials: true });
+    const first = FakeEventSource.latest;
+    first.open();
+    first.emit('notification', { text: 'a' }, 'u:41');
+    first.emit('notification', { text: 'b' }, 'u:42');
+
+    first.fail(401);
+    expect(client.status).toBe('reconnecting');
+    expect(first.closedByClient).toBe(true);
+    expect(errors.map((e) => [e.code, e.httpStatus])).toEqual([['connection', 401]]);
+    expect(client.error?.code).toBe('connection');
+
+    await jest.advanceTimersByTimeAsync(999);
+    expect(getToken).not.toHaveBeenCalled();
+    expect(created()).toBe(1);
+
+    await jest.advanceTimersByTimeAsync(1);
+    expect(getToken).toHaveBeenCalledTimes(1);
+    expect(created()).toBe(2);
+    const second = FakeEventSource.latest;
+    expect(second.param('token')).toBe('tok-2');
+    expect(second.param('lastEventId')).toBe('u:42');
+    expect(second.withCredentials).toBe(true);
+    expect(client.status).toBe('reconnecting');
+
+    second.open();
+    expect(client.status).toBe('open');
+    expect(client.error).toBeUndefined();
+    expect(statuses).toEqual(['open', 'reconnecting', 'open']);
+  });
+
+  it('reuses the token when there is no getToken', async () => {
+    start();
+    FakeEventSource.latest.fail(503);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(created()).toBe(2);
+    expect(FakeEventSource.latest.param('token')).toBe('tok-1');
+    expect(FakeEventSource.latest.param('lastEventId')).toBeNull();
+  });
+
+  it('ignores late events from a replaced EventSource', async () => {
+    const onUpdate = jest.fn();
+    const { client } = start({ handlers: { update: onUpdate } });
+    const first = FakeEventSource.latest;
+    first.open();
+    first.fail();
+    first.closedByClient = false; // misbehaving implementation that still dispatches
+    first.emit('update', { n: 1 }, 'stale');
+    first.open();
+    expect(onUpdate).not.toHaveBeenCalled();
+    expect(client.status).toBe('reconnecting');
+    expect(first.listenerCount()).toBe(0);
+  });
+
+  it('grows the delay on consecutive failures, caps it, and never loops hot', async () => {
+    const getToken = jest.fn(async () => 'tok');
+    start({ getToken });
+    const delays: number[] = [];
+    for (let i = 0; i < 7; i += 1) {
+      const before = created();
+      FakeEventSource.latest.fail(429);
+      let waited = 0;
+      while (created() === before) {
+        await jest.advanceTimersByTimeAsync(100);
+        waited += 100;
+        if (waited > 60_000) throw new Error('no recovery within a minute');
+      }
+      delays.push(waited);
+    }
+    expect(delays).toEqual([1000, 2000, 4000, 8000, 8000, 8000, 8000]);
+    expect(getToken).toHaveBeenCalledTimes(7);
+  });
+
+  it('opens at most a bounded number of EventSources when every one fails at once', async () => {
+    start({ backoff: { initialMs: 0, maxMs: 0, factor: 1, jitter: 0 } }); // clamped to 100 ms
+    let failing = FakeEventSource.latest;
+    failing.fail();
+    for (let t = 0; t < 10_000; t += 10) {
+      await jest.advanceTimersByTimeAsync(10);
+      if (FakeEventSource.latest !== failing) {
+        failing = FakeEventSource.latest;
+        failing.fail();
+      }
+    }
+    // 10 s at >= 100 ms per recovery: at most 100 new EventSources.
+    expect(created()).toBeGreaterThan(50);
+    expect(created()).toBeLessThanOrEqual(101);
+  });
+
+  it('applies jitter within [initialMs, cap]', async () => {
+    const random = jest.spyOn(Math, 'random').mockReturnValue(0);
+    try {
+      start({ backoff: { initialMs: 1000, maxMs: 8000, factor: 2, jitter: 1 } });
+      FakeEventSource.latest.fail();
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(created()).toBe(2);
+      random.mockReturnValue(0.999);
+      FakeEventSource.latest.fail(); // attempt 1: [1000, 2000]
+      await jest.advanceTimersByTimeAsync(1990);
+      expect(created()).toBe(2);
+      await jest.advanceTimersByTimeAsync(10);
+      expect(created()).toBe(3);
+    } finally {
+      random.mockRestore();
+    }
+  });
+
+  it('resets the backoff after a connection that received an event, not after a bare open', async () => {
+    start();
+    const failAndMeasure = async (): Promise<number> => {
+      const before = created();
+      FakeEventSource.latest.fail();
+      let waited = 0;
+      while (created() === before) {
+        await jest.advanceTimersByTimeAsync(100);
+        waited += 100;
+      }
+      return waited;
+    };
+    expect(await failAndMeasure()).toBe(1000);
+    FakeEventSource.latest.open(); // open, nothing received, fails quickly
+    expect(await failAndMeasure()).toBe(2000);
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.emit('heartbeat', null);
+    expect(await failAndMeasure()).toBe(1000);
+    expect(await failAndMeasure()).toBe(2000);
+    FakeEventSource.latest.open();
+    await jest.advanceTimersByTimeAsync(HEALTHY_AFTER_MS); // quiet but long-lived
+    expect(await failAndMeasure()).toBe(1000);
+  });
+
+  it('gives up after maxRecoveries consecutive recoveries', async () => {
+    const { client, statuses, errors } = start({ maxRecoveries: 2 });
+    FakeEventSource.latest.fail(503);
+    await jest.advanceTimersByTimeAsync(1000);
+    FakeEventSource.latest.fail(503);
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(created()).toBe(3);
+    FakeEventSource.latest.fail(503);
+
+    expect(client.status).toBe('error');
+    expect(statuses.at(-1)).toBe('error');
+    const last = errors.at(-1);
+    expect(last?.code).toBe('gave-up');
+    expect((last?.cause as SseClientError).httpStatus).toBe(503);
+    expect(FakeEventSource.latest.closedByClient).toBe(true);
+    await jest.advanceTimersByTimeAsync(120_000);
+    expect(created()).toBe(3);
+  });
+
+  it('retries a failing getToken with backoff, reporting each failure', async () => {
+    const getToken = jest
+      .fn<() => Promise<string>>()
+      .mockRejectedValueOnce(new Error('offline'))
+      .mockResolvedValueOnce('tok-3');
+    const { client, errors } = start({ getToken });
+    FakeEventSource.latest.fail();
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(getToken).toHaveBeenCalledTimes(1);
+    expect(created()).toBe(1);
+    expect(errors.at(-1)?.code).toBe('token');
+    expect(errors.at(-1)?.message).toMatch(/offline/);
+    expect(client.status).toBe('reconnecting');
+
+    await jest.advanceTimersByTimeAsync(1999);
+    expect(getToken).toHaveBeenCalledTimes(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(getToken).toHaveBeenCalledTimes(2);
+    expect(created()).toBe(2);
+    expect(FakeEventSource.latest.param('token')).toBe('tok-3');
+  });
+
+  it('stops with status error when getToken says there is no session (null)', async () => {
+    const { client, errors } = start({ getToken: async () => null });
+    FakeEventSource.latest.fail(401);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(client.status).toBe('error');
+    expect(errors.at(-1)?.code).toBe('token');
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(created()).toBe(1);
+  });
+
+  it('treats a non-string token as a failed attempt', async () => {
+    const { client, errors } = start({ getToken: (() => 42) as unknown as () => string });
+    FakeEventSource.latest.fail();
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(errors.at(-1)?.code).toBe('token');
+    expect(client.status).toBe('reconnecting');
+    expect(created()).toBe(1);
+  });
+
+  it('gets the first token from getToken when no token is given', async () => {
+    const getToken = jest.fn(async () => 'first');
+    const { client } = start({ token: undefined, getToken });
+    expect(client.status).toBe('connecting');
+    expect(created()).toBe(0);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(created()).toBe(1);
+    expect(FakeEventSource.latest.param('token')).toBe('first');
+  });
+});
+
+describe('SseClient: server control events', () => {
+  it('on auth-expired closes the stream at once and reconnects with a fresh token and lastEventId', async () => {
+    const tokens = ['tok-2'];
+    const getToken = jest.fn(async () => tokens.shift() ?? 'none');
+    const onAuthExpired = jest.fn();
+    const { client, errors } = start({ getToken, onAuthExpired });
+    const first = FakeEventSource.latest;
+    first.open();
+    first.emit('notification', { text: 'a' }, 'u:7');
+    jest.advanceTimersByTime(HEALTHY_AFTER_MS);
+
+    first.emit('auth-expired', { reason: 'token expired' }, 'u:7');
+    expect(first.closedByClient).toBe(true);
+    expect(client.status).toBe('reconnecting');
+    expect(onAuthExpired).toHaveBeenCalledWith({ reason: 'token expired' }, expect.anything());
+    expect(errors).toEqual([]);
+
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(getToken).toHaveBeenCalledTimes(1);
+    expect(created()).toBe(2);
+    expect(FakeEventSource.latest.param('token')).toBe('tok-2');
+    expect(FakeEventSource.latest.param('lastEventId')).toBe('u:7');
+  });
+
+  it('does not wait out a grown backoff after auth-expired on a healthy stream', async () => {
+    start({ getToken: async () => 'fresh' });
+    for (let i = 0; i < 3; i += 1) {
+      FakeEventSource.latest.fail();
+      await jest.advanceTimersByTimeAsync(8000);
+    }
+    expect(created()).toBe(4);
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.emit('update', { n: 1 }, 'u:1');
+    FakeEventSource.latest.emit('auth-expired', { reason: 'expired' }, 'u:1');
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(created()).toBe(5);
+  });
+
+  it('backs off when auth-expired arrives right after every open (no hot loop)', async () => {
+    start({ getToken: async () => 'already-expired' });
+    const delays: number[] = [];
+    for (let i = 0; i < 4; i += 1) {
+      const before = created();
+      FakeEventSource.latest.open();
+      FakeEventSource.latest.emit('auth-expired', { reason: 'expired' });
+      let waited = 0;
+      while (created() === before) {
+        await jest.advanceTimersByTimeAsync(100);
+        waited += 100;
+      }
+      delays.push(waited);
+    }
+    expect(delays).toEqual([1000, 2000, 4000, 8000]);
+  });
+
+  it('on reset calls onReset and keeps the stream', () => {
+    const onReset = jest.fn();
+    const onNotification = jest.fn();
+    const { client } = start({ onReset, handlers: { notification: onNotification } });
+    const source = FakeEventSource.latest;
+    source.open();
+    source.emit('reset', { reason: 'history unavailable' }, 'u:100');
+    expect(onReset).toHaveBeenCalledWith({ reason: 'history unavailable' }, expect.anything());
+    expect(client.status).toBe('open');
+    expect(source.closedByClient).toBe(false);
+    expect(client.lastEventId).toBe('u:100');
+    source.emit('notification', { text: 'live' }, 'u:101');
+    expect(onNotification).toHaveBeenCalledTimes(1);
+    jest.advanceTimersByTime(60_000);
+    expect(created()).toBe(1);
+  });
+
+  it('still handles a reset whose data is not JSON, reporting the parse error', () => {
+    const onReset = jest.fn();
+    const { errors } = start({ onReset });
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.emitRaw('reset', 'oops');
+    expect(onReset).toHaveBeenCalledWith({ reason: 'unknown' }, expect.anything());
+    expect(errors.map((e) => e.code)).toEqual(['parse']);
+  });
+});
+
+describe('SseClient: close()', () => {
+  it('closes the EventSource, stops events and is idempotent', () => {
+    const onUpdate = jest.fn();
+    const { client, statuses } = start({ handlers: { update: onUpdate } });
+    const source = FakeEventSource.latest;
+    source.open();
+    client.close();
+    client.close();
+    expect(client.status).toBe('closed');
+    expect(statuses).toEqual(['open', 'closed']);
+    expect(source.closedByClient).toBe(true);
+    expect(source.listenerCount()).toBe(0);
+    source.closedByClient = false;
+    source.emit('update', { n: 1 });
+    expect(onUpdate).not.toHaveBeenCalled();
+  });
+
+  it('cancels a pending recovery', async () => {
+    const getToken = jest.fn(async () => 't');
+    const { client } = start({ getToken });
+    FakeEventSource.latest.fail();
+    client.close();
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(getToken).not.toHaveBeenCalled();
+    expect(created()).toBe(1);
+    expect(client.status).toBe('closed');
+  });
+
+  it('opens nothing when closed while getToken is pending', async () => {
+    let resolve: (token: string) => void = () => {};
+    const getToken = jest.fn(() => new Promise<string>((r) => (resolve = r)));
+    const { client } = start({ getToken });
+    FakeEventSource.latest.fail();
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(getToken).toHaveBeenCalledTimes(1);
+    client.close();
+    resolve('late');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(created()).toBe(1);
+    expect(client.status).toBe('closed');
+  });
+
+  it('can be called from a handler', () => {
+    const later = jest.fn();
+    const { client } = start();
+    client.on('update', () => client.close());
+    client.on('update', later);
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.emit('update', { n: 1 });
+    expect(client.status).toBe('closed');
+    expect(later).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,404 @@
+import { backoffDelay, resolveBackoff, type SseBackoff } from './backoff.js';
+import { SseClientError } from './sse-client.errors.js';
+import type {
+  SseAuthExpiredData,
+  SseClientOptions,
+  SseEventData,
+  SseEventMap,
+  SseEventSourceConstructor,
+  SseEventSourceLike,
+  SseHandler,
+  SseResetData,
+  SseStatus,
+} from './sse-client.types.js';
+import { buildStreamUrl } from './stream-url.js';
+
+/** EventSource.readyState values (not read from the class: injected implementations may lack them). */
+const CLOSED = 2;
+
+/**
+ * Events the client always listens to: the control events it acts on, and the server's
+ * other types so that `lastEventId` and connection health follow every event, handled or not.
+ */
+const BUILT_IN_EVENT_TYPES = ['heartbeat', 'reset', 'auth-expired', 'notification', 'update', 'message'] as const;
+
+/** Events whose data the client decodes even without a handler. */
+const CONTROL_EVENT_TYPES = new Set(['reset', 'auth-expired']);
+
+/** The EventSource's own events; a server event cannot use these names. */
+const RESERVED_EVENT_TYPES = new Set(['open', 'error']);
+
+/**
+ * A connection counts as healthy (and resets the backoff) once it delivered an event
+ * other than `auth-expired`, or stayed open this long.
+ */
+export const HEALTHY_AFTER_MS = 5_000;
+
+type AnyHandler = SseHandler<unknown>;
+type Listener = (event: Event) => void;
+
+/**
+ * Per-user Server-Sent Events over the browser's EventSource, with typed handlers,
+ * JSON decoding, a status, and recovery when the EventSource gives up.
+ *
+ * Connects on construction. The browser reconnects by itself after a dropped stream
+ * (`reconnecting`, keeping Last-Event-ID); when the EventSource fails for good
+ * (readyState CLOSED: 401, 429, 503...), the client waits a backoff, asks `getToken()`
+ * for a fresh token and opens a new EventSource with `?lastEventId=`.
+ */
+export class SseClient<TEvents extends object = SseEventMap> {
+  /** The URL given, without the `token` / `lastEventId` the client adds. */
+  readonly url: string;
+
+  private readonly options: SseClientOptions<TEvents>;
+  private readonly EventSourceImpl: SseEventSourceConstructor;
+  private readonly backoff: SseBackoff;
+  private readonly maxRecoveries: number;
+  private readonly handlers = new Map<string, Set<AnyHandler>>();
+  private readonly listenedTypes = new Set<string>(BUILT_IN_EVENT_TYPES);
+
+  private currentStatus: SseStatus = 'connecting';
+  private currentError: SseClientError | undefined;
+  private currentLastEventId: string | undefined;
+  private token: string | undefined;
+
+  private source: SseEventSourceLike | undefined;
+  private sourceListeners: Array<[string, Listener]> = [];
+  private openedAt: number | undefined;
+  /** Whether a connection was healthy since the last recovery. */
+  private healthy = false;
+  /** Consecutive recoveries since the last healthy connection. */
+  private attempts = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(url: string | URL, options: SseClientOptions<TEvents> = {}) {
+    this.url = String(url);
+    this.options = options;
+    const EventSourceImpl =
+      options.EventSource ?? (globalThis as { EventSource?: SseEventSourceConstructor }).EventSource;
+    if (typeof EventSourceImpl !== 'function') {
+      throw new SseClientError(
+        'unsupported',
+        'No EventSource implementation: pass options.EventSource or run in a browser',
+      );
+    }
+    this.EventSourceImpl = EventSourceImpl;
+    this.backoff = resolveBackoff(options.backoff);
+    const maxRecoveries = options.maxRecoveries ?? Number.POSITIVE_INFINITY;
+    if (typeof maxRecoveries !== 'number' || Number.isNaN(maxRecoveries) || maxRecoveries < 0) {
+      throw new RangeError(`maxRecoveries must be a number >= 0, got ${String(maxRecoveries)}`);
+    }
+    this.maxRecoveries = maxRecoveries;
+    this.token = options.token;
+    this.currentLastEventId = options.lastEventId || undefined;
+    const handlers = (options.handlers ?? {}) as Record<string, AnyHandler | undefined>;
+    for (const [type, handler] of Object.entries(handlers)) {
+      if (handler) this.on(type, handler);
+    }
+    void this.connect(this.token === undefined);
+  }
+
+  get status(): SseStatus {
+    return this.currentStatus;
+  }
+
+  /** The id of the last event received (or the initial `lastEventId` option). */
+  get lastEventId(): string | undefined {
+    return this.currentLastEventId;
+  }
+
+  /** The latest error reported through `onError`; cleared when a connection opens. */
+  get error(): SseClientError | undefined {
+    return this.currentError;
+  }
+
+  /**
+   * Adds a handler for an event type (also after construction); returns a function
+   * that removes it. `open` and `error` are the EventSource's own events and are refused.
+   */
+  on<K extends string>(type: K, handler: SseHandler<SseEventData<TEvents, K>>): () => void {
+    if (typeof type !== 'string' || type === '' || RESERVED_EVENT_TYPES.has(type)) {
+      throw new TypeError(`Cannot handle SSE event type ${JSON.stringify(type)}`);
+    }
+    let set = this.handlers.get(type);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(type, set);
+    }
+    set.add(handler as AnyHandler);
+    if (!this.listenedTypes.has(type)) {
+      this.listenedTypes.add(type);
+      if (this.source) this.listen(this.source, type, this.messageListener(this.source, type));
+    }
+    const handlers = set;
+    return () => {
+      handlers.delete(handler as AnyHandler);
+    };
+  }
+
+  /** Closes the stream for good and cancels any pending recovery. Idempotent. */
+  close(): void {
+    if (this.currentStatus === 'closed') return;
+    this.clearTimer();
+    this.dropSource();
+    this.setStatus('closed');
+  }
+
+  private get stopped(): boolean {
+    return this.currentStatus === 'closed' || this.currentStatus === 'error';
+  }
+
+  /** Opens an EventSource, first asking `getToken()` for a token when `refreshToken`. */
+  private async connect(refreshToken: boolean): Promise<void> {
+    const getToken = this.options.getToken;
+    if (refreshToken && getToken) {
+      let token: unknown;
+      try {
+        token = await getToken();
+      } catch (err) {
+        if (this.stopped) return;
+        this.recover(new SseClientError('token', `getToken() failed: ${messageOf(err)}`, { cause: err }));
+        return;
+      }
+      if (this.stopped) return;
+      if (token === null) {
+        this.giveUp(new SseClientError('token', 'getToken() returned null (no session): not reconnecting'));
+        return;
+      }
+      if (typeof token !== 'string' || token === '') {
+        this.recover(
+          new SseClientError('token', `getToken() must resolve to a non-empty string or null, got ${describe(token)}`),
+        );
+        return;
+      }
+      this.token = token;
+    }
+    this.openSource();
+  }
+
+  private openSource(): void {
+    const url = buildStreamUrl(this.url, { token: this.token, lastEventId: this.currentLastEventId });
+    let source: SseEventSourceLike;
+    try {
+      source = new this.EventSourceImpl(url, { withCredentials: this.options.withCredentials ?? false });
+    } catch (err) {
+      // A URL the EventSource refuses will not get better by retrying.
+      this.giveUp(
+        new SseClientError('connection', `Could not create an EventSource for ${this.url}: ${messageOf(err)}`, {
+          cause: err,
+        }),
+      );
+      return;
+    }
+    this.source = source;
+    this.listen(source, 'open', () => this.handleOpen(source));
+    this.listen(source, 'error', (event) => this.handleError(source, event));
+    for (const type of this.listenedTypes) this.listen(source, type, this.messageListener(source, type));
+  }
+
+  private listen(source: SseEventSourceLike, type: string, listener: Listener): void {
+    source.addEventListener(type, listener);
+    this.sourceListeners.push([type, listener]);
+  }
+
+  private messageListener(source: SseEventSourceLike, type: string): Listener {
+    return (event) => this.handleMessage(source, type, event as MessageEvent<string>);
+  }
+
+  private handleOpen(source: SseEventSourceLike): void {
+    if (source !== this.source) return;
+    this.openedAt = Date.now();
+    this.currentError = undefined;
+    this.setStatus('open');
+  }
+
+  private handleError(source: SseEventSourceLike, event: Event): void {
+    if (source !== this.source) return;
+    this.noteDisconnected();
+    if (source.readyState === CLOSED) {
+      this.recover(this.connectionError(event));
+    } else {
+      // CONNECTING: the browser reconnects by itself, sending Last-Event-ID.
+      this.setStatus('reconnecting');
+    }
+  }
+
+  private handleMessage(source: SseEventSourceLike, type: string, event: MessageEvent<string>): void {
+    if (source !== this.source) return;
+    if (type !== 'auth-expired') this.healthy = true;
+    const id = event.lastEventId;
+    if (typeof id === 'string' && id !== '' && id !== this.currentLastEventId) {
+      this.currentLastEventId = id;
+      const onLastEventId = this.options.onLastEventId;
+      if (onLastEventId) this.callback('onLastEventId', () => onLastEventId(id));
+    }
+
+    const handlers = this.handlers.get(type);
+    if (!CONTROL_EVENT_TYPES.has(type) && (!handlers || handlers.size === 0)) return;
+
+    let data: unknown;
+    let parsed = true;
+    try {
+      data = JSON.parse(event.data);
+    } catch (err) {
+      parsed = false;
+      this.report(
+        new SseClientError('parse', `Could not parse the data of a "${type}" event as JSON: ${messageOf(err)}`, {
+          eventType: type,
+          cause: err,
+        }),
+      );
+    }
+
+    if (type === 'auth-expired') {
+      // The server closes the stream next; a browser reconnect would reuse the expired token.
+      this.recover();
+      const onAuthExpired = this.options.onAuthExpired;
+      if (onAuthExpired) this.callback('onAuthExpired', () => onAuthExpired(reasonOf(data), event), type);
+    } else if (type === 'reset') {
+      const onReset = this.options.onReset;
+      if (onReset) this.callback('onReset', () => onReset(reasonOf(data), event), type);
+    }
+
+    if (!parsed) return;
+    for (const handler of [...(handlers ?? [])]) {
+      if (this.currentStatus === 'closed') return;
+      this.callback(`"${type}" handler`, () => handler(data, event), type);
+    }
+  }
+
+  /**
+   * Replaces the EventSource after a failure (or `auth-expired`, when `failure` is undefined):
+   * backoff, then `getToken()`, then a new EventSource resuming from `lastEventId`.
+   */
+  private recover(failure?: SseClientError): void {
+    this.clearTimer();
+    this.dropSource();
+    if (this.healthy) {
+      this.healthy = false;
+      this.attempts = 0;
+    }
+    if (this.attempts >= this.maxRecoveries) {
+      const reason = failure ? `: ${failure.message}` : '';
+      this.giveUp(
+        new SseClientError('gave-up', `Gave up after ${this.attempts} recoveries${reason}`, {
+          cause: failure ?? this.currentError,
+        }),
+      );
+      return;
+    }
+    // Never below backoff.initialMs (itself never below MIN_RECOVERY_DELAY_MS): no hot loop.
+    const delay = backoffDelay(this.attempts, this.backoff);
+    this.attempts += 1;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (!this.stopped) void this.connect(true);
+    }, delay);
+    if (failure) this.currentError = failure;
+    this.setStatus('reconnecting');
+    if (failure) this.emitError(failure);
+  }
+
+  private giveUp(error: SseClientError): void {
+    this.clearTimer();
+    this.dropSource();
+    this.currentError = error;
+    this.setStatus('error');
+    this.emitError(error);
+  }
+
+  private dropSource(): void {
+    const source = this.source;
+    if (!source) return;
+    this.source = undefined;
+    for (const [type, listener] of this.sourceListeners) source.removeEventListener(type, listener);
+    this.sourceListeners = [];
+    source.close();
+    this.noteDisconnected();
+  }
+
+  private noteDisconnected(): void {
+    if (this.openedAt !== undefined && Date.now() - this.openedAt >= HEALTHY_AFTER_MS) this.healthy = true;
+    this.openedAt = undefined;
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private connectionError(event: Event): SseClientError {
+    const code = (event as { code?: unknown }).code;
+    const httpStatus = typeof code === 'number' ? code : undefined;
+    const message =
+      httpStatus === undefined
+        ? `The event stream at ${this.url} failed (an HTTP error such as 401, 429 or 503, or a network failure the EventSource gave up on)`
+        : `The event stream at ${this.url} failed with HTTP ${httpStatus}`;
+    return new SseClientError('connection', message, { httpStatus });
+  }
+
+  private setStatus(next: SseStatus): void {
+    const previous = this.currentStatus;
+    if (previous === next) return;
+    this.currentStatus = next;
+    const onStatus = this.options.onStatus;
+    if (onStatus) this.callback('onStatus', () => onStatus(next, previous));
+  }
+
+  private report(error: SseClientError): void {
+    this.currentError = error;
+    this.emitError(error);
+  }
+
+  private emitError(error: SseClientError): void {
+    const onError = this.options.onError;
+    if (onError) {
+      try {
+        onError(error);
+      } catch (err) {
+        rethrowLater(err);
+      }
+    } else if (error.code === 'handler') {
+      // Nobody listens for errors: do not swallow a bug in the app's own code.
+      rethrowLater(error.cause);
+    }
+  }
+
+  /** Runs one of the app's callbacks; what it throws is reported, never breaks the client. */
+  private callback(name: string, run: () => void, eventType?: string): void {
+    try {
+      run();
+    } catch (err) {
+      this.report(
+        new SseClientError('handler', `The ${name} callback threw: ${messageOf(err)}`, { eventType, cause: err }),
+      );
+    }
+  }
+}
+
+/** Creates an `SseClient` (which connects right away). */
+export function createSseClient<TEvents extends object = SseEventMap>(
+  url: string | URL,
+  options?: SseClientOptions<TEvents>,
+): SseClient<TEvents> {
+  return new SseClient<TEvents>(url, options);
+}
+
+function reasonOf(data: unknown): SseResetData & SseAuthExpiredData {
+  const reason = (data as { reason?: unknown } | null | undefined)?.reason;
+  return { reason: typeof reason === 'string' ? reason : 'unknown' };
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : typeof value;
+}
+
+function rethrowLater(err: unknown): void {
+  setTimeout(() => {
+    throw err;
+  }, 0);
+}

@@ -1,0 +1,101 @@
+import type { SseBackoffOptions } from './backoff.js';
+import type { SseClientError } from './sse-client.errors.js';
+
+/**
+ * Where the client is:
+ * - `connecting`: the first connection is being established (or its token fetched);
+ * - `open`: the stream is live;
+ * - `reconnecting`: the browser is reconnecting by itself, or the client is waiting
+ *   out its backoff / fetching a token / opening a replacement EventSource;
+ * - `closed`: `close()` was called;
+ * - `error`: the client gave up (see `SseClientOptions.maxRecoveries` and `getToken`).
+ */
+export type SseStatus = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'error';
+
+/** Event type to the type of its (JSON-decoded) data. Unknown types default to `unknown`. */
+export type SseEventMap = Record<string, unknown>;
+
+/** `data` of the server's `reset` event: it could not resume from the given Last-Event-ID. */
+export interface SseResetData {
+  reason: string;
+}
+
+/** `data` of the server's `auth-expired` event: the token expired and the stream is ending. */
+export interface SseAuthExpiredData {
+  reason: string;
+}
+
+/** The events the server sends, with their data types; extend it for your own payloads. */
+export interface SseServerEvents {
+  notification: unknown;
+  update: unknown;
+  heartbeat: null;
+  reset: SseResetData;
+  'auth-expired': SseAuthExpiredData;
+}
+
+/** Receives the JSON-decoded `data` and the raw `MessageEvent` (its `data` is the JSON text). */
+export type SseHandler<T = unknown> = (data: T, event: MessageEvent<string>) => void;
+
+/** The data type of event `K` in `TEvents`, `unknown` when `TEvents` does not name it. */
+export type SseEventData<TEvents, K extends string> = K extends keyof TEvents ? TEvents[K] : unknown;
+
+/** Handlers by event type. `message` receives events sent without an `event:` line. */
+export type SseHandlers<TEvents extends object = SseEventMap> = {
+  [K in keyof TEvents & string]?: SseHandler<TEvents[K]>;
+};
+
+/** What the client needs from an EventSource: the browser's, the `eventsource` package's, or a fake. */
+export interface SseEventSourceLike {
+  readonly readyState: number;
+  readonly url: string;
+  addEventListener(type: string, listener: (event: Event) => void): void;
+  removeEventListener(type: string, listener: (event: Event) => void): void;
+  close(): void;
+}
+
+export interface SseEventSourceConstructor {
+  new (url: string, init?: { withCredentials?: boolean }): SseEventSourceLike;
+}
+
+/**
+ * Resolves to the token (or ticket) to put in the `token` query parameter,
+ * or to `null` when there is no session any more: the client then stops (`error`).
+ * A rejection counts as a failed recovery attempt and is retried with backoff.
+ */
+export type SseGetToken = () => Promise<string | null> | string | null;
+
+export interface SseClientOptions<TEvents extends object = SseEventMap> {
+  /** Token for the first connection (`?token=`). Reused on recovery when there is no `getToken`. */
+  token?: string;
+  /**
+   * Called before every replacement EventSource (and before the first one when `token`
+   * is not given), so a recovery after a 401 or `auth-expired` uses a fresh token.
+   */
+  getToken?: SseGetToken;
+  /** Handlers by event type; the data is JSON-decoded first. */
+  handlers?: SseHandlers<TEvents>;
+  /** The server could not resume from our Last-Event-ID: reload your state. The stream continues. */
+  onReset?: (data: SseResetData, event: MessageEvent<string>) => void;
+  /** The token expired; the client is already reconnecting with a fresh one. */
+  onAuthExpired?: (data: SseAuthExpiredData, event: MessageEvent<string>) => void;
+  /** Called on every status change (not for the initial `connecting`). */
+  onStatus?: (status: SseStatus, previous: SseStatus) => void;
+  /** Parse errors, handler exceptions, connection failures, token failures, giving up. Never thrown. */
+  onError?: (error: SseClientError) => void;
+  /** Called whenever the last seen event id changes. */
+  onLastEventId?: (lastEventId: string) => void;
+  /** Passed to the EventSource (cookies on cross-origin requests). */
+  withCredentials?: boolean;
+  /** Delays between replacement EventSources after a permanent failure. */
+  backoff?: SseBackoffOptions;
+  /**
+   * Consecutive recoveries (new EventSources after a permanent failure) without a healthy
+   * connection in between before the client gives up with status `error`. Default: Infinity.
+   */
+  maxRecoveries?: number;
+  /** EventSource implementation; defaults to `globalThis.EventSource`. */
+  EventSource?: SseEventSourceConstructor;
+  /** Resume after this event id on the first connection (`?lastEventId=`). */
+  lastEventId?: string;
+}

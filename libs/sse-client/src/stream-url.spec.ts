@@ -1,0 +1,27 @@
+import { describe, expect, it } from '@jest/globals';
+import { buildStreamUrl, withQueryParams } from './stream-url.js';
+
+describe('buildStreamUrl', () => {
+  it('appends token and lastEventId to a relative URL', () => {
+    expect(buildStreamUrl('/api/events', { token: 'a.b.c', lastEventId: '42' })).toBe(
+      '/api/events?token=a.b.c&lastEventId=42',
+    );
+  });
+
+  it('keeps the existing query and fragment, and replaces a stale token', () => {
+    expect(
+      buildStreamUrl('https://x.test/api/events?topic=a&token=old#frag', { token: 'new', lastEventId: 'u-1:7' }),
+    ).toBe('https://x.test/api/events?topic=a&token=new&lastEventId=u-1%3A7#frag');
+  });
+
+  it('leaves out what is not known', () => {
+    expect(buildStreamUrl('/api/events', {})).toBe('/api/events');
+    expect(buildStreamUrl('/api/events?x=1', { token: 't' })).toBe('/api/events?x=1&token=t');
+    expect(withQueryParams('/e?lastEventId=5', { lastEventId: '' })).toBe('/e?lastEventId=5');
+  });
+
+  it('encodes values', () => {
+    const url = buildStreamUrl('/e', { token: 'a+b/c=&d' });
+    expect(new URL(url, 'http://h').searchParams.get('token')).toBe('a+b/c=&d');
+  });
+});
