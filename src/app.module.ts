@@ -1,11 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
 import { JwtModule } from '@nestjs/jwt';
-import { SseModule } from '../libs/sse/src/index.js';
+import { SseBridgeModule, SseModule } from '../libs/sse/src/index.js';
 import { AnnouncementsModule } from './announcements/announcements.module.js';
 import { DEMO_JWT_ALGORITHM } from './auth/demo-auth.js';
 import type { AppConfig } from './config.js';
 import { DashboardController } from './dashboard/dashboard.controller.js';
 import { DevTokenModule } from './dev-token/dev-token.module.js';
+import { NotificationsModule } from './notifications/notifications.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 
 @Module({})
@@ -15,13 +17,17 @@ export class AppModule {
       module: AppModule,
       imports: [
         JwtModule.register({ global: true, secret: config.jwtSecret }),
+        // Domain services emit events; the bridge turns the mapped ones into pushes.
+        EventEmitterModule.forRoot(),
         SseModule.forRoot({
           jwt: { secret: config.jwtSecret, algorithms: [DEMO_JWT_ALGORITHM] },
           heartbeatIntervalMs: config.heartbeatMs,
           maxConnectionsPerUser: config.maxConnectionsPerUser,
           cors: { origins: config.corsOrigins },
         }),
-        OrdersModule,
+        SseBridgeModule.forRoot(),
+        OrdersModule.register({ shipDelayMs: config.shipDelayMs }),
+        NotificationsModule,
         AnnouncementsModule,
         ...(config.production ? [] : [DevTokenModule]),
       ],

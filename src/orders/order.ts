@@ -5,6 +5,7 @@ export interface Order {
   quantity: number;
   status: 'placed' | 'shipped';
   createdAt: string;
+  shippedAt?: string;
 }
 
 export interface PlaceOrderInput {

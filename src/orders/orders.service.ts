@@ -1,14 +1,26 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { randomUUID } from 'node:crypto';
-import { SseService } from '../../libs/sse/src/index.js';
+import { OrderPlacedEvent } from './events/order-placed.event.js';
+import { OrderShippedEvent } from './events/order-shipped.event.js';
 import type { Order, PlaceOrderInput } from './order.js';
+import { ORDERS_OPTIONS, type OrdersOptions } from './orders.options.js';
 
-/** Orders, knowing nothing of HTTP streams: it only says who should hear about an order. */
+/**
+ * Orders, knowing nothing of streams or of who listens: it emits domain events
+ * (`order.placed`, then `order.shipped` after a simulated delay) and that is all.
+ */
 @Injectable()
-export class OrdersService {
+export class OrdersService implements OnModuleDestroy {
+  private readonly logger = new Logger(OrdersService.name);
   private readonly orders = new Map<string, Order>();
+  /** Pending simulated shipments, cleared on shutdown so no timer outlives the app. */
+  private readonly shipments = new Map<string, ReturnType<typeof setTimeout>>();
 
-  constructor(private readonly sse: SseService) {}
+  constructor(
+    private readonly events: EventEmitter2,
+    @Inject(ORDERS_OPTIONS) private readonly options: OrdersOptions,
+  ) {}
 
   place(userId: string, input: PlaceOrderInput): Order {
     const order: Order = {
@@ -20,20 +32,40 @@ export class OrdersService {
       createdAt: new Date().toISOString(),
     };
     this.orders.set(order.id, order);
-    this.sse.sendToUser(userId, {
-      type: 'notification',
-      data: {
-        kind: 'order.placed',
-        orderId: order.id,
-        item: order.item,
-        quantity: order.quantity,
-        message: `Order placed: ${order.quantity} x ${order.item}`,
-      },
-    });
-    return order;
+    this.events.emit(
+      OrderPlacedEvent.eventName,
+      new OrderPlacedEvent(order.id, userId, order.item, order.quantity, order.createdAt),
+    );
+    this.scheduleShipment(order.id);
+    return { ...order };
   }
 
   listFor(userId: string): Order[] {
-    return [...this.orders.values()].filter((o) => o.userId === userId);
+    return [...this.orders.values()].filter((o) => o.userId === userId).map((o) => ({ ...o }));
+  }
+
+  onModuleDestroy(): void {
+    for (const timer of this.shipments.values()) clearTimeout(timer);
+    this.shipments.clear();
+  }
+
+  private scheduleShipment(orderId: string): void {
+    const timer = setTimeout(() => {
+      this.shipments.delete(orderId);
+      try {
+        this.ship(orderId);
+      } catch (err) {
+        this.logger.error(`Shipping order ${orderId} failed: ${(err as Error).message}`);
+      }
+    }, this.options.shipDelayMs);
+    this.shipments.set(orderId, timer);
+  }
+
+  private ship(orderId: string): void {
+    const order = this.orders.get(orderId);
+    if (!order || order.status !== 'placed') return;
+    order.status = 'shipped';
+    order.shippedAt = new Date().toISOString();
+    this.events.emit(OrderShippedEvent.eventName, new OrderShippedEvent(order.id, order.userId, order.shippedAt));
   }
 }

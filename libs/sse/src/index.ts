@@ -26,3 +26,4 @@ export {
   SSE_RESET_REASONS,
   type SseResetReason,
 } from './sse.constants.js';
+export * from './bridge/index.js';

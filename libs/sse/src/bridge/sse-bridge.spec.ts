@@ -1,0 +1,228 @@
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import type { EventEmitter2 } from '@nestjs/event-emitter';
+import { SseEventError, type SseEvent } from '../sse-event.js';
+import type { SseService } from '../sse.service.js';
+import { SseBridge } from './sse-bridge.js';
+import { resolveSseBridgeOptions } from './sse-bridge.options.js';
+import { type SseAudience, SseEventMapping } from './sse-event-mapping.decorator.js';
+import type { SsePushMetadata } from './sse-push.decorator.js';
+
+type Sent = [kind: string, audience: unknown, event: SseEvent];
+
+/** Records calls like SseService would receive them, and rejects what it would reject. */
+function fakeSse(sent: Sent[]): SseService {
+  const check = (event: SseEvent) => {
+    try {
+      JSON.stringify(event.data);
+    } catch (err) {
+      throw new SseEventError(`SSE event data is not JSON-serialisable: ${(err as Error).message}`);
+    }
+  };
+  return {
+    sendToUser: (userId: string, event: SseEvent) => (check(event), sent.push(['user', userId, event]), 1),
+    sendToUsers: (userIds: Iterable<string>, event: SseEvent) => (
+      check(event), sent.push(['users', [...new Set(userIds)], event]), 1
+    ),
+    broadcast: (event: SseEvent) => (check(event), sent.push(['all', null, event]), 1),
+  } as unknown as SseService;
+}
+
+const PUSH: SsePushMetadata = { type: 'notification', className: 'Listener', methodName: 'handle' };
+
+@SseEventMapping<Mapped>({ type: 'update', to: (e) => e.to as SseAudience, data: (e) => ({ n: e.n }) })
+class Mapped {
+  constructor(
+    public to: unknown,
+    public n: unknown = 1,
+  ) {}
+}
+
+@SseEventMapping<Throwing>({
+  type: 'update',
+  to: 'all',
+  data: () => {
+    throw new Error('projection failed');
+  },
+})
+class Throwing {}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('SseBridge', () => {
+  let bridge: SseBridge;
+  let sent: Sent[];
+  let errors: string[];
+  const emitter = { event: 'order.placed' as unknown };
+
+  beforeEach(() => {
+    sent = [];
+    errors = [];
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(function (message: unknown) {
+      errors.push(String(message));
+    });
+    bridge = new SseBridge(resolveSseBridgeOptions({ handlerTimeoutMs: 200 }));
+    bridge.connect(emitter as unknown as EventEmitter2, fakeSse(sent));
+    emitter.event = 'order.placed';
+  });
+  afterEach(() => {
+    bridge.close();
+    jest.restoreAllMocks();
+  });
+
+  const run = (result: unknown, push = PUSH) => bridge.invoke({}, () => result, [], push);
+
+  it('pushes every target shape with the decorator type', () => {
+    run({ userId: 'u1', data: { a: 1 } });
+    run({ userId: 42, data: 'n' });
+    run({ userIds: new Set(['u2', 'u3']), data: null });
+    run({ broadcast: true, data: [1] });
+    run([{ userId: 'u4', data: 1 }, null, { userIds: ['u5', 'u5'], data: 2 }]);
+    run(null);
+    run(undefined);
+    run({ userIds: [], data: 'nobody' });
+    expect(sent).toEqual([
+      ['user', 'u1', { type: 'notification', data: { a: 1 } }],
+      ['user', '42', { type: 'notification', data: 'n' }],
+      ['users', ['u2', 'u3'], { type: 'notification', data: null }],
+      ['all', null, { type: 'notification', data: [1] }],
+      ['user', 'u4', { type: 'notification', data: 1 }],
+      ['users', ['u5'], { type: 'notification', data: 2 }],
+    ]);
+    expect(errors).toEqual([]);
+  });
+
+  it('returns what the handler returned, and calls it once with its arguments and instance', async () => {
+    const instance = { tag: 'me' };
+    const handler = jest.fn(function (this: unknown, ...args: unknown[]) {
+      return { userId: 'u', data: { self: (this as { tag: string }).tag, args } };
+    });
+    const result = bridge.invoke(instance, handler, ['x', 2], PUSH);
+    expect(handler).toHaveBeenCalledTimes(1);
+    expect(result).toEqual({ userId: 'u', data: { self: 'me', args: ['x', 2] } });
+    await expect(bridge.invoke({}, async () => ({ broadcast: true, data: 1 }), [], PUSH)).resolves.toEqual({
+      broadcast: true,
+      data: 1,
+    });
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['no audience', { data: 1 }, /no audience/],
+    ['an empty user id', { userId: '', data: 1 }, /no audience: userId/],
+    ['a list that is not one', { userIds: 'u1', data: 1 }, /no audience/],
+    ['a bad id in the list', { userIds: ['ok', null], data: 1 }, /a user id in the list/],
+    ['broadcast that is not true', { broadcast: 'yes', data: 1 }, /broadcast must be `true`/],
+    ['no data', { userId: 'u' }, /no data/],
+    ['a Promise as data', { userId: 'u', data: Promise.resolve(1) }, /data is a Promise/],
+    ['data that is not JSON', { userId: 'u', data: { big: 1n } }, /failed: SseService refused it: SseEventError: SSE event data is not JSON-serialisable/],
+    ['a string', 'hello', /returned a string/],
+  ])('logs %s with the event name, and still pushes the next target', (_, bad, reason) => {
+    run([bad, { userId: 'fine', data: 'ok' }]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^SSE push 'notification' for event 'order\.placed' from Listener\.handle failed: /);
+    expect(errors[0]).toMatch(reason);
+    expect(sent).toEqual([['user', 'fine', { type: 'notification', data: 'ok' }]]);
+  });
+
+  it('logs a handler that throws or rejects, never throws, and resolves to undefined', async () => {
+    const thrown = bridge.invoke(
+      {},
+      () => {
+        throw new Error('sync boom');
+      },
+      [],
+      PUSH,
+    );
+    expect(thrown).toBeUndefined();
+    emitter.event = 'order.shipped';
+    await expect(bridge.invoke({}, () => Promise.reject(new Error('async boom')), [], PUSH)).resolves.toBeUndefined();
+    expect(errors).toEqual([
+      "SSE push 'notification' for event 'order.placed' from Listener.handle failed: the handler threw: Error: sync boom",
+      "SSE push 'notification' for event 'order.shipped' from Listener.handle failed: the handler rejected: Error: async boom",
+    ]);
+  });
+
+  it('keeps emit order when an async handler is slower than a later sync one', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    void bridge.invoke({}, async () => {
+      await gate;
+      return { userId: 'u', data: 1 };
+    }, [], PUSH);
+    run({ userId: 'u', data: 2 });
+    bridge.onEmitted('x', new Mapped('u', 3));
+    expect(sent).toEqual([]);
+    expect(bridge.pending).toBe(3);
+    release();
+    await flush();
+    expect(sent.map(([, , e]) => e.data)).toEqual([1, 2, { n: 3 }]);
+  });
+
+  it('drops a handler that never settles after the timeout and lets the rest through', async () => {
+    void bridge.invoke({}, () => new Promise(() => {}), [], PUSH);
+    run({ userId: 'u', data: 'after' });
+    expect(sent).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 260));
+    expect(sent).toEqual([['user', 'u', { type: 'notification', data: 'after' }]]);
+    expect(errors).toEqual([expect.stringMatching(/for event 'order\.placed' .* did not settle within 200 ms/)]);
+  });
+
+  it('fixes a sync handler’s audience when it returns, even if its push waits behind a slower one', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    void bridge.invoke({}, () => gate.then(() => null), [], PUSH);
+    const ids = ['u1'];
+    run({ userIds: ids, data: 'x' });
+    run({ data: 'no audience' });
+    expect(errors).toEqual([expect.stringMatching(/no audience/)]);
+    ids.push('u2');
+    release();
+    await flush();
+    expect(sent).toEqual([['users', ['u1'], { type: 'notification', data: 'x' }]]);
+  });
+
+  it('pushes mapped event classes and ignores every other payload', () => {
+    bridge.onEmitted('thing.happened', new Mapped('u1', 7));
+    bridge.onEmitted(['ns', 'thing'], new Mapped(['u2', 3]));
+    bridge.onEmitted('plain', { to: 'u1', n: 1 });
+    bridge.onEmitted('nothing', undefined);
+    expect(sent).toEqual([
+      ['user', 'u1', { type: 'update', data: { n: 7 } }],
+      ['users', ['u2', '3'], { type: 'update', data: { n: 1 } }],
+    ]);
+  });
+
+  it('projects a mapped event when it is emitted, not when its push finally leaves', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    void bridge.invoke({}, () => gate.then(() => null), [], PUSH);
+    const event = new Mapped('u1', 'before');
+    bridge.onEmitted('x', event);
+    event.n = 'after';
+    event.to = 'someone-else';
+    release();
+    await flush();
+    expect(sent).toEqual([['user', 'u1', { type: 'update', data: { n: 'before' } }]]);
+  });
+
+  it.each<[string, object, RegExp]>([
+    ['no audience', new Mapped(undefined), /no audience: 'to' returned nothing/],
+    ['an empty user id', new Mapped(''), /no audience/],
+    ['a projection that throws', new Throwing(), /the mapping threw: Error: projection failed/],
+    ['data that is not JSON', new Mapped('u', 1n), /not JSON-serialisable/],
+  ])('logs a class mapping with %s, naming the event and the class', (_, payload, reason) => {
+    bridge.onEmitted('thing.failed', payload);
+    bridge.onEmitted('thing.ok', new Mapped('u9'));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^SSE push 'update' for event 'thing\.failed' from @SseEventMapping\((Mapped|Throwing)\) failed: /);
+    expect(errors[0]).toMatch(reason);
+    expect(sent).toEqual([['user', 'u9', { type: 'update', data: { n: 1 } }]]);
+  });
+
+  it('does nothing once closed', async () => {
+    bridge.close();
+    run({ userId: 'u', data: 1 });
+    bridge.onEmitted('x', new Mapped('u'));
+    expect(sent).toEqual([]);
+  });
+});

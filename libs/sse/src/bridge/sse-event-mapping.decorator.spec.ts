@@ -1,0 +1,48 @@
+import { SseEventError } from '../sse-event.js';
+import { getSseEventMapping, SseEventMapping } from './sse-event-mapping.decorator.js';
+
+@SseEventMapping<Mapped>({ type: 'update', to: (e) => e.userId, data: (e) => ({ id: e.id }) })
+class Mapped {
+  constructor(
+    readonly id: string,
+    readonly userId: string,
+    readonly secret = 'never sent',
+  ) {}
+}
+
+class MappedChild extends Mapped {}
+
+@SseEventMapping<Overridden>({ type: 'notification', to: 'all', data: () => 'child' })
+class Overridden extends Mapped {}
+
+describe('@SseEventMapping()', () => {
+  it('is found on instances of the class and of its subclasses', () => {
+    const mapping = getSseEventMapping(new Mapped('1', 'u'));
+    expect(mapping).toMatchObject({ type: 'update', className: 'Mapped' });
+    expect(mapping?.data(new Mapped('1', 'u'))).toEqual({ id: '1' });
+    expect(mapping?.to === 'all' ? 'all' : mapping?.to(new Mapped('1', 'u'))).toBe('u');
+    expect(getSseEventMapping(new MappedChild('2', 'v'))).toBe(mapping);
+    expect(getSseEventMapping(new Overridden('3', 'w'))).toMatchObject({ type: 'notification', to: 'all' });
+  });
+
+  it('ignores anything that is not an instance of a mapped class', () => {
+    for (const payload of [undefined, null, 1, 'x', {}, [], { constructor: Mapped }, Object.create(null), new Date()]) {
+      expect(getSseEventMapping(payload)).toBeUndefined();
+    }
+  });
+
+  it('refuses incomplete or unsafe mappings when the class is defined', () => {
+    const ok = { type: 'update', to: 'all' as const, data: () => null };
+    expect(() => SseEventMapping({ ...ok, type: 'bad type' })).toThrow(SseEventError);
+    expect(() => SseEventMapping({ ...ok, to: 'everyone' as 'all' })).toThrow(/'to' must be/);
+    expect(() => SseEventMapping({ ...ok, data: undefined as never })).toThrow(/'data' must be a function/);
+    expect(() => SseEventMapping(undefined as never)).toThrow(SseEventError);
+  });
+
+  it('cannot be applied twice to one class', () => {
+    const decorate = SseEventMapping({ type: 'a', to: 'all', data: () => null });
+    class Once {}
+    decorate(Once);
+    expect(() => decorate(Once)).toThrow(/applied twice/);
+  });
+});

@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { SsePush, type SsePushTarget } from '../../libs/sse/src/index.js';
+import { OrderPlacedEvent } from '../orders/events/order-placed.event.js';
+import { OrderShippedEvent } from '../orders/events/order-shipped.event.js';
+
+/**
+ * Where order events become pushes. The orders domain does not know this class
+ * exists: it emits, `@OnEvent()` calls these handlers, and `@SsePush()` sends
+ * what they return. Each handler chooses exactly which fields leave the server.
+ */
+@Injectable()
+export class OrderNotificationsListener {
+  @OnEvent(OrderPlacedEvent.eventName)
+  @SsePush({ type: 'notification' })
+  orderPlaced(event: OrderPlacedEvent): SsePushTarget {
+    return {
+      userId: event.userId,
+      data: {
+        kind: 'order.placed',
+        orderId: event.orderId,
+        item: event.item,
+        quantity: event.quantity,
+        message: `Order placed: ${event.quantity} x ${event.item}`,
+      },
+    };
+  }
+
+  @OnEvent(OrderShippedEvent.eventName)
+  @SsePush({ type: 'update' })
+  orderShipped(event: OrderShippedEvent): SsePushTarget {
+    return {
+      userId: event.userId,
+      data: {
+        kind: 'order.shipped',
+        orderId: event.orderId,
+        status: 'shipped',
+        shippedAt: event.shippedAt,
+        message: `Order ${event.orderId.slice(0, 8)} has shipped`,
+      },
+    };
+  }
+}

@@ -1,0 +1,144 @@
+import { jest } from '@jest/globals';
+import { Injectable, Logger, Module } from '@nestjs/common';
+import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
+import { Test } from '@nestjs/testing';
+import {
+  SseBridgeModule,
+  SseEventMapping,
+  SseModule,
+  SsePush,
+  type SsePushResult,
+  type SsePushTarget,
+  SseService,
+} from '../libs/sse/src/index.js';
+import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
+import { sleep, StreamClient, waitForCount } from './support/sse-client.js';
+
+interface Incident {
+  userId?: string;
+}
+
+@SseEventMapping<Misaddressed>({ type: 'update', to: (e) => e.userId, data: () => ({ kind: 'misaddressed' }) })
+class Misaddressed {
+  constructor(readonly userId: string | undefined) {}
+}
+
+const plainListenerCalls: string[] = [];
+
+/** Every way a mapping can fail, each beside one that works. */
+@Injectable()
+class MixedListener {
+  @OnEvent('incident')
+  @SsePush({ type: 'notification' })
+  throws(): SsePushResult {
+    throw new Error('handler exploded');
+  }
+
+  @OnEvent('incident')
+  @SsePush({ type: 'notification' })
+  async rejects(): Promise<SsePushResult> {
+    await sleep(5);
+    throw new Error('async handler exploded');
+  }
+
+  @OnEvent('incident')
+  @SsePush({ type: 'notification' })
+  unserialisable(e: Incident): SsePushTarget {
+    return { userId: e.userId ?? 'victim', data: { amount: 10n } };
+  }
+
+  @OnEvent('incident')
+  @SsePush({ type: 'notification' })
+  noAudience(e: Incident): SsePushResult {
+    return { data: { for: e.userId } } as unknown as SsePushTarget;
+  }
+
+  @OnEvent('incident')
+  @SsePush({ type: 'notification' })
+  works(e: Incident): SsePushTarget {
+    return { userId: e.userId ?? 'victim', data: { kind: 'incident', ok: true } };
+  }
+
+  /** An ordinary listener with no push: it must still run. */
+  @OnEvent('incident')
+  plain(): void {
+    plainListenerCalls.push('plain');
+  }
+}
+
+@Module({ providers: [MixedListener] })
+class MixedModule {}
+
+describe('bridge failures', () => {
+  let server: RunningApp;
+  let events: EventEmitter2;
+  let errors: string[];
+  const clients: StreamClient[] = [];
+
+  beforeEach(async () => {
+    plainListenerCalls.length = 0;
+    errors = [];
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(function (message: unknown) {
+      errors.push(String(message));
+    });
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        EventEmitterModule.forRoot(),
+        SseModule.forRoot({ jwt: { secret: TEST_SECRET }, heartbeatIntervalMs: 0 }),
+        SseBridgeModule.forRoot(),
+        MixedModule,
+      ],
+    }).compile();
+    server = await listen(moduleRef.createNestApplication({ logger: false }));
+    events = server.app.get(EventEmitter2);
+  });
+  afterEach(async () => {
+    clients.splice(0).forEach((c) => c.close());
+    await server.close();
+    jest.restoreAllMocks();
+  });
+
+  async function connect(userId: string): Promise<StreamClient> {
+    const client = new StreamClient(`${server.baseUrl}/api/events?token=${signToken(userId)}`);
+    clients.push(client);
+    await client.opened();
+    await waitForCount(() => server.app.get(SseService).connectionCount(userId), 0, 1);
+    return client;
+  }
+
+  it('logs each failed mapping with the event name; the working one, other listeners and other users go on', async () => {
+    const victim = await connect('victim');
+    const bystander = await connect('bystander');
+
+    expect(() => events.emit('incident', { userId: 'victim' })).not.toThrow();
+    await expect(events.emitAsync('incident', {})).resolves.toBeInstanceOf(Array);
+    events.emit('task', new Misaddressed(undefined));
+    events.emit('task', new Misaddressed('bystander'));
+
+    await victim.until(() => victim.events.length >= 2, 5000, 'the working pushes');
+    await bystander.until(() => bystander.events.length >= 1, 5000, 'the mapped push');
+    await sleep(50);
+
+    expect(victim.events.map((e) => [e.type, e.data])).toEqual([
+      ['notification', { kind: 'incident', ok: true }],
+      ['notification', { kind: 'incident', ok: true }],
+    ]);
+    expect(bystander.events.map((e) => [e.type, e.data])).toEqual([['update', { kind: 'misaddressed' }]]);
+    expect(plainListenerCalls).toEqual(['plain', 'plain']);
+
+    const incident = (source: string) =>
+      expect.stringMatching(new RegExp(`^SSE push 'notification' for event 'incident' from MixedListener\\.${source} failed: `));
+    expect(errors.filter((m) => m.includes('MixedListener.throws'))).toEqual([incident('throws'), incident('throws')]);
+    expect(errors.filter((m) => m.includes('MixedListener.rejects'))).toEqual([incident('rejects'), incident('rejects')]);
+    expect(errors.find((m) => m.includes('MixedListener.throws'))).toContain('the handler threw: Error: handler exploded');
+    expect(errors.find((m) => m.includes('MixedListener.rejects'))).toContain('the handler rejected: Error: async handler exploded');
+    expect(errors.find((m) => m.includes('MixedListener.unserialisable'))).toMatch(/not JSON-serialisable/);
+    expect(errors.find((m) => m.includes('MixedListener.noAudience'))).toMatch(/no audience/);
+    expect(errors).toContain(
+      "SSE push 'update' for event 'task' from @SseEventMapping(Misaddressed) failed: no audience: 'to' returned nothing",
+    );
+    expect(errors).toHaveLength(9);
+    // Nothing identifying a stream's credentials is ever logged.
+    expect(errors.join('\n')).not.toMatch(/eyJ/);
+  });
+});
