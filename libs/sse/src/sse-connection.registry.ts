@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import type { SseFrame } from './sse-event.js';
 import type { ResolvedSseOptions } from './sse-options.interface.js';
@@ -17,11 +17,15 @@ interface UserChannel {
   readonly connections: Set<SseConnection>;
 }
 
-/** Thrown when a user already has `maxConnectionsPerUser` open streams. */
-export class SseConnectionLimitError extends Error {
-  override readonly name = 'SseConnectionLimitError';
+/**
+ * Thrown when a user already has `maxConnectionsPerUser` open streams. An
+ * HttpException, so any route (the module's, or your own `@Sse()` handler)
+ * answers 429 with a JSON body before any stream byte.
+ */
+export class SseConnectionLimitError extends HttpException {
   constructor(readonly limit: number) {
-    super(`Connection limit reached: at most ${limit} concurrent event streams per user`);
+    const message = `Connection limit reached: at most ${limit} concurrent event streams per user`;
+    super({ statusCode: 429, error: 'Too Many Requests', message, limit }, HttpStatus.TOO_MANY_REQUESTS);
   }
 }
 

@@ -30,7 +30,7 @@ export interface SseStreamContext {
 /** Longest delay a Node timer can wait; longer ones fire at once. */
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 const END_OF_STREAM: SseFrame = Object.freeze({ comment: 'end' });
-const HEARTBEAT_COMMENT_FRAME: SseFrame = Object.freeze({ comment: HEARTBEAT_COMMENT });
+const HEARTBEAT_COMMENT_FRAME: SseFrame = { comment: HEARTBEAT_COMMENT };
 
 /** Where a new stream starts: after the client's id (with what it missed), or at the present. */
 type StartPoint =

@@ -1,30 +1,21 @@
-import {
-  Controller,
-  HttpException,
-  HttpStatus,
-  type MessageEvent,
-  type Type,
-  Req,
-  Sse,
-  UseGuards,
-} from '@nestjs/common';
-import type { IncomingMessage } from 'node:http';
+import { Controller, Get, Req, Res, type Type, UseGuards } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Observable } from 'rxjs';
 import { SseAuthGuard } from './sse-auth.guard.js';
-import { SseConnectionLimitError } from './sse-connection.registry.js';
+import { writeSseStream } from './sse-response.sink.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
 
 type StreamRequest = IncomingMessage & {
   query?: Record<string, unknown>;
   [SSE_USER_KEY]: SseUser;
-  res?: { once(event: 'close', listener: () => void): unknown };
 };
 
 /**
  * The stream route: the guard authenticates, the handler takes a slot (or
- * answers 429), and Nest's `@Sse()` pipeline writes the Observable to the socket.
- * Returning an Observable keeps guards, interceptors and exception filters working.
+ * throws 429 for the exception filters), and the sink writes the connection's
+ * Observable to the socket. A plain `@Get()` with the module's own sink rather
+ * than `@Sse()`: see `sse-response.sink.ts` for why.
  */
 export function createSseController(path: string, maxPendingDataLength: number): Type<unknown> {
   @Controller()
@@ -32,23 +23,14 @@ export function createSseController(path: string, maxPendingDataLength: number):
   class SseController {
     constructor(private readonly streams: SseStreamFactory) {}
 
-    @Sse(path, { maxPendingDataLength })
-    events(@Req() request: StreamRequest): Observable<MessageEvent> {
-      const closeSource = request.res ?? request.socket;
-      try {
-        return this.streams.open(request[SSE_USER_KEY], {
-          lastEventId: readLastEventId(request),
-          onRequestClosed: (release) => closeSource.once('close', release),
-        });
-      } catch (err) {
-        if (err instanceof SseConnectionLimitError) {
-          throw new HttpException(
-            { statusCode: 429, error: 'Too Many Requests', message: err.message, limit: err.limit },
-            HttpStatus.TOO_MANY_REQUESTS,
-          );
-        }
-        throw err;
-      }
+    @Get(path)
+    events(@Req() request: StreamRequest, @Res() response: ServerResponse): Observable<true> {
+      // Over the limit this throws SseConnectionLimitError, a 429 for the exception filters.
+      const frames = this.streams.open(request[SSE_USER_KEY], {
+        lastEventId: readLastEventId(request),
+        onRequestClosed: (release) => response.once('close', release),
+      });
+      return writeSseStream(frames, request, response, { maxPendingDataLength });
     }
   }
   return SseController;

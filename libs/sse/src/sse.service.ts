@@ -1,8 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type MessageEvent } from '@nestjs/common';
+import { defer, type Observable } from 'rxjs';
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
 import { SseConnectionRegistry } from './sse-connection.registry.js';
 import { formatEventId, SseEventIdGenerator } from './sse-event-id.js';
 import { assertUserId, SseEventError, toFrame, type SseEvent, type SseFrame } from './sse-event.js';
+import { SseStreamFactory } from './sse-stream.factory.js';
 import { SSE_HISTORY_STORE } from './sse.tokens.js';
 
 /**
@@ -19,7 +21,21 @@ export class SseService {
     private readonly registry: SseConnectionRegistry,
     private readonly ids: SseEventIdGenerator,
     @Inject(SSE_HISTORY_STORE) private readonly history: SseHistoryStore | null,
+    private readonly streams: SseStreamFactory,
   ) {}
+
+  /**
+   * A user's stream as an Observable, for your own `@Sse()` handler (your own
+   * route and auth): the same replay, heartbeat and limit as the module's route.
+   * The slot is taken on subscribe; over the limit it errors with
+   * `SseConnectionLimitError`, which your exception filter can map to 429.
+   */
+  stream(userId: string, options: { lastEventId?: string; expiresAt?: number } = {}): Observable<MessageEvent> {
+    assertUserId(userId);
+    return defer(() =>
+      this.streams.open({ userId, claims: {}, expiresAt: options.expiresAt }, { lastEventId: options.lastEventId }),
+    );
+  }
 
   sendToUser(userId: string, event: SseEvent): number {
     assertUserId(userId);
