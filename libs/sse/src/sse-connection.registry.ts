@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import type { SseFrame } from './sse-event.js';
+import { HEARTBEAT_TICK, SseHeartbeatTimer } from './sse-heartbeat.js';
 import type { ResolvedSseOptions } from './sse-options.interface.js';
 import { SSE_OPTIONS } from './sse.tokens.js';
 
@@ -39,7 +40,11 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
   private nextConnectionId = 1;
   private connections = 0;
 
-  constructor(@Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions) {}
+  private readonly heartbeat: SseHeartbeatTimer;
+
+  constructor(@Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions) {
+    this.heartbeat = new SseHeartbeatTimer(options.heartbeatIntervalMs, () => this.publishToAll(HEARTBEAT_TICK));
+  }
 
   /** Registers a stream, or throws `SseConnectionLimitError` before anything is sent. */
   open(userId: string): { connection: SseConnection; events: Observable<SseFrame> } {
@@ -54,6 +59,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     const connection: SseConnection = { id: this.nextConnectionId++, userId, openedAt: Date.now() };
     channel.connections.add(connection);
     this.connections++;
+    this.heartbeat.update(this.connections);
     return { connection, events: channel.subject.asObservable() };
   }
 
@@ -62,6 +68,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     const channel = this.users.get(connection.userId);
     if (!channel || !channel.connections.delete(connection)) return;
     this.connections--;
+    this.heartbeat.update(this.connections);
     if (channel.connections.size === 0) {
       this.users.delete(connection.userId);
       channel.subject.complete();
@@ -88,6 +95,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     const count = channel.connections.size;
     this.users.delete(userId);
     this.connections -= count;
+    this.heartbeat.update(this.connections);
     channel.connections.clear();
     channel.subject.complete();
     return count;

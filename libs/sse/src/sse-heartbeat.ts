@@ -1,19 +1,30 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { EMPTY, interval, Observable, share } from 'rxjs';
-import type { ResolvedSseOptions } from './sse-options.interface.js';
-import { SSE_OPTIONS } from './sse.tokens.js';
+import type { SseFrame } from './sse-event.js';
 
 /**
- * One interval for the whole module, shared by every stream: it starts with the
- * first subscriber and stops when the last stream ends, so no timer outlives the
- * connections (or the app) that needed it.
+ * The heartbeat tick, pushed through each user's channel like an event (one
+ * `next()` per user, not one timer or subscription per stream). Each stream
+ * turns it into a `: heartbeat` comment or a named event carrying its own last id.
  */
-@Injectable()
-export class SseHeartbeat {
-  readonly ticks$: Observable<number>;
+export const HEARTBEAT_TICK: SseFrame = Object.freeze({ comment: 'tick' });
 
-  constructor(@Inject(SSE_OPTIONS) options: ResolvedSseOptions) {
-    this.ticks$ =
-      options.heartbeatIntervalMs > 0 ? interval(options.heartbeatIntervalMs).pipe(share()) : EMPTY;
+/** One interval for the whole module, running only while at least one stream is open. */
+export class SseHeartbeatTimer {
+  private timer?: ReturnType<typeof setInterval>;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly onTick: () => void,
+  ) {}
+
+  /** Called with the number of open streams after every change. */
+  update(openStreams: number): void {
+    if (openStreams > 0 && !this.timer && this.intervalMs > 0) {
+      this.timer = setInterval(this.onTick, this.intervalMs);
+      // A heartbeat alone should not keep a process alive.
+      this.timer.unref();
+    } else if (openStreams === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { defer, EMPTY, finalize, map, merge, Observable, takeWhile, timer } from 'rxjs';
+import { Observable } from 'rxjs';
 import type { SseHistoryStore, SseReplayResult } from './history/sse-history-store.interface.js';
 import {
   HEARTBEAT_COMMENT,
@@ -9,9 +9,9 @@ import {
   type SseResetReason,
 } from './sse.constants.js';
 import { SseConnectionRegistry } from './sse-connection.registry.js';
-import { compareEventIds, formatEventId, parseEventId, SseEventIdGenerator, type SseEventId } from './sse-event-id.js';
+import { compareEventIds, formatEventId, parseEventId, SseEventIdGenerator } from './sse-event-id.js';
 import type { SseFrame } from './sse-event.js';
-import { SseHeartbeat } from './sse-heartbeat.js';
+import { HEARTBEAT_TICK } from './sse-heartbeat.js';
 import type { ResolvedSseOptions } from './sse-options.interface.js';
 import type { SseUser } from './sse-user.js';
 import { SSE_HISTORY_STORE, SSE_OPTIONS } from './sse.tokens.js';
@@ -29,7 +29,6 @@ export interface SseStreamContext {
 
 /** Longest delay a Node timer can wait; longer ones fire at once. */
 const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
-const END_OF_STREAM: SseFrame = Object.freeze({ comment: 'end' });
 const HEARTBEAT_COMMENT_FRAME: SseFrame = { comment: HEARTBEAT_COMMENT };
 
 /** Where a new stream starts: after the client's id (with what it missed), or at the present. */
@@ -40,9 +39,11 @@ type StartPoint =
 
 /**
  * Builds one connection's Observable: replay of what the client missed, then its
- * live events, merged with the shared heartbeat and the token-expiry timer. It is
- * registered before the first byte (so the limit can answer 429) and released on
- * every way a stream can end.
+ * live events and heartbeats, until the user's channel ends or the token
+ * expires. One subscriber and at most one timer per stream, as this is the
+ * state that is multiplied by the number of open connections. It is registered
+ * before the first byte (so the limit can answer 429) and released on every way
+ * a stream can end.
  */
 @Injectable()
 export class SseStreamFactory {
@@ -50,7 +51,6 @@ export class SseStreamFactory {
 
   constructor(
     private readonly registry: SseConnectionRegistry,
-    private readonly heartbeat: SseHeartbeat,
     private readonly ids: SseEventIdGenerator,
     @Inject(SSE_HISTORY_STORE) private readonly history: SseHistoryStore | null,
     @Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions,
@@ -62,75 +62,75 @@ export class SseStreamFactory {
     const release = () => this.registry.close(connection);
     onRequestClosed?.(release);
 
-    return defer(() => {
+    return new Observable<SseFrame>((subscriber) => {
       // The id the client holds. Frames the server adds on its own (heartbeat
       // events, auth-expired) repeat it: an id line always moves Last-Event-ID.
-      const position = { lastId: '' };
-      const core = new Observable<SseFrame>((subscriber) => {
-        // Live events are subscribed first and held back while history is read,
-        // so an event published during the reconnect is neither lost nor sent twice.
-        let backlog: SseFrame[] | null = [];
-        let after: SseEventId | undefined;
-        const live = events.subscribe({
-          next: (frame) => {
-            if (backlog) backlog.push(frame);
-            else deliver(frame);
-          },
-          complete: () => {
-            subscriber.next(END_OF_STREAM);
-            subscriber.complete();
-          },
-        });
-        // Every frame in the backlog is newer than this: a fresh or reset stream starts here.
-        const subscribedAt = formatEventId(this.ids.current());
-        const deliver = (frame: SseFrame) => {
-          if (frame.id !== undefined) position.lastId = frame.id;
-          subscriber.next(frame);
-        };
-        const begin = (start: StartPoint) => {
-          if (subscriber.closed || !backlog) return;
-          const opening: SseFrame = { retry: this.options.retryMs, comment: 'connected' };
-          if (start.kind === 'resume') {
-            subscriber.next({ ...opening, id: (position.lastId = start.from) });
-            start.frames.forEach(deliver);
+      let lastId = '';
+      // Live events are subscribed first and held back while history is read,
+      // so an event published during the reconnect is neither lost nor sent twice.
+      let backlog: SseFrame[] | null = [];
+      const deliver = (frame: SseFrame) => {
+        if (frame.id !== undefined) lastId = frame.id;
+        subscriber.next(frame);
+      };
+      const live = events.subscribe({
+        next: (frame) => {
+          if (frame === HEARTBEAT_TICK) {
+            if (!backlog) subscriber.next(this.heartbeatFrame(lastId));
+          } else if (backlog) {
+            backlog.push(frame);
           } else {
-            subscriber.next({ ...opening, id: (position.lastId = subscribedAt) });
-            if (start.kind === 'reset') deliver(resetFrame(start.reason, subscribedAt));
+            deliver(frame);
           }
-          after = parseEventId(position.lastId);
-          const held = backlog;
-          backlog = null;
-          for (const frame of held) {
-            const id = frame.id === undefined ? undefined : parseEventId(frame.id);
-            if (!id || !after || compareEventIds(id, after) > 0) deliver(frame);
-          }
-        };
-        const start = this.startPoint(user.userId, lastEventId);
-        if (isPromise(start)) {
-          start.then(begin, (err) => {
-            this.logger.error(`history replay failed: ${(err as Error)?.message ?? err}`);
-            begin({ kind: 'reset', reason: 'history-unavailable' });
-          });
-        } else {
-          begin(start);
-        }
-        return () => live.unsubscribe();
+        },
+        complete: () => subscriber.complete(),
       });
+      // Every frame in the backlog is newer than this: a fresh or reset stream starts here.
+      const subscribedAt = formatEventId(this.ids.current());
 
-      const heartbeats =
-        this.options.heartbeatAs === 'event'
-          ? this.heartbeat.ticks$.pipe(
-              map((): SseFrame => ({ type: SSE_EVENT_TYPES.heartbeat, data: 'null', id: position.lastId })),
-            )
-          : this.heartbeat.ticks$.pipe(map(() => HEARTBEAT_COMMENT_FRAME));
+      const begin = (start: StartPoint) => {
+        if (subscriber.closed || !backlog) return;
+        const opening: SseFrame = { retry: this.options.retryMs, comment: 'connected' };
+        if (start.kind === 'resume') {
+          subscriber.next({ ...opening, id: (lastId = start.from) });
+          start.frames.forEach(deliver);
+        } else {
+          subscriber.next({ ...opening, id: (lastId = subscribedAt) });
+          if (start.kind === 'reset') deliver(resetFrame(start.reason, subscribedAt));
+        }
+        const after = parseEventId(lastId);
+        const held = backlog;
+        backlog = null;
+        for (const frame of held) {
+          const id = frame.id === undefined ? undefined : parseEventId(frame.id);
+          if (!id || !after || compareEventIds(id, after) > 0) deliver(frame);
+        }
+      };
+      const start = this.startPoint(user.userId, lastEventId);
+      if (isPromise(start)) {
+        start.then(begin, (err) => {
+          this.logger.error(`history replay failed: ${(err as Error)?.message ?? err}`);
+          begin({ kind: 'reset', reason: 'history-unavailable' });
+        });
+      } else {
+        begin(start);
+      }
 
-      return merge(core, heartbeats, this.expiry(user, position)).pipe(
-        // The stream ends when the user's channel completes (disconnectUser, shutdown)...
-        takeWhile((frame) => frame !== END_OF_STREAM),
-        // ...or right after telling the client its token expired.
-        takeWhile((frame) => frame.type !== SSE_EVENT_TYPES.authExpired, true),
-        finalize(release),
-      );
+      // Guards run once per connection: when the token expires, say so and end the stream.
+      const expiresIn = this.expiresIn(user);
+      const expiry =
+        expiresIn === undefined
+          ? undefined
+          : setTimeout(() => {
+              subscriber.next(authExpiredFrame(lastId));
+              subscriber.complete();
+            }, expiresIn);
+
+      return () => {
+        live.unsubscribe();
+        clearTimeout(expiry);
+        release();
+      };
     });
   }
 
@@ -150,20 +150,21 @@ export class SseStreamFactory {
     return isPromise(result) ? result.then(toStart) : toStart(result);
   }
 
-  private expiry(user: SseUser, position: { lastId: string }): Observable<SseFrame> {
-    if (!this.options.closeOnTokenExpiry || user.expiresAt === undefined) return EMPTY;
-    const delay = Math.max(0, user.expiresAt - Date.now());
-    if (delay > MAX_TIMER_DELAY_MS) return EMPTY;
-    return timer(delay).pipe(
-      map(
-        (): SseFrame => ({
-          type: SSE_EVENT_TYPES.authExpired,
-          data: JSON.stringify({ reason: 'token expired' }),
-          id: position.lastId,
-        }),
-      ),
-    );
+  private heartbeatFrame(lastId: string): SseFrame {
+    return this.options.heartbeatAs === 'event'
+      ? { type: SSE_EVENT_TYPES.heartbeat, data: 'null', id: lastId }
+      : HEARTBEAT_COMMENT_FRAME;
   }
+
+  private expiresIn(user: SseUser): number | undefined {
+    if (!this.options.closeOnTokenExpiry || user.expiresAt === undefined) return undefined;
+    const delay = Math.max(0, user.expiresAt - Date.now());
+    return delay > MAX_TIMER_DELAY_MS ? undefined : delay;
+  }
+}
+
+function authExpiredFrame(lastId: string): SseFrame {
+  return { type: SSE_EVENT_TYPES.authExpired, data: JSON.stringify({ reason: 'token expired' }), id: lastId };
 }
 
 function resetFrame(reason: SseResetReason, id: string): SseFrame {

@@ -3,7 +3,6 @@ import { JwtService } from '@nestjs/jwt';
 import { SseAuthGuard } from './sse-auth.guard.js';
 import { SseConnectionRegistry } from './sse-connection.registry.js';
 import { SseCorsMiddleware } from './sse-cors.middleware.js';
-import { SseHeartbeat } from './sse-heartbeat.js';
 import { ConfigurableSseModule, SSE_MODULE_OPTIONS } from './sse.module-definition.js';
 import { resolveSseOptions, type ResolvedSseOptions, type SseModuleOptions } from './sse-options.interface.js';
 import { SseService } from './sse.service.js';
@@ -49,7 +48,6 @@ import { SseEventIdGenerator } from './sse-event-id.js';
     SseEventIdGenerator,
     SseAuthGuard,
     SseConnectionRegistry,
-    SseHeartbeat,
     SseStreamFactory,
     SseService,
   ],
