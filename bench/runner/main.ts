@@ -1,0 +1,99 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { killAllChildren } from '../shared/ipc.js';
+import { REPO_ROOT } from '../shared/paths.js';
+import { type BenchSettings, loadSettings } from '../shared/settings.js';
+import { machineInfo, revision } from './machine.js';
+import { formatTable, formatVerdicts, judge, TARGET_N } from './report.js';
+import type { VariantResult } from './result.js';
+import { runVariant } from './run-variant.js';
+import { signTokens } from './tokens.js';
+
+/**
+ * `npm run bench`: each N, each variant in turn (one server at a time, so a
+ * two-core machine gives one core to the server and one to the load generator),
+ * then the tables, the targets, and bench/results/latest.json.
+ */
+async function main(settings: BenchSettings): Promise<number> {
+  const machine = machineInfo();
+  const source = revision();
+  const startedAt = new Date().toISOString();
+  console.log(`nest-sse benchmark, ${startedAt}`);
+  console.log(`machine: ${machine.cpuCount} x ${machine.cpuModel}, ${machine.totalMemGiB} GiB, ${machine.os}, node ${machine.node}`);
+  console.log(`load average at start: ${machine.loadAverage} (other work on the machine makes the ratios noisy)`);
+  if (source) console.log(`source: ${source.commit.slice(0, 12)}${source.dirty ? ' (with uncommitted changes)' : ''}`);
+  console.log(
+    `load: N in [${settings.sizes.join(', ')}], variants ${settings.variants.join(', ')}; ` +
+      `broadcast ${settings.broadcastEvents} x ${settings.eventBytes} B; targeted ${settings.targetedEvents} x ${settings.eventBytes} B ` +
+      `(cap ${settings.targetedTimeCapMs / 1000} s); ${settings.repeats} rounds of each, median shown; ` +
+      'loopback only; tokens HS256 with exp',
+  );
+
+  const results: VariantResult[] = [];
+  const tables: string[] = [];
+  for (const n of settings.sizes) {
+    const tokens = signTokens(n, settings.secret);
+    const batch: VariantResult[] = [];
+    for (const variant of settings.variants) {
+      const log = (line: string) => console.log(`[N=${n} ${variant}] ${line}`);
+      batch.push(await runVariant(variant, tokens, settings, log));
+    }
+    results.push(...batch);
+    tables.push(formatTable(n, batch, settings));
+  }
+
+  const verdicts = judge(results, settings);
+  const ranTargetSize = settings.sizes.includes(TARGET_N);
+  console.log(`\n${tables.join('\n\n')}\n\n${formatVerdicts(verdicts, ranTargetSize)}`);
+
+  const dir = join(REPO_ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'latest.json');
+  const report = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine,
+    source,
+    settings: { ...settings, secret: undefined },
+    results,
+    verdicts,
+  };
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nresults: ${file}`);
+  // A completed run exits 0 whatever the verdicts: the targets are reported, not enforced.
+  return results.some((r) => r.error) ? 1 : 0;
+}
+
+let settings: BenchSettings;
+try {
+  settings = loadSettings();
+} catch (err) {
+  console.error(`benchmark: ${(err as Error).message}`);
+  process.exit(1);
+}
+
+const deadline = setTimeout(() => {
+  console.error(`benchmark: stopped after ${settings.runTimeoutMs / 1000} s (BENCH_RUN_TIMEOUT_MS)`);
+  killAllChildren();
+  process.exit(2);
+}, settings.runTimeoutMs);
+
+process.on('exit', killAllChildren);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAllChildren();
+    process.exit(130);
+  });
+}
+
+main(settings).then(
+  (code) => {
+    clearTimeout(deadline);
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err);
+    killAllChildren();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,138 @@
+import type { Variant } from '../shared/protocol.js';
+import type { BenchSettings } from '../shared/settings.js';
+import type { VariantResult } from './result.js';
+
+interface Row {
+  label: string;
+  value(r: VariantResult): number | undefined;
+  digits: number;
+}
+
+/** Over every round of both phases, not just the median ones. */
+const lostOf = (r: VariantResult) => (r.broadcast && r.targeted ? r.broadcast.lost + r.targeted.lost : undefined);
+const duplicatesOf = (r: VariantResult) =>
+  r.broadcast && r.targeted ? r.broadcast.duplicates + r.targeted.duplicates : undefined;
+
+const ROWS: Row[] = [
+  { label: 'connect all N (ms)', value: (r) => r.connect?.elapsedMs, digits: 0 },
+  { label: 'heap per idle stream (KB)', value: (r) => kb(r.memory?.heapPerConnection), digits: 2 },
+  { label: 'RSS per idle stream (KB)', value: (r) => kb(r.memory?.rssPerConnection), digits: 2 },
+  { label: 'broadcast fan-out (ms)', value: (r) => r.broadcast?.median.fanOutMs, digits: 0 },
+  { label: 'broadcast deliveries/s', value: (r) => r.broadcast?.median.deliveriesPerSec, digits: 0 },
+  { label: 'broadcast latency p50 (ms)', value: (r) => r.broadcast?.median.phase.latencyP50, digits: 1 },
+  { label: 'broadcast latency p99 (ms)', value: (r) => r.broadcast?.median.phase.latencyP99, digits: 1 },
+  { label: 'targeted events/s', value: (r) => r.targeted?.median.eventsPerSec, digits: 0 },
+  { label: 'targeted latency p50 (ms)', value: (r) => r.targeted?.median.phase.latencyP50, digits: 1 },
+  { label: 'targeted latency p99 (ms)', value: (r) => r.targeted?.median.phase.latencyP99, digits: 1 },
+  { label: 'events lost', value: lostOf, digits: 0 },
+  { label: 'duplicates', value: duplicatesOf, digits: 0 },
+];
+
+function kb(bytes: number | undefined): number | undefined {
+  return bytes === undefined ? undefined : bytes / 1024;
+}
+
+function fmt(value: number | undefined, digits: number): string {
+  if (value === undefined || !Number.isFinite(value)) return '-';
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function ratio(value: number | undefined, limit: number | undefined): string {
+  if (value === undefined || limit === undefined || !Number.isFinite(value) || !limit) return '-';
+  const r = value / limit;
+  // Two significant digits at least, so a tiny ratio does not print as 0.00x.
+  return `${r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}x`;
+}
+
+/** One table per N: every figure, and its ratio to the plain server (the limit). */
+export function formatTable(n: number, results: VariantResult[], settings: BenchSettings): string {
+  const plain = results.find((r) => r.variant === 'plain');
+  const others = results.filter((r) => r.variant !== 'plain');
+  const header = ['', ...results.map((r) => r.variant), ...others.map((r) => `${r.variant}/plain`)];
+  const lines = ROWS.map((row) => [
+    row.label,
+    ...results.map((r) => fmt(row.value(r), row.digits)),
+    ...others.map((r) => ratio(row.value(r), plain && row.value(plain))),
+  ]);
+  const widths = header.map((_, i) => Math.max(...[header, ...lines].map((cells) => cells[i].length)));
+  const render = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [`N = ${n.toLocaleString('en-US')}`, render(header), ...lines.map(render), ...notes(results, n, settings.targetedEvents)].join('\n');
+}
+
+/** What a reader needs to trust the figures: failures, time caps, streams that dropped. */
+function notes(results: VariantResult[], n: number, requested: number): string[] {
+  const out: string[] = [];
+  for (const r of results) {
+    if (r.error) out.push(`  ! ${r.variant}: did not finish: ${r.error}`);
+    if (r.serverConnections !== undefined && r.serverConnections !== n) {
+      out.push(`  ! ${r.variant}: server counted ${r.serverConnections} open streams, expected ${n}`);
+    }
+    const phases = [
+      ...(r.broadcast?.runs ?? []).map((run) => ['broadcast', run.phase] as const),
+      ...(r.targeted?.runs ?? []).map((run) => ['targeted', run.phase] as const),
+    ];
+    for (const [name, phase] of phases) {
+      if (phase.timedOut) out.push(`  ! ${r.variant}: ${name} timed out with ${phase.delivered}/${phase.expected} delivered`);
+      if (phase.closed) out.push(`  ! ${r.variant}: ${phase.closed} streams closed during ${name}`);
+      if (phase.gaps || phase.stray) out.push(`  ! ${r.variant}: ${name}: ${phase.gaps} sequence gaps, ${phase.stray} stray frames`);
+    }
+    const t = r.targeted?.median;
+    if (t?.send.capped) {
+      const projectedSec = requested / t.eventsPerSec;
+      out.push(
+        `  * ${r.variant}: targeted phase hit the time cap: ${t.send.sent.toLocaleString('en-US')} events sent, ` +
+          `its rate is measured on those (${requested.toLocaleString('en-US')} would take ~${projectedSec.toFixed(0)} s at that rate)`,
+      );
+    }
+  }
+  return out;
+}
+
+export interface Verdict {
+  target: string;
+  pass: boolean | null;
+  detail: string;
+}
+
+const TARGET_N = 10_000;
+
+/** The issue's targets, judged on the run at N = 10,000 only. */
+export function judge(all: VariantResult[], settings: BenchSettings): Verdict[] {
+  const at = (variant: Variant) => all.find((r) => r.n === TARGET_N && r.variant === variant);
+  const lib = at('library');
+  const plain = at('plain');
+  const naive = at('naive');
+  const check = (target: string, a: number | undefined, b: number | undefined, ok: (x: number) => boolean): Verdict => {
+    if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) {
+      return { target, pass: null, detail: 'not measured' };
+    }
+    return { target, pass: ok(a / b), detail: `${(a / b).toFixed(2)}x` };
+  };
+  const fanOut = (r?: VariantResult) => r?.broadcast?.median.fanOutMs;
+  const rate = (r?: VariantResult) => r?.targeted?.median.eventsPerSec;
+  const heap = (r?: VariantResult) => r?.memory?.heapPerConnection;
+  const lost = lib && lostOf(lib);
+  const dups = lib && duplicatesOf(lib);
+  const complete = lib && !lib.error && lib.connect?.connected === TARGET_N && settings.targetedEvents > 0;
+  return [
+    check('broadcast fan-out time <= 2x plain', fanOut(lib), fanOut(plain), (x) => x <= 2),
+    check('targeted throughput >= 0.6x plain', rate(lib), rate(plain), (x) => x >= 0.6),
+    check('targeted throughput >= 20x naive', rate(lib), rate(naive), (x) => x >= 20),
+    check('heap per idle stream <= 2x plain', heap(lib), heap(plain), (x) => x <= 2),
+    lost === undefined || !complete
+      ? { target: 'no event lost', pass: null, detail: 'not measured' }
+      : { target: 'no event lost', pass: lost === 0 && dups === 0, detail: `${lost} lost, ${dups} duplicates` },
+  ];
+}
+
+export function formatVerdicts(verdicts: Verdict[], ran: boolean): string {
+  if (!ran) return `Targets are judged at N = ${TARGET_N.toLocaleString('en-US')}, which this run did not include.`;
+  const word = (v: Verdict) => (v.pass === null ? 'SKIP' : v.pass ? 'PASS' : 'FAIL');
+  return [
+    `Targets (library at N = ${TARGET_N.toLocaleString('en-US')}, same run):`,
+    ...verdicts.map((v) => `  ${word(v)}  ${v.target}: ${v.detail}`),
+  ].join('\n');
+}
+
+export { TARGET_N };

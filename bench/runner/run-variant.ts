@@ -1,0 +1,91 @@
+import { sleep } from '../shared/clock.js';
+import { type Child, spawnChild } from '../shared/ipc.js';
+import { LOAD_ENTRY, SERVER_ENTRY } from '../shared/paths.js';
+import type { ConnectReport, MemoryReport, ServerReady, Variant } from '../shared/protocol.js';
+import type { BenchSettings } from '../shared/settings.js';
+import { broadcastRound, COMMAND_TIMEOUT_MS, collectGarbage, targetedRound } from './phases.js';
+import { type BroadcastRun, summarise, type TargetedRun, type VariantResult } from './result.js';
+
+const STARTUP_TIMEOUT_MS = 30_000;
+
+/**
+ * One variant at one N: a fresh server and a fresh load generator, the phases in
+ * order (connect, idle memory, broadcast and targeted rounds), then both processes
+ * ended. A phase that fails or times out ends the variant's run; what was measured is kept.
+ */
+export async function runVariant(
+  variant: Variant,
+  tokens: string[],
+  settings: BenchSettings,
+  log: (line: string) => void,
+): Promise<VariantResult> {
+  const n = tokens.length;
+  const result: VariantResult = { variant, n };
+  const server = spawnChild(`${variant} server`, SERVER_ENTRY, [variant], {
+    env: { BENCH_SECRET: settings.secret },
+    execArgv: settings.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.profileDir}`] : [],
+  });
+  let load: Child | undefined;
+  try {
+    const { port, path } = await server.ready<ServerReady>(STARTUP_TIMEOUT_MS);
+    const baseline = await server.request<MemoryReport>({ cmd: 'memory' }, COMMAND_TIMEOUT_MS);
+
+    load = spawnChild('load generator', LOAD_ENTRY, []);
+    await load.ready(STARTUP_TIMEOUT_MS);
+    const connect = await load.request<ConnectReport>(
+      { cmd: 'connect', port, path, tokens, concurrency: settings.connectConcurrency, timeoutMs: settings.phaseTimeoutMs },
+      settings.phaseTimeoutMs + COMMAND_TIMEOUT_MS,
+    );
+    result.connect = connect;
+    log(`connected ${connect.connected}/${n} in ${connect.elapsedMs.toFixed(0)} ms (client fd limit ${connect.fdLimit})`);
+    if (connect.connected < n) throw new Error(`only ${connect.connected}/${n} streams opened: ${connect.errors.join('; ')}`);
+
+    // Nest sends its headers on a timer after subscribing: let every stream settle first.
+    await sleep(500);
+    result.serverConnections = await server.request<number>({ cmd: 'count' }, COMMAND_TIMEOUT_MS);
+    await load.request({ cmd: 'gc' }, COMMAND_TIMEOUT_MS);
+    const idle = await server.request<MemoryReport>({ cmd: 'memory' }, COMMAND_TIMEOUT_MS);
+    result.memory = {
+      baseline,
+      idle,
+      heapPerConnection: (idle.heapUsed - baseline.heapUsed) / n,
+      rssPerConnection: (idle.rss - baseline.rss) / n,
+    };
+    log(`idle: ${(result.memory.heapPerConnection / 1024).toFixed(2)} KB heap per stream (server counts ${result.serverConnections})`);
+
+    const broadcasts: BroadcastRun[] = [];
+    for (let round = 0; round < settings.repeats; round++) {
+      await collectGarbage(server, load);
+      const run = await broadcastRound(server, load, settings);
+      broadcasts.push(run);
+      log(`broadcast ${round + 1}: ${run.phase.delivered}/${run.phase.expected} in ${run.fanOutMs.toFixed(0)} ms`);
+    }
+    result.broadcast = summarise(broadcasts, (r) => r.fanOutMs);
+
+    const targeted: TargetedRun[] = [];
+    for (let round = 0; round < settings.repeats; round++) {
+      await collectGarbage(server, load);
+      const run = await targetedRound(server, load, settings, n, settings.seed + round);
+      targeted.push(run);
+      log(
+        `targeted ${round + 1}: ${run.phase.delivered}/${run.phase.expected} in ${run.elapsedMs.toFixed(0)} ms` +
+          (run.send.capped ? ` (time cap: ${run.send.sent} of ${settings.targetedEvents} sent, not repeated)` : ''),
+      );
+      // A capped round is already as long as a phase may be; its rate will not change.
+      if (run.send.capped) break;
+    }
+    result.targeted = summarise(targeted, (r) => -r.eventsPerSec);
+  } catch (err) {
+    result.error = (err as Error).message.split('\n')[0];
+    log(`FAILED: ${result.error}`);
+  } finally {
+    // The server closes the streams first, so TIME_WAIT stays off the client's ports.
+    await server.request({ cmd: 'stop' }, COMMAND_TIMEOUT_MS).catch(() => undefined);
+    await server.stop(COMMAND_TIMEOUT_MS);
+    if (load) {
+      await load.request({ cmd: 'close' }, COMMAND_TIMEOUT_MS).catch(() => undefined);
+      await load.stop(COMMAND_TIMEOUT_MS);
+    }
+  }
+  return result;
+}

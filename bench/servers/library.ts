@@ -1,0 +1,52 @@
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { REPO_ROOT } from '../shared/paths.js';
+import type { Publisher, ServerOptions } from './publisher.js';
+
+/** The slice of the library's public `SseService` the benchmark calls. */
+interface SseServiceApi {
+  sendToUser(userId: string, event: { type: string; data: unknown }): number;
+  broadcast(event: { type: string; data: unknown }): number;
+  connectionCount(): number;
+}
+
+/** Loaded from `nest build`'s output, so the benchmark measures what ships (and one copy of each class). */
+async function importBuilt<T>(relativePath: string): Promise<T> {
+  return (await import(pathToFileURL(join(REPO_ROOT, relativePath)).href)) as T;
+}
+
+/** The demo app with this library, configured as in production except for the heartbeat. */
+export async function startLibrary({ secret }: ServerOptions): Promise<Publisher> {
+  const { AppModule } = await importBuilt<{ AppModule: { forRoot(config: unknown): object } }>('dist/src/app.module.js');
+  const { loadConfig } = await importBuilt<{ loadConfig(env: NodeJS.ProcessEnv): unknown }>('dist/src/config.js');
+  const { SseService } = await importBuilt<{ SseService: new (...args: never[]) => SseServiceApi }>(
+    'dist/libs/sse/src/index.js',
+  );
+
+  const config = loadConfig({
+    JWT_SECRET: secret,
+    NODE_ENV: 'production',
+    // No heartbeat during the run: the plain and naive servers send none either.
+    SSE_HEARTBEAT_MS: '600000',
+    SSE_MAX_CONNECTIONS_PER_USER: '10',
+  });
+  const app: INestApplication = await NestFactory.create(
+    AppModule.forRoot(config) as Parameters<typeof NestFactory.create>[0],
+    { logger: ['error', 'warn'] },
+  );
+  await app.listen(0, '127.0.0.1');
+  const sse = app.get(SseService);
+
+  return {
+    port: (app.getHttpServer().address() as AddressInfo).port,
+    path: '/api/events',
+    broadcast: (type, data) => void sse.broadcast({ type, data }),
+    sendToUser: (userId, type, data) => void sse.sendToUser(userId, { type, data }),
+    connectionCount: () => sse.connectionCount(),
+    close: () => app.close(),
+  };
+}

@@ -1,0 +1,69 @@
+import { type Variant, VARIANTS } from './protocol.js';
+
+/** Everything a run can be tuned with, read once from the environment. */
+export interface BenchSettings {
+  sizes: number[];
+  variants: Variant[];
+  broadcastEvents: number;
+  eventBytes: number;
+  targetedEvents: number;
+  /** Targeted events sent per macrotask, so sockets are flushed between batches. */
+  targetedBatch: number;
+  /** Longest a sender may spend on the targeted phase (the naive pattern needs it). */
+  targetedTimeCapMs: number;
+  /** Rounds of each timed phase (broadcast, targeted); the median is reported. */
+  repeats: number;
+  connectConcurrency: number;
+  phaseTimeoutMs: number;
+  /** The whole run ends by itself after this. */
+  runTimeoutMs: number;
+  seed: number;
+  secret: string;
+  /** Where the servers write V8 CPU profiles (`BENCH_PROFILE_DIR`), to see where their time goes. */
+  profileDir?: string;
+}
+
+function list(raw: string | undefined, fallback: string): string[] {
+  return (raw || fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got '${raw}'`);
+  return value;
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
+  const sizes = list(env.BENCH_N, '1000,10000').map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_N: '${s}' is not a positive integer`);
+    return n;
+  });
+  const variants = list(env.BENCH_VARIANTS, VARIANTS.join(',')).map((v) => {
+    if (!VARIANTS.includes(v as Variant)) throw new Error(`BENCH_VARIANTS: '${v}' is not one of ${VARIANTS.join(', ')}`);
+    return v as Variant;
+  });
+  // The limit runs first, so every other variant has something to be compared with.
+  variants.sort((a, b) => VARIANTS.indexOf(a) - VARIANTS.indexOf(b));
+  return {
+    sizes,
+    variants,
+    broadcastEvents: int(env, 'BENCH_BROADCAST_EVENTS', 20),
+    eventBytes: int(env, 'BENCH_EVENT_BYTES', 200),
+    targetedEvents: int(env, 'BENCH_TARGETED_EVENTS', 20_000),
+    targetedBatch: int(env, 'BENCH_TARGETED_BATCH', 1_000),
+    targetedTimeCapMs: int(env, 'BENCH_TARGETED_CAP_MS', 20_000),
+    repeats: int(env, 'BENCH_REPEAT', 3),
+    connectConcurrency: int(env, 'BENCH_CONCURRENCY', 200),
+    phaseTimeoutMs: int(env, 'BENCH_PHASE_TIMEOUT_MS', 60_000),
+    runTimeoutMs: int(env, 'BENCH_RUN_TIMEOUT_MS', 15 * 60_000),
+    seed: int(env, 'BENCH_SEED', 42),
+    secret: 'nest-sse-bench-secret-0123456789abcdef',
+    profileDir: env.BENCH_PROFILE_DIR || undefined,
+  };
+}
