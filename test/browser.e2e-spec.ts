@@ -1,0 +1,331 @@
+/**
+ * The React dashboard (src/dashboard/web, bundled by scripts/build-dashboard.mjs) in a real
+ * headless Chromium (Debian's `chromium`, driven by playwright-core), against the demo app
+ * listening on a loopback port. `.ci/run` installs chromium when it is missing.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { SseService } from '../libs/sse/src/index.js';
+import { type RunningApp, startDemo } from './support/demo-app.js';
+import { postJson, sleep } from './support/sse-client.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
+const WAIT = 10_000;
+
+/** The `sub` of the token in a stream URL (the test only reads it to pick sockets). */
+function userOf(url: string): string {
+  const token = new URL(url, 'http://x').searchParams.get('token') ?? '';
+  try {
+    return (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { sub?: string }).sub ?? '';
+  } catch {
+    return '';
+  }
+}
+
+interface ListedEvent {
+  id: string;
+  type: string;
+  text: string;
+}
+
+describe('dashboard in headless Chromium', () => {
+  let server: RunningApp;
+  let sse: SseService;
+  let browser: Browser;
+  /** Sockets carrying /api/events responses, by user: the "server side of the stream" a test can drop. */
+  const streamSockets = new Map<Socket, string>();
+  /** Every /api/events request the server received (url and Last-Event-ID header). */
+  const streamRequests: Array<{ url: string; lastEventIdHeader?: string }> = [];
+  const contexts: BrowserContext[] = [];
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium); .ci/run does it when missing`,
+      );
+    }
+    // The page is served from src/public: bundle the current sources (esbuild: well under a second).
+    execFileSync(process.execPath, ['scripts/build-dashboard.mjs'], { cwd: ROOT, stdio: 'pipe' });
+
+    server = await startDemo({ heartbeatMs: 0, shipDelayMs: 500 });
+    sse = server.app.get(SseService);
+    const http = server.app.getHttpServer() as Server;
+    http.on('request', (req: IncomingMessage) => {
+      if (!req.url?.startsWith('/api/events')) return;
+      const header = req.headers['last-event-id'];
+      streamRequests.push({ url: req.url, lastEventIdHeader: typeof header === 'string' ? header : undefined });
+      const socket = req.socket;
+      streamSockets.set(socket, userOf(req.url));
+      socket.once('close', () => streamSockets.delete(socket));
+    });
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  }, 60_000);
+
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((c) => c.close()));
+    expect(pageErrors.splice(0)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function openDashboard(query = ''): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await page.goto(`${server.baseUrl}/${query}`);
+    await page.getByTestId('connect').waitFor({ timeout: WAIT });
+    return page;
+  }
+
+  async function connect(page: Page, userId: string, admin = false): Promise<void> {
+    await page.getByTestId('user-id').fill(userId);
+    await page.getByTestId('admin').setChecked(admin);
+    await page.getByTestId('connect').click();
+    await waitForStatus(page, 'open');
+  }
+
+  function waitForStatus(page: Page, status: string, timeout = WAIT): Promise<unknown> {
+    return page.waitForFunction(
+      (expected) => document.querySelector('[data-testid="status"]')?.textContent === expected,
+      status,
+      { timeout },
+    );
+  }
+
+  function listedEvents(page: Page): Promise<ListedEvent[]> {
+    return page.$$eval('[data-testid="event"]', (items) =>
+      items.map((li) => ({
+        id: (li as HTMLElement).dataset.eventId ?? '',
+        type: (li as HTMLElement).dataset.eventType ?? '',
+        text: li.textContent ?? '',
+      })),
+    );
+  }
+
+  /** Waits until an event whose text contains `text` is listed; returns every listed event. */
+  async function waitForListed(page: Page, text: string, timeout = WAIT): Promise<ListedEvent[]> {
+    await page.waitForFunction(
+      (needle) =>
+        [...document.querySelectorAll('[data-testid="event"]')].some((li) => li.textContent?.includes(needle)),
+      text,
+      { timeout },
+    );
+    return listedEvents(page);
+  }
+
+  function expectListedOnce(events: ListedEvent[], text: string, type = 'notification'): ListedEvent {
+    const matching = events.filter((e) => e.type === type && e.text.includes(text));
+    expect(matching).toHaveLength(1);
+    return matching[0]!;
+  }
+
+  async function expectNoDuplicates(page: Page): Promise<void> {
+    const ids = (await listedEvents(page)).map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(await page.getByTestId('duplicates').textContent()).toBe('0');
+  }
+
+  async function devToken(userId: string, roles: string[] = []): Promise<string> {
+    const res = await postJson(`${server.baseUrl}/api/dev/token`, { userId, roles });
+    return res.json.token as string;
+  }
+
+  it('serves the bundle at /dashboard.js as JavaScript, loaded by the page at /', async () => {
+    const page = await fetch(`${server.baseUrl}/`);
+    expect(await page.text()).toContain('<script type="module" src="/dashboard.js">');
+    const res = await fetch(`${server.baseUrl}/dashboard.js`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect((await res.text()).length).toBeGreaterThan(10_000);
+  });
+
+  it('connects, places an order through the form and lists its notification; admins announce', async () => {
+    const page = await openDashboard();
+    expect(await page.getByTestId('status').textContent()).toBe('closed');
+    await connect(page, 'alice', true);
+    expect(sse.connectionCount('alice')).toBe(1);
+
+    await page.getByTestId('order-item').fill('espresso');
+    await page.getByTestId('order-quantity').fill('2');
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/orders') && r.request().method() === 'POST'),
+      page.getByTestId('order-submit').click(),
+    ]);
+    expect(response.status()).toBe(201);
+    const order = (await response.json()) as { id: string };
+
+    const events = await waitForListed(page, order.id);
+    const listed = expectListedOnce(events, order.id);
+    expect(listed.text).toContain('2 x espresso');
+    // The simulated shipment (shipDelayMs 500) arrives as an update and marks the order shipped.
+    await page.waitForSelector(`[data-order-id="${order.id}"] [data-testid="order-status"]:text-is("shipped")`, {
+      timeout: WAIT,
+    });
+
+    await page.getByTestId('announce-message').fill('Maintenance at 5');
+    await page.getByTestId('announce-submit').click();
+    const withAnnouncement = await waitForListed(page, 'Maintenance at 5');
+    expectListedOnce(withAnnouncement, 'Maintenance at 5', 'update');
+    await expectNoDuplicates(page);
+  });
+
+  it('shows reconnecting when the server drops the stream, then recovered, with events published meanwhile listed once', async () => {
+    const page = await openDashboard();
+    await connect(page, 'bob');
+    const before = sse.sendToUser('bob', { type: 'notification', data: { message: 'before the drop' } });
+    expect(before).toBe(1);
+    const beforeId = expectListedOnce(await waitForListed(page, 'before the drop'), 'before the drop').id;
+
+    // Drop the server side of the stream, as a proxy or a network failure would.
+    const bobs = [...streamSockets].filter(([, user]) => user === 'bob').map(([socket]) => socket);
+    expect(bobs).toHaveLength(1);
+    const requestsBefore = streamRequests.length;
+    for (const socket of bobs) socket.destroy();
+    await waitForStatus(page, 'reconnecting');
+    await page.getByTestId('reconnecting').waitFor({ timeout: WAIT });
+    expect(await page.locator('[data-testid="activity"] [data-kind="lost"]').count()).toBe(1);
+
+    // Published while the browser waits to reconnect (the server suggests retry: 3000): no open stream.
+    expect(sse.connectionCount('bob')).toBe(0);
+    expect(sse.sendToUser('bob', { type: 'notification', data: { message: 'missed while away' } })).toBe(0);
+    const placed = await postJson(`${server.baseUrl}/api/orders`, { item: 'tea', quantity: 3 }, await devToken('bob'));
+    expect(placed.status).toBe(201);
+
+    await waitForStatus(page, 'open', 15_000);
+    await page.getByTestId('recovered').waitFor({ timeout: WAIT });
+    // The browser resumed by itself with Last-Event-ID: the server replayed what was missed.
+    expect(streamRequests.slice(requestsBefore).map((r) => r.lastEventIdHeader)).toEqual([beforeId]);
+
+    await waitForListed(page, placed.json.id);
+    await page.waitForSelector(`[data-order-id="${placed.json.id}"] [data-testid="order-status"]:text-is("shipped")`, {
+      timeout: WAIT,
+    });
+    expect(sse.sendToUser('bob', { type: 'notification', data: { message: 'live again' } })).toBe(1);
+    const events = await waitForListed(page, 'live again');
+    expectListedOnce(events, placed.json.id, 'update'); // shipped
+
+    const missed = expectListedOnce(events, 'missed while away');
+    const order = expectListedOnce(events, placed.json.id);
+    expectListedOnce(events, 'before the drop');
+    expectListedOnce(events, 'live again');
+    // Newest first: the replayed events sit between the old one and the live one, in order.
+    const position = (id: string) => events.findIndex((e) => e.id === id);
+    expect(position(order.id)).toBeLessThan(position(missed.id));
+    expect(position(missed.id)).toBeLessThan(position(beforeId));
+    await expectNoDuplicates(page);
+    expect(await page.getByTestId('recovered').getAttribute('data-recoveries')).toBe('1');
+
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: `${OUTPUT}dashboard.png`, fullPage: true });
+  });
+
+  it('renews an expired token through getToken() and resumes without loss or repeats (?ttl=3)', async () => {
+    const page = await openDashboard('?ttl=3');
+    // Count the dev-token requests, and hold the renewal until the test has published meanwhile.
+    let tokenRequests = 0;
+    let renewalRequested!: () => void;
+    const renewal = new Promise<void>((resolve) => (renewalRequested = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/api/dev/token', async (route) => {
+      tokenRequests += 1;
+      if (tokenRequests === 2) {
+        renewalRequested();
+        await released;
+      }
+      await route.continue();
+    });
+    const requestsBefore = streamRequests.length;
+    await connect(page, 'carol');
+    expect(tokenRequests).toBe(1);
+
+    // Nothing is published before the 3 s token runs out: the server sends auth-expired, which
+    // carries the stream's position, and ends the stream; the page asks getToken() for a new one.
+    await renewal;
+    await page.locator('[data-testid="activity"] [data-kind="auth-expired"]').first().waitFor({ timeout: WAIT });
+    expect(await page.getByTestId('status').textContent()).toBe('reconnecting');
+    const position = await page.getByTestId('last-event-id').textContent();
+    expect(position).toMatch(/^\d+-\d+$/);
+    expect(sse.connectionCount('carol')).toBe(0);
+    expect(sse.sendToUser('carol', { type: 'notification', data: { message: 'during renewal' } })).toBe(0);
+    release();
+
+    await waitForStatus(page, 'open');
+    await page.getByTestId('recovered').waitFor({ timeout: WAIT });
+    expect(await page.getByTestId('tokens').textContent()).toBe('2');
+
+    // A new EventSource with the new token, resuming from the stream's position (?lastEventId=).
+    const urls = streamRequests.slice(requestsBefore).map((r) => new URL(r.url, server.baseUrl).searchParams);
+    expect(urls.length).toBeGreaterThanOrEqual(2);
+    expect(urls[1]!.get('token')).not.toBe(urls[0]!.get('token'));
+    expect(urls[1]!.get('lastEventId')).toBe(position);
+
+    await waitForListed(page, 'during renewal');
+    sse.sendToUser('carol', { type: 'notification', data: { message: 'after renewal' } });
+    const events = await waitForListed(page, 'after renewal');
+    expectListedOnce(events, 'during renewal');
+    expectListedOnce(events, 'after renewal');
+    await expectNoDuplicates(page);
+  });
+
+  it('reloads the orders when the server cannot resume (reset)', async () => {
+    const placed = await postJson(`${server.baseUrl}/api/orders`, { item: 'scone', quantity: 1 }, await devToken('erin'));
+    const page = await openDashboard();
+    // As if the page had been reloaded with an id from another server run.
+    await page.evaluate(() => sessionStorage.setItem('nest-sse:lastEventId:erin', 'not-an-event-id'));
+    let orderLoads = 0;
+    page.on('request', (r) => {
+      if (r.method() === 'GET' && r.url().endsWith('/api/orders')) orderLoads += 1;
+    });
+    await connect(page, 'erin');
+
+    const reset = page.locator('[data-testid="activity"] [data-kind="reset"]');
+    await reset.waitFor({ timeout: WAIT });
+    expect(await reset.textContent()).toMatch(/Reset \(malformed-id\): reloaded 1 order\(s\)/);
+    expect(orderLoads).toBe(2); // on connect, and again on reset
+    await page.locator(`[data-order-id="${placed.json.id}"]`).waitFor({ timeout: WAIT });
+  });
+
+  it('Disconnect unmounts the stream component: the server connection count drops to 0', async () => {
+    const page = await openDashboard();
+    await connect(page, 'dave');
+    expect(sse.connectionCount('dave')).toBe(1);
+
+    await page.getByTestId('disconnect').click();
+    expect(await page.getByTestId('status').textContent()).toBe('closed');
+    const deadline = Date.now() + WAIT;
+    while (sse.connectionCount('dave') !== 0) {
+      if (Date.now() > deadline) throw new Error(`dave still has ${sse.connectionCount('dave')} stream(s) open`);
+      await sleep(20);
+    }
+    // Closed for good: the EventSource does not come back by itself.
+    await sleep(1_000);
+    expect(sse.connectionCount('dave')).toBe(0);
+    await page.getByTestId('idle').waitFor();
+  });
+});
