@@ -1,3 +1,4 @@
+import { createPublicKey, createSecretKey } from 'node:crypto';
 import { Inject, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { SseAuthGuard } from './sse-auth.guard.js';
@@ -29,8 +30,10 @@ import { SseEventIdGenerator } from './sse-event-id.js';
       inject: [SSE_OPTIONS],
       useFactory: ({ jwt }: ResolvedSseOptions) =>
         new JwtService({
-          secret: jwt.secret,
-          publicKey: jwt.publicKey,
+          // Prepared once: given a string, jsonwebtoken re-parses the key on every
+          // verify (trying it as a PEM first), which dominated the cost of a connect.
+          secret: jwt.secret === undefined ? undefined : (createSecretKey(toBuffer(jwt.secret)) as unknown as string),
+          publicKey: jwt.publicKey === undefined ? undefined : (createPublicKey(jwt.publicKey) as unknown as string),
           verifyOptions: {
             algorithms: jwt.algorithms,
             issuer: jwt.issuer,
@@ -61,4 +64,8 @@ export class SseModule extends ConfigurableSseModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(SseCorsMiddleware).forRoutes({ path: this.path, method: RequestMethod.ALL });
   }
+}
+
+function toBuffer(secret: string | Buffer): Buffer {
+  return typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
 }
