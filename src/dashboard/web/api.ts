@@ -7,15 +7,10 @@ export interface DemoSession {
   ttlSec?: number;
 }
 
-export interface Order {
-  id: string;
-  userId: string;
-  item: string;
-  quantity: number;
-  status: 'placed' | 'shipped';
-  createdAt: string;
-  shippedAt?: string;
-}
+/** The order as the API returns it: the server's own type (type-only, so nothing is bundled). */
+import type { Order } from '../../orders/order.js';
+
+export type { Order };
 
 export class ApiError extends Error {
   constructor(
