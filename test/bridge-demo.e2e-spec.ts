@@ -1,8 +1,9 @@
 import { jest } from '@jest/globals';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { SseService } from '../libs/sse/src/index.js';
+
 import { type RunningApp, signToken, startDemo } from './support/demo-app.js';
-import { postJson, sleep, StreamClient, waitForCount } from './support/sse-client.js';
+import { postJson, sleep, StreamClient } from './support/sse-client.js';
+import { connectUser } from './support/streams.js';
 
 /** The demo, over real sockets: orders and announcements reach streams through the event bridge. */
 describe('demo on the event bridge', () => {
@@ -22,14 +23,7 @@ describe('demo on the event bridge', () => {
     return server;
   }
 
-  async function connect(userId: string): Promise<StreamClient> {
-    const client = new StreamClient(`${server!.baseUrl}/api/events?token=${signToken(userId)}`);
-    clients.push(client);
-    await client.opened();
-    const sse = server!.app.get(SseService);
-    await waitForCount(() => sse.connectionCount(userId), 0, 1);
-    return client;
-  }
+  const connect = (userId: string) => connectUser(server!, userId, clients);
 
   it('pushes order.placed as a notification, then order.shipped as an update, to the ordering user only', async () => {
     await start(200);

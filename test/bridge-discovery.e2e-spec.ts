@@ -9,10 +9,10 @@ import {
   SsePush,
   type SsePushResult,
   type SsePushTarget,
-  SseService,
 } from '../libs/sse/src/index.js';
-import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
-import { sleep, StreamClient, waitForCount } from './support/sse-client.js';
+import { listen, type RunningApp, TEST_SECRET } from './support/demo-app.js';
+import { sleep, StreamClient } from './support/sse-client.js';
+import { connectUser } from './support/streams.js';
 
 // ---- A domain event class that declares its own push ----------------------------
 
@@ -130,13 +130,7 @@ describe('bridge discovery', () => {
     jest.restoreAllMocks();
   });
 
-  async function connect(userId: string): Promise<StreamClient> {
-    const client = new StreamClient(`${server!.baseUrl}/api/events?token=${signToken(userId)}`, ['update']);
-    clients.push(client);
-    await client.opened();
-    await waitForCount(() => server!.app.get(SseService).connectionCount(userId), 0, 1);
-    return client;
-  }
+  const connect = (userId: string) => connectUser(server!, userId, clients, { types: ['update'] });
 
   it('finds @SsePush() handlers in any module (providers and controllers) and runs each once per event', async () => {
     server = await startApp([

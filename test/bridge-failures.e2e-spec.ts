@@ -9,10 +9,10 @@ import {
   SsePush,
   type SsePushResult,
   type SsePushTarget,
-  SseService,
 } from '../libs/sse/src/index.js';
-import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
-import { sleep, StreamClient, waitForCount } from './support/sse-client.js';
+import { listen, type RunningApp, TEST_SECRET } from './support/demo-app.js';
+import { sleep, StreamClient } from './support/sse-client.js';
+import { connectUser } from './support/streams.js';
 
 interface Incident {
   userId?: string;
@@ -98,13 +98,7 @@ describe('bridge failures', () => {
     jest.restoreAllMocks();
   });
 
-  async function connect(userId: string): Promise<StreamClient> {
-    const client = new StreamClient(`${server.baseUrl}/api/events?token=${signToken(userId)}`);
-    clients.push(client);
-    await client.opened();
-    await waitForCount(() => server.app.get(SseService).connectionCount(userId), 0, 1);
-    return client;
-  }
+  const connect = (userId: string) => connectUser(server, userId, clients);
 
   it('logs each failed mapping with the event name; the working one, other listeners and other users go on', async () => {
     const victim = await connect('victim');

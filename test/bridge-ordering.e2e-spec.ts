@@ -8,10 +8,10 @@ import {
   SseModule,
   SsePush,
   type SsePushTarget,
-  SseService,
 } from '../libs/sse/src/index.js';
-import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
-import { sleep, StreamClient, waitForCount } from './support/sse-client.js';
+import { listen, type RunningApp, TEST_SECRET } from './support/demo-app.js';
+import { sleep, StreamClient } from './support/sse-client.js';
+import { connectUser } from './support/streams.js';
 
 interface Step {
   userId: string;
@@ -80,13 +80,7 @@ describe('bridge ordering', () => {
     jest.restoreAllMocks();
   });
 
-  async function connect(userId: string): Promise<StreamClient> {
-    const client = new StreamClient(`${server.baseUrl}/api/events?token=${signToken(userId)}`);
-    clients.push(client);
-    await client.opened();
-    await waitForCount(() => server.app.get(SseService).connectionCount(userId), 0, 1);
-    return client;
-  }
+  const connect = (userId: string) => connectUser(server, userId, clients);
 
   const seqs = (client: StreamClient) => client.ofType('notification').map((e) => (e.data as { seq: number }).seq);
 

@@ -2,6 +2,7 @@ import { SseEventError, SseService } from '../libs/sse/src/index.js';
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';
+import { connectUser } from './support/streams.js';
 
 describe('delivery through SseService', () => {
   let server: RunningApp;
@@ -17,13 +18,7 @@ describe('delivery through SseService', () => {
   });
   afterAll(() => server.close());
 
-  async function connect(userId: string, types: string[] = []): Promise<StreamClient> {
-    const client = new StreamClient(`${server.baseUrl}/api/events?token=${signToken(userId)}`, types);
-    clients.push(client);
-    await client.opened();
-    await waitForCount(() => sse.connectionCount(userId), clients.filter((c) => c === client).length, 1);
-    return client;
-  }
+  const connect = (userId: string, types: string[] = []) => connectUser(server, userId, clients, { types });
 
   it('delivers an event for A to A only', async () => {
     const a = await connect('A');

@@ -10,6 +10,7 @@ import {
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';
+import { connectUser } from './support/streams.js';
 
 /** A server whose sockets the test can cut, as a proxy or a network would. */
 async function startWithSockets(options: Parameters<typeof startLibrary>[0]) {
@@ -38,13 +39,7 @@ describe('Last-Event-ID replay', () => {
   afterAll(() => server.close());
 
   const url = (user: string, query = '') => `${server.baseUrl}/api/events?token=${signToken(user)}${query}`;
-  const open = async (user: string, query = '') => {
-    const client = new StreamClient(url(user, query));
-    clients.push(client);
-    await client.opened();
-    await waitForCount(() => sse.connectionCount(user), 0, 1);
-    return client;
-  };
+  const open = (user: string, query = '') => connectUser(server, user, clients, { query });
 
   it('starts every stream with retry: and an id marking its position', async () => {
     const res = await rawGet(url('pos'));
