@@ -46,12 +46,17 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     this.heartbeat = new SseHeartbeatTimer(options.heartbeatIntervalMs, () => this.publishToAll(HEARTBEAT_TICK));
   }
 
-  /** Registers a stream, or throws `SseConnectionLimitError` before anything is sent. */
-  open(userId: string): { connection: SseConnection; events: Observable<SseFrame> } {
-    let channel = this.users.get(userId);
-    if (channel && channel.connections.size >= this.options.maxConnectionsPerUser) {
+  /** Throws `SseConnectionLimitError` if the user has no free slot. */
+  assertCanOpen(userId: string): void {
+    if ((this.users.get(userId)?.connections.size ?? 0) >= this.options.maxConnectionsPerUser) {
       throw new SseConnectionLimitError(this.options.maxConnectionsPerUser);
     }
+  }
+
+  /** Registers a stream, or throws `SseConnectionLimitError` before anything is sent. */
+  open(userId: string): { connection: SseConnection; events: Observable<SseFrame> } {
+    this.assertCanOpen(userId);
+    let channel = this.users.get(userId);
     if (!channel) {
       channel = { subject: new Subject<SseFrame>(), connections: new Set() };
       this.users.set(userId, channel);

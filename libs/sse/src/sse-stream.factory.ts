@@ -17,12 +17,6 @@ import type { SseUser } from './sse-user.js';
 import { SSE_HISTORY_STORE, SSE_OPTIONS } from './sse.tokens.js';
 
 export interface SseStreamContext {
-  /**
-   * Registers a callback for the end of the request. Needed besides the
-   * Observable's teardown: a client that leaves before Nest subscribes
-   * would otherwise keep its slot.
-   */
-  onRequestClosed?: (callback: () => void) => void;
   /** What the client resumes from: the `Last-Event-ID` header, else the `lastEventId` query parameter. */
   lastEventId?: string;
 }
@@ -41,9 +35,7 @@ type StartPoint =
  * Builds one connection's Observable: replay of what the client missed, then its
  * live events and heartbeats, until the user's channel ends or the token
  * expires. One subscriber and at most one timer per stream, as this is the
- * state that is multiplied by the number of open connections. It is registered
- * before the first byte (so the limit can answer 429) and released on every way
- * a stream can end.
+ * state that is multiplied by the number of open connections.
  */
 @Injectable()
 export class SseStreamFactory {
@@ -56,13 +48,18 @@ export class SseStreamFactory {
     @Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions,
   ) {}
 
-  /** Throws `SseConnectionLimitError` when the user has no free slot. */
-  open(user: SseUser, { onRequestClosed, lastEventId }: SseStreamContext = {}): Observable<SseFrame> {
-    const { connection, events } = this.registry.open(user.userId);
-    const release = () => this.registry.close(connection);
-    onRequestClosed?.(release);
-
+  /**
+   * Throws `SseConnectionLimitError` at once when the user has no free slot, so
+   * the route can answer 429 before any byte. The slot itself is taken on
+   * subscribe and released on teardown: an Observable nobody subscribes holds nothing.
+   */
+  open(user: SseUser, { lastEventId }: SseStreamContext = {}): Observable<SseFrame> {
+    // Only these two are kept for the stream's lifetime, not the token's claims.
+    const { userId } = user;
+    const expiresIn = this.expiresIn(user);
+    this.registry.assertCanOpen(userId);
     return new Observable<SseFrame>((subscriber) => {
+      const { connection, events } = this.registry.open(userId);
       // The id the client holds. Frames the server adds on its own (heartbeat
       // events, auth-expired) repeat it: an id line always moves Last-Event-ID.
       let lastId = '';
@@ -106,7 +103,7 @@ export class SseStreamFactory {
           if (!id || !after || compareEventIds(id, after) > 0) deliver(frame);
         }
       };
-      const start = this.startPoint(user.userId, lastEventId);
+      const start = this.startPoint(userId, lastEventId);
       if (isPromise(start)) {
         start.then(begin, (err) => {
           this.logger.error(`history replay failed: ${(err as Error)?.message ?? err}`);
@@ -117,7 +114,6 @@ export class SseStreamFactory {
       }
 
       // Guards run once per connection: when the token expires, say so and end the stream.
-      const expiresIn = this.expiresIn(user);
       const expiry =
         expiresIn === undefined
           ? undefined
@@ -129,7 +125,7 @@ export class SseStreamFactory {
       return () => {
         live.unsubscribe();
         clearTimeout(expiry);
-        release();
+        this.registry.close(connection);
       };
     });
   }

@@ -1,8 +1,7 @@
 import { Controller, Get, Req, Res, type Type, UseGuards } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Observable } from 'rxjs';
 import { SseAuthGuard } from './sse-auth.guard.js';
-import { writeSseStream } from './sse-response.sink.js';
+import { pipeSseStream } from './sse-response.sink.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
 
@@ -15,7 +14,8 @@ type StreamRequest = IncomingMessage & {
  * The stream route: the guard authenticates, the handler takes a slot (or
  * throws 429 for the exception filters), and the sink writes the connection's
  * Observable to the socket. A plain `@Get()` with the module's own sink rather
- * than `@Sse()`: see `sse-response.sink.ts` for why.
+ * than `@Sse()`: see `sse-response.sink.ts` for why. Interceptors run around
+ * the handler, which returns once the stream is set up.
  */
 export function createSseController(path: string, maxPendingDataLength: number): Type<unknown> {
   @Controller()
@@ -24,13 +24,10 @@ export function createSseController(path: string, maxPendingDataLength: number):
     constructor(private readonly streams: SseStreamFactory) {}
 
     @Get(path)
-    events(@Req() request: StreamRequest, @Res() response: ServerResponse): Observable<true> {
+    events(@Req() request: StreamRequest, @Res() response: ServerResponse): void {
       // Over the limit this throws SseConnectionLimitError, a 429 for the exception filters.
-      const frames = this.streams.open(request[SSE_USER_KEY], {
-        lastEventId: readLastEventId(request),
-        onRequestClosed: (release) => response.once('close', release),
-      });
-      return writeSseStream(frames, request, response, { maxPendingDataLength });
+      const frames = this.streams.open(request[SSE_USER_KEY], { lastEventId: readLastEventId(request) });
+      pipeSseStream(frames, request, response, { maxPendingDataLength });
     }
   }
   return SseController;

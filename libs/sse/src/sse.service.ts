@@ -28,7 +28,7 @@ export class SseService {
    * A user's stream as an Observable, for your own `@Sse()` handler (your own
    * route and auth): the same replay, heartbeat and limit as the module's route.
    * The slot is taken on subscribe; over the limit it errors with
-   * `SseConnectionLimitError`, which your exception filter can map to 429.
+   * `SseConnectionLimitError`, an HttpException that answers 429.
    */
   stream(userId: string, options: { lastEventId?: string; expiresAt?: number } = {}): Observable<MessageEvent> {
     assertUserId(userId);
