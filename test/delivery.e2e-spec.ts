@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { SseEventError, SseService } from '../libs/sse/src/index.js';
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
@@ -50,6 +51,26 @@ describe('delivery through SseService', () => {
     expect(sse.broadcast({ type: 'update', data: { message: 'hello all' } })).toBe(4);
     for (const s of streams) await s.until(() => s.events.length === 1);
     expect(streams.every((s) => (s.events[0].data as { message: string }).message === 'hello all')).toBe(true);
+  });
+
+  it('streams to an HTTP/1.0 client too (no chunked encoding: written through the response)', async () => {
+    const { port } = new URL(server.baseUrl);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk));
+    socket.write(`GET /api/events?token=${signToken('old-client')} HTTP/1.0\r\n\r\n`);
+    try {
+      await waitForCount(() => sse.connectionCount('old-client'), 1);
+      sse.sendToUser('old-client', { type: 'update', data: { n: 1 } });
+      const deadline = Date.now() + 3000;
+      while (!text.includes('data: {"n":1}') && Date.now() < deadline) await sleep(10);
+      expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(text).not.toMatch(/transfer-encoding: chunked/i);
+      expect(text).toMatch(/\r\n\r\nid: \S+\nretry: 3000\n: connected\n\nevent: update\nid: \S+\ndata: \{"n":1\}\n\n$/);
+    } finally {
+      socket.destroy();
+    }
   });
 
   it('returns 0 for a user with no open stream', () => {

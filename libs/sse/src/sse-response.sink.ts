@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Observable, Subscription } from 'rxjs';
 import type { SseFrame } from './sse-event.js';
-import { wireOf } from './sse-wire.js';
+import { chunkOf, wireOf } from './sse-wire.js';
 
 /** Nest's own `@Sse()` headers, so the route behaves the same to clients and proxies. */
 export const SSE_RESPONSE_HEADERS = {
@@ -51,13 +51,35 @@ export function pipeSseStream(
   const end = () => {
     if (!response.writableEnded) response.end();
   };
+  // Once the head is on the socket, the body goes straight to the socket, as
+  // HTTP/1.1 chunks encoded once per frame: one write of shared bytes per event,
+  // without the per-write work of ServerResponse (whose per-request prototype
+  // change in Express also makes every access to it slow). Otherwise, through the response.
+  const direct = response.socket !== null && response.headersSent && response.chunkedEncoding === true;
+  // Writes of one tick (a burst of events) leave in one syscall, as node:http
+  // itself does for response writes: cork on the first, uncork on the next tick.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  const write = direct
+    ? (frame: SseFrame) => {
+        if (!corked) {
+          corked = true;
+          socket.cork();
+          process.nextTick(uncork);
+        }
+        return socket.write(chunkOf(frame));
+      }
+    : (frame: SseFrame) => response.write(wireOf(frame));
   const subscription = frames.subscribe({
     next: (frame) => {
       if (response.destroyed) return;
-      response.write(wireOf(frame));
-      // Rather than holding events for a client that stopped reading, drop it;
-      // its EventSource reconnects and resumes from Last-Event-ID.
-      if (response.writableLength > maxPendingDataLength) {
+      // Checked only once a write reports a full buffer, to keep the common path short.
+      if (!write(frame) && response.writableLength > maxPendingDataLength) {
+        // Rather than holding events for a client that stopped reading, drop it;
+        // its EventSource reconnects and resumes from Last-Event-ID.
         logger.warn(`dropping a client that is not reading: ${response.writableLength} bytes pending`);
         response.destroy();
       }

@@ -1,4 +1,4 @@
-import { serialiseFrame, wireOf } from './sse-wire.js';
+import { chunkOf, serialiseFrame, wireOf } from './sse-wire.js';
 
 describe('serialiseFrame', () => {
   it('writes fields in order and ends the event with a blank line', () => {
@@ -23,5 +23,15 @@ describe('wireOf', () => {
 
   it('still serialises frozen frames', () => {
     expect(wireOf(Object.freeze({ comment: 'hb' }))).toBe(': hb\n\n');
+  });
+});
+
+describe('chunkOf', () => {
+  it('frames the text as one HTTP/1.1 chunk, sized in bytes', () => {
+    const frame = { type: 'update', data: '"żółw"', id: '1-0' };
+    const wire = 'event: update\nid: 1-0\ndata: "żółw"\n\n';
+    expect(Buffer.byteLength(wire)).toBe(wire.length + 3);
+    expect(chunkOf(frame).toString('utf8')).toBe(`${Buffer.byteLength(wire).toString(16)}\r\n${wire}\r\n`);
+    expect(chunkOf(frame)).toBe(chunkOf(frame));
   });
 });

@@ -1,7 +1,8 @@
 import type { SseFrame } from './sse-event.js';
 
 const WIRE = Symbol('sse.wire');
-type CachedFrame = SseFrame & { [WIRE]?: string };
+const CHUNK = Symbol('sse.chunk');
+type CachedFrame = SseFrame & { [WIRE]?: string; [CHUNK]?: Buffer };
 
 function lines(value: string, prefix: string): string {
   // Same splitting as the spec's parser: CRLF, CR or LF each end a line.
@@ -30,11 +31,31 @@ export function serialiseFrame(frame: SseFrame): string {
  * kept on the frame itself (a broadcast to 10,000 streams builds one string).
  */
 export function wireOf(frame: SseFrame): string {
-  const cached = (frame as CachedFrame)[WIRE];
-  if (cached !== undefined) return cached;
-  const wire = serialiseFrame(frame);
-  if (Object.isExtensible(frame)) {
-    Object.defineProperty(frame, WIRE, { value: wire, enumerable: false });
-  }
-  return wire;
+  return cached(frame, WIRE, () => serialiseFrame(frame));
+}
+
+/**
+ * The frame as one HTTP/1.1 chunk (`size CRLF text CRLF`), encoded once per
+ * frame: every stream is then handed the same bytes, with no per-write string
+ * encoding (which was most of a broadcast's cost when each write took a string).
+ */
+export function chunkOf(frame: SseFrame): Buffer {
+  return cached(frame, CHUNK, () => {
+    const body = Buffer.from(wireOf(frame), 'utf8');
+    return Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`, 'latin1'), body, CRLF]);
+  });
+}
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+function cached<K extends typeof WIRE | typeof CHUNK>(
+  frame: SseFrame,
+  key: K,
+  build: () => NonNullable<CachedFrame[K]>,
+): NonNullable<CachedFrame[K]> {
+  const hit = (frame as CachedFrame)[key];
+  if (hit !== undefined) return hit as NonNullable<CachedFrame[K]>;
+  const value = build();
+  if (Object.isExtensible(frame)) Object.defineProperty(frame, key, { value, enumerable: false });
+  return value;
 }
