@@ -5,17 +5,20 @@ import { HEARTBEAT_TICK, SseHeartbeatTimer } from './sse-heartbeat.js';
 import type { ResolvedSseOptions } from './sse-options.interface.js';
 import { SSE_OPTIONS } from './sse.tokens.js';
 
-/** One open stream of one user. */
-export interface SseConnection {
-  readonly id: number;
-  readonly userId: string;
-  readonly openedAt: number;
-}
-
 /** A user's live events, shared by all of that user's open streams. */
 interface UserChannel {
   readonly subject: Subject<SseFrame>;
-  readonly connections: Set<SseConnection>;
+  /** Open streams on this channel (a count, not a set: this is kept per connected user). */
+  open: number;
+  /** Set once the channel is gone (last stream closed, or the user disconnected). */
+  ended: boolean;
+}
+
+/** One open stream of one user: a handle for `close()`. */
+export interface SseConnection {
+  readonly userId: string;
+  readonly channel: UserChannel;
+  closed: boolean;
 }
 
 /**
@@ -37,7 +40,6 @@ export class SseConnectionLimitError extends HttpException {
 @Injectable()
 export class SseConnectionRegistry implements BeforeApplicationShutdown {
   private readonly users = new Map<string, UserChannel>();
-  private nextConnectionId = 1;
   private connections = 0;
 
   private readonly heartbeat: SseHeartbeatTimer;
@@ -48,7 +50,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
 
   /** Throws `SseConnectionLimitError` if the user has no free slot. */
   assertCanOpen(userId: string): void {
-    if ((this.users.get(userId)?.connections.size ?? 0) >= this.options.maxConnectionsPerUser) {
+    if ((this.users.get(userId)?.open ?? 0) >= this.options.maxConnectionsPerUser) {
       throw new SseConnectionLimitError(this.options.maxConnectionsPerUser);
     }
   }
@@ -58,23 +60,27 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     this.assertCanOpen(userId);
     let channel = this.users.get(userId);
     if (!channel) {
-      channel = { subject: new Subject<SseFrame>(), connections: new Set() };
+      channel = { subject: new Subject<SseFrame>(), open: 0, ended: false };
       this.users.set(userId, channel);
     }
-    const connection: SseConnection = { id: this.nextConnectionId++, userId, openedAt: Date.now() };
-    channel.connections.add(connection);
+    const connection: SseConnection = { userId, channel, closed: false };
+    channel.open++;
     this.connections++;
     this.heartbeat.update(this.connections);
     return { connection, events: channel.subject.asObservable() };
   }
 
-  /** Idempotent: called from both the stream's teardown and the request's abort signal. */
+  /** Idempotent; a stream of a channel that `disconnectUser` ended was counted out already. */
   close(connection: SseConnection): void {
-    const channel = this.users.get(connection.userId);
-    if (!channel || !channel.connections.delete(connection)) return;
+    if (connection.closed) return;
+    connection.closed = true;
+    const { channel } = connection;
+    if (channel.ended) return;
+    channel.open--;
     this.connections--;
     this.heartbeat.update(this.connections);
-    if (channel.connections.size === 0) {
+    if (channel.open === 0) {
+      channel.ended = true;
       this.users.delete(connection.userId);
       channel.subject.complete();
     }
@@ -85,7 +91,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     const channel = this.users.get(userId);
     if (!channel) return 0;
     channel.subject.next(frame);
-    return channel.connections.size;
+    return channel.open;
   }
 
   publishToAll(frame: SseFrame): number {
@@ -97,11 +103,12 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
   disconnectUser(userId: string): number {
     const channel = this.users.get(userId);
     if (!channel) return 0;
-    const count = channel.connections.size;
+    const count = channel.open;
+    channel.ended = true;
+    channel.open = 0;
     this.users.delete(userId);
     this.connections -= count;
     this.heartbeat.update(this.connections);
-    channel.connections.clear();
     channel.subject.complete();
     return count;
   }
@@ -112,7 +119,7 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
 
   connectionCount(userId?: string): number {
     if (userId === undefined) return this.connections;
-    return this.users.get(userId)?.connections.size ?? 0;
+    return this.users.get(userId)?.open ?? 0;
   }
 
   connectedUserIds(): string[] {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Observable, Subscription } from 'rxjs';
+import type { Socket } from 'node:net';
+import type { Observable, Observer, Subscription } from 'rxjs';
 import type { SseFrame } from './sse-event.js';
 import { chunkOf, wireOf } from './sse-wire.js';
 
@@ -48,57 +49,81 @@ export function pipeSseStream(
   response.writeHead(200, SSE_RESPONSE_HEADERS);
   response.flushHeaders();
 
-  const end = () => {
-    if (!response.writableEnded) response.end();
-  };
-  // Once the head is on the socket, the body goes straight to the socket, as
-  // HTTP/1.1 chunks encoded once per frame: one write of shared bytes per event,
-  // without the per-write work of ServerResponse (whose per-request prototype
-  // change in Express also makes every access to it slow). Otherwise, through the response.
-  const direct = response.socket !== null && response.headersSent && response.chunkedEncoding === true;
-  // Writes of one tick (a burst of events) leave in one syscall, as node:http
-  // itself does for response writes: cork on the first, uncork on the next tick.
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    socket.uncork();
-  };
-  const write = direct
-    ? (frame: SseFrame) => {
-        if (!corked) {
-          corked = true;
-          socket.cork();
-          process.nextTick(uncork);
-        }
-        return socket.write(chunkOf(frame));
-      }
-    : (frame: SseFrame) => response.write(wireOf(frame));
-  const subscription = frames.subscribe({
-    next: (frame) => {
-      if (response.destroyed) return;
-      // Checked only once a write reports a full buffer, to keep the common path short.
-      if (!write(frame) && response.writableLength > maxPendingDataLength) {
-        // Rather than holding events for a client that stopped reading, drop it;
-        // its EventSource reconnects and resumes from Last-Event-ID.
-        logger.warn(`dropping a client that is not reading: ${response.writableLength} bytes pending`);
-        response.destroy();
-      }
-    },
-    error: (err: unknown) => {
-      // The headers are out: no status can be sent any more, so the stream just ends.
-      logger.error(`stream failed: ${(err as Error)?.message ?? err}`);
-      end();
-    },
-    complete: end,
-  });
-  const onClose = () => subscription.unsubscribe();
-  // `on`, not `once`: once() wraps the listener in a bound function per stream; unsubscribe is idempotent.
-  response.on('close', onClose);
-  subscription.add(() => {
-    response.off('close', onClose);
-    end();
-  });
+  const sink = new ResponseSink(socket, response, maxPendingDataLength);
+  const subscription = frames.subscribe(sink);
+  if (subscription.closed) return subscription;
+  sink.subscription = subscription;
+  response.on('close', sink.onClose);
   // A client that left while the guards ran has closed already: 'close' will not come again.
   if (response.destroyed || socket.destroyed) subscription.unsubscribe();
   return subscription;
+}
+
+/**
+ * One stream's writer, as an object rather than closures: it is the state each
+ * open connection keeps, so it is kept small (the observer's methods live on
+ * the prototype).
+ */
+class ResponseSink implements Observer<SseFrame> {
+  subscription?: Subscription;
+  /** Writes of one tick (a burst of events) leave in one syscall, as node:http does for its own writes. */
+  corked = false;
+  /**
+   * Once the head is on the socket, the body goes straight to the socket, as
+   * HTTP/1.1 chunks encoded once per frame: one write of shared bytes per event,
+   * without the per-write work of ServerResponse (whose per-request prototype
+   * change in Express also makes every access to it slow). Otherwise (HTTP/1.0,
+   * no chunked encoding), through the response.
+   */
+  private readonly direct: boolean;
+  readonly onClose = (): void => this.subscription?.unsubscribe();
+
+  constructor(
+    readonly socket: Socket,
+    private readonly response: ServerResponse,
+    private readonly maxPendingDataLength: number,
+  ) {
+    this.direct = response.socket !== null && response.headersSent && response.chunkedEncoding === true;
+  }
+
+  next(frame: SseFrame): void {
+    if (this.response.destroyed) return;
+    // The pending size is looked at only once a write reports a full buffer.
+    if (!this.write(frame) && this.response.writableLength > this.maxPendingDataLength) {
+      // Rather than holding events for a client that stopped reading, drop it;
+      // its EventSource reconnects and resumes from Last-Event-ID.
+      logger.warn(`dropping a client that is not reading: ${this.response.writableLength} bytes pending`);
+      this.response.destroy();
+    }
+  }
+
+  error(err: unknown): void {
+    // The headers are out: no status can be sent any more, so the stream just ends.
+    logger.error(`stream failed: ${(err as Error)?.message ?? err}`);
+    this.end();
+  }
+
+  complete(): void {
+    this.end();
+  }
+
+  private write(frame: SseFrame): boolean {
+    if (!this.direct) return this.response.write(wireOf(frame));
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
+    return this.socket.write(chunkOf(frame));
+  }
+
+  private end(): void {
+    this.response.off('close', this.onClose);
+    if (!this.response.writableEnded) this.response.end();
+  }
+}
+
+function uncork(sink: ResponseSink): void {
+  sink.corked = false;
+  sink.socket.uncork();
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Observable } from 'rxjs';
+import { Observable, type Observer, type Subscriber, type Subscription } from 'rxjs';
 import type { SseHistoryStore, SseReplayResult } from './history/sse-history-store.interface.js';
 import {
   HEARTBEAT_COMMENT,
@@ -8,9 +8,10 @@ import {
   SSE_RESET_REASONS,
   type SseResetReason,
 } from './sse.constants.js';
-import { SseConnectionRegistry } from './sse-connection.registry.js';
+import { type SseConnection, SseConnectionRegistry } from './sse-connection.registry.js';
 import { compareEventIds, formatEventId, parseEventId, SseEventIdGenerator } from './sse-event-id.js';
 import type { SseFrame } from './sse-event.js';
+import { SseExpiryScheduler } from './sse-expiry.scheduler.js';
 import { HEARTBEAT_TICK } from './sse-heartbeat.js';
 import type { ResolvedSseOptions } from './sse-options.interface.js';
 import type { SseUser } from './sse-user.js';
@@ -21,8 +22,6 @@ export interface SseStreamContext {
   lastEventId?: string;
 }
 
-/** Longest delay a Node timer can wait; longer ones fire at once. */
-const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 const HEARTBEAT_COMMENT_FRAME: SseFrame = { comment: HEARTBEAT_COMMENT };
 
 /** Where a new stream starts: after the client's id (with what it missed), or at the present. */
@@ -34,12 +33,13 @@ type StartPoint =
 /**
  * Builds one connection's Observable: replay of what the client missed, then its
  * live events and heartbeats, until the user's channel ends or the token
- * expires. One subscriber and at most one timer per stream, as this is the
- * state that is multiplied by the number of open connections.
+ * expires. One small object and one subscription per stream, and no timer of
+ * its own, as this is the state multiplied by the number of open connections.
  */
 @Injectable()
 export class SseStreamFactory {
   private readonly logger = new Logger('SseStream');
+  private readonly expiries = new SseExpiryScheduler<ConnectionStream>(expire);
 
   constructor(
     private readonly registry: SseConnectionRegistry,
@@ -56,77 +56,35 @@ export class SseStreamFactory {
   open(user: SseUser, { lastEventId }: SseStreamContext = {}): Observable<SseFrame> {
     // Only these two are kept for the stream's lifetime, not the token's claims.
     const { userId } = user;
-    const expiresIn = this.expiresIn(user);
+    const expiresAt = this.options.closeOnTokenExpiry ? user.expiresAt : undefined;
     this.registry.assertCanOpen(userId);
     return new Observable<SseFrame>((subscriber) => {
       const { connection, events } = this.registry.open(userId);
-      // The id the client holds. Frames the server adds on its own (heartbeat
-      // events, auth-expired) repeat it: an id line always moves Last-Event-ID.
-      let lastId = '';
+      const stream = new ConnectionStream(subscriber, this.options.heartbeatAs, this.registry, connection, this.expiries);
       // Live events are subscribed first and held back while history is read,
       // so an event published during the reconnect is neither lost nor sent twice.
-      let backlog: SseFrame[] | null = [];
-      const deliver = (frame: SseFrame) => {
-        if (frame.id !== undefined) lastId = frame.id;
-        subscriber.next(frame);
-      };
-      const live = events.subscribe({
-        next: (frame) => {
-          if (frame === HEARTBEAT_TICK) {
-            if (!backlog) subscriber.next(this.heartbeatFrame(lastId));
-          } else if (backlog) {
-            backlog.push(frame);
-          } else {
-            deliver(frame);
-          }
-        },
-        complete: () => subscriber.complete(),
-      });
-      // Every frame in the backlog is newer than this: a fresh or reset stream starts here.
+      stream.live = events.subscribe(stream);
+      // Every frame held back is newer than this: a fresh or reset stream starts here.
       const subscribedAt = formatEventId(this.ids.current());
+      const opening = (id: string): SseFrame => ({ retry: this.options.retryMs, comment: 'connected', id });
 
-      const begin = (start: StartPoint) => {
-        if (subscriber.closed || !backlog) return;
-        const opening: SseFrame = { retry: this.options.retryMs, comment: 'connected' };
-        if (start.kind === 'resume') {
-          subscriber.next({ ...opening, id: (lastId = start.from) });
-          start.frames.forEach(deliver);
-        } else {
-          subscriber.next({ ...opening, id: (lastId = subscribedAt) });
-          if (start.kind === 'reset') deliver(resetFrame(start.reason, subscribedAt));
-        }
-        const after = parseEventId(lastId);
-        const held = backlog;
-        backlog = null;
-        for (const frame of held) {
-          const id = frame.id === undefined ? undefined : parseEventId(frame.id);
-          if (!id || !after || compareEventIds(id, after) > 0) deliver(frame);
-        }
-      };
       const start = this.startPoint(userId, lastEventId);
       if (isPromise(start)) {
-        start.then(begin, (err) => {
-          this.logger.error(`history replay failed: ${(err as Error)?.message ?? err}`);
-          begin({ kind: 'reset', reason: 'history-unavailable' });
-        });
+        start.then(
+          (point) => stream.begin(point, opening, subscribedAt),
+          (err) => {
+            this.logger.error(`history replay failed: ${(err as Error)?.message ?? err}`);
+            stream.begin({ kind: 'reset', reason: 'history-unavailable' }, opening, subscribedAt);
+          },
+        );
       } else {
-        begin(start);
+        stream.begin(start, opening, subscribedAt);
       }
 
       // Guards run once per connection: when the token expires, say so and end the stream.
-      const expiry =
-        expiresIn === undefined
-          ? undefined
-          : setTimeout(() => {
-              subscriber.next(authExpiredFrame(lastId));
-              subscriber.complete();
-            }, expiresIn);
-
-      return () => {
-        live.unsubscribe();
-        clearTimeout(expiry);
-        this.registry.close(connection);
-      };
+      if (expiresAt !== undefined) stream.expiry = this.expiries.schedule(stream, expiresAt);
+      // The stream is its own teardown, so nothing of this function outlives the subscribe.
+      return stream;
     });
   }
 
@@ -145,18 +103,91 @@ export class SseStreamFactory {
     const result = this.history.replay(userId, after);
     return isPromise(result) ? result.then(toStart) : toStart(result);
   }
+}
 
-  private heartbeatFrame(lastId: string): SseFrame {
-    return this.options.heartbeatAs === 'event'
-      ? { type: SSE_EVENT_TYPES.heartbeat, data: 'null', id: lastId }
-      : HEARTBEAT_COMMENT_FRAME;
+/**
+ * One open stream, fed by the user's channel: as an object rather than
+ * closures, since it is the state each open connection keeps (the observer's
+ * methods live on the prototype).
+ */
+class ConnectionStream implements Observer<SseFrame> {
+  /**
+   * The id the client holds. Frames the server adds on its own (heartbeat
+   * events, auth-expired) repeat it: an id line always moves Last-Event-ID.
+   */
+  lastId = '';
+  /** Live frames held back until the start (replay, or a reset) is out; null after. */
+  private backlog: SseFrame[] | null = [];
+  live?: Subscription;
+  /** The expiry bucket this stream waits in, if its token expires. */
+  expiry?: number;
+
+  constructor(
+    readonly out: Subscriber<SseFrame>,
+    private readonly heartbeatAs: 'comment' | 'event',
+    private readonly registry: SseConnectionRegistry,
+    private readonly connection: SseConnection,
+    private readonly expiries: SseExpiryScheduler<ConnectionStream>,
+  ) {}
+
+  /** Teardown: leaves the user's channel and its expiry bucket, frees the slot. */
+  unsubscribe(): void {
+    this.live?.unsubscribe();
+    if (this.expiry !== undefined) this.expiries.cancel(this, this.expiry);
+    this.registry.close(this.connection);
   }
 
-  private expiresIn(user: SseUser): number | undefined {
-    if (!this.options.closeOnTokenExpiry || user.expiresAt === undefined) return undefined;
-    const delay = Math.max(0, user.expiresAt - Date.now());
-    return delay > MAX_TIMER_DELAY_MS ? undefined : delay;
+  next(frame: SseFrame): void {
+    if (frame === HEARTBEAT_TICK) {
+      if (this.backlog) return;
+      this.out.next(
+        this.heartbeatAs === 'event'
+          ? { type: SSE_EVENT_TYPES.heartbeat, data: 'null', id: this.lastId }
+          : HEARTBEAT_COMMENT_FRAME,
+      );
+    } else if (this.backlog) {
+      this.backlog.push(frame);
+    } else {
+      this.deliver(frame);
+    }
   }
+
+  error(err: unknown): void {
+    this.out.error(err);
+  }
+
+  complete(): void {
+    this.out.complete();
+  }
+
+  /** Sends the opening frame and what the client missed, then lets held-back live frames through. */
+  begin(start: StartPoint, opening: (id: string) => SseFrame, subscribedAt: string): void {
+    if (this.out.closed || !this.backlog) return;
+    if (start.kind === 'resume') {
+      this.out.next(opening((this.lastId = start.from)));
+      start.frames.forEach((frame) => this.deliver(frame));
+    } else {
+      this.out.next(opening((this.lastId = subscribedAt)));
+      if (start.kind === 'reset') this.deliver(resetFrame(start.reason, subscribedAt));
+    }
+    const after = parseEventId(this.lastId);
+    const held = this.backlog;
+    this.backlog = null;
+    for (const frame of held) {
+      const id = frame.id === undefined ? undefined : parseEventId(frame.id);
+      if (!id || !after || compareEventIds(id, after) > 0) this.deliver(frame);
+    }
+  }
+
+  private deliver(frame: SseFrame): void {
+    if (frame.id !== undefined) this.lastId = frame.id;
+    this.out.next(frame);
+  }
+}
+
+function expire(stream: ConnectionStream): void {
+  stream.out.next(authExpiredFrame(stream.lastId));
+  stream.out.complete();
 }
 
 function authExpiredFrame(lastId: string): SseFrame {
