@@ -75,7 +75,7 @@ export interface SseModuleOptions {
 export interface SseModuleExtras {
   /** Route of the stream. Default `/api/events` (under any global prefix the app sets). */
   path?: string;
-  /** Characters of unsent output a slow client may owe before it is dropped. Default 1M. */
+  /** Bytes of unsent output a slow client may owe before it is dropped. Default 1 MiB. */
   maxPendingDataLength?: number;
   /** Register the module globally. Default true, so `SseService` is injectable anywhere. */
   isGlobal?: boolean;

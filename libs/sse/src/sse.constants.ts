@@ -6,7 +6,7 @@ export const DEFAULT_MAX_CONNECTIONS_PER_USER = 5;
 export const DEFAULT_RETRY_MS = 3_000;
 export const DEFAULT_JWT_ALGORITHMS = ['HS256'] as const;
 export const DEFAULT_USER_ID_CLAIM = 'sub';
-/** Characters of unsent output a client may owe before it is dropped (Nest's own default is 4M). */
+/** Bytes of unsent output a client may owe before it is dropped (Nest's @Sse() default is 4M characters). */
 export const DEFAULT_MAX_PENDING_DATA_LENGTH = 1024 * 1024;
 /** History kept for Last-Event-ID replay: per user (and for broadcasts), and by age. */
 export const DEFAULT_HISTORY_MAX_EVENTS = 1000;
