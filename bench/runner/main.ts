@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { killAllChildren } from '../shared/ipc.js';
 import { REPO_ROOT } from '../shared/paths.js';
-import { type BenchSettings, loadSettings } from '../shared/settings.js';
+import { type BenchSettings, loadSettings } from './settings.js';
 import { machineInfo, revision } from './machine.js';
 import { formatTable, formatVerdicts, judge, TARGET_N } from './report.js';
 import type { VariantResult } from './result.js';

@@ -1,6 +1,6 @@
 import type { Child } from '../shared/ipc.js';
 import type { MemoryReport, PhaseReport, SendReport } from '../shared/protocol.js';
-import type { BenchSettings } from '../shared/settings.js';
+import type { BenchSettings } from './settings.js';
 import type { BroadcastRun, TargetedRun } from './result.js';
 
 export const COMMAND_TIMEOUT_MS = 15_000;

@@ -1,5 +1,5 @@
 import type { Variant } from '../shared/protocol.js';
-import type { BenchSettings } from '../shared/settings.js';
+import type { BenchSettings } from './settings.js';
 import type { VariantResult } from './result.js';
 
 interface Row {

@@ -1,12 +1,16 @@
+import { fileURLToPath } from 'node:url';
 import { sleep } from '../shared/clock.js';
 import { type Child, spawnChild } from '../shared/ipc.js';
-import { LOAD_ENTRY, SERVER_ENTRY } from '../shared/paths.js';
 import type { ConnectReport, MemoryReport, ServerReady, Variant } from '../shared/protocol.js';
-import type { BenchSettings } from '../shared/settings.js';
+import type { BenchSettings } from './settings.js';
 import { broadcastRound, COMMAND_TIMEOUT_MS, collectGarbage, targetedRound } from './phases.js';
 import { type BroadcastRun, summarise, type TargetedRun, type VariantResult } from './result.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
+
+/** Compiled entry points of the two other processes, beside this one in dist-bench/. */
+const SERVER_ENTRY = fileURLToPath(new URL('../server/main.js', import.meta.url));
+const LOAD_ENTRY = fileURLToPath(new URL('../load/main.js', import.meta.url));
 
 /**
  * One variant at one N: a fresh server and a fresh load generator, the phases in

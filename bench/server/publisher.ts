@@ -1,4 +1,4 @@
-/** What each server variant offers the benchmark driver: the same three calls as the library's API. */
+/** What each server variant gives its process's command handler (main.ts): the same three calls as the library's API. */
 export interface Publisher {
   readonly port: number;
   readonly path: string;

@@ -4,7 +4,7 @@ import type { MemoryReport, ServerCommand, ServerReady, Variant } from '../share
 import { sendBroadcast, sendTargeted } from './driver.js';
 import type { Publisher, ServerOptions } from './publisher.js';
 
-/** One server variant per process: `BENCH_SECRET=… node --expose-gc servers/main.js <variant>`. */
+/** One server variant per process: `BENCH_SECRET=… node --expose-gc server/main.js <variant>`. */
 const starters: Record<Variant, () => Promise<(o: ServerOptions) => Promise<Publisher>>> = {
   plain: async () => (await import('./plain.js')).startPlain,
   library: async () => (await import('./library.js')).startLibrary,

@@ -1,4 +1,4 @@
-import { type Variant, VARIANTS } from './protocol.js';
+import { type Variant, VARIANTS } from '../shared/protocol.js';
 
 /** Everything a run can be tuned with, read once from the environment. */
 export interface BenchSettings {
