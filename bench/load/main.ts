@@ -1,7 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { now } from '../shared/clock.js';
 import { serveCommands, withTimeout } from '../shared/ipc.js';
 import type { ConnectReport, LoadCommand, PhaseReport } from '../shared/protocol.js';
-import { assertEnoughFiles } from './fd-limit.js';
 import { SseConnection } from './sse-connection.js';
 import { PhaseTally } from './tally.js';
 
@@ -17,6 +17,31 @@ function onData(client: number, data: string): void {
   if (!tally) return;
   tally.record(client, data, now());
   if (waiter && tally.delivered >= waiter.target) waiter.done();
+}
+
+/** The soft open-file limit of this process (Linux), or undefined where it cannot be read. */
+function openFileLimit(): number | undefined {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    const soft = line?.split(/\s{2,}/)[1];
+    return soft === 'unlimited' ? Infinity : Number(soft) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sockets plus what node itself keeps open. */
+function assertEnoughFiles(streams: number): string {
+  const limit = openFileLimit();
+  if (limit !== undefined && limit < streams + 64) {
+    throw new Error(
+      `open-file limit is ${limit}, too low for ${streams} streams: run 'ulimit -n ${streams + 1024}' ` +
+        `(bench/run.sh raises it to the hard limit, 'ulimit -Hn')`,
+    );
+  }
+  return limit === undefined ? 'unknown' : String(limit);
 }
 
 function connectAll(command: Extract<LoadCommand, { cmd: 'connect' }>): Promise<ConnectReport> {

@@ -1,13 +1,49 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
+import jwt from 'jsonwebtoken';
 import { killAllChildren } from '../shared/ipc.js';
 import { REPO_ROOT } from '../shared/paths.js';
-import { type BenchSettings, loadSettings } from './settings.js';
-import { machineInfo, revision } from './machine.js';
+import { userId } from '../shared/payload.js';
 import { formatTable, formatVerdicts, judge, TARGET_N } from './report.js';
 import type { VariantResult } from './result.js';
 import { runVariant } from './run-variant.js';
-import { signTokens } from './tokens.js';
+import { type BenchSettings, loadSettings } from './settings.js';
+
+/** Enough about the machine to tell whether two result files can be compared. */
+function machineInfo() {
+  const cores = cpus();
+  return {
+    os: `${type()} ${release()}`,
+    cpuModel: cores[0]?.model ?? 'unknown',
+    cpuCount: cores.length,
+    totalMemGiB: Number((totalmem() / 2 ** 30).toFixed(1)),
+    node: process.version,
+    /** Other work on the machine skews every ratio: this is the 1-minute load when the run began. */
+    loadAverage: Number(loadavg()[0].toFixed(2)),
+  };
+}
+
+/** The commit measured, and whether the work tree differed from it (read-only git calls). */
+function revision(): { commit: string; dirty: boolean } | undefined {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    return { commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One token per stream, each for a distinct user `u<i>`, signed as the demo app
+ * signs them (HS256, one hour): servers that check `exp` pay for it here too.
+ */
+function signTokens(count: number, secret: string): string[] {
+  return Array.from({ length: count }, (_, i) =>
+    jwt.sign({ sub: userId(i) }, secret, { algorithm: 'HS256', expiresIn: '1h' }),
+  );
+}
 
 /**
  * `npm run bench`: each N, each variant in turn (one server at a time, so a

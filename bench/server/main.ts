@@ -1,10 +1,13 @@
-import { sleep } from '../shared/clock.js';
+import { now, sleep, yieldToIo } from '../shared/clock.js';
 import { serveCommands } from '../shared/ipc.js';
-import type { MemoryReport, ServerCommand, ServerReady, Variant } from '../shared/protocol.js';
-import { sendBroadcast, sendTargeted } from './driver.js';
+import { padding, seededRandom, userId } from '../shared/payload.js';
+import type { BenchPayload, MemoryReport, SendReport, ServerCommand, ServerReady, Variant } from '../shared/protocol.js';
 import type { Publisher, ServerOptions } from './publisher.js';
 
-/** One server variant per process: `BENCH_SECRET=… node --expose-gc server/main.js <variant>`. */
+/**
+ * The server under test, one variant per process (`BENCH_SECRET=… node --expose-gc server/main.js <variant>`):
+ * it starts the variant, then sends events and reports its memory on the runner's commands.
+ */
 const starters: Record<Variant, () => Promise<(o: ServerOptions) => Promise<Publisher>>> = {
   plain: async () => (await import('./plain.js')).startPlain,
   library: async () => (await import('./library.js')).startLibrary,
@@ -19,6 +22,39 @@ async function memory(): Promise<MemoryReport> {
   global.gc();
   const { heapUsed, rss } = process.memoryUsage();
   return { heapUsed, rss };
+}
+
+/** All events back to back, as an app announcing something would. */
+function sendBroadcast(publisher: Publisher, count: number, bytes: number): SendReport {
+  const p = padding(bytes);
+  const startedAt = now();
+  for (let s = 0; s < count; s++) {
+    publisher.broadcast('update', { k: 'b', s, t: now(), p } satisfies BenchPayload);
+  }
+  return { sent: count, startedAt, endedAt: now(), capped: false };
+}
+
+/**
+ * Events to users drawn by a seeded PRNG (the same sequence for every variant),
+ * in batches with I/O in between. Stops early at the time cap, which only a
+ * sender that costs O(connections) per event reaches; the report says so.
+ */
+async function sendTargeted(publisher: Publisher, options: Extract<ServerCommand, { cmd: 'targeted' }>): Promise<SendReport> {
+  const p = padding(options.bytes);
+  const random = seededRandom(options.seed);
+  const perUser = new Array<number>(options.users).fill(0);
+  const startedAt = now();
+  let sent = 0;
+  while (sent < options.count) {
+    const end = Math.min(options.count, sent + options.batch);
+    for (; sent < end; sent++) {
+      const user = Math.floor(random() * options.users);
+      publisher.sendToUser(userId(user), 'notification', { k: 't', s: perUser[user]++, t: now(), p } satisfies BenchPayload);
+    }
+    if (now() - startedAt > options.timeCapMs) break;
+    await yieldToIo();
+  }
+  return { sent, perUser, startedAt, endedAt: now(), capped: sent < options.count };
 }
 
 async function main(): Promise<void> {
