@@ -44,7 +44,7 @@ export async function runVariant(
     log(`connected ${connect.connected}/${n} in ${connect.elapsedMs.toFixed(0)} ms (client fd limit ${connect.fdLimit})`);
     if (connect.connected < n) throw new Error(`only ${connect.connected}/${n} streams opened: ${connect.errors.join('; ')}`);
 
-    // Nest sends its headers on a timer after subscribing: let every stream settle first.
+    // Nest's @Sse() (the naive pattern) sends its headers on a timer after subscribing: let every stream settle first.
     await sleep(500);
     result.serverConnections = await server.request<number>({ cmd: 'count' }, COMMAND_TIMEOUT_MS);
     await load.request({ cmd: 'gc' }, COMMAND_TIMEOUT_MS);
