@@ -1,12 +1,9 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import type { JwtService } from '@nestjs/jwt';
-import { MAX_USER_ID_LENGTH } from './sse.constants.js';
-import type { ResolvedSseOptions } from './sse-options.interface.js';
+import type { ResolvedSseOptions } from './sse-options.resolver.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
+import { SSE_LIMITS, toUserId } from './sse-wire.rules.js';
 import { SSE_JWT_SERVICE, SSE_OPTIONS } from './sse.tokens.js';
-
-/** Longer than any sane JWT; refused before it reaches the verifier. */
-const MAX_TOKEN_LENGTH = 8192;
 
 interface TokenCarrier {
   query?: Record<string, unknown>;
@@ -30,7 +27,7 @@ export class SseAuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<TokenCarrier>();
     const token = extractToken(request);
     if (!token) throw new UnauthorizedException('Missing token: pass ?token= or Authorization: Bearer');
-    if (token.length > MAX_TOKEN_LENGTH) throw new UnauthorizedException('Invalid token: too long');
+    if (token.length > SSE_LIMITS.tokenLength) throw new UnauthorizedException('Invalid token: too long');
 
     let claims: Record<string, unknown>;
     try {
@@ -41,16 +38,13 @@ export class SseAuthGuard implements CanActivate {
     if (claims === null || typeof claims !== 'object') {
       throw new UnauthorizedException('Invalid token: payload is not a JSON object');
     }
-    const rawUserId = claims[this.options.jwt.userIdClaim];
-    const userId = typeof rawUserId === 'number' && Number.isFinite(rawUserId) ? String(rawUserId) : rawUserId;
-    if (typeof userId !== 'string' || userId.length === 0 || userId.length > MAX_USER_ID_LENGTH) {
-      throw new UnauthorizedException(`Invalid token: no usable '${this.options.jwt.userIdClaim}' claim`);
-    }
+    const { userIdClaim, clockToleranceSec } = this.options.jwt;
+    const userId = toUserId(claims[userIdClaim]);
+    if (userId === undefined) throw new UnauthorizedException(`Invalid token: no usable '${userIdClaim}' claim`);
     const exp = claims.exp;
     request[SSE_USER_KEY] = {
       userId,
-      claims,
-      expiresAt: typeof exp === 'number' ? exp * 1000 + this.options.jwt.clockToleranceSec * 1000 : undefined,
+      expiresAt: typeof exp === 'number' ? (exp + clockToleranceSec) * 1000 : undefined,
     };
     return true;
   }

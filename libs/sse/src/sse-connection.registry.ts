@@ -1,47 +1,39 @@
-import { BeforeApplicationShutdown, HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
-import type { SseFrame } from './sse-event.js';
-import { HEARTBEAT_TICK, SseHeartbeatTimer } from './sse-heartbeat.js';
-import type { ResolvedSseOptions } from './sse-options.interface.js';
+import { SseConnectionLimitError } from './sse.exceptions.js';
+import type { SseFrame } from './sse-frame.js';
+import { HEARTBEAT_TICK, type HeartbeatTick, SseHeartbeatTimer } from './sse-heartbeat.timer.js';
+import type { ResolvedSseOptions } from './sse-options.resolver.js';
 import { SSE_OPTIONS } from './sse.tokens.js';
 
-/** A user's live events, shared by all of that user's open streams. */
+/** What a user's channel carries: published frames, and the module's heartbeat ticks. */
+export type SseChannelMessage = SseFrame | HeartbeatTick;
+
+/** A user's live messages, shared by all of that user's open streams. */
 interface UserChannel {
-  readonly subject: Subject<SseFrame>;
-  /** Open streams on this channel (a count, not a set: this is kept per connected user). */
+  readonly subject: Subject<SseChannelMessage>;
+  /** Open streams on this channel. */
   open: number;
-  /** Set once the channel is gone (last stream closed, or the user disconnected). */
+  /** Set once the channel is gone (last stream left, or the user was disconnected). */
   ended: boolean;
 }
 
-/** One open stream of one user: a handle for `close()`. */
+/** One open stream's place in its user's channel: the handle for `leave()`. */
 export interface SseConnection {
   readonly userId: string;
   readonly channel: UserChannel;
-  closed: boolean;
+  left: boolean;
 }
 
 /**
- * Thrown when a user already has `maxConnectionsPerUser` open streams. An
- * HttpException, so any route (the module's, or your own `@Sse()` handler)
- * answers 429 with a JSON body before any stream byte.
- */
-export class SseConnectionLimitError extends HttpException {
-  constructor(readonly limit: number) {
-    const message = `Connection limit reached: at most ${limit} concurrent event streams per user`;
-    super({ statusCode: 429, error: 'Too Many Requests', message, limit }, HttpStatus.TOO_MANY_REQUESTS);
-  }
-}
-
-/**
- * Users to their open connections: one Subject per user, so a targeted send is
- * one Map lookup and one `next()`, whatever the number of other users.
+ * Users to their open streams: one Subject per user, so a targeted send is one
+ * Map lookup and one `next()`, whatever the number of other users. Enforces the
+ * per-user limit and ends every stream at shutdown.
  */
 @Injectable()
 export class SseConnectionRegistry implements BeforeApplicationShutdown {
   private readonly users = new Map<string, UserChannel>();
   private connections = 0;
-
   private readonly heartbeat: SseHeartbeatTimer;
 
   constructor(@Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions) {
@@ -49,31 +41,31 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
   }
 
   /** Throws `SseConnectionLimitError` if the user has no free slot. */
-  assertCanOpen(userId: string): void {
+  assertFreeSlot(userId: string): void {
     if ((this.users.get(userId)?.open ?? 0) >= this.options.maxConnectionsPerUser) {
       throw new SseConnectionLimitError(this.options.maxConnectionsPerUser);
     }
   }
 
-  /** Registers a stream, or throws `SseConnectionLimitError` before anything is sent. */
-  open(userId: string): { connection: SseConnection; events: Observable<SseFrame> } {
-    this.assertCanOpen(userId);
+  /** Takes a slot in the user's channel (or throws `SseConnectionLimitError`) and returns its messages. */
+  join(userId: string): { connection: SseConnection; messages: Observable<SseChannelMessage> } {
+    this.assertFreeSlot(userId);
     let channel = this.users.get(userId);
     if (!channel) {
-      channel = { subject: new Subject<SseFrame>(), open: 0, ended: false };
+      channel = { subject: new Subject<SseChannelMessage>(), open: 0, ended: false };
       this.users.set(userId, channel);
     }
-    const connection: SseConnection = { userId, channel, closed: false };
+    const connection: SseConnection = { userId, channel, left: false };
     channel.open++;
     this.connections++;
     this.heartbeat.update(this.connections);
-    return { connection, events: channel.subject.asObservable() };
+    return { connection, messages: channel.subject.asObservable() };
   }
 
-  /** Idempotent; a stream of a channel that `disconnectUser` ended was counted out already. */
-  close(connection: SseConnection): void {
-    if (connection.closed) return;
-    connection.closed = true;
+  /** Frees the slot; idempotent. A stream of a channel `disconnectUser` ended was counted out already. */
+  leave(connection: SseConnection): void {
+    if (connection.left) return;
+    connection.left = true;
     const { channel } = connection;
     if (channel.ended) return;
     channel.open--;
@@ -86,16 +78,16 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     }
   }
 
-  /** Returns the number of streams the frame was handed to. */
-  publishToUser(userId: string, frame: SseFrame): number {
+  /** Returns the number of streams the message was handed to. */
+  publishToUser(userId: string, message: SseChannelMessage): number {
     const channel = this.users.get(userId);
     if (!channel) return 0;
-    channel.subject.next(frame);
+    channel.subject.next(message);
     return channel.open;
   }
 
-  publishToAll(frame: SseFrame): number {
-    for (const channel of this.users.values()) channel.subject.next(frame);
+  publishToAll(message: SseChannelMessage): number {
+    for (const channel of this.users.values()) channel.subject.next(message);
     return this.connections;
   }
 
@@ -113,21 +105,17 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     return count;
   }
 
-  disconnectAll(): void {
-    for (const userId of [...this.users.keys()]) this.disconnectUser(userId);
-  }
-
   connectionCount(userId?: string): number {
     if (userId === undefined) return this.connections;
     return this.users.get(userId)?.open ?? 0;
   }
 
-  connectedUserIds(): string[] {
-    return [...this.users.keys()];
+  connectedUserCount(): number {
+    return this.users.size;
   }
 
   /** Streams must end before the HTTP server closes, or `app.close()` would wait on them. */
   beforeApplicationShutdown(): void {
-    this.disconnectAll();
+    for (const userId of [...this.users.keys()]) this.disconnectUser(userId);
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ResolvedSseOptions } from './sse-options.interface.js';
+import type { ResolvedSseOptions } from './sse-options.resolver.js';
 import { SSE_OPTIONS } from './sse.tokens.js';
 
 /**

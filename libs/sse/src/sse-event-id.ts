@@ -1,5 +1,3 @@
-import { Injectable } from '@nestjs/common';
-
 /**
  * Server-assigned event ids, `<ms>-<seq>` like Redis stream ids: they order
  * every event this process publishes, so "everything after id X" is well defined
@@ -27,28 +25,4 @@ export function parseEventId(raw: string): SseEventId | undefined {
 
 export function compareEventIds(a: SseEventId, b: SseEventId): number {
   return a.ms !== b.ms ? a.ms - b.ms : a.seq - b.seq;
-}
-
-/** Monotonic even if the wall clock steps back: the last millisecond is kept until time passes it. */
-@Injectable()
-export class SseEventIdGenerator {
-  private last: SseEventId;
-  /** The first position of this process: ids below it were issued before it started. */
-  readonly epoch: SseEventId;
-
-  constructor() {
-    this.epoch = { ms: Date.now(), seq: 0 };
-    this.last = this.epoch;
-  }
-
-  next(): SseEventId {
-    const now = Date.now();
-    this.last = now > this.last.ms ? { ms: now, seq: 0 } : { ms: this.last.ms, seq: this.last.seq + 1 };
-    return this.last;
-  }
-
-  /** The newest id issued (or the epoch): a stream that starts here has missed nothing. */
-  current(): SseEventId {
-    return this.last;
-  }
 }

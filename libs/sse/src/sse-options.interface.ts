@@ -1,14 +1,5 @@
 import type { Algorithm, VerifyOptions } from 'jsonwebtoken';
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
-import {
-  DEFAULT_HEARTBEAT_INTERVAL_MS,
-  DEFAULT_HISTORY_MAX_EVENTS,
-  DEFAULT_HISTORY_TTL_MS,
-  DEFAULT_JWT_ALGORITHMS,
-  DEFAULT_MAX_CONNECTIONS_PER_USER,
-  DEFAULT_RETRY_MS,
-  DEFAULT_USER_ID_CLAIM,
-} from './sse.constants.js';
 
 /** How `?token=` / `Authorization: Bearer` tokens are verified. */
 export interface SseJwtOptions {
@@ -79,69 +70,4 @@ export interface SseModuleExtras {
   maxPendingDataLength?: number;
   /** Register the module globally. Default true, so `SseService` is injectable anywhere. */
   isGlobal?: boolean;
-}
-
-export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'jwt' | 'cors' | 'history'>> & {
-  jwt: Required<Pick<SseJwtOptions, 'algorithms' | 'userIdClaim' | 'clockToleranceSec'>> & SseJwtOptions;
-  cors: Required<SseCorsOptions>;
-  history: { enabled: boolean; maxEvents: number; ttlMs: number; store?: SseHistoryStore };
-};
-
-function nonNegativeInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0) {
-    throw new Error(`SseModule: ${name} must be a non-negative integer, got ${String(value)}`);
-  }
-  return value;
-}
-
-/** Applies defaults and fails fast on a configuration that could not work safely. */
-export function resolveSseOptions(options: SseModuleOptions): ResolvedSseOptions {
-  const jwt = options?.jwt;
-  if (!jwt || (!jwt.secret && !jwt.publicKey)) {
-    throw new Error('SseModule: jwt.secret or jwt.publicKey is required');
-  }
-  const algorithms = jwt.algorithms?.length ? [...jwt.algorithms] : [...DEFAULT_JWT_ALGORITHMS];
-  if (algorithms.some((a) => String(a).toLowerCase() === 'none')) {
-    throw new Error("SseModule: the 'none' JWT algorithm is never accepted");
-  }
-  const maxConnectionsPerUser = options.maxConnectionsPerUser ?? DEFAULT_MAX_CONNECTIONS_PER_USER;
-  if (!Number.isInteger(maxConnectionsPerUser) || maxConnectionsPerUser < 1) {
-    throw new Error('SseModule: maxConnectionsPerUser must be an integer >= 1');
-  }
-  const heartbeatAs = options.heartbeatAs ?? 'comment';
-  if (heartbeatAs !== 'comment' && heartbeatAs !== 'event') {
-    throw new Error("SseModule: heartbeatAs must be 'comment' or 'event'");
-  }
-  return {
-    jwt: {
-      ...jwt,
-      algorithms,
-      userIdClaim: jwt.userIdClaim ?? DEFAULT_USER_ID_CLAIM,
-      clockToleranceSec: nonNegativeInteger('jwt.clockToleranceSec', jwt.clockToleranceSec ?? 0),
-    },
-    heartbeatIntervalMs: nonNegativeInteger(
-      'heartbeatIntervalMs',
-      options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
-    ),
-    heartbeatAs,
-    maxConnectionsPerUser,
-    retryMs: nonNegativeInteger('retryMs', options.retryMs ?? DEFAULT_RETRY_MS),
-    cors: {
-      origins: [...(options.cors?.origins ?? [])],
-      credentials: options.cors?.credentials ?? false,
-    },
-    closeOnTokenExpiry: options.closeOnTokenExpiry ?? true,
-    history: resolveHistory(options.history),
-  };
-}
-
-function resolveHistory(history: SseHistoryOptions | false | undefined): ResolvedSseOptions['history'] {
-  if (history === false) return { enabled: false, maxEvents: 0, ttlMs: 0 };
-  const maxEvents = history?.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS;
-  if (!Number.isInteger(maxEvents) || maxEvents < 1) {
-    throw new Error('SseModule: history.maxEvents must be an integer >= 1');
-  }
-  const ttlMs = history?.ttlMs ?? DEFAULT_HISTORY_TTL_MS;
-  if (!Number.isFinite(ttlMs) || ttlMs < 1) throw new Error('SseModule: history.ttlMs must be >= 1');
-  return { enabled: true, maxEvents, ttlMs, store: history?.store };
 }

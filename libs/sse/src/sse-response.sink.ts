@@ -2,8 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Observable, Observer, Subscription } from 'rxjs';
-import type { SseFrame } from './sse-event.js';
-import { chunkOf, wireOf } from './sse-wire.js';
+import type { SseFrame } from './sse-frame.js';
 
 /** Nest's own `@Sse()` headers, so the route behaves the same to clients and proxies. */
 export const SSE_RESPONSE_HEADERS = {
@@ -24,23 +23,21 @@ export interface SseSinkOptions {
 const logger = new Logger('SseSink');
 
 /**
- * The last mile: writes a stream's frames to the socket, each as the text
- * cached on the frame, with no per-event Promise, Transform stream or
- * re-serialisation (what Nest's generic `@Sse()` pipeline costs per connection).
+ * The last mile: writes a stream's frames to the socket as the bytes each frame
+ * encoded once, with no per-event Promise, Transform stream or re-serialisation.
  *
  * It runs only once guards and the handler have accepted the request, so a 401
  * or 429 is still answered by Nest's exception filters before any byte is sent.
- * The route's handler returns as soon as the stream is set up: nothing of Nest's
- * per-request machinery (its promise chain, its subscription to a returned
- * Observable) stays alive for the stream's lifetime, which halved the heap each
- * open stream costs. The stream ends when the frames complete or the client leaves.
+ * It subscribes itself and the route's handler returns at once, so none of
+ * Nest's per-request machinery stays alive for the stream's lifetime. The stream
+ * ends when the frames complete or the client leaves.
  */
 export function pipeSseStream(
   frames: Observable<SseFrame>,
   request: IncomingMessage,
   response: ServerResponse,
   { maxPendingDataLength }: SseSinkOptions,
-): Subscription {
+): void {
   const socket = request.socket;
   socket.setNoDelay(true);
   socket.setKeepAlive(true);
@@ -51,29 +48,22 @@ export function pipeSseStream(
 
   const sink = new ResponseSink(socket, response, maxPendingDataLength);
   const subscription = frames.subscribe(sink);
-  if (subscription.closed) return subscription;
+  if (subscription.closed) return;
   sink.subscription = subscription;
   response.on('close', sink.onClose);
   // A client that left while the guards ran has closed already: 'close' will not come again.
   if (response.destroyed || socket.destroyed) subscription.unsubscribe();
-  return subscription;
 }
 
-/**
- * One stream's writer, as an object rather than closures: it is the state each
- * open connection keeps, so it is kept small (the observer's methods live on
- * the prototype).
- */
+/** One stream's writer (an object, not closures: see the README's design notes). */
 class ResponseSink implements Observer<SseFrame> {
   subscription?: Subscription;
   /** Writes of one tick (a burst of events) leave in one syscall, as node:http does for its own writes. */
   corked = false;
   /**
-   * Once the head is on the socket, the body goes straight to the socket, as
-   * HTTP/1.1 chunks encoded once per frame: one write of shared bytes per event,
-   * without the per-write work of ServerResponse (whose per-request prototype
-   * change in Express also makes every access to it slow). Otherwise (HTTP/1.0,
-   * no chunked encoding), through the response.
+   * Once the head is on the socket, the body goes straight to the socket as
+   * HTTP/1.1 chunks, skipping ServerResponse's per-write work. Otherwise
+   * (HTTP/1.0, no chunked encoding), through the response.
    */
   private readonly direct: boolean;
   readonly onClose = (): void => this.subscription?.unsubscribe();
@@ -108,13 +98,13 @@ class ResponseSink implements Observer<SseFrame> {
   }
 
   private write(frame: SseFrame): boolean {
-    if (!this.direct) return this.response.write(wireOf(frame));
+    if (!this.direct) return this.response.write(frame.bytes);
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
       process.nextTick(uncork, this);
     }
-    return this.socket.write(chunkOf(frame));
+    return this.socket.write(frame.chunk);
   }
 
   private end(): void {

@@ -1,9 +1,7 @@
 /** Who a stream belongs to, as established by `SseAuthGuard`. */
 export interface SseUser {
   userId: string;
-  /** The verified JWT payload. */
-  claims: Record<string, unknown>;
-  /** Epoch ms at which the token expires, if it has `exp`. */
+  /** Epoch ms at which the token expires (with the configured clock tolerance), if it has `exp`. */
   expiresAt?: number;
 }
 

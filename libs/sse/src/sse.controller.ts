@@ -26,7 +26,7 @@ export function createSseController(path: string, maxPendingDataLength: number):
     @Get(path)
     events(@Req() request: StreamRequest, @Res() response: ServerResponse): void {
       // Over the limit this throws SseConnectionLimitError, a 429 for the exception filters.
-      const frames = this.streams.open(request[SSE_USER_KEY], { lastEventId: readLastEventId(request) });
+      const frames = this.streams.create(request[SSE_USER_KEY], { lastEventId: readLastEventId(request) });
       pipeSseStream(frames, request, response, { maxPendingDataLength });
     }
   }

@@ -5,13 +5,14 @@ import { SseAuthGuard } from './sse-auth.guard.js';
 import { SseConnectionRegistry } from './sse-connection.registry.js';
 import { SseCorsMiddleware } from './sse-cors.middleware.js';
 import { ConfigurableSseModule, SSE_MODULE_OPTIONS } from './sse.module-definition.js';
-import { resolveSseOptions, type ResolvedSseOptions, type SseModuleOptions } from './sse-options.interface.js';
+import type { SseModuleOptions } from './sse-options.interface.js';
+import { resolveSseOptions, type ResolvedSseOptions } from './sse-options.resolver.js';
 import { SseService } from './sse.service.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
 import { SSE_HISTORY_STORE, SSE_JWT_SERVICE, SSE_OPTIONS, SSE_ROUTE_PATH } from './sse.tokens.js';
 import { MemoryHistoryStore } from './history/memory-history.store.js';
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
-import { SseEventIdGenerator } from './sse-event-id.js';
+import { SseEventIdGenerator } from './sse-event-id.generator.js';
 
 /**
  * `SseModule.forRoot({ jwt: { secret } })` or `SseModule.forRootAsync({ inject, useFactory })`.

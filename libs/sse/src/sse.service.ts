@@ -1,17 +1,23 @@
 import { Inject, Injectable, Logger, type MessageEvent } from '@nestjs/common';
 import { defer, type Observable } from 'rxjs';
-import type { SseHistoryStore } from './history/sse-history-store.interface.js';
+import type { SseHistoryRecord, SseHistoryStore } from './history/sse-history-store.interface.js';
 import { SseConnectionRegistry } from './sse-connection.registry.js';
-import { formatEventId, SseEventIdGenerator } from './sse-event-id.js';
-import { assertUserId, SseEventError, toFrame, type SseEvent, type SseFrame } from './sse-event.js';
+import type { SseEvent } from './sse-event.interface.js';
+import { formatEventId } from './sse-event-id.js';
+import { SseEventIdGenerator } from './sse-event-id.generator.js';
+import { SseEventError } from './sse.exceptions.js';
+import { SseFrame } from './sse-frame.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
+import { isThenable } from './sse.utils.js';
+import { isUserId, USER_ID_RULE } from './sse-wire.rules.js';
 import { SSE_HISTORY_STORE } from './sse.tokens.js';
 
 /**
- * The publishing API. Every method validates the event at the call site (an
- * unsafe type or unserialisable data throws `SseEventError` and nothing is
- * sent), gives it the next ordered id, records it in history for replay,
- * serialises it once, and returns the number of open streams it was handed to.
+ * The publishing API, injectable anywhere. Every send checks its event at the
+ * call site (an unsafe type or id, or data that is not JSON, throws
+ * `SseEventError` and nothing is sent), gives it the next ordered id, keeps it
+ * in history for replay, encodes it once, and returns the number of open
+ * streams it was handed to.
  */
 @Injectable()
 export class SseService {
@@ -29,34 +35,52 @@ export class SseService {
    * route and auth): the same replay, heartbeat and limit as the module's route.
    * The slot is taken on subscribe; over the limit it errors with
    * `SseConnectionLimitError`, an HttpException that answers 429.
+   *
+   * @param options.lastEventId where the client resumes from (its `Last-Event-ID`)
+   * @param options.expiresAt epoch ms at which the stream ends with `auth-expired`
    */
   stream(userId: string, options: { lastEventId?: string; expiresAt?: number } = {}): Observable<MessageEvent> {
     assertUserId(userId);
     return defer(() =>
-      this.streams.open({ userId, claims: {}, expiresAt: options.expiresAt }, { lastEventId: options.lastEventId }),
+      this.streams.create({ userId, expiresAt: options.expiresAt }, { lastEventId: options.lastEventId }),
     );
   }
 
+  /**
+   * Sends an event to every open stream of one user (and keeps it for their replay).
+   * @returns the number of that user's streams it reached (0 if none is open)
+   */
   sendToUser(userId: string, event: SseEvent): number {
     assertUserId(userId);
-    const frame = this.record(event, [userId]);
-    return this.registry.publishToUser(userId, frame);
+    return this.registry.publishToUser(userId, this.publish(event, [userId]));
   }
 
+  /**
+   * Sends one event to every open stream of each user; a user listed twice gets it once.
+   * Every id is checked before anything is sent.
+   * @returns the number of streams it reached
+   */
   sendToUsers(userIds: Iterable<string>, event: SseEvent): number {
     const unique = [...new Set(userIds)];
-    unique.forEach((userId) => assertUserId(userId));
-    const frame = this.record(event, unique);
+    unique.forEach(assertUserId);
+    const frame = this.publish(event, unique);
     let delivered = 0;
     for (const userId of unique) delivered += this.registry.publishToUser(userId, frame);
     return delivered;
   }
 
+  /**
+   * Sends an event to every open stream (and keeps it for every user's replay).
+   * @returns the number of streams it reached
+   */
   broadcast(event: SseEvent): number {
-    return this.registry.publishToAll(this.record(event, undefined));
+    return this.registry.publishToAll(this.publish(event, undefined));
   }
 
-  /** Ends every open stream of the user (their EventSource will try to reconnect). */
+  /**
+   * Ends every open stream of the user; their EventSource will try to reconnect.
+   * @returns how many streams were open
+   */
   disconnectUser(userId: string): number {
     assertUserId(userId);
     return this.registry.disconnectUser(userId);
@@ -70,37 +94,42 @@ export class SseService {
 
   /** Users with at least one open stream. */
   connectedUserCount(): number {
-    return this.registry.connectedUserIds().length;
+    return this.registry.connectedUserCount();
   }
 
+  /** Whether the user has at least one open stream. */
   isConnected(userId: string): boolean {
     return this.connectionCount(userId) > 0;
   }
 
-  /** Validates, assigns the id and appends to history, before any stream sees the frame. */
-  private record(event: SseEvent, userIds: string[] | undefined): SseFrame {
+  /** Turns the event into a frame with the next id and keeps it in history, before any stream sees it. */
+  private publish(event: SseEvent, userIds: string[] | undefined): SseFrame {
     if (this.history && event?.id !== undefined) {
       throw new SseEventError(
         'SSE event ids are assigned by the server (they order replay); put domain ids in data, or disable history',
       );
     }
     const id = this.ids.next();
-    const frame = toFrame(event, formatEventId(id));
-    if (this.history) {
-      try {
-        const pending = this.history.append({ id, userIds, frame, at: Date.now() });
-        if (pending) pending.catch((err) => this.logHistoryError(err));
-      } catch (err) {
-        this.logHistoryError(err);
-      }
-    }
+    const frame = SseFrame.fromEvent(event, formatEventId(id));
+    if (this.history) this.keep(this.history, { id, userIds, frame, at: Date.now() });
     return frame;
   }
 
+  /** Live delivery goes on when history fails: a client resuming over the gap gets a reset. */
+  private keep(history: SseHistoryStore, record: SseHistoryRecord): void {
+    try {
+      const pending = history.append(record);
+      if (isThenable(pending)) pending.then(undefined, (err: unknown) => this.logHistoryError(err));
+    } catch (err) {
+      this.logHistoryError(err);
+    }
+  }
+
   private logHistoryError(err: unknown): void {
-    // Live delivery goes on; a client resuming over the gap will get a reset.
     this.logger.error(`history append failed: ${(err as Error)?.message ?? err}`);
   }
 }
 
-export { SseEventError };
+function assertUserId(userId: unknown): asserts userId is string {
+  if (!isUserId(userId)) throw new SseEventError(USER_ID_RULE);
+}

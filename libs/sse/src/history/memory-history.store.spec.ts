@@ -1,9 +1,10 @@
 import { jest } from '@jest/globals';
 import { formatEventId, parseEventId, type SseEventId } from '../sse-event-id.js';
+import { SseFrame } from '../sse-frame.js';
 import { MemoryHistoryStore } from './memory-history.store.js';
 
 const id = (ms: number, seq = 0): SseEventId => ({ ms, seq });
-const frame = (n: number) => ({ type: 'update', data: String(n), id: formatEventId(id(1000 + n)) });
+const frame = (n: number) => new SseFrame({ type: 'update', data: String(n), id: formatEventId(id(1000 + n)) });
 
 describe('MemoryHistoryStore', () => {
   let store: MemoryHistoryStore;

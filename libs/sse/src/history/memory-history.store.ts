@@ -1,6 +1,6 @@
 import type { OnModuleDestroy } from '@nestjs/common';
 import { compareEventIds, type SseEventId } from '../sse-event-id.js';
-import type { SseFrame } from '../sse-event.js';
+import type { SseFrame } from '../sse-frame.js';
 import { RingBuffer } from './ring-buffer.js';
 import type { SseHistoryRecord, SseHistoryStore, SseReplayResult } from './sse-history-store.interface.js';
 

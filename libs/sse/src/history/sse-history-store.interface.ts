@@ -1,11 +1,15 @@
 import type { SseEventId } from '../sse-event-id.js';
-import type { SseFrame } from '../sse-event.js';
+import type { SseFrame } from '../sse-frame.js';
 
 /** One published event as history keeps it. */
 export interface SseHistoryRecord {
   readonly id: SseEventId;
   /** The recipients; `undefined` for a broadcast, which every user replays. */
   readonly userIds?: readonly string[];
+  /**
+   * The frame as published: the same object live streams write, so a kept event
+   * holds its encoded bytes once, shared with them, and replays without re-encoding.
+   */
   readonly frame: SseFrame;
   /** Epoch ms when it was published. */
   readonly at: number;
@@ -16,9 +20,9 @@ export type SseReplayResult =
   | { readonly ok: false; readonly reason: 'unknown-id' | 'too-old' };
 
 /**
- * Where published events are kept for Last-Event-ID replay. The in-memory
- * default keeps them per process; a shared store (Redis) can replace it for
- * several instances. Either method may return a Promise.
+ * Where published events are kept for Last-Event-ID replay. The default keeps
+ * them in this process's memory (`MemoryHistoryStore`); `history.store` replaces
+ * it. Either method may return a Promise.
  */
 export interface SseHistoryStore {
   append(record: SseHistoryRecord): void | Promise<void>;

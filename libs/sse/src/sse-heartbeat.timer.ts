@@ -1,11 +1,10 @@
-import type { SseFrame } from './sse-event.js';
-
 /**
- * The heartbeat tick, pushed through each user's channel like an event (one
- * `next()` per user, not one timer or subscription per stream). Each stream
- * turns it into a `: heartbeat` comment or a named event carrying its own last id.
+ * The heartbeat tick, pushed through each user's channel beside the frames (one
+ * `next()` per user, not a timer or subscription per stream). Each stream turns
+ * it into a `: heartbeat` comment or a named event carrying its own last id.
  */
-export const HEARTBEAT_TICK: SseFrame = Object.freeze({ comment: 'tick' });
+export const HEARTBEAT_TICK: unique symbol = Symbol('sse.heartbeat-tick');
+export type HeartbeatTick = typeof HEARTBEAT_TICK;
 
 /** One interval for the whole module, running only while at least one stream is open. */
 export class SseHeartbeatTimer {

@@ -1,0 +1,100 @@
+import type { MessageEvent } from '@nestjs/common';
+import type { SseEvent } from './sse-event.interface.js';
+import { SseEventError } from './sse.exceptions.js';
+import { eventIdProblem, eventTypeProblem } from './sse-wire.rules.js';
+
+/** The fields of a frame; `data` is already text (JSON for published events). */
+export interface SseFrameFields {
+  readonly type?: string;
+  readonly id?: string;
+  readonly data?: string;
+  readonly retry?: number;
+  readonly comment?: string;
+}
+
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+/**
+ * One message of an event stream, checked and immutable, that owns its encoded
+ * form: the first stream that writes it encodes it once, as an HTTP/1.1 chunk
+ * (`size CRLF text CRLF`), and every other stream, and history's replays, write
+ * the same bytes. It is also a Nest `MessageEvent`, for users' own `@Sse()` routes.
+ */
+export class SseFrame implements MessageEvent, SseFrameFields {
+  readonly type?: string;
+  readonly id?: string;
+  readonly data?: string;
+  readonly retry?: number;
+  readonly comment?: string;
+  #chunk?: Buffer;
+
+  /** For frames the server composes itself; published events go through `fromEvent`. */
+  constructor({ type, id, data, retry, comment }: SseFrameFields) {
+    this.type = type;
+    this.id = id;
+    this.data = data;
+    this.retry = retry;
+    this.comment = comment;
+  }
+
+  /**
+   * A published event as a frame, with `id` unless the event brings its own:
+   * the type and id are checked against the wire rules and `data` is JSON-encoded
+   * once, so a bad event throws `SseEventError` at the call site and reaches no one.
+   */
+  static fromEvent(event: SseEvent, id: string): SseFrame {
+    if (event === null || typeof event !== 'object') {
+      throw new SseEventError('SSE event must be an object { type, data, id? }');
+    }
+    const problem = eventTypeProblem(event.type) ?? (event.id === undefined ? undefined : eventIdProblem(event.id));
+    if (problem) throw new SseEventError(problem);
+    return new SseFrame({ type: event.type, id: event.id ?? id, data: encodeData(event.data) });
+  }
+
+  /** The text/event-stream form. */
+  get text(): string {
+    let out = '';
+    if (this.type !== undefined) out += `event: ${this.type}\n`;
+    if (this.id !== undefined) out += `id: ${this.id}\n`;
+    if (this.retry !== undefined) out += `retry: ${this.retry}\n`;
+    if (this.comment !== undefined) out += lines(this.comment, ': ');
+    if (this.data !== undefined) out += lines(this.data, 'data: ');
+    return `${out}\n`;
+  }
+
+  /** The frame as one HTTP/1.1 chunk, encoded on first use and kept: a broadcast encodes once. */
+  get chunk(): Buffer {
+    if (this.#chunk === undefined) {
+      const body = Buffer.from(this.text, 'utf8');
+      this.#chunk = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`, 'latin1'), body, CRLF]);
+    }
+    return this.#chunk;
+  }
+
+  /** The encoded text without the chunk framing (a view of `chunk`, not a copy), for HTTP/1.0 clients. */
+  get bytes(): Buffer {
+    const chunk = this.chunk;
+    return chunk.subarray(chunk.indexOf(CRLF) + 2, chunk.length - 2);
+  }
+}
+
+/** Splits like the spec's parser (CRLF, CR or LF each end a line), one field per line. */
+function lines(value: string, prefix: string): string {
+  return value
+    .split(/\r\n|\r|\n/)
+    .map((line) => `${prefix}${line}\n`)
+    .join('');
+}
+
+function encodeData(data: unknown): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(data === undefined ? null : data);
+  } catch (err) {
+    throw new SseEventError(`SSE event data is not JSON-serialisable: ${(err as Error).message}`);
+  }
+  if (json === undefined) {
+    throw new SseEventError('SSE event data is not JSON-serialisable (a function or symbol)');
+  }
+  return json;
+}

@@ -1,0 +1,114 @@
+import {
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_HISTORY_MAX_EVENTS,
+  DEFAULT_HISTORY_TTL_MS,
+  DEFAULT_JWT_ALGORITHMS,
+  DEFAULT_MAX_CONNECTIONS_PER_USER,
+  DEFAULT_RETRY_MS,
+  DEFAULT_SSE_EXTRAS,
+  DEFAULT_USER_ID_CLAIM,
+} from './sse.constants.js';
+import type {
+  SseCorsOptions,
+  SseHistoryOptions,
+  SseJwtOptions,
+  SseModuleExtras,
+  SseModuleOptions,
+} from './sse-options.interface.js';
+import type { SseHistoryStore } from './history/sse-history-store.interface.js';
+
+export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'jwt' | 'cors' | 'history'>> & {
+  jwt: Required<Pick<SseJwtOptions, 'algorithms' | 'userIdClaim' | 'clockToleranceSec'>> & SseJwtOptions;
+  cors: Required<SseCorsOptions>;
+  history: { enabled: boolean; maxEvents: number; ttlMs: number; store?: SseHistoryStore };
+};
+
+export type ResolvedSseExtras = Required<SseModuleExtras>;
+
+/** Longest delay a Node timer accepts. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** An integer option within bounds, or a startup error naming it (`owner` is the module it belongs to). */
+export function integerOption(
+  owner: string,
+  name: string,
+  value: number,
+  { min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {},
+): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `between ${min} and ${max}`;
+    throw new Error(`${owner}: ${name} must be an integer ${range}, got ${String(value)}`);
+  }
+  return value;
+}
+
+const option = (name: string, value: number, bounds?: { min?: number; max?: number }) =>
+  integerOption('SseModule', name, value, bounds);
+
+/** Applies defaults and fails fast on a configuration that could not work safely. */
+export function resolveSseOptions(options: SseModuleOptions): ResolvedSseOptions {
+  const jwt = options?.jwt;
+  if (!jwt || (!jwt.secret && !jwt.publicKey)) {
+    throw new Error('SseModule: jwt.secret or jwt.publicKey is required');
+  }
+  const algorithms = jwt.algorithms?.length ? [...jwt.algorithms] : [...DEFAULT_JWT_ALGORITHMS];
+  if (algorithms.some((a) => String(a).toLowerCase() === 'none')) {
+    throw new Error("SseModule: the 'none' JWT algorithm is never accepted");
+  }
+  const heartbeatAs = options.heartbeatAs ?? 'comment';
+  if (heartbeatAs !== 'comment' && heartbeatAs !== 'event') {
+    throw new Error("SseModule: heartbeatAs must be 'comment' or 'event'");
+  }
+  return {
+    jwt: {
+      ...jwt,
+      algorithms,
+      userIdClaim: jwt.userIdClaim ?? DEFAULT_USER_ID_CLAIM,
+      clockToleranceSec: option('jwt.clockToleranceSec', jwt.clockToleranceSec ?? 0),
+    },
+    heartbeatIntervalMs: option('heartbeatIntervalMs', options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, {
+      max: MAX_TIMER_MS,
+    }),
+    heartbeatAs,
+    maxConnectionsPerUser: option(
+      'maxConnectionsPerUser',
+      options.maxConnectionsPerUser ?? DEFAULT_MAX_CONNECTIONS_PER_USER,
+      { min: 1 },
+    ),
+    retryMs: option('retryMs', options.retryMs ?? DEFAULT_RETRY_MS),
+    cors: {
+      origins: [...(options.cors?.origins ?? [])],
+      credentials: options.cors?.credentials ?? false,
+    },
+    closeOnTokenExpiry: options.closeOnTokenExpiry ?? true,
+    history: resolveHistory(options.history),
+  };
+}
+
+function resolveHistory(history: SseHistoryOptions | false | undefined): ResolvedSseOptions['history'] {
+  if (history === false) return { enabled: false, maxEvents: 0, ttlMs: 0 };
+  return {
+    enabled: true,
+    maxEvents: option('history.maxEvents', history?.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS, { min: 1 }),
+    ttlMs: option('history.ttlMs', history?.ttlMs ?? DEFAULT_HISTORY_TTL_MS, { min: 1 }),
+    store: history?.store,
+  };
+}
+
+/**
+ * The route-shaping extras. Nest spreads the caller's extras over the defaults,
+ * so an explicit `undefined` arrives here and falls back to the default too.
+ */
+export function resolveSseExtras(extras: SseModuleExtras): ResolvedSseExtras {
+  const path = extras.path ?? DEFAULT_SSE_EXTRAS.path;
+  if (!path.startsWith('/')) throw new Error(`SseModule: path must start with '/', got '${path}'`);
+  return {
+    path,
+    maxPendingDataLength: option(
+      'maxPendingDataLength',
+      extras.maxPendingDataLength ?? DEFAULT_SSE_EXTRAS.maxPendingDataLength,
+      { min: 1 },
+    ),
+    isGlobal: extras.isGlobal ?? DEFAULT_SSE_EXTRAS.isGlobal,
+  };
+}

@@ -1,0 +1,110 @@
+import type { Observer, Subscriber, Subscription } from 'rxjs';
+import type { SseChannelMessage, SseConnection, SseConnectionRegistry } from './sse-connection.registry.js';
+import { compareEventIds, parseEventId } from './sse-event-id.js';
+import type { SseExpiryScheduler } from './sse-expiry.scheduler.js';
+import { SseFrame } from './sse-frame.js';
+import { HEARTBEAT_TICK } from './sse-heartbeat.timer.js';
+import { SSE_EVENT_TYPES, SSE_RESET_REASONS, type SseResetReason } from './sse-wire.rules.js';
+
+/** Where a new stream starts: after the client's id (with what it missed), or at the present. */
+export type SseStartPoint =
+  | { kind: 'fresh' }
+  | { kind: 'resume'; from: string; frames: readonly SseFrame[] }
+  | { kind: 'reset'; reason: SseResetReason };
+
+const HEARTBEAT_COMMENT = new SseFrame({ comment: 'heartbeat' });
+
+/**
+ * Relays a user's channel to one stream's subscriber: holds live frames back
+ * until the start (replay or reset) is out, turns heartbeat ticks into frames,
+ * and is the stream's teardown. An object with its methods on the prototype,
+ * not closures, as it is what each open stream keeps (see the README's design notes).
+ */
+export class SseStreamRelay implements Observer<SseChannelMessage> {
+  /**
+   * The id the client holds. Frames the server adds on its own (heartbeat
+   * events, auth-expired) repeat it: an id line always moves Last-Event-ID.
+   */
+  lastId = '';
+  /** Live frames held back until the start is out; null after. */
+  private backlog: SseFrame[] | null = [];
+  live?: Subscription;
+  /** The expiry bucket this stream waits in, if its token expires. */
+  expiry?: number;
+
+  constructor(
+    readonly out: Subscriber<SseFrame>,
+    private readonly heartbeatAs: 'comment' | 'event',
+    private readonly registry: SseConnectionRegistry,
+    private readonly connection: SseConnection,
+    private readonly expiries: SseExpiryScheduler<SseStreamRelay>,
+  ) {}
+
+  /** Teardown: leaves the user's channel and its expiry bucket, frees the slot. */
+  unsubscribe(): void {
+    this.live?.unsubscribe();
+    if (this.expiry !== undefined) this.expiries.cancel(this, this.expiry);
+    this.registry.leave(this.connection);
+  }
+
+  next(message: SseChannelMessage): void {
+    if (message === HEARTBEAT_TICK) {
+      if (!this.backlog) this.out.next(this.heartbeat());
+    } else if (this.backlog) {
+      this.backlog.push(message);
+    } else {
+      this.deliver(message);
+    }
+  }
+
+  error(err: unknown): void {
+    this.out.error(err);
+  }
+
+  complete(): void {
+    this.out.complete();
+  }
+
+  /** Sends the opening frame and what the client missed, then lets held-back live frames through. */
+  begin(start: SseStartPoint, retryMs: number, subscribedAt: string): void {
+    if (this.out.closed || !this.backlog) return;
+    this.lastId = start.kind === 'resume' ? start.from : subscribedAt;
+    this.out.next(new SseFrame({ retry: retryMs, comment: 'connected', id: this.lastId }));
+    if (start.kind === 'resume') start.frames.forEach((frame) => this.deliver(frame));
+    if (start.kind === 'reset') this.deliver(resetFrame(start.reason, subscribedAt));
+    const after = parseEventId(this.lastId);
+    const held = this.backlog;
+    this.backlog = null;
+    for (const frame of held) {
+      const id = frame.id === undefined ? undefined : parseEventId(frame.id);
+      if (!id || !after || compareEventIds(id, after) > 0) this.deliver(frame);
+    }
+  }
+
+  /** The token expired: says so and ends the stream (guards ran only when it opened). */
+  expire(): void {
+    this.out.next(
+      new SseFrame({ type: SSE_EVENT_TYPES.authExpired, data: '{"reason":"token expired"}', id: this.lastId }),
+    );
+    this.out.complete();
+  }
+
+  private heartbeat(): SseFrame {
+    return this.heartbeatAs === 'event'
+      ? new SseFrame({ type: SSE_EVENT_TYPES.heartbeat, data: 'null', id: this.lastId })
+      : HEARTBEAT_COMMENT;
+  }
+
+  private deliver(frame: SseFrame): void {
+    if (frame.id !== undefined) this.lastId = frame.id;
+    this.out.next(frame);
+  }
+}
+
+function resetFrame(reason: SseResetReason, id: string): SseFrame {
+  return new SseFrame({
+    type: SSE_EVENT_TYPES.reset,
+    data: JSON.stringify({ reason, message: SSE_RESET_REASONS[reason] }),
+    id,
+  });
+}
