@@ -12,8 +12,6 @@ export interface SseFrameFields {
   readonly comment?: string;
 }
 
-const CRLF = Buffer.from('\r\n', 'latin1');
-
 /**
  * One message of an event stream, checked and immutable, that owns its encoded
  * form: the first stream that writes it encodes it once, as an HTTP/1.1 chunk
@@ -65,8 +63,15 @@ export class SseFrame implements MessageEvent, SseFrameFields {
   /** The frame as one HTTP/1.1 chunk, encoded on first use and kept: a broadcast encodes once. */
   get chunk(): Buffer {
     if (this.#chunk === undefined) {
-      const body = Buffer.from(this.text, 'utf8');
-      this.#chunk = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`, 'latin1'), body, CRLF]);
+      // One allocation, no intermediate copy: a kept frame holds exactly its bytes.
+      const text = this.text;
+      const size = Buffer.byteLength(text, 'utf8');
+      const head = `${size.toString(16)}\r\n`;
+      const chunk = Buffer.allocUnsafe(head.length + size + 2);
+      let at = chunk.write(head, 0, 'latin1');
+      at += chunk.write(text, at, 'utf8');
+      chunk.write('\r\n', at, 'latin1');
+      this.#chunk = chunk;
     }
     return this.#chunk;
   }
@@ -74,7 +79,7 @@ export class SseFrame implements MessageEvent, SseFrameFields {
   /** The encoded text without the chunk framing (a view of `chunk`, not a copy), for HTTP/1.0 clients. */
   get bytes(): Buffer {
     const chunk = this.chunk;
-    return chunk.subarray(chunk.indexOf(CRLF) + 2, chunk.length - 2);
+    return chunk.subarray(chunk.indexOf('\r\n', 0, 'latin1') + 2, chunk.length - 2);
   }
 }
 
