@@ -3,7 +3,7 @@ import jwt from 'jsonwebtoken';
 import { SseService } from '../libs/sse/src/index.js';
 import { type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
-import { rawGet, StreamClient } from './support/sse-client.js';
+import { rawGet, StreamClient, waitForCount } from './support/sse-client.js';
 
 describe('stream authentication (GET /api/events)', () => {
   let server: RunningApp;
@@ -63,6 +63,31 @@ describe('stream authentication (GET /api/events)', () => {
     // Tokens are never echoed back.
     if (t) expect(res.body).not.toContain(t);
     expect(server.app.get(SseService).connectionCount()).toBe(0);
+  });
+
+  it('takes the same user ids as SseService: 256 characters and numeric claims stream, 257 characters is a 401', async () => {
+    const longest = 'u'.repeat(256);
+    const clients = [
+      new StreamClient(url(signToken(longest)), ['update']),
+      new StreamClient(url(signToken(undefined, { sub: 42 })), ['update']),
+    ];
+    try {
+      await Promise.all(clients.map((c) => c.opened()));
+      const sse = server.app.get(SseService);
+      await waitForCount(() => sse.connectionCount(longest) + sse.connectionCount('42'), 0, 2);
+      expect(sse.sendToUser(longest, { type: 'update', data: 'long' })).toBe(1);
+      expect(sse.sendToUser('42', { type: 'update', data: 'numeric' })).toBe(1);
+      await Promise.all(clients.map((c) => c.until(() => c.events.length >= 1)));
+      expect(clients.map((c) => c.events[0].data)).toEqual(['long', 'numeric']);
+    } finally {
+      clients.forEach((c) => c.close());
+    }
+    const res = await rawGet(url(signToken('u'.repeat(257))));
+    expect(res.status).toBe(401);
+    expect(JSON.parse(res.body).message).toMatch(/no usable 'sub' claim/);
+    expect(() => server.app.get(SseService).sendToUser('u'.repeat(257), { type: 'update', data: 1 })).toThrow(
+      /at most 256 characters/,
+    );
   });
 
   it('refuses a malformed Authorization header', async () => {

@@ -1,0 +1,31 @@
+import { eventIdProblem, eventTypeProblem, isUserId, SSE_LIMITS, toUserId } from './sse-wire.rules.js';
+
+describe('wire rules', () => {
+  it('accept event types up to the limit and refuse anything that could break a field', () => {
+    expect(eventTypeProblem('order.status:changed')).toBeUndefined();
+    expect(eventTypeProblem('a'.repeat(SSE_LIMITS.eventTypeLength))).toBeUndefined();
+    expect(eventTypeProblem('a'.repeat(SSE_LIMITS.eventTypeLength + 1))).toMatch(/longer than 64/);
+    for (const bad of ['', 'a b', 'a\nb', 'a\rb', 'a\0b', ':x', '1x', 5, null]) {
+      expect(eventTypeProblem(bad)).toEqual(expect.any(String));
+    }
+  });
+
+  it('accept caller ids of printable ASCII up to the limit', () => {
+    expect(eventIdProblem('order-1:v2')).toBeUndefined();
+    expect(eventIdProblem('x'.repeat(SSE_LIMITS.eventIdLength))).toBeUndefined();
+    expect(eventIdProblem('x'.repeat(SSE_LIMITS.eventIdLength + 1))).toMatch(/longer than 128/);
+    for (const bad of ['', 'a b', 'a\nb', 'é', 5]) expect(eventIdProblem(bad)).toEqual(expect.any(String));
+  });
+
+  it('have one user-id rule: strings of 1..256 characters, and finite numbers from claims or targets', () => {
+    expect(isUserId('u'.repeat(SSE_LIMITS.userIdLength))).toBe(true);
+    expect(isUserId('u'.repeat(SSE_LIMITS.userIdLength + 1))).toBe(false);
+    expect(isUserId('')).toBe(false);
+    expect(isUserId(42)).toBe(false);
+    expect(toUserId(42)).toBe('42');
+    expect(toUserId('alice')).toBe('alice');
+    for (const bad of [NaN, Infinity, '', 'u'.repeat(257), null, undefined, {}, ['a']]) {
+      expect(toUserId(bad)).toBeUndefined();
+    }
+  });
+});
