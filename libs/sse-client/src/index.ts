@@ -23,4 +23,5 @@ export type {
   SseResetData,
   SseServerEvents,
   SseStatus,
+  SseStatusReason,
 } from './sse-client.types.js';

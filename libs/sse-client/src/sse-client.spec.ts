@@ -1,13 +1,29 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { SSE_EVENT_TYPES } from '../../sse/src/sse-wire.rules.js';
 import { HEALTHY_AFTER_MS, SseClient, createSseClient } from './sse-client.js';
 import { SseClientError } from './sse-client.errors.js';
-import type { SseClientOptions, SseEventSourceConstructor, SseStatus } from './sse-client.types.js';
+import type {
+  SseClientOptions,
+  SseEventSourceConstructor,
+  SseServerEvents,
+  SseStatus,
+  SseStatusReason,
+} from './sse-client.types.js';
 import { FakeEventSource } from './testing/fake-event-source.js';
 
 // Both the DOM's EventSource and the `eventsource` package's must fit the injectable type.
 const domEventSource: SseEventSourceConstructor | undefined = (globalThis as { EventSource?: typeof EventSource })
   .EventSource;
 void domEventSource;
+
+// The client's event type names are the server's wire rules (checked by tsc).
+type WireEventType = (typeof SSE_EVENT_TYPES)[keyof typeof SSE_EVENT_TYPES];
+const serverEventsAreTheWireTypes: [keyof SseServerEvents] extends [WireEventType]
+  ? [WireEventType] extends [keyof SseServerEvents]
+    ? true
+    : false
+  : false = true;
+void serverEventsAreTheWireTypes;
 
 interface TestEvents {
   notification: { text: string };
@@ -20,27 +36,31 @@ const NO_JITTER = { initialMs: 1000, maxMs: 8000, factor: 2, jitter: 0 };
 interface Harness {
   client: SseClient<TestEvents>;
   statuses: SseStatus[];
+  /** The reason of each change in `statuses`, at the same index. */
+  reasons: SseStatusReason[];
   errors: SseClientError[];
 }
 
 function start(options: SseClientOptions<TestEvents> = {}): Harness {
   const statuses: SseStatus[] = [];
+  const reasons: SseStatusReason[] = [];
   const errors: SseClientError[] = [];
   const client = createSseClient('/api/events', {
     token: 'tok-1',
     backoff: NO_JITTER,
     EventSource: FakeEventSource,
     ...options,
-    onStatus: (status, previous) => {
+    onStatus: (status, previous, reason) => {
       statuses.push(status);
-      options.onStatus?.(status, previous);
+      reasons.push(reason);
+      options.onStatus?.(status, previous, reason);
     },
     onError: (error) => {
       errors.push(error);
       options.onError?.(error);
     },
   });
-  return { client, statuses, errors };
+  return { client, statuses, reasons, errors };
 }
 
 /** The number of EventSources created so far. */
@@ -58,8 +78,9 @@ afterEach(() => {
 
 describe('SseClient: connecting and events', () => {
   it('goes connecting -> open with the token in the URL', () => {
-    const { client, statuses } = start({ withCredentials: true });
+    const { client, statuses, reasons } = start({ withCredentials: true });
     expect(client.status).toBe('connecting');
+    expect(client.statusReason).toBeUndefined();
     expect(created()).toBe(1);
     const source = FakeEventSource.latest;
     expect(source.url).toBe('/api/events?token=tok-1');
@@ -68,6 +89,8 @@ describe('SseClient: connecting and events', () => {
     source.open();
     expect(client.status).toBe('open');
     expect(statuses).toEqual(['open']);
+    expect(reasons).toEqual(['opened']);
+    expect(client.statusReason).toBe('opened');
   });
 
   it('passes an initial lastEventId and keeps the URL query', () => {
@@ -106,6 +129,13 @@ describe('SseClient: connecting and events', () => {
     expect(onMessage).toHaveBeenCalledWith([1, 2], expect.anything());
     expect(client.lastEventId).toBe('u:2');
     expect(onLastEventId.mock.calls).toEqual([['u:1'], ['u:2']]);
+  });
+
+  it('listens to every event type of the wire rules, handled or not', () => {
+    start();
+    for (const type of Object.values(SSE_EVENT_TYPES)) {
+      expect([type, FakeEventSource.latest.listenerCount(type)]).toEqual([type, 1]);
+    }
   });
 
   it('tracks ids of events it has no handler for (heartbeat)', () => {
@@ -201,8 +231,9 @@ describe('SseClient: connecting and events', () => {
         throw new SyntaxError('bad url');
       }
     }
-    const { client, errors } = start({ EventSource: Refusing as unknown as SseEventSourceConstructor });
+    const { client, errors, reasons } = start({ EventSource: Refusing as unknown as SseEventSourceConstructor });
     expect(client.status).toBe('error');
+    expect(reasons).toEqual(['url-refused']);
     expect(errors[0]?.code).toBe('connection');
     jest.advanceTimersByTime(60_000);
     expect(client.status).toBe('error');
@@ -211,7 +242,7 @@ describe('SseClient: connecting and events', () => {
 
 describe('SseClient: the browser reconnecting by itself', () => {
   it('goes open -> reconnecting -> open on the same EventSource, reporting no error', () => {
-    const { client, statuses, errors } = start();
+    const { client, statuses, reasons, errors } = start();
     const source = FakeEventSource.latest;
     source.open();
     source.emit('update', { n: 1 }, 'u:1');
@@ -225,6 +256,7 @@ describe('SseClient: the browser reconnecting by itself', () => {
     expect(created()).toBe(1);
     expect(source.closedByClient).toBe(false);
     expect(statuses).toEqual(['open', 'reconnecting', 'open']);
+    expect(reasons).toEqual(['opened', 'dropped', 'opened']);
     expect(errors).toEqual([]);
     expect(client.lastEventId).toBe('u:1');
   });
@@ -239,7 +271,7 @@ describe('SseClient: the browser reconnecting by itself', () => {
 describe('SseClient: recovering when the EventSource gives up', () => {
   it('waits the backoff, asks getToken, and resumes from lastEventId with the fresh token', async () => {
     const getToken = jest.fn(async () => 'tok-2');
-    const { client, statuses, errors } = start({ getToken, withCredentials: true });
+    const { client, statuses, reasons, errors } = start({ getToken, withCredentials: true });
     const first = FakeEventSource.latest;
     first.open();
     first.emit('notification', { text: 'a' }, 'u:41');
@@ -268,6 +300,7 @@ describe('SseClient: recovering when the EventSource gives up', () => {
     expect(client.status).toBe('open');
     expect(client.error).toBeUndefined();
     expect(statuses).toEqual(['open', 'reconnecting', 'open']);
+    expect(reasons).toEqual(['opened', 'refused', 'opened']);
   });
 
   it('reuses the token when there is no getToken', async () => {
@@ -381,6 +414,7 @@ describe('SseClient: recovering when the EventSource gives up', () => {
 
     expect(client.status).toBe('error');
     expect(statuses.at(-1)).toBe('error');
+    expect(client.statusReason).toBe('gave-up');
     const last = errors.at(-1);
     expect(last?.code).toBe('gave-up');
     expect((last?.cause as SseClientError).httpStatus).toBe(503);
@@ -416,6 +450,7 @@ describe('SseClient: recovering when the EventSource gives up', () => {
     FakeEventSource.latest.fail(401);
     await jest.advanceTimersByTimeAsync(1000);
     expect(client.status).toBe('error');
+    expect(client.statusReason).toBe('no-session');
     expect(errors.at(-1)?.code).toBe('token');
     await jest.advanceTimersByTimeAsync(60_000);
     expect(created()).toBe(1);
@@ -455,6 +490,7 @@ describe('SseClient: server control events', () => {
     first.emit('auth-expired', { reason: 'token expired' }, 'u:7');
     expect(first.closedByClient).toBe(true);
     expect(client.status).toBe('reconnecting');
+    expect(client.statusReason).toBe('auth-expired');
     expect(onAuthExpired).toHaveBeenCalledWith({ reason: 'token expired' }, expect.anything());
     expect(errors).toEqual([]);
 
@@ -523,16 +559,77 @@ describe('SseClient: server control events', () => {
   });
 });
 
+describe('SseClient: status reasons', () => {
+  it('gives onStatus the previous status and the reason of each change', async () => {
+    const onStatus = jest.fn<NonNullable<SseClientOptions['onStatus']>>();
+    const { client } = start({ getToken: async () => 'fresh', onStatus });
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.drop();
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.fail(503);
+    await jest.advanceTimersByTimeAsync(1000);
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.emit('auth-expired', { reason: 'token expired' });
+    await jest.advanceTimersByTimeAsync(2000);
+    FakeEventSource.latest.open();
+    client.close();
+    expect(onStatus.mock.calls).toEqual([
+      ['open', 'connecting', 'opened'],
+      ['reconnecting', 'open', 'dropped'],
+      ['open', 'reconnecting', 'opened'],
+      ['reconnecting', 'open', 'refused'],
+      ['open', 'reconnecting', 'opened'],
+      ['reconnecting', 'open', 'auth-expired'],
+      ['open', 'reconnecting', 'opened'],
+      ['closed', 'open', 'closed'],
+    ]);
+  });
+
+  it('says auth-expired when going reconnecting, before onAuthExpired runs', () => {
+    const calls: string[] = [];
+    start({
+      onStatus: (status, _previous, reason) => calls.push(`${status}:${reason}`),
+      onAuthExpired: () => calls.push('onAuthExpired'),
+    });
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.emit('auth-expired', { reason: 'token expired' });
+    expect(calls).toEqual(['open:opened', 'reconnecting:auth-expired', 'onAuthExpired']);
+  });
+
+  it('says token-failed when the first getToken() rejects', async () => {
+    const { client, statuses, reasons, errors } = start({
+      token: undefined,
+      getToken: () => Promise.reject(new Error('offline')),
+    });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(statuses).toEqual(['reconnecting']);
+    expect(reasons).toEqual(['token-failed']);
+    expect(client.statusReason).toBe('token-failed');
+    expect(errors.map((e) => e.code)).toEqual(['token']);
+  });
+
+  it('keeps the reason of the change while the status stays the same', () => {
+    const { client, reasons } = start();
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.drop();
+    FakeEventSource.latest.fail(503); // the browser's own reconnect refused: still reconnecting
+    expect(client.status).toBe('reconnecting');
+    expect(reasons).toEqual(['opened', 'dropped']);
+    expect(client.statusReason).toBe('dropped');
+  });
+});
+
 describe('SseClient: close()', () => {
   it('closes the EventSource, stops events and is idempotent', () => {
     const onUpdate = jest.fn();
-    const { client, statuses } = start({ handlers: { update: onUpdate } });
+    const { client, statuses, reasons } = start({ handlers: { update: onUpdate } });
     const source = FakeEventSource.latest;
     source.open();
     client.close();
     client.close();
     expect(client.status).toBe('closed');
     expect(statuses).toEqual(['open', 'closed']);
+    expect(reasons).toEqual(['opened', 'closed']);
     expect(source.closedByClient).toBe(true);
     expect(source.listenerCount()).toBe(0);
     source.closedByClient = false;

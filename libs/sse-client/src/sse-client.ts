@@ -1,3 +1,4 @@
+import { SSE_EVENT_TYPES } from '../../sse/src/sse-wire.rules.js';
 import { backoffDelay, resolveBackoff, type SseBackoff } from './backoff.js';
 import { SseClientError } from './sse-client.errors.js';
 import type {
@@ -10,20 +11,29 @@ import type {
   SseHandler,
   SseResetData,
   SseStatus,
+  SseStatusReason,
 } from './sse-client.types.js';
 import { buildStreamUrl } from './stream-url.js';
 
 /** EventSource.readyState values (not read from the class: injected implementations may lack them). */
 const CLOSED = 2;
 
+const { authExpired: AUTH_EXPIRED, reset: RESET } = SSE_EVENT_TYPES;
+
 /**
  * Events the client always listens to: the control events it acts on, and the server's
  * other types so that `lastEventId` and connection health follow every event, handled or not.
+ * `message` is what the EventSource names an event sent without an `event:` line.
  */
-const BUILT_IN_EVENT_TYPES = ['heartbeat', 'reset', 'auth-expired', 'notification', 'update', 'message'] as const;
+const BUILT_IN_EVENT_TYPES: readonly string[] = [...Object.values(SSE_EVENT_TYPES), 'message'];
 
 /** Events whose data the client decodes even without a handler. */
-const CONTROL_EVENT_TYPES = new Set(['reset', 'auth-expired']);
+const CONTROL_EVENT_TYPES: ReadonlySet<string> = new Set([RESET, AUTH_EXPIRED]);
+
+/** Why a recovery (a replacement EventSource after the backoff) started. */
+type RecoveryReason = Extract<SseStatusReason, 'refused' | 'auth-expired' | 'token-failed'>;
+/** Why the client gave up for good. */
+type GiveUpReason = Extract<SseStatusReason, 'gave-up' | 'no-session' | 'url-refused'>;
 
 /** The EventSource's own events; a server event cannot use these names. */
 const RESERVED_EVENT_TYPES = new Set(['open', 'error']);
@@ -58,6 +68,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
   private readonly listenedTypes = new Set<string>(BUILT_IN_EVENT_TYPES);
 
   private currentStatus: SseStatus = 'connecting';
+  private currentStatusReason: SseStatusReason | undefined;
   private currentError: SseClientError | undefined;
   private currentLastEventId: string | undefined;
   private token: string | undefined;
@@ -102,6 +113,11 @@ export class SseClient<TEvents extends object = SseEventMap> {
     return this.currentStatus;
   }
 
+  /** Why the status last changed; `undefined` while the first connection is under way. */
+  get statusReason(): SseStatusReason | undefined {
+    return this.currentStatusReason;
+  }
+
   /** The id of the last event received (or the initial `lastEventId` option). */
   get lastEventId(): string | undefined {
     return this.currentLastEventId;
@@ -141,7 +157,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
     if (this.currentStatus === 'closed') return;
     this.clearTimer();
     this.dropSource();
-    this.setStatus('closed');
+    this.setStatus('closed', 'closed');
   }
 
   private get stopped(): boolean {
@@ -157,16 +173,19 @@ export class SseClient<TEvents extends object = SseEventMap> {
         token = await getToken();
       } catch (err) {
         if (this.stopped) return;
-        this.recover(new SseClientError('token', `getToken() failed: ${messageOf(err)}`, { cause: err }));
+        const failure = new SseClientError('token', `getToken() failed: ${messageOf(err)}`, { cause: err });
+        this.recover('token-failed', failure);
         return;
       }
       if (this.stopped) return;
       if (token === null) {
-        this.giveUp(new SseClientError('token', 'getToken() returned null (no session): not reconnecting'));
+        const failure = new SseClientError('token', 'getToken() returned null (no session): not reconnecting');
+        this.giveUp('no-session', failure);
         return;
       }
       if (typeof token !== 'string' || token === '') {
         this.recover(
+          'token-failed',
           new SseClientError('token', `getToken() must resolve to a non-empty string or null, got ${describe(token)}`),
         );
         return;
@@ -184,6 +203,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
     } catch (err) {
       // A URL the EventSource refuses will not get better by retrying.
       this.giveUp(
+        'url-refused',
         new SseClientError('connection', `Could not create an EventSource for ${this.url}: ${messageOf(err)}`, {
           cause: err,
         }),
@@ -209,23 +229,23 @@ export class SseClient<TEvents extends object = SseEventMap> {
     if (source !== this.source) return;
     this.openedAt = Date.now();
     this.currentError = undefined;
-    this.setStatus('open');
+    this.setStatus('open', 'opened');
   }
 
   private handleError(source: SseEventSourceLike, event: Event): void {
     if (source !== this.source) return;
     this.noteDisconnected();
     if (source.readyState === CLOSED) {
-      this.recover(this.connectionError(event));
+      this.recover('refused', this.connectionError(event));
     } else {
       // CONNECTING: the browser reconnects by itself, sending Last-Event-ID.
-      this.setStatus('reconnecting');
+      this.setStatus('reconnecting', 'dropped');
     }
   }
 
   private handleMessage(source: SseEventSourceLike, type: string, event: MessageEvent<string>): void {
     if (source !== this.source) return;
-    if (type !== 'auth-expired') this.healthy = true;
+    if (type !== AUTH_EXPIRED) this.healthy = true;
     const id = event.lastEventId;
     if (typeof id === 'string' && id !== '' && id !== this.currentLastEventId) {
       this.currentLastEventId = id;
@@ -250,12 +270,12 @@ export class SseClient<TEvents extends object = SseEventMap> {
       );
     }
 
-    if (type === 'auth-expired') {
+    if (type === AUTH_EXPIRED) {
       // The server closes the stream next; a browser reconnect would reuse the expired token.
-      this.recover();
+      this.recover('auth-expired');
       const onAuthExpired = this.options.onAuthExpired;
       if (onAuthExpired) this.callback('onAuthExpired', () => onAuthExpired(reasonOf(data), event), type);
-    } else if (type === 'reset') {
+    } else if (type === RESET) {
       const onReset = this.options.onReset;
       if (onReset) this.callback('onReset', () => onReset(reasonOf(data), event), type);
     }
@@ -268,10 +288,10 @@ export class SseClient<TEvents extends object = SseEventMap> {
   }
 
   /**
-   * Replaces the EventSource after a failure (or `auth-expired`, when `failure` is undefined):
+   * Replaces the EventSource after a failure (or `auth-expired`, which is none):
    * backoff, then `getToken()`, then a new EventSource resuming from `lastEventId`.
    */
-  private recover(failure?: SseClientError): void {
+  private recover(reason: RecoveryReason, failure?: SseClientError): void {
     this.clearTimer();
     this.dropSource();
     if (this.healthy) {
@@ -279,9 +299,10 @@ export class SseClient<TEvents extends object = SseEventMap> {
       this.attempts = 0;
     }
     if (this.attempts >= this.maxRecoveries) {
-      const reason = failure ? `: ${failure.message}` : '';
+      const last = failure ? `: ${failure.message}` : '';
       this.giveUp(
-        new SseClientError('gave-up', `Gave up after ${this.attempts} recoveries${reason}`, {
+        'gave-up',
+        new SseClientError('gave-up', `Gave up after ${this.attempts} recoveries${last}`, {
           cause: failure ?? this.currentError,
         }),
       );
@@ -295,15 +316,15 @@ export class SseClient<TEvents extends object = SseEventMap> {
       if (!this.stopped) void this.connect(true);
     }, delay);
     if (failure) this.currentError = failure;
-    this.setStatus('reconnecting');
+    this.setStatus('reconnecting', reason);
     if (failure) this.emitError(failure);
   }
 
-  private giveUp(error: SseClientError): void {
+  private giveUp(reason: GiveUpReason, error: SseClientError): void {
     this.clearTimer();
     this.dropSource();
     this.currentError = error;
-    this.setStatus('error');
+    this.setStatus('error', reason);
     this.emitError(error);
   }
 
@@ -337,12 +358,13 @@ export class SseClient<TEvents extends object = SseEventMap> {
     return new SseClientError('connection', message, { httpStatus });
   }
 
-  private setStatus(next: SseStatus): void {
+  private setStatus(next: SseStatus, reason: SseStatusReason): void {
     const previous = this.currentStatus;
     if (previous === next) return;
     this.currentStatus = next;
+    this.currentStatusReason = reason;
     const onStatus = this.options.onStatus;
-    if (onStatus) this.callback('onStatus', () => onStatus(next, previous));
+    if (onStatus) this.callback('onStatus', () => onStatus(next, previous, reason));
   }
 
   private report(error: SseClientError): void {

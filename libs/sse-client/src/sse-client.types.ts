@@ -1,3 +1,4 @@
+import type { SSE_EVENT_TYPES, SseResetReason } from '../../sse/src/sse-wire.rules.js';
 import type { SseBackoffOptions } from './backoff.js';
 import type { SseClientError } from './sse-client.errors.js';
 
@@ -12,12 +13,49 @@ import type { SseClientError } from './sse-client.errors.js';
  */
 export type SseStatus = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'error';
 
+/**
+ * Why the status changed (the third argument of `onStatus`, and `statusReason`):
+ * - `opened` (to `open`): a connection opened: the first one, the browser's own
+ *   reconnect, or a replacement EventSource;
+ * - `dropped` (to `reconnecting`): the stream dropped or could not be reached, and the
+ *   browser reconnects by itself, sending Last-Event-ID;
+ * - `refused` (to `reconnecting`): the EventSource gave up (an answer other than a 200
+ *   event stream: 401, 429, 503...); a replacement follows after the backoff;
+ * - `auth-expired` (to `reconnecting`): the server said the token expired; a replacement
+ *   with a fresh token follows. `onStatus` runs before `onAuthExpired` for that event;
+ * - `token-failed` (to `reconnecting`): the first `getToken()` rejected or resolved to
+ *   something unusable; retried after the backoff;
+ * - `gave-up` (to `error`): `maxRecoveries` consecutive recoveries failed;
+ * - `no-session` (to `error`): `getToken()` resolved `null`;
+ * - `url-refused` (to `error`): the EventSource constructor threw for this URL;
+ * - `unsupported` (to `error`, `useSSE` only): the client could not be created (no EventSource);
+ * - `closed` (to `closed`): `close()` was called (in `useSSE`, also: disabled or no url).
+ *
+ * A reason belongs to a change: while `reconnecting`, a later cause (say, the browser's
+ * own reconnect refused) does not change the status, so it reports nothing new.
+ */
+export type SseStatusReason =
+  | 'opened'
+  | 'dropped'
+  | 'refused'
+  | 'auth-expired'
+  | 'token-failed'
+  | 'gave-up'
+  | 'no-session'
+  | 'url-refused'
+  | 'unsupported'
+  | 'closed';
+
 /** Event type to the type of its (JSON-decoded) data. Unknown types default to `unknown`. */
 export type SseEventMap = Record<string, unknown>;
 
 /** `data` of the server's `reset` event: it could not resume from the given Last-Event-ID. */
 export interface SseResetData {
-  reason: string;
+  /**
+   * One of the server's `SSE_RESET_REASONS`; left open to other strings because another
+   * server version may send others, and data that is not JSON arrives as `'unknown'`.
+   */
+  reason: SseResetReason | (string & {});
 }
 
 /** `data` of the server's `auth-expired` event: the token expired and the stream is ending. */
@@ -25,13 +63,16 @@ export interface SseAuthExpiredData {
   reason: string;
 }
 
-/** The events the server sends, with their data types; extend it for your own payloads. */
+/**
+ * The events the server sends, with their data types; extend it for your own payloads.
+ * The names are the server's own (`SSE_EVENT_TYPES` in libs/sse/src/sse-wire.rules.ts).
+ */
 export interface SseServerEvents {
-  notification: unknown;
-  update: unknown;
-  heartbeat: null;
-  reset: SseResetData;
-  'auth-expired': SseAuthExpiredData;
+  [SSE_EVENT_TYPES.notification]: unknown;
+  [SSE_EVENT_TYPES.update]: unknown;
+  [SSE_EVENT_TYPES.heartbeat]: null;
+  [SSE_EVENT_TYPES.reset]: SseResetData;
+  [SSE_EVENT_TYPES.authExpired]: SseAuthExpiredData;
 }
 
 /** Receives the JSON-decoded `data` and the raw `MessageEvent` (its `data` is the JSON text). */
@@ -79,8 +120,8 @@ export interface SseClientOptions<TEvents extends object = SseEventMap> {
   onReset?: (data: SseResetData, event: MessageEvent<string>) => void;
   /** The token expired; the client is already reconnecting with a fresh one. */
   onAuthExpired?: (data: SseAuthExpiredData, event: MessageEvent<string>) => void;
-  /** Called on every status change (not for the initial `connecting`). */
-  onStatus?: (status: SseStatus, previous: SseStatus) => void;
+  /** Called on every status change (not for the initial `connecting`), with its reason. */
+  onStatus?: (status: SseStatus, previous: SseStatus, reason: SseStatusReason) => void;
   /** Parse errors, handler exceptions, connection failures, token failures, giving up. Never thrown. */
   onError?: (error: SseClientError) => void;
   /** Called whenever the last seen event id changes. */

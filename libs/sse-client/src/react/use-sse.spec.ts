@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { act, renderHook } from '@testing-library/react';
 import { StrictMode, createElement, type ReactNode } from 'react';
 import type { SseClientError } from '../sse-client.errors.js';
+import type { SseClientOptions } from '../sse-client.types.js';
 import { FakeEventSource } from '../testing/fake-event-source.js';
 import { useSSE, type UseSseOptions } from './index.js';
 
@@ -43,6 +44,54 @@ describe('useSSE', () => {
     expect(result.current.status).toBe('reconnecting');
     act(() => FakeEventSource.latest.open());
     expect(result.current.status).toBe('open');
+  });
+
+  it('exposes why the status changed and passes it to the latest onStatus', async () => {
+    const first = jest.fn<NonNullable<SseClientOptions['onStatus']>>();
+    const onStatus = jest.fn<NonNullable<SseClientOptions['onStatus']>>();
+    const { result, rerender } = renderUseSse('/api/events', { onStatus: first, getToken: async () => 'tok-2' });
+    expect(result.current.statusReason).toBeUndefined();
+    rerender({ url: '/api/events', options: withFake({ onStatus, getToken: async () => 'tok-2' }) });
+
+    act(() => FakeEventSource.latest.open());
+    expect([result.current.status, result.current.statusReason]).toEqual(['open', 'opened']);
+    act(() => FakeEventSource.latest.drop());
+    expect([result.current.status, result.current.statusReason]).toEqual(['reconnecting', 'dropped']);
+    act(() => FakeEventSource.latest.open());
+    act(() => FakeEventSource.latest.emit('auth-expired', { reason: 'token expired' }));
+    expect([result.current.status, result.current.statusReason]).toEqual(['reconnecting', 'auth-expired']);
+    await act(async () => {
+      await jest.advanceTimersByTimeAsync(1000);
+    });
+    act(() => FakeEventSource.latest.open());
+    act(() => FakeEventSource.latest.fail(401));
+    expect([result.current.status, result.current.statusReason]).toEqual(['reconnecting', 'refused']);
+    act(() => result.current.close());
+    expect([result.current.status, result.current.statusReason]).toEqual(['closed', 'closed']);
+
+    expect(first).not.toHaveBeenCalled();
+    expect(onStatus.mock.calls).toEqual([
+      ['open', 'connecting', 'opened'],
+      ['reconnecting', 'open', 'dropped'],
+      ['open', 'reconnecting', 'opened'],
+      ['reconnecting', 'open', 'auth-expired'],
+      ['open', 'reconnecting', 'opened'],
+      ['reconnecting', 'open', 'refused'],
+      ['closed', 'reconnecting', 'closed'],
+    ]);
+  });
+
+  it('calls the latest onLastEventId when the last event id changes', () => {
+    const first = jest.fn();
+    const onLastEventId = jest.fn();
+    const { rerender } = renderUseSse('/api/events', { onLastEventId: first });
+    act(() => FakeEventSource.latest.open());
+    act(() => FakeEventSource.latest.emit('heartbeat', null, 'u:1'));
+    rerender({ url: '/api/events', options: withFake({ onLastEventId }) });
+    act(() => FakeEventSource.latest.emit('update', 1, 'u:2'));
+    act(() => FakeEventSource.latest.emit('update', 2));
+    expect(first.mock.calls).toEqual([['u:1']]);
+    expect(onLastEventId.mock.calls).toEqual([['u:2']]);
   });
 
   it('calls the latest callbacks after a rerender without a new EventSource', () => {
@@ -188,6 +237,7 @@ describe('useSSE', () => {
     const { rerender, result } = renderUseSse('/api/events', { enabled: false });
     expect(FakeEventSource.instances).toHaveLength(0);
     expect(result.current.status).toBe('closed');
+    expect(result.current.statusReason).toBe('closed');
 
     rerender({ url: null, options: withFake({}) });
     expect(FakeEventSource.instances).toHaveLength(0);
@@ -196,10 +246,12 @@ describe('useSSE', () => {
     rerender({ url: '/api/events', options: withFake({ enabled: true }) });
     expect(FakeEventSource.instances).toHaveLength(1);
     expect(result.current.status).toBe('connecting');
+    expect(result.current.statusReason).toBeUndefined();
 
     rerender({ url: '/api/events', options: withFake({ enabled: false }) });
     expect(FakeEventSource.latest.closedByClient).toBe(true);
     expect(result.current.status).toBe('closed');
+    expect(result.current.statusReason).toBe('closed');
   });
 
   it('leaves a single open EventSource under StrictMode', () => {
@@ -215,6 +267,7 @@ describe('useSSE', () => {
     const onError = jest.fn<(error: SseClientError) => void>();
     const { result } = renderHook(() => useSSE('/api/events', { onError }));
     expect(result.current.status).toBe('error');
+    expect(result.current.statusReason).toBe('unsupported');
     expect(result.current.error?.code).toBe('unsupported');
     expect(onError).toHaveBeenCalledTimes(1);
   });

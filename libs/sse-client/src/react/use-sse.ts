@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { SSE_EVENT_TYPES } from '../../../sse/src/sse-wire.rules.js';
 import { SseClient } from '../sse-client.js';
 import { SseClientError } from '../sse-client.errors.js';
 import type {
@@ -8,27 +9,44 @@ import type {
   SseGetToken,
   SseHandler,
   SseStatus,
+  SseStatusReason,
 } from '../sse-client.types.js';
 
-export interface UseSseOptions<TEvents extends object = SseEventMap>
-  extends Omit<SseClientOptions<TEvents>, 'onLastEventId'> {
+const { notification: NOTIFICATION, update: UPDATE } = SSE_EVENT_TYPES;
+
+export interface UseSseOptions<TEvents extends object = SseEventMap> extends SseClientOptions<TEvents> {
   /** Handler for `notification` events (called before `handlers.notification`). */
-  onNotification?: SseHandler<SseEventData<TEvents, 'notification'>>;
+  onNotification?: SseHandler<SseEventData<TEvents, typeof NOTIFICATION>>;
   /** Handler for `update` events (called before `handlers.update`). */
-  onUpdate?: SseHandler<SseEventData<TEvents, 'update'>>;
+  onUpdate?: SseHandler<SseEventData<TEvents, typeof UPDATE>>;
   /** `false` closes the stream (and opens none). Default `true`. */
   enabled?: boolean;
   /** Changing it reconnects (e.g. the signed-in user's id). */
   key?: string | number;
 }
 
-export interface UseSseResult {
+/** What the hook renders from: the client's state as of its last callback. */
+interface SseView {
   status: SseStatus;
+  /** Why `status` last changed; `undefined` while the first connection is under way. */
+  statusReason: SseStatusReason | undefined;
   /** The latest error reported by the client; cleared when a connection opens. */
   error: SseClientError | undefined;
   lastEventId: string | undefined;
+}
+
+export interface UseSseResult extends SseView {
   /** Closes the stream until `url`, `key` or `enabled` changes. Stable across renders. */
   close: () => void;
+}
+
+type Latest<TEvents extends object> = () => UseSseOptions<TEvents>;
+
+/** One effect's hold on the view: once it is cleaned up, its client's callbacks change nothing. */
+interface ViewUpdates {
+  readonly live: boolean;
+  show(change: Partial<SseView>): void;
+  stop(): void;
 }
 
 // useLayoutEffect keeps the callbacks ref current before any event can be dispatched;
@@ -58,105 +76,47 @@ export function useSSE<TEvents extends object = SseEventMap>(
     optionsRef.current = options;
   });
 
-  const [status, setStatus] = useState<SseStatus>(active ? 'connecting' : 'closed');
-  const [error, setError] = useState<SseClientError | undefined>(undefined);
-  const [lastEventId, setLastEventId] = useState<string | undefined>(options.lastEventId);
-
+  const [view, setView] = useState<SseView>(() => initialView(active, options.lastEventId));
   const clientRef = useRef<SseClient<TEvents> | null>(null);
   /** Subscribes the current client to event types first used after it was created. */
   const syncTypesRef = useRef<(() => void) | null>(null);
 
   useEffect(() => {
     if (!active || href === null || typeof window === 'undefined') {
-      setStatus('closed');
+      setView(closedView);
       return undefined;
     }
-    let current = true;
-    const latest = (): UseSseOptions<TEvents> => optionsRef.current;
-    const initial = latest();
+    const view = viewUpdates(setView);
+    const latest: Latest<TEvents> = () => optionsRef.current;
 
-    const subscribed = new Set<string>();
-    const dispatch =
-      (type: string): SseHandler<unknown> =>
-      (data, event) => {
-        const options = latest();
-        if (type === 'notification') options.onNotification?.(data as never, event);
-        if (type === 'update') options.onUpdate?.(data as never, event);
-        const handler = (options.handlers as Record<string, SseHandler<unknown> | undefined> | undefined)?.[type];
-        handler?.(data, event);
-      };
-    const handlers: Record<string, SseHandler<unknown>> = {};
-    for (const type of handledTypes(initial)) {
-      subscribed.add(type);
-      handlers[type] = dispatch(type);
-    }
-
-    // Recoveries ask the latest getToken, else reuse the latest token prop
-    // (null once it is gone: no session, stop).
-    const getToken: SseGetToken | undefined =
-      initial.getToken || initial.token !== undefined
-        ? () => {
-            const options = latest();
-            return options.getToken ? options.getToken() : (options.token ?? null);
-          }
-        : undefined;
-
-    let client: SseClient<TEvents>;
-    try {
-      client = new SseClient<TEvents>(href, {
-        token: initial.token,
-        getToken,
-        lastEventId: initial.lastEventId,
-        withCredentials: initial.withCredentials,
-        backoff: initial.backoff,
-        maxRecoveries: initial.maxRecoveries,
-        EventSource: initial.EventSource,
-        handlers: handlers as SseClientOptions<TEvents>['handlers'],
-        onReset: (data, event) => latest().onReset?.(data, event),
-        onAuthExpired: (data, event) => latest().onAuthExpired?.(data, event),
-        onStatus: (next, previous) => {
-          if (!current) return;
-          setStatus(next);
-          setError(clientRef.current?.error);
-          latest().onStatus?.(next, previous);
-        },
-        onError: (err) => {
-          if (!current) return;
-          setError(err);
-          latest().onError?.(err);
-        },
-        onLastEventId: (id) => {
-          if (current) setLastEventId(id);
-        },
-      });
-    } catch (err) {
-      const failure =
-        err instanceof SseClientError
-          ? err
-          : new SseClientError('unsupported', `Could not create the SSE client: ${String(err)}`, { cause: err });
-      setStatus('error');
-      setError(failure);
-      latest().onError?.(failure);
+    const router = routeEvents(latest);
+    let client: SseClient<TEvents> | undefined;
+    const created = createClient<TEvents>(href, {
+      ...connectionOptions(latest()),
+      getToken: latestTokenSource(latest),
+      handlers: router.handlers as SseClientOptions<TEvents>['handlers'],
+      ...mirrorCallbacks(latest, view, () => client),
+    });
+    if (created instanceof SseClientError) {
+      view.show({ status: 'error', statusReason: 'unsupported', error: created });
+      latest().onError?.(created);
       return undefined;
     }
-
-    clientRef.current = client;
-    setStatus(client.status);
-    setError(client.error);
-    setLastEventId(client.lastEventId);
-    syncTypesRef.current = () => {
-      for (const type of handledTypes(latest())) {
-        if (subscribed.has(type)) continue;
-        subscribed.add(type);
-        client.on(type, dispatch(type) as never);
-      }
-    };
+    client = created;
+    clientRef.current = created;
+    view.show({
+      status: created.status,
+      statusReason: created.statusReason,
+      error: created.error,
+      lastEventId: created.lastEventId,
+    });
+    syncTypesRef.current = () => router.subscribeNewTypes(created);
 
     return () => {
-      current = false;
+      view.stop();
       syncTypesRef.current = null;
-      if (clientRef.current === client) clientRef.current = null;
-      client.close();
+      if (clientRef.current === created) clientRef.current = null;
+      created.close();
     };
   }, [active, href, key]);
 
@@ -169,13 +129,136 @@ export function useSSE<TEvents extends object = SseEventMap>(
     clientRef.current?.close();
   }, []);
 
-  return { status, error, lastEventId, close };
+  return { ...view, close };
+}
+
+function initialView(active: boolean, lastEventId: string | undefined): SseView {
+  return active
+    ? { status: 'connecting', statusReason: undefined, error: undefined, lastEventId }
+    : { status: 'closed', statusReason: 'closed', error: undefined, lastEventId };
+}
+
+/** Disabled or without a url: no stream (the last error and event id stay readable). */
+function closedView(view: SseView): SseView {
+  return view.status === 'closed' && view.statusReason === 'closed'
+    ? view
+    : { ...view, status: 'closed', statusReason: 'closed' };
+}
+
+function viewUpdates(setView: (update: (view: SseView) => SseView) => void): ViewUpdates {
+  let live = true;
+  return {
+    get live() {
+      return live;
+    },
+    show(change) {
+      if (live) setView((view) => ({ ...view, ...change }));
+    },
+    stop() {
+      live = false;
+    },
+  };
+}
+
+/** Step 1: the client's handlers, which call the latest render's callbacks for each event type. */
+function routeEvents<TEvents extends object>(latest: Latest<TEvents>) {
+  const subscribed = new Set<string>();
+  const dispatch =
+    (type: string): SseHandler<unknown> =>
+    (data, event) => {
+      const options = latest();
+      if (type === NOTIFICATION) options.onNotification?.(data as never, event);
+      if (type === UPDATE) options.onUpdate?.(data as never, event);
+      const handler = (options.handlers as Record<string, SseHandler<unknown> | undefined> | undefined)?.[type];
+      handler?.(data, event);
+    };
+
+  const handlers: Record<string, SseHandler<unknown>> = {};
+  for (const type of handledTypes(latest())) {
+    subscribed.add(type);
+    handlers[type] = dispatch(type);
+  }
+  return {
+    handlers,
+    /** Listens to the types the latest render handles that the client does not know yet. */
+    subscribeNewTypes(client: SseClient<TEvents>): void {
+      for (const type of handledTypes(latest())) {
+        if (subscribed.has(type)) continue;
+        subscribed.add(type);
+        client.on(type, dispatch(type) as never);
+      }
+    },
+  };
+}
+
+/** Step 2: what the client is created with; changing these later does not reconnect. */
+function connectionOptions<TEvents extends object>(initial: UseSseOptions<TEvents>): SseClientOptions<TEvents> {
+  const { token, lastEventId, withCredentials, backoff, maxRecoveries, EventSource } = initial;
+  return { token, lastEventId, withCredentials, backoff, maxRecoveries, EventSource };
+}
+
+/**
+ * Step 3: recoveries ask the latest `getToken`, else reuse the latest `token` prop
+ * (`null` once it is gone: no session, stop). None when neither was given at first.
+ */
+function latestTokenSource<TEvents extends object>(latest: Latest<TEvents>): SseGetToken | undefined {
+  const initial = latest();
+  if (!initial.getToken && initial.token === undefined) return undefined;
+  return () => {
+    const options = latest();
+    return options.getToken ? options.getToken() : (options.token ?? null);
+  };
+}
+
+/**
+ * Step 4: the client's callbacks: mirror its state into the view, then call the latest
+ * render's. Nothing once the effect is cleaned up (an unmounted component hears no `closed`).
+ */
+function mirrorCallbacks<TEvents extends object>(
+  latest: Latest<TEvents>,
+  view: ViewUpdates,
+  client: () => SseClient<TEvents> | undefined,
+): Pick<SseClientOptions<TEvents>, 'onStatus' | 'onError' | 'onLastEventId' | 'onReset' | 'onAuthExpired'> {
+  return {
+    onStatus: (status, previous, reason) => {
+      if (!view.live) return;
+      // The client clears its error when a connection opens.
+      view.show({ status, statusReason: reason, error: client()?.error });
+      latest().onStatus?.(status, previous, reason);
+    },
+    onError: (error) => {
+      if (!view.live) return;
+      view.show({ error });
+      latest().onError?.(error);
+    },
+    onLastEventId: (lastEventId) => {
+      if (!view.live) return;
+      view.show({ lastEventId });
+      latest().onLastEventId?.(lastEventId);
+    },
+    onReset: (data, event) => latest().onReset?.(data, event),
+    onAuthExpired: (data, event) => latest().onAuthExpired?.(data, event),
+  };
+}
+
+/** Step 5: the client, or why it could not be created (no EventSource, options out of range). */
+function createClient<TEvents extends object>(
+  href: string,
+  options: SseClientOptions<TEvents>,
+): SseClient<TEvents> | SseClientError {
+  try {
+    return new SseClient<TEvents>(href, options);
+  } catch (err) {
+    return err instanceof SseClientError
+      ? err
+      : new SseClientError('unsupported', `Could not create the SSE client: ${String(err)}`, { cause: err });
+  }
 }
 
 function handledTypes(options: { onNotification?: unknown; onUpdate?: unknown; handlers?: object }): string[] {
   const types = new Set<string>();
-  if (options.onNotification) types.add('notification');
-  if (options.onUpdate) types.add('update');
+  if (options.onNotification) types.add(NOTIFICATION);
+  if (options.onUpdate) types.add(UPDATE);
   for (const [type, handler] of Object.entries(options.handlers ?? {})) {
     if (typeof handler === 'function') types.add(type);
   }
