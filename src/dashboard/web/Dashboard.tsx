@@ -1,7 +1,7 @@
 import { type FormEvent, useCallback, useState } from 'react';
 import type { SseStatus } from '../../../libs/sse-client/src/react/index.js';
 import type { DemoSession } from './api.js';
-import { StatusBadge } from './components.js';
+import { StatusBadge } from './components/StatusBadge.js';
 import { LiveSession } from './LiveSession.js';
 
 /**

@@ -1,0 +1,28 @@
+import { describe, expect, it } from '@jest/globals';
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+describe('dashboard bundle', () => {
+  it('takes React and the client, and from the server only its dependency-free wire rules', async () => {
+    const result = await build({
+      absWorkingDir: ROOT,
+      entryPoints: ['src/dashboard/web/main.tsx'],
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'browser',
+      jsx: 'automatic',
+      define: { 'process.env.NODE_ENV': '"production"' },
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    const packages = new Set(inputs.flatMap((path) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? []));
+    expect([...packages].sort()).toEqual(['react', 'react-dom', 'scheduler']);
+    const ours = ['node_modules/', 'src/dashboard/web/', 'libs/sse-client/src/'];
+    const others = inputs.filter((path) => !ours.some((prefix) => path.startsWith(prefix)));
+    expect(others).toEqual(['libs/sse/src/sse-wire.rules.ts']);
+  });
+});

@@ -1,0 +1,41 @@
+import type { Order } from '../api.js';
+import { shortId, time } from '../format.js';
+
+export function OrdersTable({ orders, loadedAt }: { orders: Order[]; loadedAt: number | null }) {
+  return (
+    <section className="panel">
+      <h2>
+        My orders <span className="count">{orders.length}</span>
+      </h2>
+      <p className="hint">{loadedAt ? `Loaded from GET /api/orders at ${time(loadedAt)}, then kept live.` : 'Loading…'}</p>
+      {orders.length === 0 ? null : (
+        <table data-testid="orders">
+          <thead>
+            <tr>
+              <th>Order</th>
+              <th>Item</th>
+              <th>Qty</th>
+              <th>Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {orders.map((order) => (
+              <tr key={order.id} data-order-id={order.id}>
+                <td>
+                  <code title={order.id}>{shortId(order.id)}</code>
+                </td>
+                <td>{order.item}</td>
+                <td>{order.quantity}</td>
+                <td>
+                  <span className={`tag tag-${order.status}`} data-testid="order-status">
+                    {order.status}
+                  </span>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

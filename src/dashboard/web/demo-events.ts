@@ -1,0 +1,15 @@
+/** What the demo's events carry (see src/notifications and src/announcements). */
+export interface DemoEventData {
+  kind?: string;
+  orderId?: string;
+  item?: string;
+  quantity?: number;
+  status?: string;
+  message?: string;
+}
+
+/** The stream's event types the dashboard handles, with their data. */
+export interface DemoEvents {
+  notification: DemoEventData;
+  update: DemoEventData;
+}
