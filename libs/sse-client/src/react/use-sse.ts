@@ -90,6 +90,7 @@ export function useSSE<TEvents extends object = SseEventMap>(
     const latest: Latest<TEvents> = () => optionsRef.current;
 
     const router = routeEvents(latest);
+    // Status callbacks read the client's error, and may run inside its constructor (before this is set).
     let client: SseClient<TEvents> | undefined;
     const created = createClient<TEvents>(href, {
       ...connectionOptions(latest()),
