@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { Controller, type DynamicModule, Injectable, Logger, Module, Scope, type Type } from '@nestjs/common';
+import { Controller, type DynamicModule, Inject, Injectable, Logger, Module, Scope, type Type } from '@nestjs/common';
 import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import {
@@ -10,6 +10,7 @@ import {
   type SsePushResult,
   type SsePushTarget,
 } from '../libs/sse/src/index.js';
+import { SseBridgeLoader } from '../libs/sse/src/bridge/sse-bridge.loader.js';
 import { listen, type RunningApp, TEST_SECRET } from './support/demo-app.js';
 import { sleep, StreamClient } from './support/sse-client.js';
 import { connectUser } from './support/streams.js';
@@ -29,33 +30,34 @@ class TaskAssigned {
   ) {}
 }
 
-// ---- Handlers spread over modules, in both decorator orders ------------------------
+// ---- Handlers spread over modules ----------------------------------------------------
 
 const calls: string[] = [];
 
 /** In a module two levels down, not exported anywhere. */
 @Injectable()
 class DeepListener {
-  @OnEvent('thing.done')
-  @SsePush({ type: 'notification' })
+  readonly received: unknown[] = [];
+
+  @SsePush('thing.done', { type: 'notification' })
   onThingDone(e: { userId: string; secret: string }): SsePushTarget {
     calls.push('deep');
+    this.received.push(e);
     return { userId: e.userId, data: { kind: 'thing.done' } };
   }
 
-  @SsePush({ type: 'update' })
-  @OnEvent('thing.done')
+  @SsePush('thing.done', { type: 'update' })
   async alsoAsync(e: { userId: string }): Promise<SsePushResult> {
     calls.push('deep-async');
     await sleep(5);
     return [{ userIds: [e.userId, 'other'], data: { kind: 'thing.async' } }];
   }
 
-  /** Decorated but never subscribed: the explorer warns about it. */
-  @SsePush({ type: 'update' })
-  orphan(): SsePushResult {
-    calls.push('orphan');
-    return { broadcast: true, data: 'orphan' };
+  /** Subscribed to an event nobody emits here: never called. */
+  @SsePush('thing.unrelated', { type: 'update' })
+  unrelated(): SsePushResult {
+    calls.push('unrelated');
+    return { broadcast: true, data: 'unrelated' };
   }
 }
 
@@ -68,8 +70,7 @@ class MiddleModule {}
 /** Controllers are discovered too. */
 @Controller()
 class BroadcastingController {
-  @SsePush({ type: 'update' })
-  @OnEvent('thing.done')
+  @SsePush('thing.done', { type: 'update' })
   announce(): SsePushTarget {
     calls.push('controller');
     return { broadcast: true, data: { kind: 'thing.broadcast' } };
@@ -90,8 +91,7 @@ class EmitterModule {}
 
 @Injectable({ scope: Scope.REQUEST })
 class RequestScopedListener {
-  @OnEvent('thing.done')
-  @SsePush({ type: 'update' })
+  @SsePush('thing.done', { type: 'update' })
   handle(): SsePushResult {
     calls.push('request-scoped');
     return null;
@@ -100,6 +100,49 @@ class RequestScopedListener {
 
 @Module({ providers: [RequestScopedListener] })
 class RequestScopedModule {}
+
+/** An ordinary event-emitter listener: it runs whether the bridge is there or not. */
+@Injectable()
+class PlainListener {
+  @OnEvent('thing.done')
+  onThingDone(): void {
+    calls.push('plain');
+  }
+}
+
+@Module({ providers: [PlainListener] })
+class PlainModule {}
+
+/** Would be called twice per event: once by event-emitter's loader, once by the bridge's. */
+@Injectable()
+class DoublySubscribedListener {
+  @OnEvent('thing.other') // a different event alone would be fine
+  @SsePush('thing.done', { type: 'update' })
+  @OnEvent('thing.done')
+  both(): SsePushResult {
+    return null;
+  }
+}
+
+@Module({ providers: [DoublySubscribedListener] })
+class DoublySubscribedModule {}
+
+/** Stands for a ConfigModule: forRootAsync reads its options from here. */
+@Module({ providers: [{ provide: 'BRIDGE_TIMEOUT_MS', useValue: 100 }], exports: ['BRIDGE_TIMEOUT_MS'] })
+class BridgeConfigModule {}
+
+@Injectable()
+class StuckListener {
+  constructor(@Inject('BRIDGE_TIMEOUT_MS') readonly timeoutMs: number) {}
+
+  @SsePush('thing.stuck', { type: 'update' })
+  stuck(): Promise<SsePushResult> {
+    return new Promise(() => {});
+  }
+}
+
+@Module({ imports: [BridgeConfigModule], providers: [StuckListener] })
+class StuckModule {}
 
 async function startApp(imports: Array<DynamicModule | Type>): Promise<RunningApp> {
   const moduleRef = await Test.createTestingModule({
@@ -148,6 +191,7 @@ describe('bridge discovery', () => {
     await other.until(() => other.events.length >= 2, 5000, 'two pushes for other');
 
     expect(calls.sort()).toEqual(['controller', 'deep', 'deep-async']);
+    expect(server.app.get(DeepListener).received).toEqual([{ userId: 'u1', secret: 's3cr3t' }]);
     expect(u1.events.map((e) => [e.type, e.data])).toEqual([
       ['notification', { kind: 'thing.done' }],
       ['update', { kind: 'thing.async' }],
@@ -158,7 +202,6 @@ describe('bridge discovery', () => {
       ['update', { kind: 'thing.broadcast' }],
     ]);
     expect(JSON.stringify(u1.events)).not.toContain('s3cr3t');
-    expect(logged.warn).toContain('DeepListener.orphan has @SsePush() but no @OnEvent(): no event will call it');
     expect(logged.log).toContain('4 @SsePush() handler(s) bridged; @SseEventMapping() events are pushed when emitted');
   });
 
@@ -193,14 +236,109 @@ describe('bridge discovery', () => {
     expect(a.events[0].data).toEqual({ kind: 'task.assigned', taskId: 't1' });
   });
 
-  it('leaves @SsePush() handlers as plain @OnEvent() handlers in an app without the bridge', async () => {
-    server = await startApp([EventEmitterModule.forRoot(), MiddleModule, EmitterModule]);
+  it('never calls @SsePush() handlers in an app without the bridge; plain @OnEvent() listeners still run', async () => {
+    server = await startApp([EventEmitterModule.forRoot(), MiddleModule, ControllerModule, PlainModule, EmitterModule]);
     const u1 = await connect('u1');
     server.app.get(Emitter).events.emit('thing.done', { userId: 'u1', secret: '' });
     server.app.get(Emitter).events.emit('task.assigned', new TaskAssigned('t1', ['u1']));
     await sleep(100);
-    expect(calls.sort()).toEqual(['deep', 'deep-async']);
+    expect(calls).toEqual(['plain']);
     expect(u1.events).toEqual([]);
+  });
+
+  it('writes nothing onto the instances it finds, their prototypes, their methods or the emitter', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        SseModule.forRoot({ jwt: { secret: TEST_SECRET }, heartbeatIntervalMs: 0 }),
+        EventEmitterModule.forRoot(),
+        SseBridgeModule.forRoot(),
+        MiddleModule,
+        ControllerModule,
+      ],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    const listener = app.get(DeepListener);
+    const controller = app.get(BroadcastingController);
+    const emitter = app.get(EventEmitter2);
+    const shape = (target: object) =>
+      Reflect.ownKeys(target).map((key) => [key, Object.getOwnPropertyDescriptor(target, key)?.value]);
+    const before = {
+      listener: shape(listener),
+      controller: shape(controller),
+      prototype: shape(DeepListener.prototype),
+      method: DeepListener.prototype.onThingDone,
+      methodKeys: Reflect.ownKeys(DeepListener.prototype.onThingDone),
+      emitterSymbols: Object.getOwnPropertySymbols(emitter),
+    };
+
+    server = await listen(app);
+    emitter.emit('thing.done', { userId: 'u1', secret: '' });
+    await sleep(20);
+
+    expect(calls.sort()).toEqual(['controller', 'deep', 'deep-async']);
+    expect(Object.getOwnPropertySymbols(listener)).toEqual([]);
+    expect(Object.getOwnPropertySymbols(controller)).toEqual([]);
+    expect(shape(listener)).toEqual(before.listener);
+    expect(shape(controller)).toEqual(before.controller);
+    expect(shape(DeepListener.prototype)).toEqual(before.prototype);
+    expect(DeepListener.prototype.onThingDone).toBe(before.method);
+    expect(listener.onThingDone).toBe(before.method);
+    expect(Reflect.ownKeys(DeepListener.prototype.onThingDone)).toEqual(before.methodKeys);
+    expect(Object.getOwnPropertySymbols(emitter)).toEqual(before.emitterSymbols);
+  });
+
+  it('removes exactly its own listeners at shutdown', async () => {
+    server = await startApp([EventEmitterModule.forRoot(), SseBridgeModule.forRoot(), MiddleModule]);
+    const emitter = server.app.get(EventEmitter2);
+    const mine = () => undefined;
+    const mineForAny = () => undefined;
+    emitter.on('thing.done', mine);
+    emitter.onAny(mineForAny);
+    expect(emitter.listeners('thing.done')).toHaveLength(3);
+    expect(emitter.listenersAny()).toHaveLength(2);
+
+    server.app.get(SseBridgeLoader).onApplicationShutdown();
+    expect(emitter.listeners('thing.done')).toEqual([mine]);
+    expect(emitter.listeners('thing.unrelated')).toEqual([]);
+    expect(emitter.listenersAny()).toEqual([mineForAny]);
+    emitter.emit('thing.done', { userId: 'u1', secret: '' });
+    expect(calls).toEqual([]);
+  });
+
+  it('fails bootstrap when a method has both @OnEvent() and @SsePush() for the same event', async () => {
+    await expect(
+      startApp([EventEmitterModule.forRoot(), SseBridgeModule.forRoot(), DoublySubscribedModule]),
+    ).rejects.toThrow(
+      "DoublySubscribedListener.both has both @OnEvent('thing.done') and @SsePush('thing.done'): " +
+        '@SsePush() subscribes the method itself, so it would be called twice; remove the @OnEvent()',
+    );
+  });
+
+  it('takes its options from forRootAsync, with imports and inject', async () => {
+    server = await startApp([
+      EventEmitterModule.forRoot(),
+      SseBridgeModule.forRootAsync({
+        imports: [BridgeConfigModule],
+        inject: ['BRIDGE_TIMEOUT_MS'],
+        useFactory: (handlerTimeoutMs: number) => ({ handlerTimeoutMs }),
+      }),
+      StuckModule,
+      EmitterModule,
+    ]);
+    const a = await connect('a');
+    const { events } = server.app.get(Emitter);
+    events.emit('thing.stuck');
+    events.emit('task.assigned', new TaskAssigned('t1', ['a']));
+    await a.until(() => a.events.length >= 1, 5000, 'the push held behind the stuck handler');
+    expect(logged.error).toEqual([
+      "SSE push 'update' for event 'thing.stuck' from StuckListener.stuck failed: the handler did not settle within 100 ms; its push is dropped and the pushes behind it go on",
+    ]);
+  });
+
+  it('validates forRootAsync options when the app is created', async () => {
+    await expect(
+      startApp([EventEmitterModule.forRoot(), SseBridgeModule.forRootAsync({ useFactory: () => ({ maxPendingPushes: 0 }) })]),
+    ).rejects.toThrow('SseBridgeModule: maxPendingPushes must be an integer >= 1, got 0');
   });
 
   it('warns that request-scoped handlers are not bridged', async () => {
@@ -214,6 +352,12 @@ describe('bridge discovery', () => {
     await expect(startApp([SseBridgeModule.forRoot()])).rejects.toThrow(
       /SseBridgeModule needs EventEmitter2: import EventEmitterModule\.forRoot\(\)/,
     );
+  });
+
+  it('refuses to start without SseModule, saying what is missing', async () => {
+    await expect(
+      Test.createTestingModule({ imports: [EventEmitterModule.forRoot(), SseBridgeModule.forRoot()] }).compile(),
+    ).rejects.toThrow('SseBridgeModule needs SseService: import SseModule.forRoot() in the app');
   });
 
   it('validates its options when the module is defined', () => {

@@ -28,33 +28,34 @@ const plainListenerCalls: string[] = [];
 /** Every way a mapping can fail, each beside one that works. */
 @Injectable()
 class MixedListener {
-  @OnEvent('incident')
-  @SsePush({ type: 'notification' })
+  @SsePush('incident', { type: 'notification' })
   throws(): SsePushResult {
     throw new Error('handler exploded');
   }
 
-  @OnEvent('incident')
-  @SsePush({ type: 'notification' })
+  @SsePush('incident', { type: 'notification' })
   async rejects(): Promise<SsePushResult> {
     await sleep(5);
     throw new Error('async handler exploded');
   }
 
-  @OnEvent('incident')
-  @SsePush({ type: 'notification' })
+  @SsePush('incident', { type: 'notification' })
   unserialisable(e: Incident): SsePushTarget {
     return { userId: e.userId ?? 'victim', data: { amount: 10n } };
   }
 
-  @OnEvent('incident')
-  @SsePush({ type: 'notification' })
+  @SsePush('incident', { type: 'notification' })
   noAudience(e: Incident): SsePushResult {
     return { data: { for: e.userId } } as unknown as SsePushTarget;
   }
 
-  @OnEvent('incident')
-  @SsePush({ type: 'notification' })
+  /** One character over the user-id limit: refused by the bridge, before SseService sees it. */
+  @SsePush('incident', { type: 'notification' })
+  tooLongUserId(): SsePushTarget {
+    return { userId: 'v'.repeat(257), data: { kind: 'incident', tooLong: true } };
+  }
+
+  @SsePush('incident', { type: 'notification' })
   works(e: Incident): SsePushTarget {
     return { userId: e.userId ?? 'victim', data: { kind: 'incident', ok: true } };
   }
@@ -131,7 +132,14 @@ describe('bridge failures', () => {
     expect(errors).toContain(
       "SSE push 'update' for event 'task' from @SseEventMapping(Misaddressed) failed: no audience: 'to' returned nothing",
     );
-    expect(errors).toHaveLength(9);
+    expect(errors.filter((m) => m.includes('MixedListener.tooLongUserId'))).toEqual([
+      incident('tooLongUserId'),
+      incident('tooLongUserId'),
+    ]);
+    expect(errors.find((m) => m.includes('MixedListener.tooLongUserId'))).toMatch(
+      /failed: no audience: userId is not usable \(a user id is a non-empty string of at most 256 characters, or a finite number\)$/,
+    );
+    expect(errors).toHaveLength(11);
     // Nothing identifying a stream's credentials is ever logged.
     expect(errors.join('\n')).not.toMatch(/eyJ/);
   });

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { Injectable, Logger, Module } from '@nestjs/common';
-import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
+import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import {
   SseBridgeModule,
@@ -29,21 +29,18 @@ class MappedStep {
 
 @Injectable()
 class StepListener {
-  @OnEvent('step.slow')
-  @SsePush({ type: 'notification' })
+  @SsePush('step.slow', { type: 'notification' })
   async slow(e: Step): Promise<SsePushTarget> {
     await sleep(e.delayMs ?? 0);
     return { userId: e.userId, data: { seq: e.seq, via: 'async' } };
   }
 
-  @OnEvent('step.fast')
-  @SsePush({ type: 'notification' })
+  @SsePush('step.fast', { type: 'notification' })
   fast(e: Step): SsePushTarget {
     return { userId: e.userId, data: { seq: e.seq, via: 'sync' } };
   }
 
-  @OnEvent('step.stuck')
-  @SsePush({ type: 'notification' })
+  @SsePush('step.stuck', { type: 'notification' })
   stuck(): Promise<SsePushTarget> {
     return new Promise(() => {});
   }

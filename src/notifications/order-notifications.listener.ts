@@ -1,18 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { OnEvent } from '@nestjs/event-emitter';
 import { SsePush, type SsePushTarget } from '../../libs/sse/src/index.js';
 import { OrderPlacedEvent } from '../orders/events/order-placed.event.js';
 import { OrderShippedEvent } from '../orders/events/order-shipped.event.js';
 
 /**
  * Where order events become pushes. The orders domain does not know this class
- * exists: it emits, `@OnEvent()` calls these handlers, and `@SsePush()` sends
- * what they return. Each handler chooses exactly which fields leave the server.
+ * exists: it emits, and `@SsePush()` subscribes these handlers and sends what
+ * they return. Each handler chooses exactly which fields leave the server.
  */
 @Injectable()
 export class OrderNotificationsListener {
-  @OnEvent(OrderPlacedEvent.eventName)
-  @SsePush({ type: 'notification' })
+  @SsePush(OrderPlacedEvent.eventName, { type: 'notification' })
   orderPlaced(event: OrderPlacedEvent): SsePushTarget {
     return {
       userId: event.userId,
@@ -26,8 +24,7 @@ export class OrderNotificationsListener {
     };
   }
 
-  @OnEvent(OrderShippedEvent.eventName)
-  @SsePush({ type: 'update' })
+  @SsePush(OrderShippedEvent.eventName, { type: 'update' })
   orderShipped(event: OrderShippedEvent): SsePushTarget {
     return {
       userId: event.userId,

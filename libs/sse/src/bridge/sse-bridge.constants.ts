@@ -1,14 +1,9 @@
-/** Metadata and tokens of the event-emitter bridge. */
+/** Metadata keys, tokens and defaults of the event-emitter bridge. */
 
-/** On a method wrapped by `@SsePush()`: its `SsePushMetadata`. */
+/** On a method: the `SsePushMetadata[]` its `@SsePush()` decorators recorded, one per event. */
 export const SSE_PUSH_METADATA = 'nest-sse:push';
-/** On a class decorated with `@SseEventMapping()`: its `SseEventMappingMetadata`. */
+/** On a class: the `SseEventMappingMetadata` its `@SseEventMapping()` recorded. */
 export const SSE_EVENT_MAPPING_METADATA = 'nest-sse:event-mapping';
-/**
- * Where a discovered listener instance keeps its app's bridge. Set at bootstrap,
- * removed at shutdown: a `@SsePush()` method of an instance without it is a plain method.
- */
-export const SSE_PUSH_SINK = Symbol('nest-sse:push-sink');
 /** Injection token of the resolved `SseBridgeOptions`. */
 export const SSE_BRIDGE_OPTIONS = Symbol('SSE_BRIDGE_OPTIONS');
 

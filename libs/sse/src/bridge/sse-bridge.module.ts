@@ -1,9 +1,16 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { SSE_BRIDGE_OPTIONS } from './sse-bridge.constants.js';
-import { SseBridgeExplorer } from './sse-bridge.explorer.js';
-import { SseBridge } from './sse-bridge.js';
-import { resolveSseBridgeOptions, type SseBridgeOptions } from './sse-bridge.options.js';
+import { SseBridgeLoader } from './sse-bridge.loader.js';
+import { SseBridgeMetadataAccessor } from './sse-bridge-metadata.accessor.js';
+import {
+  ConfigurableSseBridgeModule,
+  SSE_BRIDGE_MODULE_OPTIONS,
+  type SSE_BRIDGE_OPTIONS_TYPE,
+} from './sse-bridge.module-definition.js';
+import { resolveSseBridgeOptions } from './sse-bridge-options.resolver.js';
+import type { SseBridgeOptions } from './sse-bridge-options.interface.js';
+import { SsePushDispatcher } from './sse-push.dispatcher.js';
 
 /**
  * Turns `@nestjs/event-emitter` events into SSE pushes: `@SsePush()` handlers and
@@ -14,19 +21,27 @@ import { resolveSseBridgeOptions, type SseBridgeOptions } from './sse-bridge.opt
  * imports: [EventEmitterModule.forRoot(), SseModule.forRoot({ jwt }), SseBridgeModule.forRoot()]
  * ```
  *
- * An app that does not import it never touches the event emitter.
+ * or `SseBridgeModule.forRootAsync({ imports, inject, useFactory })`. An app that
+ * does not import it never touches the event emitter, and its `@SsePush()`
+ * handlers are never called.
  */
-@Module({})
-export class SseBridgeModule {
-  static forRoot(options: SseBridgeOptions = {}): DynamicModule {
-    return {
-      module: SseBridgeModule,
-      imports: [DiscoveryModule],
-      providers: [
-        { provide: SSE_BRIDGE_OPTIONS, useValue: resolveSseBridgeOptions(options) },
-        SseBridge,
-        SseBridgeExplorer,
-      ],
-    };
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    {
+      provide: SSE_BRIDGE_OPTIONS,
+      inject: [SSE_BRIDGE_MODULE_OPTIONS],
+      useFactory: (options: SseBridgeOptions | undefined) => resolveSseBridgeOptions(options),
+    },
+    SseBridgeMetadataAccessor,
+    SsePushDispatcher,
+    SseBridgeLoader,
+  ],
+})
+export class SseBridgeModule extends ConfigurableSseBridgeModule {
+  /** Checks the options now, so a bad literal fails where the module is declared. */
+  static override forRoot(options: typeof SSE_BRIDGE_OPTIONS_TYPE = {}): DynamicModule {
+    resolveSseBridgeOptions(options);
+    return super.forRoot(options);
   }
 }

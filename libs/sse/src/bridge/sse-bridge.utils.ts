@@ -1,28 +1,14 @@
-import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from '../sse.constants.js';
-import { SseEventError } from '../sse-event.js';
+import type { SsePushEvent } from './sse-push.decorator.js';
 
-/**
- * Checks an SSE event type when the decorator is applied, so a bad mapping fails
- * when its class is defined rather than on the first event. Same rules as `SseService`.
- */
-export function checkedEventType(type: unknown, where: string): string {
-  if (typeof type !== 'string' || type.length === 0) {
-    throw new SseEventError(`${where}: the SSE event type must be a non-empty string`);
-  }
-  if (type.length > MAX_EVENT_TYPE_LENGTH || !EVENT_TYPE_PATTERN.test(type)) {
-    throw new SseEventError(
-      `${where}: SSE event type ${JSON.stringify(type)} is not allowed: use a letter followed by letters, digits or ._:- (at most ${MAX_EVENT_TYPE_LENGTH})`,
-    );
-  }
-  return type;
+export function isPushEvent(event: unknown): event is SsePushEvent {
+  const isPart = (part: unknown) => (typeof part === 'string' && part.length > 0) || typeof part === 'symbol';
+  return isPart(event) || (Array.isArray(event) && event.length > 0 && event.every(isPart));
 }
 
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
+/** The same subscription for EventEmitter2: the same name or symbol, or the same namespace parts. */
+export function isSameEvent(a: SsePushEvent, b: SsePushEvent): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((part, i) => part === b[i]);
+  return a === b;
 }
 
 /** An emitted event's name as a log-safe string (EventEmitter2 allows symbols and namespace arrays). */

@@ -1,5 +1,7 @@
-import { SseEventError } from '../sse-event.js';
-import { getSseEventMapping, SseEventMapping } from './sse-event-mapping.decorator.js';
+import { Reflector } from '@nestjs/core';
+import { SseEventError } from '../sse.exceptions.js';
+import { SseBridgeMetadataAccessor } from './sse-bridge-metadata.accessor.js';
+import { SseEventMapping } from './sse-event-mapping.decorator.js';
 
 @SseEventMapping<Mapped>({ type: 'update', to: (e) => e.userId, data: (e) => ({ id: e.id }) })
 class Mapped {
@@ -15,19 +17,21 @@ class MappedChild extends Mapped {}
 @SseEventMapping<Overridden>({ type: 'notification', to: 'all', data: () => 'child' })
 class Overridden extends Mapped {}
 
+const accessor = new SseBridgeMetadataAccessor(new Reflector());
+
 describe('@SseEventMapping()', () => {
   it('is found on instances of the class and of its subclasses', () => {
-    const mapping = getSseEventMapping(new Mapped('1', 'u'));
+    const mapping = accessor.getEventMapping(new Mapped('1', 'u'));
     expect(mapping).toMatchObject({ type: 'update', className: 'Mapped' });
     expect(mapping?.data(new Mapped('1', 'u'))).toEqual({ id: '1' });
     expect(mapping?.to === 'all' ? 'all' : mapping?.to(new Mapped('1', 'u'))).toBe('u');
-    expect(getSseEventMapping(new MappedChild('2', 'v'))).toBe(mapping);
-    expect(getSseEventMapping(new Overridden('3', 'w'))).toMatchObject({ type: 'notification', to: 'all' });
+    expect(accessor.getEventMapping(new MappedChild('2', 'v'))).toBe(mapping);
+    expect(accessor.getEventMapping(new Overridden('3', 'w'))).toMatchObject({ type: 'notification', to: 'all' });
   });
 
   it('ignores anything that is not an instance of a mapped class', () => {
     for (const payload of [undefined, null, 1, 'x', {}, [], { constructor: Mapped }, Object.create(null), new Date()]) {
-      expect(getSseEventMapping(payload)).toBeUndefined();
+      expect(accessor.getEventMapping(payload)).toBeUndefined();
     }
   });
 

@@ -1,8 +1,10 @@
 import 'reflect-metadata';
-import { SseEventError } from '../sse-event.js';
+import { SetMetadata } from '@nestjs/common';
+import { SseEventError } from '../sse.exceptions.js';
+import { eventTypeProblem } from '../sse-wire.rules.js';
 import { SSE_EVENT_MAPPING_METADATA } from './sse-bridge.constants.js';
-import { checkedEventType, className } from './sse-bridge.utils.js';
-import type { SseUserId } from './sse-push.decorator.js';
+import { className } from './sse-bridge.utils.js';
+import type { SseUserId } from './sse-push-target.interface.js';
 
 /**
  * Who receives a mapped event: one user id, several (an empty list pushes nothing),
@@ -43,23 +45,26 @@ export interface SseEventMappingMetadata {
  * ```
  *
  * The mapping is read from the first argument of every `emit()` (subclasses
- * inherit it); `to` and `data` run synchronously at emit time. Needs
- * `SseBridgeModule.forRoot()` in the app.
+ * inherit it); `to` and `data` run synchronously at emit time. Options are
+ * checked here, so a bad mapping fails when its class is defined rather than on
+ * the first event. Needs `SseBridgeModule` in the app.
  */
 export function SseEventMapping<E extends object>(options: SseEventMappingOptions<E>) {
   const where = '@SseEventMapping()';
   if (options === null || typeof options !== 'object') {
     throw new SseEventError(`${where} needs { type, to, data }`);
   }
-  const type = checkedEventType(options.type, where);
+  const problem = eventTypeProblem(options.type);
+  if (problem) throw new SseEventError(`${where}: ${problem}`);
   if (options.to !== 'all' && typeof options.to !== 'function') {
     throw new SseEventError(`${where}: 'to' must be 'all' or a function of the event returning user id(s)`);
   }
   if (typeof options.data !== 'function') {
     throw new SseEventError(`${where}: 'data' must be a function projecting the event to what is sent`);
   }
-  const { to, data } = options;
+  const { type, to, data } = options;
   return (target: abstract new (...args: any[]) => E): void => {
+    // Own metadata only: a subclass may override its parent's mapping.
     if (Reflect.hasOwnMetadata(SSE_EVENT_MAPPING_METADATA, target)) {
       throw new SseEventError(`${where} is applied twice to ${className(target)}`);
     }
@@ -69,14 +74,6 @@ export function SseEventMapping<E extends object>(options: SseEventMappingOption
       data: data as SseEventMappingMetadata['data'],
       className: className(target),
     });
-    Reflect.defineMetadata(SSE_EVENT_MAPPING_METADATA, metadata, target);
+    SetMetadata(SSE_EVENT_MAPPING_METADATA, metadata)(target);
   };
-}
-
-/** The mapping of an emitted payload's class (or of its nearest mapped ancestor), if any. */
-export function getSseEventMapping(payload: unknown): SseEventMappingMetadata | undefined {
-  if (payload === null || typeof payload !== 'object') return undefined;
-  const ctor = (Object.getPrototypeOf(payload) as { constructor?: unknown } | null)?.constructor;
-  if (typeof ctor !== 'function' || ctor === Object) return undefined;
-  return Reflect.getMetadata(SSE_EVENT_MAPPING_METADATA, ctor);
 }

@@ -1,23 +1,26 @@
-import { jest } from '@jest/globals';
-import { EVENT_LISTENER_METADATA, OnEvent } from '@nestjs/event-emitter';
-import { SseEventError } from '../sse-event.js';
-import { SSE_PUSH_SINK } from './sse-bridge.constants.js';
-import { getSsePushMetadata, SsePush, type SsePushSink, type SsePushTarget } from './sse-push.decorator.js';
+import { Reflector } from '@nestjs/core';
+import { OnEvent } from '@nestjs/event-emitter';
+import { SseEventError } from '../sse.exceptions.js';
+import { SseBridgeMetadataAccessor } from './sse-bridge-metadata.accessor.js';
+import { SsePush } from './sse-push.decorator.js';
+import type { SsePushTarget } from './sse-push-target.interface.js';
+
+const SHIPPED = Symbol('order.shipped');
 
 class Listener {
   calls = 0;
 
-  @OnEvent('a.above')
-  @SsePush({ type: 'notification' })
-  pushBelowOnEvent(userId: string): SsePushTarget {
+  @SsePush('a.one', { type: 'notification' })
+  one(userId: string): SsePushTarget {
     this.calls++;
     return { userId, data: { n: this.calls } };
   }
 
-  @SsePush({ type: 'update' })
-  @OnEvent('b.one')
-  @OnEvent('b.two', { async: true })
-  pushAboveOnEvent(): null {
+  @SsePush('b.one', { type: 'update' })
+  @SsePush(SHIPPED, { type: 'notification' })
+  @SsePush(['ns', 'b'], { type: 'update' })
+  @OnEvent('b.other')
+  several(): null {
     return null;
   }
 
@@ -26,56 +29,52 @@ class Listener {
   }
 }
 
+const accessor = new SseBridgeMetadataAccessor(new Reflector());
+
 describe('@SsePush()', () => {
-  it('records its metadata and keeps @OnEvent() visible, whichever decorator comes first', () => {
-    const below = Listener.prototype.pushBelowOnEvent;
-    const above = Listener.prototype.pushAboveOnEvent;
-    expect(getSsePushMetadata(below)).toEqual({ type: 'notification', className: 'Listener', methodName: 'pushBelowOnEvent' });
-    expect(getSsePushMetadata(above)).toEqual({ type: 'update', className: 'Listener', methodName: 'pushAboveOnEvent' });
-    expect(Reflect.getMetadata(EVENT_LISTENER_METADATA, below)).toEqual([{ event: 'a.above', options: undefined }]);
-    expect(Reflect.getMetadata(EVENT_LISTENER_METADATA, above)).toEqual([
-      { event: 'b.two', options: { async: true } },
-      { event: 'b.one', options: undefined },
+  it('records { event, type } per decorator, and leaves the method itself as written', () => {
+    expect(accessor.getPushMetadata(Listener.prototype.one)).toEqual([{ event: 'a.one', type: 'notification' }]);
+    expect(accessor.getPushMetadata(Listener.prototype.several)).toEqual([
+      { event: ['ns', 'b'], type: 'update' },
+      { event: SHIPPED, type: 'notification' },
+      { event: 'b.one', type: 'update' },
     ]);
-    expect(getSsePushMetadata(Listener.prototype.plain)).toBeUndefined();
-    expect(below.name).toBe('pushBelowOnEvent');
+    expect(accessor.getOnEventNames(Listener.prototype.several)).toEqual(['b.other']);
+    expect(accessor.getPushMetadata(Listener.prototype.plain)).toBeUndefined();
+    expect(accessor.getOnEventNames(Listener.prototype.plain)).toEqual([]);
+    // Not wrapped: the prototype holds the function the class body defined.
+    expect(Object.getOwnPropertyDescriptor(Listener.prototype, 'one')?.value).toBe(Listener.prototype.one);
+    expect(Listener.prototype.one.name).toBe('one');
+    expect(Object.getOwnPropertySymbols(Listener.prototype.one)).toEqual([]);
   });
 
-  it('is a plain method on an instance the bridge has not discovered', () => {
+  it('is a plain method when called directly', () => {
     const listener = new Listener();
-    expect(listener.pushBelowOnEvent('u1')).toEqual({ userId: 'u1', data: { n: 1 } });
-    expect(listener.calls).toBe(1);
-  });
-
-  it('hands the call to the sink of a discovered instance, once', () => {
-    const listener = new Listener();
-    const invoke = jest.fn<SsePushSink['invoke']>((instance, handler, args) => handler.apply(instance, args));
-    Object.defineProperty(listener, SSE_PUSH_SINK, { value: { invoke }, configurable: true });
-    expect(listener.pushBelowOnEvent('u2')).toEqual({ userId: 'u2', data: { n: 1 } });
-    expect(invoke).toHaveBeenCalledTimes(1);
-    expect(invoke.mock.calls[0][0]).toBe(listener);
-    expect(invoke.mock.calls[0][2]).toEqual(['u2']);
-    expect(invoke.mock.calls[0][3]).toMatchObject({ type: 'notification', methodName: 'pushBelowOnEvent' });
+    expect(listener.one('u1')).toEqual({ userId: 'u1', data: { n: 1 } });
     expect(listener.calls).toBe(1);
   });
 
   it.each([[''], ['has space'], ['1digit'], ['x'.repeat(65)], [undefined]])(
     'refuses the SSE type %j when the class is defined',
     (type) => {
-      expect(() => SsePush({ type: type as string })).toThrow(SseEventError);
+      expect(() => SsePush('e', { type: type as string })).toThrow(SseEventError);
     },
   );
 
-  it('cannot be applied twice to one method', () => {
+  it.each([[''], [[]], [['a', '']], [undefined], [42]])('refuses the event %j when the class is defined', (event) => {
+    expect(() => SsePush(event as string, { type: 'update' })).toThrow(/needs the event to subscribe to/);
+  });
+
+  it('cannot be applied twice for the same event on one method', () => {
     expect(() => {
       class Twice {
-        @SsePush({ type: 'a' })
-        @SsePush({ type: 'b' })
+        @SsePush('same', { type: 'a' })
+        @SsePush('same', { type: 'b' })
         handle(): null {
           return null;
         }
       }
       return Twice;
-    }).toThrow(/applied twice/);
+    }).toThrow(/@SsePush\(same\) is applied twice to Twice\.handle/);
   });
 });

@@ -1,113 +1,67 @@
 import 'reflect-metadata';
-import { SseEventError } from '../sse-event.js';
-import { SSE_PUSH_METADATA, SSE_PUSH_SINK } from './sse-bridge.constants.js';
-import { checkedEventType, className } from './sse-bridge.utils.js';
+import { extendArrayMetadata } from '@nestjs/common/utils/extend-metadata.util.js';
+import { SseEventError } from '../sse.exceptions.js';
+import { eventTypeProblem } from '../sse-wire.rules.js';
+import { SSE_PUSH_METADATA } from './sse-bridge.constants.js';
+import { className, formatEventName, isPushEvent, isSameEvent } from './sse-bridge.utils.js';
+import type { SsePushResult } from './sse-push-target.interface.js';
 
-/** A user id as the guard accepts it from a token's claim: a string, or a finite number. */
-export type SseUserId = string | number;
-
-/** Push `data` to every open stream of one user. */
-export interface SsePushToUser<T = unknown> {
-  userId: SseUserId;
-  data: T;
-}
-
-/** Push `data` to every open stream of each of these users (duplicates count once). */
-export interface SsePushToUsers<T = unknown> {
-  userIds: Iterable<SseUserId>;
-  data: T;
-}
-
-/** Push `data` to every open stream. */
-export interface SsePushToAll<T = unknown> {
-  broadcast: true;
-  data: T;
-}
-
-/**
- * What a `@SsePush()` handler returns: who receives the push and its `data` (sent
- * as JSON). `data` is the projection: only what the handler puts there leaves the server.
- */
-export type SsePushTarget<T = unknown> = SsePushToUser<T> | SsePushToUsers<T> | SsePushToAll<T>;
-
-/** One target, several, or nothing to push (`null` / `undefined`); async handlers resolve to it. */
-export type SsePushResult = SsePushTarget | readonly SsePushTarget[] | null | undefined | void;
+/** An event name as EventEmitter2 takes it (and `@OnEvent()`): a name, a symbol, or a namespace as an array of them. */
+export type SsePushEvent = string | symbol | Array<string | symbol>;
 
 export interface SsePushOptions {
   /** The SSE event type (the `event:` field), e.g. `notification` or `update`. */
   type: string;
 }
 
-/** Recorded on the wrapped method; read by the bridge's explorer at bootstrap. */
+/** One `@SsePush()` on a method; the bridge's loader reads them at bootstrap. */
 export interface SsePushMetadata {
+  readonly event: SsePushEvent;
   readonly type: string;
-  readonly className: string;
-  readonly methodName: string;
-}
-
-/** What a discovered instance calls instead of its handler: the app's bridge. */
-export interface SsePushSink {
-  invoke(instance: object, handler: (...args: unknown[]) => unknown, args: unknown[], push: SsePushMetadata): unknown;
 }
 
 type PushHandler = (...args: any[]) => SsePushResult | PromiseLike<SsePushResult>;
 
 /**
- * Turns an `@OnEvent()` handler's return value into an SSE push:
+ * Subscribes a method to an emitted event and pushes what it returns, like
+ * `@OnEvent(event)` whose result is sent:
  *
  * ```ts
- * @OnEvent('order.placed')
- * @SsePush({ type: 'notification' })
+ * @SsePush('order.placed', { type: 'notification' })
  * onOrderPlaced(e: OrderPlacedEvent): SsePushTarget {
  *   return { userId: e.userId, data: { orderId: e.orderId } };
  * }
  * ```
  *
- * `@OnEvent()` still subscribes and calls the handler (once); this decorator only
- * wraps it, so the result is pushed. The wrapper is inert until `SseBridgeModule`
- * discovers the instance at bootstrap: before that, or on an instance Nest did not
- * create, the method behaves exactly as written. A handler that throws or rejects,
- * or returns a target without audience or with data that is not JSON, is logged
- * with the event name; nothing is thrown into the emitter.
+ * Repeat it for several events. It only records metadata: `SseBridgeModule`
+ * subscribes the method at bootstrap and sends its result, so no `@OnEvent()`
+ * is needed (one for the same event would call the method twice, and fails
+ * bootstrap). Without the bridge in the app the method is never called by events.
+ * A handler that throws or rejects, or returns a target without audience or with
+ * data that is not JSON, is logged with the event name; nothing is thrown into the emitter.
  */
-export function SsePush(options: SsePushOptions) {
-  const type = checkedEventType(options?.type, '@SsePush()');
+export function SsePush(event: SsePushEvent, options: SsePushOptions) {
+  if (!isPushEvent(event)) {
+    throw new SseEventError('@SsePush() needs the event to subscribe to: a name, a symbol or an array of them');
+  }
+  const where = `@SsePush(${formatEventName(event)})`;
+  const problem = eventTypeProblem(options?.type);
+  if (problem) throw new SseEventError(`${where}: ${problem}`);
+  const push: SsePushMetadata = Object.freeze({ event, type: options.type });
   return <T extends PushHandler>(
     target: object,
     key: string | symbol,
     descriptor: TypedPropertyDescriptor<T>,
   ): TypedPropertyDescriptor<T> => {
-    const original = descriptor.value;
-    if (typeof original !== 'function') {
-      throw new SseEventError(`@SsePush() decorates methods only (${className(target)}.${String(key)})`);
+    const method = descriptor.value;
+    const name = `${className(target)}.${String(key)}`;
+    if (typeof method !== 'function') throw new SseEventError(`${where} decorates methods only (${name})`);
+    // Checked here, where it is a mistake in one class: the loader would subscribe it twice.
+    const recorded = (Reflect.getOwnMetadata(SSE_PUSH_METADATA, method) ?? []) as SsePushMetadata[];
+    if (recorded.some((other) => isSameEvent(other.event, event))) {
+      throw new SseEventError(`${where} is applied twice to ${name}`);
     }
-    if (Reflect.hasOwnMetadata(SSE_PUSH_METADATA, original)) {
-      throw new SseEventError(`@SsePush() is applied twice to ${className(target)}.${String(key)}`);
-    }
-    const push: SsePushMetadata = Object.freeze({
-      type,
-      className: className(target),
-      methodName: String(key),
-    });
-    const wrapped = function (this: unknown, ...args: unknown[]): unknown {
-      const sink =
-        this !== null && typeof this === 'object'
-          ? (this as { [SSE_PUSH_SINK]?: SsePushSink })[SSE_PUSH_SINK]
-          : undefined;
-      return sink ? sink.invoke(this as object, original, args, push) : original.apply(this, args);
-    };
-    Object.defineProperty(wrapped, 'name', { value: original.name, configurable: true });
-    // Decorators applied before this one (below it) left their metadata on the
-    // original function: `@OnEvent()`'s must stay visible on what replaces it.
-    for (const metadataKey of Reflect.getOwnMetadataKeys(original)) {
-      Reflect.defineMetadata(metadataKey, Reflect.getOwnMetadata(metadataKey, original), wrapped);
-    }
-    Reflect.defineMetadata(SSE_PUSH_METADATA, push, wrapped);
-    descriptor.value = wrapped as unknown as T;
+    extendArrayMetadata(SSE_PUSH_METADATA, [push], method);
     return descriptor;
   };
-}
-
-export function getSsePushMetadata(method: unknown): SsePushMetadata | undefined {
-  return typeof method === 'function' ? Reflect.getMetadata(SSE_PUSH_METADATA, method) : undefined;
 }

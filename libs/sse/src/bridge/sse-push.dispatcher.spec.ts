@@ -1,13 +1,18 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import type { EventEmitter2 } from '@nestjs/event-emitter';
-import { SseEventError, type SseEvent } from '../sse-event.js';
+import { Reflector } from '@nestjs/core';
+import { SseEventError } from '../sse.exceptions.js';
 import type { SseService } from '../sse.service.js';
-import { SseBridge } from './sse-bridge.js';
-import { resolveSseBridgeOptions } from './sse-bridge.options.js';
+import { SseBridgeMetadataAccessor } from './sse-bridge-metadata.accessor.js';
+import { resolveSseBridgeOptions } from './sse-bridge-options.resolver.js';
+import { formatEventName } from './sse-bridge.utils.js';
 import { type SseAudience, SseEventMapping } from './sse-event-mapping.decorator.js';
-import type { SsePushMetadata } from './sse-push.decorator.js';
+import { type SsePushLabel, SsePushDispatcher } from './sse-push.dispatcher.js';
 
+interface SseEvent {
+  type: string;
+  data: unknown;
+}
 type Sent = [kind: string, audience: unknown, event: SseEvent];
 
 /** Records calls like SseService would receive them, and rejects what it would reject. */
@@ -28,7 +33,8 @@ function fakeSse(sent: Sent[]): SseService {
   } as unknown as SseService;
 }
 
-const PUSH: SsePushMetadata = { type: 'notification', className: 'Listener', methodName: 'handle' };
+const LABEL: SsePushLabel = { event: 'order.placed', source: 'Listener.handle', type: 'notification' };
+const accessor = new SseBridgeMetadataAccessor(new Reflector());
 
 @SseEventMapping<Mapped>({ type: 'update', to: (e) => e.to as SseAudience, data: (e) => ({ n: e.n }) })
 class Mapped {
@@ -49,11 +55,10 @@ class Throwing {}
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
-describe('SseBridge', () => {
-  let bridge: SseBridge;
+describe('SsePushDispatcher', () => {
+  let bridge: SsePushDispatcher;
   let sent: Sent[];
   let errors: string[];
-  const emitter = { event: 'order.placed' as unknown };
 
   beforeEach(() => {
     sent = [];
@@ -61,16 +66,25 @@ describe('SseBridge', () => {
     jest.spyOn(Logger.prototype, 'error').mockImplementation(function (message: unknown) {
       errors.push(String(message));
     });
-    bridge = new SseBridge(resolveSseBridgeOptions({ handlerTimeoutMs: 200 }));
-    bridge.connect(emitter as unknown as EventEmitter2, fakeSse(sent));
-    emitter.event = 'order.placed';
+    bridge = new SsePushDispatcher(fakeSse(sent), resolveSseBridgeOptions({ handlerTimeoutMs: 200 }));
   });
   afterEach(() => {
     bridge.close();
     jest.restoreAllMocks();
   });
 
-  const run = (result: unknown, push = PUSH) => bridge.invoke({}, () => result, [], push);
+  const run = (result: unknown, label = LABEL) => bridge.runHandler(label, () => result);
+  /** What the loader's `onAny` listener does with an emitted payload. */
+  const emitted = (event: unknown, payload: unknown) => {
+    const mapping = accessor.getEventMapping(payload);
+    if (mapping) bridge.pushMapped(formatEventName(event), mapping, payload as object);
+  };
+
+  it('refuses to exist without SseService, saying what is missing', () => {
+    expect(() => new SsePushDispatcher(undefined, resolveSseBridgeOptions())).toThrow(
+      'SseBridgeModule needs SseService: import SseModule.forRoot() in the app',
+    );
+  });
 
   it('pushes every target shape with the decorator type', () => {
     run({ userId: 'u1', data: { a: 1 } });
@@ -92,15 +106,12 @@ describe('SseBridge', () => {
     expect(errors).toEqual([]);
   });
 
-  it('returns what the handler returned, and calls it once with its arguments and instance', async () => {
-    const instance = { tag: 'me' };
-    const handler = jest.fn(function (this: unknown, ...args: unknown[]) {
-      return { userId: 'u', data: { self: (this as { tag: string }).tag, args } };
-    });
-    const result = bridge.invoke(instance, handler, ['x', 2], PUSH);
+  it('returns what the handler returned, and calls it once, at once', async () => {
+    const handler = jest.fn(() => ({ userId: 'u', data: { a: 1 } }));
+    const result = bridge.runHandler(LABEL, handler);
     expect(handler).toHaveBeenCalledTimes(1);
-    expect(result).toEqual({ userId: 'u', data: { self: 'me', args: ['x', 2] } });
-    await expect(bridge.invoke({}, async () => ({ broadcast: true, data: 1 }), [], PUSH)).resolves.toEqual({
+    expect(result).toEqual({ userId: 'u', data: { a: 1 } });
+    await expect(bridge.runHandler(LABEL, async () => ({ broadcast: true, data: 1 }))).resolves.toEqual({
       broadcast: true,
       data: 1,
     });
@@ -109,6 +120,13 @@ describe('SseBridge', () => {
   it.each<[string, unknown, RegExp]>([
     ['no audience', { data: 1 }, /no audience/],
     ['an empty user id', { userId: '', data: 1 }, /no audience: userId/],
+    [
+      'a user id of 257 characters',
+      { userId: 'u'.repeat(257), data: 1 },
+      /no audience: userId is not usable \(a user id is a non-empty string of at most 256 characters, or a finite number\)$/,
+    ],
+    ['an infinite user id', { userId: Infinity, data: 1 }, /no audience: userId/],
+    ['a 257-character id in a list', { userIds: ['ok', 'u'.repeat(257)], data: 1 }, /a user id in the list is not usable/],
     ['a list that is not one', { userIds: 'u1', data: 1 }, /no audience/],
     ['a bad id in the list', { userIds: ['ok', null], data: 1 }, /a user id in the list/],
     ['broadcast that is not true', { broadcast: 'yes', data: 1 }, /broadcast must be `true`/],
@@ -125,17 +143,12 @@ describe('SseBridge', () => {
   });
 
   it('logs a handler that throws or rejects, never throws, and resolves to undefined', async () => {
-    const thrown = bridge.invoke(
-      {},
-      () => {
-        throw new Error('sync boom');
-      },
-      [],
-      PUSH,
-    );
+    const thrown = bridge.runHandler(LABEL, () => {
+      throw new Error('sync boom');
+    });
     expect(thrown).toBeUndefined();
-    emitter.event = 'order.shipped';
-    await expect(bridge.invoke({}, () => Promise.reject(new Error('async boom')), [], PUSH)).resolves.toBeUndefined();
+    const shipped = { ...LABEL, event: 'order.shipped' };
+    await expect(bridge.runHandler(shipped, () => Promise.reject(new Error('async boom')))).resolves.toBeUndefined();
     expect(errors).toEqual([
       "SSE push 'notification' for event 'order.placed' from Listener.handle failed: the handler threw: Error: sync boom",
       "SSE push 'notification' for event 'order.shipped' from Listener.handle failed: the handler rejected: Error: async boom",
@@ -145,12 +158,12 @@ describe('SseBridge', () => {
   it('keeps emit order when an async handler is slower than a later sync one', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    void bridge.invoke({}, async () => {
+    void bridge.runHandler(LABEL, async () => {
       await gate;
       return { userId: 'u', data: 1 };
-    }, [], PUSH);
+    });
     run({ userId: 'u', data: 2 });
-    bridge.onEmitted('x', new Mapped('u', 3));
+    emitted('x', new Mapped('u', 3));
     expect(sent).toEqual([]);
     expect(bridge.pending).toBe(3);
     release();
@@ -159,7 +172,7 @@ describe('SseBridge', () => {
   });
 
   it('drops a handler that never settles after the timeout and lets the rest through', async () => {
-    void bridge.invoke({}, () => new Promise(() => {}), [], PUSH);
+    void bridge.runHandler(LABEL, () => new Promise(() => {}));
     run({ userId: 'u', data: 'after' });
     expect(sent).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 260));
@@ -170,7 +183,7 @@ describe('SseBridge', () => {
   it('fixes a sync handler’s audience when it returns, even if its push waits behind a slower one', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    void bridge.invoke({}, () => gate.then(() => null), [], PUSH);
+    void bridge.runHandler(LABEL, () => gate.then(() => null));
     const ids = ['u1'];
     run({ userIds: ids, data: 'x' });
     run({ data: 'no audience' });
@@ -182,10 +195,10 @@ describe('SseBridge', () => {
   });
 
   it('pushes mapped event classes and ignores every other payload', () => {
-    bridge.onEmitted('thing.happened', new Mapped('u1', 7));
-    bridge.onEmitted(['ns', 'thing'], new Mapped(['u2', 3]));
-    bridge.onEmitted('plain', { to: 'u1', n: 1 });
-    bridge.onEmitted('nothing', undefined);
+    emitted('thing.happened', new Mapped('u1', 7));
+    emitted(['ns', 'thing'], new Mapped(['u2', 3]));
+    emitted('plain', { to: 'u1', n: 1 });
+    emitted('nothing', undefined);
     expect(sent).toEqual([
       ['user', 'u1', { type: 'update', data: { n: 7 } }],
       ['users', ['u2', '3'], { type: 'update', data: { n: 1 } }],
@@ -195,9 +208,9 @@ describe('SseBridge', () => {
   it('projects a mapped event when it is emitted, not when its push finally leaves', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    void bridge.invoke({}, () => gate.then(() => null), [], PUSH);
+    void bridge.runHandler(LABEL, () => gate.then(() => null));
     const event = new Mapped('u1', 'before');
-    bridge.onEmitted('x', event);
+    emitted('x', event);
     event.n = 'after';
     event.to = 'someone-else';
     release();
@@ -208,11 +221,12 @@ describe('SseBridge', () => {
   it.each<[string, object, RegExp]>([
     ['no audience', new Mapped(undefined), /no audience: 'to' returned nothing/],
     ['an empty user id', new Mapped(''), /no audience/],
+    ['a user id of 257 characters', new Mapped('u'.repeat(257)), /no audience: 'to' returned an unusable user id/],
     ['a projection that throws', new Throwing(), /the mapping threw: Error: projection failed/],
     ['data that is not JSON', new Mapped('u', 1n), /not JSON-serialisable/],
   ])('logs a class mapping with %s, naming the event and the class', (_, payload, reason) => {
-    bridge.onEmitted('thing.failed', payload);
-    bridge.onEmitted('thing.ok', new Mapped('u9'));
+    emitted('thing.failed', payload);
+    emitted('thing.ok', new Mapped('u9'));
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/^SSE push 'update' for event 'thing\.failed' from @SseEventMapping\((Mapped|Throwing)\) failed: /);
     expect(errors[0]).toMatch(reason);
@@ -222,7 +236,7 @@ describe('SseBridge', () => {
   it('does nothing once closed', async () => {
     bridge.close();
     run({ userId: 'u', data: 1 });
-    bridge.onEmitted('x', new Mapped('u'));
+    emitted('x', new Mapped('u'));
     expect(sent).toEqual([]);
   });
 });
