@@ -70,6 +70,18 @@ class MixedListener {
 @Module({ providers: [MixedListener] })
 class MixedModule {}
 
+/** Subscribed to a pattern: its failures name the event that matched. */
+@Injectable()
+class WildcardListener {
+  @SsePush('order.*', { type: 'update' })
+  fails(): SsePushResult {
+    throw new Error('wildcard handler exploded');
+  }
+}
+
+@Module({ providers: [WildcardListener] })
+class WildcardModule {}
+
 describe('bridge failures', () => {
   let server: RunningApp;
   let events: EventEmitter2;
@@ -137,10 +149,27 @@ describe('bridge failures', () => {
       incident('tooLongUserId'),
     ]);
     expect(errors.find((m) => m.includes('MixedListener.tooLongUserId'))).toMatch(
-      /failed: no audience: userId is not usable \(a user id is a non-empty string of at most 256 characters, or a finite number\)$/,
+      /failed: no audience: userId is not usable \(user id must be a non-empty string of at most 256 characters, or a finite number\)$/,
     );
     expect(errors).toHaveLength(11);
     // Nothing identifying a stream's credentials is ever logged.
     expect(errors.join('\n')).not.toMatch(/eyJ/);
+  });
+
+  it('names the emitted event, not the pattern, when a wildcard subscription fails', async () => {
+    await server.close();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        EventEmitterModule.forRoot({ wildcard: true }),
+        SseModule.forRoot({ jwt: { secret: TEST_SECRET }, heartbeatIntervalMs: 0 }),
+        SseBridgeModule.forRoot(),
+        WildcardModule,
+      ],
+    }).compile();
+    server = await listen(moduleRef.createNestApplication({ logger: false }));
+    server.app.get(EventEmitter2).emit('order.placed', {});
+    expect(errors).toEqual([
+      "SSE push 'update' for event 'order.placed' from WildcardListener.fails failed: the handler threw: Error: wildcard handler exploded",
+    ]);
   });
 });

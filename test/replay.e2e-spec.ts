@@ -183,9 +183,18 @@ class SlowStore implements SseHistoryStore {
   }
 }
 
+/** A store that keeps events outside the process: it gives back their fields, as a remote one would. */
+class SerialisingStore extends SlowStore {
+  override async replay(userId: string, after: SseEventId): Promise<SseReplayResult> {
+    const result = await super.replay(userId, after);
+    return result.ok ? { ok: true, frames: result.frames.map((f) => JSON.parse(JSON.stringify(f))) } : result;
+  }
+}
+
 describe.each([
   ['the in-memory store', () => undefined],
   ['a slow asynchronous store', () => new SlowStore()],
+  ['a store that gives back frames as plain fields', () => new SerialisingStore()],
 ])('replay race with %s', (_, store) => {
   it('keeps every client gap-free and duplicate-free while publishing in a tight loop and cutting connections', async () => {
     const { server, sse, cut } = await startWithSockets({ retryMs: 5, history: { maxEvents: 20_000, store: store() } });

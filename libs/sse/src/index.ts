@@ -33,7 +33,7 @@ export { SSE_EVENT_TYPES, SSE_LIMITS, SSE_RESET_REASONS, type SseResetReason } f
 export type { SseHistoryRecord, SseHistoryStore, SseReplayResult } from './history/sse-history-store.interface.js';
 export { MemoryHistoryStore, type MemoryHistoryOptions } from './history/memory-history.store.js';
 export { compareEventIds, formatEventId, parseEventId, type SseEventId } from './sse-event-id.js';
-export type { SseFrame } from './sse-frame.js';
+export { SseFrame, type SseFrameFields } from './sse-frame.js';
 
 /** The `@nestjs/event-emitter` bridge: `SseBridgeModule`, `@SsePush()`, `@SseEventMapping()`. */
 export * from './bridge/index.js';

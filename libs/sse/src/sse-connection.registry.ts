@@ -78,11 +78,11 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     }
   }
 
-  /** Returns the number of streams the message was handed to. */
-  publishToUser(userId: string, message: SseChannelMessage): number {
+  /** Returns the number of streams the frame was handed to. */
+  publishToUser(userId: string, frame: SseFrame): number {
     const channel = this.users.get(userId);
     if (!channel) return 0;
-    channel.subject.next(message);
+    channel.subject.next(frame);
     return channel.open;
   }
 

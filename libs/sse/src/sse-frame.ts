@@ -13,7 +13,7 @@ export interface SseFrameFields {
 }
 
 /**
- * One message of an event stream, checked and immutable, that owns its encoded
+ * One message of an event stream, checked and never changed once made, that owns its encoded
  * form: the first stream that writes it encodes it once, as an HTTP/1.1 chunk
  * (`size CRLF text CRLF`), and every other stream, and history's replays, write
  * the same bytes. It is also a Nest `MessageEvent`, for users' own `@Sse()` routes.
@@ -63,7 +63,7 @@ export class SseFrame implements MessageEvent, SseFrameFields {
   /** The frame as one HTTP/1.1 chunk, encoded on first use and kept: a broadcast encodes once. */
   get chunk(): Buffer {
     if (this.#chunk === undefined) {
-      // One allocation, no intermediate copy: a kept frame holds exactly its bytes.
+      // One allocation and no intermediate copy of the text.
       const text = this.text;
       const size = Buffer.byteLength(text, 'utf8');
       const head = `${size.toString(16)}\r\n`;

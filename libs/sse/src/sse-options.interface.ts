@@ -30,7 +30,7 @@ export interface SseHistoryOptions {
   maxEvents?: number;
   /** Age after which events are dropped. Default 300000 (5 minutes). */
   ttlMs?: number;
-  /** Replaces the in-memory default (e.g. a shared store for several instances). */
+  /** Replaces the in-memory default (`MemoryHistoryStore`). */
   store?: SseHistoryStore;
 }
 

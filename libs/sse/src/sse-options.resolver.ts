@@ -26,7 +26,7 @@ export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'jwt' | 'cors' 
 export type ResolvedSseExtras = Required<SseModuleExtras>;
 
 /** Longest delay a Node timer accepts. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** An integer option within bounds, or a startup error naming it (`owner` is the module it belongs to). */
 export function integerOption(

@@ -5,7 +5,7 @@ import { SseConnectionRegistry } from './sse-connection.registry.js';
 import { compareEventIds, formatEventId, parseEventId } from './sse-event-id.js';
 import { SseEventIdGenerator } from './sse-event-id.generator.js';
 import { SseExpiryScheduler } from './sse-expiry.scheduler.js';
-import type { SseFrame } from './sse-frame.js';
+import { SseFrame, type SseFrameFields } from './sse-frame.js';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
 import { type SseStartPoint, SseStreamRelay } from './sse-stream.relay.js';
 import type { SseUser } from './sse-user.js';
@@ -83,8 +83,15 @@ export class SseStreamFactory {
       return { kind: 'reset', reason: 'unknown-id' };
     }
     const toStart = (result: SseReplayResult): SseStartPoint =>
-      result.ok ? { kind: 'resume', from: lastEventId, frames: result.frames } : { kind: 'reset', reason: result.reason };
+      result.ok
+        ? { kind: 'resume', from: lastEventId, frames: result.frames.map(asFrame) }
+        : { kind: 'reset', reason: result.reason };
     const result = this.history.replay(userId, after);
     return isThenable<SseReplayResult>(result) ? result.then(toStart) : toStart(result);
   }
+}
+
+/** A store that keeps events outside this process gives back their fields, not the frames it was handed. */
+function asFrame(frame: SseFrameFields): SseFrame {
+  return frame instanceof SseFrame ? frame : new SseFrame(frame);
 }

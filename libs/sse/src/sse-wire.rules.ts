@@ -74,7 +74,7 @@ export function eventIdProblem(id: unknown): string | undefined {
   return undefined;
 }
 
-export const USER_ID_RULE = `a user id is a non-empty string of at most ${SSE_LIMITS.userIdLength} characters`;
+export const USER_ID_RULE = `user id must be a non-empty string of at most ${SSE_LIMITS.userIdLength} characters`;
 
 /** A user id as `SseService` takes it. */
 export function isUserId(value: unknown): value is string {

@@ -123,7 +123,7 @@ describe('SsePushDispatcher', () => {
     [
       'a user id of 257 characters',
       { userId: 'u'.repeat(257), data: 1 },
-      /no audience: userId is not usable \(a user id is a non-empty string of at most 256 characters, or a finite number\)$/,
+      /no audience: userId is not usable \(user id must be a non-empty string of at most 256 characters, or a finite number\)$/,
     ],
     ['an infinite user id', { userId: Infinity, data: 1 }, /no audience: userId/],
     ['a 257-character id in a list', { userIds: ['ok', 'u'.repeat(257)], data: 1 }, /a user id in the list is not usable/],

@@ -1,5 +1,5 @@
 import type { SseEventId } from '../sse-event-id.js';
-import type { SseFrame } from '../sse-frame.js';
+import type { SseFrame, SseFrameFields } from '../sse-frame.js';
 
 /** One published event as history keeps it. */
 export interface SseHistoryRecord {
@@ -16,7 +16,8 @@ export interface SseHistoryRecord {
 }
 
 export type SseReplayResult =
-  | { readonly ok: true; readonly frames: readonly SseFrame[] }
+  /** The frames `append` was handed or, from a store that serialises them, their fields. */
+  | { readonly ok: true; readonly frames: readonly SseFrameFields[] }
   | { readonly ok: false; readonly reason: 'unknown-id' | 'too-old' };
 
 /**
