@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { Controller, type DynamicModule, Inject, Injectable, Logger, Module, Scope, type Type } from '@nestjs/common';
+import { Controller, type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationBootstrap, Scope, type Type } from '@nestjs/common';
 import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import {
@@ -144,6 +144,18 @@ class StuckListener {
 @Module({ imports: [BridgeConfigModule], providers: [StuckListener] })
 class StuckModule {}
 
+/** Emits while the app boots, from a module imported before the bridge. */
+@Injectable()
+class BootEmitter implements OnApplicationBootstrap {
+  constructor(private readonly events: EventEmitter2) {}
+  onApplicationBootstrap(): void {
+    this.events.emit('thing.done', { userId: 'boot', secret: '' });
+  }
+}
+
+@Module({ providers: [BootEmitter] })
+class BootModule {}
+
 async function startApp(imports: Array<DynamicModule | Type>): Promise<RunningApp> {
   const moduleRef = await Test.createTestingModule({
     imports: [SseModule.forRoot({ jwt: { secret: TEST_SECRET }, heartbeatIntervalMs: 0 }), ...imports],
@@ -174,6 +186,11 @@ describe('bridge discovery', () => {
   });
 
   const connect = (userId: string) => connectUser(server!, userId, clients, { types: ['update'] });
+
+  it('has the handlers subscribed before any onApplicationBootstrap hook emits', async () => {
+    server = await startApp([EventEmitterModule.forRoot(), BootModule, SseBridgeModule.forRoot(), MiddleModule]);
+    expect(server.app.get(DeepListener).received).toEqual([{ userId: 'boot', secret: '' }]);
+  });
 
   it('finds @SsePush() handlers in any module (providers and controllers) and runs each once per event', async () => {
     server = await startApp([

@@ -1,9 +1,6 @@
-import { integerOption } from '../sse-options.resolver.js';
+import { integerOption, MAX_TIMER_MS } from '../sse-options.resolver.js';
 import { DEFAULT_BRIDGE_HANDLER_TIMEOUT_MS, DEFAULT_BRIDGE_MAX_PENDING } from './sse-bridge.constants.js';
 import type { ResolvedSseBridgeOptions, SseBridgeOptions } from './sse-bridge-options.interface.js';
-
-/** Longest delay a Node timer accepts. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const option = (name: string, value: number, bounds: { min?: number; max?: number }) =>
   integerOption('SseBridgeModule', name, value, bounds);

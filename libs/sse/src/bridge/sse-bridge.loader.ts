@@ -2,8 +2,8 @@ import {
   Inject,
   Injectable,
   Logger,
-  type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  type OnModuleInit,
   Optional,
 } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
@@ -34,7 +34,7 @@ interface PushHandler {
  * `@SseEventMapping()` classes. It writes nothing onto the instances it finds.
  */
 @Injectable()
-export class SseBridgeLoader implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SseBridgeLoader implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('SseBridge');
   private readonly emitter: EventEmitter2;
   private readonly subscriptions: Array<{ event: SsePushEvent; listener: Listener }> = [];
@@ -55,7 +55,12 @@ export class SseBridgeLoader implements OnApplicationBootstrap, OnApplicationShu
     this.emitter = emitter;
   }
 
-  onApplicationBootstrap(): void {
+  /**
+   * In `onModuleInit`, before any `onApplicationBootstrap`: every instance exists by
+   * then, and events emitted from bootstrap hooks (or once event-emitter reports
+   * ready) already find the handlers subscribed.
+   */
+  onModuleInit(): void {
     if (bridgedEmitters.has(this.emitter)) {
       this.logger.warn('SseBridgeModule is imported more than once; only the first one pushes');
       return;
@@ -115,9 +120,15 @@ export class SseBridgeLoader implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private subscribe({ instance, methodKey, event, label }: PushHandler): void {
+    const { dispatcher } = this;
+    const wildcard = typeof label.event === 'string' && label.event.includes('*');
     // Called synchronously, inside emit(): the push takes its place in emit order.
-    const listener: Listener = (...args) =>
-      this.dispatcher.runHandler(label, () => (instance[methodKey] as Listener).apply(instance, args));
+    // EventEmitter2 calls listeners with itself as `this`, its `event` the name emitted
+    // (documented for listeners), which a wildcard subscription's log line should name.
+    const listener = function (this: { event?: unknown }, ...args: unknown[]): unknown {
+      const current = wildcard ? { ...label, event: formatEventName(this?.event ?? event) } : label;
+      return dispatcher.runHandler(current, () => (instance[methodKey] as Listener).apply(instance, args));
+    };
     this.emitter.on(event, listener);
     this.subscriptions.push({ event, listener });
   }

@@ -42,7 +42,12 @@ type PushHandler = (...args: any[]) => SsePushResult | PromiseLike<SsePushResult
  */
 export function SsePush(event: SsePushEvent, options: SsePushOptions) {
   if (!isPushEvent(event)) {
-    throw new SseEventError('@SsePush() needs the event to subscribe to: a name, a symbol or an array of them');
+    const oldForm = event !== null && typeof event === 'object' && 'type' in event;
+    throw new SseEventError(
+      oldForm
+        ? "@SsePush() takes the event first and subscribes to it: @SsePush('order.placed', { type }) replaces @OnEvent('order.placed') + @SsePush({ type })"
+        : '@SsePush() needs the event to subscribe to: a name, a symbol or an array of them',
+    );
   }
   const where = `@SsePush(${formatEventName(event)})`;
   const problem = eventTypeProblem(options?.type);

@@ -41,7 +41,11 @@ export class SsePushDispatcher implements OnApplicationShutdown {
     @Optional() @Inject(SseService) sse: SseService | undefined,
     @Inject(SSE_BRIDGE_OPTIONS) private readonly options: ResolvedSseBridgeOptions,
   ) {
-    if (!sse) throw new Error('SseBridgeModule needs SseService: import SseModule.forRoot() in the app');
+    if (!sse) {
+      throw new Error(
+        'SseBridgeModule needs SseService: import SseModule.forRoot() in the app (global, as by default: not with isGlobal: false)',
+      );
+    }
     this.sse = sse;
     this.sequencer = new PushSequencer<SsePushLabel, PushOutcome>({
       timeoutMs: options.handlerTimeoutMs,
