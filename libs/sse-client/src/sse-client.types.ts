@@ -28,8 +28,8 @@ export type SseStatus = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'err
  * - `gave-up` (to `error`): `maxRecoveries` consecutive recoveries failed;
  * - `no-session` (to `error`): `getToken()` resolved `null`;
  * - `url-refused` (to `error`): the EventSource constructor threw for this URL;
- * - `unsupported` (to `error`, `useSSE` only): the client could not be created (no EventSource);
- * - `closed` (to `closed`): `close()` was called (in `useSSE`, also: disabled or no url).
+ * - `unsupported` (to `error`): only `useSSE`'s `statusReason`, when the client could not be created (no EventSource);
+ * - `closed` (to `closed`): `close()` was called (and `useSSE`'s `statusReason` when it is disabled or has no url).
  *
  * A reason belongs to a change: while `reconnecting`, a later cause (say, the browser's
  * own reconnect refused) does not change the status, so it reports nothing new.

@@ -8,8 +8,7 @@ export type ActivityKind =
   | 'token'
   | 'reset'
   | 'order'
-  | 'error'
-  | 'closed';
+  | 'error';
 
 export interface ActivityEntry {
   seq: number;

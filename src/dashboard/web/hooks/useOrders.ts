@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { DemoApi, Order } from '../api.js';
 import type { DemoEventData } from '../demo-events.js';
+import { shortId } from '../format.js';
 import type { LogActivity } from './useActivityLog.js';
 
 export interface Orders {
@@ -74,7 +75,7 @@ export function useOrders(api: DemoApi, userId: string, log: LogActivity): Order
     async (item: string, quantity: number) => {
       const order = await api.placeOrder(item, quantity);
       upsert(order);
-      log('order', `Order ${order.id.slice(0, 8)} placed; waiting for its notification.`);
+      log('order', `Order ${shortId(order.id)} placed; waiting for its notification.`);
     },
     [api, upsert, log],
   );

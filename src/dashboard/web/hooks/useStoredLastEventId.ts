@@ -1,7 +1,7 @@
 import { useCallback, useState } from 'react';
 
 /** Where the last seen event id is kept, so that a page reload resumes the stream (`?lastEventId=`). */
-export const lastEventIdKey = (userId: string): string => `nest-sse:lastEventId:${userId}`;
+const lastEventIdKey = (userId: string): string => `nest-sse:lastEventId:${userId}`;
 
 /**
  * The user's last seen event id in sessionStorage: `resumeFrom` is read once per mounted
