@@ -5,7 +5,14 @@ export default {
   moduleFileExtensions: ['ts', 'js', 'json'],
   roots: ['<rootDir>/libs', '<rootDir>/test', '<rootDir>/src'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleNameMapper: {
+    // Tests run the packages from their sources; apps outside this repository use the built tarballs (test/fixtures).
+    '^@nest-sse/server$': '<rootDir>/libs/sse/src/index.ts',
+    '^@nest-sse/server/bridge$': '<rootDir>/libs/sse/src/bridge/index.ts',
+    '^@nest-sse/client$': '<rootDir>/libs/sse-client/src/index.ts',
+    '^@nest-sse/client/react$': '<rootDir>/libs/sse-client/src/react/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', isolatedModules: true }],
   },

@@ -1,7 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { JwtModule } from '@nestjs/jwt';
-import { SseBridgeModule, SseModule } from '../libs/sse/src/index.js';
+import { SseModule } from '@nest-sse/server';
+import { SseBridgeModule } from '@nest-sse/server/bridge';
 import { AnnouncementsModule } from './announcements/announcements.module.js';
 import { DEMO_JWT_ALGORITHM } from './auth/demo-auth.js';
 import type { AppConfig } from './config.js';

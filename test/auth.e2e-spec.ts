@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { SseService } from '../libs/sse/src/index.js';
+import { SseService } from '@nest-sse/server';
 import { type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { rawGet, StreamClient, waitForCount } from './support/sse-client.js';

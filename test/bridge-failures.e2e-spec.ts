@@ -2,14 +2,8 @@ import { jest } from '@jest/globals';
 import { Injectable, Logger, Module } from '@nestjs/common';
 import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
-import {
-  SseBridgeModule,
-  SseEventMapping,
-  SseModule,
-  SsePush,
-  type SsePushResult,
-  type SsePushTarget,
-} from '../libs/sse/src/index.js';
+import { SseModule } from '@nest-sse/server';
+import { SseBridgeModule, SseEventMapping, SsePush, type SsePushResult, type SsePushTarget } from '@nest-sse/server/bridge';
 import { listen, type RunningApp, TEST_SECRET } from './support/demo-app.js';
 import { sleep, StreamClient } from './support/sse-client.js';
 import { connectUser } from './support/streams.js';

@@ -112,7 +112,7 @@ describe('orders domain import graph', () => {
   it('does find the dependency where it is allowed: the notifications module imports the library', () => {
     const { violations } = findSseImports(path.join(ROOT, 'src/notifications'), sseLib);
     expect(describeViolations(violations)).toEqual([
-      "src/notifications/order-notifications.listener.ts imports '../../libs/sse/src/index.js'",
+      "src/notifications/order-notifications.listener.ts imports '@nest-sse/server/bridge'",
     ]);
   });
 

@@ -9,7 +9,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { SseService } from '../libs/sse/src/index.js';
+import { SseService } from '@nest-sse/server';
 import { type RunningApp, startDemo } from './support/demo-app.js';
 import { postJson, sleep } from './support/sse-client.js';
 

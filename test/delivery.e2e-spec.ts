@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { SseEventError, SseService } from '../libs/sse/src/index.js';
+import { SseEventError, SseService } from '@nest-sse/server';
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';

@@ -1,4 +1,4 @@
-import { SseService } from '../libs/sse/src/index.js';
+import { SseService } from '@nest-sse/server';
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { rawGet, StreamClient } from './support/sse-client.js';

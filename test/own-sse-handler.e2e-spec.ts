@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { Observable } from 'rxjs';
-import { SseModule, SseService } from '../libs/sse/src/index.js';
+import { SseModule, SseService } from '@nest-sse/server';
 import { listen, type RunningApp, TEST_SECRET } from './support/demo-app.js';
 import { rawGet, StreamClient, waitForCount } from './support/sse-client.js';
 

@@ -1,12 +1,5 @@
 import type { Socket } from 'node:net';
-import {
-  MemoryHistoryStore,
-  type SseEventId,
-  type SseHistoryRecord,
-  type SseHistoryStore,
-  type SseReplayResult,
-  SseService,
-} from '../libs/sse/src/index.js';
+import { MemoryHistoryStore, type SseEventId, type SseHistoryRecord, type SseHistoryStore, type SseReplayResult, SseService } from '@nest-sse/server';
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';

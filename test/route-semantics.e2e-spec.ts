@@ -13,7 +13,7 @@ import {
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type { Observable } from 'rxjs';
-import { SseModule, SseService } from '../libs/sse/src/index.js';
+import { SseModule, SseService } from '@nest-sse/server';
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { rawGet, StreamClient, waitForCount } from './support/sse-client.js';
 

@@ -23,9 +23,8 @@ async function importBuilt<T>(relativePath: string): Promise<T> {
 export async function startLibrary({ secret }: ServerOptions): Promise<Publisher> {
   const { AppModule } = await importBuilt<{ AppModule: { forRoot(config: unknown): object } }>('dist/src/app.module.js');
   const { loadConfig } = await importBuilt<{ loadConfig(env: NodeJS.ProcessEnv): unknown }>('dist/src/config.js');
-  const { SseService } = await importBuilt<{ SseService: new (...args: never[]) => SseServiceApi }>(
-    'dist/libs/sse/src/index.js',
-  );
+  // The package the built app imports (node_modules/@nest-sse/server, its dist), so it is the same SseService class.
+  const { SseService } = (await import('@nest-sse/server' as string)) as { SseService: new (...args: never[]) => SseServiceApi };
 
   const config = loadConfig({
     JWT_SECRET: secret,

@@ -1,4 +1,4 @@
-import { SseEventMapping } from '../../libs/sse/src/index.js';
+import { SseEventMapping } from '@nest-sse/server/bridge';
 
 /**
  * An announcement exists only to be pushed, so its class may know about SSE:

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { SsePush, type SsePushTarget } from '../../libs/sse/src/index.js';
+import { SsePush, type SsePushTarget } from '@nest-sse/server/bridge';
 import { OrderPlacedEvent } from '../orders/events/order-placed.event.js';
 import { OrderShippedEvent } from '../orders/events/order-shipped.event.js';
 

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { SseModule, type SseModuleExtras, type SseModuleOptions } from '../../libs/sse/src/index.js';
+import { SseModule, type SseModuleExtras, type SseModuleOptions } from '@nest-sse/server';
 import { listen, type RunningApp, TEST_SECRET } from './demo-app.js';
 
 /** The library alone, as a user's app would import it, with the options under test. */

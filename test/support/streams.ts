@@ -1,4 +1,4 @@
-import { SseService } from '../../libs/sse/src/index.js';
+import { SseService } from '@nest-sse/server';
 import { type RunningApp, signToken } from './demo-app.js';
 import { StreamClient, waitForCount } from './sse-client.js';
 

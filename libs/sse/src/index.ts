@@ -34,6 +34,3 @@ export type { SseHistoryRecord, SseHistoryStore, SseReplayResult } from './histo
 export { MemoryHistoryStore, type MemoryHistoryOptions } from './history/memory-history.store.js';
 export { compareEventIds, formatEventId, parseEventId, type SseEventId } from './sse-event-id.js';
 export { SseFrame, type SseFrameFields } from './sse-frame.js';
-
-/** The `@nestjs/event-emitter` bridge: `SseBridgeModule`, `@SsePush()`, `@SseEventMapping()`. */
-export * from './bridge/index.js';

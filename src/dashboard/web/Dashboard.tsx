@@ -1,5 +1,5 @@
 import { type FormEvent, useCallback, useState } from 'react';
-import type { SseStatus } from '../../../libs/sse-client/src/react/index.js';
+import type { SseStatus } from '@nest-sse/client/react';
 import type { DemoSession } from './api.js';
 import { StatusBadge } from './components/StatusBadge.js';
 import { LiveSession } from './LiveSession.js';

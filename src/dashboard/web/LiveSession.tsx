@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import { type SseStatus, useSSE } from '../../../libs/sse-client/src/react/index.js';
+import { type SseStatus, useSSE } from '@nest-sse/client/react';
 import type { DemoSession } from './api.js';
 import { ActivityLog } from './components/ActivityLog.js';
 import { AnnouncementBox } from './components/AnnouncementBox.js';

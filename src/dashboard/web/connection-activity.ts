@@ -1,4 +1,4 @@
-import type { SseStatus, SseStatusReason } from '../../../libs/sse-client/src/react/index.js';
+import type { SseStatus, SseStatusReason } from '@nest-sse/client/react';
 import type { ActivityKind } from './hooks/useActivityLog.js';
 
 export interface StatusChange {

@@ -1,4 +1,4 @@
-import type { SseStatus } from '../../../../libs/sse-client/src/react/index.js';
+import type { SseStatus } from '@nest-sse/client/react';
 
 /** Reconnecting, recovered or gave up: nothing while the first connection is open. */
 export function ConnectionBanner({

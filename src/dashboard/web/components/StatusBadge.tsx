@@ -1,4 +1,4 @@
-import type { SseStatus } from '../../../../libs/sse-client/src/react/index.js';
+import type { SseStatus } from '@nest-sse/client/react';
 
 export function StatusBadge({ status }: { status: SseStatus }) {
   return (

@@ -1,5 +1,5 @@
 import { useCallback, useRef, useState } from 'react';
-import type { SseStatus, SseStatusReason } from '../../../../libs/sse-client/src/react/index.js';
+import type { SseStatus, SseStatusReason } from '@nest-sse/client/react';
 import { statusActivity } from '../connection-activity.js';
 import type { LogActivity } from './useActivityLog.js';
 
