@@ -46,7 +46,13 @@ export type SseStatusReason =
   | 'unsupported'
   | 'closed';
 
-/** Event type to the type of its (JSON-decoded) data. Unknown types default to `unknown`. */
+/**
+ * Event type to the type of its (JSON-decoded) data. Unknown types default to `unknown`.
+ * Declare the app's map once, as an interface, and give the same one to the server
+ * (`SseService<AppEvents>`, the bridge decorators) and to `SseClient<AppEvents>` /
+ * `useSSE<AppEvents>`: a handler for a type the map does not name, or one expecting
+ * other data, then fails compilation.
+ */
 export type SseEventMap = Record<string, unknown>;
 
 /** `data` of the server's `reset` event: it could not resume from the given Last-Event-ID. */

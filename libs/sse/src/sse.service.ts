@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type MessageEvent } from '@nestjs/common';
 import { defer, type Observable } from 'rxjs';
 import type { SseHistoryRecord, SseHistoryStore } from './history/sse-history-store.interface.js';
 import { SseConnectionRegistry } from './sse-connection.registry.js';
-import type { SseEvent } from './sse-event.interface.js';
+import type { SseEvent, SseEventMap } from './sse-event.interface.js';
 import { formatEventId } from './sse-event-id.js';
 import { SseEventIdGenerator } from './sse-event-id.generator.js';
 import { SseEventError } from './sse.exceptions.js';
@@ -18,9 +18,16 @@ import { SSE_HISTORY_STORE } from './sse.tokens.js';
  * `SseEventError` and nothing is sent), gives it the next ordered id, keeps it
  * in history for replay, encodes it once, and returns the number of open
  * streams it was handed to.
+ *
+ * Typed by the app's event map when injected as `SseService<AppEvents>` (see
+ * `SseEventMap`): the type argument exists for the compiler only, so every
+ * injection gets the same instance.
+ *
+ * @publicApi
  */
 @Injectable()
-export class SseService {
+// Record<string, any>, not object: `app.get(SseService)` types the instance with the constraint, which must stay permissive.
+export class SseService<TEvents extends Record<string, any> = SseEventMap> {
   private readonly logger = new Logger('SseService');
 
   constructor(
@@ -50,7 +57,7 @@ export class SseService {
    * Sends an event to every open stream of one user (and keeps it for their replay).
    * @returns the number of that user's streams it reached (0 if none is open)
    */
-  sendToUser(userId: string, event: SseEvent): number {
+  sendToUser(userId: string, event: SseEvent<TEvents>): number {
     assertUserId(userId);
     return this.registry.publishToUser(userId, this.publish(event, [userId]));
   }
@@ -60,7 +67,7 @@ export class SseService {
    * Every id is checked before anything is sent.
    * @returns the number of streams it reached
    */
-  sendToUsers(userIds: Iterable<string>, event: SseEvent): number {
+  sendToUsers(userIds: Iterable<string>, event: SseEvent<TEvents>): number {
     const unique = [...new Set(userIds)];
     unique.forEach(assertUserId);
     const frame = this.publish(event, unique);
@@ -73,7 +80,7 @@ export class SseService {
    * Sends an event to every open stream (and keeps it for every user's replay).
    * @returns the number of streams it reached
    */
-  broadcast(event: SseEvent): number {
+  broadcast(event: SseEvent<TEvents>): number {
     return this.registry.publishToAll(this.publish(event, undefined));
   }
 

@@ -1,7 +1,15 @@
+/** The event-emitter bridge: the module, its options, and the decorators (typed by an optional event map). */
 export { SseBridgeModule } from './sse-bridge.module.js';
-export { SSE_BRIDGE_OPTIONS_TYPE, SSE_BRIDGE_ASYNC_OPTIONS_TYPE } from './sse-bridge.module-definition.js';
 export type { SseBridgeOptions } from './sse-bridge-options.interface.js';
-export { SsePush, type SsePushEvent, type SsePushOptions } from './sse-push.decorator.js';
+export type { SseBridgeModuleAsyncOptions } from './sse-bridge.module-options.js';
+export {
+  SsePush,
+  type SsePushDecorator,
+  type SsePushEvent,
+  type SsePushHandler,
+  type SsePushMethodDecorator,
+  type SsePushOptions,
+} from './sse-push.decorator.js';
 export type {
   SsePushResult,
   SsePushTarget,
@@ -10,4 +18,9 @@ export type {
   SsePushToUsers,
   SseUserId,
 } from './sse-push-target.interface.js';
-export { SseEventMapping, type SseAudience, type SseEventMappingOptions } from './sse-event-mapping.decorator.js';
+export {
+  SseEventMapping,
+  type SseAudience,
+  type SseEventMappingDecorator,
+  type SseEventMappingOptions,
+} from './sse-event-mapping.decorator.js';

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { SetMetadata } from '@nestjs/common';
+import type { SseEventMap, SseEventType } from '../sse-event.interface.js';
 import { SseEventError } from '../sse.exceptions.js';
 import { eventTypeProblem } from '../sse-wire.rules.js';
 import { SSE_EVENT_MAPPING_METADATA } from './sse-bridge.constants.js';
@@ -9,19 +10,44 @@ import type { SseUserId } from './sse-push-target.interface.js';
 /**
  * Who receives a mapped event: one user id, several (an empty list pushes nothing),
  * or `null` / `undefined`, which is a failed mapping (logged, nothing pushed).
+ *
+ * @publicApi
  */
 export type SseAudience = SseUserId | Iterable<SseUserId> | null | undefined;
 
-export interface SseEventMappingOptions<E extends object> {
-  /** The SSE event type (the `event:` field). */
-  type: string;
-  /** `'all'` for every open stream, or a function of the event returning the user id(s). */
-  to: 'all' | ((event: E) => SseAudience);
-  /**
-   * The projection sent as JSON. Required: the event object itself is never sent
-   * unless this function returns it.
-   */
-  data: (event: E) => unknown;
+/**
+ * The options of `@SseEventMapping()` for event class `E`. With an event map,
+ * one member per type, so `data` must return the data of the `type` given.
+ *
+ * @publicApi
+ */
+export type SseEventMappingOptions<E extends object, TEvents extends Record<string, any> = SseEventMap> = {
+  [K in SseEventType<TEvents>]: {
+    /** The SSE event type (the `event:` field): a type of the event map. */
+    type: K;
+    /** `'all'` for every open stream, or a function of the event returning the user id(s). */
+    to: 'all' | ((event: E) => SseAudience);
+    /**
+     * The projection sent as JSON. Required: the event object itself is never sent
+     * unless this function returns it.
+     */
+    data: (event: E) => TEvents[K];
+  };
+}[SseEventType<TEvents>];
+
+/**
+ * `@SseEventMapping()` typed by an app's event map, bound once:
+ *
+ * ```ts
+ * export const AppEventMapping: SseEventMappingDecorator<AppEvents> = SseEventMapping;
+ *
+ * @AppEventMapping<AnnouncementPublishedEvent>({ type: 'update', to: 'all', data: (e) => ({ message: e.message }) })
+ * ```
+ *
+ * @publicApi
+ */
+export interface SseEventMappingDecorator<TEvents extends Record<string, any> = SseEventMap> {
+  <E extends object>(options: SseEventMappingOptions<E, TEvents>): (target: abstract new (...args: any[]) => E) => void;
 }
 
 export interface SseEventMappingMetadata {
@@ -48,8 +74,16 @@ export interface SseEventMappingMetadata {
  * inherit it); `to` and `data` run synchronously at emit time. Options are
  * checked here, so a bad mapping fails when its class is defined rather than on
  * the first event. Needs `SseBridgeModule` in the app.
+ *
+ * Typed by an app's event map (`SseEventMap`), `type` must be one of its types
+ * and `data` must return that type's data: `@SseEventMapping<E, AppEvents>({ ... })`,
+ * or bind it once as an `SseEventMappingDecorator<AppEvents>`.
+ *
+ * @publicApi
  */
-export function SseEventMapping<E extends object>(options: SseEventMappingOptions<E>) {
+export function SseEventMapping<E extends object, TEvents extends Record<string, any> = SseEventMap>(
+  options: SseEventMappingOptions<E, TEvents>,
+): (target: abstract new (...args: any[]) => E) => void {
   const where = '@SseEventMapping()';
   if (options === null || typeof options !== 'object') {
     throw new SseEventError(`${where} needs { type, to, data }`);
