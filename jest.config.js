@@ -5,6 +5,9 @@ export default {
   moduleFileExtensions: ['ts', 'js', 'json'],
   roots: ['<rootDir>/libs', '<rootDir>/test', '<rootDir>/src'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  // Fixture apps are users' projects, installed and compiled by test/packages.e2e-spec.ts: never tests or modules here.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/fixtures/'],
+  modulePathIgnorePatterns: ['<rootDir>/test/fixtures/'],
   moduleNameMapper: {
     // Tests run the packages from their sources; apps outside this repository use the built tarballs (test/fixtures).
     '^@nest-sse/server$': '<rootDir>/libs/sse/src/index.ts',

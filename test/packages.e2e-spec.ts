@@ -1,0 +1,265 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  installFixture,
+  packPackages,
+  type PackedPackage,
+  run,
+  type RunningFixture,
+  signHs256,
+  startFixture,
+  userEnv,
+} from './support/packed-fixtures.js';
+import { rawGet, sleep, StreamClient } from './support/sse-client.js';
+
+/**
+ * The packages as a user gets them: `npm pack` once, then apps under test/fixtures/, each
+ * with its own package.json, installed from the registry and the tarballs (never linked to
+ * the sources), compiled with their own tsc, booted, and sent to over a real socket.
+ */
+
+const SECRET = 'fixture-secret-for-tests-only';
+const SERVER_FIXTURES = ['esm-express', 'cjs-express', 'fastify', 'no-event-emitter', 'nest11'] as const;
+const FIXTURES = [...SERVER_FIXTURES, 'browser-react'] as const;
+type Fixture = (typeof FIXTURES)[number];
+
+let work = '';
+let packed = new Map<string, PackedPackage>();
+const fixtures = new Map<Fixture, PromiseSettledResult<{ dir: string; installMs: number; buildMs: number }>>();
+
+beforeAll(async () => {
+  const started = Date.now();
+  work = await mkdtemp(path.join(os.tmpdir(), 'nest-sse-packages-'));
+  packed = await packPackages(process.cwd(), work);
+  const packMs = Date.now() - started;
+  // Installs are mostly waiting on npm's cache and network, so all fixtures install at once.
+  // One failing fixture fails its own test only.
+  const results = await Promise.allSettled(FIXTURES.map((name) => installFixture(name, work)));
+  FIXTURES.forEach((name, i) => fixtures.set(name, results[i]));
+  const timings = FIXTURES.map((name, i) => {
+    const r = results[i];
+    return r.status === 'fulfilled' ? `${name} ${r.value.installMs}+${r.value.buildMs} ms` : `${name} failed`;
+  });
+  console.info(`packed in ${packMs} ms; fixtures installed+built: ${timings.join(', ')}; total ${Date.now() - started} ms`);
+}, 600_000);
+
+afterAll(async () => {
+  // KEEP_FIXTURES=1 keeps the installed fixtures for a look after a failure.
+  if (work && !process.env.KEEP_FIXTURES) await rm(work, { recursive: true, force: true });
+  else if (work) console.info(`fixtures kept in ${work}`);
+});
+
+function fixtureDir(name: Fixture): string {
+  const result = fixtures.get(name);
+  if (!result) throw new Error(`${name} was not set up (did packing fail?)`);
+  if (result.status === 'rejected') throw result.reason;
+  return result.value.dir;
+}
+
+function readJson(file: string): any {
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+function packedFiles(name: string): string[] {
+  const pkg = packed.get(name);
+  if (!pkg) throw new Error(`${name} was not packed`);
+  return pkg.files;
+}
+
+/** Every path an exports map points at (all conditions, all subpaths). */
+function exportTargets(exports: unknown): string[] {
+  if (typeof exports === 'string') return [exports];
+  if (exports && typeof exports === 'object') return Object.values(exports).flatMap(exportTargets);
+  return [];
+}
+
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+async function post(url: string): Promise<unknown> {
+  const res = await fetch(url, { method: 'POST' });
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+async function connectionCount(app: RunningFixture, userId: string): Promise<number> {
+  const res = await fetch(`${app.baseUrl}/connections/${userId}`);
+  return ((await res.json()) as { count: number }).count;
+}
+
+/**
+ * Boots a server fixture and proves the route and SseService work from the tarball:
+ * a stream without a token is refused, one with a token gets what the fixture sends
+ * through SseService and, with the bridge, what an @SsePush handler makes of a domain event.
+ */
+async function proveDelivery(name: Fixture, { bridge }: { bridge: boolean }): Promise<void> {
+  const app = await startFixture(fixtureDir(name), SECRET);
+  const userId = `user-${name}`;
+  const client = new StreamClient(`${app.baseUrl}/api/events?token=${signHs256(userId, SECRET)}`);
+  try {
+    expect((await rawGet(`${app.baseUrl}/api/events`)).status).toBe(401);
+
+    await client.opened(10_000);
+    await until(async () => (await connectionCount(app, userId)) === 1, 'the stream to be registered');
+    expect(await post(`${app.baseUrl}/notify/${userId}`)).toEqual({ reached: 1 });
+    await client.until(() => client.ofType('notification').length > 0, 5000, 'the notification');
+    expect(client.ofType('notification')[0].data).toEqual({ fixture: name });
+
+    if (bridge) {
+      expect(await post(`${app.baseUrl}/orders/${userId}/o-1`)).toEqual({ emitted: true });
+      await client.until(() => client.ofType('update').length > 0, 5000, 'the bridged update');
+      expect(client.ofType('update')[0].data).toEqual({ orderId: 'o-1', via: 'bridge' });
+    }
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- ${name} output ---\n${app.output()}`);
+  } finally {
+    client.close();
+    await app.stop();
+  }
+}
+
+describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () => {
+  const SHIPPED = /^(package\.json|README\.md|LICENSE|dist\/.+\.(js|js\.map|d\.ts))$/;
+  const TEST_ONLY = /\.(spec|test)\.|(^|\/)(testing|__tests__|fixtures)\//;
+
+  it.each(['@nest-sse/server', '@nest-sse/client'])('%s holds its build, README and LICENSE, and nothing test-only', (name) => {
+    const files = packedFiles(name);
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE']));
+    expect(files.filter((f) => !SHIPPED.test(f))).toEqual([]);
+    expect(files.filter((f) => TEST_ONLY.test(f))).toEqual([]);
+    // Every module comes with its declarations and its source map.
+    for (const js of files.filter((f) => f.endsWith('.js'))) {
+      expect(files).toEqual(expect.arrayContaining([js.replace(/\.js$/, '.d.ts'), `${js}.map`]));
+    }
+  });
+
+  it('@nest-sse/server: the main entry and ./bridge', () => {
+    expect(packedFiles('@nest-sse/server')).toEqual(
+      expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/bridge/index.js', 'dist/bridge/index.d.ts']),
+    );
+  });
+
+  it('@nest-sse/client: its own build plus the one dependency-free server file it imports (the wire rules)', () => {
+    const files = packedFiles('@nest-sse/client');
+    expect(files).toEqual(expect.arrayContaining(['dist/sse-client/src/index.js', 'dist/sse-client/src/react/index.js']));
+    expect(files.filter((f) => f.startsWith('dist/') && !f.startsWith('dist/sse-client/src/'))).toEqual([
+      'dist/sse/src/sse-wire.rules.d.ts',
+      'dist/sse/src/sse-wire.rules.js',
+      'dist/sse/src/sse-wire.rules.js.map',
+    ]);
+  });
+
+  it.each(['@nest-sse/server', '@nest-sse/client'])(
+    '%s: package.json as published (exports in the tarball, types first, engines, sideEffects) and maps with their sources',
+    async (name) => {
+      const pkg = packed.get(name)!;
+      const dir = path.join(work, 'unpacked', name);
+      await mkdir(dir, { recursive: true });
+      await run('tar', ['-xzf', pkg.tarball, '-C', dir], work);
+      const root = path.join(dir, 'package');
+      const manifest = readJson(path.join(root, 'package.json'));
+
+      expect(manifest).toMatchObject({ type: 'module', license: 'MIT', sideEffects: false, engines: { node: '>=20.19' } });
+      for (const target of exportTargets(manifest.exports)) expect(existsSync(path.join(root, target))).toBe(true);
+      // TypeScript takes the first matching condition, so `types` must come before `default`.
+      for (const [subpath, conditions] of Object.entries(manifest.exports as Record<string, unknown>)) {
+        if (typeof conditions === 'object') expect([subpath, Object.keys(conditions!)[0]]).toEqual([subpath, 'types']);
+      }
+      expect(readFileSync(path.join(root, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
+
+      for (const map of pkg.files.filter((f) => f.endsWith('.js.map'))) {
+        const { sources, sourcesContent } = readJson(path.join(root, map));
+        expect([map, sourcesContent?.length]).toEqual([map, sources.length]);
+        expect(sourcesContent.every((s: unknown) => typeof s === 'string' && s.length > 0)).toBe(true);
+      }
+    },
+  );
+});
+
+// A fixture boots in about a second; the margin is for a loaded CI machine.
+const BOOT_AND_SEND_MS = 60_000;
+
+describe('fixture apps installed from the tarballs (test/fixtures)', () => {
+  it('(a) esm-express: an ESM Nest 12 app on Express gets events from SseService and from the bridge', async () => {
+    await proveDelivery('esm-express', { bridge: true });
+  }, BOOT_AND_SEND_MS);
+
+  it('(a) esm-express: the packed framework-free client receives the event in Node, with no react installed', async () => {
+    const dir = fixtureDir('esm-express');
+    // react is an optional peer of ./react only: npm must not have installed it for the main entry.
+    expect(existsSync(path.join(dir, 'node_modules/react'))).toBe(false);
+
+    const app = await startFixture(dir, SECRET);
+    const userId = 'user-client';
+    const child = spawn(process.execPath, ['dist/client.js', `${app.baseUrl}/api/events`, signHs256(userId, SECRET)], {
+      cwd: dir,
+      env: userEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    try {
+      await until(async () => output.includes('status open'), 'the client to open', 10_000);
+      await until(async () => (await connectionCount(app, userId)) === 1, 'the stream to be registered');
+      expect(await post(`${app.baseUrl}/notify/${userId}`)).toEqual({ reached: 1 });
+      await until(async () => output.includes('notification '), 'the client to print the notification');
+      expect(output).toContain('notification {"fixture":"esm-express"}');
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- client ---\n${output}\n--- app ---\n${app.output()}`);
+    } finally {
+      child.kill('SIGTERM');
+      await app.stop();
+    }
+  }, BOOT_AND_SEND_MS);
+
+  it('(b) cjs-express: a CommonJS app require()s the ESM package and its ./bridge (Node >= 20.19)', async () => {
+    const dir = fixtureDir('cjs-express');
+    expect(readJson(path.join(dir, 'package.json')).type).toBeUndefined();
+    // Compiled with module commonjs: the app really loads us through require().
+    expect(readFileSync(path.join(dir, 'dist/app.module.js'), 'utf8')).toMatch(/require\("@nest-sse\/server"\)[\s\S]*require\("@nest-sse\/server\/bridge"\)/);
+    await proveDelivery('cjs-express', { bridge: true });
+  }, BOOT_AND_SEND_MS);
+
+  it('(c) fastify: a Nest 12 app on @nestjs/platform-fastify 12.5.0', async () => {
+    expect(readJson(path.join(fixtureDir('fastify'), 'node_modules/@nestjs/platform-fastify/package.json')).version).toBe('12.5.0');
+    await proveDelivery('fastify', { bridge: false });
+  }, BOOT_AND_SEND_MS);
+
+  it('(d) no-event-emitter: SseModule and SseService work without @nestjs/event-emitter installed', async () => {
+    // The optional peer must not have been installed by npm (a required peer would be).
+    expect(existsSync(path.join(fixtureDir('no-event-emitter'), 'node_modules/@nestjs/event-emitter'))).toBe(false);
+    await proveDelivery('no-event-emitter', { bridge: false });
+  }, BOOT_AND_SEND_MS);
+
+  it('(e) nest11: a CommonJS Nest 11 app (common, core, platform-express, jwt 11) with the bridge', async () => {
+    const dir = fixtureDir('nest11');
+    for (const pkg of ['common', 'core', 'platform-express']) {
+      expect(readJson(path.join(dir, `node_modules/@nestjs/${pkg}/package.json`)).version).toMatch(/^11\./);
+    }
+    expect(readJson(path.join(dir, 'node_modules/@nestjs/jwt/package.json')).version).toMatch(/^11\./);
+    await proveDelivery('nest11', { bridge: true });
+  }, BOOT_AND_SEND_MS);
+
+  it('(f) browser-react: useSSE from @nest-sse/client/react type-checks (skipLibCheck false, React 18) and bundles without server code', () => {
+    const dir = fixtureDir('browser-react');
+    expect(readJson(path.join(dir, 'node_modules/react/package.json')).version).toMatch(/^18\./);
+    expect(readFileSync(path.join(dir, 'tsconfig.json'), 'utf8')).toMatch(/"skipLibCheck": false/);
+    const inputs = Object.keys(readJson(path.join(dir, 'dist/meta.json')).inputs as Record<string, unknown>);
+    const ours = inputs.filter((f) => f.includes('node_modules/@nest-sse/'));
+    expect(ours).toEqual(expect.arrayContaining(['node_modules/@nest-sse/client/dist/sse-client/src/react/use-sse.js']));
+    expect(ours.filter((f) => !f.startsWith('node_modules/@nest-sse/client/dist/sse-client/src/'))).toEqual([
+      'node_modules/@nest-sse/client/dist/sse/src/sse-wire.rules.js',
+    ]);
+    expect(inputs.filter((f) => f.includes('@nestjs') || f.includes('rxjs'))).toEqual([]);
+    expect(existsSync(path.join(dir, 'dist/app.js'))).toBe(true);
+  }, BOOT_AND_SEND_MS);
+});
