@@ -1,9 +1,13 @@
-/** The module, its publishing service and the route's guard. */
+/** The module and its publishing service, typed by an optional event map. */
 export { SseModule } from './sse.module.js';
 export { SseService } from './sse.service.js';
-export { SseAuthGuard } from './sse-auth.guard.js';
-export type { SseEvent } from './sse-event.interface.js';
-export type { SseUser } from './sse-user.js';
+export type { SseEvent, SseEventMap, SseEventType } from './sse-event.interface.js';
+
+/** Authenticating streams, on the module's route or your own: the guard, its hooks' types, the user. */
+export { SseAuthGuard, type SseAuthRequest } from './sse-auth.guard.js';
+export { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
+export { SseStreamUser } from './sse-stream-user.decorator.js';
+export { SSE_USER_KEY, type SseUser } from './sse-user.js';
 
 /** What publishing and connecting throw. */
 export { SseConnectionLimitError, SseEventError } from './sse.exceptions.js';
@@ -12,11 +16,12 @@ export { SseConnectionLimitError, SseEventError } from './sse.exceptions.js';
 export type {
   SseCorsOptions,
   SseHistoryOptions,
+  SseJwtAlgorithm,
   SseJwtOptions,
   SseModuleExtras,
   SseModuleOptions,
 } from './sse-options.interface.js';
-export { SSE_ASYNC_OPTIONS_TYPE, SSE_OPTIONS_TYPE } from './sse.module-definition.js';
+export type { SseModuleAsyncOptions, SseModuleForRootOptions } from './sse.module-options.js';
 export {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_HISTORY_MAX_EVENTS,

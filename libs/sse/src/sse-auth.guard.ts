@@ -1,70 +1,92 @@
-import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
-import type { JwtService } from '@nestjs/jwt';
-import type { ResolvedSseOptions } from './sse-options.resolver.js';
+import { type CanActivate, type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
-import { SSE_LIMITS, toUserId } from './sse-wire.rules.js';
-import { SSE_JWT_SERVICE, SSE_OPTIONS } from './sse.tokens.js';
+import { isUserId } from './sse-wire.rules.js';
 
-interface TokenCarrier {
-  query?: Record<string, unknown>;
+/**
+ * What the guard reads from a request (Express's and Fastify's both have it),
+ * and where it leaves the user.
+ *
+ * @publicApi
+ */
+export interface SseAuthRequest {
   headers: Record<string, string | string[] | undefined>;
+  query?: Record<string, unknown>;
   [SSE_USER_KEY]?: SseUser;
 }
 
 /**
- * Authenticates a stream before any byte of it is written: `?token=` (EventSource
- * cannot set headers) or `Authorization: Bearer`. Every failure is a 401 with a
- * JSON body; nothing here logs or echoes the token.
+ * Authenticates a stream before any byte of it is written, and leaves its
+ * `SseUser` on the request for `@SseStreamUser()`. The module's own route uses
+ * it; put it on your own routes too, in any module (`SseModule` exports what it
+ * injects):
+ *
+ * ```ts
+ * @Sse('orders/events')
+ * @UseGuards(SseAuthGuard)
+ * events(@SseStreamUser() user: SseUser) {
+ *   return this.sse.stream(user.userId, { expiresAt: user.expiresAt });
+ * }
+ * ```
+ *
+ * By default the token is a JWT in `?token=` (EventSource cannot set headers)
+ * or `Authorization: Bearer`, verified with the module's `jwt` options. To
+ * authenticate streams another way, extend it and override its protected hooks,
+ * as with `ThrottlerGuard.getTracker()`: `extractToken` (say, from a cookie),
+ * `verifyToken` (say, a session lookup) and `resolveUser` (say, adding roles);
+ * each may be async. Every failure is a 401 with a JSON body (or the exception
+ * a hook throws); nothing here logs or echoes the token.
+ *
+ * @publicApi
  */
 @Injectable()
 export class SseAuthGuard implements CanActivate {
-  constructor(
-    @Inject(SSE_JWT_SERVICE) private readonly jwt: JwtService,
-    @Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions,
-  ) {}
+  constructor(protected readonly verifier: SseTokenVerifier) {}
 
-  canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<TokenCarrier>();
-    const token = extractToken(request);
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<SseAuthRequest>();
+    const token = await this.extractToken(request);
     if (!token) throw new UnauthorizedException('Missing token: pass ?token= or Authorization: Bearer');
-    if (token.length > SSE_LIMITS.tokenLength) throw new UnauthorizedException('Invalid token: too long');
-
-    let claims: Record<string, unknown>;
-    try {
-      claims = this.jwt.verify(token);
-    } catch (err) {
-      throw new UnauthorizedException(describeJwtError(err));
-    }
-    if (claims === null || typeof claims !== 'object') {
-      throw new UnauthorizedException('Invalid token: payload is not a JSON object');
-    }
-    const { userIdClaim, clockToleranceSec } = this.options.jwt;
-    const userId = toUserId(claims[userIdClaim]);
-    if (userId === undefined) throw new UnauthorizedException(`Invalid token: no usable '${userIdClaim}' claim`);
-    const exp = claims.exp;
-    request[SSE_USER_KEY] = {
-      userId,
-      expiresAt: typeof exp === 'number' ? (exp + clockToleranceSec) * 1000 : undefined,
-    };
+    const claims = await this.verifyToken(token, request);
+    request[SSE_USER_KEY] = checkedUser(await this.resolveUser(claims, request));
     return true;
   }
-}
 
-function extractToken(request: TokenCarrier): string | undefined {
-  const auth = request.headers.authorization;
-  if (typeof auth === 'string' && auth.length > 0) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    return match ? match[1] : undefined;
+  /**
+   * The credential the request carries, or `undefined` (a 401). By default the
+   * `Authorization: Bearer` token, else `?token=`; an `Authorization` header of
+   * another scheme counts as none.
+   */
+  protected extractToken(request: SseAuthRequest): string | undefined | Promise<string | undefined> {
+    const auth = request.headers.authorization;
+    if (typeof auth === 'string' && auth.length > 0) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+      return match ? match[1] : undefined;
+    }
+    const query = request.query?.token;
+    return typeof query === 'string' && query.length > 0 ? query : undefined;
   }
-  const query = request.query?.token;
-  return typeof query === 'string' && query.length > 0 ? query : undefined;
+
+  /** The claims the credential stands for; throws (a 401 by default) when it is not valid. By default a JWT. */
+  protected verifyToken(token: string, request: SseAuthRequest): SseTokenClaims | Promise<SseTokenClaims> {
+    return this.verifier.verify(token);
+  }
+
+  /**
+   * The stream's user, from verified claims: by default the id in `jwt.userIdClaim`
+   * and the end of the stream from `exp`. Return more (roles) to read it in the
+   * handler; throw to refuse (a `ForbiddenException` is a 403).
+   */
+  protected resolveUser(claims: SseTokenClaims, request: SseAuthRequest): SseUser | Promise<SseUser> {
+    return this.verifier.toUser(claims);
+  }
 }
 
-/** jsonwebtoken's error classes, by name, so none of them can surface as a 500. */
-function describeJwtError(err: unknown): string {
-  const name = (err as Error | undefined)?.name;
-  if (name === 'TokenExpiredError') return 'Token expired';
-  if (name === 'NotBeforeError') return 'Token not yet valid';
-  if (name === 'JsonWebTokenError') return `Invalid token: ${(err as Error).message}`;
-  return 'Invalid token';
+/** What a hook returned, checked: `SseService` could not send to a bad id, nor end a stream at a bad time. */
+function checkedUser(user: SseUser): SseUser {
+  if (!isUserId(user?.userId)) throw new UnauthorizedException('Invalid credentials: no usable user id');
+  if (user.expiresAt !== undefined && !Number.isFinite(user.expiresAt)) {
+    throw new TypeError('SseAuthGuard: resolveUser returned an expiresAt that is not a finite number');
+  }
+  return user;
 }

@@ -1,16 +1,41 @@
-import type { Algorithm, VerifyOptions } from 'jsonwebtoken';
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
 
-/** How `?token=` / `Authorization: Bearer` tokens are verified. */
+/**
+ * A JWT signing algorithm the stream's tokens may use. `none` is not one: it is
+ * refused at startup as well.
+ *
+ * @publicApi
+ */
+export type SseJwtAlgorithm =
+  | 'HS256'
+  | 'HS384'
+  | 'HS512'
+  | 'RS256'
+  | 'RS384'
+  | 'RS512'
+  | 'ES256'
+  | 'ES384'
+  | 'ES512'
+  | 'PS256'
+  | 'PS384'
+  | 'PS512';
+
+/**
+ * How `?token=` / `Authorization: Bearer` tokens are verified.
+ *
+ * @publicApi
+ */
 export interface SseJwtOptions {
   /** HMAC secret (HS256/384/512). One of `secret` or `publicKey` is required. */
   secret?: string | Buffer;
   /** PEM public key for RS*, ES* or PS* algorithms. */
   publicKey?: string | Buffer;
   /** Accepted algorithms, pinned. Default `['HS256']`; `none` is refused. */
-  algorithms?: Algorithm[];
-  issuer?: VerifyOptions['issuer'];
-  audience?: VerifyOptions['audience'];
+  algorithms?: SseJwtAlgorithm[];
+  /** Required `iss`: one issuer, or any of several. */
+  issuer?: string | [string, ...string[]];
+  /** Required `aud`: a value or pattern, or any of several. */
+  audience?: string | RegExp | [string | RegExp, ...(string | RegExp)[]];
   /** Seconds of clock skew tolerated on `exp` and `nbf`. Default 0. */
   clockToleranceSec?: number;
   /** The claim holding the user id. Default `sub`. */

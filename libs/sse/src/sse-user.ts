@@ -1,9 +1,21 @@
-/** Who a stream belongs to, as established by `SseAuthGuard`. */
+/**
+ * Who a stream belongs to, as `SseAuthGuard` (or a subclass's `resolveUser`)
+ * establishes it. A subclass may return more (roles, a tenant): the whole
+ * object is left on the request, for `@SseStreamUser()`.
+ *
+ * @publicApi
+ */
 export interface SseUser {
+  /** The id `SseService` sends to: a string of 1 to 256 characters. */
   userId: string;
-  /** Epoch ms at which the token expires (with the configured clock tolerance), if it has `exp`. */
+  /** Epoch ms at which the stream ends with `auth-expired` (the token's `exp` plus the clock tolerance), if any. */
   expiresAt?: number;
 }
 
-/** Where the guard leaves the user on the request. */
+/**
+ * The request property where `SseAuthGuard` leaves the stream's `SseUser`
+ * (read it with `@SseStreamUser()`).
+ *
+ * @publicApi
+ */
 export const SSE_USER_KEY = 'sseUser';

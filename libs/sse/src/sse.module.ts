@@ -9,6 +9,7 @@ import type { SseModuleOptions } from './sse-options.interface.js';
 import { resolveSseOptions, type ResolvedSseOptions } from './sse-options.resolver.js';
 import { SseService } from './sse.service.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
+import { SseTokenVerifier } from './sse-token.verifier.js';
 import { SSE_HISTORY_STORE, SSE_JWT_SERVICE, SSE_OPTIONS, SSE_ROUTE_PATH } from './sse.tokens.js';
 import { MemoryHistoryStore } from './history/memory-history.store.js';
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
@@ -17,6 +18,9 @@ import { SseEventIdGenerator } from './sse-event-id.generator.js';
 /**
  * `SseModule.forRoot({ jwt: { secret } })` or `SseModule.forRootAsync({ inject, useFactory })`.
  * Route-shaping options (`path`, `maxPendingDataLength`, `isGlobal`) sit beside either.
+ * Exports `SseService` and `SseTokenVerifier` (what `SseAuthGuard` injects).
+ *
+ * @publicApi
  */
 @Module({
   providers: [
@@ -50,12 +54,14 @@ import { SseEventIdGenerator } from './sse-event-id.generator.js';
         history.enabled ? (history.store ?? new MemoryHistoryStore(history)) : null,
     },
     SseEventIdGenerator,
+    SseTokenVerifier,
     SseAuthGuard,
     SseConnectionRegistry,
     SseStreamFactory,
     SseService,
   ],
-  exports: [SseService],
+  // What SseAuthGuard injects goes out too, so @UseGuards(SseAuthGuard) works in the app's own modules.
+  exports: [SseService, SseTokenVerifier],
 })
 export class SseModule extends ConfigurableSseModule implements NestModule {
   constructor(@Inject(SSE_ROUTE_PATH) private readonly path: string) {

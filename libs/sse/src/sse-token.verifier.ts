@@ -1,0 +1,63 @@
+import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import type { JwtService } from '@nestjs/jwt';
+import type { ResolvedSseOptions } from './sse-options.resolver.js';
+import type { SseUser } from './sse-user.js';
+import { SSE_LIMITS, toUserId } from './sse-wire.rules.js';
+import { SSE_JWT_SERVICE, SSE_OPTIONS } from './sse.tokens.js';
+
+/**
+ * The verified claims of a token: a JSON object.
+ *
+ * @publicApi
+ */
+export type SseTokenClaims = Record<string, unknown>;
+
+/**
+ * Verifies stream tokens with the module's `jwt` options, and names the user
+ * they belong to. `SseAuthGuard` injects it; the module exports it, so a
+ * subclass of the guard with dependencies of its own can ask for it too
+ * (`constructor(verifier: SseTokenVerifier, other: Other) { super(verifier); }`).
+ * Every failure is an `UnauthorizedException` (401) whose message never contains the token.
+ *
+ * @publicApi
+ */
+@Injectable()
+export class SseTokenVerifier {
+  constructor(
+    @Inject(SSE_JWT_SERVICE) private readonly jwt: JwtService,
+    @Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions,
+  ) {}
+
+  /** The claims of a token signed as `jwt` requires (key, pinned algorithms, issuer, audience, `exp`, `nbf`). */
+  verify(token: string): SseTokenClaims {
+    if (token.length > SSE_LIMITS.tokenLength) throw new UnauthorizedException('Invalid token: too long');
+    let claims: unknown;
+    try {
+      claims = this.jwt.verify(token);
+    } catch (err) {
+      throw new UnauthorizedException(describeJwtError(err));
+    }
+    if (claims === null || typeof claims !== 'object') {
+      throw new UnauthorizedException('Invalid token: payload is not a JSON object');
+    }
+    return claims as SseTokenClaims;
+  }
+
+  /** The user the claims name: the id from `jwt.userIdClaim`, the stream's end from `exp` (plus the clock tolerance). */
+  toUser(claims: SseTokenClaims): SseUser {
+    const { userIdClaim, clockToleranceSec } = this.options.jwt;
+    const userId = toUserId(claims[userIdClaim]);
+    if (userId === undefined) throw new UnauthorizedException(`Invalid token: no usable '${userIdClaim}' claim`);
+    const exp = claims.exp;
+    return { userId, expiresAt: typeof exp === 'number' ? (exp + clockToleranceSec) * 1000 : undefined };
+  }
+}
+
+/** jsonwebtoken's error classes, by name, so none of them can surface as a 500. */
+function describeJwtError(err: unknown): string {
+  const name = (err as Error | undefined)?.name;
+  if (name === 'TokenExpiredError') return 'Token expired';
+  if (name === 'NotBeforeError') return 'Token not yet valid';
+  if (name === 'JsonWebTokenError') return `Invalid token: ${(err as Error).message}`;
+  return 'Invalid token';
+}
