@@ -1,12 +1,14 @@
 import { Inject, Injectable, NestMiddleware } from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
+import type { SseRawRequest, SseRawResponse } from './sse-response.sink.js';
 import { SSE_OPTIONS } from './sse.tokens.js';
 
 /**
  * CORS for the stream route only, so the app's own CORS policy is untouched.
  * Allowed origins are echoed (never `*`, which credentials forbid); any other
  * origin gets no CORS header at all, and the browser refuses the stream.
+ * Nest hands middleware Node's own request and response on every platform
+ * (on Fastify through middie), so the headers are on the raw response.
  */
 @Injectable()
 export class SseCorsMiddleware implements NestMiddleware {
@@ -16,7 +18,7 @@ export class SseCorsMiddleware implements NestMiddleware {
     this.origins = new Set(options.cors.origins);
   }
 
-  use(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  use(req: SseRawRequest, res: SseRawResponse, next: () => void): void {
     const origin = req.headers.origin;
     if (this.origins.size > 0) res.appendHeader('Vary', 'Origin');
     if (typeof origin !== 'string' || !this.origins.has(origin)) return next();

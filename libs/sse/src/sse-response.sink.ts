@@ -1,8 +1,14 @@
 import { Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Observable, Observer, Subscription } from 'rxjs';
 import type { SseFrame } from './sse-frame.js';
+
+/** Node's own request of either protocol, as any HTTP adapter holds it (Fastify's `request.raw`). */
+export type SseRawRequest = IncomingMessage | Http2ServerRequest;
+/** Node's own response of either protocol (Fastify's `reply.raw`). */
+export type SseRawResponse = ServerResponse | Http2ServerResponse;
 
 /** Nest's own `@Sse()` headers, so the route behaves the same to clients and proxies. */
 export const SSE_RESPONSE_HEADERS = {
@@ -15,6 +21,9 @@ export const SSE_RESPONSE_HEADERS = {
   'X-Accel-Buffering': 'no',
 } as const;
 
+/** HTTP/2 forbids connection-specific headers (RFC 9113, 8.2.2): Node drops `Connection` with a warning. */
+const { Connection: _connection, ...SSE_HTTP2_RESPONSE_HEADERS } = SSE_RESPONSE_HEADERS;
+
 export interface SseSinkOptions {
   /** Bytes of unsent output past which a client that does not read is dropped. */
   maxPendingDataLength: number;
@@ -23,8 +32,10 @@ export interface SseSinkOptions {
 const logger = new Logger('SseSink');
 
 /**
- * The last mile: writes a stream's frames to the socket as the bytes each frame
- * encoded once, with no per-event Promise, Transform stream or re-serialisation.
+ * The last mile: writes a stream's frames as the bytes each frame encoded once,
+ * with no per-event Promise, Transform stream or re-serialisation. It takes
+ * Node's own request and response of either protocol (`sse-platform.adapter.ts`
+ * gets them from Fastify's).
  *
  * It runs only once guards and the handler have accepted the request, so a 401
  * or 429 is still answered by Nest's exception filters before any byte is sent.
@@ -34,10 +45,26 @@ const logger = new Logger('SseSink');
  */
 export function pipeSseStream(
   frames: Observable<SseFrame>,
-  request: IncomingMessage,
-  response: ServerResponse,
+  request: SseRawRequest,
+  response: SseRawResponse,
   { maxPendingDataLength }: SseSinkOptions,
 ): void {
+  const sink = isHttp2(response)
+    ? openHttp2(response, maxPendingDataLength)
+    : openHttp1(request as IncomingMessage, response, maxPendingDataLength);
+  const subscription = frames.subscribe(sink);
+  if (subscription.closed) return;
+  sink.subscription = subscription;
+  response.on('close', sink.onClose);
+  // A client that left while the guards ran has closed already: 'close' will not come again.
+  if (sink.gone() || request.socket?.destroyed) subscription.unsubscribe();
+}
+
+function isHttp2(response: SseRawResponse): response is Http2ServerResponse {
+  return 'stream' in response;
+}
+
+function openHttp1(request: IncomingMessage, response: ServerResponse, maxPendingDataLength: number): Http1Sink {
   const socket = request.socket;
   socket.setNoDelay(true);
   socket.setKeepAlive(true);
@@ -45,45 +72,47 @@ export function pipeSseStream(
   // Headers set earlier (CORS middleware, @Header(), interceptors) are kept by writeHead.
   response.writeHead(200, SSE_RESPONSE_HEADERS);
   response.flushHeaders();
+  // Once the head is on the socket, the body goes straight to the socket as
+  // HTTP/1.1 chunks, skipping ServerResponse's per-write work. HTTP/1.0 (no
+  // chunked encoding) goes through the response.
+  const direct = response.socket !== null && response.headersSent && response.chunkedEncoding === true;
+  return new Http1Sink(response, maxPendingDataLength, direct ? socket : null);
+}
 
-  const sink = new ResponseSink(socket, response, maxPendingDataLength);
-  const subscription = frames.subscribe(sink);
-  if (subscription.closed) return;
-  sink.subscription = subscription;
-  response.on('close', sink.onClose);
-  // A client that left while the guards ran has closed already: 'close' will not come again.
-  if (response.destroyed || socket.destroyed) subscription.unsubscribe();
+function openHttp2(response: Http2ServerResponse, maxPendingDataLength: number): Http2Sink {
+  // No socket settings: the socket is the connection's, shared by all its streams.
+  // writeHead sends the HEADERS frame at once.
+  response.writeHead(200, SSE_HTTP2_RESPONSE_HEADERS);
+  return new Http2Sink(response, maxPendingDataLength);
 }
 
 /** One stream's writer (an object, not closures: see the README's design notes). */
-class ResponseSink implements Observer<SseFrame> {
+abstract class ResponseSink implements Observer<SseFrame> {
   subscription?: Subscription;
-  /** Writes of one tick (a burst of events) leave in one syscall, as node:http does for its own writes. */
-  corked = false;
-  /**
-   * Once the head is on the socket, the body goes straight to the socket as
-   * HTTP/1.1 chunks, skipping ServerResponse's per-write work. Otherwise
-   * (HTTP/1.0, no chunked encoding), through the response.
-   */
-  private readonly direct: boolean;
   readonly onClose = (): void => this.subscription?.unsubscribe();
 
   constructor(
-    readonly socket: Socket,
-    private readonly response: ServerResponse,
+    protected readonly response: SseRawResponse,
     private readonly maxPendingDataLength: number,
-  ) {
-    this.direct = response.socket !== null && response.headersSent && response.chunkedEncoding === true;
-  }
+  ) {}
+
+  /** Writes the frame; false once the output buffer is full. */
+  protected abstract write(frame: SseFrame): boolean;
+  /** Bytes written but not yet taken by the client. */
+  protected abstract pending(): number;
+  /** The stream is closed. */
+  abstract gone(): boolean;
+  /** Ends the stream abruptly, so the client sees an error (and reconnects). */
+  protected abstract drop(): void;
 
   next(frame: SseFrame): void {
-    if (this.response.destroyed) return;
+    if (this.gone()) return;
     // The pending size is looked at only once a write reports a full buffer.
-    if (!this.write(frame) && this.response.writableLength > this.maxPendingDataLength) {
+    if (!this.write(frame) && this.pending() > this.maxPendingDataLength) {
       // Rather than holding events for a client that stopped reading, drop it;
       // its EventSource reconnects and resumes from Last-Event-ID.
-      logger.warn(`dropping a client that is not reading: ${this.response.writableLength} bytes pending`);
-      this.response.destroy();
+      logger.warn(`dropping a client that is not reading: ${this.pending()} bytes pending`);
+      this.drop();
     }
   }
 
@@ -97,23 +126,78 @@ class ResponseSink implements Observer<SseFrame> {
     this.end();
   }
 
-  private write(frame: SseFrame): boolean {
-    if (!this.direct) return this.response.write(frame.bytes);
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(uncork, this);
-    }
-    return this.socket.write(frame.chunk);
-  }
-
   private end(): void {
     this.response.off('close', this.onClose);
     if (!this.response.writableEnded) this.response.end();
   }
 }
 
-function uncork(sink: ResponseSink): void {
+class Http1Sink extends ResponseSink {
+  declare protected readonly response: ServerResponse;
+  /** Writes of one tick (a burst of events) leave in one syscall, as node:http does for its own writes. */
+  corked = false;
+
+  constructor(
+    response: ServerResponse,
+    maxPendingDataLength: number,
+    /** Set for the direct path: pre-encoded HTTP/1.1 chunks go to it. Otherwise frames go through the response. */
+    readonly socket: Socket | null,
+  ) {
+    super(response, maxPendingDataLength);
+  }
+
+  protected write(frame: SseFrame): boolean {
+    const socket = this.socket;
+    if (socket === null) return this.response.write(frame.bytes);
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(uncork, this);
+    }
+    return socket.write(frame.chunk);
+  }
+
+  /** The response's own buffer plus its socket's. */
+  protected pending(): number {
+    return this.response.writableLength;
+  }
+
+  gone(): boolean {
+    return this.response.destroyed;
+  }
+
+  protected drop(): void {
+    this.response.destroy();
+  }
+}
+
+function uncork(sink: Http1Sink): void {
   sink.corked = false;
-  sink.socket.uncork();
+  sink.socket!.uncork();
+}
+
+/**
+ * HTTP/2 has no chunked encoding (DATA frames carry the body), so frames go
+ * through the response. What waits for a client that does not read is in its
+ * stream (its flow-control window closed), not in the connection's socket.
+ */
+class Http2Sink extends ResponseSink {
+  declare protected readonly response: Http2ServerResponse;
+
+  protected write(frame: SseFrame): boolean {
+    return this.response.write(frame.bytes);
+  }
+
+  protected pending(): number {
+    return this.response.stream.writableLength;
+  }
+
+  gone(): boolean {
+    return this.response.stream.destroyed;
+  }
+
+  /** RST_STREAM(CANCEL) for this stream alone; the connection and its other streams go on. */
+  protected drop(): void {
+    this.response.stream.close(constants.NGHTTP2_CANCEL);
+  }
 }

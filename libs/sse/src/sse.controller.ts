@@ -1,21 +1,24 @@
 import { Controller, Get, Req, Res, type Type, UseGuards } from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SseAuthGuard } from './sse-auth.guard.js';
+import { takeOverResponse } from './sse-platform.adapter.js';
 import { pipeSseStream } from './sse-response.sink.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
 
-type StreamRequest = IncomingMessage & {
+/** Express's request or Fastify's: both carry headers, the parsed query and what the guard left. */
+interface StreamRequest {
+  headers: Record<string, string | string[] | undefined>;
   query?: Record<string, unknown>;
   [SSE_USER_KEY]: SseUser;
-};
+}
 
 /**
  * The stream route: the guard authenticates, the handler takes a slot (or
  * throws 429 for the exception filters), and the sink writes the connection's
- * Observable to the socket. A plain `@Get()` with the module's own sink rather
+ * Observable to the client. A plain `@Get()` with the module's own sink rather
  * than `@Sse()`: see `sse-response.sink.ts` for why. Interceptors run around
- * the handler, which returns once the stream is set up.
+ * the handler, which returns once the stream is set up. Works on Express and
+ * Fastify (HTTP/1.1 and HTTP/2).
  */
 export function createSseController(path: string, maxPendingDataLength: number): Type<unknown> {
   @Controller()
@@ -24,10 +27,12 @@ export function createSseController(path: string, maxPendingDataLength: number):
     constructor(private readonly streams: SseStreamFactory) {}
 
     @Get(path)
-    events(@Req() request: StreamRequest, @Res() response: ServerResponse): void {
-      // Over the limit this throws SseConnectionLimitError, a 429 for the exception filters.
+    events(@Req() request: StreamRequest, @Res() response: object): void {
+      // Over the limit this throws SseConnectionLimitError, a 429 for the exception filters,
+      // so the response is taken over from the platform only after it.
       const frames = this.streams.create(request[SSE_USER_KEY], { lastEventId: readLastEventId(request) });
-      pipeSseStream(frames, request, response, { maxPendingDataLength });
+      const raw = takeOverResponse(request, response);
+      pipeSseStream(frames, raw.request, raw.response, { maxPendingDataLength });
     }
   }
   return SseController;
