@@ -95,4 +95,9 @@ export interface SseModuleExtras {
   maxPendingDataLength?: number;
   /** Register the module globally. Default true, so `SseService` is injectable anywhere. */
   isGlobal?: boolean;
+  /**
+   * Serve the built-in stream route (and its CORS middleware) at `path`. Default true;
+   * `false` for apps that stream only from their own routes (`SseService.stream()`).
+   */
+  route?: boolean;
 }

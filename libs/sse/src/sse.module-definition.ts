@@ -2,7 +2,7 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { createSseController } from './sse.controller.js';
 import { DEFAULT_SSE_EXTRAS } from './sse.constants.js';
 import type { SseModuleExtras, SseModuleOptions } from './sse-options.interface.js';
-import { resolveSseExtras } from './sse-options.resolver.js';
+import { DEFAULT_SSE_ROUTE, resolveSseExtras } from './sse-options.resolver.js';
 import { SSE_ROUTE_PATH } from './sse.tokens.js';
 
 export const {
@@ -13,16 +13,18 @@ export const {
 } = new ConfigurableModuleBuilder<SseModuleOptions>({ moduleName: 'Sse' })
   .setClassMethodName('forRoot')
   .setExtras<SseModuleExtras>(
-    { ...DEFAULT_SSE_EXTRAS },
+    // Every extra needs a default here: Nest tells extras from module options by these keys.
+    { ...DEFAULT_SSE_EXTRAS, route: DEFAULT_SSE_ROUTE },
     // The route is declared here, not by a provider: its path and back-pressure
     // limit are decorator arguments, so they must be known when the module is defined.
     (definition, extras) => {
-      const { path, maxPendingDataLength, isGlobal } = resolveSseExtras(extras);
+      const { path, maxPendingDataLength, isGlobal, route } = resolveSseExtras(extras);
       return {
         ...definition,
         global: isGlobal,
-        controllers: [createSseController(path, maxPendingDataLength)],
-        providers: [...(definition.providers ?? []), { provide: SSE_ROUTE_PATH, useValue: path }],
+        controllers: route ? [createSseController(path, maxPendingDataLength)] : [],
+        // A null path tells SseModule to add no CORS middleware either.
+        providers: [...(definition.providers ?? []), { provide: SSE_ROUTE_PATH, useValue: route ? path : null }],
       };
     },
   )

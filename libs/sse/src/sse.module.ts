@@ -17,7 +17,7 @@ import { SseEventIdGenerator } from './sse-event-id.generator.js';
 
 /**
  * `SseModule.forRoot({ jwt: { secret } })` or `SseModule.forRootAsync({ inject, useFactory })`.
- * Route-shaping options (`path`, `maxPendingDataLength`, `isGlobal`) sit beside either.
+ * Route-shaping options (`path`, `maxPendingDataLength`, `isGlobal`, `route`) sit beside either.
  * Exports `SseService` and `SseTokenVerifier` (what `SseAuthGuard` injects).
  *
  * @publicApi
@@ -64,11 +64,13 @@ import { SseEventIdGenerator } from './sse-event-id.generator.js';
   exports: [SseService, SseTokenVerifier],
 })
 export class SseModule extends ConfigurableSseModule implements NestModule {
-  constructor(@Inject(SSE_ROUTE_PATH) private readonly path: string) {
+  /** Null with `route: false`: no route, so no CORS middleware. */
+  constructor(@Inject(SSE_ROUTE_PATH) private readonly path: string | null) {
     super();
   }
 
   configure(consumer: MiddlewareConsumer): void {
+    if (this.path === null) return;
     consumer.apply(SseCorsMiddleware).forRoutes({ path: this.path, method: RequestMethod.ALL });
   }
 }
