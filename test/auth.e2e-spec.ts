@@ -3,163 +3,166 @@ import jwt from 'jsonwebtoken';
 import { SseService } from '@nest-sse/server';
 import { type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
+import { ADAPTERS } from './support/nest-app.factory.js';
 import { rawGet, StreamClient, waitForCount } from './support/sse-client.js';
 
-describe('stream authentication (GET /api/events)', () => {
-  let server: RunningApp;
-  beforeAll(async () => {
-    server = await startLibrary();
-  });
-  afterAll(() => server.close());
+describe.each(ADAPTERS)('on %s', (adapter) => {
+  describe('stream authentication (GET /api/events)', () => {
+    let server: RunningApp;
+    beforeAll(async () => {
+      server = await startLibrary({}, {}, { adapter });
+    });
+    afterAll(() => server.close());
 
-  const url = (token?: string) => `${server.baseUrl}/api/events${token === undefined ? '' : `?token=${token}`}`;
+    const url = (token?: string) => `${server.baseUrl}/api/events${token === undefined ? '' : `?token=${token}`}`;
 
-  it('answers a valid token with an event stream and its headers', async () => {
-    const res = await rawGet(url(signToken('alice')));
-    expect(res.status).toBe(200);
-    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
-    expect(res.headers['cache-control']).toMatch(/no-cache/);
-    expect(res.headers['connection']).toBe('keep-alive');
-    expect(res.headers['x-accel-buffering']).toBe('no');
-    expect(res.headers['access-control-allow-origin']).toBeUndefined();
-    expect(res.body).toMatch(/retry: 3000\n/);
-  });
+    it('answers a valid token with an event stream and its headers', async () => {
+      const res = await rawGet(url(signToken('alice')));
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+      expect(res.headers['cache-control']).toMatch(/no-cache/);
+      expect(res.headers['connection']).toBe('keep-alive');
+      expect(res.headers['x-accel-buffering']).toBe('no');
+      expect(res.headers['access-control-allow-origin']).toBeUndefined();
+      expect(res.body).toMatch(/retry: 3000\n/);
+    });
 
-  it('accepts Authorization: Bearer as well as ?token=', async () => {
-    const res = await rawGet(url(), { authorization: `Bearer ${signToken('alice')}` });
-    expect(res.status).toBe(200);
-    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
-  });
+    it('accepts Authorization: Bearer as well as ?token=', async () => {
+      const res = await rawGet(url(), { authorization: `Bearer ${signToken('alice')}` });
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+    });
 
-  const header = (obj: object) => Buffer.from(JSON.stringify(obj)).toString('base64url');
-  const now = () => Math.floor(Date.now() / 1000);
-  const badTokens: Array<[string, () => string | undefined, RegExp]> = [
-    ['missing', () => undefined, /Missing token/],
-    ['empty', () => '', /Missing token/],
-    ['malformed', () => 'not.a.jwt', /Invalid token/],
-    ['garbage', () => 'abc', /Invalid token/],
-    ['signed with another secret', () => signToken('alice', {}, {}, 'another-secret'), /invalid signature/],
-    [
-      "signed with alg 'none'",
-      () => `${header({ alg: 'none', typ: 'JWT' })}.${header({ sub: 'alice', exp: now() + 60 })}.`,
-      /Invalid token/,
-    ],
-    ['signed with a wrong algorithm (HS512 when HS256 is pinned)', () => signToken('alice', {}, { algorithm: 'HS512' }), /invalid algorithm/],
-    ['expired', () => signToken('alice', { exp: now() - 10 }), /Token expired/],
-    ['not yet valid', () => signToken('alice', {}, { notBefore: 3600 }), /not yet valid/],
-    ['without the user id claim', () => signToken(undefined, { name: 'alice' }), /no usable 'sub' claim/],
-    ['with an empty user id', () => signToken('', {}), /no usable 'sub' claim/],
-  ];
-
-  it.each(badTokens)('refuses a token that is %s with 401 JSON and no stream bytes', async (_, token, message) => {
-    const t = token();
-    const res = await rawGet(t === undefined ? url() : url(encodeURIComponent(t)));
-    expect(res.status).toBe(401);
-    expect(res.headers['content-type']).toMatch(/^application\/json/);
-    const body = JSON.parse(res.body);
-    expect(body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
-    expect(body.message).toMatch(message);
-    expect(res.body).not.toMatch(/retry:|event:|data:/);
-    // Tokens are never echoed back.
-    if (t) expect(res.body).not.toContain(t);
-    expect(server.app.get(SseService).connectionCount()).toBe(0);
-  });
-
-  it('takes the same user ids as SseService: 256 characters and numeric claims stream, 257 characters is a 401', async () => {
-    const longest = 'u'.repeat(256);
-    const clients = [
-      new StreamClient(url(signToken(longest)), ['update']),
-      new StreamClient(url(signToken(undefined, { sub: 42 })), ['update']),
+    const header = (obj: object) => Buffer.from(JSON.stringify(obj)).toString('base64url');
+    const now = () => Math.floor(Date.now() / 1000);
+    const badTokens: Array<[string, () => string | undefined, RegExp]> = [
+      ['missing', () => undefined, /Missing token/],
+      ['empty', () => '', /Missing token/],
+      ['malformed', () => 'not.a.jwt', /Invalid token/],
+      ['garbage', () => 'abc', /Invalid token/],
+      ['signed with another secret', () => signToken('alice', {}, {}, 'another-secret'), /invalid signature/],
+      [
+        "signed with alg 'none'",
+        () => `${header({ alg: 'none', typ: 'JWT' })}.${header({ sub: 'alice', exp: now() + 60 })}.`,
+        /Invalid token/,
+      ],
+      ['signed with a wrong algorithm (HS512 when HS256 is pinned)', () => signToken('alice', {}, { algorithm: 'HS512' }), /invalid algorithm/],
+      ['expired', () => signToken('alice', { exp: now() - 10 }), /Token expired/],
+      ['not yet valid', () => signToken('alice', {}, { notBefore: 3600 }), /not yet valid/],
+      ['without the user id claim', () => signToken(undefined, { name: 'alice' }), /no usable 'sub' claim/],
+      ['with an empty user id', () => signToken('', {}), /no usable 'sub' claim/],
     ];
-    try {
-      await Promise.all(clients.map((c) => c.opened()));
-      const sse = server.app.get(SseService);
-      await waitForCount(() => sse.connectionCount(longest) + sse.connectionCount('42'), 0, 2);
-      expect(sse.sendToUser(longest, { type: 'update', data: 'long' })).toBe(1);
-      expect(sse.sendToUser('42', { type: 'update', data: 'numeric' })).toBe(1);
-      await Promise.all(clients.map((c) => c.until(() => c.events.length >= 1)));
-      expect(clients.map((c) => c.events[0].data)).toEqual(['long', 'numeric']);
-    } finally {
-      clients.forEach((c) => c.close());
-    }
-    const res = await rawGet(url(signToken('u'.repeat(257))));
-    expect(res.status).toBe(401);
-    expect(JSON.parse(res.body).message).toMatch(/no usable 'sub' claim/);
-    expect(() => server.app.get(SseService).sendToUser('u'.repeat(257), { type: 'update', data: 1 })).toThrow(
-      /at most 256 characters/,
-    );
-  });
 
-  it('refuses a malformed Authorization header', async () => {
-    const res = await rawGet(url(), { authorization: 'Basic Zm9vOmJhcg==' });
-    expect(res.status).toBe(401);
-  });
-});
+    it.each(badTokens)('refuses a token that is %s with 401 JSON and no stream bytes', async (_, token, message) => {
+      const t = token();
+      const res = await rawGet(t === undefined ? url() : url(encodeURIComponent(t)));
+      expect(res.status).toBe(401);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      const body = JSON.parse(res.body);
+      expect(body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
+      expect(body.message).toMatch(message);
+      expect(res.body).not.toMatch(/retry:|event:|data:/);
+      // Tokens are never echoed back.
+      if (t) expect(res.body).not.toContain(t);
+      expect(server.app.get(SseService).connectionCount()).toBe(0);
+    });
 
-describe('stream authentication with a public key (RS256)', () => {
-  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const publicPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
-  let server: RunningApp;
-  beforeAll(async () => {
-    server = await startLibrary({
-      jwt: { publicKey: publicPem, algorithms: ['RS256'], issuer: 'https://issuer.test', audience: 'nest-sse' },
+    it('takes the same user ids as SseService: 256 characters and numeric claims stream, 257 characters is a 401', async () => {
+      const longest = 'u'.repeat(256);
+      const clients = [
+        new StreamClient(url(signToken(longest)), ['update']),
+        new StreamClient(url(signToken(undefined, { sub: 42 })), ['update']),
+      ];
+      try {
+        await Promise.all(clients.map((c) => c.opened()));
+        const sse = server.app.get(SseService);
+        await waitForCount(() => sse.connectionCount(longest) + sse.connectionCount('42'), 0, 2);
+        expect(sse.sendToUser(longest, { type: 'update', data: 'long' })).toBe(1);
+        expect(sse.sendToUser('42', { type: 'update', data: 'numeric' })).toBe(1);
+        await Promise.all(clients.map((c) => c.until(() => c.events.length >= 1)));
+        expect(clients.map((c) => c.events[0].data)).toEqual(['long', 'numeric']);
+      } finally {
+        clients.forEach((c) => c.close());
+      }
+      const res = await rawGet(url(signToken('u'.repeat(257))));
+      expect(res.status).toBe(401);
+      expect(JSON.parse(res.body).message).toMatch(/no usable 'sub' claim/);
+      expect(() => server.app.get(SseService).sendToUser('u'.repeat(257), { type: 'update', data: 1 })).toThrow(
+        /at most 256 characters/,
+      );
+    });
+
+    it('refuses a malformed Authorization header', async () => {
+      const res = await rawGet(url(), { authorization: 'Basic Zm9vOmJhcg==' });
+      expect(res.status).toBe(401);
     });
   });
-  afterAll(() => server.close());
 
-  const sign = (options: jwt.SignOptions = {}) =>
-    jwt.sign({ sub: 'carol' }, privateKey, {
-      algorithm: 'RS256',
-      issuer: 'https://issuer.test',
-      audience: 'nest-sse',
-      expiresIn: 60,
-      ...options,
+  describe('stream authentication with a public key (RS256)', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const publicPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    let server: RunningApp;
+    beforeAll(async () => {
+      server = await startLibrary({
+        jwt: { publicKey: publicPem, algorithms: ['RS256'], issuer: 'https://issuer.test', audience: 'nest-sse' },
+      }, {}, { adapter });
     });
-  const get = (token: string) => rawGet(`${server.baseUrl}/api/events?token=${token}`);
+    afterAll(() => server.close());
 
-  it('accepts a token signed with the private key', async () => {
-    expect((await get(sign())).status).toBe(200);
+    const sign = (options: jwt.SignOptions = {}) =>
+      jwt.sign({ sub: 'carol' }, privateKey, {
+        algorithm: 'RS256',
+        issuer: 'https://issuer.test',
+        audience: 'nest-sse',
+        expiresIn: 60,
+        ...options,
+      });
+    const get = (token: string) => rawGet(`${server.baseUrl}/api/events?token=${token}`);
+
+    it('accepts a token signed with the private key', async () => {
+      expect((await get(sign())).status).toBe(200);
+    });
+
+    it('refuses the HS256-with-public-key confusion attack', async () => {
+      // jsonwebtoken itself refuses a PEM as an HMAC secret, so the confused token is forged by hand.
+      const { createHmac } = await import('node:crypto');
+      const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const head = `${enc({ alg: 'HS256', typ: 'JWT' })}.${enc({ sub: 'mallory', iss: 'https://issuer.test', aud: 'nest-sse', exp: Math.floor(Date.now() / 1000) + 60 })}`;
+      const forged = `${head}.${createHmac('sha256', publicPem).update(head).digest('base64url')}`;
+      expect((await get(forged)).status).toBe(401);
+    });
+
+    it('refuses a wrong issuer or audience', async () => {
+      expect((await get(sign({ issuer: 'https://evil.test' }))).status).toBe(401);
+      expect((await get(sign({ audience: 'other-app' }))).status).toBe(401);
+    });
   });
 
-  it('refuses the HS256-with-public-key confusion attack', async () => {
-    // jsonwebtoken itself refuses a PEM as an HMAC secret, so the confused token is forged by hand.
-    const { createHmac } = await import('node:crypto');
-    const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-    const head = `${enc({ alg: 'HS256', typ: 'JWT' })}.${enc({ sub: 'mallory', iss: 'https://issuer.test', aud: 'nest-sse', exp: Math.floor(Date.now() / 1000) + 60 })}`;
-    const forged = `${head}.${createHmac('sha256', publicPem).update(head).digest('base64url')}`;
-    expect((await get(forged)).status).toBe(401);
-  });
+  describe('token expiry while the stream is open', () => {
+    let server: RunningApp;
+    beforeAll(async () => {
+      server = await startLibrary({ heartbeatIntervalMs: 0 }, {}, { adapter });
+    });
+    afterAll(() => server.close());
 
-  it('refuses a wrong issuer or audience', async () => {
-    expect((await get(sign({ issuer: 'https://evil.test' }))).status).toBe(401);
-    expect((await get(sign({ audience: 'other-app' }))).status).toBe(401);
-  });
-});
+    it('sends auth-expired and ends the stream when the token expires', async () => {
+      const token = jwt.sign({ sub: 'dave' }, TEST_SECRET, { algorithm: 'HS256', expiresIn: 2 });
+      const res = await rawGet(`${server.baseUrl}/api/events?token=${token}`, {}, 4000);
+      expect(res.status).toBe(200);
+      expect(res.ended).toBe(true);
+      expect(res.body).toMatch(/event: auth-expired\n(id: .*\n)?data: \{"reason":"token expired"\}\n\n$/);
+      expect(server.app.get(SseService).connectionCount('dave')).toBe(0);
+    });
 
-describe('token expiry while the stream is open', () => {
-  let server: RunningApp;
-  beforeAll(async () => {
-    server = await startLibrary({ heartbeatIntervalMs: 0 });
-  });
-  afterAll(() => server.close());
-
-  it('sends auth-expired and ends the stream when the token expires', async () => {
-    const token = jwt.sign({ sub: 'dave' }, TEST_SECRET, { algorithm: 'HS256', expiresIn: 2 });
-    const res = await rawGet(`${server.baseUrl}/api/events?token=${token}`, {}, 4000);
-    expect(res.status).toBe(200);
-    expect(res.ended).toBe(true);
-    expect(res.body).toMatch(/event: auth-expired\n(id: .*\n)?data: \{"reason":"token expired"\}\n\n$/);
-    expect(server.app.get(SseService).connectionCount('dave')).toBe(0);
-  });
-
-  it('lets a real EventSource see the auth-expired event', async () => {
-    const token = jwt.sign({ sub: 'erin' }, TEST_SECRET, { algorithm: 'HS256', expiresIn: 2 });
-    const client = new StreamClient(`${server.baseUrl}/api/events?token=${token}`);
-    try {
-      await client.until(() => client.ofType('auth-expired').length > 0, 5000, 'auth-expired');
-      expect(client.ofType('auth-expired')[0].data).toEqual({ reason: 'token expired' });
-    } finally {
-      client.close();
-    }
+    it('lets a real EventSource see the auth-expired event', async () => {
+      const token = jwt.sign({ sub: 'erin' }, TEST_SECRET, { algorithm: 'HS256', expiresIn: 2 });
+      const client = new StreamClient(`${server.baseUrl}/api/events?token=${token}`);
+      try {
+        await client.until(() => client.ofType('auth-expired').length > 0, 5000, 'auth-expired');
+        expect(client.ofType('auth-expired')[0].data).toEqual({ reason: 'token expired' });
+      } finally {
+        client.close();
+      }
+    });
   });
 });

@@ -2,15 +2,16 @@ import net from 'node:net';
 import { SseEventError, SseService } from '@nest-sse/server';
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
+import { ADAPTERS } from './support/nest-app.factory.js';
 import { rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';
 import { connectUser } from './support/streams.js';
 
-describe('delivery through SseService', () => {
+describe.each(ADAPTERS)('delivery through SseService on %s', (adapter) => {
   let server: RunningApp;
   let sse: SseService;
   const clients: StreamClient[] = [];
   beforeAll(async () => {
-    server = await startLibrary({ heartbeatIntervalMs: 0 });
+    server = await startLibrary({ heartbeatIntervalMs: 0 }, {}, { adapter });
     sse = server.app.get(SseService);
   });
   afterEach(async () => {
@@ -105,7 +106,7 @@ describe('delivery through SseService', () => {
   });
 
   it('sends a caller-supplied safe id on the wire when history is off', async () => {
-    const noHistory = await startLibrary({ heartbeatIntervalMs: 0, history: false });
+    const noHistory = await startLibrary({ heartbeatIntervalMs: 0, history: false }, {}, { adapter });
     const client = new StreamClient(`${noHistory.baseUrl}/api/events?token=${signToken('A')}`);
     try {
       await client.opened();

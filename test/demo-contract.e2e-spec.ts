@@ -1,106 +1,109 @@
 import { type RunningApp, signToken, startDemo } from './support/demo-app.js';
+import { ADAPTERS } from './support/nest-app.factory.js';
 import { postJson, rawGet, sleep, StreamClient } from './support/sse-client.js';
 
-describe('demo app HTTP contract', () => {
-  let server: RunningApp;
-  const clients: StreamClient[] = [];
-  beforeAll(async () => {
-    server = await startDemo({ heartbeatMs: 0, shipDelayMs: 60_000 });
-  });
-  afterEach(() => clients.splice(0).forEach((c) => c.close()));
-  afterAll(() => server.close());
+describe.each(ADAPTERS)('on %s', (adapter) => {
+  describe('demo app HTTP contract', () => {
+    let server: RunningApp;
+    const clients: StreamClient[] = [];
+    beforeAll(async () => {
+      server = await startDemo({ heartbeatMs: 0, shipDelayMs: 60_000 }, adapter);
+    });
+    afterEach(() => clients.splice(0).forEach((c) => c.close()));
+    afterAll(() => server.close());
 
-  async function devToken(userId: string, roles?: string[]): Promise<string> {
-    const res = await postJson(`${server.baseUrl}/api/dev/token`, { userId, roles });
-    expect(res.status).toBe(200);
-    return res.json.token as string;
-  }
-  async function stream(token: string): Promise<StreamClient> {
-    const client = new StreamClient(`${server.baseUrl}/api/events?token=${token}`);
-    clients.push(client);
-    await client.opened();
-    return client;
-  }
-
-  it('serves the dashboard at /', async () => {
-    const res = await fetch(`${server.baseUrl}/`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/text\/html/);
-    // The React dashboard's shell (src/public/index.html): the bundle does the rest.
-    expect(await res.text()).toMatch(/<div id="root">[\s\S]*<script type="module" src="\/dashboard\.js"><\/script>/);
-  });
-
-  it('POST /api/orders: 201 with the order, and a notification with its id on all of the user\'s streams only', async () => {
-    const alice = await devToken('alice');
-    const bob = await devToken('bob');
-    const [a1, a2, b] = [await stream(alice), await stream(alice), await stream(bob)];
-
-    const res = await postJson(`${server.baseUrl}/api/orders`, { item: 'coffee', quantity: 2 }, alice);
-    expect(res.status).toBe(201);
-    expect(res.json).toMatchObject({ id: expect.any(String), item: 'coffee', quantity: 2 });
-
-    for (const c of [a1, a2]) {
-      await c.until(() => c.ofType('notification').length === 1, 5000, 'the order notification');
-      expect(c.ofType('notification')[0].data).toMatchObject({ orderId: res.json.id });
+    async function devToken(userId: string, roles?: string[]): Promise<string> {
+      const res = await postJson(`${server.baseUrl}/api/dev/token`, { userId, roles });
+      expect(res.status).toBe(200);
+      return res.json.token as string;
     }
-    await sleep(100);
-    expect(b.events.filter((e) => JSON.stringify(e.data).includes(res.json.id))).toEqual([]);
-  });
-
-  it.each([
-    [{ item: 'tea' }],
-    [{ item: 'tea', quantity: 0 }],
-    [{ item: 'tea', quantity: 1.5 }],
-    [{ item: 'tea', quantity: '2' }],
-    [{ item: '', quantity: 1 }],
-    [{ quantity: 1 }],
-    [[]],
-  ])('POST /api/orders with an invalid body %j: 400', async (body) => {
-    const res = await postJson(`${server.baseUrl}/api/orders`, body, await devToken('alice'));
-    expect(res.status).toBe(400);
-  });
-
-  it('POST /api/orders without or with a bad token: 401', async () => {
-    expect((await postJson(`${server.baseUrl}/api/orders`, { item: 'x', quantity: 1 })).status).toBe(401);
-    expect((await postJson(`${server.baseUrl}/api/orders`, { item: 'x', quantity: 1 }, 'bad')).status).toBe(401);
-    const foreign = signToken('alice', {}, {}, 'not-the-secret');
-    expect((await postJson(`${server.baseUrl}/api/orders`, { item: 'x', quantity: 1 }, foreign)).status).toBe(401);
-  });
-
-  it('POST /api/announcements: 202 for an admin and an update on every stream; 403 otherwise', async () => {
-    const admin = await devToken('root', ['admin']);
-    const streams = [await stream(await devToken('u1')), await stream(await devToken('u2')), await stream(admin)];
-
-    const denied = await postJson(`${server.baseUrl}/api/announcements`, { message: 'nope' }, await devToken('u1'));
-    expect(denied.status).toBe(403);
-    const res = await postJson(`${server.baseUrl}/api/announcements`, { message: 'Maintenance at 5' }, admin);
-    expect(res.status).toBe(202);
-    for (const c of streams) {
-      await c.until(() => c.ofType('update').length === 1, 5000, 'the announcement');
-      expect(c.ofType('update')[0].data).toMatchObject({ message: 'Maintenance at 5' });
+    async function stream(token: string): Promise<StreamClient> {
+      const client = new StreamClient(`${server.baseUrl}/api/events?token=${token}`);
+      clients.push(client);
+      await client.opened();
+      return client;
     }
-    expect(streams.every((c) => c.ofType('update').every((e) => (e.data as any).message !== 'nope'))).toBe(true);
+
+    it('serves the dashboard at /', async () => {
+      const res = await fetch(`${server.baseUrl}/`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/text\/html/);
+      // The React dashboard's shell (src/public/index.html): the bundle does the rest.
+      expect(await res.text()).toMatch(/<div id="root">[\s\S]*<script type="module" src="\/dashboard\.js"><\/script>/);
+    });
+
+    it('POST /api/orders: 201 with the order, and a notification with its id on all of the user\'s streams only', async () => {
+      const alice = await devToken('alice');
+      const bob = await devToken('bob');
+      const [a1, a2, b] = [await stream(alice), await stream(alice), await stream(bob)];
+
+      const res = await postJson(`${server.baseUrl}/api/orders`, { item: 'coffee', quantity: 2 }, alice);
+      expect(res.status).toBe(201);
+      expect(res.json).toMatchObject({ id: expect.any(String), item: 'coffee', quantity: 2 });
+
+      for (const c of [a1, a2]) {
+        await c.until(() => c.ofType('notification').length === 1, 5000, 'the order notification');
+        expect(c.ofType('notification')[0].data).toMatchObject({ orderId: res.json.id });
+      }
+      await sleep(100);
+      expect(b.events.filter((e) => JSON.stringify(e.data).includes(res.json.id))).toEqual([]);
+    });
+
+    it.each([
+      [{ item: 'tea' }],
+      [{ item: 'tea', quantity: 0 }],
+      [{ item: 'tea', quantity: 1.5 }],
+      [{ item: 'tea', quantity: '2' }],
+      [{ item: '', quantity: 1 }],
+      [{ quantity: 1 }],
+      [[]],
+    ])('POST /api/orders with an invalid body %j: 400', async (body) => {
+      const res = await postJson(`${server.baseUrl}/api/orders`, body, await devToken('alice'));
+      expect(res.status).toBe(400);
+    });
+
+    it('POST /api/orders without or with a bad token: 401', async () => {
+      expect((await postJson(`${server.baseUrl}/api/orders`, { item: 'x', quantity: 1 })).status).toBe(401);
+      expect((await postJson(`${server.baseUrl}/api/orders`, { item: 'x', quantity: 1 }, 'bad')).status).toBe(401);
+      const foreign = signToken('alice', {}, {}, 'not-the-secret');
+      expect((await postJson(`${server.baseUrl}/api/orders`, { item: 'x', quantity: 1 }, foreign)).status).toBe(401);
+    });
+
+    it('POST /api/announcements: 202 for an admin and an update on every stream; 403 otherwise', async () => {
+      const admin = await devToken('root', ['admin']);
+      const streams = [await stream(await devToken('u1')), await stream(await devToken('u2')), await stream(admin)];
+
+      const denied = await postJson(`${server.baseUrl}/api/announcements`, { message: 'nope' }, await devToken('u1'));
+      expect(denied.status).toBe(403);
+      const res = await postJson(`${server.baseUrl}/api/announcements`, { message: 'Maintenance at 5' }, admin);
+      expect(res.status).toBe(202);
+      for (const c of streams) {
+        await c.until(() => c.ofType('update').length === 1, 5000, 'the announcement');
+        expect(c.ofType('update')[0].data).toMatchObject({ message: 'Maintenance at 5' });
+      }
+      expect(streams.every((c) => c.ofType('update').every((e) => (e.data as any).message !== 'nope'))).toBe(true);
+    });
+
+    it('accepts the documented token shape (HS256, sub, roles) on the stream', async () => {
+      const res = await rawGet(`${server.baseUrl}/api/events?token=${signToken('zed', { roles: ['admin'] })}`);
+      expect(res.status).toBe(200);
+    });
+
+    it('POST /api/dev/token validates its input', async () => {
+      expect((await postJson(`${server.baseUrl}/api/dev/token`, {})).status).toBe(400);
+      expect((await postJson(`${server.baseUrl}/api/dev/token`, { userId: 'a b' })).status).toBe(400);
+      expect((await postJson(`${server.baseUrl}/api/dev/token`, { userId: 'a', roles: 'admin' })).status).toBe(400);
+    });
   });
 
-  it('accepts the documented token shape (HS256, sub, roles) on the stream', async () => {
-    const res = await rawGet(`${server.baseUrl}/api/events?token=${signToken('zed', { roles: ['admin'] })}`);
-    expect(res.status).toBe(200);
-  });
-
-  it('POST /api/dev/token validates its input', async () => {
-    expect((await postJson(`${server.baseUrl}/api/dev/token`, {})).status).toBe(400);
-    expect((await postJson(`${server.baseUrl}/api/dev/token`, { userId: 'a b' })).status).toBe(400);
-    expect((await postJson(`${server.baseUrl}/api/dev/token`, { userId: 'a', roles: 'admin' })).status).toBe(400);
-  });
-});
-
-describe('demo app in production', () => {
-  it('has no dev token route (404)', async () => {
-    const server = await startDemo({ production: true, heartbeatMs: 0 });
-    try {
-      expect((await postJson(`${server.baseUrl}/api/dev/token`, { userId: 'a' })).status).toBe(404);
-    } finally {
-      await server.close();
-    }
+  describe('demo app in production', () => {
+    it('has no dev token route (404)', async () => {
+      const server = await startDemo({ production: true, heartbeatMs: 0 }, adapter);
+      try {
+        expect((await postJson(`${server.baseUrl}/api/dev/token`, { userId: 'a' })).status).toBe(404);
+      } finally {
+        await server.close();
+      }
+    });
   });
 });

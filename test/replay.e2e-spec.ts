@@ -2,12 +2,13 @@ import type { Socket } from 'node:net';
 import { MemoryHistoryStore, type SseEventId, type SseHistoryRecord, type SseHistoryStore, type SseReplayResult, SseService } from '@nest-sse/server';
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
+import { ADAPTERS, type AdapterName } from './support/nest-app.factory.js';
 import { rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';
 import { connectUser } from './support/streams.js';
 
 /** A server whose sockets the test can cut, as a proxy or a network would. */
-async function startWithSockets(options: Parameters<typeof startLibrary>[0]) {
-  const server = await startLibrary({ heartbeatIntervalMs: 0, ...options });
+async function startWithSockets(options: Parameters<typeof startLibrary>[0], adapter: AdapterName) {
+  const server = await startLibrary({ heartbeatIntervalMs: 0, ...options }, {}, { adapter });
   const sockets = new Set<Socket>();
   server.app.getHttpServer().on('connection', (s: Socket) => {
     sockets.add(s);
@@ -16,152 +17,6 @@ async function startWithSockets(options: Parameters<typeof startLibrary>[0]) {
   const cut = () => sockets.forEach((s) => s.destroy());
   return { server, sse: server.app.get(SseService), cut };
 }
-
-describe('Last-Event-ID replay', () => {
-  let server: RunningApp;
-  let sse: SseService;
-  let cut: () => void;
-  const clients: StreamClient[] = [];
-  beforeAll(async () => {
-    ({ server, sse, cut } = await startWithSockets({ retryMs: 200, history: { maxEvents: 5, ttlMs: 60_000 } }));
-  });
-  afterEach(async () => {
-    clients.splice(0).forEach((c) => c.close());
-    await waitForCount(() => sse.connectionCount(), 0);
-  });
-  afterAll(() => server.close());
-
-  const url = (user: string, query = '') => `${server.baseUrl}/api/events?token=${signToken(user)}${query}`;
-  const open = (user: string, query = '') => connectUser(server, user, clients, { query });
-
-  it('starts every stream with retry: and an id marking its position', async () => {
-    const res = await rawGet(url('pos'));
-    expect(res.body).toMatch(/^\n?id: \d+-\d+\nretry: 200\n: connected\n\n$/);
-  });
-
-  it('gives a client that reconnects by itself exactly the three events it missed, once, in order', async () => {
-    const client = await open('alice');
-    sse.sendToUser('alice', { type: 'notification', data: 'before' });
-    await client.until(() => client.events.length === 1);
-
-    cut(); // the server side of the stream is gone; the client will retry after `retry:`
-    await waitForCount(() => sse.connectionCount('alice'), 0);
-    sse.sendToUser('alice', { type: 'notification', data: 'missed 1' });
-    sse.sendToUser('bob', { type: 'notification', data: 'not for alice' });
-    sse.broadcast({ type: 'update', data: 'missed 2' });
-    sse.sendToUsers(['alice', 'carol'], { type: 'notification', data: 'missed 3' });
-
-    await client.until(() => client.events.length >= 4, 5000, 'the replay');
-    sse.sendToUser('alice', { type: 'notification', data: 'live' });
-    await client.until(() => client.events.length >= 5);
-    await sleep(50);
-    expect(client.opens).toBe(2);
-    expect(client.events.map((e) => e.data)).toEqual(['before', 'missed 1', 'missed 2', 'missed 3', 'live']);
-    expect(client.ofType('reset')).toEqual([]);
-  });
-
-  it('replays from the lastEventId query parameter for a freshly opened EventSource', async () => {
-    const first = await open('dana');
-    sse.sendToUser('dana', { type: 'notification', data: 'seen' });
-    await first.until(() => first.events.length === 1);
-    const seenId = first.events[0].lastEventId;
-    first.close();
-    await waitForCount(() => sse.connectionCount('dana'), 0);
-    sse.sendToUser('dana', { type: 'notification', data: 'after reload 1' });
-    sse.sendToUser('dana', { type: 'notification', data: 'after reload 2' });
-
-    const reloaded = await open('dana', `&lastEventId=${seenId}`);
-    await reloaded.until(() => reloaded.events.length === 2);
-    expect(reloaded.events.map((e) => e.data)).toEqual(['after reload 1', 'after reload 2']);
-  });
-
-  it('prefers the Last-Event-ID header over the query parameter', async () => {
-    const first = await open('erik');
-    sse.sendToUser('erik', { type: 'notification', data: 1 });
-    sse.sendToUser('erik', { type: 'notification', data: 2 });
-    await first.until(() => first.events.length === 2);
-    const [id1, id2] = first.events.map((e) => e.lastEventId);
-    const res = await rawGet(url('erik', `&lastEventId=${id1}`), { 'last-event-id': id2 });
-    expect(res.body).not.toMatch(/data: 2\n/);
-    const fromQuery = await rawGet(url('erik', `&lastEventId=${id1}`));
-    expect(fromQuery.body).toMatch(/data: 2\n/);
-  });
-
-  it.each([
-    ['malformed', 'not-an-id', 'malformed-id'],
-    ['over-long', `${'1'.repeat(40)}-${'1'.repeat(40)}`, 'malformed-id'],
-    ['from the future', '99999999999999-0', 'unknown-id'],
-    ['from before this server started', '1000-0', 'unknown-id'],
-  ])('sends reset for a %s id, then continues live', async (_, id, reason) => {
-    const client = await open('frank', `&lastEventId=${encodeURIComponent(id)}`);
-    await client.until(() => client.ofType('reset').length === 1);
-    expect(client.ofType('reset')[0].data).toMatchObject({ reason, message: expect.any(String) });
-    sse.sendToUser('frank', { type: 'notification', data: 'live after reset' });
-    await client.until(() => client.ofType('notification').length === 1);
-  });
-
-  it('sends reset (too-old) when history no longer holds what came after the id', async () => {
-    const client = await open('gina');
-    sse.sendToUser('gina', { type: 'notification', data: 0 });
-    await client.until(() => client.events.length === 1);
-    const oldId = client.events[0].lastEventId;
-    client.close();
-    await waitForCount(() => sse.connectionCount('gina'), 0);
-    for (let i = 1; i <= 6; i++) sse.sendToUser('gina', { type: 'notification', data: i }); // maxEvents is 5
-
-    const res = await rawGet(url('gina', `&lastEventId=${oldId}`));
-    expect(res.status).toBe(200);
-    expect(res.body).toMatch(/event: reset\nid: \d+-\d+\ndata: \{"reason":"too-old"/);
-    expect(res.body).not.toMatch(/event: notification/);
-  });
-
-  it('replays a user only their own events and broadcasts, even from another user\'s id', async () => {
-    const holly = await open('holly');
-    sse.sendToUser('holly', { type: 'notification', data: 'holly 1' });
-    await holly.until(() => holly.events.length === 1);
-    const hollysId = holly.events[0].lastEventId;
-    sse.sendToUser('holly', { type: 'notification', data: 'holly secret' });
-    sse.sendToUser('ivan', { type: 'notification', data: 'ivan 1' });
-    sse.broadcast({ type: 'update', data: 'all' });
-
-    const ivan = await rawGet(url('ivan', `&lastEventId=${hollysId}`));
-    expect(ivan.body).toMatch(/data: "ivan 1"\n/);
-    expect(ivan.body).toMatch(/data: "all"\n/);
-    expect(ivan.body).not.toMatch(/holly/);
-  });
-});
-
-describe('replay with history off', () => {
-  it('answers a resuming client with reset (history-disabled)', async () => {
-    const server = await startLibrary({ heartbeatIntervalMs: 0, history: false });
-    try {
-      const res = await rawGet(`${server.baseUrl}/api/events?token=${signToken('x')}`, { 'last-event-id': '1-0' });
-      expect(res.body).toMatch(/"reason":"history-disabled"/);
-    } finally {
-      await server.close();
-    }
-  });
-});
-
-describe('replay by age', () => {
-  it('sends reset (too-old) once the events after the id have expired', async () => {
-    const { server, sse } = await startWithSockets({ history: { ttlMs: 300 } });
-    try {
-      const first = new StreamClient(`${server.baseUrl}/api/events?token=${signToken('jo')}`);
-      await first.opened();
-      sse.sendToUser('jo', { type: 'notification', data: 'old' });
-      await first.until(() => first.events.length === 1);
-      first.close();
-      sse.sendToUser('jo', { type: 'notification', data: 'expires too' });
-      await sleep(400);
-      const res = await rawGet(`${server.baseUrl}/api/events?token=${signToken('jo')}&lastEventId=${first.events[0].lastEventId}`);
-      expect(res.body).toMatch(/"reason":"too-old"/);
-      expect(res.body).not.toMatch(/expires too/);
-    } finally {
-      await server.close();
-    }
-  });
-});
 
 /** A store that answers later, as a remote one would: replay and live delivery then truly overlap. */
 class SlowStore implements SseHistoryStore {
@@ -184,46 +39,194 @@ class SerialisingStore extends SlowStore {
   }
 }
 
-describe.each([
-  ['the in-memory store', () => undefined],
-  ['a slow asynchronous store', () => new SlowStore()],
-  ['a store that gives back frames as plain fields', () => new SerialisingStore()],
-])('replay race with %s', (_, store) => {
-  it('keeps every client gap-free and duplicate-free while publishing in a tight loop and cutting connections', async () => {
-    const { server, sse, cut } = await startWithSockets({ retryMs: 5, history: { maxEvents: 20_000, store: store() } });
-    const users = ['r1', 'r2', 'r3', 'r4'];
-    const clients = users.map((u) => new StreamClient(`${server.baseUrl}/api/events?token=${signToken(u)}`));
-    try {
-      await Promise.all(clients.map((c) => c.opened()));
-      let total = 0;
-      let cuts = 0;
-      const chaos = setInterval(() => {
-        cut();
-        cuts++;
-      }, 60);
-      const until = Date.now() + 1500;
-      for (let seq = 0; Date.now() < until || cuts < 6; seq++, total++) {
-        // Alternate targeted sends and broadcasts: both must be replayed in one order.
-        if (seq % 3 === 0) sse.broadcast({ type: 'update', data: { seq } });
-        else for (const u of users) sse.sendToUser(u, { type: 'update', data: { seq } });
-        if (seq % 5 === 0) await sleep(1);
+describe.each(ADAPTERS)('on %s', (adapter) => {
+  describe('Last-Event-ID replay', () => {
+    let server: RunningApp;
+    let sse: SseService;
+    let cut: () => void;
+    const clients: StreamClient[] = [];
+    beforeAll(async () => {
+      ({ server, sse, cut } = await startWithSockets({ retryMs: 200, history: { maxEvents: 5, ttlMs: 60_000 } }, adapter));
+    });
+    afterEach(async () => {
+      clients.splice(0).forEach((c) => c.close());
+      await waitForCount(() => sse.connectionCount(), 0);
+    });
+    afterAll(() => server.close());
+
+    const url = (user: string, query = '') => `${server.baseUrl}/api/events?token=${signToken(user)}${query}`;
+    const open = (user: string, query = '') => connectUser(server, user, clients, { query });
+
+    it('starts every stream with retry: and an id marking its position', async () => {
+      const res = await rawGet(url('pos'));
+      expect(res.body).toMatch(/^\n?id: \d+-\d+\nretry: 200\n: connected\n\n$/);
+    });
+
+    it('gives a client that reconnects by itself exactly the three events it missed, once, in order', async () => {
+      const client = await open('alice');
+      sse.sendToUser('alice', { type: 'notification', data: 'before' });
+      await client.until(() => client.events.length === 1);
+
+      cut(); // the server side of the stream is gone; the client will retry after `retry:`
+      await waitForCount(() => sse.connectionCount('alice'), 0);
+      sse.sendToUser('alice', { type: 'notification', data: 'missed 1' });
+      sse.sendToUser('bob', { type: 'notification', data: 'not for alice' });
+      sse.broadcast({ type: 'update', data: 'missed 2' });
+      sse.sendToUsers(['alice', 'carol'], { type: 'notification', data: 'missed 3' });
+
+      await client.until(() => client.events.length >= 4, 5000, 'the replay');
+      sse.sendToUser('alice', { type: 'notification', data: 'live' });
+      await client.until(() => client.events.length >= 5);
+      await sleep(50);
+      expect(client.opens).toBe(2);
+      expect(client.events.map((e) => e.data)).toEqual(['before', 'missed 1', 'missed 2', 'missed 3', 'live']);
+      expect(client.ofType('reset')).toEqual([]);
+    });
+
+    it('replays from the lastEventId query parameter for a freshly opened EventSource', async () => {
+      const first = await open('dana');
+      sse.sendToUser('dana', { type: 'notification', data: 'seen' });
+      await first.until(() => first.events.length === 1);
+      const seenId = first.events[0].lastEventId;
+      first.close();
+      await waitForCount(() => sse.connectionCount('dana'), 0);
+      sse.sendToUser('dana', { type: 'notification', data: 'after reload 1' });
+      sse.sendToUser('dana', { type: 'notification', data: 'after reload 2' });
+
+      const reloaded = await open('dana', `&lastEventId=${seenId}`);
+      await reloaded.until(() => reloaded.events.length === 2);
+      expect(reloaded.events.map((e) => e.data)).toEqual(['after reload 1', 'after reload 2']);
+    });
+
+    it('prefers the Last-Event-ID header over the query parameter', async () => {
+      const first = await open('erik');
+      sse.sendToUser('erik', { type: 'notification', data: 1 });
+      sse.sendToUser('erik', { type: 'notification', data: 2 });
+      await first.until(() => first.events.length === 2);
+      const [id1, id2] = first.events.map((e) => e.lastEventId);
+      const res = await rawGet(url('erik', `&lastEventId=${id1}`), { 'last-event-id': id2 });
+      expect(res.body).not.toMatch(/data: 2\n/);
+      const fromQuery = await rawGet(url('erik', `&lastEventId=${id1}`));
+      expect(fromQuery.body).toMatch(/data: 2\n/);
+    });
+
+    it.each([
+      ['malformed', 'not-an-id', 'malformed-id'],
+      ['over-long', `${'1'.repeat(40)}-${'1'.repeat(40)}`, 'malformed-id'],
+      ['from the future', '99999999999999-0', 'unknown-id'],
+      ['from before this server started', '1000-0', 'unknown-id'],
+    ])('sends reset for a %s id, then continues live', async (_, id, reason) => {
+      const client = await open('frank', `&lastEventId=${encodeURIComponent(id)}`);
+      await client.until(() => client.ofType('reset').length === 1);
+      expect(client.ofType('reset')[0].data).toMatchObject({ reason, message: expect.any(String) });
+      sse.sendToUser('frank', { type: 'notification', data: 'live after reset' });
+      await client.until(() => client.ofType('notification').length === 1);
+    });
+
+    it('sends reset (too-old) when history no longer holds what came after the id', async () => {
+      const client = await open('gina');
+      sse.sendToUser('gina', { type: 'notification', data: 0 });
+      await client.until(() => client.events.length === 1);
+      const oldId = client.events[0].lastEventId;
+      client.close();
+      await waitForCount(() => sse.connectionCount('gina'), 0);
+      for (let i = 1; i <= 6; i++) sse.sendToUser('gina', { type: 'notification', data: i }); // maxEvents is 5
+
+      const res = await rawGet(url('gina', `&lastEventId=${oldId}`));
+      expect(res.status).toBe(200);
+      expect(res.body).toMatch(/event: reset\nid: \d+-\d+\ndata: \{"reason":"too-old"/);
+      expect(res.body).not.toMatch(/event: notification/);
+    });
+
+    it('replays a user only their own events and broadcasts, even from another user\'s id', async () => {
+      const holly = await open('holly');
+      sse.sendToUser('holly', { type: 'notification', data: 'holly 1' });
+      await holly.until(() => holly.events.length === 1);
+      const hollysId = holly.events[0].lastEventId;
+      sse.sendToUser('holly', { type: 'notification', data: 'holly secret' });
+      sse.sendToUser('ivan', { type: 'notification', data: 'ivan 1' });
+      sse.broadcast({ type: 'update', data: 'all' });
+
+      const ivan = await rawGet(url('ivan', `&lastEventId=${hollysId}`));
+      expect(ivan.body).toMatch(/data: "ivan 1"\n/);
+      expect(ivan.body).toMatch(/data: "all"\n/);
+      expect(ivan.body).not.toMatch(/holly/);
+    });
+  });
+
+  describe('replay with history off', () => {
+    it('answers a resuming client with reset (history-disabled)', async () => {
+      const server = await startLibrary({ heartbeatIntervalMs: 0, history: false }, {}, { adapter });
+      try {
+        const res = await rawGet(`${server.baseUrl}/api/events?token=${signToken('x')}`, { 'last-event-id': '1-0' });
+        expect(res.body).toMatch(/"reason":"history-disabled"/);
+      } finally {
+        await server.close();
       }
-      clearInterval(chaos);
-      for (const c of clients) {
-        await c.until(() => c.ofType('update').length >= total, 15_000, 'every event');
+    });
+  });
+
+  describe('replay by age', () => {
+    it('sends reset (too-old) once the events after the id have expired', async () => {
+      const { server, sse } = await startWithSockets({ history: { ttlMs: 300 } }, adapter);
+      try {
+        const first = new StreamClient(`${server.baseUrl}/api/events?token=${signToken('jo')}`);
+        await first.opened();
+        sse.sendToUser('jo', { type: 'notification', data: 'old' });
+        await first.until(() => first.events.length === 1);
+        first.close();
+        sse.sendToUser('jo', { type: 'notification', data: 'expires too' });
+        await sleep(400);
+        const res = await rawGet(`${server.baseUrl}/api/events?token=${signToken('jo')}&lastEventId=${first.events[0].lastEventId}`);
+        expect(res.body).toMatch(/"reason":"too-old"/);
+        expect(res.body).not.toMatch(/expires too/);
+      } finally {
+        await server.close();
       }
-      await sleep(100);
-      expect(cuts).toBeGreaterThanOrEqual(6);
-      expect(total).toBeGreaterThan(300);
-      for (const c of clients) {
-        expect(c.ofType('reset')).toEqual([]);
-        expect(c.opens).toBeGreaterThan(1);
-        const seqs = c.ofType('update').map((e) => (e.data as { seq: number }).seq);
-        expect(seqs).toEqual(Array.from({ length: total }, (_, i) => i));
+    });
+  });
+
+  describe.each([
+    ['the in-memory store', () => undefined],
+    ['a slow asynchronous store', () => new SlowStore()],
+    ['a store that gives back frames as plain fields', () => new SerialisingStore()],
+  ])('replay race with %s', (_, store) => {
+    it('keeps every client gap-free and duplicate-free while publishing in a tight loop and cutting connections', async () => {
+      const { server, sse, cut } = await startWithSockets({ retryMs: 5, history: { maxEvents: 20_000, store: store() } }, adapter);
+      const users = ['r1', 'r2', 'r3', 'r4'];
+      const clients = users.map((u) => new StreamClient(`${server.baseUrl}/api/events?token=${signToken(u)}`));
+      try {
+        await Promise.all(clients.map((c) => c.opened()));
+        let total = 0;
+        let cuts = 0;
+        const chaos = setInterval(() => {
+          cut();
+          cuts++;
+        }, 60);
+        const until = Date.now() + 1500;
+        for (let seq = 0; Date.now() < until || cuts < 6; seq++, total++) {
+          // Alternate targeted sends and broadcasts: both must be replayed in one order.
+          if (seq % 3 === 0) sse.broadcast({ type: 'update', data: { seq } });
+          else for (const u of users) sse.sendToUser(u, { type: 'update', data: { seq } });
+          if (seq % 5 === 0) await sleep(1);
+        }
+        clearInterval(chaos);
+        for (const c of clients) {
+          await c.until(() => c.ofType('update').length >= total, 15_000, 'every event');
+        }
+        await sleep(100);
+        expect(cuts).toBeGreaterThanOrEqual(6);
+        expect(total).toBeGreaterThan(300);
+        for (const c of clients) {
+          expect(c.ofType('reset')).toEqual([]);
+          expect(c.opens).toBeGreaterThan(1);
+          const seqs = c.ofType('update').map((e) => (e.data as { seq: number }).seq);
+          expect(seqs).toEqual(Array.from({ length: total }, (_, i) => i));
+        }
+      } finally {
+        clients.forEach((c) => c.close());
+        await server.close();
       }
-    } finally {
-      clients.forEach((c) => c.close());
-      await server.close();
-    }
+    });
   });
 });

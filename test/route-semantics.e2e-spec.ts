@@ -10,21 +10,26 @@ import {
   Module,
   type NestInterceptor,
 } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type { Observable } from 'rxjs';
 import { SseModule, SseService } from '@nest-sse/server';
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
+import { ADAPTERS, createApp } from './support/nest-app.factory.js';
 import { rawGet, StreamClient, waitForCount } from './support/sse-client.js';
 
 const seen = { intercepted: 0, filtered: 0 };
 
-/** An app-wide interceptor: runs for the stream route, and headers it sets reach the client. */
+/**
+ * An app-wide interceptor: runs for the stream route, and headers it sets reach the client
+ * (on Fastify they are set on the reply, not on the raw response the stream is written to).
+ */
 @Injectable()
 class StampInterceptor implements NestInterceptor {
+  constructor(private readonly host: HttpAdapterHost) {}
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     seen.intercepted++;
-    context.switchToHttp().getResponse().setHeader('X-Request-Stamp', 'stamped');
+    this.host.httpAdapter.setHeader(context.switchToHttp().getResponse(), 'X-Request-Stamp', 'stamped');
     return next.handle();
   }
 }
@@ -40,15 +45,17 @@ class MaintenanceGuard implements CanActivate {
 /** An app-wide filter: the module's 401 and 429 go through it like any HttpException. */
 @Catch(HttpException)
 class TaggingFilter implements ExceptionFilter {
+  constructor(private readonly host: HttpAdapterHost) {}
   catch(exception: HttpException, host: ArgumentsHost): void {
     seen.filtered++;
+    const { httpAdapter } = this.host;
     const response = host.switchToHttp().getResponse();
-    response.status(exception.getStatus()).setHeader('X-Filtered', 'yes');
-    response.json({ ...(exception.getResponse() as object), filtered: true });
+    httpAdapter.setHeader(response, 'X-Filtered', 'yes');
+    httpAdapter.reply(response, { ...(exception.getResponse() as object), filtered: true }, exception.getStatus());
   }
 }
 
-describe("the stream route keeps Nest's guards, interceptors and exception filters", () => {
+describe.each(ADAPTERS)("the stream route keeps Nest's guards, interceptors and exception filters on %s", (adapter) => {
   let server: RunningApp;
   beforeAll(async () => {
     @Module({
@@ -61,7 +68,7 @@ describe("the stream route keeps Nest's guards, interceptors and exception filte
     })
     class AppWithGlobals {}
     const moduleRef = await Test.createTestingModule({ imports: [AppWithGlobals] }).compile();
-    server = await listen(moduleRef.createNestApplication({ logger: false }));
+    server = await listen(createApp(moduleRef, { adapter, logger: false }));
   });
   afterAll(() => server.close());
 

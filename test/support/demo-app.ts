@@ -4,6 +4,7 @@ import jwt from 'jsonwebtoken';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from '../../src/app.module.js';
 import { type AppConfig, loadConfig } from '../../src/config.js';
+import { type AdapterName, createApp } from './nest-app.factory.js';
 
 export const TEST_SECRET = 'test-secret-for-e2e-only';
 
@@ -14,16 +15,16 @@ export interface RunningApp {
 }
 
 /** Listens on an ephemeral loopback port: every test talks to it over a real socket. */
-export async function listen(app: INestApplication): Promise<RunningApp> {
+export async function listen(app: INestApplication, { tls = false }: { tls?: boolean } = {}): Promise<RunningApp> {
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
-  return { app, baseUrl: `http://127.0.0.1:${port}`, close: () => app.close() };
+  return { app, baseUrl: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`, close: () => app.close() };
 }
 
-export async function startDemo(overrides: Partial<AppConfig> = {}): Promise<RunningApp> {
+export async function startDemo(overrides: Partial<AppConfig> = {}, adapter: AdapterName = 'express'): Promise<RunningApp> {
   const config = { ...loadConfig({ JWT_SECRET: TEST_SECRET }), ...overrides };
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
-  return listen(moduleRef.createNestApplication({ logger: ['error'] }));
+  return listen(createApp(moduleRef, { adapter }));
 }
 
 export function signToken(
