@@ -1,0 +1,194 @@
+import http2, { type ClientHttp2Session, type Http2Session, type ServerHttp2Stream } from 'node:http2';
+import https from 'node:https';
+import vm from 'node:vm';
+import { generate } from 'selfsigned';
+import { SseService } from '@nest-sse/server';
+import { type RunningApp, signToken } from './support/demo-app.js';
+import { connectH2, H2Stream } from './support/h2-stream.client.js';
+import { startLibrary } from './support/library-app.js';
+import { sleep, waitForCount } from './support/sse-client.js';
+
+/** Headers that only mean something to one HTTP/1 connection; HTTP/2 forbids them (RFC 9113, 8.2.2). */
+const CONNECTION_SPECIFIC = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'];
+
+/**
+ * Node drops a `Connection` header given for HTTP/2 before it reaches the wire, and says so
+ * once per process with an UnsupportedWarning. Jest's sandboxed `process` does not get
+ * warnings, so they are read on the real one.
+ */
+const realProcess = vm.runInThisContext('process') as NodeJS.Process;
+const connectionHeaderWarnings: string[] = [];
+const onWarning = (warning: Error): void => {
+  if (/connection header/i.test(warning.message)) connectionHeaderWarnings.push(warning.message);
+};
+beforeAll(() => realProcess.on('warning', onWarning));
+afterAll(() => realProcess.off('warning', onWarning));
+
+let tls: { key: string; cert: string };
+beforeAll(async () => {
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], { keyType: 'ec', algorithm: 'sha256' });
+  tls = { key: pems.private, cert: pems.cert };
+});
+
+describe.each([
+  ['h2c (no TLS)', false],
+  ['TLS', true],
+])('the stream route over HTTP/2, %s, on fastify', (_, secure) => {
+  let server: RunningApp;
+  let sse: SseService;
+  let session: ClientHttp2Session;
+  /** The server-side connections that carried streams, to tell that 20 streams shared one. */
+  const carriers = new Set<Http2Session>();
+  const streams: H2Stream[] = [];
+
+  beforeAll(async () => {
+    server = await startLibrary(
+      { heartbeatIntervalMs: 100, maxConnectionsPerUser: 20, cors: { origins: ['https://app.example'] } },
+      { maxPendingDataLength: 64 * 1024 },
+      { adapter: 'fastify', http2: true, tls: secure ? tls : undefined },
+    );
+    sse = server.app.get(SseService);
+    server.app.getHttpServer().on('stream', (stream: ServerHttp2Stream) => carriers.add(stream.session!));
+  });
+  beforeEach(async () => {
+    carriers.clear();
+    session = await connectH2(server.baseUrl, secure ? tls.cert : undefined);
+  });
+  afterEach(async () => {
+    streams.splice(0).forEach((s) => s.close());
+    session.close();
+    await waitForCount(() => sse.connectionCount(), 0);
+  });
+  afterAll(() => server.close());
+
+  const open = (user: string | undefined, headers: Record<string, string> = {}, query = ''): H2Stream => {
+    const token = user === undefined ? '' : `?token=${signToken(user)}${query}`;
+    const stream = new H2Stream(session, `/api/events${token}`, headers);
+    streams.push(stream);
+    return stream;
+  };
+
+  it('opens 20 streams on one connection, each receiving events, with no connection-specific header', async () => {
+    expect(session.alpnProtocol).toBe(secure ? 'h2' : 'h2c');
+    const twenty = Array.from({ length: 20 }, () => open('many', { origin: 'https://app.example' }));
+    await Promise.all(twenty.map((s) => s.opened()));
+    await waitForCount(() => sse.connectionCount('many'), 20);
+    expect(carriers.size).toBe(1);
+
+    for (const s of twenty) {
+      expect(s.status).toBe(200);
+      expect(s.headers['content-type']).toMatch(/^text\/event-stream/);
+      expect(s.headers['cache-control']).toMatch(/no-cache.*no-transform/);
+      expect(s.headers['access-control-allow-origin']).toBe('https://app.example');
+      for (const name of CONNECTION_SPECIFIC) expect(s.headers[name]).toBeUndefined();
+    }
+    expect(connectionHeaderWarnings).toEqual([]);
+
+    expect(sse.sendToUser('many', { type: 'update', data: { to: 'many' } })).toBe(20);
+    expect(sse.broadcast({ type: 'update', data: { to: 'all' } })).toBe(20);
+    await Promise.all(twenty.map((s) => s.until(() => s.ofType('update').length === 2, 5000, 'two updates')));
+    for (const s of twenty) {
+      expect(s.ofType('update').map((m) => JSON.parse(m.data!))).toEqual([{ to: 'many' }, { to: 'all' }]);
+    }
+    expect(session.closed).toBe(false);
+  });
+
+  it('answers 401 and 429 as JSON before any stream byte', async () => {
+    const unauthorized = open(undefined);
+    await unauthorized.until(() => unauthorized.closed, 5000, 'the 401 to end');
+    expect(unauthorized.status).toBe(401);
+    expect(unauthorized.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(unauthorized.text)).toMatchObject({ statusCode: 401, message: expect.stringMatching(/Missing token/) });
+
+    const full = Array.from({ length: 20 }, () => open('full'));
+    await waitForCount(() => sse.connectionCount('full'), 20);
+    const limited = open('full');
+    await limited.until(() => limited.closed, 5000, 'the 429 to end');
+    expect(limited.status).toBe(429);
+    expect(JSON.parse(limited.text)).toMatchObject({ statusCode: 429, limit: 20 });
+    expect(limited.text).not.toMatch(/retry:|data:/);
+    expect(full.every((s) => !s.closed)).toBe(true);
+  });
+
+  it('sends heartbeats', async () => {
+    const s = open('beating');
+    await s.until(() => s.messages.filter((m) => m.comment === 'heartbeat').length >= 2, 3000, 'two heartbeats');
+  });
+
+  it('resumes from Last-Event-ID on a new stream of the same connection', async () => {
+    const first = open('resumer');
+    await waitForCount(() => sse.connectionCount('resumer'), 1);
+    sse.sendToUser('resumer', { type: 'update', data: 'seen' });
+    await first.until(() => first.ofType('update').length === 1);
+    first.close();
+    await waitForCount(() => sse.connectionCount('resumer'), 0);
+    sse.sendToUser('resumer', { type: 'update', data: 'missed 1' });
+    sse.sendToUser('resumer', { type: 'update', data: 'missed 2' });
+
+    const resumed = open('resumer', { 'last-event-id': first.ofType('update')[0].id! });
+    await resumed.until(() => resumed.ofType('update').length === 2, 5000, 'the replay');
+    expect(resumed.ofType('update').map((m) => JSON.parse(m.data!))).toEqual(['missed 1', 'missed 2']);
+  });
+
+  it('notices a stream the client cancels, while the connection and its other streams go on', async () => {
+    const [cancelled, kept] = [open('canceller'), open('canceller')];
+    await waitForCount(() => sse.connectionCount('canceller'), 2);
+    cancelled.close();
+    await waitForCount(() => sse.connectionCount('canceller'), 1);
+    sse.sendToUser('canceller', { type: 'update', data: 'after cancel' });
+    await kept.until(() => kept.ofType('update').length === 1);
+    expect(session.closed).toBe(false);
+  });
+
+  it('drops a stream whose client stops reading, and only that stream', async () => {
+    const slow = open('slow');
+    const healthy = open('healthy');
+    await waitForCount(() => sse.connectionCount('slow') + sse.connectionCount('healthy'), 2);
+    // The client stops reading this stream: its flow-control window closes and the
+    // server's stream buffer fills, past maxPendingDataLength (64 KiB).
+    slow.request.pause();
+    const payload = 'x'.repeat(16 * 1024);
+    for (let i = 0; i < 2000 && sse.connectionCount('slow') > 0; i++) {
+      sse.sendToUser('slow', { type: 'update', data: payload });
+      if (i % 20 === 0) await sleep(1);
+    }
+    await waitForCount(() => sse.connectionCount('slow'), 0);
+    // The client learns it (RST_STREAM with CANCEL), so its EventSource would reconnect.
+    await slow.until(() => slow.closed, 5000, 'the client to see its stream reset');
+    expect(slow.request.rstCode).toBe(http2.constants.NGHTTP2_CANCEL);
+    sse.sendToUser('healthy', { type: 'update', data: 'still served' });
+    await healthy.until(() => healthy.ofType('update').length === 1, 5000, 'the healthy stream to be served');
+    expect(session.closed).toBe(false);
+  });
+});
+
+describe('an HTTP/1.1 client on the HTTP/2 TLS server', () => {
+  it('streams over HTTP/1.1 after ALPN, with chunked encoding', async () => {
+    const server = await startLibrary({ heartbeatIntervalMs: 0 }, {}, { adapter: 'fastify', http2: true, tls });
+    const sse = server.app.get(SseService);
+    const url = `${server.baseUrl}/api/events?token=${signToken('h1')}`;
+    let text = '';
+    // Node's HTTPS client offers no ALPN protocol, so the server falls back to HTTP/1.1.
+    const request = https.get(url, { ca: tls.cert, agent: false });
+    try {
+      const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+        request.on('response', resolve);
+        request.on('error', reject);
+      });
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      expect(response.httpVersion).toBe('1.1');
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['transfer-encoding']).toBe('chunked');
+      expect(response.headers['connection']).toBe('keep-alive');
+      await waitForCount(() => sse.connectionCount('h1'), 1);
+      sse.sendToUser('h1', { type: 'update', data: 'over h1' });
+      const deadline = Date.now() + 5000;
+      while (!text.includes('data: "over h1"') && Date.now() < deadline) await sleep(10);
+      expect(text).toMatch(/event: update\nid: \S+\ndata: "over h1"\n\n$/);
+    } finally {
+      request.destroy();
+      await server.close();
+    }
+  });
+});
