@@ -230,7 +230,11 @@ describe('fixture apps installed from the tarballs (test/fixtures)', () => {
   }, BOOT_AND_SEND_MS);
 
   it('(c) fastify: a Nest 12 app on @nestjs/platform-fastify 12.5.0', async () => {
-    expect(readJson(path.join(fixtureDir('fastify'), 'node_modules/@nestjs/platform-fastify/package.json')).version).toBe('12.5.0');
+    const dir = fixtureDir('fastify');
+    expect(readJson(path.join(dir, 'node_modules/@nestjs/platform-fastify/package.json')).version).toBe('12.5.0');
+    // Nothing of ours pulls Express in.
+    expect(existsSync(path.join(dir, 'node_modules/@nestjs/platform-express'))).toBe(false);
+    expect(existsSync(path.join(dir, 'node_modules/express'))).toBe(false);
     await proveDelivery('fastify', { bridge: false });
   }, BOOT_AND_SEND_MS);
 
