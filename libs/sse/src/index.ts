@@ -7,6 +7,7 @@ export type { SseEvent, SseEventMap, SseEventType } from './sse-event.interface.
 export { SseAuthGuard, type SseAuthRequest } from './sse-auth.guard.js';
 export { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
 export { SseStreamUser } from './sse-stream-user.decorator.js';
+export { SseRoute, type SseRouteOptions } from './sse-route.decorator.js';
 export { SSE_USER_KEY, type SseUser } from './sse-user.js';
 
 /** What publishing and connecting throw. */

@@ -49,6 +49,22 @@ export class SseFrame implements MessageEvent, SseFrameFields {
     return new SseFrame({ type: event.type, id: event.id ?? id, data: encodeData(event.data) });
   }
 
+  /**
+   * A message from an app's own Observable (a Nest `MessageEvent`), checked
+   * against the same wire rules; string data is sent as it is (one `data:` line
+   * per line, as Nest's `@Sse()` does), any other data as JSON.
+   */
+  static fromMessage({ type, id, data, retry, comment }: MessageEvent): SseFrame {
+    const problem =
+      (type === undefined ? undefined : eventTypeProblem(type)) ?? (id === undefined ? undefined : eventIdProblem(id));
+    if (problem) throw new SseEventError(problem);
+    if (retry !== undefined && !(Number.isInteger(retry) && retry >= 0)) {
+      throw new SseEventError('SSE retry must be a non-negative integer of milliseconds');
+    }
+    const text = data === undefined || typeof data === 'string' ? data : encodeData(data);
+    return new SseFrame({ type, id, data: text, retry, comment: comment === undefined ? undefined : String(comment) });
+  }
+
   /** The text/event-stream form. */
   get text(): string {
     let out = '';

@@ -10,15 +10,21 @@ interface FastifyReplyLike {
   getHeaders(): Record<string, number | string | string[] | undefined>;
 }
 
+/** Node's own request and response behind a route's `@Req()` and `@Res()`: Express's are Node's own, Fastify wraps them. */
+export function rawRequestAndResponse(request: object, response: object): { request: SseRawRequest; response: SseRawResponse } {
+  return isFastifyReply(response)
+    ? { request: (request as FastifyRequestLike).raw, response: response.raw }
+    : { request: request as SseRawRequest, response: response as SseRawResponse };
+}
+
 /**
- * Node's own request and response behind a route's `@Req()` and `@Res()`, for
- * the sink, once guards and the handler accepted the stream. Express's are
- * Node's own. Fastify wraps them: its reply is hijacked, so that Fastify never
- * answers it a second time, and the headers set on the reply (`@Header()`,
- * interceptors) move to the raw response, which is all that is written from here on.
+ * Takes the response over from the platform, once the stream is accepted: on
+ * Fastify the reply is hijacked, so that Fastify never answers it a second
+ * time, and the headers set on it (`@Header()`, interceptors) move to the raw
+ * response, which is all that is written from here on. Express needs nothing.
  */
-export function takeOverResponse(request: object, response: object): { request: SseRawRequest; response: SseRawResponse } {
-  if (!isFastifyReply(response)) return { request: request as SseRawRequest, response: response as SseRawResponse };
+export function takeOverResponse(response: object): void {
+  if (!isFastifyReply(response)) return;
   response.hijack();
   const raw = response.raw;
   const headers = response.getHeaders();
@@ -26,7 +32,6 @@ export function takeOverResponse(request: object, response: object): { request: 
     const value = headers[name];
     if (value !== undefined) raw.setHeader(name, value);
   }
-  return { request: (request as FastifyRequestLike).raw, response: raw };
 }
 
 function isFastifyReply(response: object): response is FastifyReplyLike {

@@ -1,9 +1,10 @@
-import { Logger } from '@nestjs/common';
+import { Logger, type MessageEvent } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Observable, Observer, Subscription } from 'rxjs';
-import type { SseFrame } from './sse-frame.js';
+import { SseFrame } from './sse-frame.js';
+import { rawRequestAndResponse, takeOverResponse } from './sse-platform.adapter.js';
 
 /** Node's own request of either protocol, as any HTTP adapter holds it (Fastify's `request.raw`). */
 export type SseRawRequest = IncomingMessage | Http2ServerRequest;
@@ -32,63 +33,54 @@ export interface SseSinkOptions {
 const logger = new Logger('SseSink');
 
 /**
- * The last mile: writes a stream's frames as the bytes each frame encoded once,
- * with no per-event Promise, Transform stream or re-serialisation. It takes
- * Node's own request and response of either protocol (`sse-platform.adapter.ts`
- * gets them from Fastify's).
+ * The last mile: writes a stream's messages as the bytes each frame encoded once,
+ * with no per-event Promise, Transform stream or re-serialisation. It takes a
+ * route's `@Req()` and `@Res()` on Express or Fastify, over HTTP/1 or HTTP/2.
  *
- * It runs only once guards and the handler have accepted the request, so a 401
- * or 429 is still answered by Nest's exception filters before any byte is sent.
- * It subscribes itself and the route's handler returns at once, so none of
- * Nest's per-request machinery stays alive for the stream's lifetime. The stream
- * ends when the frames complete or the client leaves.
+ * It subscribes before anything is written: a stream that fails as it is
+ * subscribed (`SseService.stream()` over the per-user limit) throws from here,
+ * so Nest's exception filters still answer (429) before any byte; what the
+ * stream emits meanwhile (its opening and replay) waits in a list. Only then is
+ * the response taken over from the platform and its head written. Nothing of
+ * Nest's per-request machinery stays alive for the stream's lifetime. The
+ * stream ends when the messages complete or the client leaves.
  */
 export function pipeSseStream(
-  frames: Observable<SseFrame>,
-  request: SseRawRequest,
-  response: SseRawResponse,
+  messages: Observable<MessageEvent>,
+  request: object,
+  response: object,
   { maxPendingDataLength }: SseSinkOptions,
 ): void {
-  const sink = isHttp2(response)
-    ? openHttp2(response, maxPendingDataLength)
-    : openHttp1(request as IncomingMessage, response, maxPendingDataLength);
-  const subscription = frames.subscribe(sink);
+  const raw = rawRequestAndResponse(request, response);
+  const sink = isHttp2(raw.response)
+    ? new Http2Sink(raw.response, maxPendingDataLength)
+    : new Http1Sink(raw.request as IncomingMessage, raw.response, maxPendingDataLength);
+  const subscription = messages.subscribe(sink);
+  if (sink.failure !== undefined) {
+    subscription.unsubscribe();
+    throw sink.failure;
+  }
+  takeOverResponse(response);
+  sink.open();
   if (subscription.closed) return;
   sink.subscription = subscription;
-  response.on('close', sink.onClose);
+  raw.response.on('close', sink.onClose);
   // A client that left while the guards ran has closed already: 'close' will not come again.
-  if (sink.gone() || request.socket?.destroyed) subscription.unsubscribe();
+  if (sink.gone() || raw.request.socket?.destroyed) subscription.unsubscribe();
 }
 
 function isHttp2(response: SseRawResponse): response is Http2ServerResponse {
   return 'stream' in response;
 }
 
-function openHttp1(request: IncomingMessage, response: ServerResponse, maxPendingDataLength: number): Http1Sink {
-  const socket = request.socket;
-  socket.setNoDelay(true);
-  socket.setKeepAlive(true);
-  socket.setTimeout(0);
-  // Headers set earlier (CORS middleware, @Header(), interceptors) are kept by writeHead.
-  response.writeHead(200, SSE_RESPONSE_HEADERS);
-  response.flushHeaders();
-  // Once the head is on the socket, the body goes straight to the socket as
-  // HTTP/1.1 chunks, skipping ServerResponse's per-write work. HTTP/1.0 (no
-  // chunked encoding) goes through the response.
-  const direct = response.socket !== null && response.headersSent && response.chunkedEncoding === true;
-  return new Http1Sink(response, maxPendingDataLength, direct ? socket : null);
-}
-
-function openHttp2(response: Http2ServerResponse, maxPendingDataLength: number): Http2Sink {
-  // No socket settings: the socket is the connection's, shared by all its streams.
-  // writeHead sends the HEADERS frame at once.
-  response.writeHead(200, SSE_HTTP2_RESPONSE_HEADERS);
-  return new Http2Sink(response, maxPendingDataLength);
-}
-
 /** One stream's writer (an object, not closures: see the README's design notes). */
-abstract class ResponseSink implements Observer<SseFrame> {
+abstract class ResponseSink implements Observer<MessageEvent> {
   subscription?: Subscription;
+  /** What the stream failed with before it was opened: thrown to the route, for the exception filters. */
+  failure?: unknown;
+  /** Messages emitted while the stream was being subscribed, before its head was written; null once open. */
+  private early: SseFrame[] | null = [];
+  private completed = false;
   readonly onClose = (): void => this.subscription?.unsubscribe();
 
   constructor(
@@ -96,6 +88,8 @@ abstract class ResponseSink implements Observer<SseFrame> {
     private readonly maxPendingDataLength: number,
   ) {}
 
+  /** Writes the head of the response. */
+  protected abstract head(): void;
   /** Writes the frame; false once the output buffer is full. */
   protected abstract write(frame: SseFrame): boolean;
   /** Bytes written but not yet taken by the client. */
@@ -105,7 +99,30 @@ abstract class ResponseSink implements Observer<SseFrame> {
   /** Ends the stream abruptly, so the client sees an error (and reconnects). */
   protected abstract drop(): void;
 
-  next(frame: SseFrame): void {
+  /** Writes the head, then what the stream emitted while it was subscribed. */
+  open(): void {
+    this.head();
+    const early = this.early!;
+    this.early = null;
+    for (const frame of early) this.next(frame);
+    if (this.completed) this.end();
+  }
+
+  next(message: MessageEvent): void {
+    // The module's streams emit frames; a user's own Observable may emit plain messages.
+    let frame: SseFrame;
+    try {
+      frame = message instanceof SseFrame ? message : SseFrame.fromMessage(message);
+    } catch (err) {
+      // Never written: the stream ends (before its head, the exception filters answer).
+      this.subscription?.unsubscribe();
+      this.error(err);
+      return;
+    }
+    if (this.early) {
+      this.early.push(frame);
+      return;
+    }
     if (this.gone()) return;
     // The pending size is looked at only once a write reports a full buffer.
     if (!this.write(frame) && this.pending() > this.maxPendingDataLength) {
@@ -117,13 +134,18 @@ abstract class ResponseSink implements Observer<SseFrame> {
   }
 
   error(err: unknown): void {
+    if (this.early) {
+      this.failure = err;
+      return;
+    }
     // The headers are out: no status can be sent any more, so the stream just ends.
     logger.error(`stream failed: ${(err as Error)?.message ?? err}`);
     this.end();
   }
 
   complete(): void {
-    this.end();
+    if (this.early) this.completed = true;
+    else this.end();
   }
 
   private end(): void {
@@ -136,14 +158,30 @@ class Http1Sink extends ResponseSink {
   declare protected readonly response: ServerResponse;
   /** Writes of one tick (a burst of events) leave in one syscall, as node:http does for its own writes. */
   corked = false;
+  /** Set for the direct path: pre-encoded HTTP/1.1 chunks go to it. Otherwise frames go through the response. */
+  socket: Socket | null = null;
 
   constructor(
+    private readonly request: IncomingMessage,
     response: ServerResponse,
     maxPendingDataLength: number,
-    /** Set for the direct path: pre-encoded HTTP/1.1 chunks go to it. Otherwise frames go through the response. */
-    readonly socket: Socket | null,
   ) {
     super(response, maxPendingDataLength);
+  }
+
+  protected head(): void {
+    const socket = this.request.socket;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true);
+    socket.setTimeout(0);
+    // Headers set earlier (CORS middleware, @Header(), interceptors) are kept by writeHead.
+    this.response.writeHead(200, SSE_RESPONSE_HEADERS);
+    this.response.flushHeaders();
+    // Once the head is on the socket, the body goes straight to the socket as
+    // HTTP/1.1 chunks, skipping ServerResponse's per-write work. HTTP/1.0 (no
+    // chunked encoding) goes through the response.
+    const { response } = this;
+    if (response.socket !== null && response.headersSent && response.chunkedEncoding === true) this.socket = socket;
   }
 
   protected write(frame: SseFrame): boolean {
@@ -183,6 +221,11 @@ function uncork(sink: Http1Sink): void {
  */
 class Http2Sink extends ResponseSink {
   declare protected readonly response: Http2ServerResponse;
+
+  /** No socket settings: the socket is the connection's, shared by all its streams. */
+  protected head(): void {
+    this.response.writeHead(200, SSE_HTTP2_RESPONSE_HEADERS);
+  }
 
   protected write(frame: SseFrame): boolean {
     return this.response.write(frame.bytes);

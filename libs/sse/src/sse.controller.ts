@@ -1,7 +1,8 @@
-import { Controller, Get, Req, Res, type Type, UseGuards } from '@nestjs/common';
+import { Controller, Req, type Type, UseGuards } from '@nestjs/common';
+import type { Observable } from 'rxjs';
 import { SseAuthGuard } from './sse-auth.guard.js';
-import { takeOverResponse } from './sse-platform.adapter.js';
-import { pipeSseStream } from './sse-response.sink.js';
+import type { SseFrame } from './sse-frame.js';
+import { SseRoute } from './sse-route.decorator.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
 
@@ -13,12 +14,11 @@ interface StreamRequest {
 }
 
 /**
- * The stream route: the guard authenticates, the handler takes a slot (or
- * throws 429 for the exception filters), and the sink writes the connection's
- * Observable to the client. A plain `@Get()` with the module's own sink rather
- * than `@Sse()`: see `sse-response.sink.ts` for why. Interceptors run around
- * the handler, which returns once the stream is set up. Works on Express and
- * Fastify (HTTP/1.1 and HTTP/2).
+ * The stream route, built on `@SseRoute()` like an app's own: the guard
+ * authenticates, the handler returns the user's stream (throwing
+ * `SseConnectionLimitError`, a 429 for the exception filters, when the user has
+ * no free slot), and the module's sink writes it, on Express or Fastify, over
+ * HTTP/1.1 or HTTP/2.
  */
 export function createSseController(path: string, maxPendingDataLength: number): Type<unknown> {
   @Controller()
@@ -26,13 +26,9 @@ export function createSseController(path: string, maxPendingDataLength: number):
   class SseController {
     constructor(private readonly streams: SseStreamFactory) {}
 
-    @Get(path)
-    events(@Req() request: StreamRequest, @Res() response: object): void {
-      // Over the limit this throws SseConnectionLimitError, a 429 for the exception filters,
-      // so the response is taken over from the platform only after it.
-      const frames = this.streams.create(request[SSE_USER_KEY], { lastEventId: readLastEventId(request) });
-      const raw = takeOverResponse(request, response);
-      pipeSseStream(frames, raw.request, raw.response, { maxPendingDataLength });
+    @SseRoute(path, { maxPendingDataLength })
+    events(@Req() request: StreamRequest): Observable<SseFrame> {
+      return this.streams.create(request[SSE_USER_KEY], { lastEventId: readLastEventId(request) });
     }
   }
   return SseController;
