@@ -1,0 +1,63 @@
+import 'reflect-metadata';
+import { Controller, Headers, type MessageEvent, Module, Sse, UseGuards } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { SseAuthGuard, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
+import type { AddressInfo } from 'node:net';
+import type { Observable } from 'rxjs';
+import type { Publisher, ServerOptions } from './publisher.js';
+
+/**
+ * An app's own stream route over `SseService.stream()`, with the module's route
+ * turned off: `@SseRoute()` (written by the module's sink) or Nest's `@Sse()`.
+ */
+@Controller()
+@UseGuards(SseAuthGuard)
+class DecoratedRoute {
+  constructor(private readonly sse: SseService) {}
+
+  @SseRoute('api/events')
+  events(@SseStreamUser() user: SseUser, @Headers('last-event-id') lastEventId?: string): Observable<MessageEvent> {
+    return this.sse.stream(user.userId, { lastEventId, expiresAt: user.expiresAt });
+  }
+}
+
+@Controller()
+@UseGuards(SseAuthGuard)
+class NestSseRoute {
+  constructor(private readonly sse: SseService) {}
+
+  @Sse('api/events')
+  events(@SseStreamUser() user: SseUser, @Headers('last-event-id') lastEventId?: string): Observable<MessageEvent> {
+    return this.sse.stream(user.userId, { lastEventId, expiresAt: user.expiresAt });
+  }
+}
+
+async function start(controller: typeof DecoratedRoute | typeof NestSseRoute, { secret }: ServerOptions): Promise<Publisher> {
+  @Module({
+    imports: [
+      SseModule.forRoot({
+        jwt: { secret },
+        // No heartbeat during the run, as for the other variants; the same limit as the library variant.
+        heartbeatIntervalMs: 600_000,
+        maxConnectionsPerUser: 10,
+        route: false,
+      }),
+    ],
+    controllers: [controller],
+  })
+  class OwnRouteApp {}
+  const app = await NestFactory.create(OwnRouteApp, { logger: ['error', 'warn'] });
+  await app.listen(0, '127.0.0.1');
+  const sse = app.get(SseService);
+  return {
+    port: (app.getHttpServer().address() as AddressInfo).port,
+    path: '/api/events',
+    broadcast: (type, data) => void sse.broadcast({ type, data }),
+    sendToUser: (userId, type, data) => void sse.sendToUser(userId, { type, data }),
+    connectionCount: () => sse.connectionCount(),
+    close: () => app.close(),
+  };
+}
+
+export const startSseRoute = (options: ServerOptions) => start(DecoratedRoute, options);
+export const startNestSse = (options: ServerOptions) => start(NestSseRoute, options);
