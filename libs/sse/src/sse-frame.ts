@@ -3,7 +3,11 @@ import type { SseEvent } from './sse-event.interface.js';
 import { SseEventError } from './sse.exceptions.js';
 import { eventIdProblem, eventTypeProblem } from './sse-wire.rules.js';
 
-/** The fields of a frame; `data` is already text (JSON for published events). */
+/**
+ * The fields of a frame; `data` is already text (JSON for published events).
+ *
+ * @publicApi
+ */
 export interface SseFrameFields {
   readonly type?: string;
   readonly id?: string;
@@ -17,6 +21,8 @@ export interface SseFrameFields {
  * form: the first stream that writes it encodes it once, as an HTTP/1.1 chunk
  * (`size CRLF text CRLF`), and every other stream, and history's replays, write
  * the same bytes. It is also a Nest `MessageEvent`, for users' own `@Sse()` routes.
+ *
+ * @publicApi
  */
 export class SseFrame implements MessageEvent, SseFrameFields {
   readonly type?: string;

@@ -42,6 +42,11 @@ export interface SseJwtOptions {
   userIdClaim?: string;
 }
 
+/**
+ * CORS for the stream route only; the app's own CORS policy is untouched.
+ *
+ * @publicApi
+ */
 export interface SseCorsOptions {
   /** Origins allowed to open streams from a browser. None by default. */
   origins?: string[];
@@ -49,7 +54,11 @@ export interface SseCorsOptions {
   credentials?: boolean;
 }
 
-/** Bounded history of published events, for Last-Event-ID replay. */
+/**
+ * Bounded history of published events, for Last-Event-ID replay.
+ *
+ * @publicApi
+ */
 export interface SseHistoryOptions {
   /** Events kept per user, and for broadcasts. Default 1000. */
   maxEvents?: number;
@@ -59,7 +68,11 @@ export interface SseHistoryOptions {
   store?: SseHistoryStore;
 }
 
-/** Options of `SseModule.forRoot()` / the factory of `forRootAsync()`. */
+/**
+ * Options of `SseModule.forRoot()` / the factory of `forRootAsync()`.
+ *
+ * @publicApi
+ */
 export interface SseModuleOptions {
   jwt: SseJwtOptions;
   /** Interval of the keep-alive sent on every open stream. Default 30000. 0 disables it. */
@@ -87,7 +100,11 @@ export interface SseModuleOptions {
   history?: SseHistoryOptions | false;
 }
 
-/** Options fixed when the module is defined, because they shape the route itself. */
+/**
+ * Options fixed when the module is defined, because they shape the route itself.
+ *
+ * @publicApi
+ */
 export interface SseModuleExtras {
   /** Route of the stream. Default `/api/events` (under any global prefix the app sets). */
   path?: string;

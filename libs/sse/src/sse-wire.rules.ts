@@ -5,7 +5,11 @@
  * it imports nothing, so the client can use it too.
  */
 
-/** Every length limit of what reaches the wire or identifies a stream. */
+/**
+ * Every length limit of what reaches the wire or identifies a stream.
+ *
+ * @publicApi
+ */
 export const SSE_LIMITS = {
   /** An `event:` name. */
   eventTypeLength: 64,
@@ -19,7 +23,11 @@ export const SSE_LIMITS = {
   tokenLength: 8192,
 } as const;
 
-/** The event types the module documents; any other name `eventTypeProblem` accepts is allowed too. */
+/**
+ * The event types the module documents; any other name `eventTypeProblem` accepts is allowed too.
+ *
+ * @publicApi
+ */
 export const SSE_EVENT_TYPES = {
   notification: 'notification',
   update: 'update',
@@ -30,7 +38,11 @@ export const SSE_EVENT_TYPES = {
   reset: 'reset',
 } as const;
 
-/** Why a `reset` was sent (its data is `{ reason, message }`). */
+/**
+ * Why a `reset` was sent (its data is `{ reason, message }`).
+ *
+ * @publicApi
+ */
 export const SSE_RESET_REASONS = {
   'malformed-id': 'The Last-Event-ID is not an id this server issues.',
   'unknown-id': 'The Last-Event-ID was not issued by this server run (restarted, or from elsewhere).',
@@ -38,6 +50,11 @@ export const SSE_RESET_REASONS = {
   'history-disabled': 'This server keeps no history to resume from.',
   'history-unavailable': 'The history store could not be read.',
 } as const;
+/**
+ * Why a `reset` was sent: a key of `SSE_RESET_REASONS`.
+ *
+ * @publicApi
+ */
 export type SseResetReason = keyof typeof SSE_RESET_REASONS;
 
 /**

@@ -1,12 +1,36 @@
 /** Every default of the module, in one place. The wire rules and limits are in `sse-wire.rules.ts`. */
 
+/**
+ * Default `heartbeatIntervalMs`.
+ *
+ * @publicApi
+ */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
+/**
+ * Default `maxConnectionsPerUser`.
+ *
+ * @publicApi
+ */
 export const DEFAULT_MAX_CONNECTIONS_PER_USER = 5;
+/**
+ * Default `retryMs`.
+ *
+ * @publicApi
+ */
 export const DEFAULT_RETRY_MS = 3_000;
 export const DEFAULT_JWT_ALGORITHMS = ['HS256'] as const;
 export const DEFAULT_USER_ID_CLAIM = 'sub';
-/** History kept for Last-Event-ID replay: per user (and for broadcasts), and by age. */
+/**
+ * History kept for Last-Event-ID replay: per user (and for broadcasts), and by age.
+ *
+ * @publicApi
+ */
 export const DEFAULT_HISTORY_MAX_EVENTS = 1000;
+/**
+ * Default `history.ttlMs`: age after which kept events are dropped.
+ *
+ * @publicApi
+ */
 export const DEFAULT_HISTORY_TTL_MS = 5 * 60_000;
 
 /** Defaults of the route-shaping extras of `forRoot` / `forRootAsync`. */
@@ -16,4 +40,9 @@ export const DEFAULT_SSE_EXTRAS = {
   maxPendingDataLength: 1024 * 1024,
   isGlobal: true,
 } as const;
+/**
+ * Default `path` of the stream route.
+ *
+ * @publicApi
+ */
 export const DEFAULT_SSE_PATH = DEFAULT_SSE_EXTRAS.path;

@@ -1,4 +1,8 @@
-/** Options of `SseBridgeModule.forRoot()` / `forRootAsync()`. */
+/**
+ * Options of `SseBridgeModule.forRoot()` / `forRootAsync()`.
+ *
+ * @publicApi
+ */
 export interface SseBridgeOptions {
   /**
    * How long an async `@SsePush()` handler may hold back the pushes emitted after

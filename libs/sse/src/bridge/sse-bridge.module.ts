@@ -24,6 +24,8 @@ import { SsePushDispatcher } from './sse-push.dispatcher.js';
  * or `SseBridgeModule.forRootAsync({ imports, inject, useFactory })`. An app that
  * does not import it never touches the event emitter, and its `@SsePush()`
  * handlers are never called.
+ *
+ * @publicApi
  */
 @Module({
   imports: [DiscoveryModule],

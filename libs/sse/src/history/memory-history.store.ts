@@ -10,6 +10,11 @@ interface Log {
   evictedUpTo?: SseEventId;
 }
 
+/**
+ * Bounds of `MemoryHistoryStore`.
+ *
+ * @publicApi
+ */
 export interface MemoryHistoryOptions {
   /** Events kept per user, and for broadcasts. */
   maxEvents: number;
@@ -21,6 +26,8 @@ export interface MemoryHistoryOptions {
  * The default history: per-user ring buffers plus one for broadcasts, bounded by
  * count and by age, in this process's memory. A record sent to several users is
  * stored once and referenced from each of their logs.
+ *
+ * @publicApi
  */
 export class MemoryHistoryStore implements SseHistoryStore, OnModuleDestroy {
   private readonly users = new Map<string, Log>();

@@ -1,7 +1,11 @@
 import type { SseEventId } from '../sse-event-id.js';
 import type { SseFrame, SseFrameFields } from '../sse-frame.js';
 
-/** One published event as history keeps it. */
+/**
+ * One published event as history keeps it.
+ *
+ * @publicApi
+ */
 export interface SseHistoryRecord {
   readonly id: SseEventId;
   /** The recipients; `undefined` for a broadcast, which every user replays. */
@@ -15,6 +19,11 @@ export interface SseHistoryRecord {
   readonly at: number;
 }
 
+/**
+ * What `SseHistoryStore.replay` answers: the frames after the id, or why they cannot be told.
+ *
+ * @publicApi
+ */
 export type SseReplayResult =
   /** The frames `append` was handed or, from a store that serialises them, their fields. */
   | { readonly ok: true; readonly frames: readonly SseFrameFields[] }
@@ -24,6 +33,8 @@ export type SseReplayResult =
  * Where published events are kept for Last-Event-ID replay. The default keeps
  * them in this process's memory (`MemoryHistoryStore`); `history.store` replaces
  * it. Either method may return a Promise.
+ *
+ * @publicApi
  */
 export interface SseHistoryStore {
   append(record: SseHistoryRecord): void | Promise<void>;
