@@ -1,18 +1,10 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../shared/paths.js';
-import type { Publisher, ServerOptions } from './publisher.js';
-
-/** The slice of the library's public `SseService` the benchmark calls. */
-interface SseServiceApi {
-  sendToUser(userId: string, event: { type: string; data: unknown }): number;
-  broadcast(event: { type: string; data: unknown }): number;
-  connectionCount(): number;
-}
+import { nestPublisher, type Publisher, type ServerOptions, type SseServiceApi } from './publisher.js';
 
 /** Loaded from `nest build`'s output, so the benchmark measures what ships (and one copy of each class). */
 async function importBuilt<T>(relativePath: string): Promise<T> {
@@ -40,12 +32,5 @@ export async function startLibrary({ secret }: ServerOptions): Promise<Publisher
   await app.listen(0, '127.0.0.1');
   const sse = app.get(SseService);
 
-  return {
-    port: (app.getHttpServer().address() as AddressInfo).port,
-    path: '/api/events',
-    broadcast: (type, data) => void sse.broadcast({ type, data }),
-    sendToUser: (userId, type, data) => void sse.sendToUser(userId, { type, data }),
-    connectionCount: () => sse.connectionCount(),
-    close: () => app.close(),
-  };
+  return nestPublisher(app, sse);
 }

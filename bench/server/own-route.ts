@@ -2,9 +2,8 @@ import 'reflect-metadata';
 import { Controller, Headers, type MessageEvent, Module, Sse, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SseAuthGuard, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
-import type { AddressInfo } from 'node:net';
 import type { Observable } from 'rxjs';
-import type { Publisher, ServerOptions } from './publisher.js';
+import { nestPublisher, type Publisher, type ServerOptions } from './publisher.js';
 
 /**
  * An app's own stream route over `SseService.stream()`, with the module's route
@@ -48,15 +47,7 @@ async function start(controller: typeof DecoratedRoute | typeof NestSseRoute, { 
   class OwnRouteApp {}
   const app = await NestFactory.create(OwnRouteApp, { logger: ['error', 'warn'] });
   await app.listen(0, '127.0.0.1');
-  const sse = app.get(SseService);
-  return {
-    port: (app.getHttpServer().address() as AddressInfo).port,
-    path: '/api/events',
-    broadcast: (type, data) => void sse.broadcast({ type, data }),
-    sendToUser: (userId, type, data) => void sse.sendToUser(userId, { type, data }),
-    connectionCount: () => sse.connectionCount(),
-    close: () => app.close(),
-  };
+  return nestPublisher(app, app.get(SseService));
 }
 
 export const startSseRoute = (options: ServerOptions) => start(DecoratedRoute, options);

@@ -8,6 +8,28 @@ export interface Publisher {
   close(): Promise<void>;
 }
 
+/** The slice of the library's `SseService` the benchmark calls. */
+export interface SseServiceApi {
+  sendToUser(userId: string, event: { type: string; data: unknown }): number;
+  broadcast(event: { type: string; data: unknown }): number;
+  connectionCount(): number;
+}
+
+/** A listening Nest app with the library, as a publisher: every library-based variant sends the same way. */
+export function nestPublisher(
+  app: { getHttpServer(): { address(): unknown }; close(): Promise<void> },
+  sse: SseServiceApi,
+): Publisher {
+  return {
+    port: (app.getHttpServer().address() as { port: number }).port,
+    path: '/api/events',
+    broadcast: (type, data) => void sse.broadcast({ type, data }),
+    sendToUser: (userId, type, data) => void sse.sendToUser(userId, { type, data }),
+    connectionCount: () => sse.connectionCount(),
+    close: () => app.close(),
+  };
+}
+
 /** Options every variant gets, so they run under the same conditions. */
 export interface ServerOptions {
   secret: string;

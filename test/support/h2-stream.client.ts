@@ -1,4 +1,5 @@
 import http2 from 'node:http2';
+import { ConditionWaiter } from './condition-waiter.js';
 
 /** One message of an event stream as read off the wire (comments kept, for heartbeats). */
 export interface H2Message {
@@ -27,7 +28,7 @@ export class H2Stream {
   text = '';
   closed = false;
   readonly request: http2.ClientHttp2Stream;
-  private waiters: Array<() => void> = [];
+  private readonly changes = new ConditionWaiter();
 
   constructor(session: http2.ClientHttp2Session, path: string, headers: Record<string, string> = {}) {
     this.request = session.request({ ':path': path, ...headers });
@@ -70,20 +71,10 @@ export class H2Stream {
   }
 
   /** Resolves once `predicate` holds, re-checked on every header, chunk and close. */
-  async until(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 100));
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  until(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+    return this.changes.until(predicate, timeoutMs, what);
   }
+
 
   opened(): Promise<void> {
     return this.until(() => this.status !== 0, 5000, 'the response headers');
@@ -94,8 +85,7 @@ export class H2Stream {
   }
 
   private notify(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    waiters.forEach((w) => w());
+    this.changes.notify();
   }
+
 }

@@ -1,5 +1,6 @@
 import { EventSource } from 'eventsource';
 import http from 'node:http';
+import { ConditionWaiter } from './condition-waiter.js';
 
 export interface ReceivedEvent {
   type: string;
@@ -16,7 +17,7 @@ export class StreamClient {
   readonly errors: unknown[] = [];
   opens = 0;
   private readonly source: EventSource;
-  private waiters: Array<() => void> = [];
+  private readonly changes = new ConditionWaiter();
 
   constructor(url: string, types: string[] = [], headers: Record<string, string> = {}) {
     this.source = new EventSource(url, {
@@ -54,20 +55,10 @@ export class StreamClient {
   }
 
   /** Resolves once `predicate` holds, re-checked on every event, open and error. */
-  async until(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate()) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(left, 100));
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+  until(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+    return this.changes.until(predicate, timeoutMs, what);
   }
+
 
   opened(timeoutMs = 5000): Promise<void> {
     return this.until(() => this.opens > 0, timeoutMs, 'the stream to open');
@@ -78,10 +69,9 @@ export class StreamClient {
   }
 
   private notify(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    waiters.forEach((w) => w());
+    this.changes.notify();
   }
+
 }
 
 export interface RawResponse {
