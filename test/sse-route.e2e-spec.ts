@@ -1,4 +1,5 @@
 import {
+  CallHandler,
   CanActivate,
   Controller,
   ExecutionContext,
@@ -8,10 +9,13 @@ import {
   Injectable,
   type MessageEvent,
   Module,
+  type NestInterceptor,
   Param,
   UseGuards,
+  UseInterceptors,
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import http, { type ServerResponse } from 'node:http';
 import { concat, from, type Observable, of, Subject } from 'rxjs';
 import { SseAuthGuard, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
@@ -25,6 +29,16 @@ class ProjectMemberGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<{ params: { id: string } }>();
     if (request.params.id === 'secret') throw new ForbiddenException('not a member of this project');
     return true;
+  }
+}
+
+/** Sends the response's head before the handler runs (Node's own response on Express). */
+@Injectable()
+class HeadFlushingInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const response = context.switchToHttp().getResponse<{ raw?: ServerResponse } & ServerResponse>();
+    (response.raw ?? response).flushHeaders();
+    return next.handle();
   }
 }
 
@@ -63,6 +77,19 @@ class ProjectEventsController {
   @SseRoute(':id/unsafe')
   unsafe(): Observable<MessageEvent> {
     return from([{ type: 'bad type', data: '1' }]);
+  }
+
+  @SseRoute(':id/once')
+  once(): Observable<MessageEvent> {
+    // Completes as it is subscribed; plain values are the data of a message, as with Nest's @Sse().
+    return of({ type: 'update', data: 'a' }, 'text' as unknown as MessageEvent, 42 as unknown as MessageEvent);
+  }
+
+  /** An interceptor of the app sends the head first: the sink cannot write its own. */
+  @SseRoute(':id/head-sent')
+  @UseInterceptors(HeadFlushingInterceptor)
+  headSent(@Param('id') id: string, @SseStreamUser() user: SseUser): Observable<MessageEvent> {
+    return this.sse.stream(`${id}:${user.userId}`);
   }
 
   @SseRoute(':id/not-a-stream')
@@ -177,6 +204,40 @@ describe.each(ADAPTERS)('@SseRoute() on an app\'s own route (%s)', (adapter) => 
     const res = await rawGet(url('p5/unsafe'));
     expect(res.status).toBe(500);
     expect(res.body).not.toMatch(/bad type/);
+  });
+
+  it('ends the stream when the Observable completes as it is subscribed, after writing what it emitted', async () => {
+    const res = await rawGet(url('p7/once'), {}, 2000);
+    expect(res.status).toBe(200);
+    expect(res.ended).toBe(true);
+    expect(res.body).toBe('event: update\ndata: a\n\ndata: text\n\ndata: 42\n\n');
+  });
+
+  it('answers HEAD with the head alone: no stream, no slot', async () => {
+    const head = () =>
+      new Promise<{ status: number; type?: string }>((resolve, reject) => {
+        const req = http.request(url('p8/events'), { method: 'HEAD', agent: false }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (let i = 0; i < 3; i++) expect(await head()).toEqual({ status: 200, type: expect.stringMatching(/^text\/event-stream/) });
+    expect(sse.connectionCount('p8:ann')).toBe(0);
+    expect((await rawGet(url('p8/events'))).status).toBe(200);
+  });
+
+  it('frees the slot and ends the response when its head was already sent by someone else', async () => {
+    const res = await rawGet(url('p9/head-sent'), {}, 2000);
+    expect(res.body).not.toMatch(/retry:|event:|data:/);
+    await waitForCount(() => sse.connectionCount('p9:ann'), 0);
+    expect(sse.connectionCount('p9:ann')).toBe(0);
+  });
+
+  it('checks its own maxPendingDataLength when the route is declared', () => {
+    expect(() => SseRoute('x', { maxPendingDataLength: Number.NaN })).toThrow(/@SseRoute\(\): maxPendingDataLength/);
+    expect(() => SseRoute('x', { maxPendingDataLength: 0 })).toThrow(/maxPendingDataLength/);
   });
 
   it('answers a handler that returns no Observable with 500, before any byte', async () => {

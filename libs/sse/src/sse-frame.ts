@@ -60,7 +60,11 @@ export class SseFrame implements MessageEvent, SseFrameFields {
    * against the same wire rules; string data is sent as it is (one `data:` line
    * per line, as Nest's `@Sse()` does), any other data as JSON.
    */
-  static fromMessage({ type, id, data, retry, comment }: MessageEvent): SseFrame {
+  static fromMessage(message: MessageEvent): SseFrame {
+    if (message === null || message === undefined) throw new SseEventError('an SSE message must not be null');
+    // Like Nest's @Sse(): anything that is not an object is the data of a message.
+    const { type, id, data, retry, comment } =
+      typeof message === 'object' ? message : ({ data: message } as unknown as MessageEvent);
     const problem =
       (type === undefined ? undefined : eventTypeProblem(type)) ?? (id === undefined ? undefined : eventIdProblem(id));
     if (problem) throw new SseEventError(problem);

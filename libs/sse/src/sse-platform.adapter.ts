@@ -25,13 +25,14 @@ export function rawRequestAndResponse(request: object, response: object): { requ
  */
 export function takeOverResponse(response: object): void {
   if (!isFastifyReply(response)) return;
-  response.hijack();
   const raw = response.raw;
   const headers = response.getHeaders();
+  // Copied first: a value Node refuses throws while Fastify can still answer (the filters' 500).
   for (const name of Object.keys(headers)) {
     const value = headers[name];
     if (value !== undefined) raw.setHeader(name, value);
   }
+  response.hijack();
 }
 
 function isFastifyReply(response: object): response is FastifyReplyLike {

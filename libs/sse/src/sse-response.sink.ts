@@ -55,13 +55,26 @@ export function pipeSseStream(
   const sink = isHttp2(raw.response)
     ? new Http2Sink(raw.response, maxPendingDataLength)
     : new Http1Sink(raw.request as IncomingMessage, raw.response, maxPendingDataLength);
+  // A HEAD request gets the head and no stream: nothing is subscribed, no slot is taken.
+  if (raw.request.method === 'HEAD') {
+    takeOverResponse(response);
+    sink.headOnly();
+    return;
+  }
   const subscription = messages.subscribe(sink);
   if (sink.failure !== undefined) {
     subscription.unsubscribe();
     throw sink.failure;
   }
-  takeOverResponse(response);
-  sink.open();
+  try {
+    takeOverResponse(response);
+    sink.open();
+  } catch (err) {
+    // A header Node refuses, or a head already sent: the slot is freed, the response ended.
+    subscription.unsubscribe();
+    sink.abandon();
+    throw err;
+  }
   if (subscription.closed) return;
   sink.subscription = subscription;
   raw.response.on('close', sink.onClose);
@@ -98,6 +111,19 @@ abstract class ResponseSink implements Observer<MessageEvent> {
   abstract gone(): boolean;
   /** Ends the stream abruptly, so the client sees an error (and reconnects). */
   protected abstract drop(): void;
+
+  /** Answers a HEAD request: the head alone. */
+  headOnly(): void {
+    this.early = null;
+    this.head();
+    this.end();
+  }
+
+  /** The stream could not be opened: nothing more is buffered, and a response already taken over is ended. */
+  abandon(): void {
+    this.early = null;
+    if (this.response.headersSent) this.response.destroy();
+  }
 
   /** Writes the head, then what the stream emitted while it was subscribed. */
   open(): void {

@@ -4,6 +4,7 @@ import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import type { MessageEvent } from '@nestjs/common';
 import { isObservable, type Observable } from 'rxjs';
 import { DEFAULT_SSE_EXTRAS } from './sse.constants.js';
+import { integerOption } from './sse-options.resolver.js';
 import { pipeSseStream } from './sse-response.sink.js';
 import { isThenable } from './sse.utils.js';
 
@@ -45,7 +46,12 @@ type StreamHandler = (...args: any[]) => Observable<MessageEvent> | PromiseLike<
  * @publicApi
  */
 export function SseRoute(path?: string | string[], options: SseRouteOptions = {}): MethodDecorator {
-  const maxPendingDataLength = options.maxPendingDataLength ?? DEFAULT_SSE_EXTRAS.maxPendingDataLength;
+  const maxPendingDataLength = integerOption(
+    '@SseRoute()',
+    'maxPendingDataLength',
+    options.maxPendingDataLength ?? DEFAULT_SSE_EXTRAS.maxPendingDataLength,
+    { min: 1 },
+  );
   return <T>(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<T>): TypedPropertyDescriptor<T> => {
     const handler = descriptor.value as unknown as StreamHandler;
     if (typeof handler !== 'function') throw new Error(`@SseRoute() decorates methods only (${String(key)})`);
