@@ -132,9 +132,14 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       expect((await get(forged)).status).toBe(401);
     });
 
-    it('refuses a wrong issuer or audience', async () => {
-      expect((await get(sign({ issuer: 'https://evil.test' }))).status).toBe(401);
-      expect((await get(sign({ audience: 'other-app' }))).status).toBe(401);
+    it('refuses a wrong issuer or audience without naming the ones it expects', async () => {
+      const wrongIssuer = await get(sign({ issuer: 'https://evil.test' }));
+      const wrongAudience = await get(sign({ audience: 'other-app' }));
+      expect(wrongIssuer.status).toBe(401);
+      expect(wrongAudience.status).toBe(401);
+      expect(JSON.parse(wrongIssuer.body).message).toBe('Invalid token: wrong issuer');
+      expect(JSON.parse(wrongAudience.body).message).toBe('Invalid token: wrong audience');
+      for (const res of [wrongIssuer, wrongAudience]) expect(res.body).not.toMatch(/issuer\.test|nest-sse/);
     });
   });
 

@@ -53,11 +53,27 @@ export class SseTokenVerifier {
   }
 }
 
+/**
+ * One fixed message per kind of jsonwebtoken error: its own messages name what
+ * was expected (`jwt issuer invalid. expected: https://idp.internal`), which a
+ * client must not learn.
+ */
+const JWT_ERROR_MESSAGES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^invalid signature/, 'Invalid token: invalid signature'],
+  [/^invalid algorithm/, 'Invalid token: invalid algorithm'],
+  [/^jwt malformed|^invalid token|^jwt must be/, 'Invalid token: malformed'],
+  [/^jwt signature is required/, 'Invalid token: not signed'],
+  [/^jwt issuer invalid/, 'Invalid token: wrong issuer'],
+  [/^jwt audience invalid/, 'Invalid token: wrong audience'],
+  [/^jwt subject invalid/, 'Invalid token: wrong subject'],
+  [/^jwt id invalid/, 'Invalid token: wrong token id'],
+];
+
 /** jsonwebtoken's error classes, by name, so none of them can surface as a 500. */
 function describeJwtError(err: unknown): string {
   const name = (err as Error | undefined)?.name;
   if (name === 'TokenExpiredError') return 'Token expired';
   if (name === 'NotBeforeError') return 'Token not yet valid';
-  if (name === 'JsonWebTokenError') return `Invalid token: ${(err as Error).message}`;
+  if (name === 'JsonWebTokenError') return JWT_ERROR_MESSAGES.find(([pattern]) => pattern.test((err as Error).message))?.[1] ?? 'Invalid token';
   return 'Invalid token';
 }
