@@ -68,6 +68,9 @@ describe.each(ADAPTERS)('delivery through SseService on %s', (adapter) => {
       while (!text.includes('data: {"n":1}') && Date.now() < deadline) await sleep(10);
       expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
       expect(text).not.toMatch(/transfer-encoding: chunked/i);
+      // The body ends only with the connection: it must not promise to keep it.
+      expect(text).toMatch(/\r\nconnection: close\r\n/i);
+      expect(text).not.toMatch(/connection: keep-alive/i);
       expect(text).toMatch(/\r\n\r\nid: \S+\nretry: 3000\n: connected\n\nevent: update\nid: \S+\ndata: \{"n":1\}\n\n$/);
     } finally {
       socket.destroy();

@@ -22,6 +22,9 @@ export const SSE_RESPONSE_HEADERS = {
   'X-Accel-Buffering': 'no',
 } as const;
 
+/** An HTTP/1.0 body without chunked encoding ends only when the connection closes. */
+const SSE_HTTP10_RESPONSE_HEADERS = { ...SSE_RESPONSE_HEADERS, Connection: 'close' } as const;
+
 /** HTTP/2 forbids connection-specific headers (RFC 9113, 8.2.2): Node drops `Connection` with a warning. */
 const { Connection: _connection, ...SSE_HTTP2_RESPONSE_HEADERS } = SSE_RESPONSE_HEADERS;
 
@@ -201,7 +204,8 @@ class Http1Sink extends ResponseSink {
     socket.setKeepAlive(true);
     socket.setTimeout(0);
     // Headers set earlier (CORS middleware, @Header(), interceptors) are kept by writeHead.
-    this.response.writeHead(200, SSE_RESPONSE_HEADERS);
+    const http10 = this.request.httpVersionMajor === 1 && this.request.httpVersionMinor === 0;
+    this.response.writeHead(200, http10 ? SSE_HTTP10_RESPONSE_HEADERS : SSE_RESPONSE_HEADERS);
     this.response.flushHeaders();
     // Once the head is on the socket, the body goes straight to the socket as
     // HTTP/1.1 chunks, skipping ServerResponse's per-write work. HTTP/1.0 (no
