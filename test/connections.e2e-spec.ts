@@ -1,3 +1,4 @@
+import http from 'node:http';
 import net from 'node:net';
 import { SseService } from '@nest-sse/server';
 import { type RunningApp, signToken } from './support/demo-app.js';
@@ -15,6 +16,25 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
     });
     afterAll(() => server.close());
     const url = (user: string) => `${server.baseUrl}/api/events?token=${signToken(user)}`;
+
+    it('answers HEAD with the head alone and holds no slot: six HEADs, then the GET streams', async () => {
+      const head = () =>
+        new Promise<{ status: number; type?: string }>((resolve, reject) => {
+          const req = http.request(url('header'), { method: 'HEAD', agent: false }, (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] }));
+          });
+          req.on('error', reject);
+          req.end();
+        });
+      for (let i = 0; i < 6; i++) {
+        expect(await head()).toEqual({ status: 200, type: expect.stringMatching(/^text\/event-stream/) });
+      }
+      expect(sse.connectionCount('header')).toBe(0);
+      const get = await rawGet(url('header'));
+      expect(get.status).toBe(200);
+      expect(get.body).toMatch(/retry: 3000/);
+    });
 
     it('answers the 6th stream of a user with 429 JSON, keeps the five, and frees a slot on close', async () => {
       const five = Array.from({ length: 5 }, () => new StreamClient(url('limited')));
