@@ -230,3 +230,38 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
     });
   });
 });
+
+/** Stores that fail in every way a store can: each resume gets a reset, and no slot is ever kept. */
+const failingStores: Array<[string, () => SseHistoryStore]> = [
+  ['throws as it replays', () => ({ append: () => undefined, replay: () => { throw new Error('store down'); } })],
+  ['rejects', () => ({ append: () => undefined, replay: () => Promise.reject(new Error('store down')) })],
+  ['answers a null frame', () => ({ append: () => undefined, replay: async () => ({ ok: true, frames: [null as never] }) })],
+  ['answers something that is not a result', () => ({ append: () => undefined, replay: async () => 42 as never })],
+  [
+    'answers a frame whose type would break the stream',
+    () => ({ append: () => undefined, replay: async () => ({ ok: true, frames: [{ type: 'a\nb', id: '1-0', data: '1' }] }) }),
+  ],
+];
+
+describe.each(ADAPTERS)('a failing history store (%s)', (adapter) => {
+  it.each(failingStores)('that %s: every resume is a history-unavailable reset, and every slot is freed', async (_, store) => {
+    const server = await startLibrary({ heartbeatIntervalMs: 0, history: { store: store() } }, {}, { adapter, logger: false });
+    try {
+      const sse = server.app.get(SseService);
+      const url = `${server.baseUrl}/api/events?token=${signToken('resumer')}`;
+      const fresh = await rawGet(url);
+      const lastId = /^id: (\S+)$/m.exec(fresh.body)![1];
+      // More resumes than the per-user limit (5): a leaked slot would turn the last ones into 429s.
+      for (let i = 0; i < 7; i++) {
+        const res = await rawGet(url, { 'last-event-id': lastId });
+        expect(res.status).toBe(200);
+        expect(res.body).toMatch(/event: reset\nid: \S+\ndata: \{"reason":"history-unavailable"/);
+        expect(res.body).not.toMatch(/a\nb/);
+      }
+      await waitForCount(() => sse.connectionCount('resumer'), 0);
+    } finally {
+      await server.close();
+    }
+  });
+});
+

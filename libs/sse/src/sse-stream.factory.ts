@@ -53,15 +53,22 @@ export class SseStreamFactory {
       const subscribedAt = formatEventId(this.ids.current());
       const { retryMs } = this.options;
 
-      const start = this.startPoint(userId, lastEventId);
+      // Whatever the store does (throws, rejects, answers nonsense), the stream starts with a reset.
+      const unavailable = (err: unknown): SseStartPoint => {
+        this.logger.error(`history replay failed: ${(err as Error)?.message ?? err}`);
+        return { kind: 'reset', reason: 'history-unavailable' };
+      };
+      let start: SseStartPoint | PromiseLike<SseStartPoint>;
+      try {
+        start = this.startPoint(userId, lastEventId);
+      } catch (err) {
+        start = unavailable(err);
+      }
       if (isThenable<SseStartPoint>(start)) {
-        start.then(
-          (point) => relay.begin(point, retryMs, subscribedAt),
-          (err: unknown) => {
-            this.logger.error(`history replay failed: ${(err as Error)?.message ?? err}`);
-            relay.begin({ kind: 'reset', reason: 'history-unavailable' }, retryMs, subscribedAt);
-          },
-        );
+        Promise.resolve(start)
+          .then(undefined, unavailable)
+          .then((point) => relay.begin(point, retryMs, subscribedAt))
+          .catch((err: unknown) => this.logger.error(`stream start failed: ${(err as Error)?.message ?? err}`));
       } else {
         relay.begin(start, retryMs, subscribedAt);
       }
@@ -82,10 +89,15 @@ export class SseStreamFactory {
     if (compareEventIds(after, this.ids.epoch) < 0 || compareEventIds(after, this.ids.current()) > 0) {
       return { kind: 'reset', reason: 'unknown-id' };
     }
-    const toStart = (result: SseReplayResult): SseStartPoint =>
-      result.ok
-        ? { kind: 'resume', from: lastEventId, frames: result.frames.map(asFrame) }
-        : { kind: 'reset', reason: result.reason };
+    const toStart = (result: SseReplayResult): SseStartPoint => {
+      if (result?.ok === true && Array.isArray(result.frames)) {
+        return { kind: 'resume', from: lastEventId, frames: result.frames.map(asFrame) };
+      }
+      if (result?.ok === false && (result.reason === 'too-old' || result.reason === 'unknown-id')) {
+        return { kind: 'reset', reason: result.reason };
+      }
+      throw new Error('the history store answered something that is not a replay result');
+    };
     const result = this.history.replay(userId, after);
     return isThenable<SseReplayResult>(result) ? result.then(toStart) : toStart(result);
   }
@@ -93,5 +105,8 @@ export class SseStreamFactory {
 
 /** A store that keeps events outside this process gives back their fields, not the frames it was handed. */
 function asFrame(frame: SseFrameFields): SseFrame {
-  return frame instanceof SseFrame ? frame : new SseFrame(frame);
+  if (frame instanceof SseFrame) return frame;
+  if (frame === null || typeof frame !== 'object') throw new Error('the history store gave back a frame that is not one');
+  // Checked by the wire rules like any message: a store cannot put a broken name or id on the wire.
+  return SseFrame.fromMessage(frame);
 }
