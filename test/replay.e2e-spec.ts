@@ -265,3 +265,31 @@ describe.each(ADAPTERS)('a failing history store (%s)', (adapter) => {
   });
 });
 
+/** Answers after the token below has expired. */
+class LateStore extends SlowStore {
+  override async replay(userId: string, after: SseEventId): Promise<SseReplayResult> {
+    const result = await super.replay(userId, after);
+    await sleep(2500);
+    return result;
+  }
+}
+
+describe.each(ADAPTERS)('a token that expires while history is read (%s)', (adapter) => {
+  it('expires after the opening frame, repeating the position, never with an empty id', async () => {
+    const server = await startLibrary({ heartbeatIntervalMs: 0, history: { store: new LateStore() } }, {}, { adapter });
+    try {
+      const base = `${server.baseUrl}/api/events?token=`;
+      const position = /^id: (\S+)$/m.exec((await rawGet(base + signToken('late'))).body)![1];
+      const shortLived = signToken('late', { exp: Math.floor(Date.now() / 1000) + 1 });
+      const res = await rawGet(base + shortLived, { 'last-event-id': position }, 8000);
+      expect(res.ended).toBe(true);
+      expect(res.body).not.toMatch(/^id: ?$/m);
+      expect(res.body).toBe(
+        `id: ${position}\nretry: 3000\n: connected\n\nevent: auth-expired\nid: ${position}\ndata: {"reason":"token expired"}\n\n`,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+});
+

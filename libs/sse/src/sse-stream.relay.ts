@@ -31,6 +31,8 @@ export class SseStreamRelay implements Observer<SseChannelMessage> {
   live?: Subscription;
   /** The expiry bucket this stream waits in, if its token expires. */
   expiry?: number;
+  /** The token expired before the stream started. */
+  private expired = false;
 
   constructor(
     readonly out: Subscriber<SseFrame>,
@@ -79,10 +81,17 @@ export class SseStreamRelay implements Observer<SseChannelMessage> {
       const id = frame.id === undefined ? undefined : parseEventId(frame.id);
       if (!id || !after || compareEventIds(id, after) > 0) this.deliver(frame);
     }
+    if (this.expired) this.expire();
   }
 
   /** The token expired: says so and ends the stream (guards ran only when it opened). */
   expire(): void {
+    // Not started yet (history still being read): the stream has no position to repeat. It
+    // expires once its opening is out, so no frame ever carries an empty id (which clears Last-Event-ID).
+    if (this.backlog) {
+      this.expired = true;
+      return;
+    }
     this.out.next(
       new SseFrame({ type: SSE_EVENT_TYPES.authExpired, data: '{"reason":"token expired"}', id: this.lastId }),
     );
