@@ -18,6 +18,10 @@ describe('resolveSseOptions', () => {
     [{ jwt: { secret: 's', algorithms: ['none'] } }, /none/],
     [{ jwt: { secret: 's' }, maxConnectionsPerUser: 0 }, /maxConnectionsPerUser/],
     [{ jwt: { secret: 's' }, heartbeatIntervalMs: -1 }, /heartbeatIntervalMs/],
+    // Node clamps a longer delay to 1 ms: the heartbeat would fire every millisecond.
+    [{ jwt: { secret: 's' }, heartbeatIntervalMs: 2 ** 31 }, /heartbeatIntervalMs must be an integer between 0 and 2147483647/],
+    [{ jwt: { secret: 's' }, history: { ttlMs: 0 } }, /history.ttlMs/],
+    [{ jwt: { secret: 's' }, retryMs: 1.5 }, /retryMs/],
     [{ jwt: { secret: 's' }, heartbeatAs: 'beep' }, /heartbeatAs/],
   ])('fails fast on %j', (options, message) => {
     expect(() => resolveSseOptions(options as never)).toThrow(message);
