@@ -51,6 +51,7 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       ['not yet valid', () => signToken('alice', {}, { notBefore: 3600 }), /not yet valid/],
       ['without the user id claim', () => signToken(undefined, { name: 'alice' }), /no usable 'sub' claim/],
       ['with an empty user id', () => signToken('', {}), /no usable 'sub' claim/],
+    ['without exp (its stream would never end)', () => jwt.sign({ sub: 'alice' }, TEST_SECRET, { algorithm: 'HS256' }), /no expiry/],
     ];
 
     it.each(badTokens)('refuses a token that is %s with 401 JSON and no stream bytes', async (_, token, message) => {
@@ -140,6 +141,35 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       expect(JSON.parse(wrongIssuer.body).message).toBe('Invalid token: wrong issuer');
       expect(JSON.parse(wrongAudience.body).message).toBe('Invalid token: wrong audience');
       for (const res of [wrongIssuer, wrongAudience]) expect(res.body).not.toMatch(/issuer\.test|nest-sse/);
+    });
+  });
+
+  describe('token lifetime rules (jwt.requireExp, jwt.maxTokenAgeSec)', () => {
+    const url = (server: RunningApp, token: string) => `${server.baseUrl}/api/events?token=${token}`;
+    const now = () => Math.floor(Date.now() / 1000);
+
+    it('accepts a token without exp only with requireExp: false', async () => {
+      const server = await startLibrary({ jwt: { secret: TEST_SECRET, requireExp: false } }, {}, { adapter });
+      try {
+        expect((await rawGet(url(server, jwt.sign({ sub: 'alice' }, TEST_SECRET, { algorithm: 'HS256' })))).status).toBe(200);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('refuses a token that lives longer than maxTokenAgeSec, and takes one that lives exactly that long', async () => {
+      const server = await startLibrary({ jwt: { secret: TEST_SECRET, maxTokenAgeSec: 3600 } }, {}, { adapter });
+      try {
+        const iat = now();
+        const sign = (exp: number) => jwt.sign({ sub: 'alice', iat, exp }, TEST_SECRET, { algorithm: 'HS256' });
+        expect((await rawGet(url(server, sign(iat + 3600)))).status).toBe(200);
+        const tooLong = await rawGet(url(server, sign(iat + 3601)));
+        expect(tooLong.status).toBe(401);
+        expect(JSON.parse(tooLong.body).message).toBe('Invalid token: lifetime too long');
+        expect((await rawGet(url(server, sign(1e20)))).status).toBe(401);
+      } finally {
+        await server.close();
+      }
     });
   });
 

@@ -40,6 +40,16 @@ export interface SseJwtOptions {
   clockToleranceSec?: number;
   /** The claim holding the user id. Default `sub`. */
   userIdClaim?: string;
+  /**
+   * Refuse tokens without `exp` (401): a stream would otherwise never end with
+   * its token. Default true.
+   */
+  requireExp?: boolean;
+  /**
+   * Refuse tokens whose `exp` lies more than this many seconds after their `iat`
+   * (or after now, without `iat`): a stream lasts at most this long. Unset by default.
+   */
+  maxTokenAgeSec?: number;
 }
 
 /**

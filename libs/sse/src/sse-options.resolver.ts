@@ -18,7 +18,7 @@ import type {
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
 
 export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'jwt' | 'cors' | 'history'>> & {
-  jwt: Required<Pick<SseJwtOptions, 'algorithms' | 'userIdClaim' | 'clockToleranceSec'>> & SseJwtOptions;
+  jwt: Required<Pick<SseJwtOptions, 'algorithms' | 'userIdClaim' | 'clockToleranceSec' | 'requireExp'>> & SseJwtOptions;
   cors: Required<SseCorsOptions>;
   history: { enabled: boolean; maxEvents: number; ttlMs: number; store?: SseHistoryStore };
 };
@@ -68,6 +68,8 @@ export function resolveSseOptions(options: SseModuleOptions): ResolvedSseOptions
       algorithms,
       userIdClaim: jwt.userIdClaim ?? DEFAULT_USER_ID_CLAIM,
       clockToleranceSec: option('jwt.clockToleranceSec', jwt.clockToleranceSec ?? 0),
+      requireExp: jwt.requireExp ?? true,
+      maxTokenAgeSec: jwt.maxTokenAgeSec === undefined ? undefined : option('jwt.maxTokenAgeSec', jwt.maxTokenAgeSec, { min: 1 }),
     },
     heartbeatIntervalMs: option('heartbeatIntervalMs', options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, {
       max: MAX_TIMER_MS,

@@ -40,6 +40,13 @@ export class SseTokenVerifier {
     if (claims === null || typeof claims !== 'object') {
       throw new UnauthorizedException('Invalid token: payload is not a JSON object');
     }
+    const { exp, iat } = claims as { exp?: unknown; iat?: unknown };
+    const { requireExp, maxTokenAgeSec } = this.options.jwt;
+    if (requireExp && typeof exp !== 'number') throw new UnauthorizedException('Invalid token: no expiry');
+    if (maxTokenAgeSec !== undefined && typeof exp === 'number') {
+      const from = typeof iat === 'number' ? iat : Date.now() / 1000;
+      if (exp - from > maxTokenAgeSec) throw new UnauthorizedException('Invalid token: lifetime too long');
+    }
     return claims as SseTokenClaims;
   }
 
