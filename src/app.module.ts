@@ -1,4 +1,5 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { JwtModule } from '@nestjs/jwt';
 import { SseModule } from '@nest-sse/server';
@@ -11,8 +12,18 @@ import { DevTokenModule } from './dev-token/dev-token.module.js';
 import { NotificationsModule } from './notifications/notifications.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 
+/** Express announces itself on every response; the demo says nothing about its stack. */
+function hidePoweredBy(_req: unknown, res: ServerResponse, next: () => void): void {
+  res.removeHeader('X-Powered-By');
+  next();
+}
+
 @Module({})
-export class AppModule {
+export class AppModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(hidePoweredBy).forRoutes('{*path}');
+  }
+
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,

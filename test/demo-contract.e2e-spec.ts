@@ -24,6 +24,16 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       return client;
     }
 
+    it('does not announce its stack (no X-Powered-By) on pages, API answers or streams', async () => {
+      const page = await fetch(`${server.baseUrl}/`);
+      const api = await fetch(`${server.baseUrl}/api/orders`);
+      const events = await rawGet(`${server.baseUrl}/api/events?token=${await devToken('carol')}`);
+      expect([page.status, api.status, events.status]).toEqual([200, 401, 200]);
+      expect(page.headers.get('x-powered-by')).toBeNull();
+      expect(api.headers.get('x-powered-by')).toBeNull();
+      expect(events.headers['x-powered-by']).toBeUndefined();
+    });
+
     it('serves the dashboard at /', async () => {
       const res = await fetch(`${server.baseUrl}/`);
       expect(res.status).toBe(200);
