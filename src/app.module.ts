@@ -41,7 +41,7 @@ export class AppModule implements NestModule {
         OrdersModule.register({ shipDelayMs: config.shipDelayMs }),
         NotificationsModule,
         AnnouncementsModule,
-        ...(config.production ? [] : [DevTokenModule]),
+        ...(config.devTokens ? [DevTokenModule] : []),
       ],
       controllers: [DashboardController],
     };

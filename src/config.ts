@@ -10,6 +10,11 @@ export interface AppConfig {
   maxConnectionsPerUser?: number;
   corsOrigins: string[];
   production: boolean;
+  /**
+   * The dev-token route (`POST /api/dev/token`): only for local development, so only
+   * when the secret is the generated one or `DEV_TOKENS=1`, and never with `NODE_ENV=production`.
+   */
+  devTokens: boolean;
   /** Delay before the simulated shipment of an order. */
   shipDelayMs: number;
 }
@@ -35,6 +40,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       .map((o) => o.trim())
       .filter(Boolean),
     production: env.NODE_ENV === 'production',
+    devTokens: env.NODE_ENV !== 'production' && (!secret || env.DEV_TOKENS === '1'),
     shipDelayMs: optionalInt(env, 'SHIP_DELAY_MS') ?? 3000,
   };
 }

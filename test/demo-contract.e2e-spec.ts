@@ -1,5 +1,10 @@
-import { type RunningApp, signToken, startDemo } from './support/demo-app.js';
-import { ADAPTERS } from './support/nest-app.factory.js';
+import { Test } from '@nestjs/testing';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import { AppModule } from '../src/app.module.js';
+import { loadConfig } from '../src/config.js';
+import { type RunningApp, signToken, startDemo, TEST_SECRET } from './support/demo-app.js';
+import { ADAPTERS, createApp } from './support/nest-app.factory.js';
 import { postJson, rawGet, sleep, StreamClient } from './support/sse-client.js';
 
 describe.each(ADAPTERS)('on %s', (adapter) => {
@@ -106,13 +111,59 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
     });
   });
 
-  describe('demo app in production', () => {
-    it('has no dev token route (404)', async () => {
-      const server = await startDemo({ production: true, heartbeatMs: 0 }, adapter);
+  describe('the dev-token route, a development convenience', () => {
+    const devTokenStatus = async (env: NodeJS.ProcessEnv) => {
+      const server = await startDemo({ heartbeatMs: 0 }, adapter, env);
       try {
-        expect((await postJson(`${server.baseUrl}/api/dev/token`, { userId: 'a' })).status).toBe(404);
+        return (await postJson(`${server.baseUrl}/api/dev/token`, { userId: 'a' })).status;
       } finally {
         await server.close();
+      }
+    };
+
+    it('does not exist (404) with NODE_ENV=production, even with DEV_TOKENS=1', async () => {
+      expect(await devTokenStatus({ NODE_ENV: 'production', DEV_TOKENS: '1' })).toBe(404);
+    });
+
+    it('does not exist (404) with a real JWT_SECRET unless DEV_TOKENS=1, whatever NODE_ENV says', async () => {
+      for (const NODE_ENV of [undefined, 'prod', 'staging']) {
+        expect(await devTokenStatus({ NODE_ENV, DEV_TOKENS: undefined })).toBe(404);
+      }
+      expect(await devTokenStatus({ DEV_TOKENS: '1' })).toBe(200);
+    });
+
+    it('exists with the generated development secret (the default npm start)', async () => {
+      expect(await devTokenStatus({ JWT_SECRET: undefined, DEV_TOKENS: undefined })).toBe(200);
+    });
+
+    it('signs for at most one hour, whatever is asked', async () => {
+      const server = await startDemo({ heartbeatMs: 0 }, adapter);
+      try {
+        const res = await postJson(`${server.baseUrl}/api/dev/token`, { userId: 'mallory', roles: ['admin'], expiresInSec: 315360000 });
+        const { token } = res.json as { token: string };
+        const { iat, exp } = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { iat: number; exp: number };
+        expect(exp - iat).toBe(3600);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('answers only clients on this machine: 404 from another address', async () => {
+      const address = Object.values(os.networkInterfaces())
+        .flat()
+        .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+      if (!address) throw new Error('this test needs a non-loopback IPv4 address on this machine');
+      const moduleRef = await Test.createTestingModule({
+        imports: [AppModule.forRoot({ ...loadConfig({ JWT_SECRET: TEST_SECRET, DEV_TOKENS: '1' }), heartbeatMs: 0 })],
+      }).compile();
+      const app = createApp(moduleRef, { adapter, logger: false });
+      await app.listen(0, address);
+      try {
+        const { port } = app.getHttpServer().address() as AddressInfo;
+        const res = await postJson(`http://${address}:${port}/api/dev/token`, { userId: 'a' });
+        expect(res.status).toBe(404);
+      } finally {
+        await app.close();
       }
     });
   });

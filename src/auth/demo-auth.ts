@@ -5,4 +5,4 @@ export interface DemoUser {
 }
 
 export const DEMO_JWT_ALGORITHM = 'HS256';
-export const DEMO_TOKEN_TTL = '1h';
+export const DEMO_TOKEN_TTL = 3600;

@@ -1,12 +1,18 @@
-import { BadRequestException, Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { BadRequestException, Body, Controller, HttpCode, NotFoundException, Post, Req } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { DEMO_JWT_ALGORITHM, DEMO_TOKEN_TTL } from '../auth/demo-auth.js';
 
 const USER_ID_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
 
+/** The longest token the route signs, whatever is asked: a leaked dev token dies within the hour. */
+const MAX_DEV_TOKEN_SEC = 3600;
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
 /**
  * Development convenience: signs a token for any user. Registered only when
- * NODE_ENV is not `production` (there the route does not exist: 404).
+ * `config.devTokens` (the generated secret or `DEV_TOKENS=1`, never in
+ * production), and it answers only clients on this machine: anyone else gets
+ * the 404 of a route that does not exist.
  */
 @Controller('api/dev/token')
 export class DevTokenController {
@@ -14,7 +20,9 @@ export class DevTokenController {
 
   @Post()
   @HttpCode(200)
-  issue(@Body() body: unknown): { token: string } {
+  issue(@Body() body: unknown, @Req() request: { socket?: { remoteAddress?: string }; raw?: { socket?: { remoteAddress?: string } } }): { token: string } {
+    const remote = (request.raw ?? request).socket?.remoteAddress;
+    if (remote === undefined || !LOOPBACK.has(remote)) throw new NotFoundException();
     const { userId, roles, expiresInSec } = (body ?? {}) as Record<string, unknown>;
     if (typeof userId !== 'string' || !USER_ID_PATTERN.test(userId)) {
       throw new BadRequestException('userId must be 1-64 characters of letters, digits and ._@-');
@@ -27,7 +35,10 @@ export class DevTokenController {
     }
     const token = this.jwt.sign(
       { sub: userId, roles: roles ?? [] },
-      { algorithm: DEMO_JWT_ALGORITHM, expiresIn: (expiresInSec as number | undefined) ?? DEMO_TOKEN_TTL },
+      {
+        algorithm: DEMO_JWT_ALGORITHM,
+        expiresIn: Math.min((expiresInSec as number | undefined) ?? DEMO_TOKEN_TTL, MAX_DEV_TOKEN_SEC),
+      },
     );
     return { token };
   }

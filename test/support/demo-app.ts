@@ -21,8 +21,13 @@ export async function listen(app: INestApplication, { tls = false }: { tls?: boo
   return { app, baseUrl: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`, close: () => app.close() };
 }
 
-export async function startDemo(overrides: Partial<AppConfig> = {}, adapter: AdapterName = 'express'): Promise<RunningApp> {
-  const config = { ...loadConfig({ JWT_SECRET: TEST_SECRET }), ...overrides };
+/** The demo as configured by `env` (on top of a test secret, with dev tokens on), then `overrides`. */
+export async function startDemo(
+  overrides: Partial<AppConfig> = {},
+  adapter: AdapterName = 'express',
+  env: NodeJS.ProcessEnv = {},
+): Promise<RunningApp> {
+  const config = { ...loadConfig({ JWT_SECRET: TEST_SECRET, DEV_TOKENS: '1', ...env }), ...overrides };
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
   return listen(createApp(moduleRef, { adapter }));
 }
