@@ -4,7 +4,7 @@ import { SseService } from '@nest-sse/server';
 import { type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';
-import { rawGet, StreamClient, waitForCount } from './support/sse-client.js';
+import { rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';
 
 describe.each(ADAPTERS)('on %s', (adapter) => {
   describe('stream authentication (GET /api/events)', () => {
@@ -167,6 +167,41 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
         expect(tooLong.status).toBe(401);
         expect(JSON.parse(tooLong.body).message).toBe('Invalid token: lifetime too long');
         expect((await rawGet(url(server, sign(1e20)))).status).toBe(401);
+      } finally {
+        await server.close();
+      }
+    });
+  });
+
+  describe('revocation (jwt.isRevoked)', () => {
+    it('refuses a revoked token with 401 before any byte, on every connect, and takes the others', async () => {
+      const revoked = new Set<string>();
+      const checked: unknown[] = [];
+      const server = await startLibrary(
+        {
+          jwt: {
+            secret: TEST_SECRET,
+            // Asynchronous, as a lookup in a store of revoked sessions would be.
+            isRevoked: async (claims) => {
+              checked.push(claims.sub);
+              await sleep(5);
+              return revoked.has(claims.jti as string);
+            },
+          },
+        },
+        {},
+        { adapter },
+      );
+      try {
+        const url = (jti: string) => `${server.baseUrl}/api/events?token=${signToken('rita', { jti })}`;
+        expect((await rawGet(url('session-1'))).status).toBe(200);
+        revoked.add('session-1');
+        const refused = await rawGet(url('session-1'));
+        expect(refused.status).toBe(401);
+        expect(JSON.parse(refused.body).message).toBe('Token revoked');
+        expect(refused.body).not.toMatch(/retry:|data:/);
+        expect((await rawGet(url('session-2'))).status).toBe(200);
+        expect(checked).toEqual(['rita', 'rita', 'rita']);
       } finally {
         await server.close();
       }

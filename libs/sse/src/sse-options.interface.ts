@@ -50,6 +50,13 @@ export interface SseJwtOptions {
    * (or after now, without `iat`): a stream lasts at most this long. Unset by default.
    */
   maxTokenAgeSec?: number;
+  /**
+   * Checked on every connect and reconnect, after the signature: `true` refuses
+   * the token (401 `Token revoked`), e.g. after a logout. May be async; with
+   * `forRootAsync` it can use the app's own services. End a logged-out user's
+   * open streams at once with `SseService.disconnectUser()`.
+   */
+  isRevoked?: (claims: Record<string, unknown>) => boolean | Promise<boolean>;
 }
 
 /**

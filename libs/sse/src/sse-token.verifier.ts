@@ -50,6 +50,12 @@ export class SseTokenVerifier {
     return claims as SseTokenClaims;
   }
 
+  /** Whether the app revoked these claims (`jwt.isRevoked`); false when it gave no hook. */
+  async isRevoked(claims: SseTokenClaims): Promise<boolean> {
+    const hook = this.options.jwt.isRevoked;
+    return hook ? (await hook(claims)) === true : false;
+  }
+
   /** The user the claims name: the id from `jwt.userIdClaim`, the stream's end from `exp` (plus the clock tolerance). */
   toUser(claims: SseTokenClaims): SseUser {
     const { userIdClaim, clockToleranceSec } = this.options.jwt;
