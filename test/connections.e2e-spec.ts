@@ -1,10 +1,9 @@
-import http from 'node:http';
 import net from 'node:net';
 import { SseService } from '@nest-sse/server';
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';
-import { openRaw, rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';
+import { openRaw, rawGet, rawHead, sleep, StreamClient, waitForCount } from './support/sse-client.js';
 
 describe.each(ADAPTERS)('on %s', (adapter) => {
   describe('per-user connection limit and registry cleanup', () => {
@@ -18,15 +17,7 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
     const url = (user: string) => `${server.baseUrl}/api/events?token=${signToken(user)}`;
 
     it('answers HEAD with the head alone and holds no slot: six HEADs, then the GET streams', async () => {
-      const head = () =>
-        new Promise<{ status: number; type?: string }>((resolve, reject) => {
-          const req = http.request(url('header'), { method: 'HEAD', agent: false }, (res) => {
-            res.resume();
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] }));
-          });
-          req.on('error', reject);
-          req.end();
-        });
+      const head = () => rawHead(url('header'));
       for (let i = 0; i < 6; i++) {
         expect(await head()).toEqual({ status: 200, type: expect.stringMatching(/^text\/event-stream/) });
       }

@@ -15,12 +15,12 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import http, { type ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { concat, from, type Observable, of, Subject } from 'rxjs';
 import { SseAuthGuard, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { ADAPTERS, type AdapterName, createApp } from './support/nest-app.factory.js';
-import { rawGet, StreamClient, waitForCount } from './support/sse-client.js';
+import { rawGet, rawHead, StreamClient, waitForCount } from './support/sse-client.js';
 
 /** A guard of the app's own, after the module's: only members of a project see its stream. */
 @Injectable()
@@ -214,15 +214,7 @@ describe.each(ADAPTERS)('@SseRoute() on an app\'s own route (%s)', (adapter) => 
   });
 
   it('answers HEAD with the head alone: no stream, no slot', async () => {
-    const head = () =>
-      new Promise<{ status: number; type?: string }>((resolve, reject) => {
-        const req = http.request(url('p8/events'), { method: 'HEAD', agent: false }, (res) => {
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] }));
-        });
-        req.on('error', reject);
-        req.end();
-      });
+    const head = () => rawHead(url('p8/events'));
     for (let i = 0; i < 3; i++) expect(await head()).toEqual({ status: 200, type: expect.stringMatching(/^text\/event-stream/) });
     expect(sse.connectionCount('p8:ann')).toBe(0);
     expect((await rawGet(url('p8/events'))).status).toBe(200);

@@ -109,6 +109,18 @@ export function rawGet(url: string, headers: Record<string, string> = {}, collec
   });
 }
 
+/** A HEAD request: its status and content type, once the (bodiless) response has ended. */
+export function rawHead(url: string): Promise<{ status: number; type?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'HEAD', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** Opens a stream and keeps it open; resolves once the status line and headers arrived. */
 export function openRaw(
   url: string,
