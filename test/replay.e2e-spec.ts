@@ -235,6 +235,8 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
 const failingStores: Array<[string, () => SseHistoryStore]> = [
   ['throws as it replays', () => ({ append: () => undefined, replay: () => { throw new Error('store down'); } })],
   ['rejects', () => ({ append: () => undefined, replay: () => Promise.reject(new Error('store down')) })],
+  // Given up after history.replayTimeoutMs (50 ms below).
+  ['never answers', () => ({ append: () => undefined, replay: () => new Promise<never>(() => undefined) })],
   ['answers a null frame', () => ({ append: () => undefined, replay: async () => ({ ok: true, frames: [null as never] }) })],
   ['answers something that is not a result', () => ({ append: () => undefined, replay: async () => 42 as never })],
   [
@@ -245,7 +247,11 @@ const failingStores: Array<[string, () => SseHistoryStore]> = [
 
 describe.each(ADAPTERS)('a failing history store (%s)', (adapter) => {
   it.each(failingStores)('that %s: every resume is a history-unavailable reset, and every slot is freed', async (_, store) => {
-    const server = await startLibrary({ heartbeatIntervalMs: 0, history: { store: store() } }, {}, { adapter, logger: false });
+    const server = await startLibrary(
+      { heartbeatIntervalMs: 0, history: { store: store(), replayTimeoutMs: 50 } },
+      {},
+      { adapter, logger: false },
+    );
     try {
       const sse = server.app.get(SseService);
       const url = `${server.baseUrl}/api/events?token=${signToken('resumer')}`;

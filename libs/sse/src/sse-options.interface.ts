@@ -81,8 +81,33 @@ export interface SseHistoryOptions {
   maxEvents?: number;
   /** Age after which events are dropped. Default 300000 (5 minutes). */
   ttlMs?: number;
+  /**
+   * Users whose events are kept (in memory, about 220 bytes each plus their events).
+   * Past it, the user written to least recently is forgotten: a resume from before
+   * what it held gets a `too-old` reset. Broadcasts are not affected. Default 100000.
+   */
+  maxUsers?: number;
   /** Replaces the in-memory default (`MemoryHistoryStore`). */
   store?: SseHistoryStore;
+  /**
+   * How long a resume waits for the store's answer before it starts with a
+   * `history-unavailable` reset instead. Default 5000.
+   */
+  replayTimeoutMs?: number;
+}
+
+/**
+ * Stream tickets: what `POST <path>` issues and `GET <path>?ticket=` redeems once.
+ *
+ * @publicApi
+ */
+export interface SseTicketOptions {
+  /** How long a ticket can be redeemed after its issue. Default 30000; at most 300000. */
+  ttlMs?: number;
+  /** Tickets outstanding (issued, not yet redeemed or expired) in the server; past it, 503. Default 10000. */
+  maxOutstanding?: number;
+  /** Tickets outstanding for one user; past it, 429. Default 10. */
+  maxPerUser?: number;
 }
 
 /**
@@ -115,6 +140,12 @@ export interface SseModuleOptions {
    * and callers may supply their own wire-safe event ids.
    */
   history?: SseHistoryOptions | false;
+  /**
+   * Stream tickets, so browsers keep tokens out of URLs: `POST <path>` with
+   * `Authorization: Bearer` answers a short-lived, single-use ticket for
+   * `GET <path>?ticket=`.
+   */
+  tickets?: SseTicketOptions;
 }
 
 /**

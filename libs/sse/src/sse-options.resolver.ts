@@ -1,6 +1,8 @@
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_HISTORY_MAX_EVENTS,
+  DEFAULT_HISTORY_MAX_USERS,
+  DEFAULT_HISTORY_REPLAY_TIMEOUT_MS,
   DEFAULT_HISTORY_TTL_MS,
   DEFAULT_JWT_ALGORITHMS,
   DEFAULT_MAX_CONNECTIONS_PER_USER,
@@ -20,7 +22,7 @@ import type { SseHistoryStore } from './history/sse-history-store.interface.js';
 export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'jwt' | 'cors' | 'history'>> & {
   jwt: Required<Pick<SseJwtOptions, 'algorithms' | 'userIdClaim' | 'clockToleranceSec' | 'requireExp'>> & SseJwtOptions;
   cors: Required<SseCorsOptions>;
-  history: { enabled: boolean; maxEvents: number; ttlMs: number; store?: SseHistoryStore };
+  history: { enabled: boolean; maxEvents: number; maxUsers: number; ttlMs: number; replayTimeoutMs: number; store?: SseHistoryStore };
 };
 
 export type ResolvedSseExtras = Required<SseModuleExtras>;
@@ -30,6 +32,9 @@ export const DEFAULT_SSE_ROUTE = true;
 
 /** Longest delay a Node timer accepts. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Most entries a V8 `Map` holds: history's users are kept in one. */
+export const MAX_HISTORY_USERS = 2 ** 24;
 
 /** An integer option within bounds, or a startup error naming it (`owner` is the module it belongs to). */
 export function integerOption(
@@ -91,11 +96,19 @@ export function resolveSseOptions(options: SseModuleOptions): ResolvedSseOptions
 }
 
 function resolveHistory(history: SseHistoryOptions | false | undefined): ResolvedSseOptions['history'] {
-  if (history === false) return { enabled: false, maxEvents: 0, ttlMs: 0 };
+  if (history === false) return { enabled: false, maxEvents: 0, maxUsers: 0, ttlMs: 0, replayTimeoutMs: 0 };
   return {
     enabled: true,
     maxEvents: option('history.maxEvents', history?.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS, { min: 1 }),
     ttlMs: option('history.ttlMs', history?.ttlMs ?? DEFAULT_HISTORY_TTL_MS, { min: 1 }),
+    maxUsers: option('history.maxUsers', history?.maxUsers ?? DEFAULT_HISTORY_MAX_USERS, {
+      min: 1,
+      max: MAX_HISTORY_USERS,
+    }),
+    replayTimeoutMs: option('history.replayTimeoutMs', history?.replayTimeoutMs ?? DEFAULT_HISTORY_REPLAY_TIMEOUT_MS, {
+      min: 1,
+      max: MAX_TIMER_MS,
+    }),
     store: history?.store,
   };
 }

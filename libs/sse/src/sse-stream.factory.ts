@@ -65,7 +65,7 @@ export class SseStreamFactory {
         start = unavailable(err);
       }
       if (isThenable<SseStartPoint>(start)) {
-        Promise.resolve(start)
+        withTimeout(start, this.options.history.replayTimeoutMs)
           .then(undefined, unavailable)
           .then((point) => relay.begin(point, retryMs, subscribedAt))
           .catch((err: unknown) => this.logger.error(`stream start failed: ${(err as Error)?.message ?? err}`));
@@ -109,4 +109,13 @@ function asFrame(frame: SseFrameFields): SseFrame {
   if (frame === null || typeof frame !== 'object') throw new Error('the history store gave back a frame that is not one');
   // Checked by the wire rules like any message: a store cannot put a broken name or id on the wire.
   return SseFrame.fromMessage(frame);
+}
+
+/** A store that never answers must not hold a stream (and its slot) back for ever. */
+function withTimeout<T>(answer: PromiseLike<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the history store did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  return Promise.race([answer, timeout]).finally(() => clearTimeout(timer));
 }

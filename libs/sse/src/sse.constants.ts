@@ -32,6 +32,19 @@ export const DEFAULT_HISTORY_MAX_EVENTS = 1000;
  * @publicApi
  */
 export const DEFAULT_HISTORY_TTL_MS = 5 * 60_000;
+/**
+ * Default `history.maxUsers`: users whose history is kept, the least recently
+ * written evicted past it.
+ *
+ * @publicApi
+ */
+export const DEFAULT_HISTORY_MAX_USERS = 100_000;
+/**
+ * Default `history.replayTimeoutMs`: a resume waits this long for the store.
+ *
+ * @publicApi
+ */
+export const DEFAULT_HISTORY_REPLAY_TIMEOUT_MS = 5_000;
 
 /** Defaults of the route-shaping extras of `forRoot` / `forRootAsync`. */
 export const DEFAULT_SSE_EXTRAS = {
@@ -46,3 +59,24 @@ export const DEFAULT_SSE_EXTRAS = {
  * @publicApi
  */
 export const DEFAULT_SSE_PATH = DEFAULT_SSE_EXTRAS.path;
+
+/**
+ * Default `tickets.ttlMs`: a stream ticket is redeemed within this long of its
+ * issue, or never (long enough for a slow network, too short to be worth stealing).
+ *
+ * @publicApi
+ */
+export const DEFAULT_TICKET_TTL_MS = 30_000;
+/**
+ * Default `tickets.maxOutstanding`: tickets issued and not yet redeemed or
+ * expired, for the whole server; the next request for one gets 503.
+ *
+ * @publicApi
+ */
+export const DEFAULT_TICKET_MAX_OUTSTANDING = 10_000;
+/**
+ * Default `tickets.maxPerUser`: one user's outstanding tickets; the next request gets 429.
+ *
+ * @publicApi
+ */
+export const DEFAULT_TICKET_MAX_PER_USER = 10;
