@@ -65,6 +65,90 @@ describe('MemoryHistoryStore', () => {
   });
 });
 
+describe('MemoryHistoryStore: memory per user', () => {
+  let store: MemoryHistoryStore;
+  afterEach(() => store.onModuleDestroy());
+  const toUser = (userId: string, n: number) =>
+    store.append({ id: id(1000 + n), userIds: [userId], frame: frame(n), at: Date.now() });
+
+  it('starts a user\'s log at a few slots and doubles it up to maxEvents', () => {
+    store = new MemoryHistoryStore({ maxEvents: 10, ttlMs: 60_000 });
+    toUser('a', 1);
+    expect(store.slots('a')).toBe(4);
+    for (let n = 2; n <= 5; n++) toUser('a', n);
+    expect(store.slots('a')).toBe(8);
+    for (let n = 6; n <= 12; n++) toUser('a', n);
+    expect(store.slots('a')).toBe(10);
+    expect(store.size('a')).toBe(10);
+    // Past maxEvents the oldest go, as before: ids before them are too old.
+    expect(store.replay('a', id(1001))).toEqual({ ok: false, reason: 'too-old' });
+    expect(store.replay('a', id(1002))).toEqual({ ok: true, frames: [3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map(frame) });
+  });
+
+  it('ages out a grown log by ttl, in order', () => {
+    jest.useFakeTimers({ now: 10_000 });
+    try {
+      store = new MemoryHistoryStore({ maxEvents: 100, ttlMs: 1000 });
+      for (let n = 1; n <= 6; n++) toUser('a', n); // grown to 8 slots
+      jest.setSystemTime(10_600);
+      for (let n = 7; n <= 9; n++) toUser('a', n);
+      jest.setSystemTime(11_200); // the first six are 1200 ms old
+      expect(store.replay('a', id(1005))).toEqual({ ok: false, reason: 'too-old' });
+      expect(store.replay('a', id(1006))).toEqual({ ok: true, frames: [frame(7), frame(8), frame(9)] });
+      expect(store.size('a')).toBe(3);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('keeps at most maxUsers, forgetting the least recently written, whose resume is then too-old', () => {
+    store = new MemoryHistoryStore({ maxEvents: 10, ttlMs: 60_000, maxUsers: 3 });
+    toUser('a', 1);
+    toUser('b', 2);
+    toUser('c', 3);
+    toUser('a', 4); // a is now the most recently written, b the least
+    toUser('d', 5);
+    expect(store.userCount()).toBe(3);
+    expect(store.size('b')).toBe(0);
+    expect(store.replay('b', id(1000))).toEqual({ ok: false, reason: 'too-old' });
+    expect(store.replay('a', id(1000))).toEqual({ ok: true, frames: [frame(1), frame(4)] });
+    expect(store.replay('c', id(1000))).toEqual({ ok: true, frames: [frame(3)] });
+    expect(store.replay('d', id(1000))).toEqual({ ok: true, frames: [frame(5)] });
+    // From after what b's log held, nothing of b's was lost.
+    expect(store.replay('b', id(1002))).toEqual({ ok: true, frames: [] });
+  });
+
+  it('says too-old to a user written again after being evicted, for ids from before the eviction', () => {
+    store = new MemoryHistoryStore({ maxEvents: 10, ttlMs: 60_000, maxUsers: 2 });
+    toUser('a', 1);
+    toUser('b', 2);
+    toUser('c', 3); // evicts a, which held up to 1001
+    toUser('a', 4); // a has a log again (evicting b, which held up to 1002), holding only 1004
+    expect(store.replay('a', id(1000))).toEqual({ ok: false, reason: 'too-old' });
+    expect(store.replay('a', id(1002))).toEqual({ ok: true, frames: [frame(4)] });
+  });
+
+  it('never evicts broadcasts, and gives them to users without a log when nothing of theirs can be lost', () => {
+    store = new MemoryHistoryStore({ maxEvents: 10, ttlMs: 60_000, maxUsers: 1 });
+    store.append({ id: id(1001), frame: frame(1), at: Date.now() });
+    toUser('a', 2);
+    toUser('b', 3); // evicts a
+    store.append({ id: id(1004), frame: frame(4), at: Date.now() });
+    expect(store.userCount()).toBe(1);
+    expect(store.replay('b', id(1000))).toEqual({ ok: true, frames: [frame(1), frame(3), frame(4)] });
+    expect(store.replay('nobody', id(1002))).toEqual({ ok: true, frames: [frame(4)] });
+    expect(store.replay('nobody', id(1001))).toEqual({ ok: false, reason: 'too-old' });
+  });
+
+  it('refuses bounds that are not positive integers', () => {
+    for (const bad of [{ maxEvents: 0 }, { ttlMs: 1.5 }, { maxUsers: 0 }, { maxUsers: 2 ** 24 + 1 }]) {
+      expect(() => new MemoryHistoryStore({ maxEvents: 10, ttlMs: 1000, ...bad })).toThrow(
+        /^MemoryHistoryStore: (maxEvents|ttlMs|maxUsers) must be an integer/,
+      );
+    }
+  });
+});
+
 describe('event ids', () => {
   it('parse only the server format', () => {
     expect(parseEventId('1700000000000-3')).toEqual({ ms: 1700000000000, seq: 3 });

@@ -1,6 +1,8 @@
 import type { OnModuleDestroy } from '@nestjs/common';
+import { DEFAULT_HISTORY_MAX_USERS } from '../sse.constants.js';
 import { compareEventIds, type SseEventId } from '../sse-event-id.js';
 import type { SseFrame } from '../sse-frame.js';
+import { integerOption, MAX_HISTORY_USERS } from '../sse-options.resolver.js';
 import { RingBuffer } from './ring-buffer.js';
 import type { SseHistoryRecord, SseHistoryStore, SseReplayResult } from './sse-history-store.interface.js';
 
@@ -8,6 +10,11 @@ interface Log {
   readonly records: RingBuffer<SseHistoryRecord>;
   /** Newest id this log dropped because it was full: resuming from before it would miss events. */
   evictedUpTo?: SseEventId;
+  /**
+   * The store's `usersEvictedUpTo` when this log was made: an earlier log of the
+   * same user, evicted for `maxUsers`, held nothing newer than this.
+   */
+  readonly bornAfter?: SseEventId;
 }
 
 /**
@@ -20,26 +27,47 @@ export interface MemoryHistoryOptions {
   maxEvents: number;
   /** Age after which events are dropped. */
   ttlMs: number;
+  /**
+   * Users whose logs are kept. Past it, the user written to least recently is
+   * forgotten, and a resume from before what it held gets `too-old`.
+   * Default `DEFAULT_HISTORY_MAX_USERS`. Broadcasts are never evicted.
+   */
+  maxUsers?: number;
 }
 
 /**
  * The default history: per-user ring buffers plus one for broadcasts, bounded by
- * count and by age, in this process's memory. A record sent to several users is
- * stored once and referenced from each of their logs.
+ * count, by age and by the number of users, in this process's memory. A record
+ * sent to several users is stored once and referenced from each of their logs;
+ * a log's buffer starts at a few slots and grows up to `maxEvents`.
  *
  * @publicApi
  */
 export class MemoryHistoryStore implements SseHistoryStore, OnModuleDestroy {
+  /** In order of last write: the first entry is the user written to least recently. */
   private readonly users = new Map<string, Log>();
   private readonly broadcasts: Log;
+  private readonly maxEvents: number;
+  private readonly ttlMs: number;
+  private readonly maxUsers: number;
   /** Newest id dropped for age, from any log: ids older than this may have lost events. */
   private expiredUpTo?: SseEventId;
+  /**
+   * Newest id held by a log evicted for `maxUsers`. Evicted users are not
+   * remembered (that would cost what eviction saves), so a user without a log
+   * resuming from before this may have lost events, and gets `too-old`.
+   */
+  private usersEvictedUpTo?: SseEventId;
   private readonly sweeper: ReturnType<typeof setInterval>;
 
-  constructor(private readonly options: MemoryHistoryOptions) {
+  constructor(options: MemoryHistoryOptions) {
+    const bound = (name: string, value: number, max?: number) => integerOption('MemoryHistoryStore', name, value, { min: 1, max });
+    this.maxEvents = bound('maxEvents', options?.maxEvents);
+    this.ttlMs = bound('ttlMs', options?.ttlMs);
+    this.maxUsers = bound('maxUsers', options?.maxUsers ?? DEFAULT_HISTORY_MAX_USERS, MAX_HISTORY_USERS);
     this.broadcasts = this.newLog();
     // Users who stop receiving events would otherwise keep their last records forever.
-    this.sweeper = setInterval(() => this.sweep(), Math.max(1000, Math.min(options.ttlMs, 60_000)));
+    this.sweeper = setInterval(() => this.sweep(), Math.max(1000, Math.min(this.ttlMs, 60_000)));
     this.sweeper.unref();
   }
 
@@ -50,8 +78,12 @@ export class MemoryHistoryStore implements SseHistoryStore, OnModuleDestroy {
     }
     for (const userId of record.userIds) {
       let log = this.users.get(userId);
-      if (!log) this.users.set(userId, (log = this.newLog()));
+      // Re-inserted, so the map stays in order of last write.
+      if (log) this.users.delete(userId);
+      else log = this.newLog(this.usersEvictedUpTo);
+      this.users.set(userId, log);
       this.push(log, record);
+      if (this.users.size > this.maxUsers) this.evictLeastRecentUser();
     }
   }
 
@@ -60,7 +92,9 @@ export class MemoryHistoryStore implements SseHistoryStore, OnModuleDestroy {
     const own = this.users.get(userId);
     if (own) this.expire(own, now);
     this.expire(this.broadcasts, now);
-    for (const mark of [this.expiredUpTo, own?.evictedUpTo, this.broadcasts.evictedUpTo]) {
+    // Events of this user dropped with an evicted log are no newer than what its current log was born after.
+    const userEviction = own ? own.bornAfter : this.usersEvictedUpTo;
+    for (const mark of [this.expiredUpTo, own?.evictedUpTo, this.broadcasts.evictedUpTo, userEviction]) {
       if (mark && compareEventIds(after, mark) < 0) return { ok: false, reason: 'too-old' };
     }
     return { ok: true, frames: mergeAfter(after, own?.records, this.broadcasts.records) };
@@ -74,12 +108,37 @@ export class MemoryHistoryStore implements SseHistoryStore, OnModuleDestroy {
     return total;
   }
 
+  /** Number of users whose logs are kept (at most `maxUsers`), for tests and metrics. */
+  userCount(): number {
+    return this.users.size;
+  }
+
+  /**
+   * Buffer slots allocated, for one user or in all (broadcasts included): each
+   * costs 8 bytes beside the records, and grows by doubling up to `maxEvents`.
+   */
+  slots(userId?: string): number {
+    if (userId !== undefined) return this.users.get(userId)?.records.slots ?? 0;
+    let total = this.broadcasts.records.slots;
+    for (const log of this.users.values()) total += log.records.slots;
+    return total;
+  }
+
   onModuleDestroy(): void {
     clearInterval(this.sweeper);
   }
 
-  private newLog(): Log {
-    return { records: new RingBuffer(this.options.maxEvents) };
+  private newLog(bornAfter?: SseEventId): Log {
+    return { records: new RingBuffer(this.maxEvents), bornAfter };
+  }
+
+  private evictLeastRecentUser(): void {
+    const [userId, log] = this.users.entries().next().value!;
+    this.users.delete(userId);
+    const newest = log.records.peekNewest()?.id;
+    if (newest && (!this.usersEvictedUpTo || compareEventIds(newest, this.usersEvictedUpTo) > 0)) {
+      this.usersEvictedUpTo = newest;
+    }
   }
 
   private push(log: Log, record: SseHistoryRecord): void {
@@ -88,7 +147,7 @@ export class MemoryHistoryStore implements SseHistoryStore, OnModuleDestroy {
   }
 
   private expire(log: Log, now: number): void {
-    const cutoff = now - this.options.ttlMs;
+    const cutoff = now - this.ttlMs;
     for (let oldest = log.records.peekOldest(); oldest && oldest.at < cutoff; oldest = log.records.peekOldest()) {
       log.records.shift();
       if (!this.expiredUpTo || compareEventIds(oldest.id, this.expiredUpTo) > 0) this.expiredUpTo = oldest.id;
