@@ -11,7 +11,7 @@ export { SseRoute, type SseRouteOptions } from './sse-route.decorator.js';
 export { SSE_USER_KEY, type SseUser } from './sse-user.js';
 
 /** What publishing and connecting throw. */
-export { SseConnectionLimitError, SseEventError } from './sse.exceptions.js';
+export { SseConnectionLimitError, SseEventError, SseTicketLimitError } from './sse.exceptions.js';
 
 /** Options of `SseModule.forRoot()` / `forRootAsync()`. */
 export type {
@@ -21,6 +21,7 @@ export type {
   SseJwtOptions,
   SseModuleExtras,
   SseModuleOptions,
+  SseTicketOptions,
 } from './sse-options.interface.js';
 export type { SseModuleAsyncOptions, SseModuleForRootOptions } from './sse.module-options.js';
 export {
@@ -30,6 +31,9 @@ export {
   DEFAULT_MAX_CONNECTIONS_PER_USER,
   DEFAULT_RETRY_MS,
   DEFAULT_SSE_PATH,
+  DEFAULT_TICKET_MAX_OUTSTANDING,
+  DEFAULT_TICKET_MAX_PER_USER,
+  DEFAULT_TICKET_TTL_MS,
 } from './sse.constants.js';
 
 /** The wire rules: documented event types, reset reasons and limits. */

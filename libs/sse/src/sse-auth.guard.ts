@@ -47,10 +47,22 @@ export class SseAuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<SseAuthRequest>();
     const token = await this.extractToken(request);
     if (!token) throw new UnauthorizedException('Missing token: pass ?token= or Authorization: Bearer');
+    await this.authenticate(token, request);
+    return true;
+  }
+
+  /**
+   * Verifies a credential through the hooks below, leaves its user on the
+   * request and returns its claims. For the module's own route guard, which
+   * takes the credential from elsewhere (a ticket request's Bearer header).
+   *
+   * @internal
+   */
+  protected async authenticate(token: string, request: SseAuthRequest): Promise<SseTokenClaims> {
     const claims = await this.verifyToken(token, request);
     if (await this.verifier.isRevoked(claims)) throw new UnauthorizedException('Token revoked');
     request[SSE_USER_KEY] = checkedUser(await this.resolveUser(claims, request));
-    return true;
+    return claims;
   }
 
   /**
@@ -59,11 +71,7 @@ export class SseAuthGuard implements CanActivate {
    * another scheme counts as none.
    */
   protected extractToken(request: SseAuthRequest): string | undefined | Promise<string | undefined> {
-    const auth = request.headers.authorization;
-    if (typeof auth === 'string' && auth.length > 0) {
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-      return match ? match[1] : undefined;
-    }
+    if (hasAuthorization(request)) return readBearer(request);
     const query = request.query?.token;
     return typeof query === 'string' && query.length > 0 ? query : undefined;
   }
@@ -81,6 +89,19 @@ export class SseAuthGuard implements CanActivate {
   protected resolveUser(claims: SseTokenClaims, request: SseAuthRequest): SseUser | Promise<SseUser> {
     return this.verifier.toUser(claims);
   }
+}
+
+/** Whether the request carries an `Authorization` header at all (of any scheme). */
+export function hasAuthorization(request: SseAuthRequest): boolean {
+  const auth = request.headers.authorization;
+  return typeof auth === 'string' && auth.length > 0;
+}
+
+/** The token of an `Authorization: Bearer` header; `undefined` without one, or for another scheme. */
+export function readBearer(request: SseAuthRequest): string | undefined {
+  const auth = request.headers.authorization;
+  const match = typeof auth === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(auth) : null;
+  return match ? match[1] : undefined;
 }
 
 /** What a hook returned, checked: `SseService` could not send to a bad id, nor end a stream at a bad time. */

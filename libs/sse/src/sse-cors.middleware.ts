@@ -26,7 +26,7 @@ export class SseCorsMiddleware implements NestMiddleware {
     res.setHeader('Access-Control-Allow-Origin', origin);
     if (this.options.cors.credentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
     if (req.method === 'OPTIONS') {
-      res.setHeader('Access-Control-Allow-Methods', 'GET');
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST');
       res.setHeader('Access-Control-Allow-Headers', 'Authorization, Last-Event-ID, Cache-Control');
       res.setHeader('Access-Control-Max-Age', '600');
       res.statusCode = 204;

@@ -8,6 +8,9 @@ import {
   DEFAULT_MAX_CONNECTIONS_PER_USER,
   DEFAULT_RETRY_MS,
   DEFAULT_SSE_EXTRAS,
+  DEFAULT_TICKET_MAX_OUTSTANDING,
+  DEFAULT_TICKET_MAX_PER_USER,
+  DEFAULT_TICKET_TTL_MS,
   DEFAULT_USER_ID_CLAIM,
 } from './sse.constants.js';
 import type {
@@ -16,12 +19,14 @@ import type {
   SseJwtOptions,
   SseModuleExtras,
   SseModuleOptions,
+  SseTicketOptions,
 } from './sse-options.interface.js';
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
 
-export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'jwt' | 'cors' | 'history'>> & {
+export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'jwt' | 'cors' | 'history' | 'tickets'>> & {
   jwt: Required<Pick<SseJwtOptions, 'algorithms' | 'userIdClaim' | 'clockToleranceSec' | 'requireExp'>> & SseJwtOptions;
   cors: Required<SseCorsOptions>;
+  tickets: Required<SseTicketOptions>;
   history: { enabled: boolean; maxEvents: number; maxUsers: number; ttlMs: number; replayTimeoutMs: number; store?: SseHistoryStore };
 };
 
@@ -92,6 +97,7 @@ export function resolveSseOptions(options: SseModuleOptions): ResolvedSseOptions
     },
     closeOnTokenExpiry: options.closeOnTokenExpiry ?? true,
     history: resolveHistory(options.history),
+    tickets: resolveTickets(options.tickets),
   };
 }
 
@@ -110,6 +116,19 @@ function resolveHistory(history: SseHistoryOptions | false | undefined): Resolve
       max: MAX_TIMER_MS,
     }),
     store: history?.store,
+  };
+}
+
+/** A ticket stands for a token in a URL: it must stay short-lived, or it is one. */
+export const MAX_TICKET_TTL_MS = 5 * 60_000;
+
+function resolveTickets(tickets: SseTicketOptions | undefined): ResolvedSseOptions['tickets'] {
+  return {
+    ttlMs: option('tickets.ttlMs', tickets?.ttlMs ?? DEFAULT_TICKET_TTL_MS, { min: 1, max: MAX_TICKET_TTL_MS }),
+    maxOutstanding: option('tickets.maxOutstanding', tickets?.maxOutstanding ?? DEFAULT_TICKET_MAX_OUTSTANDING, {
+      min: 1,
+    }),
+    maxPerUser: option('tickets.maxPerUser', tickets?.maxPerUser ?? DEFAULT_TICKET_MAX_PER_USER, { min: 1 }),
   };
 }
 

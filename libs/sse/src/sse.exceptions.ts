@@ -22,3 +22,25 @@ export class SseConnectionLimitError extends HttpException {
     super({ statusCode: 429, error: 'Too Many Requests', message, limit }, HttpStatus.TOO_MANY_REQUESTS);
   }
 }
+
+/**
+ * Too many stream tickets are outstanding (issued, not yet redeemed or expired):
+ * the user's own (`tickets.maxPerUser`, 429) or the server's (`tickets.maxOutstanding`,
+ * 503). Answered as JSON before any ticket is issued; a client retries with backoff.
+ *
+ * @publicApi
+ */
+export class SseTicketLimitError extends HttpException {
+  constructor(
+    readonly scope: 'user' | 'server',
+    readonly limit: number,
+  ) {
+    const status = scope === 'user' ? HttpStatus.TOO_MANY_REQUESTS : HttpStatus.SERVICE_UNAVAILABLE;
+    const error = scope === 'user' ? 'Too Many Requests' : 'Service Unavailable';
+    const message =
+      scope === 'user'
+        ? `Ticket limit reached: at most ${limit} outstanding stream tickets per user`
+        : 'Ticket limit reached: too many outstanding stream tickets, retry later';
+    super({ statusCode: status, error, message, limit }, status);
+  }
+}

@@ -10,6 +10,7 @@ import { resolveSseOptions, type ResolvedSseOptions } from './sse-options.resolv
 import { SseService } from './sse.service.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
 import { SseTokenVerifier } from './sse-token.verifier.js';
+import { SseTicketStore } from './sse-ticket.store.js';
 import { SSE_HISTORY_STORE, SSE_JWT_SERVICE, SSE_OPTIONS, SSE_ROUTE_PATH } from './sse.tokens.js';
 import { MemoryHistoryStore } from './history/memory-history.store.js';
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
@@ -56,6 +57,7 @@ import { SseEventIdGenerator } from './sse-event-id.generator.js';
     SseEventIdGenerator,
     SseTokenVerifier,
     SseAuthGuard,
+    SseTicketStore,
     SseConnectionRegistry,
     SseStreamFactory,
     SseService,

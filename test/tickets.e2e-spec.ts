@@ -1,0 +1,286 @@
+import { SseService, SseTicketLimitError } from '@nest-sse/server';
+import { type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
+import { startLibrary } from './support/library-app.js';
+import { ADAPTERS } from './support/nest-app.factory.js';
+import { openRaw, rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';
+
+/** `POST <path>` as a browser's fetch would send it: no body, the token in the header only. */
+async function postTicket(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; json: any; text: string }> {
+  const res = await fetch(url, { method: 'POST', headers });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const nowSec = () => Math.floor(Date.now() / 1000);
+
+/** A 401 JSON answer before any stream byte, that echoes no credential. */
+function expectRefused(res: { status: number; body: string }, message: RegExp, secret?: string): void {
+  expect(res.status).toBe(401);
+  const body = JSON.parse(res.body);
+  expect(body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
+  expect(body.message).toMatch(message);
+  expect(res.body).not.toMatch(/retry:|event:|data:/);
+  if (secret) expect(res.body).not.toContain(secret);
+}
+
+describe.each(ADAPTERS)('stream tickets on %s', (adapter) => {
+  describe('with the default options', () => {
+    let server: RunningApp;
+    const logged: string[] = [];
+    /** Users whose tokens the app has revoked (its `jwt.isRevoked` reads this). */
+    const revoked = new Set<unknown>();
+    const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
+    beforeAll(async () => {
+      // Every log line the app writes, at every level, to check that no ticket or token is in one.
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const original = writes[stream];
+        process[stream].write = ((chunk: unknown, ...rest: unknown[]) => {
+          logged.push(String(chunk));
+          return (original as (...args: unknown[]) => boolean).call(process[stream], chunk, ...rest);
+        }) as typeof process.stdout.write;
+      }
+      server = await startLibrary(
+        { jwt: { secret: TEST_SECRET, isRevoked: (claims) => revoked.has(claims.sub) } },
+        {},
+        { adapter, logger: ['log', 'error', 'warn', 'debug', 'verbose'] },
+      );
+    });
+    afterAll(async () => {
+      await server.close();
+      process.stdout.write = writes.stdout;
+      process.stderr.write = writes.stderr;
+    });
+
+    const path = () => `${server.baseUrl}/api/events`;
+    const issue = async (token = signToken('tia')): Promise<string> => {
+      const res = await postTicket(path(), bearer(token));
+      expect(res.status).toBe(200);
+      return res.json.ticket as string;
+    };
+
+    it('POST with a Bearer token answers { ticket, expiresInMs } as JSON, never cached', async () => {
+      const res = await postTicket(path(), bearer(signToken('tia')));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(Object.keys(res.json).sort()).toEqual(['expiresInMs', 'ticket']);
+      expect(res.json.expiresInMs).toBe(30_000);
+      // 256 random bits, URL-safe: nothing to encode, nothing that looks like a JWT.
+      expect(res.json.ticket).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    });
+
+    it("a ticket opens one stream of its token's user, and the stream receives that user's events", async () => {
+      const sse = server.app.get(SseService);
+      const client = new StreamClient(`${path()}?ticket=${await issue(signToken('tia'))}`);
+      try {
+        await client.opened();
+        await waitForCount(() => sse.connectionCount('tia'), 1);
+        sse.sendToUser('tia', { type: 'notification', data: { n: 1 } });
+        await client.until(() => client.ofType('notification').length === 1);
+        expect(client.ofType('notification')[0]?.data).toEqual({ n: 1 });
+      } finally {
+        client.close();
+      }
+      await waitForCount(() => sse.connectionCount('tia'), 0);
+    });
+
+    it('a used ticket is refused: the second GET is a 401 before any byte', async () => {
+      const ticket = await issue();
+      const first = await rawGet(`${path()}?ticket=${ticket}`);
+      expect(first.status).toBe(200);
+      const second = await rawGet(`${path()}?ticket=${ticket}`);
+      expectRefused(second, /^Invalid ticket/, ticket);
+    });
+
+    it('two GETs with one ticket at the same moment: exactly one stream, the other a 401 (20 rounds)', async () => {
+      for (let round = 0; round < 20; round++) {
+        const ticket = await issue(signToken(`race-${round}`));
+        // Both requests are in flight before either is answered; only the status line is awaited.
+        const answers = await Promise.all([0, 1].map(() => rawGet(`${path()}?ticket=${ticket}`, {}, 0)));
+        expect(answers.map((a) => a.status).sort()).toEqual([200, 401]);
+      }
+    });
+
+    it.each([
+      ['unknown to the server', () => 'A'.repeat(43)],
+      ['empty', () => ''],
+      ['a JWT (a token is not a ticket)', () => signToken('tia')],
+    ])('?ticket= %s is a 401 before any byte, with the one fixed message', async (_, ticket) => {
+      const t = ticket();
+      const res = await rawGet(`${path()}?ticket=${encodeURIComponent(t)}`);
+      expectRefused(res, /^Invalid ticket: unknown, expired or already used$/, t || undefined);
+    });
+
+    it('a repeated ?ticket= is a 401', async () => {
+      const ticket = await issue();
+      const res = await rawGet(`${path()}?ticket=${ticket}&ticket=${ticket}`);
+      expectRefused(res, /^Invalid ticket/, ticket);
+    });
+
+    it('with ?ticket= present, a valid token beside it does not help: the ticket is the credential', async () => {
+      const res = await rawGet(`${path()}?ticket=${'B'.repeat(43)}&token=${signToken('tia')}`);
+      expectRefused(res, /^Invalid ticket/);
+    });
+
+    it('a ticket in ?token= is a 401 (a ticket is not a JWT), and does not spend it', async () => {
+      const ticket = await issue();
+      const res = await rawGet(`${path()}?token=${ticket}`);
+      expectRefused(res, /^Invalid token/, ticket);
+      expect((await rawGet(`${path()}?ticket=${ticket}`)).status).toBe(200);
+    });
+
+    it.each([
+      ['no credential', () => ({ url: '', headers: {} })],
+      ['the token in ?token= only', () => ({ url: `?token=${signToken('tia')}`, headers: {} })],
+      ['a wrongly signed token', () => ({ url: '', headers: bearer(signToken('tia', {}, {}, 'another-secret')) })],
+      ['an expired token', () => ({ url: '', headers: bearer(signToken('tia', { exp: nowSec() - 10 })) })],
+      ['another scheme', () => ({ url: '', headers: { authorization: `Basic ${signToken('tia')}` } })],
+    ])('POST with %s is a 401 and issues nothing', async (_, request) => {
+      const { url, headers } = request();
+      const res = await postTicket(`${path()}${url}`, headers);
+      expect(res.status).toBe(401);
+      expect(res.json).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
+      expect(res.text).not.toMatch(/"ticket"/);
+    });
+
+    it('POST with a ticket as its Bearer token is a 401: a ticket never buys another', async () => {
+      const ticket = await issue();
+      const res = await postTicket(path(), bearer(ticket));
+      expect(res.status).toBe(401);
+      expect(res.json.message).toMatch(/^Invalid token/);
+    });
+
+    it("the stream of a ticket ends when the ticket's token expires, not with the ticket", async () => {
+      const client = new StreamClient(`${path()}?ticket=${await issue(signToken('short', { exp: nowSec() + 2 }))}`);
+      try {
+        await client.opened();
+        await client.until(() => client.ofType('auth-expired').length === 1, 5000, 'auth-expired');
+      } finally {
+        client.close();
+      }
+    });
+
+    it('a ticket whose token expired before the GET is a 401 (Token expired)', async () => {
+      const exp = nowSec() + 1;
+      const ticket = await issue(signToken('late', { exp }));
+      // Waits for the token's exp (at most 1 s away) to pass: time, not an event.
+      while (Date.now() <= exp * 1000) await sleep(50);
+      expectRefused(await rawGet(`${path()}?ticket=${ticket}`), /^Token expired$/, ticket);
+    });
+
+    it('a ticket whose token is revoked by the time of the GET is a 401 (Token revoked)', async () => {
+      const ticket = await issue(signToken('rev'));
+      revoked.add('rev');
+      expectRefused(await rawGet(`${path()}?ticket=${ticket}`), /^Token revoked$/, ticket);
+    });
+
+    it('no log line carries a ticket or a token, refused or accepted', async () => {
+      const token = signToken('quiet');
+      const ticket = await issue(token);
+      await rawGet(`${path()}?ticket=${ticket}`);
+      await rawGet(`${path()}?ticket=${ticket}`);
+      await rawGet(`${path()}?token=${ticket}`);
+      await postTicket(path(), bearer(ticket));
+      const all = logged.join('');
+      expect(all).not.toContain(ticket);
+      expect(all).not.toContain(token);
+    });
+  });
+
+  describe('with a 1 ms ticket life', () => {
+    let server: RunningApp;
+    beforeAll(async () => {
+      server = await startLibrary({ tickets: { ttlMs: 1 } }, {}, { adapter });
+    });
+    afterAll(() => server.close());
+
+    it('an expired ticket is a 401 before any byte', async () => {
+      const res = await postTicket(`${server.baseUrl}/api/events`, bearer(signToken('slow')));
+      expect(res.json.expiresInMs).toBe(1);
+      // Waits 20 ms, far past the ticket's 1 ms life.
+      await sleep(20);
+      expectRefused(await rawGet(`${server.baseUrl}/api/events?ticket=${res.json.ticket}`), /^Invalid ticket/);
+    });
+  });
+
+  describe('with caps on outstanding tickets (2 per user, 3 in all)', () => {
+    let server: RunningApp;
+    beforeAll(async () => {
+      server = await startLibrary({ tickets: { maxPerUser: 2, maxOutstanding: 3 } }, {}, { adapter });
+    });
+    afterAll(() => server.close());
+    const url = () => `${server.baseUrl}/api/events`;
+
+    it("a user's third outstanding ticket is a 429; a redeemed one frees its place", async () => {
+      const a = await postTicket(url(), bearer(signToken('cap-a')));
+      const b = await postTicket(url(), bearer(signToken('cap-a')));
+      expect([a.status, b.status]).toEqual([200, 200]);
+      const third = await postTicket(url(), bearer(signToken('cap-a')));
+      expect(third.status).toBe(429);
+      expect(third.json).toMatchObject({ statusCode: 429, limit: 2, message: expect.stringMatching(/per user/) });
+
+      const stream = await openRaw(`${url()}?ticket=${a.json.ticket}`);
+      expect(stream.status).toBe(200);
+      stream.destroy();
+      expect((await postTicket(url(), bearer(signToken('cap-a')))).status).toBe(200);
+    });
+
+    it('past the server-wide cap, any user gets a 503', async () => {
+      // cap-a holds 2 from the test before; one more user fills the third place.
+      expect((await postTicket(url(), bearer(signToken('cap-b')))).status).toBe(200);
+      const res = await postTicket(url(), bearer(signToken('cap-c')));
+      expect(res.status).toBe(503);
+      expect(res.json).toMatchObject({ statusCode: 503, error: 'Service Unavailable', limit: 3 });
+      expect(new SseTicketLimitError('server', 3).getStatus()).toBe(503);
+    });
+  });
+
+  describe('with route: false', () => {
+    let server: RunningApp;
+    beforeAll(async () => {
+      server = await startLibrary({}, { route: false }, { adapter, logger: false });
+    });
+    afterAll(() => server.close());
+
+    it('there is no ticket route either: POST is a 404', async () => {
+      const res = await postTicket(`${server.baseUrl}/api/events`, bearer(signToken('off')));
+      expect(res.status).toBe(404);
+    });
+  });
+
+  describe('with CORS for one origin', () => {
+    let server: RunningApp;
+    beforeAll(async () => {
+      server = await startLibrary({ cors: { origins: ['https://app.example'] } }, {}, { adapter });
+    });
+    afterAll(() => server.close());
+
+    it("a browser's preflight for POST with Authorization is allowed, and the POST answers with the origin", async () => {
+      const url = `${server.baseUrl}/api/events`;
+      const preflight = await fetch(url, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'https://app.example',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'authorization',
+        },
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-methods')).toMatch(/\bPOST\b/);
+      expect(preflight.headers.get('access-control-allow-headers')).toMatch(/Authorization/i);
+      const res = await postTicket(url, { origin: 'https://app.example', ...bearer(signToken('cors')) });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    });
+  });
+});
