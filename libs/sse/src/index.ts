@@ -11,6 +11,7 @@ export { SseRoute, type SseRouteOptions } from './sse-route.decorator.js';
 export { SSE_USER_KEY, type SseUser } from './sse-user.js';
 
 /** What publishing and connecting throw. */
+export { SseShuttingDownError } from './sse.exceptions.js';
 export { SseConnectionLimitError, SseEventError, SseTicketLimitError } from './sse.exceptions.js';
 
 /** Options of `SseModule.forRoot()` / `forRootAsync()`. */
@@ -28,8 +29,11 @@ export {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_HISTORY_MAX_EVENTS,
   DEFAULT_HISTORY_TTL_MS,
+  DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_CONNECTIONS_PER_USER,
+  DEFAULT_RETRY_JITTER_MS,
   DEFAULT_RETRY_MS,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
   DEFAULT_SSE_PATH,
   DEFAULT_TICKET_MAX_OUTSTANDING,
   DEFAULT_TICKET_MAX_PER_USER,

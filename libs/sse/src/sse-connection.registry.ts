@@ -1,13 +1,29 @@
-import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  OnApplicationShutdown,
+  OnModuleDestroy,
+  Optional,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { Observable, Subject } from 'rxjs';
-import { SseConnectionLimitError } from './sse.exceptions.js';
+import { SseConnectionLimitError, SseShuttingDownError } from './sse.exceptions.js';
 import type { SseFrame } from './sse-frame.js';
 import { HEARTBEAT_TICK, type HeartbeatTick, SseHeartbeatTimer } from './sse-heartbeat.timer.js';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
+import { SseRetryHint, type SseRetryReason } from './sse-retry.hint.js';
 import { SSE_OPTIONS } from './sse.tokens.js';
 
-/** What a user's channel carries: published frames, and the module's heartbeat ticks. */
-export type SseChannelMessage = SseFrame | HeartbeatTick;
+/**
+ * Pushed through every channel at shutdown: each stream ends with a `retry:`
+ * hint of its own drawing (see `SseRetryHint`), then completes.
+ */
+export const SHUTDOWN_NOTICE: unique symbol = Symbol('sse.shutdown-notice');
+export type ShutdownNotice = typeof SHUTDOWN_NOTICE;
+
+/** What a user's channel carries: published frames, the module's heartbeat ticks, the shutdown notice. */
+export type SseChannelMessage = SseFrame | HeartbeatTick | ShutdownNotice;
 
 /** A user's live messages, shared by all of that user's open streams. */
 interface UserChannel {
@@ -28,28 +44,53 @@ export interface SseConnection {
 /**
  * Users to their open streams: one Subject per user, so a targeted send is one
  * Map lookup and one `next()`, whatever the number of other users. Enforces the
- * per-user limit and ends every stream at shutdown.
+ * per-user limit and the global cap, and runs the streams' part of shutdown:
+ * from its first hook no stream opens (503), open ones end with a jittered
+ * `retry:` hint, and connections left after `shutdownTimeoutMs` are destroyed.
  */
 @Injectable()
-export class SseConnectionRegistry implements BeforeApplicationShutdown {
+export class SseConnectionRegistry implements OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly users = new Map<string, UserChannel>();
   private connections = 0;
+  /** Streams turned away past `maxConnections`, since startup. */
+  private rejected = 0;
+  private shuttingDown = false;
+  private hardStop?: ReturnType<typeof setTimeout>;
   private readonly heartbeat: SseHeartbeatTimer;
+  private readonly retryHint: SseRetryHint;
 
-  constructor(@Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions) {
+  constructor(
+    @Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions,
+    // Absent in an application context without HTTP: there is no server to stop then.
+    @Optional() private readonly adapterHost?: HttpAdapterHost,
+  ) {
     this.heartbeat = new SseHeartbeatTimer(options.heartbeatIntervalMs, () => this.publishToAll(HEARTBEAT_TICK));
+    this.retryHint = new SseRetryHint(options.retryMs, options.retryJitterMs);
   }
 
-  /** Throws `SseConnectionLimitError` if the user has no free slot. */
+  /**
+   * Throws `SseShuttingDownError` once shutdown began (a request still in an async
+   * guard then gets its 503 here, never a stream), and `SseConnectionLimitError`
+   * if the user has no free slot.
+   */
   assertFreeSlot(userId: string): void {
+    if (this.shuttingDown) throw new SseShuttingDownError(this.retryHint.retryAfterSec());
     if ((this.users.get(userId)?.open ?? 0) >= this.options.maxConnectionsPerUser) {
       throw new SseConnectionLimitError(this.options.maxConnectionsPerUser);
     }
   }
 
-  /** Takes a slot in the user's channel (or throws `SseConnectionLimitError`) and returns its messages. */
-  join(userId: string): { connection: SseConnection; messages: Observable<SseChannelMessage> } {
+  /**
+   * Takes a slot in the user's channel (or throws, see `assertFreeSlot`) and
+   * returns its messages; `undefined` past `maxConnections`, counted: the caller
+   * then ends the stream with `retryHintFrame('capacity')`, holding no slot.
+   */
+  join(userId: string): { connection: SseConnection; messages: Observable<SseChannelMessage> } | undefined {
     this.assertFreeSlot(userId);
+    if (this.connections >= this.options.maxConnections) {
+      this.rejected++;
+      return undefined;
+    }
     let channel = this.users.get(userId);
     if (!channel) {
       channel = { subject: new Subject<SseChannelMessage>(), open: 0, ended: false };
@@ -114,8 +155,54 @@ export class SseConnectionRegistry implements BeforeApplicationShutdown {
     return this.users.size;
   }
 
-  /** Streams must end before the HTTP server closes, or `app.close()` would wait on them. */
+  /** Streams turned away past `maxConnections` since startup. */
+  rejectedConnectionCount(): number {
+    return this.rejected;
+  }
+
+  /** The last frame of a stream the server ends itself: a `retry:` hint drawn for this stream, and why. */
+  retryHintFrame(reason: SseRetryReason): SseFrame {
+    return this.retryHint.frame(reason);
+  }
+
+  /** The first shutdown hook: from here no stream opens, and the hard timeout runs. */
+  onModuleDestroy(): void {
+    this.beginShutdown();
+  }
+
+  /**
+   * Streams must end before the HTTP server closes, or `app.close()` would wait on
+   * them: each ends with its own jittered `retry:` hint, so that clients do not all
+   * come back at once. What does not end (a client that does not read) is left to the hard timeout.
+   */
   beforeApplicationShutdown(): void {
+    this.beginShutdown();
+    for (const channel of [...this.users.values()]) channel.subject.next(SHUTDOWN_NOTICE);
+    // Streams whose subscriber ignored the notice end with their channel.
     for (const userId of [...this.users.keys()]) this.disconnectUser(userId);
+  }
+
+  /** The HTTP server closed in time: the hard timeout is not needed. */
+  onApplicationShutdown(): void {
+    clearTimeout(this.hardStop);
+  }
+
+  private beginShutdown(): void {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.hardStop = setTimeout(() => this.destroyConnections(), this.options.shutdownTimeoutMs);
+    // It must never be what keeps a process alive: an open connection is.
+    this.hardStop.unref();
+  }
+
+  /**
+   * The hard timeout: Node's server waits in `close()` for every response to
+   * finish, which a client that does not read never lets happen. HTTP/1 servers
+   * (Express, Fastify) destroy their connections here; HTTP/2 sessions close with
+   * the server.
+   */
+  private destroyConnections(): void {
+    const server = this.adapterHost?.httpAdapter?.getHttpServer() as { closeAllConnections?: () => void } | undefined;
+    server?.closeAllConnections?.();
   }
 }

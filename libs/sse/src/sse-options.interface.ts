@@ -142,6 +142,26 @@ export interface SseModuleOptions {
   maxConnectionsPerUser?: number;
   /** Reconnection delay suggested to clients in the `retry:` field. Default 3000. */
   retryMs?: number;
+  /**
+   * Streams the server ends itself (at shutdown, or past `maxConnections`) end
+   * with `retry: retryMs + r`, r a random integer from 0 to this, and a 503's
+   * `Retry-After` is that many seconds (rounded up): clients turned away together
+   * come back spread out. Default 3000; 0 for none.
+   */
+  retryJitterMs?: number;
+  /**
+   * Open streams across all users. Past it, a new stream is answered 200 with a
+   * jittered `retry:` hint and ended at once (EventSource treats any other status
+   * as final, so the browser comes back later), holding no slot, and counted by
+   * `SseService.rejectedConnectionCount()`. Unlimited by default.
+   */
+  maxConnections?: number;
+  /**
+   * Once shutdown begins, new streams get 503 and open ones end with a jittered
+   * `retry:` hint; connections still open this many ms later (a client that does
+   * not read what is left) are destroyed, so `app.close()` always finishes. Default 5000.
+   */
+  shutdownTimeoutMs?: number;
   cors?: SseCorsOptions;
   /**
    * End a stream (after an `auth-expired` event) when its token's `exp` passes,

@@ -5,8 +5,11 @@ import {
   DEFAULT_HISTORY_REPLAY_TIMEOUT_MS,
   DEFAULT_HISTORY_TTL_MS,
   DEFAULT_JWT_ALGORITHMS,
+  DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_CONNECTIONS_PER_USER,
+  DEFAULT_RETRY_JITTER_MS,
   DEFAULT_RETRY_MS,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
   DEFAULT_SSE_EXTRAS,
   DEFAULT_TICKET_MAX_OUTSTANDING,
   DEFAULT_TICKET_MAX_PER_USER,
@@ -91,6 +94,14 @@ export function resolveSseOptions(options: SseModuleOptions): ResolvedSseOptions
       { min: 1 },
     ),
     retryMs: option('retryMs', options.retryMs ?? DEFAULT_RETRY_MS),
+    retryJitterMs: option('retryJitterMs', options.retryJitterMs ?? DEFAULT_RETRY_JITTER_MS, { max: MAX_TIMER_MS }),
+    maxConnections:
+      options.maxConnections === undefined
+        ? DEFAULT_MAX_CONNECTIONS
+        : option('maxConnections', options.maxConnections, { min: 1 }),
+    shutdownTimeoutMs: option('shutdownTimeoutMs', options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS, {
+      max: MAX_TIMER_MS,
+    }),
     cors: {
       origins: [...(options.cors?.origins ?? [])],
       credentials: options.cors?.credentials ?? false,

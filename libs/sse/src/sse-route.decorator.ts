@@ -4,7 +4,9 @@ import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import type { MessageEvent } from '@nestjs/common';
 import { isObservable, type Observable } from 'rxjs';
 import { DEFAULT_SSE_EXTRAS } from './sse.constants.js';
+import { SseShuttingDownError } from './sse.exceptions.js';
 import { integerOption } from './sse-options.resolver.js';
+import { rawRequestAndResponse } from './sse-platform.adapter.js';
 import { pipeSseStream } from './sse-response.sink.js';
 import { isThenable } from './sse.utils.js';
 
@@ -66,15 +68,24 @@ export function SseRoute(path?: string | string[], options: SseRouteOptions = {}
     const route = function (this: unknown, ...args: unknown[]): unknown {
       const request = args[arity];
       const response = args[arity + 1];
-      const result = handler.apply(this, args.slice(0, arity));
+      const refused = (err: unknown): never => {
+        if (err instanceof SseShuttingDownError) setRetryAfter(request as object, response as object, err.retryAfterSec);
+        throw err;
+      };
       const write = (frames: unknown): void => {
         if (!isObservable(frames)) {
           throw new TypeError(`@SseRoute() handler ${String(key)} must return an Observable of messages`);
         }
         pipeSseStream(frames as Observable<MessageEvent>, request as object, response as object, { maxPendingDataLength });
       };
-      // A Promise goes back to Nest, so that its rejection reaches the exception filters.
-      return isThenable(result) ? Promise.resolve(result).then(write) : write(result);
+      let result: unknown;
+      try {
+        result = handler.apply(this, args.slice(0, arity));
+        // A Promise goes back to Nest, so that its rejection reaches the exception filters.
+        return isThenable(result) ? Promise.resolve(result).then(write).catch(refused) : write(result);
+      } catch (err) {
+        return refused(err);
+      }
     };
     Object.defineProperty(route, 'name', { value: handler.name, configurable: true });
     // Decorators applied before this one (below it) left their metadata on the handler.
@@ -84,4 +95,13 @@ export function SseRoute(path?: string | string[], options: SseRouteOptions = {}
     descriptor.value = route as unknown as T;
     return Get(path ?? '/')(target, key, descriptor) ?? descriptor;
   };
+}
+
+/**
+ * A 503 at shutdown says when to come back (as ThrottlerGuard's 429 does), on the
+ * raw response, which both platforms' exception filters answer through.
+ */
+function setRetryAfter(request: object, response: object, seconds: number): void {
+  const raw = rawRequestAndResponse(request, response).response;
+  if (!raw.headersSent) raw.setHeader('Retry-After', String(seconds));
 }

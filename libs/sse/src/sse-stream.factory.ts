@@ -36,15 +36,24 @@ export class SseStreamFactory {
   ) {}
 
   /**
-   * Throws `SseConnectionLimitError` at once when the user has no free slot, so
-   * the route can answer 429 before any byte. The slot itself is taken on
+   * Throws `SseConnectionLimitError` at once when the user has no free slot, and
+   * `SseShuttingDownError` once shutdown began, so the route can answer 429 or
+   * 503 before any byte. The slot itself is taken on
    * subscribe and released on teardown: an Observable nobody subscribes holds nothing.
    */
   create({ userId, expiresAt }: SseUser, { lastEventId }: SseStreamContext = {}): Observable<SseFrame> {
     const expiry = this.options.closeOnTokenExpiry ? expiresAt : undefined;
     this.registry.assertFreeSlot(userId);
     return new Observable<SseFrame>((subscriber) => {
-      const { connection, messages } = this.registry.join(userId);
+      const joined = this.registry.join(userId);
+      if (!joined) {
+        // Past maxConnections: a 200 that ends at once with a jittered retry hint, holding no slot
+        // (EventSource treats any other status as final; this way the browser comes back later).
+        subscriber.next(this.registry.retryHintFrame('capacity'));
+        subscriber.complete();
+        return undefined;
+      }
+      const { connection, messages } = joined;
       const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.registry, connection, this.expiries);
       // Live messages are subscribed first and held back while history is read,
       // so an event published during the reconnect is neither lost nor sent twice.

@@ -1,5 +1,10 @@
 import type { Observer, Subscriber, Subscription } from 'rxjs';
-import type { SseChannelMessage, SseConnection, SseConnectionRegistry } from './sse-connection.registry.js';
+import {
+  SHUTDOWN_NOTICE,
+  type SseChannelMessage,
+  type SseConnection,
+  type SseConnectionRegistry,
+} from './sse-connection.registry.js';
 import { compareEventIds, parseEventId } from './sse-event-id.js';
 import type { SseExpiryScheduler } from './sse-expiry.scheduler.js';
 import { SseFrame } from './sse-frame.js';
@@ -52,6 +57,10 @@ export class SseStreamRelay implements Observer<SseChannelMessage> {
   next(message: SseChannelMessage): void {
     if (message === HEARTBEAT_TICK) {
       if (!this.backlog) this.out.next(this.heartbeat());
+    } else if (message === SHUTDOWN_NOTICE) {
+      // Each stream draws its own delay; no id line, so the client resumes where it was.
+      this.out.next(this.registry.retryHintFrame('shutdown'));
+      this.out.complete();
     } else if (this.backlog) {
       this.backlog.push(message);
     } else {

@@ -18,6 +18,27 @@ export const DEFAULT_MAX_CONNECTIONS_PER_USER = 5;
  * @publicApi
  */
 export const DEFAULT_RETRY_MS = 3_000;
+/**
+ * Default `retryJitterMs`: the most, in ms, added at random to the `retry:` hint
+ * of a stream the server ends (shutdown, `maxConnections`) and to `Retry-After`,
+ * so that clients turned away together do not all come back in the same millisecond.
+ *
+ * @publicApi
+ */
+export const DEFAULT_RETRY_JITTER_MS = 3_000;
+/**
+ * Default `shutdownTimeoutMs`: how long after shutdown begins the connections
+ * still open are destroyed, so that `app.close()` (and the process) always finish.
+ *
+ * @publicApi
+ */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
+/**
+ * Default `maxConnections`: open streams across all users are not capped.
+ *
+ * @publicApi
+ */
+export const DEFAULT_MAX_CONNECTIONS = Number.POSITIVE_INFINITY;
 export const DEFAULT_JWT_ALGORITHMS = ['HS256'] as const;
 export const DEFAULT_USER_ID_CLAIM = 'sub';
 /**

@@ -24,6 +24,24 @@ export class SseConnectionLimitError extends HttpException {
 }
 
 /**
+ * The server is shutting down: no new stream opens. An HttpException answered
+ * 503 with a JSON body before any byte; `@SseRoute()` routes (the module's
+ * included) also send `Retry-After: retryAfterSec`, jittered like the `retry:`
+ * hint of the streams ended at shutdown.
+ *
+ * @publicApi
+ */
+export class SseShuttingDownError extends HttpException {
+  constructor(readonly retryAfterSec: number) {
+    const message = 'The server is shutting down: reconnect later';
+    super(
+      { statusCode: 503, error: 'Service Unavailable', message, retryAfter: retryAfterSec },
+      HttpStatus.SERVICE_UNAVAILABLE,
+    );
+  }
+}
+
+/**
  * Too many stream tickets are outstanding (issued, not yet redeemed or expired):
  * the user's own (`tickets.maxPerUser`, 429) or the server's (`tickets.maxOutstanding`,
  * 503). Answered as JSON before any ticket is issued; a client retries with backoff.

@@ -104,6 +104,11 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
     return this.registry.connectedUserCount();
   }
 
+  /** Streams turned away (200, a jittered `retry:` hint, closed) past `maxConnections`, since startup. */
+  rejectedConnectionCount(): number {
+    return this.registry.rejectedConnectionCount();
+  }
+
   /** Whether the user has at least one open stream. */
   isConnected(userId: string): boolean {
     return this.connectionCount(userId) > 0;
