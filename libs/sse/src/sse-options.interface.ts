@@ -111,20 +111,6 @@ export interface SseHistoryOptions {
 }
 
 /**
- * Stream tickets: what `POST <path>` issues and `GET <path>?ticket=` redeems once.
- *
- * @publicApi
- */
-export interface SseTicketOptions {
-  /** How long a ticket can be redeemed after its issue. Default 30000; at most 300000. */
-  ttlMs?: number;
-  /** Tickets outstanding (issued, not yet redeemed or expired) in the server; past it, 503. Default 10000. */
-  maxOutstanding?: number;
-  /** Tickets outstanding for one user; past it, 429. Default 10. */
-  maxPerUser?: number;
-}
-
-/**
  * Options of `SseModule.forRoot()` / the factory of `forRootAsync()`.
  *
  * @publicApi
