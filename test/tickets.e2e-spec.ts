@@ -1,4 +1,7 @@
+import { EventSource } from 'eventsource';
+import { createSseClient, fetchSseTicket, type SseStatusReason } from '@nest-sse/client';
 import { SseService, SseTicketLimitError } from '@nest-sse/server';
+import { ConditionWaiter } from './support/condition-waiter.js';
 import { type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';
@@ -282,5 +285,75 @@ describe.each(ADAPTERS)('stream tickets on %s', (adapter) => {
       expect(res.status).toBe(200);
       expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example');
     });
+  });
+});
+
+describe.each(ADAPTERS)('SseClient with getTicket against the server on %s', (adapter) => {
+  let server: RunningApp;
+  beforeAll(async () => {
+    server = await startLibrary({ heartbeatIntervalMs: 0 }, {}, { adapter });
+  });
+  afterAll(() => server.close());
+
+  it('streams with no token in any URL, and after the server ends the stream resumes on a new ticket without loss', async () => {
+    const sse = server.app.get(SseService);
+    const url = `${server.baseUrl}/api/events`;
+    const token = signToken('ticket-client');
+    const urls: string[] = [];
+    /** The `eventsource` package (WHATWG rules, like browsers), recording the URL of each connection. */
+    class RecordingEventSource extends EventSource {
+      constructor(target: string | URL, init?: ConstructorParameters<typeof EventSource>[1]) {
+        urls.push(String(target));
+        super(target, init);
+      }
+    }
+    const changes = new ConditionWaiter();
+    const received: number[] = [];
+    const ids: string[] = [];
+    const reasons: SseStatusReason[] = [];
+    let tickets = 0;
+    const getTicket = () => {
+      tickets += 1;
+      return fetchSseTicket(url, token);
+    };
+    const client = createSseClient<{ update: { n: number } }>(url, {
+      getTicket,
+      EventSource: RecordingEventSource,
+      backoff: { initialMs: 100, jitter: 0 },
+      handlers: {
+        update: (data, event) => {
+          received.push(data.n);
+          ids.push(event.lastEventId);
+        },
+      },
+      onStatus: (_status, _previous, reason) => reasons.push(reason),
+    });
+    const until = (what: string, predicate: () => boolean) => changes.until(predicate, 5000, what);
+    try {
+      await until('the first connection', () => client.status === 'open' && sse.connectionCount('ticket-client') === 1);
+      sse.sendToUser('ticket-client', { type: 'update', data: { n: 1 } });
+      await until('event 1', () => received.length === 1);
+
+      // The server ends the stream; what is published before the client is back comes by replay.
+      sse.disconnectUser('ticket-client');
+      sse.sendToUser('ticket-client', { type: 'update', data: { n: 2 } });
+      await until('the second connection', () => tickets === 2 && client.status === 'open');
+      await until('event 2, replayed', () => received.length === 2);
+      sse.sendToUser('ticket-client', { type: 'update', data: { n: 3 } });
+      await until('event 3', () => received.length === 3);
+
+      expect(received).toEqual([1, 2, 3]);
+      expect(reasons).toEqual(['opened', 'dropped', 'opened']);
+      expect(urls).toHaveLength(2);
+      const params = urls.map((u) => new URL(u).searchParams);
+      expect(params.map((p) => p.get('token'))).toEqual([null, null]);
+      expect(urls.join(' ')).not.toContain(token);
+      expect(new Set(params.map((p) => p.get('ticket'))).size).toBe(2);
+      // The replacement resumed after the last event the first connection delivered.
+      expect(params[1]?.get('lastEventId')).toBe(ids[0]);
+    } finally {
+      client.close();
+    }
+    await waitForCount(() => sse.connectionCount('ticket-client'), 0);
   });
 });

@@ -53,6 +53,7 @@ describe('entry points', () => {
         'backoffDelay',
         'buildStreamUrl',
         'createSseClient',
+        'fetchSseTicket',
         'resolveBackoff',
         'withQueryParams',
       ].sort(),

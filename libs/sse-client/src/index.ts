@@ -10,6 +10,7 @@ export {
   type SseBackoffOptions,
 } from './backoff.js';
 export { buildStreamUrl, withQueryParams } from './stream-url.js';
+export { fetchSseTicket, type FetchSseTicketOptions, type SseTicketFetch } from './stream-ticket.js';
 export type {
   SseAuthExpiredData,
   SseClientOptions,
@@ -17,6 +18,7 @@ export type {
   SseEventMap,
   SseEventSourceConstructor,
   SseEventSourceLike,
+  SseGetTicket,
   SseGetToken,
   SseHandler,
   SseHandlers,

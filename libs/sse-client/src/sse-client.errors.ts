@@ -3,7 +3,8 @@
  * - `handler`: one of your callbacks threw (the stream continues);
  * - `connection`: the EventSource failed for good (HTTP 401/429/503..., or a network failure
  *   it gave up on); the client recovers with backoff;
- * - `token`: `getToken()` rejected or returned something unusable;
+ * - `token`: `getToken()` / `getTicket()` rejected or returned something unusable, or
+ *   `fetchSseTicket()` got no ticket (`httpStatus` says what the server answered);
  * - `gave-up`: no more recoveries; the status is `error` and `cause` holds the last failure;
  * - `unsupported`: no EventSource implementation is available.
  */

@@ -673,3 +673,104 @@ describe('SseClient: close()', () => {
     expect(later).not.toHaveBeenCalled();
   });
 });
+
+describe('SseClient: tickets (getTicket)', () => {
+  /** A getTicket that hands out t-1, t-2, ... */
+  const tickets = () => {
+    let n = 0;
+    return jest.fn(async () => `t-${++n}`);
+  };
+  const ticketed = (options: SseClientOptions<TestEvents> = {}) => start({ token: undefined, ...options });
+
+  it('asks getTicket before the first connection and puts the ticket, never a token, in the URL', async () => {
+    const getTicket = tickets();
+    const { client } = ticketed({ getTicket, lastEventId: 'u:3' });
+    expect(created()).toBe(0);
+    expect(client.status).toBe('connecting');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(getTicket).toHaveBeenCalledTimes(1);
+    expect(created()).toBe(1);
+    expect(FakeEventSource.latest.param('ticket')).toBe('t-1');
+    expect(FakeEventSource.latest.param('token')).toBeNull();
+    expect(FakeEventSource.latest.param('lastEventId')).toBe('u:3');
+  });
+
+  it('asks for a new ticket before every replacement EventSource, resuming from lastEventId', async () => {
+    const getTicket = tickets();
+    const { reasons } = ticketed({ getTicket });
+    await jest.advanceTimersByTimeAsync(0);
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.emit('update', { n: 1 }, 'u:7');
+    FakeEventSource.latest.fail(401);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(getTicket).toHaveBeenCalledTimes(2);
+    expect(created()).toBe(2);
+    expect(FakeEventSource.latest.param('ticket')).toBe('t-2');
+    expect(FakeEventSource.latest.param('lastEventId')).toBe('u:7');
+    expect(reasons).toEqual(['opened', 'refused']);
+  });
+
+  it('replaces a dropped stream itself, after the backoff and with a new ticket, so the browser never presents the spent one', async () => {
+    const getTicket = tickets();
+    const { client, reasons, errors } = ticketed({ getTicket });
+    await jest.advanceTimersByTimeAsync(0);
+    const first = FakeEventSource.latest;
+    first.open();
+    first.emit('update', { n: 1 }, 'u:8');
+
+    first.drop();
+    expect(first.closedByClient).toBe(true);
+    expect([client.status, client.statusReason]).toEqual(['reconnecting', 'dropped']);
+    await jest.advanceTimersByTimeAsync(999);
+    expect(created()).toBe(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(created()).toBe(2);
+    expect(FakeEventSource.latest.param('ticket')).toBe('t-2');
+    expect(FakeEventSource.latest.param('lastEventId')).toBe('u:8');
+    FakeEventSource.latest.open();
+    expect(reasons).toEqual(['opened', 'dropped', 'opened']);
+    expect(errors).toEqual([]);
+  });
+
+  it('retries a failing getTicket with backoff (token-failed), like a failed connection', async () => {
+    let calls = 0;
+    const getTicket = jest.fn(async () => {
+      calls += 1;
+      if (calls <= 2) throw new Error('ticket endpoint down');
+      return 't-ok';
+    });
+    const { client, errors, reasons } = ticketed({ getTicket });
+    await jest.advanceTimersByTimeAsync(0);
+    expect([client.status, client.statusReason]).toEqual(['reconnecting', 'token-failed']);
+    expect(errors.map((e) => [e.code, e.message])).toEqual([['token', 'getTicket() failed: ticket endpoint down']]);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(getTicket).toHaveBeenCalledTimes(2);
+    expect(created()).toBe(0);
+    await jest.advanceTimersByTimeAsync(1999);
+    expect(getTicket).toHaveBeenCalledTimes(2);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(getTicket).toHaveBeenCalledTimes(3);
+    expect(FakeEventSource.latest.param('ticket')).toBe('t-ok');
+    expect(reasons).toEqual(['token-failed']);
+  });
+
+  it('stops with no-session when getTicket resolves null, and reports an unusable value', async () => {
+    const { client, reasons } = ticketed({ getTicket: async () => null });
+    await jest.advanceTimersByTimeAsync(0);
+    expect([client.status, client.statusReason]).toEqual(['error', 'no-session']);
+    expect(client.error?.message).toMatch(/^getTicket\(\) returned null/);
+    expect(reasons).toEqual(['no-session']);
+
+    const other = ticketed({ getTicket: async () => '' });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(other.client.statusReason).toBe('token-failed');
+    expect(other.client.error?.message).toMatch(/^getTicket\(\) must resolve to a non-empty string/);
+  });
+
+  it('refuses getTicket together with token or getToken', () => {
+    const getTicket = async () => 't';
+    expect(() => start({ getTicket })).toThrow(TypeError);
+    expect(() => start({ token: undefined, getToken: async () => 'x', getTicket })).toThrow(/not both/);
+    expect(created()).toBe(0);
+  });
+});

@@ -8,6 +8,7 @@ import type {
   SseEventMap,
   SseEventSourceConstructor,
   SseEventSourceLike,
+  SseGetToken,
   SseHandler,
   SseResetData,
   SseStatus,
@@ -31,7 +32,7 @@ const BUILT_IN_EVENT_TYPES: readonly string[] = [...Object.values(SSE_EVENT_TYPE
 const CONTROL_EVENT_TYPES: ReadonlySet<string> = new Set([RESET, AUTH_EXPIRED]);
 
 /** Why a recovery (a replacement EventSource after the backoff) started. */
-type RecoveryReason = Extract<SseStatusReason, 'refused' | 'auth-expired' | 'token-failed'>;
+type RecoveryReason = Extract<SseStatusReason, 'refused' | 'auth-expired' | 'token-failed' | 'dropped'>;
 /** Why the client gave up for good. */
 type GiveUpReason = Extract<SseStatusReason, 'gave-up' | 'no-session' | 'url-refused'>;
 
@@ -55,9 +56,14 @@ type Listener = (event: Event) => void;
  * (`reconnecting`, keeping Last-Event-ID); when the EventSource fails for good
  * (readyState CLOSED: 401, 429, 503...), the client waits a backoff, asks `getToken()`
  * for a fresh token and opens a new EventSource with `?lastEventId=`.
+ *
+ * With `getTicket()` (the recommended browser flow: no token in any URL), every
+ * connection asks for a new single-use ticket first, and a dropped stream is
+ * replaced by the client after the backoff rather than by the browser, whose own
+ * reconnect would present the spent ticket again.
  */
 export class SseClient<TEvents extends object = SseEventMap> {
-  /** The URL given, without the `token` / `lastEventId` the client adds. */
+  /** The URL given, without the `token` / `ticket` / `lastEventId` the client adds. */
   readonly url: string;
 
   private readonly options: SseClientOptions<TEvents>;
@@ -100,6 +106,10 @@ export class SseClient<TEvents extends object = SseEventMap> {
       throw new RangeError(`maxRecoveries must be a number >= 0, got ${String(maxRecoveries)}`);
     }
     this.maxRecoveries = maxRecoveries;
+    if (options.getTicket !== undefined && (options.token !== undefined || options.getToken !== undefined)) {
+      // Which one the URL would carry would be a guess: a ticket exists to keep the token out of it.
+      throw new TypeError('Pass getTicket, or token / getToken, not both: the ticket replaces the token in the URL');
+    }
     this.token = options.token;
     this.currentLastEventId = options.lastEventId || undefined;
     const handlers = (options.handlers ?? {}) as Record<string, AnyHandler | undefined>;
@@ -164,39 +174,58 @@ export class SseClient<TEvents extends object = SseEventMap> {
     return this.currentStatus === 'closed' || this.currentStatus === 'error';
   }
 
-  /** Opens an EventSource, first asking `getToken()` for a token when `refreshToken`. */
+  /**
+   * Opens an EventSource: with `getTicket`, on a new ticket every time (the last
+   * one was spent by the connection it opened); else with the token, first asking
+   * `getToken()` for a fresh one when `refreshToken`.
+   */
   private async connect(refreshToken: boolean): Promise<void> {
-    const getToken = this.options.getToken;
+    const { getTicket, getToken } = this.options;
+    if (getTicket) {
+      const ticket = await this.ask('getTicket', getTicket);
+      if (ticket !== undefined) this.openSource({ ticket });
+      return;
+    }
     if (refreshToken && getToken) {
-      let token: unknown;
-      try {
-        token = await getToken();
-      } catch (err) {
-        if (this.stopped) return;
-        const failure = new SseClientError('token', `getToken() failed: ${messageOf(err)}`, { cause: err });
-        this.recover('token-failed', failure);
-        return;
-      }
-      if (this.stopped) return;
-      if (token === null) {
-        const failure = new SseClientError('token', 'getToken() returned null (no session): not reconnecting');
-        this.giveUp('no-session', failure);
-        return;
-      }
-      if (typeof token !== 'string' || token === '') {
-        this.recover(
-          'token-failed',
-          new SseClientError('token', `getToken() must resolve to a non-empty string or null, got ${describe(token)}`),
-        );
-        return;
-      }
+      const token = await this.ask('getToken', getToken);
+      if (token === undefined) return;
       this.token = token;
     }
-    this.openSource();
+    this.openSource({ token: this.token });
   }
 
-  private openSource(): void {
-    const url = buildStreamUrl(this.url, { token: this.token, lastEventId: this.currentLastEventId });
+  /**
+   * What `getToken()` / `getTicket()` resolved to, or `undefined` when it failed
+   * (a recovery with backoff, or giving up on `null`, is then under way) or the
+   * client was closed meanwhile.
+   */
+  private async ask(name: 'getToken' | 'getTicket', source: SseGetToken): Promise<string | undefined> {
+    let value: unknown;
+    try {
+      value = await source();
+    } catch (err) {
+      if (!this.stopped) {
+        this.recover('token-failed', new SseClientError('token', `${name}() failed: ${messageOf(err)}`, { cause: err }));
+      }
+      return undefined;
+    }
+    if (this.stopped) return undefined;
+    if (value === null) {
+      this.giveUp('no-session', new SseClientError('token', `${name}() returned null (no session): not reconnecting`));
+      return undefined;
+    }
+    if (typeof value !== 'string' || value === '') {
+      this.recover(
+        'token-failed',
+        new SseClientError('token', `${name}() must resolve to a non-empty string or null, got ${describe(value)}`),
+      );
+      return undefined;
+    }
+    return value;
+  }
+
+  private openSource(credential: { token?: string; ticket?: string }): void {
+    const url = buildStreamUrl(this.url, { ...credential, lastEventId: this.currentLastEventId });
     let source: SseEventSourceLike;
     try {
       source = new this.EventSourceImpl(url, { withCredentials: this.options.withCredentials ?? false });
@@ -237,6 +266,9 @@ export class SseClient<TEvents extends object = SseEventMap> {
     this.noteDisconnected();
     if (source.readyState === CLOSED) {
       this.recover('refused', this.connectionError(event));
+    } else if (this.options.getTicket) {
+      // The browser would reconnect with the spent ticket (a 401): replace it with a new one instead.
+      this.recover('dropped');
     } else {
       // CONNECTING: the browser reconnects by itself, sending Last-Event-ID.
       this.setStatus('reconnecting', 'dropped');

@@ -4,7 +4,7 @@ import type { SseClientError } from './sse-client.errors.js';
 
 /**
  * Where the client is:
- * - `connecting`: the first connection is being established (or its token fetched);
+ * - `connecting`: the first connection is being established (or its token or ticket fetched);
  * - `open`: the stream is live;
  * - `reconnecting`: the browser is reconnecting by itself, or the client is waiting
  *   out its backoff / fetching a token / opening a replacement EventSource;
@@ -18,15 +18,16 @@ export type SseStatus = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'err
  * - `opened` (to `open`): a connection opened: the first one, the browser's own
  *   reconnect, or a replacement EventSource;
  * - `dropped` (to `reconnecting`): the stream dropped or could not be reached, and the
- *   browser reconnects by itself, sending Last-Event-ID;
+ *   browser reconnects by itself, sending Last-Event-ID (with `getTicket`, the client
+ *   does, after the backoff, with a new ticket and `?lastEventId=`);
  * - `refused` (to `reconnecting`): the EventSource gave up (an answer other than a 200
  *   event stream: 401, 429, 503...); a replacement follows after the backoff;
  * - `auth-expired` (to `reconnecting`): the server said the token expired; a replacement
  *   with a fresh token follows. `onStatus` runs before `onAuthExpired` for that event;
- * - `token-failed` (to `reconnecting`): the first `getToken()` rejected or resolved to
- *   something unusable; retried after the backoff;
+ * - `token-failed` (to `reconnecting`): `getToken()` or `getTicket()` rejected or resolved
+ *   to something unusable; retried after the backoff;
  * - `gave-up` (to `error`): `maxRecoveries` consecutive recoveries failed;
- * - `no-session` (to `error`): `getToken()` resolved `null`;
+ * - `no-session` (to `error`): `getToken()` or `getTicket()` resolved `null`;
  * - `url-refused` (to `error`): the EventSource constructor threw for this URL;
  * - `unsupported` (to `error`): only `useSSE`'s `statusReason`, when the client could not be created (no EventSource);
  * - `closed` (to `closed`): `close()` was called (and `useSSE`'s `statusReason` when it is disabled or has no url).
@@ -106,15 +107,29 @@ export interface SseEventSourceConstructor {
 }
 
 /**
- * Resolves to the token (or ticket) to put in the `token` query parameter,
+ * Resolves to the token to put in the `token` query parameter,
  * or to `null` when there is no session any more: the client then stops (`error`).
  * A rejection counts as a failed recovery attempt and is retried with backoff.
  */
 export type SseGetToken = () => Promise<string | null> | string | null;
 
+/**
+ * Resolves to a new stream ticket for the `ticket` query parameter (the server's
+ * `POST` on the stream route, e.g. through `fetchSseTicket(url, token)`), or to
+ * `null` when there is no session any more: the client then stops (`error`).
+ * A rejection counts as a failed connection and is retried with backoff.
+ */
+export type SseGetTicket = () => Promise<string | null> | string | null;
+
 export interface SseClientOptions<TEvents extends object = SseEventMap> {
   /** Token for the first connection (`?token=`). Reused on recovery when there is no `getToken`. */
   token?: string;
+  /**
+   * The recommended way in browsers: called before every connection, the first one
+   * and each replacement, for a single-use ticket that goes in the URL instead of the
+   * token (which URLs leak to logs, history and Referer). Excludes `token` and `getToken`.
+   */
+  getTicket?: SseGetTicket;
   /**
    * Called before every replacement EventSource (and before the first one when `token`
    * is not given), so a recovery after a 401 or `auth-expired` uses a fresh token.

@@ -16,7 +16,7 @@ export function withQueryParams(url: string, params: Record<string, string | und
   return `${path}${search === '' ? '' : `?${search}`}${hash}`;
 }
 
-/** The stream URL with `token` and, when known, `lastEventId`, as the server reads them. */
-export function buildStreamUrl(url: string, params: { token?: string; lastEventId?: string }): string {
-  return withQueryParams(url, { token: params.token, lastEventId: params.lastEventId });
+/** The stream URL with its credential (`ticket` or `token`) and, when known, `lastEventId`, as the server reads them. */
+export function buildStreamUrl(url: string, params: { token?: string; ticket?: string; lastEventId?: string }): string {
+  return withQueryParams(url, { token: params.token, ticket: params.ticket, lastEventId: params.lastEventId });
 }

@@ -262,6 +262,31 @@ describe('useSSE', () => {
     expect(result.current.status).toBe('open');
   });
 
+  it("passes getTicket through: every connection asks the latest render's getTicket, and no token is in any URL", async () => {
+    const first = jest.fn(async () => 't-1');
+    const second = jest.fn(async () => 't-2');
+    const { result, rerender } = renderUseSse('/api/events', { token: undefined, getTicket: first });
+    await act(async () => {
+      await jest.advanceTimersByTimeAsync(0);
+    });
+    expect(FakeEventSource.latest.param('ticket')).toBe('t-1');
+    expect(FakeEventSource.latest.param('token')).toBeNull();
+    act(() => FakeEventSource.latest.open());
+    act(() => FakeEventSource.latest.emit('update', 1, 'u:4'));
+
+    rerender({ url: '/api/events', options: withFake({ token: undefined, getTicket: second }) });
+    expect(FakeEventSource.instances).toHaveLength(1);
+    act(() => FakeEventSource.latest.drop());
+    expect([result.current.status, result.current.statusReason]).toEqual(['reconnecting', 'dropped']);
+    await act(async () => {
+      await jest.advanceTimersByTimeAsync(1000);
+    });
+    expect(FakeEventSource.instances).toHaveLength(2);
+    expect(FakeEventSource.latest.param('ticket')).toBe('t-2');
+    expect(FakeEventSource.latest.param('lastEventId')).toBe('u:4');
+    expect([first.mock.calls.length, second.mock.calls.length]).toEqual([1, 1]);
+  });
+
   it('reports status error when no EventSource exists (jsdom has none)', () => {
     expect((globalThis as { EventSource?: unknown }).EventSource).toBeUndefined();
     const onError = jest.fn<(error: SseClientError) => void>();

@@ -6,6 +6,7 @@ import type {
   SseClientOptions,
   SseEventData,
   SseEventMap,
+  SseGetTicket,
   SseGetToken,
   SseHandler,
   SseStatus,
@@ -60,7 +61,8 @@ const useIsomorphicLayoutEffect = typeof window === 'undefined' ? useEffect : us
  * the server) and closed on unmount. It is recreated only when `url`, `options.key`
  * or `options.enabled` change: callbacks and the other options are read from the
  * latest render, so passing new inline functions does not reconnect. `token`
- * changes are picked up at the next recovery (they are what `getToken` falls back to).
+ * changes are picked up at the next recovery (they are what `getToken` falls back to);
+ * `getTicket` (the recommended browser flow) is the latest render's at every connection.
  * A `null`/`undefined` url opens nothing, like `enabled: false`.
  */
 export function useSSE<TEvents extends object = SseEventMap>(
@@ -95,6 +97,7 @@ export function useSSE<TEvents extends object = SseEventMap>(
     const created = createClient<TEvents>(href, {
       ...connectionOptions(latest()),
       getToken: latestTokenSource(latest),
+      getTicket: latestTicketSource(latest),
       handlers: router.handlers as SseClientOptions<TEvents>['handlers'],
       ...mirrorCallbacks(latest, view, () => client),
     });
@@ -208,6 +211,18 @@ function latestTokenSource<TEvents extends object>(latest: Latest<TEvents>): Sse
   return () => {
     const options = latest();
     return options.getToken ? options.getToken() : (options.token ?? null);
+  };
+}
+
+/**
+ * Step 3b: every connection asks the latest `getTicket` (`null` once it is gone:
+ * no session, stop). None when it was not given at first.
+ */
+function latestTicketSource<TEvents extends object>(latest: Latest<TEvents>): SseGetTicket | undefined {
+  if (!latest().getTicket) return undefined;
+  return () => {
+    const getTicket = latest().getTicket;
+    return getTicket ? getTicket() : null;
   };
 }
 
