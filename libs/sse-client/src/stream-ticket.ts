@@ -1,0 +1,54 @@
+import { SseClientError } from './sse-client.errors.js';
+
+/** The part of `fetch` the ticket request uses (the browser's, Node's, or a fake). */
+export type SseTicketFetch = (
+  url: string,
+  init: { method: 'POST'; headers: Record<string, string>; credentials?: RequestCredentials; signal?: AbortSignal },
+) => Promise<{ ok: boolean; status: number; json(): Promise<unknown> }>;
+
+export interface FetchSseTicketOptions {
+  /** Default `globalThis.fetch`. */
+  fetch?: SseTicketFetch;
+  /** Passed to `fetch` (cookies on a cross-origin request need `'include'`). */
+  credentials?: RequestCredentials;
+  signal?: AbortSignal;
+}
+
+/**
+ * Asks the server for a stream ticket: `POST` to the stream URL with
+ * `Authorization: Bearer <token>` (never the token in the URL), no body. Resolves
+ * to the ticket, to put in `?ticket=` once; rejects with an `SseClientError`
+ * (`code: 'token'`, `httpStatus` when the server answered) otherwise, which
+ * `SseClient`'s `getTicket` turns into a retry with backoff. Neither the token nor
+ * the ticket is ever in an error message.
+ *
+ * ```ts
+ * createSseClient('/api/events', { getTicket: async () => fetchSseTicket('/api/events', await auth.token()) });
+ * ```
+ */
+export async function fetchSseTicket(url: string | URL, token: string, options: FetchSseTicketOptions = {}): Promise<string> {
+  const target = String(url);
+  const fetchImpl = options.fetch ?? (globalThis as { fetch?: SseTicketFetch }).fetch;
+  if (typeof fetchImpl !== 'function') throw new SseClientError('unsupported', 'No fetch implementation: pass options.fetch');
+  let response: Awaited<ReturnType<SseTicketFetch>>;
+  try {
+    response = await fetchImpl(target, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      credentials: options.credentials,
+      signal: options.signal,
+    });
+  } catch (err) {
+    throw new SseClientError('token', `The ticket request to ${target} failed: ${(err as Error)?.message ?? String(err)}`, {
+      cause: err,
+    });
+  }
+  const { status } = response;
+  if (!response.ok) throw new SseClientError('token', `The ticket request to ${target} answered HTTP ${status}`, { httpStatus: status });
+  const body = await response.json().catch(() => undefined);
+  const ticket = (body as { ticket?: unknown } | undefined)?.ticket;
+  if (typeof ticket !== 'string' || ticket === '') {
+    throw new SseClientError('token', `The ticket request to ${target} answered no ticket`, { httpStatus: status });
+  }
+  return ticket;
+}
