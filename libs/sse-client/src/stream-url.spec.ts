@@ -14,6 +14,12 @@ describe('buildStreamUrl', () => {
     ).toBe('https://x.test/api/events?topic=a&token=new&lastEventId=u-1%3A7#frag');
   });
 
+  it('puts a ticket in ?ticket=, with no token', () => {
+    expect(buildStreamUrl('/api/events?topic=a', { ticket: 'T_k-1', lastEventId: '7' })).toBe(
+      '/api/events?topic=a&ticket=T_k-1&lastEventId=7',
+    );
+  });
+
   it('leaves out what is not known', () => {
     expect(buildStreamUrl('/api/events', {})).toBe('/api/events');
     expect(buildStreamUrl('/api/events?x=1', { token: 't' })).toBe('/api/events?x=1&token=t');
