@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
 import type { SseTokenClaims } from './sse-token.verifier.js';
