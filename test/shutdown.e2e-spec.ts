@@ -1,9 +1,15 @@
+import { type CanActivate, Controller, Injectable, Module, Sse, UseGuards } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import jwt from 'jsonwebtoken';
+import { SseModule, SseRoute, SseService } from '@nest-sse/server';
+import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { freshBuild } from './support/fresh-build.js';
-import { ADAPTERS } from './support/nest-app.factory.js';
-import { openRaw, rawGet, sleep } from './support/sse-client.js';
+import { startLibrary } from './support/library-app.js';
+import { ADAPTERS, type AdapterName, createApp } from './support/nest-app.factory.js';
+import { openRaw, rawGet, sleep, waitForCount } from './support/sse-client.js';
 
 const SECRET = 'shutdown-test-secret';
 const RETRY_MS = 1000;
@@ -129,4 +135,118 @@ describe('shutdown of a real process (SIGTERM)', () => {
       }
     }, 30_000);
   });
+});
+
+/** Holds requests inside a guard until the test lets them through. */
+class GuardGate {
+  arrived = 0;
+  private release!: () => void;
+  private readonly released = new Promise<void>((resolve) => (this.release = resolve));
+
+  async pass(): Promise<boolean> {
+    this.arrived++;
+    await this.released;
+    return true;
+  }
+
+  open(): void {
+    this.release();
+  }
+}
+
+const gate = { current: new GuardGate() };
+
+@Injectable()
+class GatedGuard implements CanActivate {
+  canActivate(): Promise<boolean> {
+    return gate.current.pass();
+  }
+}
+
+/** A user's own stream routes over `SseService.stream()`: with `@SseRoute()`, and with Nest's `@Sse()`. */
+@Controller()
+@UseGuards(GatedGuard)
+class OwnRoutes {
+  constructor(private readonly sse: SseService) {}
+
+  @SseRoute('own/events')
+  own() {
+    return this.sse.stream('own-user');
+  }
+
+  @Sse('nest/events')
+  nest() {
+    return this.sse.stream('nest-user');
+  }
+}
+
+async function startOwnRoutes(adapter: AdapterName): Promise<RunningApp> {
+  @Module({
+    imports: [SseModule.forRoot({ jwt: { secret: TEST_SECRET }, heartbeatIntervalMs: 0, retryMs: 2000, retryJitterMs: 2000 })],
+    controllers: [OwnRoutes],
+    providers: [GatedGuard],
+  })
+  class OwnRoutesModule {}
+  const moduleRef = await Test.createTestingModule({ imports: [OwnRoutesModule] }).compile();
+  return listen(createApp(moduleRef, { adapter }));
+}
+
+describe.each(ADAPTERS)('shutdown in process, on %s', (adapter) => {
+  // A request still in an async guard when app.close() begins: app.close() waits for it (its
+  // connection is busy), then its handler asks SseService.stream() for a stream that must not open.
+  it.each([
+    ['@SseRoute()', 'own/events', true],
+    ["Nest's @Sse()", 'nest/events', false],
+  ])('answers 503 to a stream of %s whose request was in the guard when shutdown began', async (_, path, retryAfter) => {
+    gate.current = new GuardGate();
+    const server = await startOwnRoutes(adapter);
+    const sse = server.app.get(SseService);
+    // A stream open before: its end tells that the shutdown hooks ran.
+    const witness = await openRaw(`${server.baseUrl}/api/events?token=${signToken('witness')}`);
+    const pending = rawGet(`${server.baseUrl}/${path}`, {}, 5000);
+    await waitForCount(() => gate.current.arrived, 1);
+    const closed = server.close();
+    await witness.ended;
+    expect(witness.body()).toMatch(/: server shutting down: reconnect later\n\n$/);
+    gate.current.open();
+    const res = await pending;
+    await closed;
+    expect(res.status).toBe(503);
+    expect(JSON.parse(res.body)).toMatchObject({ statusCode: 503, retryAfter: expect.any(Number) });
+    if (retryAfter) expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(2);
+    if (retryAfter) expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(4);
+    expect(res.body).not.toMatch(/retry:|data:/);
+    expect(sse.connectionCount()).toBe(0);
+  });
+
+  const HARD_TIMEOUT_MS = 500;
+  it(`finishes app.close() by destroying a connection that does not read, ${HARD_TIMEOUT_MS} ms (shutdownTimeoutMs) after shutdown began`, async () => {
+    // A limit high enough that the sink does not drop the client first: the hard timeout must.
+    const server = await startLibrary(
+      { heartbeatIntervalMs: 0, shutdownTimeoutMs: HARD_TIMEOUT_MS },
+      { maxPendingDataLength: 512 * 1024 * 1024 },
+      { adapter },
+    );
+    const sse = server.app.get(SseService);
+    const { port } = new URL(server.baseUrl);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(`GET /api/events?token=${signToken('stuck')} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+    // Never read: the kernel's buffers fill, then the server's.
+    socket.pause();
+    await waitForCount(() => sse.connectionCount('stuck'), 1);
+    const data = 'x'.repeat(256 * 1024);
+    for (let i = 0; i < 160; i++) sse.sendToUser('stuck', { type: 'update', data });
+
+    const started = Date.now();
+    const outcome = await Promise.race([
+      server.close().then(() => 'closed'),
+      sleep(HARD_TIMEOUT_MS + 3000).then(() => 'still closing'),
+    ]);
+    const elapsed = Date.now() - started;
+    socket.destroy();
+    expect(outcome).toBe('closed');
+    // Held until the hard timeout: the graceful end could not finish for this client.
+    expect(elapsed).toBeGreaterThanOrEqual(HARD_TIMEOUT_MS - 50);
+  }, 15_000);
 });
