@@ -1,9 +1,38 @@
+import { type CanActivate, Controller, Injectable, type MessageEvent, Module, UseGuards } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import net from 'node:net';
-import { SseService } from '@nest-sse/server';
-import { type RunningApp, signToken } from './support/demo-app.js';
+import type { Observable } from 'rxjs';
+import { SseAuthGuard, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
+import { SseStreamFactory } from '../libs/sse/src/sse-stream.factory.js';
+import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
+import { Gate } from './support/gate.js';
 import { startLibrary } from './support/library-app.js';
-import { ADAPTERS } from './support/nest-app.factory.js';
+import { ADAPTERS, createApp } from './support/nest-app.factory.js';
 import { openRaw, rawGet, rawHead, sleep, StreamClient, waitForCount } from './support/sse-client.js';
+
+/** Holds the module guard's async `isRevoked` hook until the test opens it. */
+const revocationGate = new Gate();
+/** Holds an app's own async guard until the test opens it. */
+const ownGuardGate = new Gate();
+
+@Injectable()
+class HeldGuard implements CanActivate {
+  async canActivate(): Promise<boolean> {
+    await ownGuardGate.pass();
+    return true;
+  }
+}
+
+@Controller('held')
+@UseGuards(SseAuthGuard, HeldGuard)
+class HeldStreamController {
+  constructor(private readonly sse: SseService) {}
+
+  @SseRoute('events')
+  events(@SseStreamUser() user: SseUser): Observable<MessageEvent> {
+    return this.sse.stream(user.userId);
+  }
+}
 
 describe.each(ADAPTERS)('on %s', (adapter) => {
   describe('per-user connection limit and registry cleanup', () => {
@@ -72,16 +101,74 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       await waitForCount(() => sse.connectionCount(), 0);
       expect(sse.connectedUserCount()).toBe(0);
     });
+  });
 
-    it('frees the slot of a client that leaves before the stream starts', async () => {
-      // The request is sent and the socket closed at once, while the guard may still be running.
-      for (let i = 0; i < 50; i++) {
-        const socket = net.connect(Number(new URL(server.baseUrl).port), '127.0.0.1');
-        socket.write(`GET /api/events?token=${signToken('hasty')} HTTP/1.1\r\nHost: x\r\n\r\n`);
-        socket.destroy();
-      }
-      await sleep(200);
+  describe('a client that leaves while an async guard holds its request', () => {
+    let server: RunningApp;
+    let sse: SseService;
+    /** Streams created (each one subscribed by the sink at once): the handler ran. */
+    let created = 0;
+    /** Sockets the server still holds open. */
+    const serverSockets = new Set<net.Socket>();
+    beforeAll(async () => {
+      const isRevoked = () => revocationGate.pass().then(() => false);
+      @Module({
+        imports: [SseModule.forRoot({ jwt: { secret: TEST_SECRET, isRevoked }, heartbeatIntervalMs: 0 })],
+        controllers: [HeldStreamController],
+      })
+      class HeldModule {}
+      const moduleRef = await Test.createTestingModule({ imports: [HeldModule] }).compile();
+      server = await listen(createApp(moduleRef, { adapter }));
+      sse = server.app.get(SseService);
+      const factory = server.app.get(SseStreamFactory);
+      const create = factory.create.bind(factory);
+      factory.create = (...args) => {
+        created++;
+        return create(...args);
+      };
+      server.app.getHttpServer().on('connection', (socket: net.Socket) => {
+        serverSockets.add(socket);
+        socket.once('close', () => serverSockets.delete(socket));
+      });
+    });
+    afterEach(() => {
+      revocationGate.reset();
+      ownGuardGate.reset();
+      created = 0;
+    });
+    afterAll(() => server.close());
+
+    /**
+     * Sends `count` requests, each of its own user, waits until all are held in
+     * `gate`, closes them and waits until the server saw every socket close; only
+     * then lets the guards finish. Each stream is then created for a client that is
+     * gone, whose response will never emit 'close' again.
+     */
+    async function leaveWhileHeld(path: string, gate: Gate, count = 10): Promise<void> {
+      const port = Number(new URL(server.baseUrl).port);
+      const sockets = Array.from({ length: count }, (_, i) => {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.write(`GET ${path}?token=${signToken(`hasty-${i}`)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        return socket;
+      });
+      await gate.untilArrived(count);
+      sockets.forEach((socket) => socket.destroy());
+      await waitForCount(() => serverSockets.size, 0);
+      gate.open();
+      await waitForCount(() => created, count);
+    }
+
+    it("frees the slot of a client that left while the module route's async isRevoked ran", async () => {
+      await leaveWhileHeld('/api/events', revocationGate);
       await waitForCount(() => sse.connectionCount(), 0);
+      expect(sse.connectedUserCount()).toBe(0);
+    });
+
+    it("frees the slot of a client that left while an own @SseRoute's async guard ran", async () => {
+      revocationGate.open();
+      await leaveWhileHeld('/held/events', ownGuardGate);
+      await waitForCount(() => sse.connectionCount(), 0);
+      expect(sse.connectedUserCount()).toBe(0);
     });
   });
 
