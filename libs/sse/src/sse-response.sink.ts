@@ -29,9 +29,16 @@ const SSE_HTTP10_RESPONSE_HEADERS = { ...SSE_RESPONSE_HEADERS, Connection: 'clos
 const { Connection: _connection, ...SSE_HTTP2_RESPONSE_HEADERS } = SSE_RESPONSE_HEADERS;
 
 export interface SseSinkOptions {
-  /** Bytes of unsent output past which a client that does not read is dropped. */
+  /** Bytes a client may owe; one that owes more and does not catch up within a check interval is dropped. */
   maxPendingDataLength: number;
 }
+
+/**
+ * How often a client that owes more than `maxPendingDataLength` is looked at:
+ * one that owes no less than at the previous look is not reading and is dropped.
+ * A burst or a replay to a reading client shrinks between looks.
+ */
+export const SLOW_CLIENT_CHECK_MS = 1_000;
 
 const logger = new Logger('SseSink');
 
@@ -97,7 +104,25 @@ abstract class ResponseSink implements Observer<MessageEvent> {
   /** Messages emitted while the stream was being subscribed, before its head was written; null once open. */
   private early: SseFrame[] | null = [];
   private completed = false;
-  readonly onClose = (): void => this.subscription?.unsubscribe();
+  /**
+   * Frames waiting for the transport to drain, from `queueHead` on; null while it
+   * takes writes. A replay or a burst goes out in batches of what the transport
+   * takes, so it never sits whole in the socket's buffer.
+   */
+  private queue: (SseFrame | undefined)[] | null = null;
+  private queueHead = 0;
+  private queuedBytes = 0;
+  /** The complete() that came while frames were queued: the response ends once they are written. */
+  private endWhenFlushed = false;
+  private onDrain?: () => void;
+  /** The slow-client check, armed while the client owes more than the limit. */
+  private watch?: NodeJS.Timeout;
+  /** What the client owed when the check was armed. */
+  private owedAtWatch = 0;
+  readonly onClose = (): void => {
+    this.release();
+    this.subscription?.unsubscribe();
+  };
 
   constructor(
     protected readonly response: SseRawResponse,
@@ -114,6 +139,8 @@ abstract class ResponseSink implements Observer<MessageEvent> {
   abstract gone(): boolean;
   /** Ends the stream abruptly, so the client sees an error (and reconnects). */
   protected abstract drop(): void;
+  /** Where 'drain' is emitted once what `write` refused has gone out. */
+  protected abstract drainEmitter(): NodeJS.EventEmitter;
 
   /** Answers a HEAD request: the head alone. */
   headOnly(): void {
@@ -153,13 +180,84 @@ abstract class ResponseSink implements Observer<MessageEvent> {
       return;
     }
     if (this.gone()) return;
-    // The pending size is looked at only once a write reports a full buffer.
-    if (!this.write(frame) && this.pending() > this.maxPendingDataLength) {
-      // Rather than holding events for a client that stopped reading, drop it;
-      // its EventSource reconnects and resumes from Last-Event-ID.
-      logger.warn(`dropping a client that is not reading: ${this.pending()} bytes pending`);
-      this.drop();
+    if (this.queue !== null) {
+      this.queue.push(frame);
+      this.queuedBytes += frame.chunk.length;
+      this.watchIfOwing();
+    } else if (!this.write(frame)) {
+      // The transport holds a batch: what follows waits here, in order, for its 'drain'.
+      this.queue = [];
+      this.awaitDrain();
+      this.watchIfOwing();
     }
+  }
+
+  /** Writes queued frames until the transport is full again, or ends the response if it was asked to. */
+  private flush(): void {
+    const queue = this.queue;
+    if (queue === null || this.gone()) return;
+    while (this.queueHead < queue.length) {
+      const frame = queue[this.queueHead]!;
+      queue[this.queueHead++] = undefined;
+      this.queuedBytes -= frame.chunk.length;
+      if (!this.write(frame)) {
+        // Written frames are let go of at once, not when the whole queue is out.
+        if (this.queueHead > 1024 && this.queueHead * 2 > queue.length) {
+          queue.splice(0, this.queueHead);
+          this.queueHead = 0;
+        }
+        this.awaitDrain();
+        return;
+      }
+    }
+    this.queue = null;
+    this.queueHead = 0;
+    if (this.endWhenFlushed) this.end();
+  }
+
+  private awaitDrain(): void {
+    this.onDrain ??= () => this.flush();
+    this.drainEmitter().once('drain', this.onDrain);
+  }
+
+  /** Bytes the client owes: what the transport holds and what waits here. */
+  private owed(): number {
+    return this.pending() + this.queuedBytes;
+  }
+
+  private watchIfOwing(): void {
+    if (this.watch !== undefined || this.owed() <= this.maxPendingDataLength) return;
+    this.owedAtWatch = this.owed();
+    this.watch = setTimeout(checkSlowClient, SLOW_CLIENT_CHECK_MS, this);
+    this.watch.unref();
+  }
+
+  /** Runs a check interval after the client went over the limit. */
+  checkSlowClient(): void {
+    this.watch = undefined;
+    if (this.gone()) return;
+    const owed = this.owed();
+    // Back under the limit: the next write past it arms the check again.
+    if (owed <= this.maxPendingDataLength) return;
+    if (owed < this.owedAtWatch) {
+      // Over, but it took more than it was sent: reading. Look again later.
+      this.watchIfOwing();
+      return;
+    }
+    // Rather than holding events for a client that stopped reading, drop it;
+    // its EventSource reconnects and resumes from Last-Event-ID.
+    logger.warn(`dropping a client that is not reading: ${owed} bytes owed`);
+    this.release();
+    this.drop();
+  }
+
+  /** Lets go of what waits for a client that is gone. */
+  private release(): void {
+    if (this.watch !== undefined) clearTimeout(this.watch);
+    this.watch = undefined;
+    if (this.onDrain !== undefined) this.drainEmitter().off('drain', this.onDrain);
+    this.queue = null;
+    this.queuedBytes = 0;
   }
 
   error(err: unknown): void {
@@ -174,13 +272,20 @@ abstract class ResponseSink implements Observer<MessageEvent> {
 
   complete(): void {
     if (this.early) this.completed = true;
+    // What is queued goes out first (an auth-expired, a last event), then the end.
+    else if (this.queue !== null) this.endWhenFlushed = true;
     else this.end();
   }
 
   private end(): void {
+    this.release();
     this.response.off('close', this.onClose);
     if (!this.response.writableEnded) this.response.end();
   }
+}
+
+function checkSlowClient(sink: ResponseSink): void {
+  sink.checkSlowClient();
 }
 
 class Http1Sink extends ResponseSink {
@@ -237,6 +342,11 @@ class Http1Sink extends ResponseSink {
   protected drop(): void {
     this.response.destroy();
   }
+
+  /** The direct path writes to the socket; HTTP/1.0 through the response. */
+  protected drainEmitter(): NodeJS.EventEmitter {
+    return this.socket ?? this.response;
+  }
 }
 
 function uncork(sink: Http1Sink): void {
@@ -272,5 +382,9 @@ class Http2Sink extends ResponseSink {
   /** RST_STREAM(CANCEL) for this stream alone; the connection and its other streams go on. */
   protected drop(): void {
     this.response.stream.close(constants.NGHTTP2_CANCEL);
+  }
+
+  protected drainEmitter(): NodeJS.EventEmitter {
+    return this.response.stream;
   }
 }

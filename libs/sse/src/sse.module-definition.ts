@@ -3,7 +3,7 @@ import { createSseController } from './sse.controller.js';
 import { DEFAULT_SSE_EXTRAS } from './sse.constants.js';
 import type { SseModuleExtras, SseModuleOptions } from './sse-options.interface.js';
 import { DEFAULT_SSE_ROUTE, resolveSseExtras } from './sse-options.resolver.js';
-import { SSE_ROUTE_PATH } from './sse.tokens.js';
+import { SSE_MAX_PENDING_DATA_LENGTH, SSE_ROUTE_PATH } from './sse.tokens.js';
 
 export const {
   ConfigurableModuleClass: ConfigurableSseModule,
@@ -24,7 +24,11 @@ export const {
         global: isGlobal,
         controllers: route ? [createSseController(path, maxPendingDataLength)] : [],
         // A null path tells SseModule to add no CORS middleware either.
-        providers: [...(definition.providers ?? []), { provide: SSE_ROUTE_PATH, useValue: route ? path : null }],
+        providers: [
+          ...(definition.providers ?? []),
+          { provide: SSE_ROUTE_PATH, useValue: route ? path : null },
+          { provide: SSE_MAX_PENDING_DATA_LENGTH, useValue: maxPendingDataLength },
+        ],
       };
     },
   )

@@ -10,7 +10,7 @@ import { SseFrame } from './sse-frame.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
 import { isThenable } from './sse.utils.js';
 import { isUserId, USER_ID_RULE } from './sse-wire.rules.js';
-import { SSE_HISTORY_STORE } from './sse.tokens.js';
+import { SSE_HISTORY_STORE, SSE_MAX_PENDING_DATA_LENGTH } from './sse.tokens.js';
 
 /**
  * The publishing API, injectable anywhere. Every send checks its event at the
@@ -35,6 +35,7 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
     private readonly ids: SseEventIdGenerator,
     @Inject(SSE_HISTORY_STORE) private readonly history: SseHistoryStore | null,
     private readonly streams: SseStreamFactory,
+    @Inject(SSE_MAX_PENDING_DATA_LENGTH) private readonly maxEventLength: number,
   ) {}
 
   /**
@@ -123,6 +124,12 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
     }
     const id = this.ids.next();
     const frame = SseFrame.fromEvent(event, formatEventId(id));
+    // No stream could take it without owing more than the limit, which is what gets a client dropped.
+    if (frame.bytes.length > this.maxEventLength) {
+      throw new SseEventError(
+        `SSE event is ${frame.bytes.length} bytes encoded, larger than maxPendingDataLength (${this.maxEventLength})`,
+      );
+    }
     if (this.history) this.keep(this.history, { id, userIds, frame, at: Date.now() });
     return frame;
   }

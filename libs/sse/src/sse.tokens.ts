@@ -1,5 +1,7 @@
 /** Injection tokens of the module's internal providers. */
 export const SSE_OPTIONS = Symbol('SSE_OPTIONS');
 export const SSE_ROUTE_PATH = Symbol('SSE_ROUTE_PATH');
+/** The module's `maxPendingDataLength`, which is also the largest event it publishes. */
+export const SSE_MAX_PENDING_DATA_LENGTH = Symbol('SSE_MAX_PENDING_DATA_LENGTH');
 export const SSE_JWT_SERVICE = Symbol('SSE_JWT_SERVICE');
 export const SSE_HISTORY_STORE = Symbol('SSE_HISTORY_STORE');
