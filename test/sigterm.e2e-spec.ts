@@ -43,6 +43,8 @@ describe('the demo compiled from the current sources (npm start)', () => {
       child.kill('SIGTERM');
       await stream.ended;
       expect(stream.response.complete).toBe(true);
+      // Its last frame tells the client when to come back (jittered, see test/shutdown.e2e-spec.ts).
+      expect(stream.body()).toMatch(/retry: \d+\n: server shutting down: reconnect later\n\n$/);
       // Nest re-raises the signal once its shutdown hooks have run.
       expect(await exited).toBe('SIGTERM');
       expect(output).not.toContain(token);
