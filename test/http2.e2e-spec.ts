@@ -140,6 +140,18 @@ describe.each([
     expect(session.closed).toBe(false);
   });
 
+  it('gives a reading stream a burst 30 times the limit (2,000 events of 1 KB in one tick), in order, without dropping it', async () => {
+    const reader = open('bursty');
+    await waitForCount(() => sse.connectionCount('bursty'), 1);
+    const pad = 'x'.repeat(1000);
+    for (let seq = 0; seq < 2000; seq++) sse.sendToUser('bursty', { type: 'update', data: { seq, pad } });
+    await reader.until(() => reader.ofType('update').length === 2000 || reader.closed, 20_000, 'the whole burst');
+    expect(reader.closed).toBe(false);
+    expect(reader.ofType('update').map((m) => (JSON.parse(m.data!) as { seq: number }).seq)).toEqual(
+      Array.from({ length: 2000 }, (_, i) => i),
+    );
+  });
+
   it('drops a stream whose client stops reading, and only that stream', async () => {
     const slow = open('slow');
     const healthy = open('healthy');
