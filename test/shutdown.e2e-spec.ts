@@ -7,6 +7,7 @@ import jwt from 'jsonwebtoken';
 import { SseModule, SseRoute, SseService } from '@nest-sse/server';
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { freshBuild } from './support/fresh-build.js';
+import { connectH2, H2Stream } from './support/h2-stream.client.js';
 import { startLibrary } from './support/library-app.js';
 import { ADAPTERS, type AdapterName, createApp } from './support/nest-app.factory.js';
 import { openRaw, rawGet, sleep, waitForCount } from './support/sse-client.js';
@@ -247,6 +248,37 @@ describe.each(ADAPTERS)('shutdown in process, on %s', (adapter) => {
     socket.destroy();
     expect(outcome).toBe('closed');
     // Held until the hard timeout: the graceful end could not finish for this client.
+    expect(elapsed).toBeGreaterThanOrEqual(HARD_TIMEOUT_MS - 50);
+  }, 15_000);
+});
+
+describe('shutdown in process, over HTTP/2 (Fastify, h2c)', () => {
+  const HARD_TIMEOUT_MS = 500;
+  it(`finishes app.close() by destroying a session whose stream is not read, ${HARD_TIMEOUT_MS} ms (shutdownTimeoutMs) after shutdown began`, async () => {
+    const server = await startLibrary(
+      { heartbeatIntervalMs: 0, shutdownTimeoutMs: HARD_TIMEOUT_MS },
+      { maxPendingDataLength: 512 * 1024 * 1024 },
+      { adapter: 'fastify', http2: true },
+    );
+    const sse = server.app.get(SseService);
+    const session = await connectH2(server.baseUrl);
+    session.on('error', () => undefined);
+    const stream = new H2Stream(session, `/api/events?token=${signToken('stuck-h2')}`);
+    await stream.opened();
+    // Never read: the stream's flow-control window closes, the rest waits in the server.
+    stream.request.pause();
+    await waitForCount(() => sse.connectionCount('stuck-h2'), 1);
+    const data = 'x'.repeat(256 * 1024);
+    for (let i = 0; i < 16; i++) sse.sendToUser('stuck-h2', { type: 'update', data });
+
+    const started = Date.now();
+    const outcome = await Promise.race([
+      server.close().then(() => 'closed'),
+      sleep(HARD_TIMEOUT_MS + 3000).then(() => 'still closing'),
+    ]);
+    const elapsed = Date.now() - started;
+    session.destroy();
+    expect(outcome).toBe('closed');
     expect(elapsed).toBeGreaterThanOrEqual(HARD_TIMEOUT_MS - 50);
   }, 15_000);
 });

@@ -4,6 +4,7 @@ import {
   Injectable,
   OnApplicationShutdown,
   OnModuleDestroy,
+  OnModuleInit,
   Optional,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
@@ -34,6 +35,17 @@ interface UserChannel {
   ended: boolean;
 }
 
+/** The parts of Node's HTTP servers the hard timeout uses. */
+interface HttpServerLike {
+  /** HTTP/1 servers (Express, Fastify): destroys every connection. */
+  closeAllConnections?: () => void;
+  on?: (event: 'session', listener: (session: Http2SessionLike) => void) => unknown;
+}
+interface Http2SessionLike {
+  destroy(): void;
+  once(event: 'close', listener: () => void): unknown;
+}
+
 /** One open stream's place in its user's channel: the handle for `leave()`. */
 export interface SseConnection {
   readonly userId: string;
@@ -49,13 +61,17 @@ export interface SseConnection {
  * `retry:` hint, and connections left after `shutdownTimeoutMs` are destroyed.
  */
 @Injectable()
-export class SseConnectionRegistry implements OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown {
+export class SseConnectionRegistry
+  implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly users = new Map<string, UserChannel>();
   private connections = 0;
   /** Streams turned away past `maxConnections`, since startup. */
   private rejected = 0;
   private shuttingDown = false;
   private hardStop?: ReturnType<typeof setTimeout>;
+  /** An HTTP/2 server's sessions, for the hard timeout: such a server cannot destroy them itself. */
+  private readonly sessions = new Set<Http2SessionLike>();
   private readonly heartbeat: SseHeartbeatTimer;
   private readonly retryHint: SseRetryHint;
 
@@ -165,6 +181,16 @@ export class SseConnectionRegistry implements OnModuleDestroy, BeforeApplication
     return this.retryHint.frame(reason);
   }
 
+  /** One entry per HTTP/2 session (a connection, not a stream), only on an HTTP/2 server. */
+  onModuleInit(): void {
+    const server = this.httpServer();
+    if (!server || typeof server.closeAllConnections === 'function' || typeof server.on !== 'function') return;
+    server.on('session', (session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+    });
+  }
+
   /** The first shutdown hook: from here no stream opens, and the hard timeout runs. */
   onModuleDestroy(): void {
     this.beginShutdown();
@@ -197,12 +223,15 @@ export class SseConnectionRegistry implements OnModuleDestroy, BeforeApplication
 
   /**
    * The hard timeout: Node's server waits in `close()` for every response to
-   * finish, which a client that does not read never lets happen. HTTP/1 servers
-   * (Express, Fastify) destroy their connections here; HTTP/2 sessions close with
-   * the server.
+   * finish (and Fastify's HTTP/2 close for every session's streams), which a
+   * client that does not read never lets happen.
    */
   private destroyConnections(): void {
-    const server = this.adapterHost?.httpAdapter?.getHttpServer() as { closeAllConnections?: () => void } | undefined;
-    server?.closeAllConnections?.();
+    this.httpServer()?.closeAllConnections?.();
+    for (const session of this.sessions) session.destroy();
+  }
+
+  private httpServer(): HttpServerLike | undefined {
+    return this.adapterHost?.httpAdapter?.getHttpServer() as HttpServerLike | undefined;
   }
 }
