@@ -35,6 +35,7 @@ export async function freshBuild(extraEntries: string[] = []): Promise<FreshBuil
   const dir = join(BUILDS, hash.digest('hex').slice(0, 16));
   const build = { dir, path: (relativePath: string) => join(dir, relativePath) };
   if (existsSync(join(dir, '.complete'))) return build;
+  pruneOldBuilds();
 
   // Built beside, then renamed: concurrent suites never run a half-written build.
   const work = `${dir}.${process.pid}.${Date.now()}`;
@@ -74,6 +75,16 @@ export async function freshBuild(extraEntries: string[] = []): Promise<FreshBuil
     throw err;
   }
   return build;
+}
+
+/** Builds of sources long changed: a day old (about 1 MB each; a suite running now uses a newer one). */
+function pruneOldBuilds(): void {
+  if (!existsSync(BUILDS)) return;
+  const dayAgo = Date.now() - 24 * 60 * 60 * 1000;
+  for (const name of readdirSync(BUILDS)) {
+    const path = join(BUILDS, name);
+    if (statSync(path).mtimeMs < dayAgo) rmSync(path, { recursive: true, force: true });
+  }
 }
 
 /** The TypeScript sources under a folder, tests excluded, relative to the repository. */
