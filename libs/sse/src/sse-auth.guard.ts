@@ -47,22 +47,10 @@ export class SseAuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<SseAuthRequest>();
     const token = await this.extractToken(request);
     if (!token) throw new UnauthorizedException('Missing token: pass ?token= or Authorization: Bearer');
-    await this.authenticate(token, request);
-    return true;
-  }
-
-  /**
-   * Verifies a credential through the hooks below, leaves its user on the
-   * request and returns its claims. For the module's own route guard, which
-   * takes the credential from elsewhere (a ticket request's Bearer header).
-   *
-   * @internal
-   */
-  protected async authenticate(token: string, request: SseAuthRequest): Promise<SseTokenClaims> {
     const claims = await this.verifyToken(token, request);
     if (await this.verifier.isRevoked(claims)) throw new UnauthorizedException('Token revoked');
     request[SSE_USER_KEY] = checkedUser(await this.resolveUser(claims, request));
-    return claims;
+    return true;
   }
 
   /**
@@ -92,7 +80,7 @@ export class SseAuthGuard implements CanActivate {
 }
 
 /** Whether the request carries an `Authorization` header at all (of any scheme). */
-export function hasAuthorization(request: SseAuthRequest): boolean {
+function hasAuthorization(request: SseAuthRequest): boolean {
   const auth = request.headers.authorization;
   return typeof auth === 'string' && auth.length > 0;
 }

@@ -42,10 +42,9 @@ export class SseTicketGuard extends SseAuthGuard {
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<TicketRequest>();
     if (request.method === 'POST') {
-      const token = readBearer(request);
-      if (!token) throw new UnauthorizedException('Missing token: pass Authorization: Bearer');
-      request[SSE_TICKET_CLAIMS_KEY] = await this.authenticate(token, request);
-      return true;
+      // With a Bearer header, SseAuthGuard reads the token from it and never from the query.
+      if (!readBearer(request)) throw new UnauthorizedException('Missing token: pass Authorization: Bearer');
+      return super.canActivate(context);
     }
     const ticket = request.query?.ticket;
     if (ticket === undefined) return super.canActivate(context);
@@ -57,5 +56,12 @@ export class SseTicketGuard extends SseAuthGuard {
     if (await this.verifier.isRevoked(claims)) throw new UnauthorizedException('Token revoked');
     request[SSE_USER_KEY] = user;
     return true;
+  }
+
+  /** Keeps the claims on the request: the ticket holds them, for `jwt.isRevoked` when it is redeemed. */
+  protected override async verifyToken(token: string, request: TicketRequest): Promise<SseTokenClaims> {
+    const claims = await super.verifyToken(token, request);
+    request[SSE_TICKET_CLAIMS_KEY] = claims;
+    return claims;
   }
 }
