@@ -18,7 +18,7 @@ describe('SseTicketStore', () => {
     const b = tickets.issue(grant('ann'));
     expect(a.ticket).not.toBe(b.ticket);
     expect(a).toEqual({ ticket: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), expiresInMs: 30_000 });
-    expect(tickets.redeem(a.ticket, SCOPE)).toMatchObject({ user: { userId: 'ann' }, claims: { sub: 'ann' } });
+    expect(tickets.redeem(a.ticket, SCOPE)).toMatchObject({ user: { userId: 'ann' } });
     expect(tickets.redeem(a.ticket, SCOPE)).toBeUndefined();
     // Tried at another route, a ticket is refused, and burnt.
     expect(tickets.redeem(b.ticket, '/elsewhere')).toBeUndefined();
@@ -47,6 +47,15 @@ describe('SseTicketStore', () => {
     tickets.issue(grant('b'));
     expect(() => tickets.issue(grant('c'))).toThrow(expect.objectContaining({ scope: 'server', limit: 3 }));
     expect(tickets.size).toBe(3);
+  });
+
+  it("keeps a token's claims only when jwt.isRevoked will read them", () => {
+    const plain = store();
+    expect(plain.redeem(plain.issue(grant('cy')).ticket, SCOPE)?.claims).toEqual({});
+    const revocable = new SseTicketStore(
+      resolveSseOptions({ jwt: { secret: 's', isRevoked: () => false }, tickets: {} }),
+    );
+    expect(revocable.redeem(revocable.issue(grant('cy')).ticket, SCOPE)?.claims).toEqual({ sub: 'cy' });
   });
 
   it.each([

@@ -10,6 +10,7 @@ import { SSE_OPTIONS } from './sse.tokens.js';
 const TICKET_BYTES = 32;
 /** What a ticket looks like; anything else (a JWT, with its dots) is refused without a lookup. */
 const TICKET_FORMAT = /^[A-Za-z0-9_-]{43}$/;
+const NO_CLAIMS: SseTokenClaims = Object.freeze({});
 
 /**
  * What a ticket stands for: the user its token established, the token's claims
@@ -48,9 +49,12 @@ export class SseTicketStore {
   /** Outstanding tickets per user id, for `maxPerUser`. */
   private readonly perUser = new Map<string, number>();
   private readonly limits: ResolvedSseOptions['tickets'];
+  /** Claims are kept only for `jwt.isRevoked`: without it a ticket holds its user alone, not a token's worth of payload. */
+  private readonly keepClaims: boolean;
 
   constructor(@Inject(SSE_OPTIONS) options: ResolvedSseOptions) {
     this.limits = options.tickets;
+    this.keepClaims = options.jwt.isRevoked !== undefined;
   }
 
   /** Tickets issued and not yet redeemed (expired ones count until a sweep reaches them). */
@@ -67,7 +71,8 @@ export class SseTicketStore {
     if (held >= maxPerUser) throw new SseTicketLimitError('user', maxPerUser);
     if (this.tickets.size >= maxOutstanding) throw new SseTicketLimitError('server', maxOutstanding);
     const ticket = randomBytes(TICKET_BYTES).toString('base64url');
-    this.tickets.set(ticket, { ...grant, deadline: now + ttlMs });
+    const claims = this.keepClaims ? grant.claims : NO_CLAIMS;
+    this.tickets.set(ticket, { user: grant.user, claims, scope: grant.scope, deadline: now + ttlMs });
     this.perUser.set(grant.user.userId, held + 1);
     return { ticket, expiresInMs: ttlMs };
   }
