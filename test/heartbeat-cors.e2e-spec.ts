@@ -1,8 +1,24 @@
-import { SseService } from '@nest-sse/server';
+import { jest } from '@jest/globals';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, SseService } from '@nest-sse/server';
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';
-import { rawGet, StreamClient } from './support/sse-client.js';
+import { openRaw, rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';
+
+/** How long a stream with heartbeats disabled is watched for one, after the interval clock moved. */
+const QUIET_MS = 300;
+/** Everything but setInterval/clearInterval stays real: sockets, timeouts, nextTick, Date. */
+const REAL_EXCEPT_INTERVALS = [
+  'Date',
+  'hrtime',
+  'nextTick',
+  'performance',
+  'queueMicrotask',
+  'setImmediate',
+  'clearImmediate',
+  'setTimeout',
+  'clearTimeout',
+] as const;
 
 describe.each(ADAPTERS)('on %s', (adapter) => {
   describe('heartbeat', () => {
@@ -34,10 +50,40 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       }
     });
 
-    it('sends none when disabled', async () => {
-      server = await startLibrary({ heartbeatIntervalMs: 0 }, {}, { adapter });
-      const res = await rawGet(`${server.baseUrl}/api/events?token=${signToken('hb')}`, {}, 300);
-      expect(res.body).not.toMatch(/heartbeat/);
+    it(`sends none when disabled (0): none in ${(2 * DEFAULT_HEARTBEAT_INTERVAL_MS) / 1000} s of interval time (watched ${QUIET_MS} ms), where the default sends two`, async () => {
+      // The default interval (30 s) is too long to wait for, and a short wait sees no heartbeat either way; so the
+      // interval clock alone is faked (sockets, timeouts and Date stay real) and moved past two default intervals,
+      // for a stream with heartbeats disabled and one with the default. Token expiry is off: its 1 s interval
+      // would be the only other one.
+      const options = { closeOnTokenExpiry: false };
+      const disabled = await startLibrary({ ...options, heartbeatIntervalMs: 0 }, {}, { adapter });
+      const byDefault = await startLibrary(options, {}, { adapter });
+      jest.useFakeTimers({ doNotFake: [...REAL_EXCEPT_INTERVALS] });
+      const streams: Array<Awaited<ReturnType<typeof openRaw>>> = [];
+      try {
+        const off = await openRaw(`${disabled.baseUrl}/api/events?token=${signToken('hb')}`);
+        streams.push(off);
+        await waitForCount(() => disabled.app.get(SseService).connectionCount('hb'), 1);
+        // No interval at all for it (the fake clock would spin for ever on one of 0 ms, which Node runs every 1 ms).
+        expect(jest.getTimerCount()).toBe(0);
+        const on = await openRaw(`${byDefault.baseUrl}/api/events?token=${signToken('hb')}`);
+        streams.push(on);
+        await waitForCount(() => byDefault.app.get(SseService).connectionCount('hb'), 1);
+        expect([off.status, on.status]).toEqual([200, 200]);
+
+        jest.advanceTimersByTime(2 * DEFAULT_HEARTBEAT_INTERVAL_MS);
+        await waitForCount(() => (on.body().match(/^: heartbeat$/gm) ?? []).length, 2);
+        await sleep(QUIET_MS);
+        expect(off.body()).toMatch(/^retry: /m);
+        expect(off.body()).not.toMatch(/heartbeat/);
+      } finally {
+        streams.forEach((s) => s.destroy());
+        // The streams' intervals are cleared with the fake clearInterval that made them.
+        await waitForCount(() => disabled.app.get(SseService).connectionCount(), 0);
+        await waitForCount(() => byDefault.app.get(SseService).connectionCount(), 0);
+        jest.useRealTimers();
+        await Promise.all([disabled.close(), byDefault.close()]);
+      }
     });
   });
 
