@@ -246,7 +246,10 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
     const onCrash = (err: unknown) => crashes.push(err);
 
     beforeAll(async () => {
-      server = await startLibrary({ heartbeatIntervalMs: 0 }, {}, { adapter });
+      // An async revocation check of 0 to 3 ms: clients that leave early often do so while the guard runs.
+      let checks = 0;
+      const isRevoked = () => new Promise<boolean>((resolve) => setTimeout(() => resolve(false), checks++ % 4));
+      server = await startLibrary({ heartbeatIntervalMs: 0, jwt: { secret: TEST_SECRET, isRevoked } }, {}, { adapter });
       sse = server.app.get(SseService);
       // Every error the app logs (a 5xx, a failed stream or replay) is a finding.
       const logger: LoggerService = {
