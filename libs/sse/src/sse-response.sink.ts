@@ -104,21 +104,8 @@ abstract class ResponseSink implements Observer<MessageEvent> {
   /** Messages emitted while the stream was being subscribed, before its head was written; null once open. */
   private early: SseFrame[] | null = [];
   private completed = false;
-  /**
-   * Frames waiting for the transport to drain, from `queueHead` on; null while it
-   * takes writes. A replay or a burst goes out in batches of what the transport
-   * takes, so it never sits whole in the socket's buffer.
-   */
-  private queue: (SseFrame | undefined)[] | null = null;
-  private queueHead = 0;
-  private queuedBytes = 0;
-  /** The complete() that came while frames were queued: the response ends once they are written. */
-  private endWhenFlushed = false;
-  private onDrain?: () => void;
-  /** The slow-client check, armed while the client owes more than the limit. */
-  private watch?: NodeJS.Timeout;
-  /** What the client owed when the check was armed. */
-  private owedAtWatch = 0;
+  /** Back-pressure state, made the first time the transport is full: a stream that never fills pays one field. */
+  private flow: SinkFlow | null = null;
   readonly onClose = (): void => {
     this.release();
     this.subscription?.unsubscribe();
@@ -180,68 +167,71 @@ abstract class ResponseSink implements Observer<MessageEvent> {
       return;
     }
     if (this.gone()) return;
-    if (this.queue !== null) {
-      this.queue.push(frame);
-      this.queuedBytes += frame.chunk.length;
-      this.watchIfOwing();
+    const flow = this.flow;
+    if (flow !== null && flow.queue !== null) {
+      flow.queue.push(frame);
+      flow.queuedBytes += frame.chunk.length;
+      this.watchIfOwing(flow);
     } else if (!this.write(frame)) {
       // The transport holds a batch: what follows waits here, in order, for its 'drain'.
-      this.queue = [];
-      this.awaitDrain();
-      this.watchIfOwing();
+      const started = flow ?? (this.flow = new SinkFlow(() => this.flush()));
+      started.queue = [];
+      this.awaitDrain(started);
+      this.watchIfOwing(started);
     }
   }
 
   /** Writes queued frames until the transport is full again, or ends the response if it was asked to. */
   private flush(): void {
-    const queue = this.queue;
+    const flow = this.flow!;
+    const queue = flow.queue;
     if (queue === null || this.gone()) return;
-    while (this.queueHead < queue.length) {
-      const frame = queue[this.queueHead]!;
-      queue[this.queueHead++] = undefined;
-      this.queuedBytes -= frame.chunk.length;
+    while (flow.queueHead < queue.length) {
+      const frame = queue[flow.queueHead]!;
+      queue[flow.queueHead++] = undefined;
+      flow.queuedBytes -= frame.chunk.length;
       if (!this.write(frame)) {
         // Written frames are let go of at once, not when the whole queue is out.
-        if (this.queueHead > 1024 && this.queueHead * 2 > queue.length) {
-          queue.splice(0, this.queueHead);
-          this.queueHead = 0;
+        if (flow.queueHead > 1024 && flow.queueHead * 2 > queue.length) {
+          queue.splice(0, flow.queueHead);
+          flow.queueHead = 0;
         }
-        this.awaitDrain();
+        this.awaitDrain(flow);
         return;
       }
     }
-    this.queue = null;
-    this.queueHead = 0;
-    if (this.endWhenFlushed) this.end();
+    flow.queue = null;
+    flow.queueHead = 0;
+    if (flow.endWhenFlushed) this.end();
   }
 
-  private awaitDrain(): void {
-    this.onDrain ??= () => this.flush();
-    this.drainEmitter().once('drain', this.onDrain);
+  private awaitDrain(flow: SinkFlow): void {
+    this.drainEmitter().once('drain', flow.onDrain);
   }
 
   /** Bytes the client owes: what the transport holds and what waits here. */
   private owed(): number {
-    return this.pending() + this.queuedBytes;
+    return this.pending() + (this.flow?.queuedBytes ?? 0);
   }
 
-  private watchIfOwing(): void {
-    if (this.watch !== undefined || this.owed() <= this.maxPendingDataLength) return;
-    this.owedAtWatch = this.owed();
-    this.watch = setTimeout(checkSlowClient, SLOW_CLIENT_CHECK_MS, this);
-    this.watch.unref();
+  private watchIfOwing(flow: SinkFlow): void {
+    if (flow.watch !== undefined || this.owed() <= this.maxPendingDataLength) return;
+    flow.owedAtWatch = this.owed();
+    flow.watch = setTimeout(checkSlowClient, SLOW_CLIENT_CHECK_MS, this);
+    flow.watch.unref();
   }
 
   /** Runs a check interval after the client went over the limit. */
   checkSlowClient(): void {
-    this.watch = undefined;
+    const flow = this.flow!;
+    flow.watch = undefined;
     if (this.gone()) return;
     const owed = this.owed();
     // Back under the limit: the next write past it arms the check again.
     if (owed <= this.maxPendingDataLength) return;
-    if (owed < this.owedAtWatch) {
+    if (owed < flow.owedAtWatch) {
       // Over, but it took more than it was sent: reading. Look again later.
-      this.watchIfOwing();
+      this.watchIfOwing(flow);
       return;
     }
     // Rather than holding events for a client that stopped reading, drop it;
@@ -253,11 +243,11 @@ abstract class ResponseSink implements Observer<MessageEvent> {
 
   /** Lets go of what waits for a client that is gone. */
   private release(): void {
-    if (this.watch !== undefined) clearTimeout(this.watch);
-    this.watch = undefined;
-    if (this.onDrain !== undefined) this.drainEmitter().off('drain', this.onDrain);
-    this.queue = null;
-    this.queuedBytes = 0;
+    const flow = this.flow;
+    if (flow === null) return;
+    this.flow = null;
+    clearTimeout(flow.watch);
+    this.drainEmitter().off('drain', flow.onDrain);
   }
 
   error(err: unknown): void {
@@ -273,7 +263,7 @@ abstract class ResponseSink implements Observer<MessageEvent> {
   complete(): void {
     if (this.early) this.completed = true;
     // What is queued goes out first (an auth-expired, a last event), then the end.
-    else if (this.queue !== null) this.endWhenFlushed = true;
+    else if (this.flow?.queue) this.flow.endWhenFlushed = true;
     else this.end();
   }
 
@@ -282,6 +272,25 @@ abstract class ResponseSink implements Observer<MessageEvent> {
     this.response.off('close', this.onClose);
     if (!this.response.writableEnded) this.response.end();
   }
+}
+
+/**
+ * Frames waiting for the transport to drain, from `queueHead` on (`queue` is null
+ * while it takes writes), and the slow-client check. A replay or a burst goes out
+ * in batches of what the transport takes, so it never sits whole in the socket's buffer.
+ */
+class SinkFlow {
+  queue: (SseFrame | undefined)[] | null = null;
+  queueHead = 0;
+  queuedBytes = 0;
+  /** A complete() that came while frames were queued: the response ends once they are written. */
+  endWhenFlushed = false;
+  /** The check, armed while the client owes more than the limit. */
+  watch?: NodeJS.Timeout;
+  /** What the client owed when the check was armed. */
+  owedAtWatch = 0;
+
+  constructor(readonly onDrain: () => void) {}
 }
 
 function checkSlowClient(sink: ResponseSink): void {
