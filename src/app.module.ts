@@ -1,5 +1,5 @@
-import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
-import type { ServerResponse } from 'node:http';
+import { type DynamicModule, Module, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { JwtModule } from '@nestjs/jwt';
 import { SseModule } from '@nest-sse/server';
@@ -12,16 +12,18 @@ import { DevTokenModule } from './dev-token/dev-token.module.js';
 import { NotificationsModule } from './notifications/notifications.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 
-/** Express announces itself on every response; the demo says nothing about its stack. */
-function hidePoweredBy(_req: unknown, res: ServerResponse, next: () => void): void {
-  res.removeHeader('X-Powered-By');
-  next();
-}
-
 @Module({})
-export class AppModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(hidePoweredBy).forRoutes('{*path}');
+export class AppModule implements OnModuleInit {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  /**
+   * Express announces itself on every response; the demo says nothing about its
+   * stack. Turned off at the source: removing the header per response would turn
+   * each held stream's header map into a slower, larger dictionary.
+   */
+  onModuleInit(): void {
+    const instance = this.adapterHost.httpAdapter?.getInstance() as { disable?: (setting: string) => void } | undefined;
+    instance?.disable?.('x-powered-by');
   }
 
   static forRoot(config: AppConfig): DynamicModule {
