@@ -48,7 +48,7 @@ export class SseAuthGuard implements CanActivate {
     const token = await this.extractToken(request);
     if (!token) throw new UnauthorizedException('Missing token: pass ?token= or Authorization: Bearer');
     const claims = await this.verifyToken(token, request);
-    if (await this.verifier.isRevoked(claims)) throw new UnauthorizedException('Token revoked');
+    await this.verifier.assertNotRevoked(claims);
     request[SSE_USER_KEY] = checkedUser(await this.resolveUser(claims, request));
     return true;
   }

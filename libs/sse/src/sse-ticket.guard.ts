@@ -52,8 +52,8 @@ export class SseTicketGuard extends SseAuthGuard {
     const grant = typeof ticket === 'string' ? this.tickets.redeem(ticket, this.scope) : undefined;
     if (!grant) throw new UnauthorizedException(INVALID_TICKET);
     const { user, claims } = grant;
-    if (user.expiresAt !== undefined && user.expiresAt <= Date.now()) throw new UnauthorizedException('Token expired');
-    if (await this.verifier.isRevoked(claims)) throw new UnauthorizedException('Token revoked');
+    this.verifier.assertNotExpired(user);
+    await this.verifier.assertNotRevoked(claims);
     request[SSE_USER_KEY] = user;
     return true;
   }

@@ -50,10 +50,15 @@ export class SseTokenVerifier {
     return claims as SseTokenClaims;
   }
 
-  /** Whether the app revoked these claims (`jwt.isRevoked`); false when it gave no hook. */
-  async isRevoked(claims: SseTokenClaims): Promise<boolean> {
+  /** A 401 `Token revoked` when the app revoked these claims (`jwt.isRevoked`); nothing without the hook. */
+  async assertNotRevoked(claims: SseTokenClaims): Promise<void> {
     const hook = this.options.jwt.isRevoked;
-    return hook ? (await hook(claims)) === true : false;
+    if (hook && (await hook(claims)) === true) throw new UnauthorizedException('Token revoked');
+  }
+
+  /** A 401 `Token expired` for a user whose token ended since it was verified (a ticket redeemed late). */
+  assertNotExpired(user: SseUser): void {
+    if (user.expiresAt !== undefined && user.expiresAt <= Date.now()) throw new UnauthorizedException(TOKEN_EXPIRED);
   }
 
   /** The user the claims name: the id from `jwt.userIdClaim`, the stream's end from `exp` (plus the clock tolerance). */
@@ -65,6 +70,8 @@ export class SseTokenVerifier {
     return { userId, expiresAt: typeof exp === 'number' ? (exp + clockToleranceSec) * 1000 : undefined };
   }
 }
+
+const TOKEN_EXPIRED = 'Token expired';
 
 /**
  * One fixed message per kind of jsonwebtoken error: its own messages name what
@@ -85,7 +92,7 @@ const JWT_ERROR_MESSAGES: ReadonlyArray<readonly [RegExp, string]> = [
 /** jsonwebtoken's error classes, by name, so none of them can surface as a 500. */
 function describeJwtError(err: unknown): string {
   const name = (err as Error | undefined)?.name;
-  if (name === 'TokenExpiredError') return 'Token expired';
+  if (name === 'TokenExpiredError') return TOKEN_EXPIRED;
   if (name === 'NotBeforeError') return 'Token not yet valid';
   if (name === 'JsonWebTokenError') return JWT_ERROR_MESSAGES.find(([pattern]) => pattern.test((err as Error).message))?.[1] ?? 'Invalid token';
   return 'Invalid token';
