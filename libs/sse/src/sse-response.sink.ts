@@ -215,8 +215,10 @@ abstract class ResponseSink implements Observer<MessageEvent> {
   }
 
   private watchIfOwing(flow: SinkFlow): void {
-    if (flow.watch !== undefined || this.owed() <= this.maxPendingDataLength) return;
-    flow.owedAtWatch = this.owed();
+    if (flow.watch !== undefined) return;
+    const owed = this.owed();
+    if (owed <= this.maxPendingDataLength) return;
+    flow.owedAtWatch = owed;
     flow.watch = setTimeout(checkSlowClient, SLOW_CLIENT_CHECK_MS, this);
     flow.watch.unref();
   }
