@@ -3,6 +3,7 @@ import { now } from '../shared/clock.js';
 import { serveCommands, withTimeout } from '../shared/ipc.js';
 import type { ConnectReport, LoadCommand, PhaseReport } from '../shared/protocol.js';
 import { SseConnection } from './sse-connection.js';
+import { runStorm } from './storm.js';
 import { PhaseTally } from './tally.js';
 
 /**
@@ -110,6 +111,8 @@ async function handle(command: LoadCommand): Promise<unknown> {
   switch (command.cmd) {
     case 'connect':
       return connectAll(command);
+    case 'storm':
+      return runStorm(command, connections, assertEnoughFiles(command.tokens.length));
     case 'arm':
       tally = new PhaseTally(command.phase, connections.length);
       return null;

@@ -6,10 +6,11 @@ import jwt from 'jsonwebtoken';
 import { killAllChildren } from '../shared/ipc.js';
 import { REPO_ROOT } from '../shared/paths.js';
 import { userId } from '../shared/payload.js';
-import { formatTable, formatVerdicts, judge, TARGET_N } from './report.js';
+import { formatStormBuckets, formatTable, formatVerdicts, judge, TARGET_N } from './report.js';
 import type { VariantResult } from './result.js';
 import { runVariant } from './run-variant.js';
 import { type BenchSettings, loadSettings } from './settings.js';
+import { stormVariant } from './storm.js';
 
 /** Enough about the machine to tell whether two result files can be compared. */
 function machineInfo() {
@@ -64,6 +65,13 @@ async function main(settings: BenchSettings): Promise<number> {
       `(cap ${settings.targetedTimeCapMs / 1000} s); ${settings.repeats} rounds of each, median shown; ` +
       'loopback only; tokens HS256 with exp',
   );
+  if (settings.stormVariants.length) {
+    console.log(
+      `storms (each on a fresh server): ${settings.stormVariants.join(', ')}; all N at once, then spread uniformly over ` +
+        `0..${settings.stormJitterMs} ms; failed connects retried after ${settings.stormRetryMs} ms; ` +
+        `cap ${settings.stormCapMs / 1000} s; connects counted per ${settings.stormBucketMs} ms`,
+    );
+  }
 
   const results: VariantResult[] = [];
   const tables: string[] = [];
@@ -72,10 +80,15 @@ async function main(settings: BenchSettings): Promise<number> {
     const batch: VariantResult[] = [];
     for (const variant of settings.variants) {
       const log = (line: string) => console.log(`[N=${n} ${variant}] ${line}`);
-      batch.push(await runVariant(variant, tokens, settings, log));
+      const result = await runVariant(variant, tokens, settings, log);
+      if (settings.stormVariants.includes(variant)) {
+        result.storm = await stormVariant(variant, 'at-once', tokens, settings, log);
+        result.jitteredStorm = await stormVariant(variant, 'jittered', tokens, settings, log);
+      }
+      batch.push(result);
     }
     results.push(...batch);
-    tables.push(formatTable(n, batch, settings));
+    tables.push(...[formatTable(n, batch, settings), formatStormBuckets(batch, settings)].filter(Boolean));
   }
 
   const verdicts = judge(results, settings);
@@ -97,7 +110,7 @@ async function main(settings: BenchSettings): Promise<number> {
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nresults: ${file}`);
   // A completed run exits 0 whatever the verdicts: the targets are reported, not enforced.
-  return results.some((r) => r.error) ? 1 : 0;
+  return results.some((r) => r.error || r.storm?.error || r.jitteredStorm?.error) ? 1 : 0;
 }
 
 let settings: BenchSettings;

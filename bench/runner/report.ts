@@ -1,6 +1,6 @@
 import type { Variant } from '../shared/protocol.js';
 import type { BenchSettings } from './settings.js';
-import type { VariantResult } from './result.js';
+import type { StormRun, VariantResult } from './result.js';
 
 interface Row {
   label: string;
@@ -26,6 +26,19 @@ const ROWS: Row[] = [
   { label: 'targeted latency p99 (ms)', value: (r) => r.targeted?.median.phase.latencyP99, digits: 1 },
   { label: 'events lost', value: lostOf, digits: 0 },
   { label: 'duplicates', value: duplicatesOf, digits: 0 },
+  // Reconnect storms, each on a fresh server (issue 12).
+  { label: 'storm: all N open (ms)', value: (r) => r.storm?.load?.elapsedMs, digits: 0 },
+  { label: 'storm: server CPU/connect (µs)', value: (r) => r.storm?.cpuPerConnectUs, digits: 0 },
+  { label: 'storm: open p50 (ms)', value: (r) => r.storm?.load?.openP50, digits: 0 },
+  { label: 'storm: open p99 (ms)', value: (r) => r.storm?.load?.openP99, digits: 0 },
+  { label: 'storm: listen overflows', value: (r) => r.storm?.listen?.listenOverflows, digits: 0 },
+  { label: 'storm: listen drops', value: (r) => r.storm?.listen?.listenDrops, digits: 0 },
+  { label: 'storm: retried connects', value: (r) => r.storm?.load?.retries, digits: 0 },
+  { label: 'jittered storm: all N open (ms)', value: (r) => r.jitteredStorm?.load?.elapsedMs, digits: 0 },
+  { label: 'jittered storm: peak connects/s', value: (r) => r.jitteredStorm?.peakConnectsPerSec, digits: 0 },
+  { label: 'jittered storm: CPU/connect (µs)', value: (r) => r.jitteredStorm?.cpuPerConnectUs, digits: 0 },
+  { label: 'jittered storm: open p99 (ms)', value: (r) => r.jitteredStorm?.load?.openP99, digits: 0 },
+  { label: 'jittered storm: listen overflows', value: (r) => r.jitteredStorm?.listen?.listenOverflows, digits: 0 },
 ];
 
 function kb(bytes: number | undefined): number | undefined {
@@ -49,7 +62,8 @@ export function formatTable(n: number, results: VariantResult[], settings: Bench
   const plain = results.find((r) => r.variant === 'plain');
   const others = results.filter((r) => r.variant !== 'plain');
   const header = ['', ...results.map((r) => r.variant), ...others.map((r) => `${r.variant}/plain`)];
-  const lines = ROWS.map((row) => [
+  const rows = ROWS.filter((row) => results.some((r) => row.value(r) !== undefined) || !row.label.includes('storm'));
+  const lines = rows.map((row) => [
     row.label,
     ...results.map((r) => fmt(row.value(r), row.digits)),
     ...others.map((r) => ratio(row.value(r), plain && row.value(plain))),
@@ -77,6 +91,20 @@ function notes(results: VariantResult[], n: number, requested: number): string[]
       if (phase.closed) out.push(`  ! ${r.variant}: ${phase.closed} streams closed during ${name}`);
       if (phase.gaps || phase.stray) out.push(`  ! ${r.variant}: ${name}: ${phase.gaps} sequence gaps, ${phase.stray} stray frames`);
     }
+    for (const storm of [r.storm, r.jitteredStorm]) {
+      if (!storm) continue;
+      const name = storm.mode === 'jittered' ? 'jittered storm' : 'storm';
+      if (storm.error) out.push(`  ! ${r.variant}: ${name} did not finish: ${storm.error}`);
+      const load = storm.load;
+      if (!load) continue;
+      if (load.capped) {
+        out.push(`  ! ${r.variant}: ${name} hit its time cap with ${load.connected}/${n} open (${load.errors.join('; ') || 'no error seen'})`);
+      }
+      if (load.dropped) out.push(`  ! ${r.variant}: ${load.dropped} streams closed during the ${name} after opening`);
+      if (storm.serverConnections !== undefined && storm.serverConnections !== load.connected) {
+        out.push(`  ! ${r.variant}: after the ${name} the server counted ${storm.serverConnections} open streams, the client ${load.connected}`);
+      }
+    }
     const t = r.targeted?.median;
     if (t?.send.capped) {
       const projectedSec = requested / t.eventsPerSec;
@@ -87,6 +115,24 @@ function notes(results: VariantResult[], n: number, requested: number): string[]
     }
   }
   return out;
+}
+
+/** Connects in each bucket of each storm, one line per variant: the shape of the storm over time. */
+export function formatStormBuckets(results: VariantResult[], settings: BenchSettings): string {
+  const block = (title: string, pick: (r: VariantResult) => StormRun | undefined) => {
+    const rows = results.filter((r) => pick(r)?.load);
+    if (!rows.length) return [];
+    const width = Math.max(...rows.map((r) => r.variant.length));
+    return [
+      title,
+      ...rows.map((r) => `  ${r.variant.padEnd(width)}  ${pick(r)!.load!.perBucket.join(' ')}`),
+    ];
+  };
+  const per = `${settings.stormBucketMs} ms`;
+  return [
+    ...block(`Storm, all N at once: streams opened per ${per}`, (r) => r.storm),
+    ...block(`Jittered storm (each client waits 0..${settings.stormJitterMs} ms): streams opened per ${per}`, (r) => r.jitteredStorm),
+  ].join('\n');
 }
 
 export interface Verdict {
@@ -114,12 +160,23 @@ export function judge(all: VariantResult[], settings: BenchSettings): Verdict[] 
   const heap = (r?: VariantResult) => r?.memory?.heapPerConnection;
   const lost = lib && lostOf(lib);
   const dups = lib && duplicatesOf(lib);
+  const stormCpu = (r?: VariantResult) => r?.storm?.cpuPerConnectUs;
+  const stormWall = (r?: VariantResult) => (r?.storm?.load && !r.storm.load.capped ? r.storm.load.elapsedMs : undefined);
+  const libStorm = lib?.storm?.load;
   const complete = lib && !lib.error && lib.connect?.connected === TARGET_N && settings.targetedEvents > 0;
   return [
     check('broadcast fan-out time <= 2x plain', fanOut(lib), fanOut(plain), (x) => x <= 2),
     check('targeted throughput >= 0.6x plain', rate(lib), rate(plain), (x) => x >= 0.6),
     check('targeted throughput >= 20x naive', rate(lib), rate(naive), (x) => x >= 20),
     check('heap per idle stream <= 2x plain', heap(lib), heap(plain), (x) => x <= 2),
+    check('storm: server CPU per connect <= 1.5x plain', stormCpu(lib), stormCpu(plain), (x) => x <= 1.5),
+    libStorm?.capped && stormWall(plain) !== undefined
+      ? {
+          target: 'storm: all N open within 2x plain wall time',
+          pass: false,
+          detail: `${libStorm.connected}/${TARGET_N} open at the ${settings.stormCapMs / 1000} s cap`,
+        }
+      : check('storm: all N open within 2x plain wall time', stormWall(lib), stormWall(plain), (x) => x <= 2),
     lost === undefined || !complete
       ? { target: 'no event lost', pass: null, detail: 'not measured' }
       : { target: 'no event lost', pass: lost === 0 && dups === 0, detail: `${lost} lost, ${dups} duplicates` },

@@ -1,4 +1,5 @@
-import type { ConnectReport, MemoryReport, PhaseReport, SendReport, Variant } from '../shared/protocol.js';
+import type { ConnectReport, MemoryReport, PhaseReport, SendReport, StormReport, Variant } from '../shared/protocol.js';
+import type { ListenCounters } from './netstat.js';
 
 export interface BroadcastRun {
   send: SendReport;
@@ -14,6 +15,26 @@ export interface TargetedRun {
   /** From the first send until the last event arrived. */
   elapsedMs: number;
   eventsPerSec: number;
+}
+
+export type StormMode = 'at-once' | 'jittered';
+
+/** One reconnect storm, on a server of its own started for it. */
+export interface StormRun {
+  mode: StormMode;
+  /** Width of the window the connects were spread over (0: all at once). */
+  jitterMs: number;
+  load?: StormReport;
+  /** Server CPU (user + system) from just before the first connect until the last head arrived, µs. */
+  serverCpuUs?: number;
+  cpuPerConnectUs?: number;
+  /** What the kernel counted during the storm (the difference of two reads). */
+  listen?: ListenCounters;
+  /** The busiest bucket, as connects per second. */
+  peakConnectsPerSec?: number;
+  /** Streams the server counted once the storm was over. */
+  serverConnections?: number;
+  error?: string;
 }
 
 /** A timed phase run several times: the median run is what the table shows; losses are summed over all. */
@@ -40,6 +61,10 @@ export interface VariantResult {
   };
   broadcast?: Repeated<BroadcastRun>;
   targeted?: Repeated<TargetedRun>;
+  /** Every stream at once, on a fresh server. */
+  storm?: StormRun;
+  /** Every stream after a delay drawn as the server's jittered `retry:` spreads a fleet, on a fresh server. */
+  jitteredStorm?: StormRun;
 }
 
 /** The run in the middle by `key` (lower is better), with what every run lost. */

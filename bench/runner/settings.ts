@@ -19,6 +19,16 @@ export interface BenchSettings {
   runTimeoutMs: number;
   seed: number;
   secret: string;
+  /** Variants put through the reconnect storms (each on a fresh server); empty with `BENCH_STORM_VARIANTS=none`. */
+  stormVariants: Variant[];
+  /** A storm ends by itself after this; streams not open by then count as failed. */
+  stormCapMs: number;
+  /** Delay before a failed connect is tried again (EventSource's default `retry`, and the module's `retryMs`). */
+  stormRetryMs: number;
+  /** Window the jittered storm spreads its connects over (the module's `retryJitterMs`). */
+  stormJitterMs: number;
+  /** Width of the connects-over-time buckets. */
+  stormBucketMs: number;
   /** Where the servers write V8 CPU profiles (`BENCH_PROFILE_DIR`), to see where their time goes. */
   profileDir?: string;
 }
@@ -38,18 +48,26 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return value;
 }
 
+function variantList(name: string, raw: string | undefined, fallback: string): Variant[] {
+  const variants = list(raw, fallback).map((v) => {
+    if (!VARIANTS.includes(v as Variant)) throw new Error(`${name}: '${v}' is not one of ${VARIANTS.join(', ')}`);
+    return v as Variant;
+  });
+  // The limit runs first, so every other variant has something to be compared with.
+  return variants.sort((a, b) => VARIANTS.indexOf(a) - VARIANTS.indexOf(b));
+}
+
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
   const sizes = list(env.BENCH_N, '1000,10000').map((s) => {
     const n = Number(s);
     if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_N: '${s}' is not a positive integer`);
     return n;
   });
-  const variants = list(env.BENCH_VARIANTS, VARIANTS.join(',')).map((v) => {
-    if (!VARIANTS.includes(v as Variant)) throw new Error(`BENCH_VARIANTS: '${v}' is not one of ${VARIANTS.join(', ')}`);
-    return v as Variant;
-  });
-  // The limit runs first, so every other variant has something to be compared with.
-  variants.sort((a, b) => VARIANTS.indexOf(a) - VARIANTS.indexOf(b));
+  const variants = variantList('BENCH_VARIANTS', env.BENCH_VARIANTS, VARIANTS.join(','));
+  const stormVariants =
+    env.BENCH_STORM_VARIANTS?.trim() === 'none'
+      ? []
+      : variantList('BENCH_STORM_VARIANTS', env.BENCH_STORM_VARIANTS, variants.join(','));
   return {
     sizes,
     variants,
@@ -61,9 +79,15 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     repeats: int(env, 'BENCH_REPEAT', 3),
     connectConcurrency: int(env, 'BENCH_CONCURRENCY', 200),
     phaseTimeoutMs: int(env, 'BENCH_PHASE_TIMEOUT_MS', 60_000),
-    runTimeoutMs: int(env, 'BENCH_RUN_TIMEOUT_MS', 15 * 60_000),
+    // The storms add up to two minutes per variant at worst (two capped storms).
+    runTimeoutMs: int(env, 'BENCH_RUN_TIMEOUT_MS', 30 * 60_000),
     seed: int(env, 'BENCH_SEED', 42),
     secret: 'nest-sse-bench-secret-0123456789abcdef',
+    stormVariants,
+    stormCapMs: int(env, 'BENCH_STORM_CAP_MS', 60_000),
+    stormRetryMs: int(env, 'BENCH_STORM_RETRY_MS', 3_000),
+    stormJitterMs: int(env, 'BENCH_STORM_JITTER_MS', 3_000),
+    stormBucketMs: int(env, 'BENCH_STORM_BUCKET_MS', 500),
     profileDir: env.BENCH_PROFILE_DIR || undefined,
   };
 }

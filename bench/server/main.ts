@@ -1,7 +1,7 @@
 import { now, sleep, yieldToIo } from '../shared/clock.js';
 import { serveCommands } from '../shared/ipc.js';
 import { padding, seededRandom, userId } from '../shared/payload.js';
-import type { BenchPayload, MemoryReport, SendReport, ServerCommand, ServerReady, Variant } from '../shared/protocol.js';
+import type { BenchPayload, CpuReport, MemoryReport, SendReport, ServerCommand, ServerReady, Variant } from '../shared/protocol.js';
 import type { Publisher, ServerOptions } from './publisher.js';
 
 /**
@@ -71,6 +71,11 @@ async function main(): Promise<void> {
         return memory();
       case 'count':
         return publisher.connectionCount();
+      case 'cpu': {
+        // Every thread of the process (GC helpers included): the runner takes the difference across a storm.
+        const { user, system } = process.cpuUsage();
+        return { user, system } satisfies CpuReport;
+      }
       case 'broadcast':
         return sendBroadcast(publisher, command.count, command.bytes);
       case 'targeted':

@@ -18,6 +18,7 @@ export interface BenchPayload {
 export type ServerCommand =
   | { cmd: 'memory' }
   | { cmd: 'count' }
+  | { cmd: 'cpu' }
   | { cmd: 'broadcast'; count: number; bytes: number }
   | { cmd: 'targeted'; count: number; users: number; bytes: number; batch: number; timeCapMs: number; seed: number }
   | { cmd: 'stop' };
@@ -32,6 +33,12 @@ export interface MemoryReport {
   rss: number;
 }
 
+/** `process.cpuUsage()` of the server process, in µs. */
+export interface CpuReport {
+  user: number;
+  system: number;
+}
+
 export interface SendReport {
   sent: number;
   /** Events addressed to each user `u<i>`, by i (broadcast: all equal to `sent`). */
@@ -44,6 +51,7 @@ export interface SendReport {
 
 export type LoadCommand =
   | { cmd: 'connect'; port: number; path: string; tokens: string[]; concurrency: number; timeoutMs: number }
+  | StormCommand
   | { cmd: 'arm'; phase: 'b' | 't' }
   | { cmd: 'await'; expectedPerClient: number | number[]; timeoutMs: number }
   | { cmd: 'gc' }
@@ -55,6 +63,47 @@ export interface ConnectReport {
   /** First few failure reasons, for the log. */
   errors: string[];
   elapsedMs: number;
+  fdLimit: string;
+}
+
+/**
+ * A reconnect storm: every stream opened at once (`jitterMs` 0), or each after its
+ * own delay drawn uniformly from 0 to `jitterMs`, as a fleet told a jittered `retry:`
+ * comes back. A stream that fails before its head is tried again after `retryMs`,
+ * as EventSource does; the storm ends when all are open or at `capMs`.
+ */
+export interface StormCommand {
+  cmd: 'storm';
+  port: number;
+  path: string;
+  tokens: string[];
+  jitterMs: number;
+  /** Seeds the delays, so every variant gets the same ones. */
+  seed: number;
+  retryMs: number;
+  capMs: number;
+  bucketMs: number;
+}
+
+export interface StormReport {
+  connected: number;
+  /** Streams not open when the storm ended (at its cap). */
+  failed: number;
+  /** Attempts that failed before their head and were tried again. */
+  retries: number;
+  /** Streams that closed after they had opened, during the storm. */
+  dropped: number;
+  /** First few failure reasons, for the log. */
+  errors: string[];
+  /** From the first connect until the last stream's head arrived (or the cap, if some never did). */
+  elapsedMs: number;
+  /** Each stream's time from its (first) attempt to its head, ms. */
+  openP50: number;
+  openP99: number;
+  openMax: number;
+  /** Streams opened in each `bucketMs` window from the start. */
+  perBucket: number[];
+  capped: boolean;
   fdLimit: string;
 }
 
