@@ -24,6 +24,7 @@ export function runStorm(command: StormCommand, connections: SseConnection[], fd
   let done = false;
   const startedAt = now();
   let lastOpenAt = startedAt;
+  let issuedMs = 0;
 
   return new Promise((resolve) => {
     const finish = (capped: boolean) => {
@@ -41,6 +42,7 @@ export function runStorm(command: StormCommand, connections: SseConnection[], fd
         dropped,
         errors,
         elapsedMs: (capped ? now() : lastOpenAt) - startedAt,
+        issuedMs,
         openP50: at(0.5),
         openP99: at(0.99),
         openMax: sorted.length ? sorted[sorted.length - 1] : NaN,
@@ -93,5 +95,7 @@ export function runStorm(command: StormCommand, connections: SseConnection[], fd
       if (command.jitterMs > 0) later(client, Math.floor(random() * (command.jitterMs + 1)));
       else attempt(client);
     }
+    // The client's own floor: how long this process took to start every connect (at once) or to set every timer.
+    issuedMs = now() - startedAt;
   });
 }

@@ -67,7 +67,7 @@ export async function stormVariant(
         `${report.elapsedMs.toFixed(0)} ms${report.capped ? ' (time cap)' : ''}, ` +
         `${run.cpuPerConnectUs?.toFixed(0) ?? '-'} µs server CPU per connect, ` +
         `${run.listen ? `${run.listen.listenOverflows} listen overflows, ${run.listen.listenDrops} drops` : 'no /proc/net/netstat'}, ` +
-        `${report.retries} retries`,
+        `${report.retries} retries (connects issued in ${report.issuedMs.toFixed(0)} ms)`,
     );
   } catch (err) {
     run.error = (err as Error).message.split('\n')[0];

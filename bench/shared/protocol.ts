@@ -97,6 +97,8 @@ export interface StormReport {
   errors: string[];
   /** From the first connect until the last stream's head arrived (or the cap, if some never did). */
   elapsedMs: number;
+  /** How long the load generator took to start every connect (or set every delay): its own share of the wall time. */
+  issuedMs: number;
   /** Each stream's time from its (first) attempt to its head, ms. */
   openP50: number;
   openP99: number;
