@@ -57,6 +57,30 @@ describe.each(ADAPTERS)("the sink's write path on %s", (adapter) => {
     }
   });
 
+  it('sends the head and the opening frame in one write to the kernel, not two', async () => {
+    // Node's one entry to the kernel for a socket, whether a write or a writev.
+    type Writes = { _writeGeneric: (...args: unknown[]) => unknown };
+    const writes: string[] = [];
+    const watch = (socket: net.Socket & Writes) => {
+      const original = socket._writeGeneric;
+      socket._writeGeneric = function (this: net.Socket, writev: boolean, data: unknown, ...rest: unknown[]) {
+        const parts = writev ? (data as Array<{ chunk: Buffer | string }>).map((d) => d.chunk) : [data];
+        writes.push(parts.map((part) => part.toString()).join(''));
+        return original.call(this, writev, data, ...rest);
+      };
+    };
+    server.app.getHttpServer().once('connection', watch);
+    const client = new StreamClient(`${server.baseUrl}/api/events?token=${signToken('one-write')}`);
+    try {
+      await client.opened();
+      await waitForCount(() => sse.connectionCount('one-write'), 1);
+      expect(writes).toHaveLength(1);
+      expect(writes[0]).toMatch(/^HTTP\/1\.1 200 [\s\S]*\r\n\r\n[0-9a-f]+\r\nid: \S+\nretry: \d+\n: connected\n\n\r\n$/);
+    } finally {
+      client.close();
+    }
+  });
+
   it('writes HTTP/1.0 streams (no chunked encoding) through the response', async () => {
     const socket = net.connect(Number(new URL(server.baseUrl).port), '127.0.0.1');
     let text = '';

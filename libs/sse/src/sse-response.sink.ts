@@ -322,6 +322,9 @@ class Http1Sink extends ResponseSink {
     // Headers set earlier (CORS middleware, @Header(), interceptors) are kept by writeHead.
     const http10 = this.request.httpVersionMajor === 1 && this.request.httpVersionMinor === 0;
     this.response.writeHead(200, http10 ? SSE_HTTP10_RESPONSE_HEADERS : SSE_RESPONSE_HEADERS);
+    // The head waits for the opening frame (written in this tick): one syscall per connect, not two.
+    socket.cork();
+    process.nextTick(uncorkSocket, socket);
     this.response.flushHeaders();
     // Once the head is on the socket, the body goes straight to the socket as
     // HTTP/1.1 chunks, skipping ServerResponse's per-write work. HTTP/1.0 (no
@@ -358,6 +361,10 @@ class Http1Sink extends ResponseSink {
   protected drainEmitter(): NodeJS.EventEmitter {
     return this.socket ?? this.response;
   }
+}
+
+function uncorkSocket(socket: Socket): void {
+  socket.uncork();
 }
 
 function uncork(sink: Http1Sink): void {
