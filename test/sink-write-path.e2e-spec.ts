@@ -59,12 +59,12 @@ describe.each(ADAPTERS)("the sink's write path on %s", (adapter) => {
 
   it('sends the head and the opening frame in one write to the kernel, not two', async () => {
     // Node's one entry to the kernel for a socket, whether a write or a writev.
-    type Writes = { _writeGeneric: (...args: unknown[]) => unknown };
+    type WriteGeneric = (writev: boolean, data: unknown, ...rest: unknown[]) => unknown;
     const writes: string[] = [];
-    const watch = (socket: net.Socket & Writes) => {
+    const watch = (socket: net.Socket & { _writeGeneric: WriteGeneric }) => {
       const original = socket._writeGeneric;
-      socket._writeGeneric = function (this: net.Socket, writev: boolean, data: unknown, ...rest: unknown[]) {
-        const parts = writev ? (data as Array<{ chunk: Buffer | string }>).map((d) => d.chunk) : [data];
+      socket._writeGeneric = function (this: net.Socket, writev, data, ...rest) {
+        const parts = writev ? (data as Array<{ chunk: Buffer | string }>).map((d) => d.chunk) : [data as Buffer | string];
         writes.push(parts.map((part) => part.toString()).join(''));
         return original.call(this, writev, data, ...rest);
       };
