@@ -34,6 +34,9 @@ describe('SseFrame.text', () => {
   it('splits multi-line data and comments into one field per line', () => {
     expect(text({ data: 'a\nb\r\nc\rd' })).toBe('data: a\ndata: b\ndata: c\ndata: d\n\n');
     expect(text({ comment: 'x\ny' })).toBe(': x\n: y\n\n');
+    // A lone CR ends a line too, with no LF anywhere in the value.
+    expect(text({ data: 'c\rd' })).toBe('data: c\ndata: d\n\n');
+    expect(text({ comment: 'x\ry' })).toBe(': x\n: y\n\n');
   });
 });
 

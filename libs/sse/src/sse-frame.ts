@@ -111,6 +111,8 @@ export class SseFrame implements MessageEvent, SseFrameFields {
 
 /** Splits like the spec's parser (CRLF, CR or LF each end a line), one field per line. */
 function lines(value: string, prefix: string): string {
+  // Published data is JSON, which never holds a raw line break: one line, no split.
+  if (value.indexOf('\n') === -1 && value.indexOf('\r') === -1) return `${prefix}${value}\n`;
   return value
     .split(/\r\n|\r|\n/)
     .map((line) => `${prefix}${line}\n`)
