@@ -147,6 +147,7 @@ const TARGET_N = 10_000;
 export function judge(all: VariantResult[], settings: BenchSettings): Verdict[] {
   const at = (variant: Variant) => all.find((r) => r.n === TARGET_N && r.variant === variant);
   const lib = at('library');
+  const fastify = at('fastify');
   const plain = at('plain');
   const naive = at('naive');
   const check = (target: string, a: number | undefined, b: number | undefined, ok: (x: number) => boolean): Verdict => {
@@ -158,6 +159,7 @@ export function judge(all: VariantResult[], settings: BenchSettings): Verdict[] 
   const fanOut = (r?: VariantResult) => r?.broadcast?.median.fanOutMs;
   const rate = (r?: VariantResult) => r?.targeted?.median.eventsPerSec;
   const heap = (r?: VariantResult) => r?.memory?.heapPerConnection;
+  const rss = (r?: VariantResult) => r?.memory?.rssPerConnection;
   const lost = lib && lostOf(lib);
   const dups = lib && duplicatesOf(lib);
   const stormCpu = (r?: VariantResult) => r?.storm?.cpuPerConnectUs;
@@ -169,6 +171,9 @@ export function judge(all: VariantResult[], settings: BenchSettings): Verdict[] 
     check('targeted throughput >= 0.6x plain', rate(lib), rate(plain), (x) => x >= 0.6),
     check('targeted throughput >= 20x naive', rate(lib), rate(naive), (x) => x >= 20),
     check('heap per idle stream <= 2x plain', heap(lib), heap(plain), (x) => x <= 2),
+    // Issue 12: on at least one supported adapter, heap and RSS per stream within 1.5x.
+    check('fastify: heap per idle stream <= 1.5x plain', heap(fastify), heap(plain), (x) => x <= 1.5),
+    check('fastify: RSS per idle stream <= 1.5x plain', rss(fastify), rss(plain), (x) => x <= 1.5),
     check('storm: server CPU per connect <= 1.5x plain', stormCpu(lib), stormCpu(plain), (x) => x <= 1.5),
     libStorm?.capped && stormWall(plain) !== undefined
       ? {

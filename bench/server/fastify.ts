@@ -1,0 +1,18 @@
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { SseModule, SseService } from '@nest-sse/server';
+import { nestPublisher, type Publisher, type ServerOptions } from './publisher.js';
+
+/**
+ * The module's own route on Fastify: what an app gets with `SseModule.forRoot()`
+ * and `FastifyAdapter`, configured like the library variant (no heartbeat, the same limit).
+ */
+export async function startFastify({ secret }: ServerOptions): Promise<Publisher> {
+  @Module({ imports: [SseModule.forRoot({ jwt: { secret }, heartbeatIntervalMs: 600_000, maxConnectionsPerUser: 10 })] })
+  class FastifyApp {}
+  const app = await NestFactory.create(FastifyApp, new FastifyAdapter(), { logger: ['error', 'warn'] });
+  await app.listen(0, '127.0.0.1');
+  return nestPublisher(app, app.get(SseService));
+}
