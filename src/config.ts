@@ -17,6 +17,12 @@ export interface AppConfig {
   devTokens: boolean;
   /** Delay before the simulated shipment of an order. */
   shipDelayMs: number;
+  /**
+   * Connections the kernel queues while the app is busy (Node's default is 511):
+   * when every client reconnects at once, the ones past it are dropped and wait
+   * for TCP to retry their SYN (1 s, 3 s, 7 s...).
+   */
+  listenBacklog: number;
 }
 
 function optionalInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -42,5 +48,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     production: env.NODE_ENV === 'production',
     devTokens: env.NODE_ENV !== 'production' && (!secret || env.DEV_TOKENS === '1'),
     shipDelayMs: optionalInt(env, 'SHIP_DELAY_MS') ?? 3000,
+    listenBacklog: optionalInt(env, 'LISTEN_BACKLOG') || 4096,
   };
 }

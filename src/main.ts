@@ -11,7 +11,11 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(AppModule.forRoot(config));
   // SIGTERM/SIGINT run the shutdown hooks, which end every open stream cleanly.
   app.enableShutdownHooks();
-  await app.listen(config.port);
+  // Nest's listen() takes no backlog: the app is initialised, then its server listens with one.
+  await app.init();
+  await new Promise<void>((resolve, reject) => {
+    app.getHttpServer().once('error', reject).listen({ port: config.port, backlog: config.listenBacklog }, resolve);
+  });
   if (config.jwtSecretGenerated) {
     logger.warn('*** JWT_SECRET is not set: using a random development secret. Tokens die with this process. ***');
     logger.warn('*** Set JWT_SECRET (and NODE_ENV=production) for anything but local development.               ***');

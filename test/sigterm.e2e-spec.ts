@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
 import jwt from 'jsonwebtoken';
 import { freshBuild } from './support/fresh-build.js';
 import { openRaw } from './support/sse-client.js';
@@ -12,24 +13,57 @@ describe('the demo compiled from the current sources (npm start)', () => {
     main = (await freshBuild()).path('src/main.js');
   }, 120_000);
 
-  it('prints the dashboard URL, warns about a generated secret, and ends streams on SIGTERM', async () => {
+  /** Starts the compiled demo and resolves with it and its port once it prints its dashboard URL. */
+  async function startDemoProcess(): Promise<{ child: ChildProcess; port: number; output: () => string }> {
     const child = spawn(process.execPath, [main], {
       env: { ...process.env, PORT: '0', JWT_SECRET: '', NODE_OPTIONS: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const deadline = Date.now() + 15_000;
+    let match: RegExpMatchArray | null = null;
+    while (!(match = output.match(/Dashboard: http:\/\/localhost:(\d+)\//)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!match) {
+      child.kill('SIGKILL');
+      throw new Error(`the demo did not print its dashboard URL: ${output}`);
+    }
+    return { child, port: Number(match[1]), output: () => output };
+  }
+
+  it('queues 2,000 connects while it is stopped (a listen backlog of 4,096, not Node\'s 511)', async () => {
+    const { child, port } = await startDemoProcess();
+    const sockets: net.Socket[] = [];
+    try {
+      // Stopped, the process accepts nothing: the kernel completes handshakes only while its accept queue has room.
+      child.kill('SIGSTOP');
+      let connected = 0;
+      const all = new Promise<void>((resolve) => {
+        for (let i = 0; i < 2000; i++) {
+          const socket = net.connect(port, '127.0.0.1', () => ++connected === 2000 && resolve());
+          socket.on('error', () => undefined);
+          sockets.push(socket);
+        }
+      });
+      const bound = new Promise<void>((resolve) => setTimeout(resolve, 5000));
+      await Promise.race([all, bound]);
+      expect(connected).toBe(2000);
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('prints the dashboard URL, warns about a generated secret, and ends streams on SIGTERM', async () => {
+    const { child, port, output } = await startDemoProcess();
     const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? `code ${code}`)));
     try {
-      const deadline = Date.now() + 15_000;
-      let match: RegExpMatchArray | null = null;
-      while (!(match = output.match(/Dashboard: http:\/\/localhost:(\d+)\//)) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(match).not.toBeNull();
-      expect(output).toMatch(/JWT_SECRET is not set/);
-      const base = `http://127.0.0.1:${match![1]}`;
+      expect(output()).toMatch(/JWT_SECRET is not set/);
+      const base = `http://127.0.0.1:${port}`;
       const res = await fetch(`${base}/api/dev/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -47,7 +81,7 @@ describe('the demo compiled from the current sources (npm start)', () => {
       expect(stream.body()).toMatch(/retry: \d+\n: server shutting down: reconnect later\n\n$/);
       // Nest re-raises the signal once its shutdown hooks have run.
       expect(await exited).toBe('SIGTERM');
-      expect(output).not.toContain(token);
+      expect(output()).not.toContain(token);
     } finally {
       child.kill('SIGKILL');
     }
