@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { SseModule, SseService } from '@nest-sse/server';
 import { nestPublisher, type Publisher, type ServerOptions } from './publisher.js';
+import { listenNest } from './listen.js';
 
 /**
  * The module's own route on Fastify: what an app gets with `SseModule.forRoot()`
@@ -13,6 +14,6 @@ export async function startFastify({ secret }: ServerOptions): Promise<Publisher
   @Module({ imports: [SseModule.forRoot({ jwt: { secret }, heartbeatIntervalMs: 600_000, maxConnectionsPerUser: 10 })] })
   class FastifyApp {}
   const app = await NestFactory.create(FastifyApp, new FastifyAdapter(), { logger: ['error', 'warn'] });
-  await app.listen(0, '127.0.0.1');
+  await listenNest(app);
   return nestPublisher(app, app.get(SseService));
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../shared/paths.js';
 import { nestPublisher, type Publisher, type ServerOptions, type SseServiceApi } from './publisher.js';
+import { listenNest } from './listen.js';
 
 /** Loaded from `nest build`'s output, so the benchmark measures what ships (and one copy of each class). */
 async function importBuilt<T>(relativePath: string): Promise<T> {
@@ -29,7 +30,7 @@ export async function startLibrary({ secret }: ServerOptions): Promise<Publisher
     AppModule.forRoot(config) as Parameters<typeof NestFactory.create>[0],
     { logger: ['error', 'warn'] },
   );
-  await app.listen(0, '127.0.0.1');
+  await listenNest(app);
   const sse = app.get(SseService);
 
   return nestPublisher(app, sse);

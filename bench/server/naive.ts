@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { filter, map, type Observable, Subject } from 'rxjs';
 import { verifyUser } from './jwt.js';
 import type { Publisher, ServerOptions } from './publisher.js';
+import { listenNest } from './listen.js';
 
 /** `to: null` is a broadcast. */
 interface BusEvent {
@@ -53,7 +54,7 @@ export async function startNaive({ secret }: ServerOptions): Promise<Publisher> 
   class NaiveModule {}
 
   const app = await NestFactory.create(NaiveModule, { logger: ['error', 'warn'] });
-  await app.listen(0, '127.0.0.1');
+  await listenNest(app);
   const bus = app.get(EventBus);
   const server = app.getHttpServer();
 

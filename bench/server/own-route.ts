@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { SseAuthGuard, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
 import type { Observable } from 'rxjs';
 import { nestPublisher, type Publisher, type ServerOptions } from './publisher.js';
+import { listenNest } from './listen.js';
 
 /**
  * An app's own stream route over `SseService.stream()`, with the module's route
@@ -46,7 +47,7 @@ async function start(controller: typeof DecoratedRoute | typeof NestSseRoute, { 
   })
   class OwnRouteApp {}
   const app = await NestFactory.create(OwnRouteApp, { logger: ['error', 'warn'] });
-  await app.listen(0, '127.0.0.1');
+  await listenNest(app);
   return nestPublisher(app, app.get(SseService));
 }
 

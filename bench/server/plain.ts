@@ -3,6 +3,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyUser } from './jwt.js';
 import type { Publisher, ServerOptions } from './publisher.js';
+import { listenOnLoopback } from './listen.js';
 
 const PATH = '/api/events';
 
@@ -34,7 +35,7 @@ export async function startPlain({ secret }: ServerOptions): Promise<Publisher> 
       if (streams.size === 0) users.delete(user);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await listenOnLoopback(server);
 
   const frame = (type: string, data: object) => `event: ${type}\nid: ${nextId++}\ndata: ${JSON.stringify(data)}\n\n`;
   return {
