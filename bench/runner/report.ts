@@ -170,6 +170,8 @@ export function judge(all: VariantResult[], settings: BenchSettings): Verdict[] 
     check('broadcast fan-out time <= 2x plain', fanOut(lib), fanOut(plain), (x) => x <= 2),
     check('targeted throughput >= 0.6x plain', rate(lib), rate(plain), (x) => x >= 0.6),
     check('targeted throughput >= 20x naive', rate(lib), rate(naive), (x) => x >= 20),
+    // Issue 12: the burst's time within 1.2x plain's, history on.
+    check('targeted burst time <= 1.2x plain', rate(plain), rate(lib), (x) => x <= 1.2),
     check('heap per idle stream <= 2x plain', heap(lib), heap(plain), (x) => x <= 2),
     // Issue 12: on at least one supported adapter, heap and RSS per stream within 1.5x.
     check('fastify: heap per idle stream <= 1.5x plain', heap(fastify), heap(plain), (x) => x <= 1.5),
