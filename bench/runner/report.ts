@@ -177,6 +177,7 @@ export function judge(all: VariantResult[], settings: BenchSettings): Verdict[] 
     check('fastify: heap per idle stream <= 1.5x plain', heap(fastify), heap(plain), (x) => x <= 1.5),
     check('fastify: RSS per idle stream <= 1.5x plain', rss(fastify), rss(plain), (x) => x <= 1.5),
     check('storm: server CPU per connect <= 1.5x plain', stormCpu(lib), stormCpu(plain), (x) => x <= 1.5),
+    check('fastify: storm server CPU per connect <= 1.5x plain', stormCpu(fastify), stormCpu(plain), (x) => x <= 1.5),
     libStorm?.capped && stormWall(plain) !== undefined
       ? {
           target: 'storm: all N open within 2x plain wall time',

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SseModule, SseService } from '@nest-sse/server';
 import { nestPublisher, type Publisher, type ServerOptions } from './publisher.js';
-import { listenNest } from './listen.js';
+import { LISTEN_BACKLOG } from './listen.js';
 
 /**
  * The module's own route on Fastify: what an app gets with `SseModule.forRoot()`
@@ -13,7 +13,8 @@ import { listenNest } from './listen.js';
 export async function startFastify({ secret }: ServerOptions): Promise<Publisher> {
   @Module({ imports: [SseModule.forRoot({ jwt: { secret }, heartbeatIntervalMs: 600_000, maxConnectionsPerUser: 10 })] })
   class FastifyApp {}
-  const app = await NestFactory.create(FastifyApp, new FastifyAdapter(), { logger: ['error', 'warn'] });
-  await listenNest(app);
+  const app = await NestFactory.create<NestFastifyApplication>(FastifyApp, new FastifyAdapter(), { logger: ['error', 'warn'] });
+  // Fastify listens itself (its server is not ready for a bare listen()); it takes the backlog.
+  await app.listen({ port: 0, host: '127.0.0.1', backlog: LISTEN_BACKLOG });
   return nestPublisher(app, app.get(SseService));
 }

@@ -14,7 +14,7 @@ export function listenOnLoopback(server: Server): Promise<void> {
   });
 }
 
-/** A Nest app: Nest's `listen()` takes no backlog, so the app is initialised and its server listens. */
+/** A Nest app on Express: Nest's `listen()` takes no backlog there, so the app is initialised and its server listens. */
 export async function listenNest(app: { init(): Promise<unknown>; getHttpServer(): Server }): Promise<void> {
   await app.init();
   await listenOnLoopback(app.getHttpServer());
