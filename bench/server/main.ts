@@ -10,6 +10,7 @@ import type { Publisher, ServerOptions } from './publisher.js';
  */
 const starters: Record<Variant, () => Promise<(o: ServerOptions) => Promise<Publisher>>> = {
   plain: async () => (await import('./plain.js')).startPlain,
+  'nest-bare': async () => (await import('./nest-bare.js')).startNestBare,
   library: async () => (await import('./library.js')).startLibrary,
   fastify: async () => (await import('./fastify.js')).startFastify,
   'sse-route': async () => (await import('./own-route.js')).startSseRoute,
@@ -63,7 +64,7 @@ async function sendTargeted(publisher: Publisher, options: Extract<ServerCommand
 async function main(): Promise<void> {
   const variant = process.argv[2] as Variant;
   const secret = process.env.BENCH_SECRET;
-  if (!(variant in starters) || !secret) throw new Error('usage: BENCH_SECRET=... main.js plain|library|fastify|sse-route|nest-sse|naive');
+  if (!(variant in starters) || !secret) throw new Error('usage: BENCH_SECRET=... main.js plain|nest-bare|library|fastify|sse-route|nest-sse|naive');
   const publisher = await (await starters[variant]())({ secret });
 
   const handle = async (command: ServerCommand): Promise<unknown> => {

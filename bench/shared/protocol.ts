@@ -1,7 +1,7 @@
 /** Messages exchanged over IPC between the runner and its child processes. */
 
-export type Variant = 'plain' | 'library' | 'fastify' | 'sse-route' | 'nest-sse' | 'naive';
-export const VARIANTS: readonly Variant[] = ['plain', 'library', 'fastify', 'sse-route', 'nest-sse', 'naive'];
+export type Variant = 'plain' | 'nest-bare' | 'library' | 'fastify' | 'sse-route' | 'nest-sse' | 'naive';
+export const VARIANTS: readonly Variant[] = ['plain', 'nest-bare', 'library', 'fastify', 'sse-route', 'nest-sse', 'naive'];
 
 /** What the servers put in every event's JSON data, so the client can check and time it. */
 export interface BenchPayload {
