@@ -5,6 +5,16 @@ import type { BroadcastRun, TargetedRun } from './result.js';
 
 export const COMMAND_TIMEOUT_MS = 15_000;
 
+/** Ends a variant's processes: the server closes the streams first, so TIME_WAIT stays off the client's ports. */
+export async function stopProcesses(server: Child, load: Child | undefined): Promise<void> {
+  await server.request({ cmd: 'stop' }, COMMAND_TIMEOUT_MS).catch(() => undefined);
+  await server.stop(COMMAND_TIMEOUT_MS);
+  if (load) {
+    await load.request({ cmd: 'close' }, COMMAND_TIMEOUT_MS).catch(() => undefined);
+    await load.stop(COMMAND_TIMEOUT_MS);
+  }
+}
+
 /** Both processes collect garbage, so no phase pays for the previous one's. */
 export async function collectGarbage(server: Child, load: Child): Promise<void> {
   await Promise.all([

@@ -3,7 +3,7 @@ import { sleep } from '../shared/clock.js';
 import { type Child, spawnChild } from '../shared/ipc.js';
 import type { ConnectReport, MemoryReport, ServerReady, Variant } from '../shared/protocol.js';
 import type { BenchSettings } from './settings.js';
-import { broadcastRound, COMMAND_TIMEOUT_MS, collectGarbage, targetedRound } from './phases.js';
+import { broadcastRound, COMMAND_TIMEOUT_MS, collectGarbage, stopProcesses, targetedRound } from './phases.js';
 import { type BroadcastRun, summarise, type TargetedRun, type VariantResult } from './result.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -83,13 +83,7 @@ export async function runVariant(
     result.error = (err as Error).message.split('\n')[0];
     log(`FAILED: ${result.error}`);
   } finally {
-    // The server closes the streams first, so TIME_WAIT stays off the client's ports.
-    await server.request({ cmd: 'stop' }, COMMAND_TIMEOUT_MS).catch(() => undefined);
-    await server.stop(COMMAND_TIMEOUT_MS);
-    if (load) {
-      await load.request({ cmd: 'close' }, COMMAND_TIMEOUT_MS).catch(() => undefined);
-      await load.stop(COMMAND_TIMEOUT_MS);
-    }
+    await stopProcesses(server, load);
   }
   return result;
 }

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { spawnChild, type Child } from '../shared/ipc.js';
 import type { CpuReport, MemoryReport, ServerReady, StormReport, Variant } from '../shared/protocol.js';
 import { counterDelta, readListenCounters } from './netstat.js';
-import { COMMAND_TIMEOUT_MS } from './phases.js';
+import { COMMAND_TIMEOUT_MS, stopProcesses } from './phases.js';
 import type { StormMode, StormRun } from './result.js';
 import type { BenchSettings } from './settings.js';
 
@@ -73,12 +73,7 @@ export async function stormVariant(
     run.error = (err as Error).message.split('\n')[0];
     log(`${mode} storm FAILED: ${run.error}`);
   } finally {
-    await server.request({ cmd: 'stop' }, COMMAND_TIMEOUT_MS).catch(() => undefined);
-    await server.stop(COMMAND_TIMEOUT_MS);
-    if (load) {
-      await load.request({ cmd: 'close' }, COMMAND_TIMEOUT_MS).catch(() => undefined);
-      await load.stop(COMMAND_TIMEOUT_MS);
-    }
+    await stopProcesses(server, load);
   }
   return run;
 }
