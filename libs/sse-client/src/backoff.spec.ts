@@ -28,25 +28,37 @@ describe('backoffDelay', () => {
     expect(delays).toEqual([1000, 2000, 4000, 8000, 10_000, 10_000, 10_000, 10_000]);
   });
 
-  it('draws equal jitter from [d/2, d], never below initialMs', () => {
+  it('draws equal jitter from [d/2, d]', () => {
     const backoff = resolveBackoff({ initialMs: 1000, maxMs: 10_000, factor: 2, jitter: 0.5 });
     expect(backoffDelay(3, backoff, () => 0)).toBe(4000);
     expect(backoffDelay(3, backoff, () => 0.999999)).toBe(8000);
     expect(backoffDelay(3, backoff, () => 0.5)).toBe(6000);
-    expect(backoffDelay(0, backoff, () => 0)).toBe(1000);
+    expect(backoffDelay(0, backoff, () => 0)).toBe(500);
   });
 
-  it('floors full jitter at initialMs and caps it at maxMs', () => {
+  it('floors full jitter at MIN_RECOVERY_DELAY_MS and caps it at maxMs', () => {
     const backoff = resolveBackoff({ initialMs: 500, maxMs: 4000, factor: 3, jitter: 1 });
     for (let attempt = 0; attempt < 10; attempt += 1) {
       for (const r of [0, 0.25, 0.5, 0.99]) {
         const delay = backoffDelay(attempt, backoff, () => r);
-        expect(delay).toBeGreaterThanOrEqual(500);
+        expect(delay).toBeGreaterThanOrEqual(MIN_RECOVERY_DELAY_MS);
         expect(delay).toBeLessThanOrEqual(4000);
       }
     }
-    expect(backoffDelay(1, backoff, () => 0)).toBe(500);
-    expect(backoffDelay(1, backoff, () => 0.5)).toBe(1000);
+    expect(backoffDelay(1, backoff, () => 0)).toBe(MIN_RECOVERY_DELAY_MS);
+    expect(backoffDelay(1, backoff, () => 0.5)).toBe(800);
+  });
+
+  it('has full jitter from the first retry by default: a fleet dropped together spreads over [100, 1000] ms', () => {
+    const backoff = resolveBackoff();
+    expect(backoff.jitter).toBe(1);
+    const first = Array.from({ length: 2000 }, () => backoffDelay(0, backoff));
+    expect(Math.min(...first)).toBeGreaterThanOrEqual(MIN_RECOVERY_DELAY_MS);
+    expect(Math.max(...first)).toBeLessThanOrEqual(1000);
+    // Uniform: each tenth of the range holds about 200 of 2,000 draws.
+    const tenths = new Array<number>(10).fill(0);
+    for (const delay of first) tenths[Math.min(9, Math.floor((delay - MIN_RECOVERY_DELAY_MS) / 90))] += 1;
+    for (const count of tenths) expect(count).toBeGreaterThan(100);
   });
 
   it('spreads delays with Math.random by default', () => {

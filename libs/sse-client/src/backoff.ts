@@ -1,6 +1,6 @@
 /** Delays between replacement EventSources after a permanent failure. */
 export interface SseBackoffOptions {
-  /** First delay, and the floor of every delay. Default 1000 ms; never below `MIN_RECOVERY_DELAY_MS`. */
+  /** Ceiling of the first delay. Default 1000 ms; never below `MIN_RECOVERY_DELAY_MS`. */
   initialMs?: number;
   /** Cap. Default 30000 ms. */
   maxMs?: number;
@@ -8,8 +8,9 @@ export interface SseBackoffOptions {
   factor?: number;
   /**
    * Share of each delay that is random, 0 to 1: a delay is drawn from
-   * `[max(initialMs, d * (1 - jitter)), d]` where `d = min(maxMs, initialMs * factor^attempt)`.
-   * 0.5 is "equal jitter" (the default), 1 is "full jitter" (floored at `initialMs`), 0 is none.
+   * `[max(MIN_RECOVERY_DELAY_MS, d * (1 - jitter)), d]` where `d = min(maxMs, initialMs * factor^attempt)`.
+   * 1 is "full jitter" (the default: from the first retry, so that a fleet dropped together
+   * does not come back together), 0.5 "equal jitter", 0 none.
    */
   jitter?: number;
 }
@@ -23,7 +24,7 @@ export const DEFAULT_BACKOFF: SseBackoff = Object.freeze({
   initialMs: 1_000,
   maxMs: 30_000,
   factor: 2,
-  jitter: 0.5,
+  jitter: 1,
 });
 
 /** Fills in defaults and clamps to safe ranges; throws a `RangeError` on non-numbers. */
@@ -47,11 +48,11 @@ export function resolveBackoff(options: SseBackoffOptions = {}): SseBackoff {
 
 /**
  * The delay before recovery number `attempt` (0 for the first after a healthy connection).
- * Always within `[initialMs, maxMs]`.
+ * Always within `[MIN_RECOVERY_DELAY_MS, maxMs]`.
  */
 export function backoffDelay(attempt: number, backoff: SseBackoff, random: () => number = Math.random): number {
   const ceiling = Math.min(backoff.maxMs, backoff.initialMs * backoff.factor ** Math.max(0, attempt));
-  const floor = Math.max(backoff.initialMs, ceiling * (1 - backoff.jitter));
+  const floor = Math.max(MIN_RECOVERY_DELAY_MS, ceiling * (1 - backoff.jitter));
   const delay = floor + random() * (ceiling - floor);
   return Math.round(Math.min(ceiling, Math.max(floor, delay)));
 }

@@ -340,7 +340,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
       );
       return;
     }
-    // Never below backoff.initialMs (itself never below MIN_RECOVERY_DELAY_MS): no hot loop.
+    // Never below MIN_RECOVERY_DELAY_MS: no hot loop.
     const delay = backoffDelay(this.attempts, this.backoff);
     this.attempts += 1;
     this.timer = setTimeout(() => {
