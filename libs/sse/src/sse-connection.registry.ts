@@ -8,7 +8,6 @@ import {
   Optional,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { Observable, Subject } from 'rxjs';
 import { SseConnectionLimitError, SseShuttingDownError } from './sse.exceptions.js';
 import type { SseFrame } from './sse-frame.js';
 import { HEARTBEAT_TICK, type HeartbeatTick, SseHeartbeatTimer } from './sse-heartbeat.timer.js';
@@ -26,9 +25,21 @@ export type ShutdownNotice = typeof SHUTDOWN_NOTICE;
 /** What a user's channel carries: published frames, the module's heartbeat ticks, the shutdown notice. */
 export type SseChannelMessage = SseFrame | HeartbeatTick | ShutdownNotice;
 
+/**
+ * What a channel delivers to: one per open stream (its relay). An object with
+ * two methods rather than an rxjs Subject's subscriber, since a targeted send
+ * runs this once per stream and per event.
+ */
+export interface SseChannelMember {
+  next(message: SseChannelMessage): void;
+  /** The channel ended (the user was disconnected, or the server shuts down). */
+  complete(): void;
+}
+
 /** A user's live messages, shared by all of that user's open streams. */
 interface UserChannel {
-  readonly subject: Subject<SseChannelMessage>;
+  /** A Set, so a member may leave during a delivery loop without one being skipped. */
+  readonly members: Set<SseChannelMember>;
   /** Open streams on this channel. */
   open: number;
   /** Set once the channel is gone (last stream left, or the user was disconnected). */
@@ -50,12 +61,13 @@ interface Http2SessionLike {
 export interface SseConnection {
   readonly userId: string;
   readonly channel: UserChannel;
+  readonly member: SseChannelMember;
   left: boolean;
 }
 
 /**
- * Users to their open streams: one Subject per user, so a targeted send is one
- * Map lookup and one `next()`, whatever the number of other users. Enforces the
+ * Users to their open streams: one channel per user, so a targeted send is one
+ * Map lookup and a loop over that user's streams, whatever the number of other users. Enforces the
  * per-user limit and the global cap, and runs the streams' part of shutdown:
  * from its first hook no stream opens (503), open ones end with a jittered
  * `retry:` hint, and connections left after `shutdownTimeoutMs` are destroyed.
@@ -97,11 +109,11 @@ export class SseConnectionRegistry
   }
 
   /**
-   * Takes a slot in the user's channel (or throws, see `assertFreeSlot`) and
-   * returns its messages; `undefined` past `maxConnections`, counted: the caller
+   * Takes a slot in the user's channel for `member` (or throws, see
+   * `assertFreeSlot`); `undefined` past `maxConnections`, counted: the caller
    * then ends the stream with `retryHintFrame('capacity')`, holding no slot.
    */
-  join(userId: string): { connection: SseConnection; messages: Observable<SseChannelMessage> } | undefined {
+  join(userId: string, member: SseChannelMember): SseConnection | undefined {
     this.assertFreeSlot(userId);
     if (this.connections >= this.options.maxConnections) {
       this.rejected++;
@@ -109,14 +121,15 @@ export class SseConnectionRegistry
     }
     let channel = this.users.get(userId);
     if (!channel) {
-      channel = { subject: new Subject<SseChannelMessage>(), open: 0, ended: false };
+      channel = { members: new Set(), open: 0, ended: false };
       this.users.set(userId, channel);
     }
-    const connection: SseConnection = { userId, channel, left: false };
+    const connection: SseConnection = { userId, channel, member, left: false };
+    channel.members.add(member);
     channel.open++;
     this.connections++;
     this.heartbeat.update(this.connections);
-    return { connection, messages: channel.subject.asObservable() };
+    return connection;
   }
 
   /** Frees the slot; idempotent. A stream of a channel `disconnectUser` ended was counted out already. */
@@ -124,6 +137,7 @@ export class SseConnectionRegistry
     if (connection.left) return;
     connection.left = true;
     const { channel } = connection;
+    channel.members.delete(connection.member);
     if (channel.ended) return;
     channel.open--;
     this.connections--;
@@ -131,7 +145,6 @@ export class SseConnectionRegistry
     if (channel.open === 0) {
       channel.ended = true;
       this.users.delete(connection.userId);
-      channel.subject.complete();
     }
   }
 
@@ -139,12 +152,12 @@ export class SseConnectionRegistry
   publishToUser(userId: string, frame: SseFrame): number {
     const channel = this.users.get(userId);
     if (!channel) return 0;
-    channel.subject.next(frame);
+    for (const member of channel.members) member.next(frame);
     return channel.open;
   }
 
   publishToAll(message: SseChannelMessage): number {
-    for (const channel of this.users.values()) channel.subject.next(message);
+    for (const channel of this.users.values()) for (const member of channel.members) member.next(message);
     return this.connections;
   }
 
@@ -158,7 +171,7 @@ export class SseConnectionRegistry
     this.users.delete(userId);
     this.connections -= count;
     this.heartbeat.update(this.connections);
-    channel.subject.complete();
+    for (const member of channel.members) member.complete();
     return count;
   }
 
@@ -203,7 +216,7 @@ export class SseConnectionRegistry
    */
   beforeApplicationShutdown(): void {
     this.beginShutdown();
-    for (const channel of [...this.users.values()]) channel.subject.next(SHUTDOWN_NOTICE);
+    for (const channel of [...this.users.values()]) for (const member of channel.members) member.next(SHUTDOWN_NOTICE);
     // Streams whose subscriber ignored the notice end with their channel.
     for (const userId of [...this.users.keys()]) this.disconnectUser(userId);
   }

@@ -46,6 +46,15 @@ describe('SseFrame.chunk', () => {
     const wire = 'event: update\nid: 1-0\ndata: "żółw"\n\n';
     expect(Buffer.byteLength(wire)).toBe(wire.length + 3);
     expect(frame.chunk.toString('utf8')).toBe(`${Buffer.byteLength(wire).toString(16)}\r\n${wire}\r\n`);
+    expect(frame.byteLength).toBe(Buffer.byteLength(wire));
+    expect(frame.bytes.toString('utf8')).toBe(wire);
+  });
+
+  it('sizes the text of a frame past 4 KiB, whose size line is longer', () => {
+    const frame = new SseFrame({ type: 'update', data: `"${'ż'.repeat(5000)}"` });
+    const wire = `event: update\ndata: "${'ż'.repeat(5000)}"\n\n`;
+    expect(frame.byteLength).toBe(Buffer.byteLength(wire));
+    expect(frame.bytes.toString('utf8')).toBe(wire);
   });
 
   it('is encoded once and shared: every write of the frame hands out the same bytes', () => {

@@ -31,6 +31,8 @@ export class SseFrame implements MessageEvent, SseFrameFields {
   readonly retry?: number;
   readonly comment?: string;
   #chunk?: Buffer;
+  /** Length of the chunk's size line (`size CRLF`), known once it is encoded. */
+  #headLength = 0;
 
   /** For frames the server composes itself; published events go through `fromEvent`. */
   constructor({ type, id, data, retry, comment }: SseFrameFields) {
@@ -98,6 +100,7 @@ export class SseFrame implements MessageEvent, SseFrameFields {
       at += chunk.write(text, at, 'utf8');
       chunk.write('\r\n', at, 'latin1');
       this.#chunk = chunk;
+      this.#headLength = head.length;
     }
     return this.#chunk;
   }
@@ -105,7 +108,12 @@ export class SseFrame implements MessageEvent, SseFrameFields {
   /** The encoded text without the chunk framing (a view of `chunk`, not a copy), for HTTP/1.0 clients. */
   get bytes(): Buffer {
     const chunk = this.chunk;
-    return chunk.subarray(chunk.indexOf('\r\n', 0, 'latin1') + 2, chunk.length - 2);
+    return chunk.subarray(this.#headLength, chunk.length - 2);
+  }
+
+  /** Size of the encoded text in bytes (what `bytes` holds), without making a view. */
+  get byteLength(): number {
+    return this.chunk.length - this.#headLength - 2;
   }
 }
 

@@ -350,7 +350,9 @@ class Http1Sink extends ResponseSink {
   }
 
   gone(): boolean {
-    return this.response.destroyed;
+    // On the direct path the socket is what is written to, and a plain object to read (Express swaps the response's prototype).
+    const socket = this.socket;
+    return socket !== null ? socket.destroyed : this.response.destroyed;
   }
 
   protected drop(): void {

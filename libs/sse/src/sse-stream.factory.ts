@@ -45,19 +45,18 @@ export class SseStreamFactory {
     const expiry = this.options.closeOnTokenExpiry ? expiresAt : undefined;
     this.registry.assertFreeSlot(userId);
     return new Observable<SseFrame>((subscriber) => {
-      const joined = this.registry.join(userId);
-      if (!joined) {
+      const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.registry, this.expiries);
+      // Live messages reach the relay from here on, held back while history is read,
+      // so an event published during the reconnect is neither lost nor sent twice.
+      const connection = this.registry.join(userId, relay);
+      if (!connection) {
         // Past maxConnections: a 200 that ends at once with a jittered retry hint, holding no slot
         // (EventSource treats any other status as final; this way the browser comes back later).
         subscriber.next(this.registry.retryHintFrame('capacity'));
         subscriber.complete();
         return undefined;
       }
-      const { connection, messages } = joined;
-      const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.registry, connection, this.expiries);
-      // Live messages are subscribed first and held back while history is read,
-      // so an event published during the reconnect is neither lost nor sent twice.
-      relay.live = messages.subscribe(relay);
+      relay.connection = connection;
       // Every frame held back is newer than this: a fresh or reset stream starts here.
       const subscribedAt = formatEventId(this.ids.current());
       const { retryMs } = this.options;

@@ -1,6 +1,7 @@
-import type { Observer, Subscriber, Subscription } from 'rxjs';
+import type { Subscriber } from 'rxjs';
 import {
   SHUTDOWN_NOTICE,
+  type SseChannelMember,
   type SseChannelMessage,
   type SseConnection,
   type SseConnectionRegistry,
@@ -25,7 +26,7 @@ const HEARTBEAT_COMMENT = new SseFrame({ comment: 'heartbeat' });
  * and is the stream's teardown. An object with its methods on the prototype,
  * not closures, as it is what each open stream keeps (see the README's design notes).
  */
-export class SseStreamRelay implements Observer<SseChannelMessage> {
+export class SseStreamRelay implements SseChannelMember {
   /**
    * The id the client holds. Frames the server adds on its own (heartbeat
    * events, auth-expired) repeat it: an id line always moves Last-Event-ID.
@@ -33,7 +34,8 @@ export class SseStreamRelay implements Observer<SseChannelMessage> {
   lastId = '';
   /** Live frames held back until the start is out; null after. */
   private backlog: SseFrame[] | null = [];
-  live?: Subscription;
+  /** Its slot in the user's channel, once joined. */
+  connection?: SseConnection;
   /** The expiry bucket this stream waits in, if its token expires. */
   expiry?: number;
   /** The token expired before the stream started. */
@@ -43,15 +45,13 @@ export class SseStreamRelay implements Observer<SseChannelMessage> {
     readonly out: Subscriber<SseFrame>,
     private readonly heartbeatAs: 'comment' | 'event',
     private readonly registry: SseConnectionRegistry,
-    private readonly connection: SseConnection,
     private readonly expiries: SseExpiryScheduler<SseStreamRelay>,
   ) {}
 
   /** Teardown: leaves the user's channel and its expiry bucket, frees the slot. */
   unsubscribe(): void {
-    this.live?.unsubscribe();
     if (this.expiry !== undefined) this.expiries.cancel(this, this.expiry);
-    this.registry.leave(this.connection);
+    if (this.connection) this.registry.leave(this.connection);
   }
 
   next(message: SseChannelMessage): void {
@@ -66,10 +66,6 @@ export class SseStreamRelay implements Observer<SseChannelMessage> {
     } else {
       this.deliver(message);
     }
-  }
-
-  error(err: unknown): void {
-    this.out.error(err);
   }
 
   complete(): void {

@@ -125,9 +125,9 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
     const id = this.ids.next();
     const frame = SseFrame.fromEvent(event, formatEventId(id));
     // No stream could take it without owing more than the limit, which is what gets a client dropped.
-    if (frame.bytes.length > this.maxEventLength) {
+    if (frame.byteLength > this.maxEventLength) {
       throw new SseEventError(
-        `SSE event is ${frame.bytes.length} bytes encoded, larger than maxPendingDataLength (${this.maxEventLength})`,
+        `SSE event is ${frame.byteLength} bytes encoded, larger than maxPendingDataLength (${this.maxEventLength})`,
       );
     }
     if (this.history) this.keep(this.history, { id, userIds, frame, at: Date.now() });
