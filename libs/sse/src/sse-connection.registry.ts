@@ -46,6 +46,11 @@ interface UserChannel {
   ended: boolean;
 }
 
+/** A topic's subscribed streams: made with its first subscriber, dropped with its last. */
+interface TopicChannel {
+  readonly members: Set<SseChannelMember>;
+}
+
 /** The parts of Node's HTTP servers the hard timeout uses. */
 interface HttpServerLike {
   /** HTTP/1 servers (Express, Fastify): destroys every connection. */
@@ -62,6 +67,8 @@ export interface SseConnection {
   readonly userId: string;
   readonly channel: UserChannel;
   readonly member: SseChannelMember;
+  /** Topics it is subscribed to (checked and authorised by the caller). */
+  readonly topics: readonly string[];
   left: boolean;
 }
 
@@ -77,6 +84,7 @@ export class SseConnectionRegistry
   implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown
 {
   private readonly users = new Map<string, UserChannel>();
+  private readonly topics = new Map<string, TopicChannel>();
   private connections = 0;
   /** Streams turned away past `maxConnections`, since startup. */
   private rejected = 0;
@@ -109,11 +117,12 @@ export class SseConnectionRegistry
   }
 
   /**
-   * Takes a slot in the user's channel for `member` (or throws, see
-   * `assertFreeSlot`); `undefined` past `maxConnections`, counted: the caller
-   * then ends the stream with `retryHintFrame('capacity')`, holding no slot.
+   * Takes a slot in the user's channel for `member`, and subscribes it to
+   * `topics` (or throws, see `assertFreeSlot`); `undefined` past
+   * `maxConnections`, counted: the caller then ends the stream with
+   * `retryHintFrame('capacity')`, holding no slot.
    */
-  join(userId: string, member: SseChannelMember): SseConnection | undefined {
+  join(userId: string, member: SseChannelMember, topics: readonly string[] = []): SseConnection | undefined {
     this.assertFreeSlot(userId);
     if (this.connections >= this.options.maxConnections) {
       this.rejected++;
@@ -124,8 +133,13 @@ export class SseConnectionRegistry
       channel = { members: new Set(), open: 0, ended: false };
       this.users.set(userId, channel);
     }
-    const connection: SseConnection = { userId, channel, member, left: false };
+    const connection: SseConnection = { userId, channel, member, topics, left: false };
     channel.members.add(member);
+    for (const topic of topics) {
+      let subscribers = this.topics.get(topic);
+      if (!subscribers) this.topics.set(topic, (subscribers = { members: new Set() }));
+      subscribers.members.add(member);
+    }
     channel.open++;
     this.connections++;
     this.heartbeat.update(this.connections);
@@ -138,6 +152,10 @@ export class SseConnectionRegistry
     connection.left = true;
     const { channel } = connection;
     channel.members.delete(connection.member);
+    for (const topic of connection.topics) {
+      const subscribers = this.topics.get(topic);
+      if (subscribers?.members.delete(connection.member) && subscribers.members.size === 0) this.topics.delete(topic);
+    }
     if (channel.ended) return;
     channel.open--;
     this.connections--;
@@ -154,6 +172,20 @@ export class SseConnectionRegistry
     if (!channel) return 0;
     for (const member of channel.members) member.next(frame);
     return channel.open;
+  }
+
+  /** Returns the number of streams subscribed to the topic the frame was handed to. */
+  publishToTopic(topic: string, frame: SseFrame): number {
+    const subscribers = this.topics.get(topic);
+    if (!subscribers) return 0;
+    const reached = subscribers.members.size;
+    for (const member of subscribers.members) member.next(frame);
+    return reached;
+  }
+
+  /** Topics with at least one subscribed stream. */
+  topicCount(): number {
+    return this.topics.size;
   }
 
   publishToAll(message: SseChannelMessage): number {

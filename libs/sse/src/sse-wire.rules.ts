@@ -1,5 +1,5 @@
 /**
- * The wire rules: which names, ids and user ids may reach an event stream, and
+ * The wire rules: which names, ids, user ids and topics may reach an event stream, and
  * the documented event types and reset reasons. The one place the guard,
  * `SseService`, the bridge and the browser client's type names read them from;
  * it imports nothing, so the client can use it too.
@@ -21,6 +21,10 @@ export const SSE_LIMITS = {
   lastEventIdLength: 64,
   /** A token longer than this is refused before it reaches the verifier. */
   tokenLength: 8192,
+  /** A topic name (`orders/123`), or an `@SseTopic()` pattern. */
+  topicLength: 200,
+  /** Topics one stream may subscribe to. */
+  topicsPerStream: 20,
 } as const;
 
 /**
@@ -105,4 +109,29 @@ export function isUserId(value: unknown): value is string {
 export function toUserId(value: unknown): string | undefined {
   const id = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
   return isUserId(id) ? id : undefined;
+}
+
+/**
+ * Segments of letters, digits and `._~:@-`, joined by single `/`: no empty
+ * segment, no leading or trailing slash, nothing that needs escaping in a URL
+ * query, and no `*` or `#` (room for wildcards later).
+ */
+const TOPIC_PATTERN = /^[A-Za-z0-9._~:@-]+(?:\/[A-Za-z0-9._~:@-]+)*$/;
+
+/**
+ * Why `topic` cannot be a topic name, or `undefined` when it can: what a stream
+ * subscribes to and `SseService.publish` sends to.
+ */
+export function topicProblem(topic: unknown): string | undefined {
+  if (typeof topic !== 'string' || topic.length === 0) return 'SSE topic must be a non-empty string';
+  if (topic.length > SSE_LIMITS.topicLength) return `SSE topic is longer than ${SSE_LIMITS.topicLength} characters`;
+  if (!TOPIC_PATTERN.test(topic)) {
+    return `SSE topic ${JSON.stringify(topic.slice(0, 80))} is not allowed: use segments of letters, digits or ._~:@- joined by /`;
+  }
+  return undefined;
+}
+
+/** A topic name as `topicProblem` accepts it. */
+export function isTopic(value: unknown): value is string {
+  return topicProblem(value) === undefined;
 }

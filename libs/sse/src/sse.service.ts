@@ -9,7 +9,7 @@ import { SseEventError } from './sse.exceptions.js';
 import { SseFrame } from './sse-frame.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
 import { isThenable } from './sse.utils.js';
-import { isUserId, USER_ID_RULE } from './sse-wire.rules.js';
+import { isUserId, topicProblem, USER_ID_RULE } from './sse-wire.rules.js';
 import { SSE_HISTORY_STORE, SSE_MAX_PENDING_DATA_LENGTH } from './sse.tokens.js';
 
 /**
@@ -60,7 +60,7 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    */
   sendToUser(userId: string, event: SseEvent<TEvents>): number {
     assertUserId(userId);
-    return this.registry.publishToUser(userId, this.publish(event, [userId]));
+    return this.registry.publishToUser(userId, this.frame(event, [userId]));
   }
 
   /**
@@ -71,7 +71,7 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
   sendToUsers(userIds: Iterable<string>, event: SseEvent<TEvents>): number {
     const unique = [...new Set(userIds)];
     unique.forEach(assertUserId);
-    const frame = this.publish(event, unique);
+    const frame = this.frame(event, unique);
     let delivered = 0;
     for (const userId of unique) delivered += this.registry.publishToUser(userId, frame);
     return delivered;
@@ -82,7 +82,23 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    * @returns the number of streams it reached
    */
   broadcast(event: SseEvent<TEvents>): number {
-    return this.registry.publishToAll(this.publish(event, undefined));
+    return this.registry.publishToAll(this.frame(event, undefined));
+  }
+
+  /**
+   * Sends an event to every stream subscribed to the topic (and keeps it in the
+   * topic's history, for streams that resume subscribed to it). The name is
+   * checked like an event's type: a bad one throws `SseEventError`, nothing sent.
+   * @returns the number of streams it reached (0 if none is subscribed)
+   */
+  publish(topic: string, event: SseEvent<TEvents>): number {
+    assertTopic(topic);
+    return this.registry.publishToTopic(topic, this.frame(event, undefined, topic));
+  }
+
+  /** Topics with at least one subscribed stream. */
+  topicCount(): number {
+    return this.registry.topicCount();
   }
 
   /**
@@ -116,7 +132,7 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
   }
 
   /** Turns the event into a frame with the next id and keeps it in history, before any stream sees it. */
-  private publish(event: SseEvent, userIds: string[] | undefined): SseFrame {
+  private frame(event: SseEvent, userIds: string[] | undefined, topic?: string): SseFrame {
     if (this.history && event?.id !== undefined) {
       throw new SseEventError(
         'SSE event ids are assigned by the server (they order replay); put domain ids in data, or disable history',
@@ -130,7 +146,7 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
         `SSE event is ${frame.byteLength} bytes encoded, larger than maxPendingDataLength (${this.maxEventLength})`,
       );
     }
-    if (this.history) this.keep(this.history, { id, userIds, frame, at: Date.now() });
+    if (this.history) this.keep(this.history, { id, userIds, topic, frame, at: Date.now() });
     return frame;
   }
 
@@ -151,4 +167,9 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
 
 function assertUserId(userId: unknown): asserts userId is string {
   if (!isUserId(userId)) throw new SseEventError(USER_ID_RULE);
+}
+
+function assertTopic(topic: unknown): asserts topic is string {
+  const problem = topicProblem(topic);
+  if (problem) throw new SseEventError(problem);
 }

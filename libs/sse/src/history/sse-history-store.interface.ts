@@ -8,8 +8,10 @@ import type { SseFrame, SseFrameFields } from '../sse-frame.js';
  */
 export interface SseHistoryRecord {
   readonly id: SseEventId;
-  /** The recipients; `undefined` for a broadcast, which every user replays. */
+  /** The recipients; `undefined` for a broadcast (every user replays it) and for a topic's event. */
   readonly userIds?: readonly string[];
+  /** The topic it was published to (`SseService.publish`): only streams subscribed to it replay it. */
+  readonly topic?: string;
   /**
    * The frame as published: the same object live streams write, so a kept event
    * holds its encoded bytes once, shared with them, and replays without re-encoding.
@@ -39,9 +41,10 @@ export type SseReplayResult =
 export interface SseHistoryStore {
   append(record: SseHistoryRecord): void | Promise<void>;
   /**
-   * The user's events and broadcasts published after `after`, oldest first,
-   * or why they cannot be told (ids from before this history began, or ones
-   * whose successors were already dropped by the count or age bounds).
+   * The user's events, broadcasts and the events of `topics` published after
+   * `after`, oldest first (in id order, each once), or why they cannot be told
+   * (ids from before this history began, or ones whose successors were already
+   * dropped by the count or age bounds, in any of the logs asked for).
    */
-  replay(userId: string, after: SseEventId): SseReplayResult | Promise<SseReplayResult>;
+  replay(userId: string, after: SseEventId, topics?: readonly string[]): SseReplayResult | Promise<SseReplayResult>;
 }
