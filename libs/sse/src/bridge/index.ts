@@ -14,6 +14,7 @@ export type {
   SsePushResult,
   SsePushTarget,
   SsePushToAll,
+  SsePushToTopic,
   SsePushToUser,
   SsePushToUsers,
   SseUserId,
@@ -23,4 +24,5 @@ export {
   type SseAudience,
   type SseEventMappingDecorator,
   type SseEventMappingOptions,
+  type SseTopicAudience,
 } from './sse-event-mapping.decorator.js';

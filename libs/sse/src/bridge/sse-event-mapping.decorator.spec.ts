@@ -24,7 +24,7 @@ describe('@SseEventMapping()', () => {
     const mapping = accessor.getEventMapping(new Mapped('1', 'u'));
     expect(mapping).toMatchObject({ type: 'update', className: 'Mapped' });
     expect(mapping?.data(new Mapped('1', 'u'))).toEqual({ id: '1' });
-    expect(mapping?.to === 'all' ? 'all' : mapping?.to(new Mapped('1', 'u'))).toBe('u');
+    expect(typeof mapping?.to === 'function' ? mapping.to(new Mapped('1', 'u')) : mapping?.to).toBe('u');
     expect(accessor.getEventMapping(new MappedChild('2', 'v'))).toBe(mapping);
     expect(accessor.getEventMapping(new Overridden('3', 'w'))).toMatchObject({ type: 'notification', to: 'all' });
   });
@@ -41,6 +41,31 @@ describe('@SseEventMapping()', () => {
     expect(() => SseEventMapping({ ...ok, to: 'everyone' as 'all' })).toThrow(/'to' must be/);
     expect(() => SseEventMapping({ ...ok, data: undefined as never })).toThrow(/'data' must be a function/);
     expect(() => SseEventMapping(undefined as never)).toThrow(SseEventError);
+  });
+
+  it('takes to: { topic }, keeping its own frozen copy of it', () => {
+    const to = { topic: (e: { orderId: string }) => `orders/${e.orderId}` };
+    @SseEventMapping<OrderShipped>({ type: 'update', to, data: () => null })
+    class OrderShipped {
+      constructor(readonly orderId: string) {}
+    }
+    to.topic = () => 'changed/later';
+    const mapping = accessor.getEventMapping(new OrderShipped('7'));
+    const mapped = mapping?.to;
+    if (typeof mapped !== 'object') throw new Error(`expected { topic }, got ${String(mapped)}`);
+    expect(mapped.topic(new OrderShipped('7'))).toBe('orders/7');
+    expect(Object.isFrozen(mapped)).toBe(true);
+  });
+
+  it.each<[string, unknown]>([
+    ['a topic that is not a function', { topic: 'orders/1' }],
+    ['an object with no topic', {}],
+    ['a topic beside another key', { topic: () => 'orders/1', userId: () => 'u' }],
+    ['null', null],
+  ])("refuses to: %s, naming what 'to' may be", (_, to) => {
+    expect(() => SseEventMapping({ type: 'update', to: to as 'all', data: () => null })).toThrow(
+      "@SseEventMapping(): 'to' must be 'all', a function of the event returning user id(s), or { topic } with a function of the event returning topic name(s)",
+    );
   });
 
   it('cannot be applied twice to one class', () => {

@@ -16,6 +16,15 @@ import type { SseUserId } from './sse-push-target.interface.js';
 export type SseAudience = SseUserId | Iterable<SseUserId> | null | undefined;
 
 /**
+ * The topics a mapped event is published to (`to: { topic }`): one name, several
+ * (one event per topic; an empty list pushes nothing), or `null` / `undefined`,
+ * which is a failed mapping (logged, nothing pushed).
+ *
+ * @publicApi
+ */
+export type SseTopicAudience = string | Iterable<string> | null | undefined;
+
+/**
  * The options of `@SseEventMapping()` for event class `E`. With an event map,
  * one member per type, so `data` must return the data of the `type` given.
  *
@@ -25,8 +34,11 @@ export type SseEventMappingOptions<E extends object, TEvents extends Record<stri
   [K in SseEventType<TEvents>]: {
     /** The SSE event type (the `event:` field): a type of the event map. */
     type: K;
-    /** `'all'` for every open stream, or a function of the event returning the user id(s). */
-    to: 'all' | ((event: E) => SseAudience);
+    /**
+     * `'all'` for every open stream, a function of the event returning the user id(s),
+     * or `{ topic }`: a function of the event returning the topic name(s).
+     */
+    to: 'all' | ((event: E) => SseAudience) | { topic: (event: E) => SseTopicAudience };
     /**
      * The projection sent as JSON. Required: the event object itself is never sent
      * unless this function returns it.
@@ -52,7 +64,7 @@ export interface SseEventMappingDecorator<TEvents extends Record<string, any> = 
 
 export interface SseEventMappingMetadata {
   readonly type: string;
-  readonly to: 'all' | ((event: object) => SseAudience);
+  readonly to: 'all' | ((event: object) => SseAudience) | { readonly topic: (event: object) => SseTopicAudience };
   readonly data: (event: object) => unknown;
   readonly className: string;
 }
@@ -90,8 +102,11 @@ export function SseEventMapping<E extends object, TEvents extends Record<string,
   }
   const problem = eventTypeProblem(options.type);
   if (problem) throw new SseEventError(`${where}: ${problem}`);
-  if (options.to !== 'all' && typeof options.to !== 'function') {
-    throw new SseEventError(`${where}: 'to' must be 'all' or a function of the event returning user id(s)`);
+  if (!isMappingAudience(options.to)) {
+    throw new SseEventError(
+      `${where}: 'to' must be 'all', a function of the event returning user id(s), ` +
+        'or { topic } with a function of the event returning topic name(s)',
+    );
   }
   if (typeof options.data !== 'function') {
     throw new SseEventError(`${where}: 'data' must be a function projecting the event to what is sent`);
@@ -104,10 +119,19 @@ export function SseEventMapping<E extends object, TEvents extends Record<string,
     }
     const metadata: SseEventMappingMetadata = Object.freeze({
       type,
-      to: to as SseEventMappingMetadata['to'],
+      // A frozen copy of `{ topic }`: the options object can change after decoration.
+      to: (typeof to === 'object' ? Object.freeze({ topic: to.topic }) : to) as SseEventMappingMetadata['to'],
       data: data as SseEventMappingMetadata['data'],
       className: className(target),
     });
     SetMetadata(SSE_EVENT_MAPPING_METADATA, metadata)(target);
   };
+}
+
+/** `'all'`, a function, or an object with exactly one key, `topic`, a function: nothing left to guess. */
+function isMappingAudience(to: unknown): boolean {
+  if (to === 'all' || typeof to === 'function') return true;
+  if (to === null || typeof to !== 'object') return false;
+  const keys = Reflect.ownKeys(to);
+  return keys.length === 1 && keys[0] === 'topic' && typeof (to as { topic: unknown }).topic === 'function';
 }

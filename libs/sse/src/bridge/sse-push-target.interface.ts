@@ -38,13 +38,28 @@ export interface SsePushToAll<T = unknown> {
 }
 
 /**
+ * Push `data` to every open stream subscribed to `topic` (`orders/123`): a name
+ * as `SseService.publish` takes it (segments of letters, digits or `._~:@-` joined by `/`).
+ *
+ * @publicApi
+ */
+export interface SsePushToTopic<T = unknown> {
+  topic: string;
+  data: T;
+}
+
+/**
  * What a `@SsePush()` handler returns: who receives the push and its `data` (sent
  * as JSON). `data` is the projection: only what the handler puts there leaves the server.
  * `T` is the data's type: `SsePushTarget<AppEvents['notification']>` under a typed decorator.
  *
  * @publicApi
  */
-export type SsePushTarget<T = unknown> = SsePushToUser<T> | SsePushToUsers<T> | SsePushToAll<T>;
+export type SsePushTarget<T = unknown> =
+  | SsePushToUser<T>
+  | SsePushToUsers<T>
+  | SsePushToAll<T>
+  | SsePushToTopic<T>;
 
 /**
  * One target, several, or nothing to push (`null` / `undefined`); async handlers resolve to it.

@@ -1,9 +1,13 @@
 import { isThenable } from '../sse.utils.js';
-import { toUserId, USER_ID_RULE } from '../sse-wire.rules.js';
+import { topicProblem, toUserId, USER_ID_RULE } from '../sse-wire.rules.js';
 import type { SseEventMappingMetadata } from './sse-event-mapping.decorator.js';
 
 /** Who a checked push goes to. */
-export type SsePushAudience = { kind: 'user'; userId: string } | { kind: 'users'; userIds: string[] } | { kind: 'all' };
+export type SsePushAudience =
+  | { kind: 'user'; userId: string }
+  | { kind: 'users'; userIds: string[] }
+  | { kind: 'all' }
+  | { kind: 'topics'; topics: string[] };
 
 /** One push, checked: who receives it and what is sent. */
 export interface SsePushDelivery {
@@ -16,6 +20,9 @@ export class SsePushTargetError extends Error {}
 
 const ALL: SsePushAudience = Object.freeze({ kind: 'all' });
 const USER_ID_HINT = `${USER_ID_RULE}, or a finite number`;
+/** The keys that name a target's audience: a target has exactly one. */
+const AUDIENCE_KEYS = ['userId', 'userIds', 'broadcast', 'topic'] as const;
+const TARGET_SHAPES = '{ userId | userIds | broadcast | topic, data }';
 
 /**
  * What a handler returned, as deliveries: each target that cannot be pushed is
@@ -35,10 +42,10 @@ export function parsePushResult(value: unknown, onInvalid: (error: unknown) => v
   return deliveries;
 }
 
-/** One `SsePushTarget`: `{ userId | userIds | broadcast, data }`. */
+/** One `SsePushTarget`: `{ userId | userIds | broadcast | topic, data }`. */
 function parsePushTarget(target: unknown): SsePushDelivery {
   if (typeof target !== 'object' || target === null) {
-    throw new SsePushTargetError(`the handler returned a ${typeof target}, not { userId | userIds | broadcast, data }`);
+    throw new SsePushTargetError(`the handler returned a ${typeof target}, not ${TARGET_SHAPES}`);
   }
   const audience = readTargetAudience(target);
   if (!('data' in target)) {
@@ -52,11 +59,19 @@ function parsePushTarget(target: unknown): SsePushDelivery {
  * emitted). Errors thrown by the mapping's own functions pass through as they are.
  */
 export function parseMappedEvent(mapping: SseEventMappingMetadata, payload: object): SsePushDelivery {
-  const audience = mapping.to === 'all' ? ALL : readMappedAudience(mapping.to(payload));
+  const { to } = mapping;
+  const audience =
+    to === 'all' ? ALL : typeof to === 'function' ? readMappedAudience(to(payload)) : readMappedTopics(to.topic(payload));
   return { audience, data: checkedData(mapping.data(payload), "a mapping's data must be computed synchronously") };
 }
 
 function readTargetAudience(target: object): SsePushAudience {
+  // Refused rather than ranked: which key wins is a guess, and a wrong guess sends data to the wrong people.
+  const keys = AUDIENCE_KEYS.filter((key) => key in target);
+  if (keys.length > 1) {
+    throw new SsePushTargetError(`ambiguous audience: the target has ${keys.join(' and ')}; give exactly one`);
+  }
+  if ('topic' in target) return { kind: 'topics', topics: [readTopic((target as { topic: unknown }).topic, 'topic')] };
   if ('broadcast' in target) {
     if ((target as { broadcast: unknown }).broadcast !== true) throw new SsePushTargetError('broadcast must be `true`');
     return ALL;
@@ -67,7 +82,7 @@ function readTargetAudience(target: object): SsePushAudience {
     return { kind: 'user', userId };
   }
   if ('userIds' in target) return { kind: 'users', userIds: readUserIds((target as { userIds: unknown }).userIds) };
-  throw new SsePushTargetError('no audience: return { userId }, { userIds } or { broadcast: true } with the data');
+  throw new SsePushTargetError('no audience: return { userId }, { userIds }, { broadcast: true } or { topic } with the data');
 }
 
 function readMappedAudience(audience: unknown): SsePushAudience {
@@ -80,6 +95,28 @@ function readMappedAudience(audience: unknown): SsePushAudience {
     return { kind: 'user', userId };
   }
   return { kind: 'users', userIds: readUserIds(audience) };
+}
+
+/**
+ * What a mapping's `to: { topic }` returned: one topic name or a list (each
+ * published to once; an empty list pushes nothing); one bad name fails the whole push.
+ */
+function readMappedTopics(topics: unknown): SsePushAudience {
+  if (topics === null || topics === undefined) throw new SsePushTargetError("no audience: 'to.topic' returned nothing");
+  if (typeof topics === 'string') return { kind: 'topics', topics: [readTopic(topics, "'to.topic'")] };
+  if (typeof topics !== 'object' || typeof (topics as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+    throw new SsePushTargetError("no audience: 'to.topic' must return a topic name or a list of them");
+  }
+  const unique = new Set<string>();
+  for (const topic of topics as Iterable<unknown>) unique.add(readTopic(topic, "a topic in the list from 'to.topic'"));
+  return { kind: 'topics', topics: [...unique] };
+}
+
+/** A topic name by the wire rule `SseService.publish` applies, checked before the push is queued. */
+function readTopic(topic: unknown, what: string): string {
+  const problem = topicProblem(topic);
+  if (problem) throw new SsePushTargetError(`no audience: ${what} is not usable (${problem})`);
+  return topic as string;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { SseService } from '../sse.service.js';
 import { SseBridgeMetadataAccessor } from './sse-bridge-metadata.accessor.js';
 import { resolveSseBridgeOptions } from './sse-bridge-options.resolver.js';
 import { formatEventName } from './sse-bridge.utils.js';
-import { type SseAudience, SseEventMapping } from './sse-event-mapping.decorator.js';
+import { type SseAudience, SseEventMapping, type SseTopicAudience } from './sse-event-mapping.decorator.js';
 import { type SsePushLabel, SsePushDispatcher } from './sse-push.dispatcher.js';
 
 interface SseEvent {
@@ -30,6 +30,7 @@ function fakeSse(sent: Sent[]): SseService {
       check(event), sent.push(['users', [...new Set(userIds)], event]), 1
     ),
     broadcast: (event: SseEvent) => (check(event), sent.push(['all', null, event]), 1),
+    publish: (topic: string, event: SseEvent) => (check(event), sent.push(['topic', topic, event]), 1),
   } as unknown as SseService;
 }
 
@@ -40,6 +41,18 @@ const accessor = new SseBridgeMetadataAccessor(new Reflector());
 class Mapped {
   constructor(
     public to: unknown,
+    public n: unknown = 1,
+  ) {}
+}
+
+@SseEventMapping<TopicMapped>({
+  type: 'update',
+  to: { topic: (e) => e.topic as SseTopicAudience },
+  data: (e) => ({ n: e.n }),
+})
+class TopicMapped {
+  constructor(
+    public topic: unknown,
     public n: unknown = 1,
   ) {}
 }
@@ -95,6 +108,7 @@ describe('SsePushDispatcher', () => {
     run(null);
     run(undefined);
     run({ userIds: [], data: 'nobody' });
+    run({ topic: 'orders/123', data: { status: 'shipped' } });
     expect(sent).toEqual([
       ['user', 'u1', { type: 'notification', data: { a: 1 } }],
       ['user', '42', { type: 'notification', data: 'n' }],
@@ -102,6 +116,7 @@ describe('SsePushDispatcher', () => {
       ['all', null, { type: 'notification', data: [1] }],
       ['user', 'u4', { type: 'notification', data: 1 }],
       ['users', ['u5'], { type: 'notification', data: 2 }],
+      ['topic', 'orders/123', { type: 'notification', data: { status: 'shipped' } }],
     ]);
     expect(errors).toEqual([]);
   });
@@ -130,6 +145,13 @@ describe('SsePushDispatcher', () => {
     ['a list that is not one', { userIds: 'u1', data: 1 }, /no audience/],
     ['a bad id in the list', { userIds: ['ok', null], data: 1 }, /a user id in the list/],
     ['broadcast that is not true', { broadcast: 'yes', data: 1 }, /broadcast must be `true`/],
+    ['an empty topic', { topic: '', data: 1 }, /no audience: topic is not usable \(SSE topic must be a non-empty string\)$/],
+    ['a topic with an empty segment', { topic: 'orders//1', data: 1 }, /no audience: topic is not usable \(SSE topic "orders\/\/1" is not allowed/],
+    ['a topic of 201 characters', { topic: 't'.repeat(201), data: 1 }, /SSE topic is longer than 200 characters/],
+    ['a topic that is not a string', { topic: ['orders/1'], data: 1 }, /no audience: topic is not usable/],
+    ['a topic and a user id', { topic: 'orders/1', userId: 'u', data: 1 }, /ambiguous audience: the target has userId and topic; give exactly one$/],
+    ['broadcast and a user id', { broadcast: true, userId: 'u', data: 1 }, /ambiguous audience: the target has userId and broadcast/],
+    ['a user id and a list', { userId: 'u', userIds: ['v'], data: 1 }, /ambiguous audience: the target has userId and userIds/],
     ['no data', { userId: 'u' }, /no data/],
     ['a Promise as data', { userId: 'u', data: Promise.resolve(1) }, /data is a Promise/],
     ['data that is not JSON', { userId: 'u', data: { big: 1n } }, /failed: SseService refused it: SseEventError: SSE event data is not JSON-serialisable/],
@@ -205,6 +227,20 @@ describe('SsePushDispatcher', () => {
     ]);
   });
 
+  it('publishes a mapping with to: { topic } to each topic it names, once each', () => {
+    emitted('order.shipped', new TopicMapped('orders/1', 1));
+    emitted('order.shipped', new TopicMapped(new Set(['orders/2', 'tenants/acme/feed']), 2));
+    emitted('order.shipped', new TopicMapped(['orders/3', 'orders/3'], 3));
+    emitted('order.shipped', new TopicMapped([], 4));
+    expect(sent).toEqual([
+      ['topic', 'orders/1', { type: 'update', data: { n: 1 } }],
+      ['topic', 'orders/2', { type: 'update', data: { n: 2 } }],
+      ['topic', 'tenants/acme/feed', { type: 'update', data: { n: 2 } }],
+      ['topic', 'orders/3', { type: 'update', data: { n: 3 } }],
+    ]);
+    expect(errors).toEqual([]);
+  });
+
   it('projects a mapped event when it is emitted, not when its push finally leaves', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -223,12 +259,16 @@ describe('SsePushDispatcher', () => {
     ['an empty user id', new Mapped(''), /no audience/],
     ['a user id of 257 characters', new Mapped('u'.repeat(257)), /no audience: 'to' returned an unusable user id/],
     ['a projection that throws', new Throwing(), /the mapping threw: Error: projection failed/],
+    ['no topic', new TopicMapped(null), /no audience: 'to\.topic' returned nothing/],
+    ['a bad topic', new TopicMapped('orders/1/'), /no audience: 'to\.topic' is not usable \(SSE topic "orders\/1\/" is not allowed/],
+    ['a topic that is a number', new TopicMapped(123), /'to\.topic' must return a topic name or a list of them/],
+    ['a bad topic in a list', new TopicMapped(['orders/1', 'a b']), /a topic in the list from 'to\.topic' is not usable/],
     ['data that is not JSON', new Mapped('u', 1n), /not JSON-serialisable/],
   ])('logs a class mapping with %s, naming the event and the class', (_, payload, reason) => {
     emitted('thing.failed', payload);
     emitted('thing.ok', new Mapped('u9'));
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^SSE push 'update' for event 'thing\.failed' from @SseEventMapping\((Mapped|Throwing)\) failed: /);
+    expect(errors[0]).toMatch(/^SSE push 'update' for event 'thing\.failed' from @SseEventMapping\((Mapped|TopicMapped|Throwing)\) failed: /);
     expect(errors[0]).toMatch(reason);
     expect(sent).toEqual([['user', 'u9', { type: 'update', data: { n: 1 } }]]);
   });

@@ -138,9 +138,21 @@ export class SsePushDispatcher implements OnApplicationShutdown {
   private pushOne(label: SsePushLabel, { audience, data }: SsePushDelivery): void {
     const event = { type: label.type, data };
     try {
-      if (audience.kind === 'all') this.sse.broadcast(event);
-      else if (audience.kind === 'user') this.sse.sendToUser(audience.userId, event);
-      else if (audience.userIds.length > 0) this.sse.sendToUsers(audience.userIds, event);
+      switch (audience.kind) {
+        case 'all':
+          this.sse.broadcast(event);
+          break;
+        case 'user':
+          this.sse.sendToUser(audience.userId, event);
+          break;
+        case 'users':
+          if (audience.userIds.length > 0) this.sse.sendToUsers(audience.userIds, event);
+          break;
+        case 'topics':
+          // One event per topic, each kept in its own topic's history for replay.
+          for (const topic of audience.topics) this.sse.publish(topic, event);
+          break;
+      }
     } catch (error) {
       this.fail(label, 'SseService refused it', error);
     }
