@@ -10,9 +10,14 @@ export { SseStreamUser } from './sse-stream-user.decorator.js';
 export { SseRoute, type SseRouteOptions } from './sse-route.decorator.js';
 export { SSE_USER_KEY, type SseUser } from './sse-user.js';
 
+/** Topics: declaring who may subscribe (`@SseTopic()` on a provider), and checking it on your own route. */
+export { SseTopic, type SseTopicPolicy } from './sse-topic.decorator.js';
+export { SseTopicAuthorizer } from './sse-topic.authorizer.js';
+
 /** What publishing and connecting throw. */
 export { SseShuttingDownError } from './sse.exceptions.js';
 export { SseConnectionLimitError, SseEventError, SseTicketLimitError } from './sse.exceptions.js';
+export { SseTopicForbiddenError, SseTopicInvalidError } from './sse.exceptions.js';
 
 /** Options of `SseModule.forRoot()` / `forRootAsync()`. */
 export type {

@@ -16,6 +16,8 @@ import { SSE_HISTORY_STORE, SSE_OPTIONS } from './sse.tokens.js';
 export interface SseStreamContext {
   /** What the client resumes from: the `Last-Event-ID` header, else the `lastEventId` query parameter. */
   lastEventId?: string;
+  /** Topics the stream subscribes to, checked and authorised by the caller. */
+  topics?: readonly string[];
 }
 
 /**
@@ -41,14 +43,14 @@ export class SseStreamFactory {
    * 503 before any byte. The slot itself is taken on
    * subscribe and released on teardown: an Observable nobody subscribes holds nothing.
    */
-  create({ userId, expiresAt }: SseUser, { lastEventId }: SseStreamContext = {}): Observable<SseFrame> {
+  create({ userId, expiresAt }: SseUser, { lastEventId, topics = [] }: SseStreamContext = {}): Observable<SseFrame> {
     const expiry = this.options.closeOnTokenExpiry ? expiresAt : undefined;
     this.registry.assertFreeSlot(userId);
     return new Observable<SseFrame>((subscriber) => {
       const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.registry, this.expiries);
       // Live messages reach the relay from here on, held back while history is read,
       // so an event published during the reconnect is neither lost nor sent twice.
-      const connection = this.registry.join(userId, relay);
+      const connection = this.registry.join(userId, relay, topics);
       if (!connection) {
         // Past maxConnections: a 200 that ends at once with a jittered retry hint, holding no slot
         // (EventSource treats any other status as final; this way the browser comes back later).
@@ -68,7 +70,7 @@ export class SseStreamFactory {
       };
       let start: SseStartPoint | PromiseLike<SseStartPoint>;
       try {
-        start = this.startPoint(userId, lastEventId);
+        start = this.startPoint(userId, lastEventId, topics);
       } catch (err) {
         start = unavailable(err);
       }
@@ -88,7 +90,11 @@ export class SseStreamFactory {
   }
 
   /** Decides how to start from the client's Last-Event-ID; may wait on an async store. */
-  private startPoint(userId: string, lastEventId: string | undefined): SseStartPoint | PromiseLike<SseStartPoint> {
+  private startPoint(
+    userId: string,
+    lastEventId: string | undefined,
+    topics: readonly string[],
+  ): SseStartPoint | PromiseLike<SseStartPoint> {
     if (lastEventId === undefined || lastEventId === '') return { kind: 'fresh' };
     const after = lastEventId.length <= SSE_LIMITS.lastEventIdLength ? parseEventId(lastEventId) : undefined;
     if (!after) return { kind: 'reset', reason: 'malformed-id' };
@@ -106,7 +112,8 @@ export class SseStreamFactory {
       }
       throw new Error('the history store answered something that is not a replay result');
     };
-    const result = this.history.replay(userId, after);
+    // Only the topics it subscribes to now: never what it was subscribed to before the reconnect.
+    const result = topics.length > 0 ? this.history.replay(userId, after, topics) : this.history.replay(userId, after);
     return isThenable<SseReplayResult>(result) ? result.then(toStart) : toStart(result);
   }
 }

@@ -2,11 +2,16 @@ import { type ExecutionContext, Inject, Injectable, UnauthorizedException } from
 import { readBearer, SseAuthGuard, type SseAuthRequest } from './sse-auth.guard.js';
 import { SseTicketStore } from './sse-ticket.store.js';
 import { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
-import { SSE_USER_KEY } from './sse-user.js';
+import { SseTopicAuthorizer } from './sse-topic.authorizer.js';
+import { SSE_USER_KEY, type SseUser } from './sse-user.js';
+import { checkTopics } from './sse-wire.rules.js';
+import { SseTopicInvalidError } from './sse.exceptions.js';
 import { SSE_ROUTE_PATH } from './sse.tokens.js';
 
 /** Where the guard leaves the claims of a ticket request's token, for the handler that issues the ticket. */
 export const SSE_TICKET_CLAIMS_KEY = Symbol('sseTicketClaims');
+/** Where the guard leaves the checked, authorised topics of the request (a stream's, or a ticket's). */
+export const SSE_TOPICS_KEY = Symbol('sseTopics');
 
 /** One message for every ticket that cannot be used: a client learns nothing by probing. */
 const INVALID_TICKET = 'Invalid ticket: unknown, expired or already used';
@@ -14,10 +19,11 @@ const INVALID_TICKET = 'Invalid ticket: unknown, expired or already used';
 interface TicketRequest extends SseAuthRequest {
   method?: string;
   [SSE_TICKET_CLAIMS_KEY]?: SseTokenClaims;
+  [SSE_TOPICS_KEY]?: readonly string[];
 }
 
 /**
- * The module's own route guard: `SseAuthGuard` plus stream tickets.
+ * The module's own route guard: `SseAuthGuard` plus stream tickets and topics.
  *
  * - `POST <path>` (asking for a ticket) takes the token from `Authorization: Bearer`
  *   only: a ticket exists to keep tokens out of URLs, so a `?token=` there is
@@ -28,6 +34,10 @@ interface TicketRequest extends SseAuthRequest {
  *   again, since the ticket may be redeemed up to `tickets.ttlMs` after its token
  *   was checked.
  * - Anything else (`?token=`, Bearer on a GET) is `SseAuthGuard`'s.
+ * - Topics: repeated `?topic=` on the GET, or on the POST, which binds them into
+ *   the ticket (a GET with a ticket takes its topics from it, and refuses
+ *   `?topic=` beside it). Bad names are a 400 before anything else is looked at;
+ *   each connect (ticket or not) asks `SseTopicAuthorizer`: a 403 for any refused.
  */
 @Injectable()
 export class SseTicketGuard extends SseAuthGuard {
@@ -35,19 +45,29 @@ export class SseTicketGuard extends SseAuthGuard {
     verifier: SseTokenVerifier,
     private readonly tickets: SseTicketStore,
     @Inject(SSE_ROUTE_PATH) private readonly scope: string,
+    private readonly topics: SseTopicAuthorizer,
   ) {
     super(verifier);
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<TicketRequest>();
+    const query = request.query;
+    const asked = readTopics(query?.topic);
     if (request.method === 'POST') {
       // With a Bearer header, SseAuthGuard reads the token from it and never from the query.
       if (!readBearer(request)) throw new UnauthorizedException('Missing token: pass Authorization: Bearer');
-      return super.canActivate(context);
+      await super.canActivate(context);
+      return this.subscribe(request, request[SSE_USER_KEY]!, asked);
     }
-    const ticket = request.query?.ticket;
-    if (ticket === undefined) return super.canActivate(context);
+    const ticket = query?.ticket;
+    if (ticket === undefined) {
+      await super.canActivate(context);
+      return this.subscribe(request, request[SSE_USER_KEY]!, asked);
+    }
+    if (asked.length > 0) {
+      throw new SseTopicInvalidError('A ticket carries its topics: pass topic= when asking for the ticket, not beside it');
+    }
     // A repeated parameter arrives as an array: not a ticket.
     const grant = typeof ticket === 'string' ? this.tickets.redeem(ticket, this.scope) : undefined;
     if (!grant) throw new UnauthorizedException(INVALID_TICKET);
@@ -55,6 +75,13 @@ export class SseTicketGuard extends SseAuthGuard {
     this.verifier.assertNotExpired(user);
     await this.verifier.assertNotRevoked(claims);
     request[SSE_USER_KEY] = user;
+    return this.subscribe(request, user, grant.topics);
+  }
+
+  /** Authorises the topics (again, for a ticket: its user may have lost access since) and leaves them for the handler. */
+  private async subscribe(request: TicketRequest, user: SseUser, topics: readonly string[]): Promise<true> {
+    await this.topics.authorize(user, topics);
+    request[SSE_TOPICS_KEY] = topics;
     return true;
   }
 
@@ -64,4 +91,13 @@ export class SseTicketGuard extends SseAuthGuard {
     request[SSE_TICKET_CLAIMS_KEY] = claims;
     return claims;
   }
+}
+
+/** The `topic` query parameter (absent, once, or repeated) as checked topics; a 400 when they break the rules. */
+function readTopics(value: unknown): readonly string[] {
+  if (value === undefined) return [];
+  const listed = typeof value === 'string' ? [value] : Array.isArray(value) ? value : undefined;
+  const checked = listed === undefined ? 'topic must be a query parameter of plain text' : checkTopics(listed);
+  if (typeof checked === 'string') throw new SseTopicInvalidError(checked);
+  return checked;
 }

@@ -6,7 +6,7 @@ import { SseTicketLimitError } from './sse.exceptions.js';
 
 const SCOPE = '/api/events';
 const store = (tickets: SseTicketOptions = {}) => new SseTicketStore(resolveSseOptions({ jwt: { secret: 's' }, tickets }));
-const grant = (userId: string) => ({ user: { userId, expiresAt: Date.now() + 3_600_000 }, claims: { sub: userId }, scope: SCOPE });
+const grant = (userId: string) => ({ user: { userId, expiresAt: Date.now() + 3_600_000 }, claims: { sub: userId }, scope: SCOPE, topics: ['orders/1'] });
 
 describe('SseTicketStore', () => {
   beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
@@ -18,7 +18,7 @@ describe('SseTicketStore', () => {
     const b = tickets.issue(grant('ann'));
     expect(a.ticket).not.toBe(b.ticket);
     expect(a).toEqual({ ticket: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), expiresInMs: 30_000 });
-    expect(tickets.redeem(a.ticket, SCOPE)).toMatchObject({ user: { userId: 'ann' } });
+    expect(tickets.redeem(a.ticket, SCOPE)).toMatchObject({ user: { userId: 'ann' }, topics: ['orders/1'] });
     expect(tickets.redeem(a.ticket, SCOPE)).toBeUndefined();
     // Tried at another route, a ticket is refused, and burnt.
     expect(tickets.redeem(b.ticket, '/elsewhere')).toBeUndefined();

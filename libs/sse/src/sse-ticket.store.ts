@@ -20,6 +20,8 @@ export interface SseTicketGrant {
   user: SseUser;
   claims: SseTokenClaims;
   scope: string;
+  /** The topics the stream it opens subscribes to, checked when it was asked for. */
+  topics: readonly string[];
 }
 
 /** What `POST <path>` answers. */
@@ -72,7 +74,7 @@ export class SseTicketStore {
     if (this.tickets.size >= maxOutstanding) throw new SseTicketLimitError('server', maxOutstanding);
     const ticket = randomBytes(TICKET_BYTES).toString('base64url');
     const claims = this.keepClaims ? grant.claims : NO_CLAIMS;
-    this.tickets.set(ticket, { user: grant.user, claims, scope: grant.scope, deadline: now + ttlMs });
+    this.tickets.set(ticket, { user: grant.user, claims, scope: grant.scope, topics: grant.topics, deadline: now + ttlMs });
     this.perUser.set(grant.user.userId, held + 1);
     return { ticket, expiresInMs: ttlMs };
   }
@@ -87,8 +89,8 @@ export class SseTicketStore {
     if (outstanding === undefined) return undefined;
     this.remove(ticket, outstanding);
     if (outstanding.deadline <= performance.now() || outstanding.scope !== scope) return undefined;
-    const { user, claims } = outstanding;
-    return { user, claims, scope };
+    const { user, claims, topics } = outstanding;
+    return { user, claims, scope, topics };
   }
 
   /** Drops expired tickets from the head of the Map, where the oldest are. */

@@ -135,3 +135,20 @@ export function topicProblem(topic: unknown): string | undefined {
 export function isTopic(value: unknown): value is string {
   return topicProblem(value) === undefined;
 }
+
+/**
+ * The topics of one stream, checked and without duplicates (first occurrence
+ * kept); a string naming why, when one is bad or there are more than
+ * `SSE_LIMITS.topicsPerStream`.
+ */
+export function checkTopics(topics: readonly unknown[]): string[] | string {
+  const unique = [...new Set(topics)];
+  if (unique.length > SSE_LIMITS.topicsPerStream) {
+    return `at most ${SSE_LIMITS.topicsPerStream} topics per stream, got ${unique.length}`;
+  }
+  for (const topic of unique) {
+    const problem = topicProblem(topic);
+    if (problem) return problem;
+  }
+  return unique as string[];
+}

@@ -61,6 +61,13 @@ export const DEFAULT_HISTORY_TTL_MS = 5 * 60_000;
  */
 export const DEFAULT_HISTORY_MAX_USERS = 100_000;
 /**
+ * Default `history.maxTopics`: topics whose history is kept, the least recently
+ * published to evicted past it.
+ *
+ * @publicApi
+ */
+export const DEFAULT_HISTORY_MAX_TOPICS = 100_000;
+/**
  * Default `history.replayTimeoutMs`: a resume waits this long for the store.
  *
  * @publicApi
@@ -101,3 +108,6 @@ export const DEFAULT_TICKET_MAX_OUTSTANDING = 10_000;
  * @publicApi
  */
 export const DEFAULT_TICKET_MAX_PER_USER = 10;
+
+/** Metadata key under which `@SseTopic()` records its pattern. */
+export const SSE_TOPIC_METADATA = 'sse:topic';

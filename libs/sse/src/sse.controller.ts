@@ -3,7 +3,7 @@ import type { Observable } from 'rxjs';
 import type { SseFrame } from './sse-frame.js';
 import { SseRoute } from './sse-route.decorator.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
-import { SSE_TICKET_CLAIMS_KEY, SseTicketGuard } from './sse-ticket.guard.js';
+import { SSE_TICKET_CLAIMS_KEY, SSE_TOPICS_KEY, SseTicketGuard } from './sse-ticket.guard.js';
 import { type SseIssuedTicket, SseTicketStore } from './sse-ticket.store.js';
 import type { SseTokenClaims } from './sse-token.verifier.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
@@ -14,6 +14,7 @@ interface StreamRequest {
   query?: Record<string, unknown>;
   [SSE_USER_KEY]: SseUser;
   [SSE_TICKET_CLAIMS_KEY]?: SseTokenClaims;
+  [SSE_TOPICS_KEY]?: readonly string[];
 }
 
 /**
@@ -39,7 +40,10 @@ export function createSseController(path: string, maxPendingDataLength: number):
 
     @SseRoute(path, { maxPendingDataLength })
     events(@Req() request: StreamRequest): Observable<SseFrame> {
-      return this.streams.create(request[SSE_USER_KEY], { lastEventId: readLastEventId(request) });
+      return this.streams.create(request[SSE_USER_KEY], {
+        lastEventId: readLastEventId(request),
+        topics: request[SSE_TOPICS_KEY],
+      });
     }
 
     /** A ticket for one `GET ?ticket=`; never cached, by the browser or anything between. */
@@ -49,7 +53,7 @@ export function createSseController(path: string, maxPendingDataLength: number):
     ticket(@Req() request: StreamRequest): SseIssuedTicket {
       const claims = request[SSE_TICKET_CLAIMS_KEY];
       if (claims === undefined) throw new Error('SseController: the ticket route ran without its guard');
-      return this.tickets.issue({ user: request[SSE_USER_KEY], claims, scope: path });
+      return this.tickets.issue({ user: request[SSE_USER_KEY], claims, scope: path, topics: request[SSE_TOPICS_KEY] ?? [] });
     }
   }
   return SseController;

@@ -62,3 +62,29 @@ export class SseTicketLimitError extends HttpException {
     super({ statusCode: status, error, message, limit }, status);
   }
 }
+
+/**
+ * A stream asked for topics it may not subscribe to: no `@SseTopic()`
+ * declaration matches them, or their policy refused (or threw). Answered 403
+ * with a JSON body naming them, before any byte; the whole connect is refused.
+ *
+ * @publicApi
+ */
+export class SseTopicForbiddenError extends HttpException {
+  constructor(readonly topics: readonly string[]) {
+    const message = `Not allowed to subscribe to: ${topics.join(', ')}`;
+    super({ statusCode: 403, error: 'Forbidden', message, topics }, HttpStatus.FORBIDDEN);
+  }
+}
+
+/**
+ * The `topic` query parameters break the topic rules (a bad name, too many). Answered
+ * 400 with a JSON body saying why, before any byte.
+ *
+ * @publicApi
+ */
+export class SseTopicInvalidError extends HttpException {
+  constructor(readonly reason: string) {
+    super({ statusCode: 400, error: 'Bad Request', message: reason }, HttpStatus.BAD_REQUEST);
+  }
+}

@@ -1,5 +1,6 @@
 import { createPublicKey, createSecretKey } from 'node:crypto';
 import { Inject, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { SseAuthGuard } from './sse-auth.guard.js';
 import { SseConnectionRegistry } from './sse-connection.registry.js';
@@ -15,15 +16,20 @@ import { SSE_HISTORY_STORE, SSE_JWT_SERVICE, SSE_OPTIONS, SSE_ROUTE_PATH } from 
 import { MemoryHistoryStore } from './history/memory-history.store.js';
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
 import { SseEventIdGenerator } from './sse-event-id.generator.js';
+import { SseTopicMetadataAccessor } from './sse-topic-metadata.accessor.js';
+import { SseTopicAuthorizer } from './sse-topic.authorizer.js';
+import { SseTopicExplorer } from './sse-topic.explorer.js';
 
 /**
  * `SseModule.forRoot({ jwt: { secret } })` or `SseModule.forRootAsync({ inject, useFactory })`.
  * Route-shaping options (`path`, `maxPendingDataLength`, `isGlobal`, `route`) sit beside either.
- * Exports `SseService` and `SseTokenVerifier` (what `SseAuthGuard` injects).
+ * Exports `SseService`, `SseTokenVerifier` (what `SseAuthGuard` injects) and `SseTopicAuthorizer`.
  *
  * @publicApi
  */
 @Module({
+  // DiscoveryModule: SseTopicExplorer finds the @SseTopic() policies among the app's providers.
+  imports: [DiscoveryModule],
   providers: [
     {
       provide: SSE_OPTIONS,
@@ -61,9 +67,13 @@ import { SseEventIdGenerator } from './sse-event-id.generator.js';
     SseConnectionRegistry,
     SseStreamFactory,
     SseService,
+    SseTopicMetadataAccessor,
+    SseTopicAuthorizer,
+    SseTopicExplorer,
   ],
-  // What SseAuthGuard injects goes out too, so @UseGuards(SseAuthGuard) works in the app's own modules.
-  exports: [SseService, SseTokenVerifier],
+  // What SseAuthGuard injects goes out too, so @UseGuards(SseAuthGuard) works in the app's own modules;
+  // SseTopicAuthorizer, to authorise topics on an app's own route.
+  exports: [SseService, SseTokenVerifier, SseTopicAuthorizer],
 })
 export class SseModule extends ConfigurableSseModule implements NestModule {
   /** Null with `route: false`: no route, so no CORS middleware. */

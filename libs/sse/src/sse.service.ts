@@ -5,11 +5,11 @@ import { SseConnectionRegistry } from './sse-connection.registry.js';
 import type { SseEvent, SseEventMap } from './sse-event.interface.js';
 import { formatEventId } from './sse-event-id.js';
 import { SseEventIdGenerator } from './sse-event-id.generator.js';
-import { SseEventError } from './sse.exceptions.js';
+import { SseEventError, SseTopicInvalidError } from './sse.exceptions.js';
 import { SseFrame } from './sse-frame.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
 import { isThenable } from './sse.utils.js';
-import { isUserId, topicProblem, USER_ID_RULE } from './sse-wire.rules.js';
+import { checkTopics, isUserId, topicProblem, USER_ID_RULE } from './sse-wire.rules.js';
 import { SSE_HISTORY_STORE, SSE_MAX_PENDING_DATA_LENGTH } from './sse.tokens.js';
 
 /**
@@ -46,11 +46,19 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    *
    * @param options.lastEventId where the client resumes from (its `Last-Event-ID`)
    * @param options.expiresAt epoch ms at which the stream ends with `auth-expired`
+   * @param options.topics topics it subscribes to, besides the user's events and
+   *   broadcasts: checked against the topic rules here (`SseTopicInvalidError`, a 400),
+   *   but not authorised: ask `SseTopicAuthorizer.authorize(user, topics)` first
    */
-  stream(userId: string, options: { lastEventId?: string; expiresAt?: number } = {}): Observable<MessageEvent> {
+  stream(
+    userId: string,
+    options: { lastEventId?: string; expiresAt?: number; topics?: readonly string[] } = {},
+  ): Observable<MessageEvent> {
     assertUserId(userId);
+    const topics = options.topics === undefined ? [] : checkTopics(options.topics);
+    if (typeof topics === 'string') throw new SseTopicInvalidError(topics);
     return defer(() =>
-      this.streams.create({ userId, expiresAt: options.expiresAt }, { lastEventId: options.lastEventId }),
+      this.streams.create({ userId, expiresAt: options.expiresAt }, { lastEventId: options.lastEventId, topics }),
     );
   }
 
