@@ -26,4 +26,5 @@ export type {
   SseServerEvents,
   SseStatus,
   SseStatusReason,
+  SseTicketRequest,
 } from './sse-client.types.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { SSE_EVENT_TYPES } from '../../sse/src/sse-wire.rules.js';
+import { SSE_EVENT_TYPES, SSE_LIMITS } from '../../sse/src/sse-wire.rules.js';
 import { HEALTHY_AFTER_MS, SseClient, createSseClient } from './sse-client.js';
 import { SseClientError } from './sse-client.errors.js';
 import type {
@@ -9,6 +9,7 @@ import type {
   SseStatus,
   SseStatusReason,
 } from './sse-client.types.js';
+import { fetchSseTicket, type SseTicketFetch } from './stream-ticket.js';
 import { FakeEventSource } from './testing/fake-event-source.js';
 
 // Both the DOM's EventSource and the `eventsource` package's must fit the injectable type.
@@ -772,5 +773,126 @@ describe('SseClient: tickets (getTicket)', () => {
     expect(() => start({ getTicket })).toThrow(TypeError);
     expect(() => start({ token: undefined, getToken: async () => 'x', getTicket })).toThrow(/not both/);
     expect(created()).toBe(0);
+  });
+});
+
+describe('SseClient: topics', () => {
+  const topicsOf = (source: FakeEventSource): string[] => new URL(source.url, 'http://localhost').searchParams.getAll('topic');
+
+  it('subscribes every connection, the first and each replacement, with one topic parameter each', async () => {
+    const getToken = jest.fn(async () => 'tok-2');
+    const { client } = start({ getToken, topics: ['orders/123', 'tenants/acme/feed', 'orders/123'] });
+    expect(client.topics).toEqual(['orders/123', 'tenants/acme/feed']);
+    const first = FakeEventSource.latest;
+    expect(first.param('token')).toBe('tok-1');
+    expect(topicsOf(first)).toEqual(['orders/123', 'tenants/acme/feed']);
+
+    first.open();
+    first.emit('update', { n: 1 }, 'u:4');
+    first.fail(401);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(created()).toBe(2);
+    const second = FakeEventSource.latest;
+    expect(second.param('token')).toBe('tok-2');
+    expect(topicsOf(second)).toEqual(['orders/123', 'tenants/acme/feed']);
+    expect(second.param('lastEventId')).toBe('u:4');
+  });
+
+  it('sends no topic parameter without topics', () => {
+    const { client } = start();
+    expect(client.topics).toEqual([]);
+    expect(FakeEventSource.latest.url).toBe('/api/events?token=tok-1');
+  });
+
+  it('with getTicket, gives the topics to every ticket request and keeps them out of the stream URL', async () => {
+    let n = 0;
+    const getTicket = jest.fn(async () => `t-${++n}`);
+    start({ token: undefined, getTicket, topics: ['orders/123', 'orders/123', 'tenants/acme/feed'] });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(getTicket).toHaveBeenLastCalledWith({ topics: ['orders/123', 'tenants/acme/feed'] });
+    expect(FakeEventSource.latest.url).toBe('/api/events?ticket=t-1');
+
+    FakeEventSource.latest.fail(401);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(getTicket).toHaveBeenCalledTimes(2);
+    expect(getTicket).toHaveBeenLastCalledWith({ topics: ['orders/123', 'tenants/acme/feed'] });
+    expect(FakeEventSource.latest.url).toBe('/api/events?ticket=t-2');
+  });
+
+  it.each([
+    ['a bad name', ['orders/1', 'orders/*'], TypeError, /^topics\[1\]: SSE topic "orders\/\*" is not allowed/],
+    ['an empty name', [''], TypeError, /^topics\[0\]: SSE topic must be a non-empty string/],
+    [
+      'too many topics',
+      Array.from({ length: SSE_LIMITS.topicsPerStream + 1 }, (_, i) => `t/${i}`),
+      RangeError,
+      /at most 20 topics, got 21/,
+    ],
+  ])('refuses %s when created, before anything is sent', async (_, topics, type, message) => {
+    const getToken = jest.fn(async () => 'tok');
+    const getTicket = jest.fn(async () => 'tkt');
+    expect(() => start({ topics, getToken })).toThrow(type);
+    expect(() => start({ topics, getToken })).toThrow(message);
+    expect(() => start({ token: undefined, topics, getTicket })).toThrow(message);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(created()).toBe(0);
+    expect(getToken).not.toHaveBeenCalled();
+    expect(getTicket).not.toHaveBeenCalled();
+  });
+
+  it('stops on a 403 the EventSource reports (a refused topic): no retry, status error, reason forbidden', async () => {
+    const getToken = jest.fn(async () => 'tok-2');
+    const { client, reasons, errors } = start({ getToken, topics: ['orders/9'] });
+    FakeEventSource.latest.fail(403);
+    expect([client.status, client.statusReason]).toEqual(['error', 'forbidden']);
+    expect(reasons).toEqual(['forbidden']);
+    expect(errors.map((e) => [e.code, e.httpStatus])).toEqual([['connection', 403]]);
+    expect(client.error?.message).toMatch(/failed with HTTP 403/);
+    await jest.advanceTimersByTimeAsync(120_000);
+    expect(created()).toBe(1);
+    expect(getToken).not.toHaveBeenCalled();
+  });
+
+  it('retries a 403 the browser cannot see (no status) like any refusal: with the backoff, up to maxRecoveries', async () => {
+    const { client, reasons } = start({ topics: ['orders/9'], maxRecoveries: 3 });
+    const opened: number[] = [Date.now()];
+    while (client.status !== 'error') {
+      const before = created();
+      FakeEventSource.latest.fail(); // the browser's EventSource: readyState CLOSED, no status
+      await jest.advanceTimersByTimeAsync(100);
+      while (created() === before && client.status !== 'error') await jest.advanceTimersByTimeAsync(100);
+      if (created() > before) opened.push(Date.now());
+    }
+    const gaps = opened.slice(1).map((at, i) => at - opened[i]!);
+    expect(gaps).toEqual([1000, 2000, 4000]);
+    expect(created()).toBe(4);
+    expect([client.status, client.statusReason]).toEqual(['error', 'gave-up']);
+    expect(reasons).toEqual(['refused', 'gave-up']);
+  });
+
+  it('stops when the ticket request answers 403, asking no more tickets', async () => {
+    const fetch = jest.fn<SseTicketFetch>(async () => ({ ok: false, status: 403, json: async () => ({ statusCode: 403 }) }));
+    const getTicket = jest.fn(({ topics }: { topics: readonly string[] }) => fetchSseTicket('/api/events', 'jwt', { fetch, topics }));
+    const { client, reasons, errors } = start({ token: undefined, getTicket, topics: ['orders/9'] });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(new URL(fetch.mock.calls[0]![0], 'http://h').searchParams.getAll('topic')).toEqual(['orders/9']);
+    expect([client.status, client.statusReason]).toEqual(['error', 'forbidden']);
+    expect(reasons).toEqual(['forbidden']);
+    expect(errors.map((e) => [e.code, e.httpStatus])).toEqual([['token', 403]]);
+    expect(client.error?.message).toMatch(/^getTicket\(\) failed: .*answered HTTP 403/);
+    await jest.advanceTimersByTimeAsync(120_000);
+    expect(getTicket).toHaveBeenCalledTimes(1);
+    expect(created()).toBe(0);
+  });
+
+  it('still retries a ticket request answered with another status (401), keeping its status in the error', async () => {
+    const fetch = jest.fn<SseTicketFetch>(async () => ({ ok: false, status: 401, json: async () => ({}) }));
+    const getTicket = jest.fn(() => fetchSseTicket('/api/events', 'jwt', { fetch }));
+    const { client, errors } = start({ token: undefined, getTicket });
+    await jest.advanceTimersByTimeAsync(0);
+    expect([client.status, client.statusReason]).toEqual(['reconnecting', 'token-failed']);
+    expect(errors.map((e) => [e.code, e.httpStatus])).toEqual([['token', 401]]);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(getTicket).toHaveBeenCalledTimes(2);
   });
 });

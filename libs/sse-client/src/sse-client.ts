@@ -14,10 +14,14 @@ import type {
   SseStatus,
   SseStatusReason,
 } from './sse-client.types.js';
+import { resolveTopics } from './stream-topics.js';
 import { buildStreamUrl } from './stream-url.js';
 
 /** EventSource.readyState values (not read from the class: injected implementations may lack them). */
 const CLOSED = 2;
+
+/** The server's answer to a refused topic (or a user it forbids): asking again gets the same. */
+const FORBIDDEN = 403;
 
 const { authExpired: AUTH_EXPIRED, reset: RESET } = SSE_EVENT_TYPES;
 
@@ -34,7 +38,7 @@ const CONTROL_EVENT_TYPES: ReadonlySet<string> = new Set([RESET, AUTH_EXPIRED]);
 /** Why a recovery (a replacement EventSource after the backoff) started. */
 type RecoveryReason = Extract<SseStatusReason, 'refused' | 'auth-expired' | 'token-failed' | 'dropped'>;
 /** Why the client gave up for good. */
-type GiveUpReason = Extract<SseStatusReason, 'gave-up' | 'no-session' | 'url-refused'>;
+type GiveUpReason = Extract<SseStatusReason, 'gave-up' | 'no-session' | 'url-refused' | 'forbidden'>;
 
 /** The EventSource's own events; a server event cannot use these names. */
 const RESERVED_EVENT_TYPES = new Set(['open', 'error']);
@@ -61,10 +65,17 @@ type Listener = (event: Event) => void;
  * connection asks for a new single-use ticket first, and a dropped stream is
  * replaced by the client after the backoff rather than by the browser, whose own
  * reconnect would present the spent ticket again.
+ *
+ * `topics` are subscribed to by every connection: in the stream URL, or in the
+ * ticket request. A 403 stops the client when it can see the status (the ticket
+ * request, or an EventSource that reports it); a browser's EventSource cannot, so
+ * there a 403 is retried like any refusal, with the backoff and up to `maxRecoveries`.
  */
 export class SseClient<TEvents extends object = SseEventMap> {
   /** The URL given, without the `token` / `ticket` / `lastEventId` the client adds. */
   readonly url: string;
+  /** The topics every connection subscribes to: checked, without duplicates. */
+  readonly topics: readonly string[];
 
   private readonly options: SseClientOptions<TEvents>;
   private readonly EventSourceImpl: SseEventSourceConstructor;
@@ -110,6 +121,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
       // Which one the URL would carry would be a guess: a ticket exists to keep the token out of it.
       throw new TypeError('Pass getTicket, or token / getToken, not both: the ticket replaces the token in the URL');
     }
+    this.topics = resolveTopics(options.topics);
     this.token = options.token;
     this.currentLastEventId = options.lastEventId || undefined;
     const handlers = (options.handlers ?? {}) as Record<string, AnyHandler | undefined>;
@@ -182,7 +194,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
   private async connect(refreshToken: boolean): Promise<void> {
     const { getTicket, getToken } = this.options;
     if (getTicket) {
-      const ticket = await this.ask('getTicket', getTicket);
+      const ticket = await this.ask('getTicket', () => getTicket({ topics: this.topics }));
       if (ticket !== undefined) this.openSource({ ticket });
       return;
     }
@@ -191,12 +203,12 @@ export class SseClient<TEvents extends object = SseEventMap> {
       if (token === undefined) return;
       this.token = token;
     }
-    this.openSource({ token: this.token });
+    this.openSource({ token: this.token, topics: this.topics });
   }
 
   /**
    * What `getToken()` / `getTicket()` resolved to, or `undefined` when it failed
-   * (a recovery with backoff, or giving up on `null`, is then under way) or the
+   * (a recovery with backoff, or giving up on `null` or a 403, is then under way) or the
    * client was closed meanwhile.
    */
   private async ask(name: 'getToken' | 'getTicket', source: SseGetToken): Promise<string | undefined> {
@@ -205,7 +217,10 @@ export class SseClient<TEvents extends object = SseEventMap> {
       value = await source();
     } catch (err) {
       if (!this.stopped) {
-        this.recover('token-failed', new SseClientError('token', `${name}() failed: ${messageOf(err)}`, { cause: err }));
+        const httpStatus = err instanceof SseClientError ? err.httpStatus : undefined;
+        const failure = new SseClientError('token', `${name}() failed: ${messageOf(err)}`, { httpStatus, cause: err });
+        if (httpStatus === FORBIDDEN) this.giveUp('forbidden', failure);
+        else this.recover('token-failed', failure);
       }
       return undefined;
     }
@@ -224,8 +239,9 @@ export class SseClient<TEvents extends object = SseEventMap> {
     return value;
   }
 
-  private openSource(credential: { token?: string; ticket?: string }): void {
-    const url = buildStreamUrl(this.url, { ...credential, lastEventId: this.currentLastEventId });
+  /** With a ticket, `topics` are left out: the ticket carries them. */
+  private openSource(params: { token?: string; ticket?: string; topics?: readonly string[] }): void {
+    const url = buildStreamUrl(this.url, { ...params, lastEventId: this.currentLastEventId });
     let source: SseEventSourceLike;
     try {
       source = new this.EventSourceImpl(url, { withCredentials: this.options.withCredentials ?? false });
@@ -265,7 +281,9 @@ export class SseClient<TEvents extends object = SseEventMap> {
     if (source !== this.source) return;
     this.noteDisconnected();
     if (source.readyState === CLOSED) {
-      this.recover('refused', this.connectionError(event));
+      const failure = this.connectionError(event);
+      if (failure.httpStatus === FORBIDDEN) this.giveUp('forbidden', failure);
+      else this.recover('refused', failure);
     } else if (this.options.getTicket) {
       // The browser would reconnect with the spent ticket (a 401): replace it with a new one instead.
       this.recover('dropped');

@@ -21,7 +21,8 @@ export type SseStatus = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'err
  *   browser reconnects by itself, sending Last-Event-ID (with `getTicket`, the client
  *   does, after the backoff, with a new ticket and `?lastEventId=`);
  * - `refused` (to `reconnecting`): the EventSource gave up (an answer other than a 200
- *   event stream: 401, 429, 503...); a replacement follows after the backoff;
+ *   event stream: 401, 429, 503...); a replacement follows after the backoff. A browser's
+ *   EventSource does not say which status it got, so a 403 is this too there;
  * - `auth-expired` (to `reconnecting`): the server said the token expired; a replacement
  *   with a fresh token follows. `onStatus` runs before `onAuthExpired` for that event;
  * - `token-failed` (to `reconnecting`): `getToken()` or `getTicket()` rejected or resolved
@@ -29,6 +30,10 @@ export type SseStatus = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'err
  * - `gave-up` (to `error`): `maxRecoveries` consecutive recoveries failed;
  * - `no-session` (to `error`): `getToken()` or `getTicket()` resolved `null`;
  * - `url-refused` (to `error`): the EventSource constructor threw for this URL;
+ * - `forbidden` (to `error`): the server answered 403 (a refused topic, or a user it
+ *   forbids), and the client could see it: the ticket request of `fetchSseTicket`, or an
+ *   EventSource implementation that reports the status (not the browser's). Retrying would
+ *   get the same answer;
  * - `unsupported` (to `error`): only `useSSE`'s `statusReason`, when the client could not be created (no EventSource);
  * - `closed` (to `closed`): `close()` was called (and `useSSE`'s `statusReason` when it is disabled or has no url).
  *
@@ -44,6 +49,7 @@ export type SseStatusReason =
   | 'gave-up'
   | 'no-session'
   | 'url-refused'
+  | 'forbidden'
   | 'unsupported'
   | 'closed';
 
@@ -113,13 +119,20 @@ export interface SseEventSourceConstructor {
  */
 export type SseGetToken = () => Promise<string | null> | string | null;
 
+/** What a ticket is asked for: the client's `topics`, for the ticket to carry. */
+export interface SseTicketRequest {
+  /** Checked and without duplicates; empty when the client has none. */
+  topics: readonly string[];
+}
+
 /**
  * Resolves to a new stream ticket for the `ticket` query parameter (the server's
- * `POST` on the stream route, e.g. through `fetchSseTicket(url, token)`), or to
+ * `POST` on the stream route, e.g. through `fetchSseTicket(url, token, { topics })`), or to
  * `null` when there is no session any more: the client then stops (`error`).
- * A rejection counts as a failed connection and is retried with backoff.
+ * A rejection counts as a failed connection and is retried with backoff, except an
+ * `SseClientError` with `httpStatus` 403 (as `fetchSseTicket` rejects on a 403), which stops (`forbidden`).
  */
-export type SseGetTicket = () => Promise<string | null> | string | null;
+export type SseGetTicket = (request: SseTicketRequest) => Promise<string | null> | string | null;
 
 export interface SseClientOptions<TEvents extends object = SseEventMap> {
   /** Token for the first connection (`?token=`). Reused on recovery when there is no `getToken`. */
@@ -130,6 +143,16 @@ export interface SseClientOptions<TEvents extends object = SseEventMap> {
    * token (which URLs leak to logs, history and Referer). Excludes `token` and `getToken`.
    */
   getTicket?: SseGetTicket;
+  /**
+   * Topics every connection (the first and each replacement) subscribes to, besides the
+   * user's own events and broadcasts: repeated `topic` query parameters on the stream URL,
+   * or, with `getTicket`, in the ticket request (`getTicket({ topics })`: pass them on to
+   * `fetchSseTicket`). Checked with the server's rule (`topicProblem`, at most
+   * `SSE_LIMITS.topicsPerStream`) when the client is created, which throws on a bad one;
+   * duplicates are removed. A topic the server refuses is a 403: see the `forbidden` and
+   * `refused` status reasons.
+   */
+  topics?: readonly string[];
   /**
    * Called before every replacement EventSource (and before the first one when `token`
    * is not given), so a recovery after a 401 or `auth-expired` uses a fresh token.

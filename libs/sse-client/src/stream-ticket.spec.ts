@@ -31,4 +31,28 @@ describe('fetchSseTicket', () => {
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain(TOKEN);
   });
+
+  it('sends the topics as repeated topic parameters on the POST URL', async () => {
+    const fetch = answering(200, { ticket: 'tkt' });
+    await fetchSseTicket('/api/events?x=1', TOKEN, { fetch, topics: ['orders/123', 'tenants/acme/feed', 'orders/123'] });
+    const [url] = fetch.mock.calls[0]!;
+    const sent = new URL(url, 'http://h');
+    expect(sent.pathname).toBe('/api/events');
+    expect(sent.searchParams.get('x')).toBe('1');
+    expect(sent.searchParams.getAll('topic')).toEqual(['orders/123', 'tenants/acme/feed']);
+    expect(url).not.toContain(TOKEN);
+  });
+
+  it('refuses a bad topic before any request', async () => {
+    const fetch = answering(200, { ticket: 'tkt' });
+    await expect(fetchSseTicket('/api/events', TOKEN, { fetch, topics: ['orders/*'] })).rejects.toThrow(TypeError);
+    await expect(fetchSseTicket('/api/events', TOKEN, { fetch, topics: ['a//b'] })).rejects.toThrow(/topics\[0\]/);
+    expect(fetch).not.toHaveBeenCalled();
+  });
+
+  it('rejects a 403 (a refused topic) with its status, for SseClient to stop on', async () => {
+    const fetch = answering(403, { statusCode: 403, message: 'Forbidden topics', topics: ['orders/9'] });
+    const error = await fetchSseTicket('/api/events', TOKEN, { fetch, topics: ['orders/9'] }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'token', httpStatus: 403 });
+  });
 });

@@ -1,4 +1,6 @@
 import { SseClientError } from './sse-client.errors.js';
+import { resolveTopics } from './stream-topics.js';
+import { withQueryParams } from './stream-url.js';
 
 /** The part of `fetch` the ticket request uses (the browser's, Node's, or a fake). */
 export type SseTicketFetch = (
@@ -12,27 +14,40 @@ export interface FetchSseTicketOptions {
   /** Passed to `fetch` (cookies on a cross-origin request need `'include'`). */
   credentials?: RequestCredentials;
   signal?: AbortSignal;
+  /**
+   * Topics the ticket subscribes to, sent as repeated `topic` query parameters on the
+   * POST (the server binds them into the ticket; the GET then carries only `?ticket=`).
+   * `SseClient` passes its own to `getTicket`: forward them here.
+   */
+  topics?: readonly string[];
 }
 
 /**
  * Asks the server for a stream ticket: `POST` to the stream URL with
- * `Authorization: Bearer <token>` (never the token in the URL), no body. Resolves
+ * `Authorization: Bearer <token>` (never the token in the URL), no body, and one
+ * `topic` query parameter per topic (checked first, like `SseClient` does). Resolves
  * to the ticket, to put in `?ticket=` once; rejects with an `SseClientError`
  * (`code: 'token'`, `httpStatus` when the server answered) otherwise, which
- * `SseClient`'s `getTicket` turns into a retry with backoff. Neither the token nor
+ * `SseClient`'s `getTicket` turns into a retry with backoff, except a 403 (a refused
+ * topic, or a user the server forbids), which stops it (`forbidden`). Neither the token nor
  * the ticket is ever in an error message.
  *
  * ```ts
- * createSseClient('/api/events', { getTicket: async () => fetchSseTicket('/api/events', await auth.token()) });
+ * createSseClient('/api/events', {
+ *   topics: ['orders/123'],
+ *   getTicket: async ({ topics }) => fetchSseTicket('/api/events', await auth.token(), { topics }),
+ * });
  * ```
  */
 export async function fetchSseTicket(url: string | URL, token: string, options: FetchSseTicketOptions = {}): Promise<string> {
   const target = String(url);
+  // Before any request: a name the server refuses is the app's mistake, not a reason to ask.
+  const topics = resolveTopics(options.topics);
   const fetchImpl = options.fetch ?? (globalThis as { fetch?: SseTicketFetch }).fetch;
   if (typeof fetchImpl !== 'function') throw new SseClientError('unsupported', 'No fetch implementation: pass options.fetch');
   let response: Awaited<ReturnType<SseTicketFetch>>;
   try {
-    response = await fetchImpl(target, {
+    response = await fetchImpl(withQueryParams(target, { topic: topics }), {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
       credentials: options.credentials,

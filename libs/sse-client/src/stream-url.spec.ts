@@ -30,4 +30,19 @@ describe('buildStreamUrl', () => {
     const url = buildStreamUrl('/e', { token: 'a+b/c=&d' });
     expect(new URL(url, 'http://h').searchParams.get('token')).toBe('a+b/c=&d');
   });
+
+  it('puts each topic in a topic parameter of its own, after the token, replacing the URL own', () => {
+    const url = buildStreamUrl('/api/events?topic=old&x=1', {
+      token: 't',
+      topics: ['orders/123', 'tenants/acme/feed'],
+      lastEventId: '9',
+    });
+    expect(url).toBe('/api/events?x=1&token=t&topic=orders%2F123&topic=tenants%2Facme%2Ffeed&lastEventId=9');
+    expect(new URL(url, 'http://h').searchParams.getAll('topic')).toEqual(['orders/123', 'tenants/acme/feed']);
+  });
+
+  it('leaves the URL own topics when there are none to set', () => {
+    expect(buildStreamUrl('/api/events?topic=a', { token: 't', topics: [] })).toBe('/api/events?topic=a&token=t');
+    expect(withQueryParams('/e?topic=a&topic=b', { topic: undefined })).toBe('/e?topic=a&topic=b');
+  });
 });

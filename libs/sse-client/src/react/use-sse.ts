@@ -37,7 +37,7 @@ interface SseView {
 }
 
 export interface UseSseResult extends SseView {
-  /** Closes the stream until `url`, `key` or `enabled` changes. Stable across renders. */
+  /** Closes the stream until `url`, `key`, `topics` or `enabled` changes. Stable across renders. */
   close: () => void;
 }
 
@@ -58,8 +58,9 @@ const useIsomorphicLayoutEffect = typeof window === 'undefined' ? useEffect : us
  * Subscribes to a per-user SSE stream for the lifetime of the component.
  *
  * The client is created in an effect (never during rendering, so nothing happens on
- * the server) and closed on unmount. It is recreated only when `url`, `options.key`
- * or `options.enabled` change: callbacks and the other options are read from the
+ * the server) and closed on unmount. It is recreated only when `url`, `options.key`,
+ * `options.enabled` or the set of `options.topics` change (by value: the same names in a
+ * new array, or in another order, do not reconnect): callbacks and the other options are read from the
  * latest render, so passing new inline functions does not reconnect. `token`
  * changes are picked up at the next recovery (they are what `getToken` falls back to);
  * `getTicket` (the recommended browser flow) is the latest render's at every connection.
@@ -72,6 +73,7 @@ export function useSSE<TEvents extends object = SseEventMap>(
   const href = url === null || url === undefined ? null : String(url);
   const active = (options.enabled ?? true) && href !== null;
   const { key } = options;
+  const topics = topicsKey(options.topics);
 
   const optionsRef = useRef(options);
   useIsomorphicLayoutEffect(() => {
@@ -122,7 +124,7 @@ export function useSSE<TEvents extends object = SseEventMap>(
       if (clientRef.current === created) clientRef.current = null;
       created.close();
     };
-  }, [active, href, key]);
+  }, [active, href, key, topics]);
 
   // After every render: a handler for a new event type needs a listener.
   useEffect(() => {
@@ -197,8 +199,8 @@ function routeEvents<TEvents extends object>(latest: Latest<TEvents>) {
 
 /** Step 2: what the client is created with; changing these later does not reconnect. */
 function connectionOptions<TEvents extends object>(initial: UseSseOptions<TEvents>): SseClientOptions<TEvents> {
-  const { token, lastEventId, withCredentials, backoff, maxRecoveries, EventSource } = initial;
-  return { token, lastEventId, withCredentials, backoff, maxRecoveries, EventSource };
+  const { token, topics, lastEventId, withCredentials, backoff, maxRecoveries, EventSource } = initial;
+  return { token, topics, lastEventId, withCredentials, backoff, maxRecoveries, EventSource };
 }
 
 /**
@@ -220,9 +222,9 @@ function latestTokenSource<TEvents extends object>(latest: Latest<TEvents>): Sse
  */
 function latestTicketSource<TEvents extends object>(latest: Latest<TEvents>): SseGetTicket | undefined {
   if (!latest().getTicket) return undefined;
-  return () => {
+  return (request) => {
     const getTicket = latest().getTicket;
-    return getTicket ? getTicket() : null;
+    return getTicket ? getTicket(request) : null;
   };
 }
 
@@ -269,6 +271,16 @@ function createClient<TEvents extends object>(
       ? err
       : new SseClientError('unsupported', `Could not create the SSE client: ${String(err)}`, { cause: err });
   }
+}
+
+/**
+ * `topics` by value, for the effect's dependencies: the same names in a new array (or in
+ * another order, or repeated) are the same subscription. JSON keeps any two lists of
+ * distinct strings apart; what is not an array is left to the client to refuse.
+ */
+function topicsKey(topics: unknown): string {
+  if (!Array.isArray(topics)) return typeof topics;
+  return JSON.stringify([...new Set(topics.map(String))].sort());
 }
 
 function handledTypes(options: { onNotification?: unknown; onUpdate?: unknown; handlers?: object }): string[] {
