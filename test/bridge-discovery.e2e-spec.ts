@@ -1,12 +1,26 @@
 import { jest } from '@jest/globals';
-import { Controller, type DynamicModule, Inject, Injectable, Logger, Module, type OnApplicationBootstrap, Scope, type Type } from '@nestjs/common';
+import {
+  Controller,
+  type DynamicModule,
+  Inject,
+  Injectable,
+  Logger,
+  type MessageEvent,
+  Module,
+  type OnApplicationBootstrap,
+  Query,
+  Scope,
+  Sse,
+  type Type,
+} from '@nestjs/common';
 import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
-import { SseModule } from '@nest-sse/server';
+import type { Observable } from 'rxjs';
+import { SseModule, SseService } from '@nest-sse/server';
 import { SseBridgeModule, SseEventMapping, SsePush, type SsePushResult, type SsePushTarget } from '@nest-sse/server/bridge';
 import { SseBridgeLoader } from '../libs/sse/src/bridge/sse-bridge.loader.js';
 import { listen, type RunningApp, TEST_SECRET } from './support/demo-app.js';
-import { sleep, StreamClient } from './support/sse-client.js';
+import { sleep, StreamClient, waitForCount } from './support/sse-client.js';
 import { connectUser } from './support/streams.js';
 
 // ---- A domain event class that declares its own push ----------------------------
@@ -22,6 +36,16 @@ class TaskAssigned {
     readonly assignees: string[],
     readonly internalNotes = 'never on the wire',
   ) {}
+}
+
+/** Published to its order's topic and to the tenant's feed, with no handler. */
+@SseEventMapping<OrderCancelled>({
+  type: 'update',
+  to: { topic: (e) => [`orders/${e.orderId}`, 'tenants/acme/feed'] },
+  data: (e) => ({ kind: 'order.cancelled', orderId: e.orderId }),
+})
+class OrderCancelled {
+  constructor(readonly orderId: string) {}
 }
 
 // ---- Handlers spread over modules ----------------------------------------------------
@@ -120,6 +144,35 @@ class DoublySubscribedListener {
 
 @Module({ providers: [DoublySubscribedListener] })
 class DoublySubscribedModule {}
+
+/** Pushes an order's events to whoever watches that order's topic. */
+@Injectable()
+class OrderTopicListener {
+  @SsePush('order.shipped', { type: 'update' })
+  shipped(e: { orderId: string }): SsePushTarget {
+    return { topic: `orders/${e.orderId}`, data: { kind: 'order.shipped', orderId: e.orderId } };
+  }
+
+  /** A name the wire rule refuses: logged, never thrown into emit(). */
+  @SsePush('order.lost', { type: 'update' })
+  lost(e: { orderId: string }): SsePushTarget {
+    return { topic: `orders/${e.orderId}/`, data: { kind: 'order.lost' } };
+  }
+}
+
+/** The app's own route: streams subscribed to the topics given, without the module's route. */
+@Controller()
+class WatchController {
+  constructor(private readonly sse: SseService) {}
+
+  @Sse('watch')
+  watch(@Query('user') user: string, @Query('topic') topic?: string): Observable<MessageEvent> {
+    return this.sse.stream(user, { topics: topic ? [topic] : [] });
+  }
+}
+
+@Module({ providers: [OrderTopicListener], controllers: [WatchController] })
+class OrderTopicModule {}
 
 /** Stands for a ConfigModule: forRootAsync reads its options from here. */
 @Module({ providers: [{ provide: 'BRIDGE_TIMEOUT_MS', useValue: 100 }], exports: ['BRIDGE_TIMEOUT_MS'] })
@@ -245,6 +298,44 @@ describe('bridge discovery', () => {
     server.app.get(Emitter).events.emit('task.assigned', new TaskAssigned('t1', ['a']));
     await a.until(() => a.events.length >= 1);
     expect(a.events[0].data).toEqual({ kind: 'task.assigned', taskId: 't1' });
+  });
+
+  it('publishes { topic } targets and to: { topic } mappings to the streams subscribed to that topic, and to no other', async () => {
+    server = await startApp([EventEmitterModule.forRoot(), SseBridgeModule.forRoot(), OrderTopicModule, EmitterModule]);
+    const sse = server.app.get(SseService);
+    const watch = async (user: string, topic?: string) => {
+      const client = new StreamClient(`${server!.baseUrl}/watch?user=${user}${topic ? `&topic=${topic}` : ''}`, ['update']);
+      clients.push(client);
+      await client.opened();
+      await waitForCount(() => sse.connectionCount(user), 0, 1);
+      return client;
+    };
+    const watcher = await watch('w1', 'orders/1');
+    const feed = await watch('w2', 'tenants/acme/feed');
+    const otherOrder = await watch('w3', 'orders/2');
+    const unsubscribed = await watch('w4');
+    expect(sse.topicCount()).toBe(3);
+    const { events } = server.app.get(Emitter);
+
+    expect(events.emit('order.lost', { orderId: '1' })).toBe(true);
+    events.emit('order.shipped', { orderId: '1' });
+    events.emit('order.cancelled', new OrderCancelled('1'));
+
+    await watcher.until(() => watcher.events.length >= 2, 5000, 'both order/1 events');
+    await feed.until(() => feed.events.length >= 1, 5000, 'the feed event');
+    await sleep(50);
+    expect(watcher.events.map((e) => e.data)).toEqual([
+      { kind: 'order.shipped', orderId: '1' },
+      { kind: 'order.cancelled', orderId: '1' },
+    ]);
+    expect(feed.events.map((e) => e.data)).toEqual([{ kind: 'order.cancelled', orderId: '1' }]);
+    expect(otherOrder.events).toEqual([]);
+    expect(unsubscribed.events).toEqual([]);
+    expect(logged.error).toEqual([
+      expect.stringMatching(
+        /^SSE push 'update' for event 'order\.lost' from OrderTopicListener\.lost failed: no audience: topic is not usable \(SSE topic "orders\/1\/" is not allowed/,
+      ),
+    ]);
   });
 
   it('never calls @SsePush() handlers in an app without the bridge; plain @OnEvent() listeners still run', async () => {
