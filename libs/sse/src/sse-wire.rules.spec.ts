@@ -1,4 +1,4 @@
-import { eventIdProblem, eventTypeProblem, isUserId, SSE_LIMITS, toUserId } from './sse-wire.rules.js';
+import { checkTopics, eventIdProblem, eventTypeProblem, isTopic, isUserId, SSE_LIMITS, toUserId, topicProblem } from './sse-wire.rules.js';
 
 describe('wire rules', () => {
   it('accept event types up to the limit and refuse anything that could break a field', () => {
@@ -27,5 +27,43 @@ describe('wire rules', () => {
     for (const bad of [NaN, Infinity, '', 'u'.repeat(257), null, undefined, {}, ['a']]) {
       expect(toUserId(bad)).toBeUndefined();
     }
+  });
+});
+
+describe('topic rules', () => {
+  it.each(['orders/123', 'tenants/acme/feed', 'a', 'x.y~z:w@v-1/_'])('accepts %j', (topic) => {
+    expect(topicProblem(topic)).toBeUndefined();
+    expect(isTopic(topic)).toBe(true);
+  });
+
+  it.each([
+    ['', /non-empty/],
+    ['a//b', /not allowed/],
+    ['/a', /not allowed/],
+    ['a/', /not allowed/],
+    ['a b', /not allowed/],
+    ['a\nb', /not allowed/],
+    ['a?b', /not allowed/],
+    ['a&topic=b', /not allowed/],
+    ['orders/*', /not allowed/],
+    ['caf\u00e9', /not allowed/],
+    ['t'.repeat(SSE_LIMITS.topicLength + 1), /longer than 200/],
+    [['a'], /non-empty string/],
+  ])('refuses %j', (topic, message) => {
+    expect(topicProblem(topic)).toMatch(message);
+    expect(isTopic(topic)).toBe(false);
+  });
+
+  it('accepts a name of exactly the limit', () => {
+    expect(topicProblem('t'.repeat(SSE_LIMITS.topicLength))).toBeUndefined();
+  });
+
+  it('checks a stream\'s list: duplicates count once, past the limit or one bad name is the reason', () => {
+    expect(checkTopics(['a', 'b', 'a'])).toEqual(['a', 'b']);
+    const limit = Array.from({ length: SSE_LIMITS.topicsPerStream }, (_, i) => `t/${i}`);
+    expect(checkTopics([...limit, 't/0'])).toEqual(limit);
+    expect(checkTopics([...limit, 't/extra'])).toMatch(/at most 20 topics per stream, got 21/);
+    expect(checkTopics(['a', 'b c'])).toMatch(/not allowed/);
+    expect(checkTopics([])).toEqual([]);
   });
 });
