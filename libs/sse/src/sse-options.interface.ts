@@ -91,7 +91,7 @@ export interface SseTicketOptions {
  * @publicApi
  */
 export interface SseHistoryOptions {
-  /** Events kept per user, and for broadcasts. Default 1000. */
+  /** Events kept per user, per topic, and for broadcasts. Default 1000. */
   maxEvents?: number;
   /** Age after which events are dropped. Default 300000 (5 minutes). */
   ttlMs?: number;
@@ -101,6 +101,12 @@ export interface SseHistoryOptions {
    * what it held gets a `too-old` reset. Broadcasts are not affected. Default 100000.
    */
   maxUsers?: number;
+  /**
+   * Topics whose events are kept (in memory, like a user's log). Past it, the
+   * topic published to least recently is forgotten: a resume subscribed to it
+   * from before what it held gets a `too-old` reset. Default 100000.
+   */
+  maxTopics?: number;
   /** Replaces the in-memory default (`MemoryHistoryStore`). */
   store?: SseHistoryStore;
   /**

@@ -1,6 +1,7 @@
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_HISTORY_MAX_EVENTS,
+  DEFAULT_HISTORY_MAX_TOPICS,
   DEFAULT_HISTORY_MAX_USERS,
   DEFAULT_HISTORY_REPLAY_TIMEOUT_MS,
   DEFAULT_HISTORY_TTL_MS,
@@ -30,7 +31,15 @@ export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'jwt' | 'cors' 
   jwt: Required<Pick<SseJwtOptions, 'algorithms' | 'userIdClaim' | 'clockToleranceSec' | 'requireExp'>> & SseJwtOptions;
   cors: Required<SseCorsOptions>;
   tickets: Required<SseTicketOptions>;
-  history: { enabled: boolean; maxEvents: number; maxUsers: number; ttlMs: number; replayTimeoutMs: number; store?: SseHistoryStore };
+  history: {
+    enabled: boolean;
+    maxEvents: number;
+    maxUsers: number;
+    maxTopics: number;
+    ttlMs: number;
+    replayTimeoutMs: number;
+    store?: SseHistoryStore;
+  };
 };
 
 export type ResolvedSseExtras = Required<SseModuleExtras>;
@@ -41,7 +50,7 @@ export const DEFAULT_SSE_ROUTE = true;
 /** Longest delay a Node timer accepts. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Most entries a V8 `Map` holds: history's users are kept in one. */
+/** Most entries a V8 `Map` holds: history's users are kept in one, and its topics in another. */
 export const MAX_HISTORY_USERS = 2 ** 24;
 
 /** An integer option within bounds, or a startup error naming it (`owner` is the module it belongs to). */
@@ -113,12 +122,16 @@ export function resolveSseOptions(options: SseModuleOptions): ResolvedSseOptions
 }
 
 function resolveHistory(history: SseHistoryOptions | false | undefined): ResolvedSseOptions['history'] {
-  if (history === false) return { enabled: false, maxEvents: 0, maxUsers: 0, ttlMs: 0, replayTimeoutMs: 0 };
+  if (history === false) return { enabled: false, maxEvents: 0, maxUsers: 0, maxTopics: 0, ttlMs: 0, replayTimeoutMs: 0 };
   return {
     enabled: true,
     maxEvents: option('history.maxEvents', history?.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS, { min: 1 }),
     ttlMs: option('history.ttlMs', history?.ttlMs ?? DEFAULT_HISTORY_TTL_MS, { min: 1 }),
     maxUsers: option('history.maxUsers', history?.maxUsers ?? DEFAULT_HISTORY_MAX_USERS, {
+      min: 1,
+      max: MAX_HISTORY_USERS,
+    }),
+    maxTopics: option('history.maxTopics', history?.maxTopics ?? DEFAULT_HISTORY_MAX_TOPICS, {
       min: 1,
       max: MAX_HISTORY_USERS,
     }),

@@ -149,6 +149,133 @@ describe('MemoryHistoryStore: memory per user', () => {
   });
 });
 
+describe('MemoryHistoryStore: topics', () => {
+  let store: MemoryHistoryStore;
+  afterEach(() => store.onModuleDestroy());
+  const at = () => Date.now();
+  const toTopic = (topic: string, n: number) => store.append({ id: id(1000 + n), topic, frame: frame(n), at: at() });
+  const toUser = (userId: string, n: number) => store.append({ id: id(1000 + n), userIds: [userId], frame: frame(n), at: at() });
+  const broadcast = (n: number) => store.append({ id: id(1000 + n), frame: frame(n), at: at() });
+
+  it('replays a topic\'s events only to a resume that asks for the topic', () => {
+    store = new MemoryHistoryStore({ maxEvents: 10, ttlMs: 60_000 });
+    toTopic('orders/1', 1);
+    broadcast(2);
+    toTopic('orders/2', 3);
+    expect(store.replay('a', id(1000))).toEqual({ ok: true, frames: [frame(2)] });
+    expect(store.replay('a', id(1000), [])).toEqual({ ok: true, frames: [frame(2)] });
+    expect(store.replay('a', id(1000), ['orders/2'])).toEqual({ ok: true, frames: [frame(2), frame(3)] });
+    expect(store.replay('a', id(1000), ['orders/1', 'orders/2'])).toEqual({ ok: true, frames: [frame(1), frame(2), frame(3)] });
+    expect(store.size()).toBe(3);
+    expect(store.size({ topic: 'orders/1' })).toBe(1);
+    expect(store.size('orders/1')).toBe(0); // a user id, not the topic
+  });
+
+  it('merges the user\'s events, broadcasts and two topics in id order, after the id', () => {
+    store = new MemoryHistoryStore({ maxEvents: 10, ttlMs: 60_000 });
+    toTopic('t/b', 1);
+    toUser('a', 2);
+    toTopic('t/a', 3);
+    broadcast(4);
+    toTopic('t/b', 5);
+    toUser('b', 6);
+    toTopic('t/c', 7);
+    toTopic('t/a', 8);
+    toUser('a', 9);
+    broadcast(10);
+    toTopic('t/b', 11);
+    expect(store.replay('a', id(1000), ['t/a', 't/b'])).toEqual({ ok: true, frames: [1, 2, 3, 4, 5, 8, 9, 10, 11].map(frame) });
+    expect(store.replay('a', id(1004), ['t/b', 't/a'])).toEqual({ ok: true, frames: [5, 8, 9, 10, 11].map(frame) });
+    expect(store.replay('b', id(1005), ['t/a', 't/c'])).toEqual({ ok: true, frames: [6, 7, 8, 10].map(frame) });
+  });
+
+  it('replays a record held by several asked logs once', () => {
+    store = new MemoryHistoryStore({ maxEvents: 10, ttlMs: 60_000 });
+    toTopic('t/a', 1);
+    // One record kept for a user and a topic (the interface allows both): stored once, in two logs.
+    store.append({ id: id(1002), userIds: ['a'], topic: 't/a', frame: frame(2), at: at() });
+    toTopic('t/a', 3);
+    expect(store.size()).toBe(4);
+    expect(store.replay('a', id(1000), ['t/a', 't/a'])).toEqual({ ok: true, frames: [frame(1), frame(2), frame(3)] });
+    expect(store.replay('a', id(1001), ['t/a'])).toEqual({ ok: true, frames: [frame(2), frame(3)] });
+  });
+
+  it('keeps at most maxEvents per topic: too-old for ids before what it dropped, only for resumes asking for it', () => {
+    store = new MemoryHistoryStore({ maxEvents: 3, ttlMs: 60_000 });
+    for (let n = 1; n <= 5; n++) toTopic('t/a', n);
+    toTopic('t/b', 6);
+    expect(store.size({ topic: 't/a' })).toBe(3);
+    expect(store.slots({ topic: 't/a' })).toBe(3);
+    expect(store.replay('a', id(1001), ['t/a'])).toEqual({ ok: false, reason: 'too-old' });
+    expect(store.replay('a', id(1001), ['t/b', 't/a'])).toEqual({ ok: false, reason: 'too-old' });
+    expect(store.replay('a', id(1002), ['t/a'])).toEqual({ ok: true, frames: [frame(3), frame(4), frame(5)] });
+    expect(store.replay('a', id(1001), ['t/b'])).toEqual({ ok: true, frames: [frame(6)] });
+    expect(store.replay('a', id(1001))).toEqual({ ok: true, frames: [] });
+  });
+
+  it('drops a topic\'s events older than ttlMs, and the sweep forgets its emptied log', () => {
+    jest.useFakeTimers({ now: 50_000 });
+    try {
+      store = new MemoryHistoryStore({ maxEvents: 100, ttlMs: 1000 });
+      toTopic('t/a', 1);
+      jest.setSystemTime(50_600);
+      toTopic('t/a', 2);
+      jest.setSystemTime(51_200); // the first is 1200 ms old, the second 600 ms
+      expect(store.replay('a', id(1000), ['t/a'])).toEqual({ ok: false, reason: 'too-old' });
+      expect(store.replay('a', id(1001), ['t/a'])).toEqual({ ok: true, frames: [frame(2)] });
+      expect(store.size({ topic: 't/a' })).toBe(1);
+      jest.setSystemTime(53_000);
+      jest.advanceTimersByTime(1000);
+      expect(store.topicCount()).toBe(0);
+      expect(store.size()).toBe(0);
+      expect(store.replay('a', id(1001), ['t/a'])).toEqual({ ok: false, reason: 'too-old' });
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('keeps at most maxTopics, forgetting the one published to least recently: too-old for it, not for the others', () => {
+    store = new MemoryHistoryStore({ maxEvents: 10, ttlMs: 60_000, maxTopics: 2 });
+    toTopic('t/a', 1);
+    toTopic('t/b', 2);
+    toTopic('t/a', 3); // t/b is now the least recently published to
+    toTopic('t/c', 4); // evicts t/b, which held up to 1002
+    expect(store.topicCount()).toBe(2);
+    expect(store.size({ topic: 't/b' })).toBe(0);
+    expect(store.replay('a', id(1000), ['t/b'])).toEqual({ ok: false, reason: 'too-old' });
+    expect(store.replay('a', id(1000), ['t/a', 't/c'])).toEqual({ ok: true, frames: [frame(1), frame(3), frame(4)] });
+    // Users and broadcasts are not affected by a topic's eviction.
+    expect(store.replay('a', id(1000))).toEqual({ ok: true, frames: [] });
+    // From after what t/b held, nothing of it was lost.
+    expect(store.replay('a', id(1002), ['t/b'])).toEqual({ ok: true, frames: [] });
+    // A topic published to again after its eviction remembers it.
+    toTopic('t/b', 5); // evicts t/a, which held up to 1003
+    expect(store.replay('a', id(1001), ['t/b'])).toEqual({ ok: false, reason: 'too-old' });
+    expect(store.replay('a', id(1003), ['t/b'])).toEqual({ ok: true, frames: [frame(5)] });
+    expect(store.userCount()).toBe(0);
+  });
+
+  it('counts topics apart from users', () => {
+    store = new MemoryHistoryStore({ maxEvents: 10, ttlMs: 60_000 });
+    expect(store.topicCount()).toBe(0);
+    toTopic('t/a', 1);
+    toTopic('t/a', 2);
+    toTopic('t/b', 3);
+    toUser('a', 4);
+    broadcast(5);
+    expect(store.topicCount()).toBe(2);
+    expect(store.userCount()).toBe(1);
+    expect(store.size()).toBe(5);
+    expect(store.slots()).toBe(4 * 4);
+  });
+
+  it('refuses a maxTopics that is not a positive integer up to 2^24', () => {
+    for (const maxTopics of [0, 1.5, 2 ** 24 + 1]) {
+      expect(() => new MemoryHistoryStore({ maxEvents: 10, ttlMs: 1000, maxTopics })).toThrow(/^MemoryHistoryStore: maxTopics must be an integer/);
+    }
+  });
+});
+
 describe('event ids', () => {
   it('parse only the server format', () => {
     expect(parseEventId('1700000000000-3')).toEqual({ ms: 1700000000000, seq: 3 });
