@@ -27,6 +27,7 @@ export class AppModule implements OnModuleInit {
   }
 
   static forRoot(config: AppConfig): DynamicModule {
+    const orders = OrdersModule.register({ shipDelayMs: config.shipDelayMs });
     return {
       module: AppModule,
       imports: [
@@ -40,8 +41,8 @@ export class AppModule implements OnModuleInit {
           cors: { origins: config.corsOrigins },
         }),
         SseBridgeModule.forRoot(),
-        OrdersModule.register({ shipDelayMs: config.shipDelayMs }),
-        NotificationsModule,
+        orders,
+        NotificationsModule.register({ orders }),
         AnnouncementsModule,
         ...(config.devTokens ? [DevTokenModule] : []),
       ],

@@ -2,11 +2,22 @@ import { Injectable } from '@nestjs/common';
 import { SsePush, type SsePushTarget } from '@nest-sse/server/bridge';
 import { OrderPlacedEvent } from '../orders/events/order-placed.event.js';
 import { OrderShippedEvent } from '../orders/events/order-shipped.event.js';
+import { orderTopic } from './order-topic.policy.js';
+
+/**
+ * The SSE event type of what an order's topic (`orders/<orderId>`) receives. Not
+ * the owner's `notification` / `update`: a stream that has both (the owner's,
+ * subscribed to the topic) can tell the copies apart, and a client that only
+ * handles the owner's types never sees the topic's.
+ */
+export const ORDER_TOPIC_EVENT_TYPE = 'order';
 
 /**
  * Where order events become pushes. The orders domain does not know this class
  * exists: it emits, and `@SsePush()` subscribes these handlers and sends what
- * they return. Each handler chooses exactly which fields leave the server.
+ * they return. Each handler chooses exactly which fields leave the server: the
+ * owner's push (unchanged, part of the demo's contract) and, added beside it,
+ * the order's topic event for whoever watches the order (its owner, admins).
  */
 @Injectable()
 export class OrderNotificationsListener {
@@ -33,6 +44,36 @@ export class OrderNotificationsListener {
         orderId: event.orderId,
         status: 'shipped',
         shippedAt: event.shippedAt,
+        message: `Order ${event.orderId.slice(0, 8)} has shipped`,
+      },
+    };
+  }
+
+  @SsePush(OrderPlacedEvent.eventName, { type: ORDER_TOPIC_EVENT_TYPE })
+  orderPlacedOnTopic(event: OrderPlacedEvent): SsePushTarget {
+    return {
+      topic: orderTopic(event.orderId),
+      data: {
+        kind: 'order.placed',
+        orderId: event.orderId,
+        status: 'placed',
+        item: event.item,
+        quantity: event.quantity,
+        at: event.placedAt,
+        message: `Order placed: ${event.quantity} x ${event.item}`,
+      },
+    };
+  }
+
+  @SsePush(OrderShippedEvent.eventName, { type: ORDER_TOPIC_EVENT_TYPE })
+  orderShippedOnTopic(event: OrderShippedEvent): SsePushTarget {
+    return {
+      topic: orderTopic(event.orderId),
+      data: {
+        kind: 'order.shipped',
+        orderId: event.orderId,
+        status: 'shipped',
+        at: event.shippedAt,
         message: `Order ${event.orderId.slice(0, 8)} has shipped`,
       },
     };

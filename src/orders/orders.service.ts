@@ -40,6 +40,11 @@ export class OrdersService implements OnModuleDestroy {
     return { ...order };
   }
 
+  /** Whether `orderId` names an order of `userId` (false for an unknown order). */
+  isOwnedBy(orderId: string, userId: string): boolean {
+    return this.orders.get(orderId)?.userId === userId;
+  }
+
   listFor(userId: string): Order[] {
     return [...this.orders.values()].filter((o) => o.userId === userId).map((o) => ({ ...o }));
   }
