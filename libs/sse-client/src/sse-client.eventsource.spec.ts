@@ -1,7 +1,7 @@
 /**
  * The client against a real EventSource implementation (the `eventsource` package,
  * which follows the WHATWG spec like browsers do) and a small HTTP server speaking
- * the nest-sse wire format: 401/429 as JSON before the stream, `event:`/`id:`/`data:`
+ * the nest-sse wire format: 401/403/429 as JSON before the stream, `event:`/`id:`/`data:`
  * frames, `auth-expired` followed by the end of the stream.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createSseClient, type SseClient } from './sse-client.js';
 import type { SseClientError } from './sse-client.errors.js';
-import type { SseStatus } from './sse-client.types.js';
+import type { SseStatus, SseStatusReason } from './sse-client.types.js';
 
 interface Frame {
   id: string;
@@ -22,6 +22,7 @@ interface RequestLog {
   token: string | null;
   lastEventIdQuery: string | null;
   lastEventIdHeader: string | undefined;
+  topics: string[];
 }
 
 class DemoServer {
@@ -30,6 +31,8 @@ class DemoServer {
   readonly validTokens = new Set<string>();
   /** Answer the next N stream requests with 429. */
   tooMany = 0;
+  /** A stream asking for any of these is refused with 403, as the server refuses a topic. */
+  readonly forbiddenTopics = new Set<string>();
   private readonly streams = new Set<ServerResponse>();
   private server: Server | undefined;
   url = '';
@@ -78,10 +81,13 @@ class DemoServer {
       token: url.searchParams.get('token'),
       lastEventIdQuery: url.searchParams.get('lastEventId'),
       lastEventIdHeader: typeof header === 'string' ? header : undefined,
+      topics: url.searchParams.getAll('topic'),
     };
     this.requests.push(log);
     if (url.searchParams.get('channel') !== 'main') return json(res, 404, { statusCode: 404 });
     if (!log.token || !this.validTokens.has(log.token)) return json(res, 401, { statusCode: 401 });
+    const refused = log.topics.filter((topic) => this.forbiddenTopics.has(topic));
+    if (refused.length > 0) return json(res, 403, { statusCode: 403, message: 'Forbidden topics', topics: refused });
     if (this.tooMany > 0) {
       this.tooMany -= 1;
       return json(res, 429, { statusCode: 429 });
@@ -120,7 +126,9 @@ describe('SseClient with the eventsource package against an HTTP server', () => 
   let statuses: SseStatus[];
   let errors: SseClientError[];
 
-  const connect = (options: { token?: string; getToken?: () => Promise<string> }): SseClient => {
+  let reasons: SseStatusReason[];
+
+  const connect = (options: { token?: string; getToken?: () => Promise<string>; topics?: string[] }): SseClient => {
     client = createSseClient(server.url, {
       ...options,
       EventSource,
@@ -129,7 +137,10 @@ describe('SseClient with the eventsource package against an HTTP server', () => 
         notification: (data) => received.push(['notification', data]),
         update: (data) => received.push(['update', data]),
       },
-      onStatus: (status) => statuses.push(status),
+      onStatus: (status, _, reason) => {
+        statuses.push(status);
+        reasons.push(reason);
+      },
       onError: (error) => errors.push(error),
     });
     return client;
@@ -140,6 +151,7 @@ describe('SseClient with the eventsource package against an HTTP server', () => 
     await server.start();
     received = [];
     statuses = [];
+    reasons = [];
     errors = [];
   });
 
@@ -237,5 +249,32 @@ describe('SseClient with the eventsource package against an HTTP server', () => 
     sse.close();
     await until(() => server.openStreams === 0, 'server-side close');
     expect(sse.status).toBe('closed');
+  });
+
+  it('subscribes to its topics on every request, the browser reconnect included', async () => {
+    server.validTokens.add('t');
+    const sse = connect({ token: 't', topics: ['orders/123', 'tenants/acme/feed'] });
+    await until(() => sse.status === 'open', 'open');
+    server.dropAll();
+    await until(() => server.requests.length === 2 && server.openStreams === 1, 'reconnected');
+    expect(server.requests.map((r) => r.topics)).toEqual([
+      ['orders/123', 'tenants/acme/feed'],
+      ['orders/123', 'tenants/acme/feed'],
+    ]);
+  });
+
+  it('stops on a 403 for a refused topic: one request, status error, reason forbidden', async () => {
+    server.validTokens.add('t');
+    server.forbiddenTopics.add('orders/9');
+    let asked = 0;
+    const sse = connect({ token: 't', getToken: async () => `t${++asked}`, topics: ['orders/1', 'orders/9'] });
+    await until(() => sse.status === 'error', 'error');
+    expect(sse.statusReason).toBe('forbidden');
+    expect(errors.map((e) => [e.code, e.httpStatus])).toEqual([['connection', 403]]);
+    // Well past the backoff (100 ms) and the stream's retry (50 ms): nobody asks again.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(server.requests).toHaveLength(1);
+    expect(asked).toBe(0);
+    expect(reasons).toEqual(['forbidden']);
   });
 });

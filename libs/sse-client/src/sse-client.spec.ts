@@ -5,6 +5,7 @@ import { SseClientError } from './sse-client.errors.js';
 import type {
   SseClientOptions,
   SseEventSourceConstructor,
+  SseGetTicket,
   SseServerEvents,
   SseStatus,
   SseStatusReason,
@@ -806,7 +807,7 @@ describe('SseClient: topics', () => {
 
   it('with getTicket, gives the topics to every ticket request and keeps them out of the stream URL', async () => {
     let n = 0;
-    const getTicket = jest.fn(async () => `t-${++n}`);
+    const getTicket = jest.fn<SseGetTicket>(async () => `t-${++n}`);
     start({ token: undefined, getTicket, topics: ['orders/123', 'orders/123', 'tenants/acme/feed'] });
     await jest.advanceTimersByTimeAsync(0);
     expect(getTicket).toHaveBeenLastCalledWith({ topics: ['orders/123', 'tenants/acme/feed'] });
@@ -856,11 +857,11 @@ describe('SseClient: topics', () => {
   it('retries a 403 the browser cannot see (no status) like any refusal: with the backoff, up to maxRecoveries', async () => {
     const { client, reasons } = start({ topics: ['orders/9'], maxRecoveries: 3 });
     const opened: number[] = [Date.now()];
-    while (client.status !== 'error') {
+    const gaveUp = (): boolean => client.status === 'error';
+    while (!gaveUp()) {
       const before = created();
       FakeEventSource.latest.fail(); // the browser's EventSource: readyState CLOSED, no status
-      await jest.advanceTimersByTimeAsync(100);
-      while (created() === before && client.status !== 'error') await jest.advanceTimersByTimeAsync(100);
+      while (created() === before && !gaveUp()) await jest.advanceTimersByTimeAsync(100);
       if (created() > before) opened.push(Date.now());
     }
     const gaps = opened.slice(1).map((at, i) => at - opened[i]!);

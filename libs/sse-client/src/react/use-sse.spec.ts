@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { act, renderHook } from '@testing-library/react';
 import { StrictMode, createElement, type ReactNode } from 'react';
 import type { SseClientError } from '../sse-client.errors.js';
-import type { SseClientOptions } from '../sse-client.types.js';
+import type { SseClientOptions, SseGetTicket } from '../sse-client.types.js';
 import { FakeEventSource } from '../testing/fake-event-source.js';
 import { useSSE, type UseSseOptions } from './index.js';
 
@@ -295,5 +295,62 @@ describe('useSSE', () => {
     expect(result.current.statusReason).toBe('unsupported');
     expect(result.current.error?.code).toBe('unsupported');
     expect(onError).toHaveBeenCalledTimes(1);
+  });
+
+  describe('topics', () => {
+    const topicsOf = (source: FakeEventSource): string[] =>
+      new URL(source.url, 'http://localhost').searchParams.getAll('topic');
+
+    it('subscribes with them, and reconnects when they change by value, not for the same ones in a new array', () => {
+      const { rerender } = renderUseSse('/api/events', { topics: ['orders/1', 'tenants/acme/feed'] });
+      const first = FakeEventSource.latest;
+      expect(topicsOf(first)).toEqual(['orders/1', 'tenants/acme/feed']);
+      act(() => first.open());
+
+      rerender({ url: '/api/events', options: withFake({ topics: ['orders/1', 'tenants/acme/feed'] }) });
+      rerender({ url: '/api/events', options: withFake({ topics: ['tenants/acme/feed', 'orders/1', 'orders/1'] }) });
+      expect(FakeEventSource.instances).toHaveLength(1);
+      expect(first.closedByClient).toBe(false);
+
+      rerender({ url: '/api/events', options: withFake({ topics: ['orders/2', 'tenants/acme/feed'] }) });
+      expect(first.closedByClient).toBe(true);
+      expect(FakeEventSource.instances).toHaveLength(2);
+      expect(topicsOf(FakeEventSource.latest)).toEqual(['orders/2', 'tenants/acme/feed']);
+
+      rerender({ url: '/api/events', options: withFake({}) });
+      expect(FakeEventSource.instances).toHaveLength(3);
+      expect(topicsOf(FakeEventSource.latest)).toEqual([]);
+    });
+
+    it('gives them to getTicket, keeping them out of the stream URL', async () => {
+      const getTicket = jest.fn<SseGetTicket>(async () => 't-1');
+      renderUseSse('/api/events', { token: undefined, getTicket, topics: ['orders/1', 'orders/1'] });
+      await act(async () => {
+        await jest.advanceTimersByTimeAsync(0);
+      });
+      expect(getTicket).toHaveBeenCalledWith({ topics: ['orders/1'] });
+      expect(FakeEventSource.latest.url).toBe('/api/events?ticket=t-1');
+    });
+
+    it('reports a bad topic as status error, opening nothing, and connects once it is fixed', () => {
+      const onError = jest.fn<(error: SseClientError) => void>();
+      const { result, rerender } = renderUseSse('/api/events', { topics: ['orders/*'], onError });
+      expect(FakeEventSource.instances).toHaveLength(0);
+      expect([result.current.status, result.current.statusReason]).toEqual(['error', 'unsupported']);
+      expect(result.current.error?.message).toMatch(/topics\[0\]: SSE topic "orders\/\*" is not allowed/);
+      expect(onError).toHaveBeenCalledTimes(1);
+
+      rerender({ url: '/api/events', options: withFake({ topics: ['orders/7'], onError }) });
+      expect(FakeEventSource.instances).toHaveLength(1);
+      expect(result.current.status).toBe('connecting');
+      expect(topicsOf(FakeEventSource.latest)).toEqual(['orders/7']);
+    });
+
+    it('says forbidden when the server refuses a topic with a status the client sees', () => {
+      const { result } = renderUseSse('/api/events', { topics: ['orders/9'] });
+      act(() => FakeEventSource.latest.fail(403));
+      expect([result.current.status, result.current.statusReason]).toEqual(['error', 'forbidden']);
+      expect(result.current.error?.httpStatus).toBe(403);
+    });
   });
 });
