@@ -92,12 +92,12 @@ describe('dashboard in headless Chromium', () => {
     await server?.close();
   });
 
-  async function openDashboard(query = ''): Promise<Page> {
+  async function openDashboard(query = '', baseUrl = server.baseUrl): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     contexts.push(context);
     const page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto(`${server.baseUrl}/${query}`);
+    await page.goto(`${baseUrl}/${query}`);
     await page.getByTestId('connect').waitFor({ timeout: WAIT });
     return page;
   }
@@ -309,6 +309,52 @@ describe('dashboard in headless Chromium', () => {
     expect(await reset.textContent()).toMatch(/Reset \(malformed-id\): reloaded 1 order\(s\)/);
     expect(orderLoads).toBe(2); // on connect, and again on reset
     await page.locator(`[data-order-id="${placed.json.id}"]`).waitFor({ timeout: WAIT });
+  });
+
+  it('the order detail view subscribes to orders/<id> and shows the order\'s shipment live', async () => {
+    // A demo of its own whose orders ship after 3 s: time to open the detail before it happens.
+    const slow = await startDemo({ heartbeatMs: 0, shipDelayMs: 3_000 });
+    try {
+      const slowSse = slow.app.get(SseService);
+      const topicRequests: string[] = [];
+      (slow.app.getHttpServer() as Server).on('request', (req: IncomingMessage) => {
+        const url = new URL(req.url ?? '/', slow.baseUrl);
+        if (url.pathname === '/api/events') topicRequests.push(...url.searchParams.getAll('topic'));
+      });
+      const page = await openDashboard('', slow.baseUrl);
+      await connect(page, 'fay');
+      await page.getByTestId('order-item').fill('teapot');
+      const [response] = await Promise.all([
+        page.waitForResponse((r) => r.url().endsWith('/api/orders') && r.request().method() === 'POST'),
+        page.getByTestId('order-submit').click(),
+      ]);
+      const order = (await response.json()) as { id: string };
+
+      await page.locator(`[data-order-id="${order.id}"] [data-testid="order-watch"]`).click();
+      const detail = page.locator(`[data-testid="order-detail"][data-order-id="${order.id}"]`);
+      await detail.locator('[data-testid="order-detail-status"]:text-is("open")').waitFor({ timeout: WAIT });
+      // A second stream of fay's, subscribed to the order's topic, while the order is still placed.
+      expect(topicRequests).toEqual([`orders/${order.id}`]);
+      expect(slowSse.connectionCount('fay')).toBe(2);
+      expect(slowSse.topicCount()).toBe(1);
+      expect(await detail.getByTestId('order-detail-event').count()).toBe(0);
+
+      const shipped = detail.locator('[data-testid="order-detail-event"][data-kind="order.shipped"]');
+      await shipped.waitFor({ timeout: WAIT });
+      expect(await shipped.textContent()).toContain(order.id);
+      expect(await detail.getByTestId('order-detail-event').count()).toBe(1);
+
+      // Closing the detail closes its stream: the topic is gone with its last subscriber.
+      await detail.getByTestId('order-detail-close').click();
+      const deadline = Date.now() + WAIT;
+      while (slowSse.topicCount() !== 0 || slowSse.connectionCount('fay') !== 1) {
+        if (Date.now() > deadline) throw new Error(`topics ${slowSse.topicCount()}, fay's streams ${slowSse.connectionCount('fay')}`);
+        await sleep(20);
+      }
+    } finally {
+      await Promise.all(contexts.splice(0).map((c) => c.close()));
+      await slow.close();
+    }
   });
 
   it('Disconnect unmounts the stream component: the server connection count drops to 0', async () => {

@@ -2,15 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { SsePush, type SsePushTarget } from '@nest-sse/server/bridge';
 import { OrderPlacedEvent } from '../orders/events/order-placed.event.js';
 import { OrderShippedEvent } from '../orders/events/order-shipped.event.js';
-import { orderTopic } from './order-topic.policy.js';
-
-/**
- * The SSE event type of what an order's topic (`orders/<orderId>`) receives. Not
- * the owner's `notification` / `update`: a stream that has both (the owner's,
- * subscribed to the topic) can tell the copies apart, and a client that only
- * handles the owner's types never sees the topic's.
- */
-export const ORDER_TOPIC_EVENT_TYPE = 'order';
+import { ORDER_TOPIC_EVENT_TYPE, orderTopic, type OrderTopicEventData } from './order-topic.js';
 
 /**
  * Where order events become pushes. The orders domain does not know this class
@@ -50,7 +42,7 @@ export class OrderNotificationsListener {
   }
 
   @SsePush(OrderPlacedEvent.eventName, { type: ORDER_TOPIC_EVENT_TYPE })
-  orderPlacedOnTopic(event: OrderPlacedEvent): SsePushTarget {
+  orderPlacedOnTopic(event: OrderPlacedEvent): SsePushTarget<OrderTopicEventData> {
     return {
       topic: orderTopic(event.orderId),
       data: {
@@ -66,7 +58,7 @@ export class OrderNotificationsListener {
   }
 
   @SsePush(OrderShippedEvent.eventName, { type: ORDER_TOPIC_EVENT_TYPE })
-  orderShippedOnTopic(event: OrderShippedEvent): SsePushTarget {
+  orderShippedOnTopic(event: OrderShippedEvent): SsePushTarget<OrderTopicEventData> {
     return {
       topic: orderTopic(event.orderId),
       data: {

@@ -1,8 +1,6 @@
 import { SseTopic, type SseTopicPolicy, type SseUser } from '@nest-sse/server';
 import { OrdersService } from '../orders/orders.service.js';
-
-/** The topic of one order's live events: `orders/<orderId>`. */
-export const orderTopic = (orderId: string): string => `orders/${orderId}`;
+import { ORDER_TOPIC_PATTERN } from './order-topic.js';
 
 /**
  * The stream's user with the demo's `roles` claim. Roles reach the stream's user
@@ -12,11 +10,12 @@ export const orderTopic = (orderId: string): string => `orders/${orderId}`;
 type DemoStreamUser = SseUser & { roles?: readonly string[] };
 
 /**
- * Who may watch an order live: its owner, and admins. Lives here, not in
- * src/orders, so the orders domain stays free of the SSE library; it asks
- * `OrdersService` on every connect and reconnect, so an unknown order is refused.
+ * Who may watch an order live (`orders/<orderId>`): its owner, and admins. Lives
+ * here, not in src/orders, so the orders domain stays free of the SSE library.
+ * Asked on every connect and reconnect; an order the store does not know is
+ * nobody's (admins aside).
  */
-@SseTopic('orders/:orderId')
+@SseTopic(ORDER_TOPIC_PATTERN)
 export class OrderTopicPolicy implements SseTopicPolicy<{ orderId: string }, DemoStreamUser> {
   constructor(private readonly orders: OrdersService) {}
 

@@ -1,10 +1,11 @@
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { type SseStatus, useSSE } from '@nest-sse/client/react';
 import type { DemoSession } from './api.js';
 import { ActivityLog } from './components/ActivityLog.js';
 import { AnnouncementBox } from './components/AnnouncementBox.js';
 import { ConnectionBanner } from './components/ConnectionBanner.js';
 import { EventFeed } from './components/EventFeed.js';
+import { OrderDetail } from './components/OrderDetail.js';
 import { OrderForm } from './components/OrderForm.js';
 import { OrdersTable } from './components/OrdersTable.js';
 import { SessionMeta } from './components/SessionMeta.js';
@@ -34,6 +35,9 @@ export function LiveSession({
   const orders = useOrders(api, session.userId, log);
   const stored = useStoredLastEventId(session.userId);
   const connection = useConnectionHistory(stored.resumeFrom, log);
+  /** The order whose detail (and topic stream) is shown. */
+  const [watched, setWatched] = useState<string | null>(null);
+  const watchedOrder = orders.orders.find((o) => o.id === watched);
 
   /** An event listed for the first time also updates the orders; a repeat does nothing. */
   const receive = (type: keyof DemoEvents, data: DemoEventData, event: MessageEvent<string>) => {
@@ -78,7 +82,10 @@ export function LiveSession({
         <div className="side">
           <OrderForm onSubmit={orders.place} />
           <AnnouncementBox admin={session.admin} onSubmit={(message) => api.announce(message)} />
-          <OrdersTable orders={orders.orders} loadedAt={orders.loadedAt} />
+          {watchedOrder ? (
+            <OrderDetail key={watchedOrder.id} order={watchedOrder} api={api} onClose={() => setWatched(null)} />
+          ) : null}
+          <OrdersTable orders={orders.orders} loadedAt={orders.loadedAt} watched={watched} onWatch={setWatched} />
           <ActivityLog entries={entries} />
         </div>
       </div>

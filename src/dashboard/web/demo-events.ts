@@ -1,3 +1,7 @@
+import type { OrderTopicEventData } from '../../notifications/order-topic.js';
+
+export type { OrderTopicEventData };
+
 /** What the demo's events carry (see src/notifications and src/announcements). */
 export interface DemoEventData {
   kind?: string;
@@ -12,4 +16,6 @@ export interface DemoEventData {
 export interface DemoEvents {
   notification: DemoEventData;
   update: DemoEventData;
+  /** An order's topic (`orders/<orderId>`): only on streams subscribed to it. */
+  order: OrderTopicEventData;
 }

@@ -1,7 +1,18 @@
 import type { Order } from '../api.js';
 import { shortId, time } from '../format.js';
 
-export function OrdersTable({ orders, loadedAt }: { orders: Order[]; loadedAt: number | null }) {
+export function OrdersTable({
+  orders,
+  loadedAt,
+  watched,
+  onWatch,
+}: {
+  orders: Order[];
+  loadedAt: number | null;
+  /** The order whose detail is shown, if any. */
+  watched: string | null;
+  onWatch: (orderId: string) => void;
+}) {
   return (
     <section className="panel">
       <h2>
@@ -16,6 +27,7 @@ export function OrdersTable({ orders, loadedAt }: { orders: Order[]; loadedAt: n
               <th>Item</th>
               <th>Qty</th>
               <th>Status</th>
+              <th />
             </tr>
           </thead>
           <tbody>
@@ -30,6 +42,17 @@ export function OrdersTable({ orders, loadedAt }: { orders: Order[]; loadedAt: n
                   <span className={`tag tag-${order.status}`} data-testid="order-status">
                     {order.status}
                   </span>
+                </td>
+                <td>
+                  <button
+                    type="button"
+                    className="secondary"
+                    data-testid="order-watch"
+                    disabled={watched === order.id}
+                    onClick={() => onWatch(order.id)}
+                  >
+                    Watch
+                  </button>
                 </td>
               </tr>
             ))}
