@@ -821,18 +821,17 @@ describe('SseClient: topics', () => {
   });
 
   it.each([
-    ['a bad name', ['orders/1', 'orders/*'], TypeError, /^topics\[1\]: SSE topic "orders\/\*" is not allowed/],
-    ['an empty name', [''], TypeError, /^topics\[0\]: SSE topic must be a non-empty string/],
+    ['a bad name', ['orders/1', 'orders/*'], /^Bad topics: SSE topic "orders\/\*" is not allowed/],
+    ['an empty name', [''], /^Bad topics: SSE topic must be a non-empty string/],
     [
       'too many topics',
       Array.from({ length: SSE_LIMITS.topicsPerStream + 1 }, (_, i) => `t/${i}`),
-      RangeError,
-      /at most 20 topics, got 21/,
+      /^Bad topics: at most 20 topics per stream, got 21/,
     ],
-  ])('refuses %s when created, before anything is sent', async (_, topics, type, message) => {
+  ])('refuses %s when created, before anything is sent', async (_, topics, message) => {
     const getToken = jest.fn(async () => 'tok');
     const getTicket = jest.fn(async () => 'tkt');
-    expect(() => start({ topics, getToken })).toThrow(type);
+    expect(() => start({ topics, getToken })).toThrow(TypeError);
     expect(() => start({ topics, getToken })).toThrow(message);
     expect(() => start({ token: undefined, topics, getTicket })).toThrow(message);
     await jest.advanceTimersByTimeAsync(0);

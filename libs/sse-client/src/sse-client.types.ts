@@ -147,9 +147,9 @@ export interface SseClientOptions<TEvents extends object = SseEventMap> {
    * Topics every connection (the first and each replacement) subscribes to, besides the
    * user's own events and broadcasts: repeated `topic` query parameters on the stream URL,
    * or, with `getTicket`, in the ticket request (`getTicket({ topics })`: pass them on to
-   * `fetchSseTicket`). Checked with the server's rule (`topicProblem`, at most
-   * `SSE_LIMITS.topicsPerStream`) when the client is created, which throws on a bad one;
-   * duplicates are removed. A topic the server refuses is a 403: see the `forbidden` and
+   * `fetchSseTicket`). Checked with the server's rule (`checkTopics`: `topicProblem`, at most
+   * `SSE_LIMITS.topicsPerStream`) when the client is created, which throws a `TypeError` on a
+   * bad one; duplicates are removed. A topic the server refuses is a 403: see the `forbidden` and
    * `refused` status reasons.
    */
   topics?: readonly string[];

@@ -2,6 +2,8 @@ import { SseClientError } from './sse-client.errors.js';
 import { resolveTopics } from './stream-topics.js';
 import { withQueryParams } from './stream-url.js';
 
+const FORBIDDEN = 403;
+
 /** The part of `fetch` the ticket request uses (the browser's, Node's, or a fake). */
 export type SseTicketFetch = (
   url: string,
@@ -59,11 +61,23 @@ export async function fetchSseTicket(url: string | URL, token: string, options: 
     });
   }
   const { status } = response;
-  if (!response.ok) throw new SseClientError('token', `The ticket request to ${target} answered HTTP ${status}`, { httpStatus: status });
+  if (!response.ok) {
+    // A 403 names the topics the server refused: worth a line in the error.
+    const refused = status === FORBIDDEN ? refusedTopics(await response.json().catch(() => undefined)) : '';
+    throw new SseClientError('token', `The ticket request to ${target} answered HTTP ${status}${refused}`, { httpStatus: status });
+  }
   const body = await response.json().catch(() => undefined);
   const ticket = (body as { ticket?: unknown } | undefined)?.ticket;
   if (typeof ticket !== 'string' || ticket === '') {
     throw new SseClientError('token', `The ticket request to ${target} answered no ticket`, { httpStatus: status });
   }
   return ticket;
+}
+
+/** ` (refused topics: a, b)` from a 403's JSON body `{ topics }`, or nothing. */
+function refusedTopics(body: unknown): string {
+  const topics = (body as { topics?: unknown } | undefined)?.topics;
+  if (!Array.isArray(topics)) return '';
+  const names = topics.filter((topic): topic is string => typeof topic === 'string');
+  return names.length === 0 ? '' : ` (refused topics: ${names.join(', ')})`;
 }

@@ -337,7 +337,7 @@ describe('useSSE', () => {
       const { result, rerender } = renderUseSse('/api/events', { topics: ['orders/*'], onError });
       expect(FakeEventSource.instances).toHaveLength(0);
       expect([result.current.status, result.current.statusReason]).toEqual(['error', 'unsupported']);
-      expect(result.current.error?.message).toMatch(/topics\[0\]: SSE topic "orders\/\*" is not allowed/);
+      expect(result.current.error?.message).toMatch(/Bad topics: SSE topic "orders\/\*" is not allowed/);
       expect(onError).toHaveBeenCalledTimes(1);
 
       rerender({ url: '/api/events', options: withFake({ topics: ['orders/7'], onError }) });
