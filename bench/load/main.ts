@@ -45,6 +45,11 @@ function assertEnoughFiles(streams: number): string {
   return limit === undefined ? 'unknown' : String(limit);
 }
 
+/** `&topic=…` for each topic, the repeatable query parameter every topic variant's route reads. */
+function topicQuery(topics: readonly string[] | undefined): string {
+  return topics ? topics.map((topic) => `&topic=${encodeURIComponent(topic)}`).join('') : '';
+}
+
 function connectAll(command: Extract<LoadCommand, { cmd: 'connect' }>): Promise<ConnectReport> {
   const fdLimit = assertEnoughFiles(command.tokens.length);
   const total = command.tokens.length;
@@ -71,7 +76,8 @@ function connectAll(command: Extract<LoadCommand, { cmd: 'connect' }>): Promise<
         if (opened + failed === total) settle();
         else launch();
       };
-      connections[client] = new SseConnection(command.port, `${command.path}?token=${command.tokens[client]}`, {
+      const query = `token=${command.tokens[client]}${topicQuery(command.topics?.[client])}`;
+      connections[client] = new SseConnection(command.port, `${command.path}?${query}`, {
         onOpen: () => {
           opened++;
           lastOpenAt = now();

@@ -11,6 +11,7 @@ import type { VariantResult } from './result.js';
 import { runVariant } from './run-variant.js';
 import { type BenchSettings, loadSettings } from './settings.js';
 import { stormVariant } from './storm.js';
+import { topicVariant } from './topics.js';
 
 /** Enough about the machine to tell whether two result files can be compared. */
 function machineInfo() {
@@ -65,6 +66,13 @@ async function main(settings: BenchSettings): Promise<number> {
       `(cap ${settings.targetedTimeCapMs / 1000} s); ${settings.repeats} rounds of each, median shown; ` +
       'loopback only; tokens HS256 with exp',
   );
+  if (settings.topicVariants.length) {
+    console.log(
+      `topics (each on a fresh server): ${settings.topicVariants.join(', ')}; every stream subscribed to one topic of all N ` +
+        `(${settings.topicEvents} x ${settings.eventBytes} B published to it) and to one of N/${settings.topicSubscribers} topics ` +
+        `(${settings.topicPublishes} x ${settings.eventBytes} B published to topics drawn at random); ${settings.repeats} rounds of each`,
+    );
+  }
   if (settings.stormVariants.length) {
     console.log(
       `storms (each on a fresh server): ${settings.stormVariants.join(', ')}; all N at once, then spread uniformly over ` +
@@ -81,6 +89,7 @@ async function main(settings: BenchSettings): Promise<number> {
     for (const variant of settings.variants) {
       const log = (line: string) => console.log(`[N=${n} ${variant}] ${line}`);
       const result = await runVariant(variant, tokens, settings, log);
+      if (settings.topicVariants.includes(variant)) result.topics = await topicVariant(variant, tokens, settings, log);
       if (settings.stormVariants.includes(variant)) {
         result.storm = await stormVariant(variant, 'at-once', tokens, settings, log);
         result.jitteredStorm = await stormVariant(variant, 'jittered', tokens, settings, log);
@@ -110,7 +119,7 @@ async function main(settings: BenchSettings): Promise<number> {
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nresults: ${file}`);
   // A completed run exits 0 whatever the verdicts: the targets are reported, not enforced.
-  return results.some((r) => r.error || r.storm?.error || r.jitteredStorm?.error) ? 1 : 0;
+  return results.some((r) => r.error || r.topics?.error || r.storm?.error || r.jitteredStorm?.error) ? 1 : 0;
 }
 
 let settings: BenchSettings;

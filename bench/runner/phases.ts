@@ -1,5 +1,6 @@
 import type { Child } from '../shared/ipc.js';
-import type { MemoryReport, PhaseReport, SendReport } from '../shared/protocol.js';
+import { ONE_TOPIC, topicOf } from '../shared/payload.js';
+import type { BenchPayload, MemoryReport, PhaseReport, SendReport, ServerCommand } from '../shared/protocol.js';
 import type { BenchSettings } from './settings.js';
 import type { BroadcastRun, TargetedRun } from './result.js';
 
@@ -23,44 +24,85 @@ export async function collectGarbage(server: Child, load: Child): Promise<void> 
   ]);
 }
 
-export async function broadcastRound(server: Child, load: Child, settings: BenchSettings): Promise<BroadcastRun> {
-  await load.request({ cmd: 'arm', phase: 'b' }, COMMAND_TIMEOUT_MS);
-  const send = await server.request<SendReport>(
-    { cmd: 'broadcast', count: settings.broadcastEvents, bytes: settings.eventBytes },
-    settings.phaseTimeoutMs,
-  );
-  const phase = await load.request<PhaseReport>(
+/** Events back to back (to everyone, or to one topic every stream is in): the time until every client had every one. */
+async function burstRound(
+  server: Child,
+  load: Child,
+  phase: BenchPayload['k'],
+  command: ServerCommand,
+  settings: BenchSettings,
+): Promise<BroadcastRun> {
+  await load.request({ cmd: 'arm', phase }, COMMAND_TIMEOUT_MS);
+  const send = await server.request<SendReport>(command, settings.phaseTimeoutMs);
+  const report = await load.request<PhaseReport>(
     { cmd: 'await', expectedPerClient: send.sent, timeoutMs: settings.phaseTimeoutMs },
     settings.phaseTimeoutMs + COMMAND_TIMEOUT_MS,
   );
-  const fanOutMs = phase.lastReceivedAt - send.startedAt;
-  return { send, phase, fanOutMs, deliveriesPerSec: (phase.delivered / fanOutMs) * 1000 };
+  const fanOutMs = report.lastReceivedAt - send.startedAt;
+  return { send, phase: report, fanOutMs, deliveriesPerSec: (report.delivered / fanOutMs) * 1000 };
 }
 
-export async function targetedRound(
+/** Events to targets drawn at random (users, or topics), batched: the time until the last arrived. */
+async function spreadRound(
+  server: Child,
+  load: Child,
+  phase: BenchPayload['k'],
+  command: ServerCommand,
+  perClient: (send: SendReport) => number[],
+  settings: BenchSettings,
+): Promise<TargetedRun> {
+  await load.request({ cmd: 'arm', phase }, COMMAND_TIMEOUT_MS);
+  const reply = await server.request<SendReport>(command, settings.targetedTimeCapMs + settings.phaseTimeoutMs);
+  const { perUser, perTopic, ...send } = reply;
+  const report = await load.request<PhaseReport>(
+    { cmd: 'await', expectedPerClient: perClient(reply), timeoutMs: settings.phaseTimeoutMs },
+    settings.phaseTimeoutMs + COMMAND_TIMEOUT_MS,
+  );
+  const elapsedMs = report.lastReceivedAt - send.startedAt;
+  return { send, phase: report, elapsedMs, eventsPerSec: (report.delivered / elapsedMs) * 1000 };
+}
+
+export function broadcastRound(server: Child, load: Child, settings: BenchSettings): Promise<BroadcastRun> {
+  return burstRound(server, load, 'b', { cmd: 'broadcast', count: settings.broadcastEvents, bytes: settings.eventBytes }, settings);
+}
+
+export function targetedRound(server: Child, load: Child, settings: BenchSettings, users: number, seed: number): Promise<TargetedRun> {
+  const command: ServerCommand = {
+    cmd: 'targeted',
+    count: settings.targetedEvents,
+    users,
+    bytes: settings.eventBytes,
+    batch: settings.targetedBatch,
+    timeCapMs: settings.targetedTimeCapMs,
+    seed,
+  };
+  return spreadRound(server, load, 't', command, (send) => send.perUser ?? [], settings);
+}
+
+/** Shape (a): events to the one topic all N streams are in. */
+export function oneTopicRound(server: Child, load: Child, settings: BenchSettings): Promise<BroadcastRun> {
+  const command: ServerCommand = { cmd: 'publishOne', topic: ONE_TOPIC, count: settings.topicEvents, bytes: settings.eventBytes };
+  return burstRound(server, load, 'o', command, settings);
+}
+
+/** Shape (b): events to topics drawn at random among `topics`, each with N / topics streams (`topicOf`). */
+export function manyTopicsRound(
   server: Child,
   load: Child,
   settings: BenchSettings,
-  users: number,
+  clients: number,
+  topics: number,
   seed: number,
 ): Promise<TargetedRun> {
-  await load.request({ cmd: 'arm', phase: 't' }, COMMAND_TIMEOUT_MS);
-  const { perUser, ...send } = await server.request<SendReport>(
-    {
-      cmd: 'targeted',
-      count: settings.targetedEvents,
-      users,
-      bytes: settings.eventBytes,
-      batch: settings.targetedBatch,
-      timeCapMs: settings.targetedTimeCapMs,
-      seed,
-    },
-    settings.targetedTimeCapMs + settings.phaseTimeoutMs,
-  );
-  const phase = await load.request<PhaseReport>(
-    { cmd: 'await', expectedPerClient: perUser ?? [], timeoutMs: settings.phaseTimeoutMs },
-    settings.phaseTimeoutMs + COMMAND_TIMEOUT_MS,
-  );
-  const elapsedMs = phase.lastReceivedAt - send.startedAt;
-  return { send, phase, elapsedMs, eventsPerSec: (phase.delivered / elapsedMs) * 1000 };
+  const command: ServerCommand = {
+    cmd: 'publishMany',
+    count: settings.topicPublishes,
+    topics,
+    bytes: settings.eventBytes,
+    batch: settings.targetedBatch,
+    timeCapMs: settings.targetedTimeCapMs,
+    seed,
+  };
+  const perClient = (send: SendReport) => Array.from({ length: clients }, (_, i) => send.perTopic?.[topicOf(i, topics)] ?? 0);
+  return spreadRound(server, load, 'm', command, perClient, settings);
 }

@@ -13,6 +13,12 @@ const lostOf = (r: VariantResult) => (r.broadcast && r.targeted ? r.broadcast.lo
 const duplicatesOf = (r: VariantResult) =>
   r.broadcast && r.targeted ? r.broadcast.duplicates + r.targeted.duplicates : undefined;
 
+/** Over every round of both topic shapes. */
+function topicLosses(r: VariantResult): { lost: number; duplicates: number } | undefined {
+  const { one, many } = r.topics ?? {};
+  return one && many ? { lost: one.lost + many.lost, duplicates: one.duplicates + many.duplicates } : undefined;
+}
+
 const ROWS: Row[] = [
   { label: 'connect all N (ms)', value: (r) => r.connect?.elapsedMs, digits: 0 },
   { label: 'heap per idle stream (KB)', value: (r) => kb(r.memory?.heapPerConnection), digits: 2 },
@@ -26,6 +32,16 @@ const ROWS: Row[] = [
   { label: 'targeted latency p99 (ms)', value: (r) => r.targeted?.median.phase.latencyP99, digits: 1 },
   { label: 'events lost', value: lostOf, digits: 0 },
   { label: 'duplicates', value: duplicatesOf, digits: 0 },
+  // Topics (issue 13), on a fresh server: one topic all N streams are in, and N / 10 topics of 10 streams.
+  { label: 'topics: connect all N, 2 each (ms)', value: (r) => r.topics?.connect?.elapsedMs, digits: 0 },
+  { label: 'one topic: fan-out (ms)', value: (r) => r.topics?.one?.median.fanOutMs, digits: 0 },
+  { label: 'one topic: deliveries/s', value: (r) => r.topics?.one?.median.deliveriesPerSec, digits: 0 },
+  { label: 'one topic: latency p99 (ms)', value: (r) => r.topics?.one?.median.phase.latencyP99, digits: 1 },
+  { label: 'many topics: burst (ms)', value: (r) => r.topics?.many?.median.elapsedMs, digits: 0 },
+  { label: 'many topics: deliveries/s', value: (r) => r.topics?.many?.median.eventsPerSec, digits: 0 },
+  { label: 'many topics: latency p99 (ms)', value: (r) => r.topics?.many?.median.phase.latencyP99, digits: 1 },
+  { label: 'topics: events lost', value: (r) => topicLosses(r)?.lost, digits: 0 },
+  { label: 'topics: duplicates', value: (r) => topicLosses(r)?.duplicates, digits: 0 },
   // Reconnect storms, each on a fresh server (issue 12).
   { label: 'storm: all N open (ms)', value: (r) => r.storm?.load?.elapsedMs, digits: 0 },
   { label: 'storm: server CPU/connect (µs)', value: (r) => r.storm?.cpuPerConnectUs, digits: 0 },
@@ -62,7 +78,8 @@ export function formatTable(n: number, results: VariantResult[], settings: Bench
   const plain = results.find((r) => r.variant === 'plain');
   const others = results.filter((r) => r.variant !== 'plain');
   const header = ['', ...results.map((r) => r.variant), ...others.map((r) => `${r.variant}/plain`)];
-  const rows = ROWS.filter((row) => results.some((r) => row.value(r) !== undefined) || !row.label.includes('storm'));
+  // Storm and topic rows only when some variant went through them.
+  const rows = ROWS.filter((row) => results.some((r) => row.value(r) !== undefined) || !/storm|topic/.test(row.label));
   const lines = rows.map((row) => [
     row.label,
     ...results.map((r) => fmt(row.value(r), row.digits)),
@@ -71,7 +88,17 @@ export function formatTable(n: number, results: VariantResult[], settings: Bench
   const widths = header.map((_, i) => Math.max(...[header, ...lines].map((cells) => cells[i].length)));
   const render = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [`N = ${n.toLocaleString('en-US')}`, render(header), ...lines.map(render), ...notes(results, n, settings.targetedEvents)].join('\n');
+  const topics = results.find((r) => r.topics)?.topics;
+  const shapes = topics
+    ? [`  topics: "one topic" has all ${n.toLocaleString('en-US')} streams; "many topics" are ${topics.topics.toLocaleString('en-US')} of ${topics.subscribers} streams each (every stream in one of them too)`]
+    : [];
+  return [
+    `N = ${n.toLocaleString('en-US')}`,
+    render(header),
+    ...lines.map(render),
+    ...shapes,
+    ...notes(results, n, settings.targetedEvents),
+  ].join('\n');
 }
 
 /** What a reader needs to trust the figures: failures, time caps, streams that dropped. */
@@ -85,7 +112,13 @@ function notes(results: VariantResult[], n: number, requested: number): string[]
     const phases = [
       ...(r.broadcast?.runs ?? []).map((run) => ['broadcast', run.phase] as const),
       ...(r.targeted?.runs ?? []).map((run) => ['targeted', run.phase] as const),
+      ...(r.topics?.one?.runs ?? []).map((run) => ['one topic', run.phase] as const),
+      ...(r.topics?.many?.runs ?? []).map((run) => ['many topics', run.phase] as const),
     ];
+    if (r.topics?.error) out.push(`  ! ${r.variant}: topic phase did not finish: ${r.topics.error}`);
+    if (r.topics?.serverConnections !== undefined && r.topics.serverConnections !== n) {
+      out.push(`  ! ${r.variant}: in the topic phase the server counted ${r.topics.serverConnections} open streams, expected ${n}`);
+    }
     for (const [name, phase] of phases) {
       if (phase.timedOut) out.push(`  ! ${r.variant}: ${name} timed out with ${phase.delivered}/${phase.expected} delivered`);
       if (phase.closed) out.push(`  ! ${r.variant}: ${phase.closed} streams closed during ${name}`);
@@ -105,6 +138,7 @@ function notes(results: VariantResult[], n: number, requested: number): string[]
         out.push(`  ! ${r.variant}: after the ${name} the server counted ${storm.serverConnections} open streams, the client ${load.connected}`);
       }
     }
+    if (r.topics?.many?.median.send.capped) out.push(`  * ${r.variant}: many topics hit the time cap; their rate is measured on the events sent`);
     const t = r.targeted?.median;
     if (t?.send.capped) {
       const projectedSec = requested / t.eventsPerSec;
@@ -158,6 +192,8 @@ export function judge(all: VariantResult[], settings: BenchSettings): Verdict[] 
   };
   const fanOut = (r?: VariantResult) => r?.broadcast?.median.fanOutMs;
   const rate = (r?: VariantResult) => r?.targeted?.median.eventsPerSec;
+  const oneTopic = (r?: VariantResult) => r?.topics?.one?.median.fanOutMs;
+  const manyRate = (r?: VariantResult) => r?.topics?.many?.median.eventsPerSec;
   const heap = (r?: VariantResult) => r?.memory?.heapPerConnection;
   const rss = (r?: VariantResult) => r?.memory?.rssPerConnection;
   const lost = lib && lostOf(lib);
@@ -172,6 +208,11 @@ export function judge(all: VariantResult[], settings: BenchSettings): Verdict[] 
     check('targeted throughput >= 20x naive', rate(lib), rate(naive), (x) => x >= 20),
     // Issue 12: the burst's time within 1.2x plain's, history on.
     check('targeted burst time <= 1.2x plain', rate(plain), rate(lib), (x) => x <= 1.2),
+    // Issue 13: a topic send has user sends' goal, on both shapes and on both adapters.
+    check('one topic of N: fan-out time <= 1.2x plain', oneTopic(lib), oneTopic(plain), (x) => x <= 1.2),
+    check('many topics: burst time <= 1.2x plain', manyRate(plain), manyRate(lib), (x) => x <= 1.2),
+    check('fastify: one topic of N: fan-out time <= 1.2x plain', oneTopic(fastify), oneTopic(plain), (x) => x <= 1.2),
+    check('fastify: many topics: burst time <= 1.2x plain', manyRate(plain), manyRate(fastify), (x) => x <= 1.2),
     check('heap per idle stream <= 2x plain', heap(lib), heap(plain), (x) => x <= 2),
     // Issue 12: on at least one supported adapter, heap and RSS per stream within 1.5x.
     check('fastify: heap per idle stream <= 1.5x plain', heap(fastify), heap(plain), (x) => x <= 1.5),
@@ -188,6 +229,13 @@ export function judge(all: VariantResult[], settings: BenchSettings): Verdict[] 
     lost === undefined || !complete
       ? { target: 'no event lost', pass: null, detail: 'not measured' }
       : { target: 'no event lost', pass: lost === 0 && dups === 0, detail: `${lost} lost, ${dups} duplicates` },
+    ...[lib, fastify].map((r, i) => {
+      const target = `${i ? 'fastify: ' : ''}topics: no event lost`;
+      const losses = r && topicLosses(r);
+      return !losses || r.topics?.error
+        ? { target, pass: null, detail: 'not measured' }
+        : { target, pass: losses.lost === 0 && losses.duplicates === 0, detail: `${losses.lost} lost, ${losses.duplicates} duplicates` };
+    }),
   ];
 }
 

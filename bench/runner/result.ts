@@ -37,6 +37,24 @@ export interface StormRun {
   error?: string;
 }
 
+/**
+ * The topic phase (issue 13), on a server of its own: every stream subscribed
+ * at connect to the one topic all N are in, and to one of N / 10 topics.
+ */
+export interface TopicRun {
+  /** Streams per topic among the many topics. */
+  subscribers: number;
+  topics: number;
+  /** Opening all N streams, each with its two topics (authorised on connect). */
+  connect?: ConnectReport;
+  serverConnections?: number;
+  /** Shape (a): events to the one topic, N deliveries each. */
+  one?: Repeated<BroadcastRun>;
+  /** Shape (b): events to topics drawn at random, `subscribers` deliveries each. */
+  many?: Repeated<TargetedRun>;
+  error?: string;
+}
+
 /** A timed phase run several times: the median run is what the table shows; losses are summed over all. */
 export interface Repeated<T> {
   median: T;
@@ -61,6 +79,8 @@ export interface VariantResult {
   };
   broadcast?: Repeated<BroadcastRun>;
   targeted?: Repeated<TargetedRun>;
+  /** Topics: one with N subscribers, and many with a few each, on a fresh server. */
+  topics?: TopicRun;
   /** Every stream at once, on a fresh server. */
   storm?: StormRun;
   /** Every stream after a delay drawn as the server's jittered `retry:` spreads a fleet, on a fresh server. */

@@ -1,4 +1,4 @@
-import { type Variant, VARIANTS } from '../shared/protocol.js';
+import { TOPIC_VARIANTS, type Variant, VARIANTS } from '../shared/protocol.js';
 
 /** Everything a run can be tuned with, read once from the environment. */
 export interface BenchSettings {
@@ -19,6 +19,14 @@ export interface BenchSettings {
   runTimeoutMs: number;
   seed: number;
   secret: string;
+  /** Variants put through the topic phase (each on a fresh server); empty with `BENCH_TOPIC_VARIANTS=none`. */
+  topicVariants: Variant[];
+  /** Events published back to back to the one topic every stream is in. */
+  topicEvents: number;
+  /** Events published to topics drawn at random among the many topics, batched like the targeted ones. */
+  topicPublishes: number;
+  /** Streams per topic among the many topics (N / this topics). */
+  topicSubscribers: number;
   /** Variants put through the reconnect storms (each on a fresh server); empty with `BENCH_STORM_VARIANTS=none`. */
   stormVariants: Variant[];
   /** A storm ends by itself after this; streams not open by then count as failed. */
@@ -68,6 +76,16 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     env.BENCH_STORM_VARIANTS?.trim() === 'none'
       ? []
       : variantList('BENCH_STORM_VARIANTS', env.BENCH_STORM_VARIANTS, variants.join(','));
+  // Only variants whose route takes ?topic= can be put through the topic phase.
+  const topicVariants =
+    env.BENCH_TOPIC_VARIANTS?.trim() === 'none'
+      ? []
+      : env.BENCH_TOPIC_VARIANTS
+        ? variantList('BENCH_TOPIC_VARIANTS', env.BENCH_TOPIC_VARIANTS, '').map((v) => {
+            if (!TOPIC_VARIANTS.includes(v)) throw new Error(`BENCH_TOPIC_VARIANTS: '${v}' takes no topics (only ${TOPIC_VARIANTS.join(', ')})`);
+            return v;
+          })
+        : variants.filter((v) => TOPIC_VARIANTS.includes(v));
   return {
     sizes,
     variants,
@@ -79,10 +97,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     repeats: int(env, 'BENCH_REPEAT', 3),
     connectConcurrency: int(env, 'BENCH_CONCURRENCY', 200),
     phaseTimeoutMs: int(env, 'BENCH_PHASE_TIMEOUT_MS', 60_000),
-    // The storms add up to two minutes per variant at worst (two capped storms).
-    runTimeoutMs: int(env, 'BENCH_RUN_TIMEOUT_MS', 30 * 60_000),
+    // The storms add up to two minutes per variant at worst (two capped storms); the topic phase under a minute.
+    runTimeoutMs: int(env, 'BENCH_RUN_TIMEOUT_MS', 40 * 60_000),
     seed: int(env, 'BENCH_SEED', 42),
     secret: 'nest-sse-bench-secret-0123456789abcdef',
+    topicVariants,
+    topicEvents: int(env, 'BENCH_TOPIC_EVENTS', 20),
+    topicPublishes: int(env, 'BENCH_TOPIC_PUBLISHES', 20_000),
+    topicSubscribers: int(env, 'BENCH_TOPIC_SUBSCRIBERS', 10),
     stormVariants,
     stormCapMs: int(env, 'BENCH_STORM_CAP_MS', 60_000),
     stormRetryMs: int(env, 'BENCH_STORM_RETRY_MS', 3_000),

@@ -3,15 +3,19 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SseModule, SseService } from '@nest-sse/server';
+import { BenchTopicPolicy } from './bench-topic.policy.js';
 import { nestPublisher, type Publisher, type ServerOptions } from './publisher.js';
 import { LISTEN_BACKLOG } from './listen.js';
 
 /**
  * The module's own route on Fastify: what an app gets with `SseModule.forRoot()`
- * and `FastifyAdapter`, configured like the library variant (no heartbeat, the same limit).
+ * and `FastifyAdapter`, configured like the library variant (no heartbeat, the same limit, the same topic policy).
  */
 export async function startFastify({ secret }: ServerOptions): Promise<Publisher> {
-  @Module({ imports: [SseModule.forRoot({ jwt: { secret }, heartbeatIntervalMs: 600_000, maxConnectionsPerUser: 10 })] })
+  @Module({
+    imports: [SseModule.forRoot({ jwt: { secret }, heartbeatIntervalMs: 600_000, maxConnectionsPerUser: 10 })],
+    providers: [BenchTopicPolicy],
+  })
   class FastifyApp {}
   const app = await NestFactory.create<NestFastifyApplication>(FastifyApp, new FastifyAdapter(), { logger: ['error', 'warn'] });
   // Fastify listens itself (its server is not ready for a bare listen()); it takes the backlog.

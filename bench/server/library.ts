@@ -1,9 +1,10 @@
 import 'reflect-metadata';
-import type { INestApplication } from '@nestjs/common';
+import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT } from '../shared/paths.js';
+import { BenchTopicPolicy } from './bench-topic.policy.js';
 import { nestPublisher, type Publisher, type ServerOptions, type SseServiceApi } from './publisher.js';
 import { listenNest } from './listen.js';
 
@@ -12,9 +13,13 @@ async function importBuilt<T>(relativePath: string): Promise<T> {
   return (await import(pathToFileURL(join(REPO_ROOT, relativePath)).href)) as T;
 }
 
-/** The demo app with this library, configured as in production except for the heartbeat. */
+/**
+ * The demo app with this library, configured as in production except for the
+ * heartbeat, plus the benchmark's topic policy (`bench/:n`, beside the demo's
+ * own), so every variant's streams subscribe to the same topics.
+ */
 export async function startLibrary({ secret }: ServerOptions): Promise<Publisher> {
-  const { AppModule } = await importBuilt<{ AppModule: { forRoot(config: unknown): object } }>('dist/src/app.module.js');
+  const { AppModule } = await importBuilt<{ AppModule: { forRoot(config: unknown): DynamicModule } }>('dist/src/app.module.js');
   const { loadConfig } = await importBuilt<{ loadConfig(env: NodeJS.ProcessEnv): unknown }>('dist/src/config.js');
   // The package the built app imports (node_modules/@nest-sse/server, its dist), so it is the same SseService class.
   const { SseService } = (await import('@nest-sse/server')) as unknown as { SseService: new (...args: never[]) => SseServiceApi };
@@ -26,10 +31,9 @@ export async function startLibrary({ secret }: ServerOptions): Promise<Publisher
     SSE_HEARTBEAT_MS: '600000',
     SSE_MAX_CONNECTIONS_PER_USER: '10',
   });
-  const app: INestApplication = await NestFactory.create(
-    AppModule.forRoot(config) as Parameters<typeof NestFactory.create>[0],
-    { logger: ['error', 'warn'] },
-  );
+  @Module({ imports: [AppModule.forRoot(config)], providers: [BenchTopicPolicy] })
+  class LibraryBench {}
+  const app: INestApplication = await NestFactory.create(LibraryBench, { logger: ['error', 'warn'] });
   await listenNest(app);
   const sse = app.get(SseService);
 

@@ -1,7 +1,16 @@
 import { now, sleep, yieldToIo } from '../shared/clock.js';
 import { serveCommands } from '../shared/ipc.js';
-import { padding, seededRandom, userId } from '../shared/payload.js';
-import type { BenchPayload, CpuReport, MemoryReport, SendReport, ServerCommand, ServerReady, Variant } from '../shared/protocol.js';
+import { padding, seededRandom, topicName, userId } from '../shared/payload.js';
+import {
+  type BenchPayload,
+  type CpuReport,
+  type MemoryReport,
+  type SendReport,
+  type ServerCommand,
+  type ServerReady,
+  TOPIC_VARIANTS,
+  type Variant,
+} from '../shared/protocol.js';
 import type { Publisher, ServerOptions } from './publisher.js';
 
 /**
@@ -28,37 +37,47 @@ async function memory(): Promise<MemoryReport> {
   return { heapUsed, rss };
 }
 
-/** All events back to back, as an app announcing something would. */
-function sendBroadcast(publisher: Publisher, count: number, bytes: number): SendReport {
+/** All events back to back, as an app announcing something would (to everyone, or to one topic's subscribers). */
+function sendBurst(count: number, bytes: number, k: BenchPayload['k'], send: (data: BenchPayload) => void): SendReport {
   const p = padding(bytes);
   const startedAt = now();
-  for (let s = 0; s < count; s++) {
-    publisher.broadcast('update', { k: 'b', s, t: now(), p } satisfies BenchPayload);
-  }
+  for (let s = 0; s < count; s++) send({ k, s, t: now(), p });
   return { sent: count, startedAt, endedAt: now(), capped: false };
 }
 
 /**
- * Events to users drawn by a seeded PRNG (the same sequence for every variant),
- * in batches with I/O in between. Stops early at the time cap, which only a
- * sender that costs O(connections) per event reaches; the report says so.
+ * Events to targets (users, or topics) drawn by a seeded PRNG (the same sequence
+ * for every variant), in batches with I/O in between; each target's events carry
+ * their own sequence. Stops early at the time cap, which only a sender that
+ * costs O(connections) per event reaches; the report says so.
  */
-async function sendTargeted(publisher: Publisher, options: Extract<ServerCommand, { cmd: 'targeted' }>): Promise<SendReport> {
+async function sendSpread(
+  options: { count: number; bytes: number; batch: number; timeCapMs: number; seed: number },
+  targets: number,
+  k: BenchPayload['k'],
+  send: (target: number, data: BenchPayload) => void,
+): Promise<{ sent: number; perTarget: number[]; startedAt: number; endedAt: number; capped: boolean }> {
   const p = padding(options.bytes);
   const random = seededRandom(options.seed);
-  const perUser = new Array<number>(options.users).fill(0);
+  const perTarget = new Array<number>(targets).fill(0);
   const startedAt = now();
   let sent = 0;
   while (sent < options.count) {
     const end = Math.min(options.count, sent + options.batch);
     for (; sent < end; sent++) {
-      const user = Math.floor(random() * options.users);
-      publisher.sendToUser(userId(user), 'notification', { k: 't', s: perUser[user]++, t: now(), p } satisfies BenchPayload);
+      const target = Math.floor(random() * targets);
+      send(target, { k, s: perTarget[target]++, t: now(), p });
     }
     if (now() - startedAt > options.timeCapMs) break;
     await yieldToIo();
   }
-  return { sent, perUser, startedAt, endedAt: now(), capped: sent < options.count };
+  return { sent, perTarget, startedAt, endedAt: now(), capped: sent < options.count };
+}
+
+/** The variant's `publish`, or an error naming a variant whose route takes no topics. */
+function publishOf(publisher: Publisher, variant: Variant): NonNullable<Publisher['publish']> {
+  if (!publisher.publish) throw new Error(`${variant} has no topics (only ${TOPIC_VARIANTS.join(', ')})`);
+  return publisher.publish.bind(publisher);
 }
 
 async function main(): Promise<void> {
@@ -79,9 +98,24 @@ async function main(): Promise<void> {
         return { user, system } satisfies CpuReport;
       }
       case 'broadcast':
-        return sendBroadcast(publisher, command.count, command.bytes);
-      case 'targeted':
-        return sendTargeted(publisher, command);
+        return sendBurst(command.count, command.bytes, 'b', (data) => publisher.broadcast('update', data));
+      case 'targeted': {
+        const { perTarget, ...send } = await sendSpread(command, command.users, 't', (user, data) =>
+          publisher.sendToUser(userId(user), 'notification', data),
+        );
+        return { ...send, perUser: perTarget } satisfies SendReport;
+      }
+      case 'publishOne': {
+        const publish = publishOf(publisher, variant);
+        return sendBurst(command.count, command.bytes, 'o', (data) => publish(command.topic, 'update', data));
+      }
+      case 'publishMany': {
+        const publish = publishOf(publisher, variant);
+        const { perTarget, ...send } = await sendSpread(command, command.topics, 'm', (topic, data) =>
+          publish(topicName(topic), 'update', data),
+        );
+        return { ...send, perTopic: perTarget } satisfies SendReport;
+      }
       case 'stop':
         // Closing from the server side leaves TIME_WAIT here, not on the client's ports.
         await publisher.close();

@@ -5,10 +5,11 @@ import { verifyUser } from './jwt.js';
 import type { Publisher, ServerOptions } from './publisher.js';
 import { listenOnLoopback } from './listen.js';
 import { PlainStreams } from './plain-streams.js';
+import { checkPlainTopics } from './plain-topics.js';
 
 const PATH = '/api/events';
 
-/** The limit: bare `node:http` serving `PlainStreams`. */
+/** The limit: bare `node:http` serving `PlainStreams`, with `?topic=` checked as the module's route checks it. */
 export async function startPlain({ secret }: ServerOptions): Promise<Publisher> {
   const streams = new PlainStreams();
   const key = createSecretKey(Buffer.from(secret));
@@ -18,7 +19,9 @@ export async function startPlain({ secret }: ServerOptions): Promise<Publisher> 
     if (url.pathname !== PATH) return void res.writeHead(404).end();
     const user = verifyUser(url.searchParams.get('token') ?? undefined, key);
     if (!user) return void res.writeHead(401).end();
-    streams.open(user, res);
+    const topics = checkPlainTopics(user, url.searchParams.getAll('topic'));
+    if (typeof topics === 'number') return void res.writeHead(topics).end();
+    streams.open(user, res, topics);
   });
   await listenOnLoopback(server);
 
@@ -27,6 +30,7 @@ export async function startPlain({ secret }: ServerOptions): Promise<Publisher> 
     path: PATH,
     broadcast: (type, data) => streams.broadcast(type, data),
     sendToUser: (userId, type, data) => streams.sendToUser(userId, type, data),
+    publish: (topic, type, data) => streams.publish(topic, type, data),
     connectionCount: () => streams.connectionCount(),
     close: () => {
       server.closeAllConnections();

@@ -1,9 +1,11 @@
-/** What each server variant gives its process's command handler (main.ts): the same three calls as the library's API. */
+/** What each server variant gives its process's command handler (main.ts): the same calls as the library's API. */
 export interface Publisher {
   readonly port: number;
   readonly path: string;
   broadcast(type: string, data: object): void;
   sendToUser(userId: string, type: string, data: object): void;
+  /** Only where the route subscribes streams to topics (`TOPIC_VARIANTS`). */
+  publish?(topic: string, type: string, data: object): void;
   connectionCount(): number;
   close(): Promise<void>;
 }
@@ -12,6 +14,7 @@ export interface Publisher {
 export interface SseServiceApi {
   sendToUser(userId: string, event: { type: string; data: unknown }): number;
   broadcast(event: { type: string; data: unknown }): number;
+  publish(topic: string, event: { type: string; data: unknown }): number;
   connectionCount(): number;
 }
 
@@ -25,6 +28,7 @@ export function nestPublisher(
     path: '/api/events',
     broadcast: (type, data) => void sse.broadcast({ type, data }),
     sendToUser: (userId, type, data) => void sse.sendToUser(userId, { type, data }),
+    publish: (topic, type, data) => void sse.publish(topic, { type, data }),
     connectionCount: () => sse.connectionCount(),
     close: () => app.close(),
   };

@@ -24,3 +24,16 @@ export function seededRandom(seed: number): () => number {
 export function userId(index: number): string {
   return `u${index}`;
 }
+
+/** The topic every stream subscribes to in the topic phase: one topic with N subscribers. */
+export const ONE_TOPIC = 'bench/all';
+
+/** The i-th of the topic phase's many topics. */
+export function topicName(index: number): string {
+  return `bench/${index}`;
+}
+
+/** Which of the many topics stream `client` is in: consecutive streams in different topics, `clients / topics` in each. */
+export function topicOf(client: number, topics: number): number {
+  return client % topics;
+}

@@ -2,11 +2,13 @@
 
 export type Variant = 'plain' | 'nest-bare' | 'library' | 'fastify' | 'sse-route' | 'nest-sse' | 'naive';
 export const VARIANTS: readonly Variant[] = ['plain', 'nest-bare', 'library', 'fastify', 'sse-route', 'nest-sse', 'naive'];
+/** The variants whose route takes `?topic=` (the module's own route, and plain's counterpart of it). */
+export const TOPIC_VARIANTS: readonly Variant[] = ['plain', 'library', 'fastify'];
 
 /** What the servers put in every event's JSON data, so the client can check and time it. */
 export interface BenchPayload {
-  /** Phase: `b` broadcast, `t` targeted. */
-  k: 'b' | 't';
+  /** Phase: `b` broadcast, `t` targeted, `o` one topic every stream is in, `m` many topics of a few streams each. */
+  k: 'b' | 't' | 'o' | 'm';
   /** Sequence number per recipient within the phase, from 0. */
   s: number;
   /** Send time, from `now()`. */
@@ -21,6 +23,10 @@ export type ServerCommand =
   | { cmd: 'cpu' }
   | { cmd: 'broadcast'; count: number; bytes: number }
   | { cmd: 'targeted'; count: number; users: number; bytes: number; batch: number; timeCapMs: number; seed: number }
+  /** Events back to back to one topic, as `broadcast` does to everyone. */
+  | { cmd: 'publishOne'; topic: string; count: number; bytes: number }
+  /** Events to topics `topicName(0..topics-1)` drawn by a seeded PRNG, batched as `targeted`. */
+  | { cmd: 'publishMany'; count: number; topics: number; bytes: number; batch: number; timeCapMs: number; seed: number }
   | { cmd: 'stop' };
 
 export interface ServerReady {
@@ -43,6 +49,8 @@ export interface SendReport {
   sent: number;
   /** Events addressed to each user `u<i>`, by i (broadcast: all equal to `sent`). */
   perUser?: number[];
+  /** Events published to each topic `topicName(i)`, by i (`publishMany`). */
+  perTopic?: number[];
   startedAt: number;
   endedAt: number;
   /** True when the time cap stopped the sender before `count`. */
@@ -50,9 +58,18 @@ export interface SendReport {
 }
 
 export type LoadCommand =
-  | { cmd: 'connect'; port: number; path: string; tokens: string[]; concurrency: number; timeoutMs: number }
+  | {
+      cmd: 'connect';
+      port: number;
+      path: string;
+      tokens: string[];
+      /** Topics each stream subscribes to (`?topic=`, repeated), by stream. */
+      topics?: string[][];
+      concurrency: number;
+      timeoutMs: number;
+    }
   | StormCommand
-  | { cmd: 'arm'; phase: 'b' | 't' }
+  | { cmd: 'arm'; phase: BenchPayload['k'] }
   | { cmd: 'await'; expectedPerClient: number | number[]; timeoutMs: number }
   | { cmd: 'gc' }
   | { cmd: 'close' };
