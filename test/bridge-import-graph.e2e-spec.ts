@@ -113,6 +113,7 @@ describe('orders domain import graph', () => {
     const { violations } = findSseImports(path.join(ROOT, 'src/notifications'), sseLib);
     expect(describeViolations(violations)).toEqual([
       "src/notifications/order-notifications.listener.ts imports '@nest-sse/server/bridge'",
+      "src/notifications/order-topic.policy.ts imports '@nest-sse/server'",
     ]);
   });
 

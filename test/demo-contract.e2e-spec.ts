@@ -185,9 +185,8 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       expect(ticket.json).toMatchObject({ topics: [topic] });
     });
 
-    // Needs the token's `roles` on the stream's user: the module's route builds it with
-    // SseTokenVerifier.toUser, which keeps only the id and expiry (a library change, asked for).
-    it.skip('an admin may subscribe to any order\'s topic, and sees it ship', async () => {
+    // The token's `roles` reach the stream's user through jwt.rolesClaim (default `roles`).
+    it('an admin may subscribe to any order\'s topic, and sees it ship', async () => {
       const orderId = await placeOrder(signToken('olga'));
       const query = `token=${signToken('root', { roles: ['admin'] })}&topic=orders/${orderId}`;
       const answer = await rawGet(streamUrl(query));

@@ -3,23 +3,16 @@ import { OrdersService } from '../orders/orders.service.js';
 import { ORDER_TOPIC_PATTERN } from './order-topic.js';
 
 /**
- * The stream's user with the demo's `roles` claim. Roles reach the stream's user
- * only if the module's guard carries them over from the token; without them,
- * admins are refused like anyone else who does not own the order.
- */
-type DemoStreamUser = SseUser & { roles?: readonly string[] };
-
-/**
  * Who may watch an order live (`orders/<orderId>`): its owner, and admins. Lives
  * here, not in src/orders, so the orders domain stays free of the SSE library.
  * Asked on every connect and reconnect; an order the store does not know is
  * nobody's (admins aside).
  */
 @SseTopic(ORDER_TOPIC_PATTERN)
-export class OrderTopicPolicy implements SseTopicPolicy<{ orderId: string }, DemoStreamUser> {
+export class OrderTopicPolicy implements SseTopicPolicy<{ orderId: string }> {
   constructor(private readonly orders: OrdersService) {}
 
-  canSubscribe(user: DemoStreamUser, { orderId }: { orderId: string }): boolean {
+  canSubscribe(user: SseUser, { orderId }: { orderId: string }): boolean {
     return user.roles?.includes('admin') === true || this.orders.isOwnedBy(orderId, user.userId);
   }
 }

@@ -41,6 +41,12 @@ export interface SseJwtOptions {
   /** The claim holding the user id. Default `sub`. */
   userIdClaim?: string;
   /**
+   * The claim holding the user's roles (an array of strings), copied to
+   * `SseUser.roles` for `@SseTopic()` policies; anything else there is no roles.
+   * Default `roles`.
+   */
+  rolesClaim?: string;
+  /**
    * Refuse tokens without `exp` (401): a stream would otherwise never end with
    * its token. Default true.
    */

@@ -15,6 +15,7 @@ import {
   DEFAULT_TICKET_MAX_OUTSTANDING,
   DEFAULT_TICKET_MAX_PER_USER,
   DEFAULT_TICKET_TTL_MS,
+  DEFAULT_ROLES_CLAIM,
   DEFAULT_USER_ID_CLAIM,
 } from './sse.constants.js';
 import type {
@@ -28,7 +29,8 @@ import type {
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
 
 export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'jwt' | 'cors' | 'history' | 'tickets'>> & {
-  jwt: Required<Pick<SseJwtOptions, 'algorithms' | 'userIdClaim' | 'clockToleranceSec' | 'requireExp'>> & SseJwtOptions;
+  jwt: Required<Pick<SseJwtOptions, 'algorithms' | 'userIdClaim' | 'rolesClaim' | 'clockToleranceSec' | 'requireExp'>> &
+    SseJwtOptions;
   cors: Required<SseCorsOptions>;
   tickets: Required<SseTicketOptions>;
   history: {
@@ -89,6 +91,7 @@ export function resolveSseOptions(options: SseModuleOptions): ResolvedSseOptions
       ...jwt,
       algorithms,
       userIdClaim: jwt.userIdClaim ?? DEFAULT_USER_ID_CLAIM,
+      rolesClaim: jwt.rolesClaim ?? DEFAULT_ROLES_CLAIM,
       clockToleranceSec: option('jwt.clockToleranceSec', jwt.clockToleranceSec ?? 0),
       requireExp: jwt.requireExp ?? true,
       maxTokenAgeSec: jwt.maxTokenAgeSec === undefined ? undefined : option('jwt.maxTokenAgeSec', jwt.maxTokenAgeSec, { min: 1 }),

@@ -61,13 +61,20 @@ export class SseTokenVerifier {
     if (user.expiresAt !== undefined && user.expiresAt <= Date.now()) throw new UnauthorizedException(TOKEN_EXPIRED);
   }
 
-  /** The user the claims name: the id from `jwt.userIdClaim`, the stream's end from `exp` (plus the clock tolerance). */
+  /**
+   * The user the claims name: the id from `jwt.userIdClaim`, the stream's end
+   * from `exp` (plus the clock tolerance), the roles from `jwt.rolesClaim`.
+   */
   toUser(claims: SseTokenClaims): SseUser {
-    const { userIdClaim, clockToleranceSec } = this.options.jwt;
+    const { userIdClaim, rolesClaim, clockToleranceSec } = this.options.jwt;
     const userId = toUserId(claims[userIdClaim]);
     if (userId === undefined) throw new UnauthorizedException(`Invalid token: no usable '${userIdClaim}' claim`);
     const exp = claims.exp;
-    return { userId, expiresAt: typeof exp === 'number' ? (exp + clockToleranceSec) * 1000 : undefined };
+    const user: SseUser = { userId, expiresAt: typeof exp === 'number' ? (exp + clockToleranceSec) * 1000 : undefined };
+    const roles = claims[rolesClaim];
+    // Only a list of strings: on a string, a policy's roles.includes('admin') would match 'badmin'.
+    if (Array.isArray(roles) && roles.every((role) => typeof role === 'string')) user.roles = Object.freeze([...roles]);
+    return user;
   }
 }
 

@@ -10,6 +10,8 @@ export interface SseUser {
   userId: string;
   /** Epoch ms at which the stream ends with `auth-expired` (the token's `exp` plus the clock tolerance), if any. */
   expiresAt?: number;
+  /** The roles in the token's `jwt.rolesClaim` (default `roles`), for `@SseTopic()` policies; absent when it holds none. */
+  roles?: readonly string[];
 }
 
 /**

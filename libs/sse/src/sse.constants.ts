@@ -41,6 +41,7 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
 export const DEFAULT_MAX_CONNECTIONS = Number.POSITIVE_INFINITY;
 export const DEFAULT_JWT_ALGORITHMS = ['HS256'] as const;
 export const DEFAULT_USER_ID_CLAIM = 'sub';
+export const DEFAULT_ROLES_CLAIM = 'roles';
 /**
  * History kept for Last-Event-ID replay: per user (and for broadcasts), and by age.
  *
