@@ -17,7 +17,7 @@ export { SseTopicAuthorizer } from './sse-topic.authorizer.js';
 /** What publishing and connecting throw. */
 export { SseShuttingDownError } from './sse.exceptions.js';
 export { SseConnectionLimitError, SseEventError, SseTicketLimitError } from './sse.exceptions.js';
-export { SseTopicForbiddenError, SseTopicInvalidError } from './sse.exceptions.js';
+export { SseTopicForbiddenError, SseTopicInvalidError, SseTransportError } from './sse.exceptions.js';
 
 /** Options of `SseModule.forRoot()` / `forRootAsync()`. */
 export type {
@@ -49,6 +49,15 @@ export {
 
 /** The wire rules: documented event types, reset reasons and limits. */
 export { SSE_EVENT_TYPES, SSE_LIMITS, SSE_RESET_REASONS, type SseResetReason } from './sse-wire.rules.js';
+
+/** How events reach streams: the transport interface (a cluster's is in `@nest-sse/server/redis`) and its in-process default. */
+export type {
+  SseAudience,
+  SseDeliveryTarget,
+  SseOutgoingEvent,
+  SseTransport,
+} from './transport/sse-transport.interface.js';
+export { MemorySseTransport } from './transport/memory.transport.js';
 
 /** History for Last-Event-ID replay: the store interface, its in-memory default, event ids. */
 export type { SseHistoryRecord, SseHistoryStore, SseReplayResult } from './history/sse-history-store.interface.js';

@@ -13,7 +13,8 @@ import type { SseFrame } from './sse-frame.js';
 import { HEARTBEAT_TICK, type HeartbeatTick, SseHeartbeatTimer } from './sse-heartbeat.timer.js';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
 import { SseRetryHint, type SseRetryReason } from './sse-retry.hint.js';
-import { SSE_OPTIONS } from './sse.tokens.js';
+import type { SseAudience, SseDeliveryTarget, SseTransport } from './transport/sse-transport.interface.js';
+import { SSE_OPTIONS, SSE_TRANSPORT } from './sse.tokens.js';
 
 /**
  * Pushed through every channel at shutdown: each stream ends with a `retry:`
@@ -81,7 +82,7 @@ export interface SseConnection {
  */
 @Injectable()
 export class SseConnectionRegistry
-  implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown
+  implements SseDeliveryTarget, OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown
 {
   private readonly users = new Map<string, UserChannel>();
   private readonly topics = new Map<string, TopicChannel>();
@@ -97,6 +98,7 @@ export class SseConnectionRegistry
 
   constructor(
     @Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions,
+    @Inject(SSE_TRANSPORT) private readonly transport: SseTransport,
     // Absent in an application context without HTTP: there is no server to stop then.
     @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {
@@ -166,8 +168,35 @@ export class SseConnectionRegistry
     }
   }
 
+  /** Hands a published frame to this instance's streams of its audience; returns how many. */
+  deliver(audience: SseAudience, frame: SseFrame): number {
+    switch (audience.kind) {
+      case 'users': {
+        let reached = 0;
+        for (const userId of audience.userIds) reached += this.publishToUser(userId, frame);
+        return reached;
+      }
+      case 'topic':
+        return this.publishToTopic(audience.topic, frame);
+      case 'all':
+        return this.publishToAll(frame);
+    }
+  }
+
+  /** This instance's streams of an audience. */
+  countFor(audience: SseAudience): number {
+    switch (audience.kind) {
+      case 'users':
+        return audience.userIds.reduce((sum, userId) => sum + this.connectionCount(userId), 0);
+      case 'topic':
+        return this.topics.get(audience.topic)?.members.size ?? 0;
+      case 'all':
+        return this.connections;
+    }
+  }
+
   /** Returns the number of streams the frame was handed to. */
-  publishToUser(userId: string, frame: SseFrame): number {
+  private publishToUser(userId: string, frame: SseFrame): number {
     const channel = this.users.get(userId);
     if (!channel) return 0;
     for (const member of channel.members) member.next(frame);
@@ -175,7 +204,7 @@ export class SseConnectionRegistry
   }
 
   /** Returns the number of streams subscribed to the topic the frame was handed to. */
-  publishToTopic(topic: string, frame: SseFrame): number {
+  private publishToTopic(topic: string, frame: SseFrame): number {
     const subscribers = this.topics.get(topic);
     if (!subscribers) return 0;
     const reached = subscribers.members.size;
@@ -226,8 +255,12 @@ export class SseConnectionRegistry
     return this.retryHint.frame(reason);
   }
 
-  /** One entry per HTTP/2 session (a connection, not a stream), only on an HTTP/2 server. */
-  onModuleInit(): void {
+  /**
+   * Starts receiving published events, and tracks an HTTP/2 server's sessions
+   * (one entry per connection, not per stream) for the hard timeout.
+   */
+  async onModuleInit(): Promise<void> {
+    await this.transport.connect(this);
     const server = this.httpServer();
     if (!server || typeof server.closeAllConnections === 'function' || typeof server.on !== 'function') return;
     server.on('session', (session) => {
@@ -253,9 +286,10 @@ export class SseConnectionRegistry
     for (const userId of [...this.users.keys()]) this.disconnectUser(userId);
   }
 
-  /** The HTTP server closed in time: the hard timeout is not needed. */
-  onApplicationShutdown(): void {
+  /** The HTTP server closed (the streams ended before it): the hard timeout is not needed, and the transport stops. */
+  async onApplicationShutdown(): Promise<void> {
     clearTimeout(this.hardStop);
+    await this.transport.close?.();
   }
 
   private beginShutdown(): void {

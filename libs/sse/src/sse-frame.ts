@@ -1,7 +1,7 @@
 import type { MessageEvent } from '@nestjs/common';
 import type { SseEvent } from './sse-event.interface.js';
 import { SseEventError } from './sse.exceptions.js';
-import { eventIdProblem, eventTypeProblem } from './sse-wire.rules.js';
+import { eventIdProblem, eventTypeProblem, SSE_LIMITS } from './sse-wire.rules.js';
 
 /**
  * The fields of a frame; `data` is already text (JSON for published events).
@@ -49,12 +49,28 @@ export class SseFrame implements MessageEvent, SseFrameFields {
    * once, so a bad event throws `SseEventError` at the call site and reaches no one.
    */
   static fromEvent(event: SseEvent, id: string): SseFrame {
+    const checked = SseFrame.checkEvent(event);
+    return new SseFrame({ type: checked.type, id: checked.id ?? id, data: checked.data });
+  }
+
+  /** A published event's fields, checked against the wire rules, with its data as JSON text; throws `SseEventError`. */
+  static checkEvent(event: SseEvent): { type: string; id?: string; data: string } {
     if (event === null || typeof event !== 'object') {
       throw new SseEventError('SSE event must be an object { type, data, id? }');
     }
     const problem = eventTypeProblem(event.type) ?? (event.id === undefined ? undefined : eventIdProblem(event.id));
     if (problem) throw new SseEventError(problem);
-    return new SseFrame({ type: event.type, id: event.id ?? id, data: encodeData(event.data) });
+    return { type: event.type, id: event.id, data: encodeData(event.data) };
+  }
+
+  /**
+   * The most bytes a published event's text can take, with the longest id any
+   * transport gives (`SSE_LIMITS.lastEventIdLength`): its size is checked
+   * before it has its id.
+   */
+  static maxEncodedLength(type: string, data: string): number {
+    // event: <type>\nid: <id>\ndata: <data>\n\n; type and id are ASCII by the wire rules.
+    return 7 + type.length + 1 + 4 + SSE_LIMITS.lastEventIdLength + 1 + 6 + Buffer.byteLength(data, 'utf8') + 1 + 1;
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
+import type { SseTransport } from './transport/sse-transport.interface.js';
 
 /**
  * A JWT signing algorithm the stream's tokens may use. `none` is not one: it is
@@ -178,6 +179,13 @@ export interface SseModuleOptions {
    * `GET <path>?ticket=`.
    */
   tickets?: SseTicketOptions;
+  /**
+   * How events reach streams and where their ids come from. Default: this
+   * process (`MemorySseTransport`). For several instances, a cluster transport
+   * such as `RedisSseTransport` from `@nest-sse/server/redis`, which also brings
+   * the shared history (so `history.store` is not used with it).
+   */
+  transport?: SseTransport;
 }
 
 /**

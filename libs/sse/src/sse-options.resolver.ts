@@ -27,8 +27,10 @@ import type {
   SseTicketOptions,
 } from './sse-options.interface.js';
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
+import type { SseTransport } from './transport/sse-transport.interface.js';
 
-export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'jwt' | 'cors' | 'history' | 'tickets'>> & {
+export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'jwt' | 'cors' | 'history' | 'tickets' | 'transport'>> & {
+  transport?: SseTransport;
   jwt: Required<Pick<SseJwtOptions, 'algorithms' | 'userIdClaim' | 'rolesClaim' | 'clockToleranceSec' | 'requireExp'>> &
     SseJwtOptions;
   cors: Required<SseCorsOptions>;
@@ -121,6 +123,7 @@ export function resolveSseOptions(options: SseModuleOptions): ResolvedSseOptions
     closeOnTokenExpiry: options.closeOnTokenExpiry ?? true,
     history: resolveHistory(options.history),
     tickets: resolveTickets(options.tickets),
+    transport: resolveTransport(options.transport),
   };
 }
 
@@ -176,4 +179,15 @@ export function resolveSseExtras(extras: SseModuleExtras): ResolvedSseExtras {
     isGlobal: extras.isGlobal ?? DEFAULT_SSE_EXTRAS.isGlobal,
     route: extras.route ?? DEFAULT_SSE_ROUTE,
   };
+}
+
+/** The transport's shape is checked here, so a wrong object fails at bootstrap rather than on the first send. */
+function resolveTransport(transport: SseTransport | undefined): SseTransport | undefined {
+  if (transport === undefined) return undefined;
+  for (const method of ['connect', 'publish', 'position', 'knows'] as const) {
+    if (typeof transport?.[method] !== 'function') {
+      throw new TypeError(`SseModule: transport must implement ${method}() (see SseTransport)`);
+    }
+  }
+  return transport;
 }

@@ -2,8 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Observable } from 'rxjs';
 import type { SseHistoryStore, SseReplayResult } from './history/sse-history-store.interface.js';
 import { SseConnectionRegistry } from './sse-connection.registry.js';
-import { compareEventIds, formatEventId, parseEventId } from './sse-event-id.js';
-import { SseEventIdGenerator } from './sse-event-id.generator.js';
+import { parseEventId } from './sse-event-id.js';
 import { SseExpiryScheduler } from './sse-expiry.scheduler.js';
 import { SseFrame, type SseFrameFields } from './sse-frame.js';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
@@ -11,7 +10,8 @@ import { type SseStartPoint, SseStreamRelay } from './sse-stream.relay.js';
 import type { SseUser } from './sse-user.js';
 import { isThenable } from './sse.utils.js';
 import { SSE_LIMITS } from './sse-wire.rules.js';
-import { SSE_HISTORY_STORE, SSE_OPTIONS } from './sse.tokens.js';
+import type { SseTransport } from './transport/sse-transport.interface.js';
+import { SSE_HISTORY_STORE, SSE_OPTIONS, SSE_TRANSPORT } from './sse.tokens.js';
 
 export interface SseStreamContext {
   /** What the client resumes from: the `Last-Event-ID` header, else the `lastEventId` query parameter. */
@@ -32,7 +32,7 @@ export class SseStreamFactory {
 
   constructor(
     private readonly registry: SseConnectionRegistry,
-    private readonly ids: SseEventIdGenerator,
+    @Inject(SSE_TRANSPORT) private readonly transport: SseTransport,
     @Inject(SSE_HISTORY_STORE) private readonly history: SseHistoryStore | null,
     @Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions,
   ) {}
@@ -60,7 +60,7 @@ export class SseStreamFactory {
       }
       relay.connection = connection;
       // Every frame held back is newer than this: a fresh or reset stream starts here.
-      const subscribedAt = formatEventId(this.ids.current());
+      const subscribedAt = this.transport.position();
       const { retryMs } = this.options;
 
       // Whatever the store does (throws, rejects, answers nonsense), the stream starts with a reset.
@@ -99,10 +99,7 @@ export class SseStreamFactory {
     const after = lastEventId.length <= SSE_LIMITS.lastEventIdLength ? parseEventId(lastEventId) : undefined;
     if (!after) return { kind: 'reset', reason: 'malformed-id' };
     if (!this.history) return { kind: 'reset', reason: 'history-disabled' };
-    // Ids outside what this run issued: history cannot say what came after them.
-    if (compareEventIds(after, this.ids.epoch) < 0 || compareEventIds(after, this.ids.current()) > 0) {
-      return { kind: 'reset', reason: 'unknown-id' };
-    }
+    if (!this.transport.knows(after)) return { kind: 'reset', reason: 'unknown-id' };
     const toStart = (result: SseReplayResult): SseStartPoint => {
       if (result?.ok === true && Array.isArray(result.frames)) {
         return { kind: 'resume', from: lastEventId, frames: result.frames.map(asFrame) };

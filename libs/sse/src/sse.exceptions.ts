@@ -88,3 +88,14 @@ export class SseTopicInvalidError extends HttpException {
     super({ statusCode: 400, error: 'Bad Request', message: reason }, HttpStatus.BAD_REQUEST);
   }
 }
+
+/**
+ * The transport could not take a published event (a cluster transport whose
+ * connection is down and whose buffer is full): nothing was sent, and the
+ * caller decides whether to retry.
+ *
+ * @publicApi
+ */
+export class SseTransportError extends Error {
+  override readonly name = 'SseTransportError';
+}

@@ -12,7 +12,8 @@ import { SseService } from './sse.service.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
 import { SseTokenVerifier } from './sse-token.verifier.js';
 import { SseTicketStore } from './sse-ticket.store.js';
-import { SSE_HISTORY_STORE, SSE_JWT_SERVICE, SSE_OPTIONS, SSE_ROUTE_PATH } from './sse.tokens.js';
+import { SSE_HISTORY_STORE, SSE_JWT_SERVICE, SSE_OPTIONS, SSE_ROUTE_PATH, SSE_TRANSPORT } from './sse.tokens.js';
+import { MemorySseTransport } from './transport/memory.transport.js';
 import { MemoryHistoryStore } from './history/memory-history.store.js';
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
 import { SseEventIdGenerator } from './sse-event-id.generator.js';
@@ -54,11 +55,19 @@ import { SseTopicExplorer } from './sse-topic.explorer.js';
           },
         }),
     },
+    // The replaceable parts, each chosen in one place: a transport that keeps its own
+    // history (a cluster's shared log) brings it; otherwise history.store, else memory.
     {
       provide: SSE_HISTORY_STORE,
       inject: [SSE_OPTIONS],
-      useFactory: ({ history }: ResolvedSseOptions): SseHistoryStore | null =>
-        history.enabled ? (history.store ?? new MemoryHistoryStore(history)) : null,
+      useFactory: ({ history, transport }: ResolvedSseOptions): SseHistoryStore | null =>
+        history.enabled ? (transport?.history ?? history.store ?? new MemoryHistoryStore(history)) : null,
+    },
+    {
+      provide: SSE_TRANSPORT,
+      inject: [SSE_OPTIONS, SseEventIdGenerator, SSE_HISTORY_STORE],
+      useFactory: ({ transport }: ResolvedSseOptions, ids: SseEventIdGenerator, history: SseHistoryStore | null) =>
+        transport ?? new MemorySseTransport(ids, history),
     },
     SseEventIdGenerator,
     SseTokenVerifier,

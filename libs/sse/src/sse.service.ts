@@ -1,16 +1,14 @@
-import { Inject, Injectable, Logger, type MessageEvent } from '@nestjs/common';
+import { Inject, Injectable, type MessageEvent } from '@nestjs/common';
 import { defer, type Observable } from 'rxjs';
-import type { SseHistoryRecord, SseHistoryStore } from './history/sse-history-store.interface.js';
+import type { SseHistoryStore } from './history/sse-history-store.interface.js';
 import { SseConnectionRegistry } from './sse-connection.registry.js';
 import type { SseEvent, SseEventMap } from './sse-event.interface.js';
-import { formatEventId } from './sse-event-id.js';
-import { SseEventIdGenerator } from './sse-event-id.generator.js';
 import { SseEventError, SseTopicInvalidError } from './sse.exceptions.js';
 import { SseFrame } from './sse-frame.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
-import { isThenable } from './sse.utils.js';
+import type { SseAudience, SseTransport } from './transport/sse-transport.interface.js';
 import { checkTopics, isUserId, topicProblem, USER_ID_RULE } from './sse-wire.rules.js';
-import { SSE_HISTORY_STORE, SSE_MAX_PENDING_DATA_LENGTH } from './sse.tokens.js';
+import { SSE_HISTORY_STORE, SSE_MAX_PENDING_DATA_LENGTH, SSE_TRANSPORT } from './sse.tokens.js';
 
 /**
  * The publishing API, injectable anywhere. Every send checks its event at the
@@ -28,15 +26,18 @@ import { SSE_HISTORY_STORE, SSE_MAX_PENDING_DATA_LENGTH } from './sse.tokens.js'
 @Injectable()
 // Record<string, any>, not object: `app.get(SseService)` types the instance with the constraint, which must stay permissive.
 export class SseService<TEvents extends Record<string, any> = SseEventMap> {
-  private readonly logger = new Logger('SseService');
+  /** With history, ids order replay, so callers may not bring their own. */
+  private readonly historyEnabled: boolean;
 
   constructor(
     private readonly registry: SseConnectionRegistry,
-    private readonly ids: SseEventIdGenerator,
-    @Inject(SSE_HISTORY_STORE) private readonly history: SseHistoryStore | null,
+    @Inject(SSE_TRANSPORT) private readonly transport: SseTransport,
+    @Inject(SSE_HISTORY_STORE) history: SseHistoryStore | null,
     private readonly streams: SseStreamFactory,
     @Inject(SSE_MAX_PENDING_DATA_LENGTH) private readonly maxEventLength: number,
-  ) {}
+  ) {
+    this.historyEnabled = history !== null;
+  }
 
   /**
    * A user's stream as an Observable, for your own `@Sse()` handler (your own
@@ -68,7 +69,7 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    */
   sendToUser(userId: string, event: SseEvent<TEvents>): number {
     assertUserId(userId);
-    return this.registry.publishToUser(userId, this.frame(event, [userId]));
+    return this.send({ kind: 'users', userIds: [userId] }, event);
   }
 
   /**
@@ -79,10 +80,7 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
   sendToUsers(userIds: Iterable<string>, event: SseEvent<TEvents>): number {
     const unique = [...new Set(userIds)];
     unique.forEach(assertUserId);
-    const frame = this.frame(event, unique);
-    let delivered = 0;
-    for (const userId of unique) delivered += this.registry.publishToUser(userId, frame);
-    return delivered;
+    return this.send({ kind: 'users', userIds: unique }, event);
   }
 
   /**
@@ -90,7 +88,7 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    * @returns the number of streams it reached
    */
   broadcast(event: SseEvent<TEvents>): number {
-    return this.registry.publishToAll(this.frame(event, undefined));
+    return this.send(ALL, event);
   }
 
   /**
@@ -101,7 +99,7 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    */
   publish(topic: string, event: SseEvent<TEvents>): number {
     assertTopic(topic);
-    return this.registry.publishToTopic(topic, this.frame(event, undefined, topic));
+    return this.send({ kind: 'topic', topic }, event);
   }
 
   /** Topics with at least one subscribed stream. */
@@ -139,39 +137,30 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
     return this.connectionCount(userId) > 0;
   }
 
-  /** Turns the event into a frame with the next id and keeps it in history, before any stream sees it. */
-  private frame(event: SseEvent, userIds: string[] | undefined, topic?: string): SseFrame {
-    if (this.history && event?.id !== undefined) {
+  /**
+   * Checks and encodes the event, then hands it to the transport, which gives
+   * it its id, keeps it and delivers it. With a transport that delivers later
+   * (a cluster's), the count is of this instance's streams for the audience.
+   */
+  private send(audience: SseAudience, event: SseEvent): number {
+    if (this.historyEnabled && event?.id !== undefined) {
       throw new SseEventError(
         'SSE event ids are assigned by the server (they order replay); put domain ids in data, or disable history',
       );
     }
-    const id = this.ids.next();
-    const frame = SseFrame.fromEvent(event, formatEventId(id));
+    const { type, id, data } = SseFrame.checkEvent(event);
     // No stream could take it without owing more than the limit, which is what gets a client dropped.
-    if (frame.byteLength > this.maxEventLength) {
+    const length = SseFrame.maxEncodedLength(type, data);
+    if (length > this.maxEventLength) {
       throw new SseEventError(
-        `SSE event is ${frame.byteLength} bytes encoded, larger than maxPendingDataLength (${this.maxEventLength})`,
+        `SSE event is up to ${length} bytes encoded, larger than maxPendingDataLength (${this.maxEventLength})`,
       );
     }
-    if (this.history) this.keep(this.history, { id, userIds, topic, frame, at: Date.now() });
-    return frame;
-  }
-
-  /** Live delivery goes on when history fails: a client resuming over the gap gets a reset. */
-  private keep(history: SseHistoryStore, record: SseHistoryRecord): void {
-    try {
-      const pending = history.append(record);
-      if (isThenable(pending)) pending.then(undefined, (err: unknown) => this.logHistoryError(err));
-    } catch (err) {
-      this.logHistoryError(err);
-    }
-  }
-
-  private logHistoryError(err: unknown): void {
-    this.logger.error(`history append failed: ${(err as Error)?.message ?? err}`);
+    return this.transport.publish({ audience, type, data, id }) ?? this.registry.countFor(audience);
   }
 }
+
+const ALL: SseAudience = Object.freeze({ kind: 'all' });
 
 function assertUserId(userId: unknown): asserts userId is string {
   if (!isUserId(userId)) throw new SseEventError(USER_ID_RULE);

@@ -5,3 +5,4 @@ export const SSE_ROUTE_PATH = Symbol('SSE_ROUTE_PATH');
 export const SSE_MAX_PENDING_DATA_LENGTH = Symbol('SSE_MAX_PENDING_DATA_LENGTH');
 export const SSE_JWT_SERVICE = Symbol('SSE_JWT_SERVICE');
 export const SSE_HISTORY_STORE = Symbol('SSE_HISTORY_STORE');
+export const SSE_TRANSPORT = Symbol('SSE_TRANSPORT');

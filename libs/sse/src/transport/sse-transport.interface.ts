@@ -1,0 +1,70 @@
+import type { SseHistoryStore } from '../history/sse-history-store.interface.js';
+import type { SseEventId } from '../sse-event-id.js';
+import type { SseFrame } from '../sse-frame.js';
+
+/**
+ * Who an event is for: some users, the subscribers of a topic, or every stream.
+ *
+ * @publicApi
+ */
+export type SseAudience =
+  | { readonly kind: 'users'; readonly userIds: readonly string[] }
+  | { readonly kind: 'topic'; readonly topic: string }
+  | { readonly kind: 'all' };
+
+/**
+ * An event as `SseService` hands it to the transport: checked against the wire
+ * rules and JSON-encoded, before it has its id.
+ *
+ * @publicApi
+ */
+export interface SseOutgoingEvent {
+  readonly audience: SseAudience;
+  readonly type: string;
+  /** The data, already JSON text. */
+  readonly data: string;
+  /** A caller's own id: only with `history: false`, where ids order nothing. */
+  readonly id?: string;
+}
+
+/**
+ * Where a transport hands the events it receives: this instance's streams
+ * (the connection registry). Returns the number of streams reached.
+ *
+ * @publicApi
+ */
+export interface SseDeliveryTarget {
+  deliver(audience: SseAudience, frame: SseFrame): number;
+}
+
+/**
+ * How events travel from `SseService` to the streams that should get them, and
+ * where their ids come from. The default (`MemorySseTransport`) does it inside
+ * this process; a cluster transport (`@nest-sse/server/redis`) carries each
+ * event to every instance, with ids ordered across all of them. Chosen with
+ * the module's `transport` option.
+ *
+ * @publicApi
+ */
+export interface SseTransport {
+  /** Starts receiving, once, at bootstrap: from then on every published event reaches `target` once, in publish order. */
+  connect(target: SseDeliveryTarget): void | Promise<void>;
+  /**
+   * Publishes the event with the next id. Returns the number of this instance's
+   * streams reached when delivery is synchronous, `undefined` when it happens
+   * later. Throws (`SseTransportError`) when it cannot take the event: nothing
+   * is ever dropped without the caller knowing.
+   */
+  publish(event: SseOutgoingEvent): number | undefined;
+  /** The newest id delivered here: where a stream that opens now starts. */
+  position(): string;
+  /**
+   * Whether a client's Last-Event-ID can be resumed from here (`false` is an
+   * `unknown-id` reset). A cluster transport leaves it to its history.
+   */
+  knows(id: SseEventId): boolean;
+  /** Stops receiving and lets go of connections, at shutdown (after the streams ended). */
+  close?(): void | Promise<void>;
+  /** A history the transport keeps itself (a cluster's shared log): used instead of `history.store`. */
+  readonly history?: SseHistoryStore;
+}
