@@ -67,4 +67,30 @@ export interface SseTransport {
   close?(): void | Promise<void>;
   /** A history the transport keeps itself (a cluster's shared log): used instead of `history.store`. */
   readonly history?: SseHistoryStore;
+  /** Who holds streams across the cluster, for the per-user limit and counts; absent: this instance's registry is all there is. */
+  readonly presence?: SsePresence;
+}
+
+/**
+ * One stream's place in the cluster-wide count, held until `release()`. A
+ * cluster transport keeps it alive while its instance runs, so the slots of an
+ * instance that crashed come back on their own.
+ *
+ * @publicApi
+ */
+export interface SsePresenceSlot {
+  release(): void;
+}
+
+/**
+ * Streams across every instance: the per-user limit holds across them, and
+ * `SseService.clusterConnectionCount()` answers for all of them.
+ *
+ * @publicApi
+ */
+export interface SsePresence {
+  /** Takes a slot for a stream of the user, or `undefined` when the user holds `limit` already (a 429). */
+  acquire(userId: string, limit: number): Promise<SsePresenceSlot | undefined>;
+  /** Open streams of one user, or of everyone, on every instance. */
+  count(userId?: string): Promise<number>;
 }
