@@ -1,6 +1,6 @@
 /** The module and its publishing service, typed by an optional event map. */
 export { SseModule } from './sse.module.js';
-export { SseService } from './sse.service.js';
+export { SseService, type SseStreamOptions } from './sse.service.js';
 export type { SseEvent, SseEventMap, SseEventType } from './sse-event.interface.js';
 
 /** Authenticating streams, on the module's route or your own: the guard, its hooks' types, the user. */
@@ -17,7 +17,7 @@ export { SseTopicAuthorizer } from './sse-topic.authorizer.js';
 /** What publishing and connecting throw. */
 export { SseShuttingDownError } from './sse.exceptions.js';
 export { SseConnectionLimitError, SseEventError, SseTicketLimitError } from './sse.exceptions.js';
-export { SseTopicForbiddenError, SseTopicInvalidError, SseTransportError } from './sse.exceptions.js';
+export { SsePresenceUnavailableError, SseTopicForbiddenError, SseTopicInvalidError, SseTransportError } from './sse.exceptions.js';
 
 /** Options of `SseModule.forRoot()` / `forRootAsync()`. */
 export type {
@@ -55,6 +55,8 @@ export type {
   SseAudience,
   SseDeliveryTarget,
   SseOutgoingEvent,
+  SsePresence,
+  SsePresenceSlot,
   SseTransport,
 } from './transport/sse-transport.interface.js';
 export { MemorySseTransport } from './transport/memory.transport.js';

@@ -10,7 +10,8 @@ import { type SseStartPoint, SseStreamRelay } from './sse-stream.relay.js';
 import type { SseUser } from './sse-user.js';
 import { isThenable } from './sse.utils.js';
 import { SSE_LIMITS } from './sse-wire.rules.js';
-import type { SseTransport } from './transport/sse-transport.interface.js';
+import type { SsePresenceSlot, SseTransport } from './transport/sse-transport.interface.js';
+import { SseConnectionLimitError, SsePresenceUnavailableError } from './sse.exceptions.js';
 import { SSE_HISTORY_STORE, SSE_OPTIONS, SSE_TRANSPORT } from './sse.tokens.js';
 
 export interface SseStreamContext {
@@ -18,6 +19,8 @@ export interface SseStreamContext {
   lastEventId?: string;
   /** Topics the stream subscribes to, checked and authorised by the caller. */
   topics?: readonly string[];
+  /** Its cluster-wide slot, released with the stream (see `open`). */
+  slot?: SsePresenceSlot;
 }
 
 /**
@@ -43,11 +46,11 @@ export class SseStreamFactory {
    * 503 before any byte. The slot itself is taken on
    * subscribe and released on teardown: an Observable nobody subscribes holds nothing.
    */
-  create({ userId, expiresAt }: SseUser, { lastEventId, topics = [] }: SseStreamContext = {}): Observable<SseFrame> {
+  create({ userId, expiresAt }: SseUser, { lastEventId, topics = [], slot }: SseStreamContext = {}): Observable<SseFrame> {
     const expiry = this.options.closeOnTokenExpiry ? expiresAt : undefined;
     this.registry.assertFreeSlot(userId);
     return new Observable<SseFrame>((subscriber) => {
-      const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.registry, this.expiries);
+      const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.registry, this.expiries, slot);
       // Live messages reach the relay from here on, held back while history is read,
       // so an event published during the reconnect is neither lost nor sent twice.
       const connection = this.registry.join(userId, relay, topics);
@@ -56,6 +59,7 @@ export class SseStreamFactory {
         // (EventSource treats any other status as final; this way the browser comes back later).
         subscriber.next(this.registry.retryHintFrame('capacity'));
         subscriber.complete();
+        slot?.release();
         return undefined;
       }
       relay.connection = connection;
@@ -87,6 +91,33 @@ export class SseStreamFactory {
       // The relay is its own teardown, so nothing of this function outlives the subscribe.
       return relay;
     });
+  }
+
+  /**
+   * `create()`, after taking a cluster-wide slot when the transport keeps
+   * presence: a 429 when the user holds `maxConnectionsPerUser` streams on any
+   * instance, a 503 when the slots cannot be checked. Without presence, `create()` itself.
+   */
+  open(user: SseUser, context: SseStreamContext = {}): Observable<SseFrame> | Promise<Observable<SseFrame>> {
+    const presence = this.transport.presence;
+    if (!presence) return this.create(user, context);
+    this.registry.assertFreeSlot(user.userId);
+    const limit = this.options.maxConnectionsPerUser;
+    return presence.acquire(user.userId, limit).then(
+      (slot) => {
+        if (!slot) throw new SseConnectionLimitError(limit);
+        try {
+          return this.create(user, { ...context, slot });
+        } catch (err) {
+          slot.release();
+          throw err;
+        }
+      },
+      (err: unknown) => {
+        this.logger.error(`stream slot check failed: ${(err as Error)?.message ?? err}`);
+        throw new SsePresenceUnavailableError();
+      },
+    );
   }
 
   /** Decides how to start from the client's Last-Event-ID; may wait on an async store. */

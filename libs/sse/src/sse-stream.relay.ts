@@ -8,6 +8,7 @@ import {
 } from './sse-connection.registry.js';
 import { compareEventIds, parseEventId } from './sse-event-id.js';
 import type { SseExpiryScheduler } from './sse-expiry.scheduler.js';
+import type { SsePresenceSlot } from './transport/sse-transport.interface.js';
 import { SseFrame } from './sse-frame.js';
 import { HEARTBEAT_TICK } from './sse-heartbeat.timer.js';
 import { SSE_EVENT_TYPES, SSE_RESET_REASONS, type SseResetReason } from './sse-wire.rules.js';
@@ -46,12 +47,15 @@ export class SseStreamRelay implements SseChannelMember {
     private readonly heartbeatAs: 'comment' | 'event',
     private readonly registry: SseConnectionRegistry,
     private readonly expiries: SseExpiryScheduler<SseStreamRelay>,
+    /** Its cluster-wide slot, if the transport keeps presence. */
+    private readonly slot?: SsePresenceSlot,
   ) {}
 
   /** Teardown: leaves the user's channel and its expiry bucket, frees the slot. */
   unsubscribe(): void {
     if (this.expiry !== undefined) this.expiries.cancel(this, this.expiry);
     if (this.connection) this.registry.leave(this.connection);
+    this.slot?.release();
   }
 
   next(message: SseChannelMessage): void {

@@ -39,8 +39,8 @@ export function createSseController(path: string, maxPendingDataLength: number):
     ) {}
 
     @SseRoute(path, { maxPendingDataLength })
-    events(@Req() request: StreamRequest): Observable<SseFrame> {
-      return this.streams.create(request[SSE_USER_KEY], {
+    events(@Req() request: StreamRequest): Observable<SseFrame> | Promise<Observable<SseFrame>> {
+      return this.streams.open(request[SSE_USER_KEY], {
         lastEventId: readLastEventId(request),
         topics: request[SSE_TOPICS_KEY],
       });

@@ -99,3 +99,17 @@ export class SseTopicInvalidError extends HttpException {
 export class SseTransportError extends Error {
   override readonly name = 'SseTransportError';
 }
+
+/**
+ * The cluster's stream slots could not be checked (a cluster transport whose
+ * store is unreachable): no stream opens, since the per-user limit could not
+ * hold. Answered 503 with a JSON body before any byte; the client retries.
+ *
+ * @publicApi
+ */
+export class SsePresenceUnavailableError extends HttpException {
+  constructor() {
+    const message = 'Stream slots cannot be checked right now: reconnect later';
+    super({ statusCode: 503, error: 'Service Unavailable', message }, HttpStatus.SERVICE_UNAVAILABLE);
+  }
+}

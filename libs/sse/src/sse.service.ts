@@ -5,7 +5,8 @@ import { SseConnectionRegistry } from './sse-connection.registry.js';
 import type { SseEvent, SseEventMap } from './sse-event.interface.js';
 import { SseEventError, SseTopicInvalidError } from './sse.exceptions.js';
 import { SseFrame } from './sse-frame.js';
-import { SseStreamFactory } from './sse-stream.factory.js';
+import { type SseStreamContext, SseStreamFactory } from './sse-stream.factory.js';
+import type { SseUser } from './sse-user.js';
 import type { SseAudience, SseTransport } from './transport/sse-transport.interface.js';
 import { checkTopics, isUserId, topicProblem, USER_ID_RULE } from './sse-wire.rules.js';
 import { SSE_HISTORY_STORE, SSE_MAX_PENDING_DATA_LENGTH, SSE_TRANSPORT } from './sse.tokens.js';
@@ -45,22 +46,24 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    * The slot is taken on subscribe; over the limit it errors with
    * `SseConnectionLimitError`, an HttpException that answers 429.
    *
-   * @param options.lastEventId where the client resumes from (its `Last-Event-ID`)
-   * @param options.expiresAt epoch ms at which the stream ends with `auth-expired`
-   * @param options.topics topics it subscribes to, besides the user's events and
-   *   broadcasts: checked against the topic rules here (`SseTopicInvalidError`, a 400),
-   *   but not authorised: ask `SseTopicAuthorizer.authorize(user, topics)` first
+   * See `SseStreamOptions`. With a cluster transport the limit here is this
+   * instance's: use `openStream()` for the cluster's.
    */
-  stream(
-    userId: string,
-    options: { lastEventId?: string; expiresAt?: number; topics?: readonly string[] } = {},
-  ): Observable<MessageEvent> {
-    assertUserId(userId);
-    const topics = options.topics === undefined ? [] : checkTopics(options.topics);
-    if (typeof topics === 'string') throw new SseTopicInvalidError(topics);
-    return defer(() =>
-      this.streams.create({ userId, expiresAt: options.expiresAt }, { lastEventId: options.lastEventId, topics }),
-    );
+  stream(userId: string, options: SseStreamOptions = {}): Observable<MessageEvent> {
+    const [user, context] = streamArguments(userId, options);
+    return defer(() => this.streams.create(user, context));
+  }
+
+  /**
+   * `stream()` for a cluster: resolves once the user's slot is taken across every
+   * instance (the transport's presence), and rejects with the 429 when the user
+   * already holds `maxConnectionsPerUser` streams on any of them (a 503 when the
+   * slots cannot be checked). Return it from an `@SseRoute()` handler, which
+   * awaits it before any byte. Without a cluster transport, the same as `stream()`.
+   */
+  async openStream(userId: string, options: SseStreamOptions = {}): Promise<Observable<MessageEvent>> {
+    const [user, context] = streamArguments(userId, options);
+    return this.streams.open(user, context);
   }
 
   /**
@@ -138,6 +141,21 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
   }
 
   /**
+   * Open streams of one user, or of everyone, on every instance: from the
+   * cluster transport's presence, or this instance's count without one.
+   */
+  async clusterConnectionCount(userId?: string): Promise<number> {
+    if (userId !== undefined) assertUserId(userId);
+    const presence = this.transport.presence;
+    return presence ? presence.count(userId) : this.registry.connectionCount(userId);
+  }
+
+  /** Whether the user has a stream open on any instance (see `clusterConnectionCount`). */
+  async isConnectedInCluster(userId: string): Promise<boolean> {
+    return (await this.clusterConnectionCount(userId)) > 0;
+  }
+
+  /**
    * Checks and encodes the event, then hands it to the transport, which gives
    * it its id, keeps it and delivers it. With a transport that delivers later
    * (a cluster's), the count is of this instance's streams for the audience.
@@ -161,6 +179,31 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
 }
 
 const ALL: SseAudience = Object.freeze({ kind: 'all' });
+
+/**
+ * What a stream of an app's own route starts from.
+ *
+ * @publicApi
+ */
+export interface SseStreamOptions {
+  /** Where the client resumes from (its `Last-Event-ID`). */
+  lastEventId?: string;
+  /** Epoch ms at which the stream ends with `auth-expired`. */
+  expiresAt?: number;
+  /**
+   * Topics it subscribes to, besides the user's events and broadcasts: checked
+   * against the topic rules (`SseTopicInvalidError`, a 400), but not authorised:
+   * ask `SseTopicAuthorizer.authorize(user, topics)` first.
+   */
+  topics?: readonly string[];
+}
+
+function streamArguments(userId: string, options: SseStreamOptions): [SseUser, SseStreamContext] {
+  assertUserId(userId);
+  const topics = options.topics === undefined ? [] : checkTopics(options.topics);
+  if (typeof topics === 'string') throw new SseTopicInvalidError(topics);
+  return [{ userId, expiresAt: options.expiresAt }, { lastEventId: options.lastEventId, topics }];
+}
 
 function assertUserId(userId: unknown): asserts userId is string {
   if (!isUserId(userId)) throw new SseEventError(USER_ID_RULE);
