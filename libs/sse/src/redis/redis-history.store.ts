@@ -1,0 +1,96 @@
+import type { Redis } from 'ioredis';
+import type { SseHistoryRecord, SseHistoryStore, SseReplayResult } from '../history/sse-history-store.interface.js';
+import { compareEventIds, formatEventId, parseEventId, type SseEventId } from '../sse-event-id.js';
+import { SseFrame } from '../sse-frame.js';
+import type { RedisLogReader } from './redis-log.reader.js';
+import type { RedisSseKeys } from './redis-transport.options.js';
+
+/** How long a resume from an id this instance has not read yet waits for its reader to get there. */
+const CATCH_UP_MS = 2000;
+
+type StreamEntry = [id: string, fields: string[]];
+type PipelineReply = [Error | null, unknown][];
+
+/**
+ * The cluster's history: one Redis Stream per user, per topic and for
+ * broadcasts, written by the transport's publish script with the cluster log's
+ * ids, so a client resumes on any instance, or after all of them restarted.
+ */
+export class RedisHistoryStore implements SseHistoryStore {
+  constructor(
+    private readonly client: Redis,
+    private readonly keys: RedisSseKeys,
+    private readonly bounds: { maxEvents: number; ttlMs: number },
+    private readonly reader: RedisLogReader,
+  ) {}
+
+  /** Nothing to do: the publish script already wrote the event to its history logs, in the same atomic step as to the cluster log. */
+  append(_record: SseHistoryRecord): void {}
+
+  async replay(userId: string, after: SseEventId, topics: readonly string[] = []): Promise<SseReplayResult> {
+    if (this.client.status !== 'ready') throw new Error('Redis is unreachable');
+    // Replay stops at what this instance delivered: newer events reach the stream
+    // live (it joined before asking), so none comes both ways or not at all.
+    if (compareEventIds(after, parseEventId(this.reader.position())!) > 0) {
+      // An id another instance delivered before this one read it: wait for the reader to get there.
+      const [newest] = (await this.client.xrevrange(this.keys.log, '+', '-', 'COUNT', 1)) as StreamEntry[];
+      const newestId = newest ? parseEventId(newest[0]) : undefined;
+      if (!newestId || compareEventIds(after, newestId) > 0) return UNKNOWN_ID;
+      if (!(await this.reader.reached(after, CATCH_UP_MS))) throw new Error(`the cluster log reader is behind ${formatEventId(after)}`);
+    }
+    const upTo = this.reader.position();
+    const logs = [this.keys.user(userId), this.keys.broadcasts, ...[...new Set(topics)].map((topic) => this.keys.topic(topic))];
+    const pipeline = this.client.pipeline().time().get(this.keys.epoch);
+    for (const key of logs) pipeline.xinfo('STREAM', key).xrange(key, `(${formatEventId(after)}`, upTo);
+    const replies = (await pipeline.exec()) as PipelineReply;
+    const [[timeErr, time], [epochErr, epoch]] = replies;
+    if (timeErr || epochErr) throw timeErr ?? epochErr;
+
+    // Ids from before this data set's history began (Redis lost its data since), or from nowhere.
+    const epochId = typeof epoch === 'string' ? parseEventId(epoch) : undefined;
+    if (!epochId || compareEventIds(after, epochId) < 0) return UNKNOWN_ID;
+    // A log nobody wrote to for ttlMs expired whole, and a missing key cannot be told
+    // from one that never was: so anything older than ttlMs may have been lost.
+    const [sec, micro] = time as [string, string];
+    if (after.ms < Number(sec) * 1000 + Math.floor(Number(micro) / 1000) - this.bounds.ttlMs) return TOO_OLD;
+
+    const frames: { id: SseEventId; frame: SseFrame }[] = [];
+    for (let k = 0; k < logs.length; k++) {
+      const [infoErr, info] = replies[2 + 2 * k];
+      const [rangeErr, entries] = replies[3 + 2 * k];
+      if (rangeErr) throw rangeErr;
+      // No such key: nothing kept (or it expired, which the age check covers).
+      if (!infoErr && this.trimmedPast(info as unknown[], after)) return TOO_OLD;
+      for (const [id, fields] of entries as StreamEntry[]) frames.push({ id: parseEventId(id)!, frame: toFrame(id, fields) });
+    }
+    frames.sort((a, b) => compareEventIds(a.id, b.id));
+    // An event sits in one log per recipient; a stream reads one of each kind, but say it once regardless.
+    return { ok: true, frames: frames.filter((f, i) => i === 0 || compareEventIds(f.id, frames[i - 1].id) !== 0).map((f) => f.frame) };
+  }
+
+  /** Whether the log dropped (by its count bound) an event newer than `after`. */
+  private trimmedPast(info: unknown[], after: SseEventId): boolean {
+    const field = (name: string) => {
+      const at = info.indexOf(name);
+      return at === -1 ? undefined : info[at + 1];
+    };
+    const maxDeleted = field('max-deleted-entry-id');
+    if (typeof maxDeleted === 'string') return compareEventIds(after, parseEventId(maxDeleted)!) < 0;
+    // Redis before 7 does not say what it trimmed: a full log that starts after `after` may have.
+    const first = field('first-entry') as StreamEntry | null | undefined;
+    return Number(field('length')) >= this.bounds.maxEvents && !!first && compareEventIds(parseEventId(first[0])!, after) > 0;
+  }
+}
+
+function toFrame(id: string, fields: string[]): SseFrame {
+  let type: string | undefined;
+  let data: string | undefined;
+  for (let i = 0; i < fields.length; i += 2) {
+    if (fields[i] === 'type') type = fields[i + 1];
+    else if (fields[i] === 'data') data = fields[i + 1];
+  }
+  return new SseFrame({ type, id, data });
+}
+
+const UNKNOWN_ID: SseReplayResult = Object.freeze({ ok: false, reason: 'unknown-id' });
+const TOO_OLD: SseReplayResult = Object.freeze({ ok: false, reason: 'too-old' });

@@ -1,0 +1,103 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * The Lua scripts, each run atomically by Redis: that is what keeps the ids of
+ * every log in one order under concurrent publishers, and a user's slot count
+ * under its limit when two instances take a slot at once. Times come from the
+ * Redis server (TIME), never from an instance's clock.
+ */
+
+/**
+ * KEYS: log, epoch, history logs... ARGV: log MAXLEN, history MAXLEN, history
+ * ttl ms, type, data, audience field ('' for a broadcast, 'u' or 't'), its value.
+ * Returns the id Redis gave the event in the cluster log.
+ */
+const PUBLISH = `
+local id
+if ARGV[6] == '' then
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[4], 'data', ARGV[5])
+else
+  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[4], 'data', ARGV[5], ARGV[6], ARGV[7])
+end
+redis.call('SET', KEYS[2], id, 'NX')
+for i = 3, #KEYS do
+  -- pcall: a history log left with a newer id (its cluster log deleted by hand) must not stop the event.
+  redis.pcall('XADD', KEYS[i], 'MAXLEN', ARGV[2], id, 'type', ARGV[4], 'data', ARGV[5])
+  redis.call('PEXPIRE', KEYS[i], ARGV[3])
+end
+return id
+`;
+
+const NOW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+/**
+ * KEYS: log, epoch. Makes the log if there is none, with a last id of now
+ * (XADD MAXLEN 0 keeps no entry), so every event published from here has a
+ * greater id, and records where history begins (the epoch) unless it is known.
+ * Returns the log's last id: where this instance starts reading.
+ */
+const BOOT = `${NOW}
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('XADD', KEYS[1], 'MAXLEN', '0', now .. '-1', 'boot', '1')
+end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local last
+for i = 1, #info, 2 do
+  if info[i] == 'last-generated-id' then last = info[i + 1] end
+end
+redis.call('SET', KEYS[2], last, 'NX')
+return last
+`;
+
+/** KEYS: user's slots, all slots. ARGV: limit, member, ttl ms. Returns 1 when taken, 0 when the user is at the limit. */
+const ACQUIRE = `${NOW}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+local ttl = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[2])
+return 1
+`;
+
+/**
+ * KEYS: all slots, then each slot's user key. ARGV: ttl ms, then each slot's member.
+ * Renews them, adding back any that expired meanwhile (Redis away longer than
+ * the ttl, or restarted empty): they are streams still open here.
+ */
+const REFRESH = `${NOW}
+local ttl = tonumber(ARGV[1])
+for i = 2, #KEYS do
+  redis.call('ZADD', KEYS[i], now + ttl, ARGV[i])
+  redis.call('PEXPIRE', KEYS[i], ttl)
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[i])
+end
+return #KEYS - 1
+`;
+
+/** KEYS: a slots key. Live slots in it. */
+const COUNT = `${NOW}
+return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
+`;
+
+/** A client with the transport's scripts (EVALSHA, falling back to EVAL after Redis lost its script cache). */
+export interface RedisScripts {
+  sseBoot(log: string, epoch: string): Promise<string>;
+  ssePublish(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<string>;
+  sseAcquire(userSlots: string, allSlots: string, limit: number, member: string, ttlMs: number): Promise<number>;
+  sseRefresh(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
+  sseCount(slots: string): Promise<number>;
+}
+
+export function defineScripts(client: Redis): Redis & RedisScripts {
+  client.defineCommand('sseBoot', { numberOfKeys: 2, lua: BOOT });
+  client.defineCommand('ssePublish', { lua: PUBLISH });
+  client.defineCommand('sseAcquire', { numberOfKeys: 2, lua: ACQUIRE });
+  client.defineCommand('sseRefresh', { lua: REFRESH });
+  client.defineCommand('sseCount', { numberOfKeys: 1, lua: COUNT });
+  return client as Redis & RedisScripts;
+}
