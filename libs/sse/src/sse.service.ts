@@ -14,9 +14,11 @@ import { SSE_HISTORY_STORE, SSE_MAX_PENDING_DATA_LENGTH, SSE_TRANSPORT } from '.
 /**
  * The publishing API, injectable anywhere. Every send checks its event at the
  * call site (an unsafe type or id, or data that is not JSON, throws
- * `SseEventError` and nothing is sent), gives it the next ordered id, keeps it
- * in history for replay, encodes it once, and returns the number of open
- * streams it was handed to.
+ * `SseEventError` and nothing is sent), encodes its data once, and hands it to
+ * the transport, which gives it the next ordered id, keeps it in history for
+ * replay and delivers it; it returns the number of open streams it reached
+ * (with a cluster transport, this instance's streams for its audience, since
+ * delivery happens when the event comes back from the cluster).
  *
  * Typed by the app's event map when injected as `SseService<AppEvents>` (see
  * `SseEventMap`): the type argument exists for the compiler only, so every
