@@ -77,7 +77,8 @@ function connectAll(command: Extract<LoadCommand, { cmd: 'connect' }>): Promise<
         else launch();
       };
       const query = `token=${command.tokens[client]}${topicQuery(command.topics?.[client])}`;
-      connections[client] = new SseConnection(command.port, `${command.path}?${query}`, {
+      const port = command.ports?.length ? command.ports[client % command.ports.length] : command.port;
+      connections[client] = new SseConnection(port, `${command.path}?${query}`, {
         onOpen: () => {
           opened++;
           lastOpenAt = now();

@@ -6,8 +6,10 @@ import jwt from 'jsonwebtoken';
 import { killAllChildren } from '../shared/ipc.js';
 import { REPO_ROOT } from '../shared/paths.js';
 import { userId } from '../shared/payload.js';
+import { CLUSTER_VARIANTS } from '../shared/protocol.js';
 import { formatStormBuckets, formatTable, formatVerdicts, judge, TARGET_N } from './report.js';
 import type { VariantResult } from './result.js';
+import { hasRedisServer } from './redis-server.js';
 import { runVariant } from './run-variant.js';
 import { type BenchSettings, loadSettings } from './settings.js';
 import { stormVariant } from './storm.js';
@@ -53,6 +55,13 @@ function signTokens(count: number, secret: string): string[] {
  * then the tables, the targets, and bench/results/latest.json.
  */
 async function main(settings: BenchSettings): Promise<number> {
+  const clusters = settings.variants.filter((v) => CLUSTER_VARIANTS[v]);
+  if (clusters.length && !hasRedisServer()) {
+    // A newcomer's machine may have no Redis: the run goes on without the variants that need one.
+    console.log(`notice: no redis-server on this machine (PATH), so ${clusters.join(', ')} is skipped; install redis-server to measure it`);
+    settings.variants = settings.variants.filter((v) => !CLUSTER_VARIANTS[v]);
+    settings.pacedVariants = settings.pacedVariants.filter((v) => settings.variants.some((c) => CLUSTER_VARIANTS[c]?.baseline === v));
+  }
   const machine = machineInfo();
   const source = revision();
   const startedAt = new Date().toISOString();
@@ -66,6 +75,19 @@ async function main(settings: BenchSettings): Promise<number> {
       `(cap ${settings.targetedTimeCapMs / 1000} s); ${settings.repeats} rounds of each, median shown; ` +
       'loopback only; tokens HS256 with exp',
   );
+  for (const variant of settings.variants.filter((v) => CLUSTER_VARIANTS[v])) {
+    const { instances, baseline } = CLUSTER_VARIANTS[variant]!;
+    console.log(
+      `${variant}: ${instances} instances of ${baseline}'s app on RedisSseTransport, one private redis-server; streams split between them, ` +
+        `events sent from the first; judged against ${baseline} (one process, memory transport) in this run`,
+    );
+  }
+  if (settings.pacedVariants.length) {
+    console.log(
+      `paced targeted (${settings.pacedVariants.join(', ')}): ${settings.pacedEvents} x ${settings.eventBytes} B at ` +
+        `${settings.pacedRate}/s to random users; ${settings.repeats} rounds, the median p99 shown`,
+    );
+  }
   if (settings.topicVariants.length) {
     console.log(
       `topics (each on a fresh server): ${settings.topicVariants.join(', ')}; every stream subscribed to one topic of all N ` +

@@ -3,11 +3,12 @@ import { ONE_TOPIC, topicOf } from '../shared/payload.js';
 import type { BenchPayload, MemoryReport, PhaseReport, SendReport, ServerCommand } from '../shared/protocol.js';
 import type { BenchSettings } from './settings.js';
 import type { BroadcastRun, TargetedRun } from './result.js';
+import type { ServerHandle } from './server-group.js';
 
 export const COMMAND_TIMEOUT_MS = 15_000;
 
 /** Ends a variant's processes: the server closes the streams first, so TIME_WAIT stays off the client's ports. */
-export async function stopProcesses(server: Child, load: Child | undefined): Promise<void> {
+export async function stopProcesses(server: ServerHandle, load: Child | undefined): Promise<void> {
   await server.request({ cmd: 'stop' }, COMMAND_TIMEOUT_MS).catch(() => undefined);
   await server.stop(COMMAND_TIMEOUT_MS);
   if (load) {
@@ -17,7 +18,7 @@ export async function stopProcesses(server: Child, load: Child | undefined): Pro
 }
 
 /** Both processes collect garbage, so no phase pays for the previous one's. */
-export async function collectGarbage(server: Child, load: Child): Promise<void> {
+export async function collectGarbage(server: ServerHandle, load: Child): Promise<void> {
   await Promise.all([
     server.request<MemoryReport>({ cmd: 'memory' }, COMMAND_TIMEOUT_MS),
     load.request({ cmd: 'gc' }, COMMAND_TIMEOUT_MS),
@@ -26,7 +27,7 @@ export async function collectGarbage(server: Child, load: Child): Promise<void> 
 
 /** Events back to back (to everyone, or to one topic every stream is in): the time until every client had every one. */
 async function burstRound(
-  server: Child,
+  server: ServerHandle,
   load: Child,
   phase: BenchPayload['k'],
   command: ServerCommand,
@@ -44,15 +45,16 @@ async function burstRound(
 
 /** Events to targets drawn at random (users, or topics), batched: the time until the last arrived. */
 async function spreadRound(
-  server: Child,
+  server: ServerHandle,
   load: Child,
   phase: BenchPayload['k'],
   command: ServerCommand,
   perClient: (send: SendReport) => number[],
   settings: BenchSettings,
+  sendingMs = settings.targetedTimeCapMs,
 ): Promise<TargetedRun> {
   await load.request({ cmd: 'arm', phase }, COMMAND_TIMEOUT_MS);
-  const reply = await server.request<SendReport>(command, settings.targetedTimeCapMs + settings.phaseTimeoutMs);
+  const reply = await server.request<SendReport>(command, sendingMs + settings.phaseTimeoutMs);
   const { perUser, perTopic, ...send } = reply;
   const report = await load.request<PhaseReport>(
     { cmd: 'await', expectedPerClient: perClient(reply), timeoutMs: settings.phaseTimeoutMs },
@@ -62,11 +64,11 @@ async function spreadRound(
   return { send, phase: report, elapsedMs, eventsPerSec: (report.delivered / elapsedMs) * 1000 };
 }
 
-export function broadcastRound(server: Child, load: Child, settings: BenchSettings): Promise<BroadcastRun> {
+export function broadcastRound(server: ServerHandle, load: Child, settings: BenchSettings): Promise<BroadcastRun> {
   return burstRound(server, load, 'b', { cmd: 'broadcast', count: settings.broadcastEvents, bytes: settings.eventBytes }, settings);
 }
 
-export function targetedRound(server: Child, load: Child, settings: BenchSettings, users: number, seed: number): Promise<TargetedRun> {
+export function targetedRound(server: ServerHandle, load: Child, settings: BenchSettings, users: number, seed: number): Promise<TargetedRun> {
   const command: ServerCommand = {
     cmd: 'targeted',
     count: settings.targetedEvents,
@@ -79,15 +81,32 @@ export function targetedRound(server: Child, load: Child, settings: BenchSetting
   return spreadRound(server, load, 't', command, (send) => send.perUser ?? [], settings);
 }
 
+/**
+ * Targeted at a steady rate (issue 14's latency target): the burst above measures
+ * how fast a queue drains, this what one event's path costs when nothing queues.
+ */
+export function pacedRound(server: ServerHandle, load: Child, settings: BenchSettings, users: number, seed: number): Promise<TargetedRun> {
+  const command: ServerCommand = {
+    cmd: 'paced',
+    count: settings.pacedEvents,
+    users,
+    bytes: settings.eventBytes,
+    rate: settings.pacedRate,
+    seed,
+  };
+  const sendingMs = (settings.pacedEvents / settings.pacedRate) * 1000;
+  return spreadRound(server, load, 'p', command, (send) => send.perUser ?? [], settings, sendingMs);
+}
+
 /** Shape (a): events to the one topic all N streams are in. */
-export function oneTopicRound(server: Child, load: Child, settings: BenchSettings): Promise<BroadcastRun> {
+export function oneTopicRound(server: ServerHandle, load: Child, settings: BenchSettings): Promise<BroadcastRun> {
   const command: ServerCommand = { cmd: 'publishOne', topic: ONE_TOPIC, count: settings.topicEvents, bytes: settings.eventBytes };
   return burstRound(server, load, 'o', command, settings);
 }
 
 /** Shape (b): events to topics drawn at random among `topics`, each with N / topics streams (`topicOf`). */
 export function manyTopicsRound(
-  server: Child,
+  server: ServerHandle,
   load: Child,
   settings: BenchSettings,
   clients: number,

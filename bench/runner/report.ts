@@ -1,4 +1,4 @@
-import type { Variant } from '../shared/protocol.js';
+import { CLUSTER_VARIANTS, type Variant } from '../shared/protocol.js';
 import type { BenchSettings } from './settings.js';
 import type { StormRun, VariantResult } from './result.js';
 
@@ -8,10 +8,10 @@ interface Row {
   digits: number;
 }
 
-/** Over every round of both phases, not just the median ones. */
-const lostOf = (r: VariantResult) => (r.broadcast && r.targeted ? r.broadcast.lost + r.targeted.lost : undefined);
+/** Over every round of the phases (paced ones included where they ran), not just the median ones. */
+const lostOf = (r: VariantResult) => (r.broadcast && r.targeted ? r.broadcast.lost + r.targeted.lost + (r.paced?.lost ?? 0) : undefined);
 const duplicatesOf = (r: VariantResult) =>
-  r.broadcast && r.targeted ? r.broadcast.duplicates + r.targeted.duplicates : undefined;
+  r.broadcast && r.targeted ? r.broadcast.duplicates + r.targeted.duplicates + (r.paced?.duplicates ?? 0) : undefined;
 
 /** Over every round of both topic shapes. */
 function topicLosses(r: VariantResult): { lost: number; duplicates: number } | undefined {
@@ -30,6 +30,9 @@ const ROWS: Row[] = [
   { label: 'targeted events/s', value: (r) => r.targeted?.median.eventsPerSec, digits: 0 },
   { label: 'targeted latency p50 (ms)', value: (r) => r.targeted?.median.phase.latencyP50, digits: 1 },
   { label: 'targeted latency p99 (ms)', value: (r) => r.targeted?.median.phase.latencyP99, digits: 1 },
+  // Targeted at a steady rate (issue 14): the latency of the path when nothing queues.
+  { label: 'paced targeted: latency p50 (ms)', value: (r) => r.paced?.median.phase.latencyP50, digits: 1 },
+  { label: 'paced targeted: latency p99 (ms)', value: (r) => r.paced?.median.phase.latencyP99, digits: 1 },
   { label: 'events lost', value: lostOf, digits: 0 },
   { label: 'duplicates', value: duplicatesOf, digits: 0 },
   // Topics (issue 13), on a fresh server: one topic all N streams are in, and N / 10 topics of 10 streams.
@@ -73,17 +76,35 @@ function ratio(value: number | undefined, limit: number | undefined): string {
   return `${r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}x`;
 }
 
-/** One table per N: every figure, and its ratio to the plain server (the limit). */
+/** Each cluster variant in `results` with its baseline (the same module in one process, memory transport), when both ran. */
+function clusterPairs(results: VariantResult[]): { cluster: VariantResult; baseline: VariantResult }[] {
+  return results.flatMap((cluster) => {
+    const baseline = results.find((r) => r.variant === CLUSTER_VARIANTS[cluster.variant]?.baseline);
+    return baseline ? [{ cluster, baseline }] : [];
+  });
+}
+
+/**
+ * One table per N: every figure, and its ratio to the plain server (the limit);
+ * a cluster variant also gets a column of ratios to its baseline, and its targets' lines under the table.
+ */
 export function formatTable(n: number, results: VariantResult[], settings: BenchSettings): string {
   const plain = results.find((r) => r.variant === 'plain');
   const others = results.filter((r) => r.variant !== 'plain');
-  const header = ['', ...results.map((r) => r.variant), ...others.map((r) => `${r.variant}/plain`)];
-  // Storm and topic rows only when some variant went through them.
-  const rows = ROWS.filter((row) => results.some((r) => row.value(r) !== undefined) || !/storm|topic/.test(row.label));
+  const pairs = clusterPairs(results);
+  const header = [
+    '',
+    ...results.map((r) => r.variant),
+    ...others.map((r) => `${r.variant}/plain`),
+    ...pairs.map(({ cluster, baseline }) => `${cluster.variant}/${baseline.variant}`),
+  ];
+  // Storm, topic and paced rows only when some variant went through them.
+  const rows = ROWS.filter((row) => results.some((r) => row.value(r) !== undefined) || !/storm|topic|paced/.test(row.label));
   const lines = rows.map((row) => [
     row.label,
     ...results.map((r) => fmt(row.value(r), row.digits)),
     ...others.map((r) => ratio(row.value(r), plain && row.value(plain))),
+    ...pairs.map(({ cluster, baseline }) => ratio(row.value(cluster), row.value(baseline))),
   ]);
   const widths = header.map((_, i) => Math.max(...[header, ...lines].map((cells) => cells[i].length)));
   const render = (cells: string[]) =>
@@ -92,17 +113,31 @@ export function formatTable(n: number, results: VariantResult[], settings: Bench
   const shapes = topics
     ? [`  topics: "one topic" has all ${n.toLocaleString('en-US')} streams; "many topics" are ${topics.topics.toLocaleString('en-US')} of ${topics.subscribers} streams each (every stream in one of them too)`]
     : [];
+  const paced = results.some((r) => r.paced)
+    ? [`  paced targeted: ${settings.pacedEvents.toLocaleString('en-US')} events at ${settings.pacedRate.toLocaleString('en-US')}/s to random users, median round by p99`]
+    : [];
+  const clusters = results
+    .filter((r) => CLUSTER_VARIANTS[r.variant])
+    .map((r) => `  ${r.variant}: ${CLUSTER_VARIANTS[r.variant]!.instances} instances on one private redis-server, streams split between them, every event sent from the first`);
+  const targets = pairs.flatMap(({ cluster }) => {
+    const verdicts = clusterVerdicts(results, cluster.variant, settings);
+    return [`  ${cluster.variant} targets at N = ${n.toLocaleString('en-US')}:`, ...verdicts.map((v) => `    ${word(v)}  ${v.target}: ${v.detail}`)];
+  });
   return [
     `N = ${n.toLocaleString('en-US')}`,
     render(header),
     ...lines.map(render),
     ...shapes,
-    ...notes(results, n, settings.targetedEvents),
+    ...paced,
+    ...clusters,
+    ...notes(results, n, settings),
+    ...targets,
   ].join('\n');
 }
 
 /** What a reader needs to trust the figures: failures, time caps, streams that dropped. */
-function notes(results: VariantResult[], n: number, requested: number): string[] {
+function notes(results: VariantResult[], n: number, settings: BenchSettings): string[] {
+  const requested = settings.targetedEvents;
   const out: string[] = [];
   for (const r of results) {
     if (r.error) out.push(`  ! ${r.variant}: did not finish: ${r.error}`);
@@ -112,6 +147,7 @@ function notes(results: VariantResult[], n: number, requested: number): string[]
     const phases = [
       ...(r.broadcast?.runs ?? []).map((run) => ['broadcast', run.phase] as const),
       ...(r.targeted?.runs ?? []).map((run) => ['targeted', run.phase] as const),
+      ...(r.paced?.runs ?? []).map((run) => ['paced targeted', run.phase] as const),
       ...(r.topics?.one?.runs ?? []).map((run) => ['one topic', run.phase] as const),
       ...(r.topics?.many?.runs ?? []).map((run) => ['many topics', run.phase] as const),
     ];
@@ -136,6 +172,13 @@ function notes(results: VariantResult[], n: number, requested: number): string[]
       if (load.dropped) out.push(`  ! ${r.variant}: ${load.dropped} streams closed during the ${name} after opening`);
       if (storm.serverConnections !== undefined && storm.serverConnections !== load.connected) {
         out.push(`  ! ${r.variant}: after the ${name} the server counted ${storm.serverConnections} open streams, the client ${load.connected}`);
+      }
+    }
+    for (const run of r.paced?.runs ?? []) {
+      const sentPerSec = (run.send.sent / (run.send.endedAt - run.send.startedAt)) * 1000;
+      if (sentPerSec < settings.pacedRate * 0.95) {
+        out.push(`  ! ${r.variant}: a paced round sent ${sentPerSec.toFixed(0)}/s, short of ${settings.pacedRate}/s: the server could not keep the rate`);
+        break;
       }
     }
     if (r.topics?.many?.median.send.capped) out.push(`  * ${r.variant}: many topics hit the time cap; their rate is measured on the events sent`);
@@ -177,19 +220,67 @@ export interface Verdict {
 
 const TARGET_N = 10_000;
 
+const word = (v: Verdict) => (v.pass === null ? 'SKIP' : v.pass ? 'PASS' : 'FAIL');
+
+function ratioCheck(target: string, a: number | undefined, b: number | undefined, ok: (x: number) => boolean): Verdict {
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) {
+    return { target, pass: null, detail: 'not measured' };
+  }
+  return { target, pass: ok(a / b), detail: `${(a / b).toFixed(2)}x` };
+}
+
+/** The cluster's p99 target: judged only at the rate issue 14 names. */
+const CLUSTER_P99_MS = 50;
+const CLUSTER_P99_RATE = 5_000;
+
+/**
+ * Issue 14's targets for a cluster variant against its baseline, from one N's
+ * results: broadcast and targeted throughput at least half the baseline's, p99
+ * publish-to-delivery latency under 50 ms at 5,000 events/s, nothing lost.
+ */
+function clusterVerdicts(results: VariantResult[], variant: Variant, settings: BenchSettings): Verdict[] {
+  const cluster = results.find((r) => r.variant === variant);
+  const baselineName = CLUSTER_VARIANTS[variant]?.baseline;
+  const baseline = results.find((r) => r.variant === baselineName);
+  const p99 = cluster?.paced?.median.phase.latencyP99;
+  const pacedTarget = `${variant}: paced targeted p99 < ${CLUSTER_P99_MS} ms at ${CLUSTER_P99_RATE.toLocaleString('en-US')} events/s`;
+  const lost = cluster && lostOf(cluster);
+  const dups = cluster && duplicatesOf(cluster);
+  return [
+    ratioCheck(
+      `${variant}: broadcast deliveries/s >= 0.5x ${baselineName}`,
+      cluster?.broadcast?.median.deliveriesPerSec,
+      baseline?.broadcast?.median.deliveriesPerSec,
+      (x) => x >= 0.5,
+    ),
+    ratioCheck(
+      `${variant}: targeted events/s >= 0.5x ${baselineName}`,
+      cluster?.targeted?.median.eventsPerSec,
+      baseline?.targeted?.median.eventsPerSec,
+      (x) => x >= 0.5,
+    ),
+    p99 === undefined || !Number.isFinite(p99) || settings.pacedRate !== CLUSTER_P99_RATE
+      ? { target: pacedTarget, pass: null, detail: p99 === undefined ? 'not measured' : `measured at ${settings.pacedRate}/s (BENCH_PACED_RATE)` }
+      : {
+          target: pacedTarget,
+          pass: p99 < CLUSTER_P99_MS,
+          detail: `${p99.toFixed(1)} ms (p50 ${cluster!.paced!.median.phase.latencyP50.toFixed(1)} ms; ${baselineName} ${baseline?.paced?.median.phase.latencyP99.toFixed(1) ?? '-'} ms)`,
+        },
+    lost === undefined || cluster?.error
+      ? { target: `${variant}: no event lost`, pass: null, detail: 'not measured' }
+      : { target: `${variant}: no event lost`, pass: lost === 0 && dups === 0, detail: `${lost} lost, ${dups} duplicates` },
+  ];
+}
+
 /** The issue's targets, judged on the run at N = 10,000 only. */
 export function judge(all: VariantResult[], settings: BenchSettings): Verdict[] {
-  const at = (variant: Variant) => all.find((r) => r.n === TARGET_N && r.variant === variant);
+  const atTarget = all.filter((r) => r.n === TARGET_N);
+  const at = (variant: Variant) => atTarget.find((r) => r.variant === variant);
   const lib = at('library');
   const fastify = at('fastify');
   const plain = at('plain');
   const naive = at('naive');
-  const check = (target: string, a: number | undefined, b: number | undefined, ok: (x: number) => boolean): Verdict => {
-    if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) {
-      return { target, pass: null, detail: 'not measured' };
-    }
-    return { target, pass: ok(a / b), detail: `${(a / b).toFixed(2)}x` };
-  };
+  const check = ratioCheck;
   const fanOut = (r?: VariantResult) => r?.broadcast?.median.fanOutMs;
   const rate = (r?: VariantResult) => r?.targeted?.median.eventsPerSec;
   const oneTopic = (r?: VariantResult) => r?.topics?.one?.median.fanOutMs;
@@ -236,12 +327,13 @@ export function judge(all: VariantResult[], settings: BenchSettings): Verdict[] 
         ? { target, pass: null, detail: 'not measured' }
         : { target, pass: losses.lost === 0 && losses.duplicates === 0, detail: `${losses.lost} lost, ${losses.duplicates} duplicates` };
     }),
+    // Issue 14, for each cluster variant that ran.
+    ...atTarget.filter((r) => CLUSTER_VARIANTS[r.variant]).flatMap((r) => clusterVerdicts(atTarget, r.variant, settings)),
   ];
 }
 
 export function formatVerdicts(verdicts: Verdict[], ran: boolean): string {
   if (!ran) return `Targets are judged at N = ${TARGET_N.toLocaleString('en-US')}, which this run did not include.`;
-  const word = (v: Verdict) => (v.pass === null ? 'SKIP' : v.pass ? 'PASS' : 'FAIL');
   return [
     `Targets (library at N = ${TARGET_N.toLocaleString('en-US')}, same run):`,
     ...verdicts.map((v) => `  ${word(v)}  ${v.target}: ${v.detail}`),

@@ -67,6 +67,8 @@ export interface Repeated<T> {
 export interface VariantResult {
   variant: Variant;
   n: number;
+  /** Server processes (a cluster variant's instances; 1 otherwise). */
+  instances?: number;
   error?: string;
   connect?: ConnectReport;
   /** Streams the server itself counted once the client had them all open. */
@@ -79,6 +81,8 @@ export interface VariantResult {
   };
   broadcast?: Repeated<BroadcastRun>;
   targeted?: Repeated<TargetedRun>;
+  /** Targeted at a steady rate (`BENCH_PACED_RATE`), for its latency; the median is the round with the median p99. */
+  paced?: Repeated<TargetedRun>;
   /** Topics: one with N subscribers, and many with a few each, on a fresh server. */
   topics?: TopicRun;
   /** Every stream at once, on a fresh server. */

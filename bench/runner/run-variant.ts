@@ -1,21 +1,23 @@
 import { fileURLToPath } from 'node:url';
 import { sleep } from '../shared/clock.js';
 import { type Child, spawnChild } from '../shared/ipc.js';
-import type { ConnectReport, MemoryReport, ServerReady, Variant } from '../shared/protocol.js';
+import type { ConnectReport, MemoryReport, Variant } from '../shared/protocol.js';
 import type { BenchSettings } from './settings.js';
-import { broadcastRound, COMMAND_TIMEOUT_MS, collectGarbage, stopProcesses, targetedRound } from './phases.js';
+import { broadcastRound, COMMAND_TIMEOUT_MS, collectGarbage, pacedRound, stopProcesses, targetedRound } from './phases.js';
 import { type BroadcastRun, summarise, type TargetedRun, type VariantResult } from './result.js';
+import { type ServerGroup, startServers } from './server-group.js';
 
 const STARTUP_TIMEOUT_MS = 30_000;
 
-/** Compiled entry points of the two other processes, beside this one in dist-bench/. */
-const SERVER_ENTRY = fileURLToPath(new URL('../server/main.js', import.meta.url));
+/** Compiled entry point of the load generator, beside this one in dist-bench/. */
 const LOAD_ENTRY = fileURLToPath(new URL('../load/main.js', import.meta.url));
 
 /**
- * One variant at one N: a fresh server and a fresh load generator, the phases in
- * order (connect, idle memory, broadcast and targeted rounds), then both processes
- * ended. A phase that fails or times out ends the variant's run; what was measured is kept.
+ * One variant at one N: a fresh server (or a cluster variant's instances, the
+ * streams split between them) and a fresh load generator, the phases in order
+ * (connect, idle memory, broadcast and targeted rounds, and paced targeted rounds
+ * for `BENCH_PACED_VARIANTS`), then every process ended. A phase that fails or
+ * times out ends the variant's run; what was measured is kept.
  */
 export async function runVariant(
   variant: Variant,
@@ -25,19 +27,18 @@ export async function runVariant(
 ): Promise<VariantResult> {
   const n = tokens.length;
   const result: VariantResult = { variant, n };
-  const server = spawnChild(`${variant} server`, SERVER_ENTRY, [variant], {
-    env: { BENCH_SECRET: settings.secret },
-    execArgv: settings.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.profileDir}`] : [],
-  });
+  let server: ServerGroup | undefined;
   let load: Child | undefined;
   try {
-    const { port, path } = await server.ready<ServerReady>(STARTUP_TIMEOUT_MS);
+    server = await startServers(variant, settings);
+    const { ports, path } = server;
+    result.instances = server.size;
     const baseline = await server.request<MemoryReport>({ cmd: 'memory' }, COMMAND_TIMEOUT_MS);
 
     load = spawnChild('load generator', LOAD_ENTRY, []);
     await load.ready(STARTUP_TIMEOUT_MS);
     const connect = await load.request<ConnectReport>(
-      { cmd: 'connect', port, path, tokens, concurrency: settings.connectConcurrency, timeoutMs: settings.phaseTimeoutMs },
+      { cmd: 'connect', port: ports[0], ports, path, tokens, concurrency: settings.connectConcurrency, timeoutMs: settings.phaseTimeoutMs },
       settings.phaseTimeoutMs + COMMAND_TIMEOUT_MS,
     );
     result.connect = connect;
@@ -79,11 +80,26 @@ export async function runVariant(
       if (run.send.capped) break;
     }
     result.targeted = summarise(targeted, (r) => -r.eventsPerSec);
+
+    if (settings.pacedVariants.includes(variant)) {
+      const paced: TargetedRun[] = [];
+      for (let round = 0; round < settings.repeats; round++) {
+        await collectGarbage(server, load);
+        const run = await pacedRound(server, load, settings, n, settings.seed + round);
+        paced.push(run);
+        const sentPerSec = (run.send.sent / (run.send.endedAt - run.send.startedAt)) * 1000;
+        log(
+          `paced ${round + 1}: ${run.phase.delivered}/${run.phase.expected} at ${sentPerSec.toFixed(0)} sent/s, ` +
+            `latency p50 ${run.phase.latencyP50.toFixed(1)} ms, p99 ${run.phase.latencyP99.toFixed(1)} ms`,
+        );
+      }
+      result.paced = summarise(paced, (r) => r.phase.latencyP99);
+    }
   } catch (err) {
     result.error = (err as Error).message.split('\n')[0];
     log(`FAILED: ${result.error}`);
   } finally {
-    await stopProcesses(server, load);
+    if (server) await stopProcesses(server, load);
   }
   return result;
 }

@@ -1,4 +1,4 @@
-import { TOPIC_VARIANTS, type Variant, VARIANTS } from '../shared/protocol.js';
+import { CLUSTER_VARIANTS, TOPIC_VARIANTS, type Variant, VARIANTS } from '../shared/protocol.js';
 
 /** Everything a run can be tuned with, read once from the environment. */
 export interface BenchSettings {
@@ -19,6 +19,12 @@ export interface BenchSettings {
   runTimeoutMs: number;
   seed: number;
   secret: string;
+  /** Variants that also get targeted rounds at a steady rate, for latency (by default the cluster variants and their baselines). */
+  pacedVariants: Variant[];
+  /** Events per second of those rounds (issue 14's target is judged at 5,000). */
+  pacedRate: number;
+  /** Events per paced round (at `pacedRate`, 15,000 take 3 s). */
+  pacedEvents: number;
   /** Variants put through the topic phase (each on a fresh server); empty with `BENCH_TOPIC_VARIANTS=none`. */
   topicVariants: Variant[];
   /** Events published back to back to the one topic every stream is in. */
@@ -72,10 +78,23 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     return n;
   });
   const variants = variantList('BENCH_VARIANTS', env.BENCH_VARIANTS, VARIANTS.join(','));
+  // A storm opens every stream on one server; the cluster variants are left out.
   const stormVariants =
     env.BENCH_STORM_VARIANTS?.trim() === 'none'
       ? []
-      : variantList('BENCH_STORM_VARIANTS', env.BENCH_STORM_VARIANTS, variants.join(','));
+      : env.BENCH_STORM_VARIANTS
+        ? variantList('BENCH_STORM_VARIANTS', env.BENCH_STORM_VARIANTS, '').map((v) => {
+            if (CLUSTER_VARIANTS[v]) throw new Error(`BENCH_STORM_VARIANTS: '${v}' runs several instances, storms take one server`);
+            return v;
+          })
+        : variants.filter((v) => !CLUSTER_VARIANTS[v]);
+  // The cluster variants are judged on latency at a steady rate, against their baselines measured the same way.
+  const pacedVariants =
+    env.BENCH_PACED_VARIANTS?.trim() === 'none'
+      ? []
+      : env.BENCH_PACED_VARIANTS
+        ? variantList('BENCH_PACED_VARIANTS', env.BENCH_PACED_VARIANTS, '')
+        : variants.filter((v) => CLUSTER_VARIANTS[v] || variants.some((c) => CLUSTER_VARIANTS[c]?.baseline === v));
   // Only variants whose route takes ?topic= can be put through the topic phase.
   const topicVariants =
     env.BENCH_TOPIC_VARIANTS?.trim() === 'none'
@@ -101,6 +120,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     runTimeoutMs: int(env, 'BENCH_RUN_TIMEOUT_MS', 40 * 60_000),
     seed: int(env, 'BENCH_SEED', 42),
     secret: 'nest-sse-bench-secret-0123456789abcdef',
+    pacedVariants,
+    pacedRate: int(env, 'BENCH_PACED_RATE', 5_000),
+    pacedEvents: int(env, 'BENCH_PACED_EVENTS', 15_000),
     topicVariants,
     topicEvents: int(env, 'BENCH_TOPIC_EVENTS', 20),
     topicPublishes: int(env, 'BENCH_TOPIC_PUBLISHES', 20_000),

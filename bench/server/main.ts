@@ -25,6 +25,7 @@ const starters: Record<Variant, () => Promise<(o: ServerOptions) => Promise<Publ
   'sse-route': async () => (await import('./own-route.js')).startSseRoute,
   'nest-sse': async () => (await import('./own-route.js')).startNestSse,
   naive: async () => (await import('./naive.js')).startNaive,
+  'redis-2': async () => (await import('./redis.js')).startRedisInstance,
 };
 
 async function memory(): Promise<MemoryReport> {
@@ -74,6 +75,35 @@ async function sendSpread(
   return { sent, perTarget, startedAt, endedAt: now(), capped: sent < options.count };
 }
 
+/**
+ * Events to users drawn as `sendSpread` draws them, at a steady rate: each tick
+ * sends what is due by now, so every event is stamped close to when a steady
+ * sender would have sent it, and the latency measured is the path's, not a
+ * queue's behind a burst. A sender that falls behind sends what is due at once
+ * (the report's times show the rate reached).
+ */
+async function sendPaced(
+  options: { count: number; bytes: number; rate: number; seed: number },
+  targets: number,
+  k: BenchPayload['k'],
+  send: (target: number, data: BenchPayload) => void,
+): Promise<{ sent: number; perTarget: number[]; startedAt: number; endedAt: number; capped: boolean }> {
+  const p = padding(options.bytes);
+  const random = seededRandom(options.seed);
+  const perTarget = new Array<number>(targets).fill(0);
+  const startedAt = now();
+  let sent = 0;
+  while (sent < options.count) {
+    const due = Math.min(options.count, Math.floor(((now() - startedAt) * options.rate) / 1000) + 1);
+    for (; sent < due; sent++) {
+      const target = Math.floor(random() * targets);
+      send(target, { k, s: perTarget[target]++, t: now(), p });
+    }
+    if (sent < options.count) await sleep(1);
+  }
+  return { sent, perTarget, startedAt, endedAt: now(), capped: false };
+}
+
 /** The variant's `publish`, or an error naming a variant whose route takes no topics. */
 function publishOf(publisher: Publisher, variant: Variant): NonNullable<Publisher['publish']> {
   if (!publisher.publish) throw new Error(`${variant} has no topics (only ${TOPIC_VARIANTS.join(', ')})`);
@@ -83,7 +113,7 @@ function publishOf(publisher: Publisher, variant: Variant): NonNullable<Publishe
 async function main(): Promise<void> {
   const variant = process.argv[2] as Variant;
   const secret = process.env.BENCH_SECRET;
-  if (!(variant in starters) || !secret) throw new Error('usage: BENCH_SECRET=... main.js plain|nest-bare|library|fastify|sse-route|nest-sse|naive');
+  if (!(variant in starters) || !secret) throw new Error(`usage: BENCH_SECRET=... main.js ${Object.keys(starters).join('|')}`);
   const publisher = await (await starters[variant]())({ secret });
 
   const handle = async (command: ServerCommand): Promise<unknown> => {
@@ -101,6 +131,12 @@ async function main(): Promise<void> {
         return sendBurst(command.count, command.bytes, 'b', (data) => publisher.broadcast('update', data));
       case 'targeted': {
         const { perTarget, ...send } = await sendSpread(command, command.users, 't', (user, data) =>
+          publisher.sendToUser(userId(user), 'notification', data),
+        );
+        return { ...send, perUser: perTarget } satisfies SendReport;
+      }
+      case 'paced': {
+        const { perTarget, ...send } = await sendPaced(command, command.users, 'p', (user, data) =>
           publisher.sendToUser(userId(user), 'notification', data),
         );
         return { ...send, perUser: perTarget } satisfies SendReport;

@@ -1,14 +1,24 @@
 /** Messages exchanged over IPC between the runner and its child processes. */
 
-export type Variant = 'plain' | 'nest-bare' | 'library' | 'fastify' | 'sse-route' | 'nest-sse' | 'naive';
-export const VARIANTS: readonly Variant[] = ['plain', 'nest-bare', 'library', 'fastify', 'sse-route', 'nest-sse', 'naive'];
+export type Variant = 'plain' | 'nest-bare' | 'library' | 'fastify' | 'sse-route' | 'nest-sse' | 'naive' | 'redis-2';
+export const VARIANTS: readonly Variant[] = ['plain', 'nest-bare', 'library', 'fastify', 'sse-route', 'nest-sse', 'naive', 'redis-2'];
+/**
+ * Variants that run as several server processes on one private `redis-server`
+ * (issue 14): each instance count, and the memory-transport variant they are judged against.
+ */
+export const CLUSTER_VARIANTS: Readonly<Partial<Record<Variant, { instances: number; baseline: Variant }>>> = {
+  'redis-2': { instances: 2, baseline: 'fastify' },
+};
 /** The variants whose route takes `?topic=` (the module's own route, and plain's counterpart of it). */
 export const TOPIC_VARIANTS: readonly Variant[] = ['plain', 'library', 'fastify'];
 
 /** What the servers put in every event's JSON data, so the client can check and time it. */
 export interface BenchPayload {
-  /** Phase: `b` broadcast, `t` targeted, `o` one topic every stream is in, `m` many topics of a few streams each. */
-  k: 'b' | 't' | 'o' | 'm';
+  /**
+   * Phase: `b` broadcast, `t` targeted, `p` targeted at a steady rate, `o` one topic
+   * every stream is in, `m` many topics of a few streams each.
+   */
+  k: 'b' | 't' | 'p' | 'o' | 'm';
   /** Sequence number per recipient within the phase, from 0. */
   s: number;
   /** Send time, from `now()`. */
@@ -23,6 +33,8 @@ export type ServerCommand =
   | { cmd: 'cpu' }
   | { cmd: 'broadcast'; count: number; bytes: number }
   | { cmd: 'targeted'; count: number; users: number; bytes: number; batch: number; timeCapMs: number; seed: number }
+  /** Events to users drawn as `targeted`, at a steady `rate` per second rather than as fast as possible. */
+  | { cmd: 'paced'; count: number; users: number; bytes: number; rate: number; seed: number }
   /** Events back to back to one topic, as `broadcast` does to everyone. */
   | { cmd: 'publishOne'; topic: string; count: number; bytes: number }
   /** Events to topics `topicName(0..topics-1)` drawn by a seeded PRNG, batched as `targeted`. */
@@ -61,6 +73,8 @@ export type LoadCommand =
   | {
       cmd: 'connect';
       port: number;
+      /** Several instances: stream i connects to `ports[i % ports.length]` (else to `port`). */
+      ports?: number[];
       path: string;
       tokens: string[];
       /** Topics each stream subscribes to (`?topic=`, repeated), by stream. */
