@@ -8,6 +8,12 @@ import type { RedisSseKeys } from './redis-transport.options.js';
 
 /** Slots renewed per script call, so a large instance never holds Redis up for long. */
 const REFRESH_BATCH = 1000;
+/**
+ * How long a stream's open waits on its slot: a command sent as Redis went
+ * away would otherwise wait for it to come back. A slot taken after this gave
+ * up is nobody's, and expires.
+ */
+const ANSWER_TIMEOUT_MS = 2000;
 
 /**
  * Streams across the cluster: a sorted set of slots per user (and one of all),
@@ -34,7 +40,9 @@ export class RedisSsePresence implements SsePresence {
   async acquire(userId: string, limit: number): Promise<SsePresenceSlot | undefined> {
     this.assertReachable();
     const member = `${this.instanceId}:${++this.taken}`;
-    const taken = await this.client.sseAcquire(this.keys.slots(userId), this.keys.allSlots, limit, member, this.timing.slotTtlMs);
+    const taken = await answered(
+      this.client.sseAcquire(this.keys.slots(userId), this.keys.allSlots, limit, member, this.timing.slotTtlMs),
+    );
     if (taken !== 1) return undefined;
     this.live.set(member, userId);
     return { release: () => this.release(member) };
@@ -42,7 +50,7 @@ export class RedisSsePresence implements SsePresence {
 
   async count(userId?: string): Promise<number> {
     this.assertReachable();
-    return this.client.sseCount(userId === undefined ? this.keys.allSlots : this.keys.slots(userId));
+    return answered(this.client.sseCount(userId === undefined ? this.keys.allSlots : this.keys.slots(userId)));
   }
 
   /** This instance's slots, for tests and metrics. */
@@ -93,4 +101,12 @@ export class RedisSsePresence implements SsePresence {
   private assertReachable(): void {
     if (this.client.status !== 'ready') throw new SseTransportError('Redis is unreachable: cannot count streams across the cluster');
   }
+}
+
+function answered<T>(reply: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SseTransportError(`Redis did not answer within ${ANSWER_TIMEOUT_MS} ms`)), ANSWER_TIMEOUT_MS);
+  });
+  return Promise.race([reply, timeout]).finally(() => clearTimeout(timer));
 }

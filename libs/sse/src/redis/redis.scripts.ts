@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
  */
 
 /**
- * KEYS: log, epoch, history logs... ARGV: log MAXLEN, history MAXLEN, history
+ * KEYS: log, epoch, history logs... ARGV: log MAXLEN, events per history log, history
  * ttl ms, type, data, audience field ('' for a broadcast, 'u' or 't'), its value.
  * Returns the id Redis gave the event in the cluster log.
  */
@@ -20,9 +20,17 @@ else
   id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[4], 'data', ARGV[5], ARGV[6], ARGV[7])
 end
 redis.call('SET', KEYS[2], id, 'NX')
+local keep = tonumber(ARGV[2])
 for i = 3, #KEYS do
+  -- Dropped with XDEL rather than MAXLEN: XINFO's max-deleted-entry-id then names the newest event a log lost.
+  local over = redis.call('XLEN', KEYS[i]) - keep + 1
+  if over > 0 then
+    for _, entry in ipairs(redis.call('XRANGE', KEYS[i], '-', '+', 'COUNT', over)) do
+      redis.call('XDEL', KEYS[i], entry[1])
+    end
+  end
   -- pcall: a history log left with a newer id (its cluster log deleted by hand) must not stop the event.
-  redis.pcall('XADD', KEYS[i], 'MAXLEN', ARGV[2], id, 'type', ARGV[4], 'data', ARGV[5])
+  redis.pcall('XADD', KEYS[i], id, 'type', ARGV[4], 'data', ARGV[5])
   redis.call('PEXPIRE', KEYS[i], ARGV[3])
 end
 return id

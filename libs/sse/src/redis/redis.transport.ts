@@ -40,6 +40,8 @@ export class RedisSseTransport implements SseTransport {
   private pending = 0;
   private failed = 0;
   private closed = false;
+  /** Set at a close() while Redis was away: what still waited was counted as failed then. */
+  private abandoned = false;
   private writerDown = false;
 
   constructor(options: RedisSseTransportOptions) {
@@ -108,8 +110,11 @@ export class RedisSseTransport implements SseTransport {
     this.writer
       .ssePublish(2 + history.length, keys.log, keys.epoch, ...history, logMaxLen, maxEvents, ttlMs, type, data, field, value)
       .then(
-        () => this.pending--,
+        () => {
+          if (!this.abandoned) this.pending--;
+        },
         (err: unknown) => {
+          if (this.abandoned) return;
           this.pending--;
           this.failed++;
           // The type only: data may be personal.
@@ -145,8 +150,18 @@ export class RedisSseTransport implements SseTransport {
     this.presence.stop();
     await this.reader.stop();
     // Publishes already handed over are written while Redis answers; none waits on a Redis that is away.
-    if (this.writer.status === 'ready') await this.writer.quit().catch(() => this.writer.disconnect());
-    else this.writer.disconnect();
+    if (this.writer.status === 'ready') {
+      await this.writer.quit().catch(() => this.writer.disconnect());
+      return;
+    }
+    // ioredis leaves its offline queue unsettled when closed between two reconnect attempts: say here what is lost.
+    this.abandoned = true;
+    this.writer.disconnect();
+    if (this.pending > 0) {
+      this.failed += this.pending;
+      this.logger.error(`closed while Redis was unreachable: ${this.pending} waiting publishes were not sent`);
+      this.pending = 0;
+    }
   }
 }
 

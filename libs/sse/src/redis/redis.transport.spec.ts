@@ -1,0 +1,372 @@
+import { Redis } from 'ioredis';
+import { ConditionWaiter } from '../../../../test/support/condition-waiter.js';
+import { hasRedisServer, startRedisServer, type TestRedisServer } from '../../../../test/support/redis-server.js';
+import { parseEventId, type SseEventId } from '../sse-event-id.js';
+import type { SseFrame } from '../sse-frame.js';
+import { SseEventError, SseTransportError } from '../sse.exceptions.js';
+import type { SseAudience, SseDeliveryTarget, SseOutgoingEvent } from '../transport/sse-transport.interface.js';
+import { RedisSseTransport } from './redis.transport.js';
+import type { RedisSseTransportOptions } from './redis-transport.options.js';
+
+/** An instance's streams, as the transport sees them: every delivery, in order. */
+class Collector implements SseDeliveryTarget {
+  readonly got: { audience: SseAudience; frame: SseFrame }[] = [];
+  private readonly waiter = new ConditionWaiter();
+
+  deliver(audience: SseAudience, frame: SseFrame): number {
+    this.got.push({ audience, frame });
+    this.waiter.notify();
+    return 0;
+  }
+
+  get ids(): string[] {
+    return this.got.map(({ frame }) => frame.id!);
+  }
+
+  get data(): string[] {
+    return this.got.map(({ frame }) => frame.data!);
+  }
+
+  until(count: number, what: string, timeoutMs = 5000): Promise<void> {
+    return this.waiter.until(() => this.got.length >= count, timeoutMs, `${count} deliveries (${what})`);
+  }
+}
+
+const ids = (frames: readonly { id?: string }[]) => frames.map((f) => f.id!);
+const id = (text: string): SseEventId => parseEventId(text)!;
+const toUser = (userId: string, data: unknown): SseOutgoingEvent => ({
+  audience: { kind: 'users', userIds: [userId] },
+  type: 'note',
+  data: JSON.stringify(data),
+});
+const toAll = (data: unknown): SseOutgoingEvent => ({ audience: { kind: 'all' }, type: 'news', data: JSON.stringify(data) });
+const toTopic = (topic: string, data: unknown): SseOutgoingEvent => ({
+  audience: { kind: 'topic', topic },
+  type: 'order',
+  data: JSON.stringify(data),
+});
+
+async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+const redisMissing = !hasRedisServer();
+if (redisMissing && process.env.CI) throw new Error('redis-server is required in CI (.ci/run installs it)');
+if (redisMissing) console.warn('libs/sse/src/redis/redis.transport.spec.ts skipped: redis-server is not installed (apt-get install redis-server)');
+const describeRedis = redisMissing ? describe.skip : describe;
+
+describeRedis('RedisSseTransport', () => {
+  let server: TestRedisServer;
+  /** A plain client on the test's Redis, to look at keys. */
+  let inspect: Redis;
+  const open: RedisSseTransport[] = [];
+  let prefixes = 0;
+
+  /** A connected transport on its own key prefix (unless `keyPrefix` is given): tests do not see each other's events. */
+  async function transport(
+    options: Partial<RedisSseTransportOptions> = {},
+    target: SseDeliveryTarget = new Collector(),
+  ): Promise<RedisSseTransport> {
+    const t = new RedisSseTransport({ redis: server.url, ...options, keyPrefix: options.keyPrefix ?? `t${++prefixes}:` });
+    open.push(t);
+    await t.connect(target);
+    return t;
+  }
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    inspect = new Redis(server.url, { maxRetriesPerRequest: null });
+    inspect.on('error', () => undefined);
+  });
+
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((t) => t.close()));
+  });
+
+  afterAll(async () => {
+    inspect?.disconnect();
+    await server?.stop();
+  });
+
+  describe('delivery', () => {
+    it('gives two instances on one Redis every event once, in one order, with increasing Redis ids (and nothing more within 300 ms)', async () => {
+      const [a, b] = [new Collector(), new Collector()];
+      const first = await transport({}, a);
+      const second = await transport({ keyPrefix: `t${prefixes}:` }, b);
+      for (let i = 0; i < 100; i++) (i % 2 ? first : second).publish(toUser(`u${i % 3}`, i));
+      await a.until(100, 'instance a');
+      await b.until(100, 'instance b');
+      expect(a.ids).toEqual(b.ids);
+      expect(new Set(a.ids).size).toBe(100);
+      const sorted = [...a.ids].sort((x, y) => {
+        const [p, q] = [id(x), id(y)];
+        return p.ms - q.ms || p.seq - q.seq;
+      });
+      expect(a.ids).toEqual(sorted);
+      // Each publisher's own events keep their publish order.
+      const fromFirst = a.data.map(Number).filter((n) => n % 2 === 1);
+      expect(fromFirst).toEqual([...fromFirst].sort((x, y) => x - y));
+      expect(first.position()).toBe(a.ids[99]);
+      expect(second.position()).toBe(a.ids[99]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(a.got).toHaveLength(100);
+      expect(b.got).toHaveLength(100);
+    });
+
+    it('hands each event over with its audience, type and data as published', async () => {
+      const collector = new Collector();
+      const t = await transport({}, collector);
+      t.publish({ audience: { kind: 'users', userIds: ['a', 'b:c', 'a'] }, type: 'note', data: '{"x":"é\\n"}' });
+      t.publish(toTopic('orders/1', 1));
+      t.publish(toAll(null));
+      await collector.until(3, 'three audiences');
+      expect(collector.got.map(({ audience }) => audience)).toEqual([
+        { kind: 'users', userIds: ['a', 'b:c'] },
+        { kind: 'topic', topic: 'orders/1' },
+        { kind: 'all' },
+      ]);
+      expect(collector.got.map(({ frame }) => [frame.type, frame.data])).toEqual([
+        ['note', '{"x":"é\\n"}'],
+        ['order', '1'],
+        ['news', 'null'],
+      ]);
+    });
+
+    it('starts after what the log held at bootstrap: position() is its newest id, older events are not delivered', async () => {
+      const earlier = new Collector();
+      const before = await transport({}, earlier);
+      before.publish(toAll('old'));
+      await earlier.until(1, 'the old event');
+      const [newest] = await inspect.xrevrange(`t${prefixes}:log`, '+', '-', 'COUNT', 1);
+      const collector = new Collector();
+      const later = await transport({ keyPrefix: `t${prefixes}:` }, collector);
+      expect(later.position()).toBe(newest[0]);
+      later.publish(toAll('new'));
+      await collector.until(1, 'the new event');
+      expect(collector.data).toEqual(['"new"']);
+    });
+
+    it('starts a fresh log with a position below every id it will issue, so a client holding it misses nothing', async () => {
+      const collector = new Collector();
+      const t = await transport({}, collector);
+      const start = t.position();
+      expect(parseEventId(start)).toBeDefined();
+      t.publish(toUser('u', 1));
+      await collector.until(1, 'the first event');
+      const replay = await t.history.replay('u', id(start));
+      expect(replay).toEqual({ ok: true, frames: [expect.objectContaining({ id: collector.ids[0], data: '1' })] });
+    });
+
+    it("refuses a caller's own id (Redis gives ids) with SseEventError, and sends nothing", async () => {
+      const collector = new Collector();
+      const t = await transport({}, collector);
+      expect(() => t.publish({ ...toAll(1), id: 'mine' })).toThrow(SseEventError);
+      t.publish(toAll(2));
+      await collector.until(1, 'the next event');
+      expect(collector.data).toEqual(['2']);
+    });
+  });
+
+  describe('history', () => {
+    it("replays a user's events, broadcasts and subscribed topics after an id, in id order, each once", async () => {
+      const collector = new Collector();
+      const t = await transport({}, collector);
+      t.publish(toUser('ann', 'a0'));
+      t.publish(toUser('bob', 'b0'));
+      t.publish(toAll('all1'));
+      t.publish({ audience: { kind: 'users', userIds: ['ann', 'bob'] }, type: 'note', data: '"both"' });
+      t.publish(toTopic('x', 'x1'));
+      t.publish(toTopic('y', 'y1'));
+      t.publish(toUser('ann', 'a1'));
+      await collector.until(7, 'seven events');
+      const [a0] = collector.ids;
+      const replay = async (userId: string, after: string, topics?: string[]) => {
+        const result = await t.history.replay(userId, id(after), topics);
+        if (!result.ok) throw new Error(result.reason);
+        return result.frames.map((f) => JSON.parse(f.data!));
+      };
+      expect(await replay('ann', a0)).toEqual(['all1', 'both', 'a1']);
+      expect(await replay('ann', a0, ['x', 'x'])).toEqual(['all1', 'both', 'x1', 'a1']);
+      expect(await replay('bob', a0, ['y'])).toEqual(['b0', 'all1', 'both', 'y1']);
+      expect(await replay('ann', collector.ids[3])).toEqual(['a1']);
+      expect(await replay('ann', collector.ids[6])).toEqual([]);
+      expect(await replay('nobody', a0)).toEqual(['all1']);
+      // The frames come back with their ids, as live streams got them.
+      const result = await t.history.replay('ann', id(a0));
+      expect(result.ok && ids(result.frames)).toEqual([collector.ids[2], collector.ids[3], collector.ids[6]]);
+    });
+
+    it('answers unknown-id for ids past the newest event, and from before the history began', async () => {
+      const collector = new Collector();
+      const t = await transport({}, collector);
+      t.publish(toUser('ann', 1));
+      await collector.until(1, 'one event');
+      const newest = id(collector.ids[0]);
+      expect(await t.history.replay('ann', { ms: newest.ms, seq: newest.seq + 1 })).toEqual({ ok: false, reason: 'unknown-id' });
+      expect(await t.history.replay('ann', { ms: newest.ms + 60_000, seq: 0 })).toEqual({ ok: false, reason: 'unknown-id' });
+      expect(await t.history.replay('ann', { ms: 1, seq: 0 })).toEqual({ ok: false, reason: 'unknown-id' });
+    });
+
+    it('keeps maxEvents per log exactly: a resume from before what a log dropped is too-old, from its last dropped id is not', async () => {
+      const collector = new Collector();
+      const t = await transport({ history: { maxEvents: 3 } }, collector);
+      for (let i = 0; i < 5; i++) t.publish(toUser('ann', i));
+      t.publish(toTopic('x', 'x'));
+      await collector.until(6, 'six events');
+      expect(await inspect.xlen(`t${prefixes}:h:u:ann`)).toBe(3);
+      expect(await t.history.replay('ann', id(collector.ids[0]))).toEqual({ ok: false, reason: 'too-old' });
+      const kept = await t.history.replay('ann', id(collector.ids[1]), ['x']);
+      expect(kept.ok && kept.frames.map((f) => f.data)).toEqual(['2', '3', '4', '"x"']);
+      // Another user's full log does not concern ann's resume, but it does its owner's.
+      for (let i = 0; i < 4; i++) t.publish(toUser('bob', i));
+      await collector.until(10, 'bob events');
+      expect((await t.history.replay('ann', id(collector.ids[1]))).ok).toBe(true);
+      expect(await t.history.replay('bob', id(collector.ids[5]))).toEqual({ ok: false, reason: 'too-old' });
+    });
+
+    it('answers too-old past ttlMs, and lets logs nobody writes to expire', async () => {
+      const collector = new Collector();
+      const t = await transport({ history: { ttlMs: 300 } }, collector);
+      t.publish(toUser('ann', 1));
+      t.publish(toUser('ann', 2));
+      await collector.until(2, 'two events');
+      expect((await t.history.replay('ann', id(collector.ids[0]))).ok).toBe(true);
+      await waitFor(async () => (await inspect.exists(`t${prefixes}:h:u:ann`)) === 0, "ann's log to expire", 2000);
+      expect(await t.history.replay('ann', id(collector.ids[0]))).toEqual({ ok: false, reason: 'too-old' });
+    });
+
+    it('waits for its reader when a client resumes from an id another instance delivered first', async () => {
+      const collector = new Collector();
+      const t = await transport({}, collector);
+      t.publish(toUser('ann', 1));
+      await collector.until(1, 'one event');
+      // Written straight into the logs, as another instance's publish: this reader has not read it yet.
+      const later = await inspect.xadd(`t${prefixes}:log`, '*', 'type', 'note', 'data', '2', 'u', '["ann"]');
+      await inspect.xadd(`t${prefixes}:h:u:ann`, later!, 'type', 'note', 'data', '2');
+      const result = await t.history.replay('ann', id(later!));
+      expect(result).toEqual({ ok: true, frames: [] });
+      expect(t.position()).toBe(later);
+    });
+  });
+
+  describe('presence', () => {
+    it('holds the per-user limit across instances, counts the cluster, and gives slots back on release', async () => {
+      const one = await transport();
+      const two = await transport({ keyPrefix: `t${prefixes}:` });
+      const a = await one.presence.acquire('ann', 2);
+      const b = await two.presence.acquire('ann', 2);
+      expect(a && b).toBeTruthy();
+      expect(await one.presence.acquire('ann', 2)).toBeUndefined();
+      expect(await two.presence.acquire('ann', 2)).toBeUndefined();
+      expect(await two.presence.acquire('bob', 2)).toBeDefined();
+      expect(await one.presence.count('ann')).toBe(2);
+      expect(await two.presence.count()).toBe(3);
+      b!.release();
+      b!.release();
+      await waitFor(async () => (await one.presence.count('ann')) === 1, 'the released slot gone');
+      expect(await one.presence.acquire('ann', 2)).toBeDefined();
+      expect(await one.presence.count()).toBe(3);
+    });
+
+    it("frees a crashed instance's slots within slotTtlMs, and keeps a live instance's slots past it (bound: 4 x slotTtlMs)", async () => {
+      const timing = { slotTtlMs: 400, slotRefreshMs: 100 };
+      const live = await transport(timing);
+      const crashing = await transport({ ...timing, keyPrefix: `t${prefixes}:` });
+      await live.presence.acquire('ann', 5);
+      await crashing.presence.acquire('ann', 5);
+      await crashing.presence.acquire('bob', 5);
+      expect(await live.presence.count()).toBe(3);
+      // Its connections go and its renewals stop, without releasing: what a crash leaves behind.
+      await crashing.close();
+      const since = Date.now();
+      await waitFor(async () => (await live.presence.count()) === 1, "the crashed instance's slots to expire", 2000);
+      expect(Date.now() - since).toBeLessThan(timing.slotTtlMs + 300);
+      expect(await live.presence.count('bob')).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 4 * timing.slotTtlMs));
+      expect(await live.presence.count('ann')).toBe(1);
+    });
+  });
+
+  describe('Redis outages', () => {
+    it('queues publishes up to maxPendingPublishes while Redis is away and delivers them once it is back; refuses past it; the reader resumes', async () => {
+      const collector = new Collector();
+      const t = await transport({ maxPendingPublishes: 5 }, collector);
+      t.publish(toAll('before'));
+      await collector.until(1, 'the event before the outage');
+      await server.stop();
+      try {
+        await waitFor(async () => t.presence.count().then(() => false, (err) => err instanceof SseTransportError), 'the transport to see Redis gone');
+        for (let i = 0; i < 5; i++) expect(t.publish(toUser('ann', i))).toBeUndefined();
+        expect(() => t.publish(toUser('ann', 5))).toThrow(SseTransportError);
+        expect(t.pendingPublishCount()).toBe(5);
+        await expect(t.presence.acquire('ann', 5)).rejects.toThrow(SseTransportError);
+        await expect(t.history.replay('ann', id(collector.ids[0]))).rejects.toThrow(/unreachable/);
+      } finally {
+        await server.restart();
+      }
+      await collector.until(6, 'the queued events after Redis came back', 10_000);
+      expect(collector.data).toEqual(['"before"', '0', '1', '2', '3', '4']);
+      t.publish(toAll('after'));
+      await collector.until(7, 'an event published after the outage');
+      expect(collector.data[6]).toBe('"after"');
+      expect(t.failedPublishCount()).toBe(0);
+      // Redis came back empty: ids from before are from another history.
+      expect(await t.history.replay('ann', id(collector.ids[0]))).toEqual({ ok: false, reason: 'unknown-id' });
+      const resumed = await t.history.replay('ann', id(collector.ids[1]));
+      expect(resumed.ok && resumed.frames.map((f) => f.data)).toEqual(['1', '2', '3', '4', '"after"']);
+    });
+
+    it('counts and logs what is still waiting at close() as failed, never dropping it unseen', async () => {
+      const t = await transport({ maxPendingPublishes: 5 });
+      await server.stop();
+      try {
+        await waitFor(async () => t.presence.count().then(() => false, () => true), 'the transport to see Redis gone');
+        t.publish(toAll(1));
+        t.publish(toAll(2));
+        await t.close();
+        await waitFor(() => t.failedPublishCount() === 2, 'both publishes failed');
+        expect(() => t.publish(toAll(3))).toThrow(SseTransportError);
+      } finally {
+        await server.restart();
+      }
+    });
+
+    it('fails connect() after connectTimeoutMs when Redis is not there, and leaves nothing running', async () => {
+      await server.stop();
+      try {
+        const t = new RedisSseTransport({ redis: server.url, connectTimeoutMs: 300 });
+        await expect(t.connect(new Collector())).rejects.toThrow(SseTransportError);
+      } finally {
+        await server.restart();
+      }
+    });
+  });
+
+  describe('options', () => {
+    it('fails fast on options that could not work', () => {
+      expect(() => new RedisSseTransport({} as RedisSseTransportOptions)).toThrow(/redis/);
+      expect(() => new RedisSseTransport({ redis: 'redis://x', maxPendingPublishes: 0 })).toThrow(/maxPendingPublishes/);
+      expect(() => new RedisSseTransport({ redis: 'redis://x', history: { maxEvents: 1.5 } })).toThrow(/history.maxEvents/);
+      expect(() => new RedisSseTransport({ redis: 'redis://x', slotTtlMs: 1000, slotRefreshMs: 1000 })).toThrow(/slotRefreshMs/);
+    });
+
+    it('works from a client it is given, without using or closing that client', async () => {
+      const given = new Redis(server.url);
+      try {
+        const collector = new Collector();
+        const t = await transport({ redis: given }, collector);
+        t.publish(toAll(1));
+        await collector.until(1, 'an event');
+        await t.close();
+        expect(given.status).toBe('ready');
+        expect(await given.ping()).toBe('PONG');
+      } finally {
+        given.disconnect();
+      }
+    });
+  });
+});
