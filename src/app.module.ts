@@ -4,6 +4,7 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import { JwtModule } from '@nestjs/jwt';
 import { SseModule } from '@nest-sse/server';
 import { SseBridgeModule } from '@nest-sse/server/bridge';
+import { RedisSseTransport } from '@nest-sse/server/redis';
 import { AnnouncementsModule } from './announcements/announcements.module.js';
 import { DEMO_JWT_ALGORITHM } from './auth/demo-auth.js';
 import type { AppConfig } from './config.js';
@@ -39,6 +40,8 @@ export class AppModule implements OnModuleInit {
           heartbeatIntervalMs: config.heartbeatMs,
           maxConnectionsPerUser: config.maxConnectionsPerUser,
           cors: { origins: config.corsOrigins },
+          // Redis makes instances behind a load balancer one app; unset, the module keeps everything in this process.
+          transport: config.sseTransport === 'redis' ? new RedisSseTransport({ redis: config.redisUrl! }) : undefined,
         }),
         SseBridgeModule.forRoot(),
         orders,

@@ -23,7 +23,17 @@ export interface AppConfig {
    * for TCP to retry their SYN (1 s, 3 s, 7 s...).
    */
   listenBacklog: number;
+  /**
+   * Where the streams' events go: `memory` (one process, the default) or
+   * `redis` (several instances as one, through `redisUrl`).
+   */
+  sseTransport: SseTransportKind;
+  /** Set exactly when `sseTransport` is `redis`. Holds any password: log it only through `redactUrl`. */
+  redisUrl?: string;
 }
+
+export const SSE_TRANSPORTS = ['memory', 'redis'] as const;
+export type SseTransportKind = (typeof SSE_TRANSPORTS)[number];
 
 function optionalInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const raw = env[name];
@@ -33,8 +43,35 @@ function optionalInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return value;
 }
 
+function sseTransport(env: NodeJS.ProcessEnv): SseTransportKind {
+  const raw = env.SSE_TRANSPORT || 'memory';
+  if (!(SSE_TRANSPORTS as readonly string[]).includes(raw)) {
+    throw new Error(`SSE_TRANSPORT must be one of ${SSE_TRANSPORTS.join(', ')}, got '${raw}'`);
+  }
+  return raw as SseTransportKind;
+}
+
+/** REDIS_URL, checked; errors never repeat it, since it may carry a password. */
+function redisUrl(env: NodeJS.ProcessEnv): string {
+  const raw = env.REDIS_URL;
+  if (!raw) throw new Error('SSE_TRANSPORT=redis needs REDIS_URL (for example redis://127.0.0.1:6379)');
+  const protocol = URL.canParse(raw) ? new URL(raw).protocol : undefined;
+  if (protocol !== 'redis:' && protocol !== 'rediss:') {
+    throw new Error('REDIS_URL must be a redis:// or rediss:// URL: redis://[[user]:password@]host[:port][/db]');
+  }
+  return raw;
+}
+
+/** A URL fit for logs: any password replaced by `***`. */
+export function redactUrl(raw: string): string {
+  const url = new URL(raw);
+  if (url.password) url.password = '***';
+  return url.toString();
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const secret = env.JWT_SECRET;
+  const transport = sseTransport(env);
   return {
     port: optionalInt(env, 'PORT') ?? 3000,
     jwtSecret: secret || randomBytes(32).toString('hex'),
@@ -49,5 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     devTokens: env.NODE_ENV !== 'production' && (!secret || env.DEV_TOKENS === '1'),
     shipDelayMs: optionalInt(env, 'SHIP_DELAY_MS') ?? 3000,
     listenBacklog: optionalInt(env, 'LISTEN_BACKLOG') || 4096,
+    sseTransport: transport,
+    redisUrl: transport === 'redis' ? redisUrl(env) : undefined,
   };
 }

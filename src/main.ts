@@ -3,11 +3,12 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
-import { loadConfig } from './config.js';
+import { type AppConfig, loadConfig, redactUrl } from './config.js';
+
+const logger = new Logger('Demo');
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
-  const logger = new Logger('Demo');
   const app = await NestFactory.create(AppModule.forRoot(config));
   // SIGTERM/SIGINT run the shutdown hooks, which end every open stream cleanly.
   app.enableShutdownHooks();
@@ -21,7 +22,16 @@ async function bootstrap(): Promise<void> {
     logger.warn('*** Set JWT_SECRET (and NODE_ENV=production) for anything but local development.               ***');
   }
   const { port } = app.getHttpServer().address() as AddressInfo;
+  logger.log(`SSE transport: ${describeTransport(config)}`);
   logger.log(`Dashboard: http://localhost:${port}/`);
 }
 
-void bootstrap();
+function describeTransport(config: AppConfig): string {
+  return config.sseTransport === 'redis' ? `redis at ${redactUrl(config.redisUrl!)}` : 'memory (this process only)';
+}
+
+// A bad setting or an unreachable Redis: one clear line and a failed exit, not a stack trace.
+bootstrap().catch((err: unknown) => {
+  logger.error(`Startup failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
