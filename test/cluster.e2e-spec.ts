@@ -19,6 +19,8 @@ const SLOT_TTL_MS = 3000;
 const SLOT_REFRESH_MS = 1000;
 /** Publishes an instance holds while Redis is away; past it a send is refused. */
 const MAX_PENDING_PUBLISHES = 20;
+/** Events a user's history keeps: a client away for more is told (`too-old`). */
+const HISTORY_MAX_EVENTS = 50;
 const HEARTBEAT_MS = 500;
 /** The reconnection delay the instances tell clients: the gap in which a cut-off client misses events. */
 const RETRY_MS = 1000;
@@ -114,6 +116,7 @@ if (missing.length > 0 && process.env.CI === 'true') {
         slotTtlMs: SLOT_TTL_MS,
         slotRefreshMs: SLOT_REFRESH_MS,
         maxPendingPublishes: MAX_PENDING_PUBLISHES,
+        historyMaxEvents: HISTORY_MAX_EVENTS,
         heartbeatMs: HEARTBEAT_MS,
         retryMs: RETRY_MS,
       };
@@ -195,7 +198,13 @@ if (missing.length > 0 && process.env.CI === 'true') {
         for (let n = 1; n <= 4; n++) await senders[n % senders.length].sendOk({ userId: user }, 'notification', { n });
         expect(client.opens).toBe(1);
 
-        await client.until(() => client.opens === 2 && notes(client).length >= 5, WAIT_MS, 'the reconnect and the missed events');
+        // A reset ends the wait too, so that the assertions below say what came instead.
+        await client.until(
+          () => client.ofType('reset').length > 0 || (client.opens === 2 && notes(client).length >= 5),
+          WAIT_MS,
+          'the reconnect and the missed events',
+        );
+        expect(client.ofType('reset')).toEqual([]);
         expect(await other.count(user)).toBe(1);
         if (holder.running()) expect(await holder.count(user)).toBe(0);
         await other.sendOk({ userId: user }, 'notification', { n: 5 });
@@ -219,12 +228,28 @@ if (missing.length > 0 && process.env.CI === 'true') {
       await b.sendOk({ userId: 'phoenix' }, 'notification', { n: 3 });
 
       const again = await connect('phoenix', `&lastEventId=${resumeFrom}`);
-      await again.until(() => notes(again).length >= 3, WAIT_MS, 'the replay');
+      await again.until(() => again.ofType('reset').length > 0 || notes(again).length >= 3, WAIT_MS, 'the replay');
+      expect(again.ofType('reset')).toEqual([]);
       await a.sendOk({ userId: 'phoenix' }, 'notification', { n: 4 });
       await again.until(() => notes(again).length >= 4, WAIT_MS, 'a live event after the replay');
       expect(ns(again)).toEqual([1, 2, 3, 4]);
       expect(again.ofType('reset')).toEqual([]);
       expectIncreasingIds(again);
+    });
+
+    it(`answers a resume from before what the shared history kept (more than ${HISTORY_MAX_EVENTS} events missed) with a too-old reset, not a silent gap`, async () => {
+      const first = await connect('overflow');
+      await a.sendOk({ userId: 'overflow' }, 'notification', { n: 0 });
+      await first.until(() => notes(first).length === 1, WAIT_MS, 'the first event');
+      const resumeFrom = notes(first)[0].lastEventId;
+      first.close();
+      for (let n = 1; n <= HISTORY_MAX_EVENTS + 5; n++) await (n % 2 ? a : b).sendOk({ userId: 'overflow' }, 'notification', { n });
+
+      const again = await connect('overflow', `&lastEventId=${resumeFrom}`);
+      await again.until(() => again.ofType('reset').length > 0 || notes(again).length >= HISTORY_MAX_EVENTS, WAIT_MS, 'a reset');
+      expect(again.ofType('reset').map((e) => (e.data as { reason: string }).reason)).toEqual(['too-old']);
+      // What replay could still give is not passed off as complete: no event before the reset.
+      expect(notes(again)).toEqual([]);
     });
 
     it('holds the per-user limit across instances: five streams spread over both, the sixth refused 429 through nginx and on each instance; a closed one frees its slot', async () => {

@@ -72,6 +72,7 @@ class ClusterControlController {
         slotTtlMs: number('SLOT_TTL_MS'),
         slotRefreshMs: number('SLOT_REFRESH_MS'),
         maxPendingPublishes: number('MAX_PENDING_PUBLISHES'),
+        history: { maxEvents: number('HISTORY_MAX_EVENTS') },
       }),
       maxConnectionsPerUser: 5,
       heartbeatIntervalMs: number('HEARTBEAT_MS'),

@@ -9,6 +9,8 @@ export interface ClusterInstanceOptions {
   slotTtlMs: number;
   slotRefreshMs: number;
   maxPendingPublishes: number;
+  /** Events kept per user (and per topic, and of broadcasts) for replay. */
+  historyMaxEvents: number;
   heartbeatMs: number;
   retryMs: number;
 }
@@ -126,6 +128,7 @@ export class ClusterInstance {
         SLOT_TTL_MS: String(o.slotTtlMs),
         SLOT_REFRESH_MS: String(o.slotRefreshMs),
         MAX_PENDING_PUBLISHES: String(o.maxPendingPublishes),
+        HISTORY_MAX_EVENTS: String(o.historyMaxEvents),
         HEARTBEAT_MS: String(o.heartbeatMs),
         SSE_RETRY_MS: String(o.retryMs),
       },
