@@ -75,9 +75,9 @@ function directives(site: string): string[] {
 describe('deploy/nginx.conf', () => {
   const deployed = readFileSync(new URL('../deploy/nginx.conf', import.meta.url), 'utf8');
 
-  it('is the site the cluster tests run (test/support/nginx.ts), for instances on 3001 and 3002, listening on 8080', () => {
+  it('is the site the cluster tests run (test/support/nginx.ts), for instances on 3001 and 3002, on loopback port 8080', () => {
     expect(directives(deployed)).toEqual(directives(nginxSite([3001, 3002], 8080)));
-    expect(deployed).toMatch(/^\s*listen 8080;/m);
+    expect(deployed).toMatch(/^\s*listen 127\.0\.0\.1:8080;/m);
   });
 
   it("leaves proxy buffering on (the module's X-Accel-Buffering: no is enough)", () => {
