@@ -28,6 +28,7 @@ export async function startRedisServer(): Promise<TestRedisServer> {
     const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
     running.kill('SIGKILL');
     await exited;
+    running.stderr?.destroy();
   };
   return {
     port,

@@ -79,7 +79,7 @@ describeRedis('RedisSseTransport', () => {
 
   beforeAll(async () => {
     server = await startRedisServer();
-    inspect = new Redis(server.url, { maxRetriesPerRequest: null });
+    inspect = new Redis(server.url, { maxRetriesPerRequest: null, disconnectTimeout: 100 });
     inspect.on('error', () => undefined);
   });
 

@@ -167,7 +167,9 @@ export class RedisSseTransport implements SseTransport {
 
 /** A connection of the transport's own, connected by `connect()`. The client's keyPrefix is not used: see `keyPrefix`. */
 function connection(redis: string | RedisOptions | Redis, overrides: RedisOptions): Redis {
-  const own: RedisOptions = { ...overrides, lazyConnect: true, keyPrefix: '' };
+  // disconnectTimeout: ioredis waits that long on a socket that already closed when it is
+  // disconnected between reconnect attempts; closing the transport must not keep a process up.
+  const own: RedisOptions = { ...overrides, lazyConnect: true, keyPrefix: '', disconnectTimeout: 200 };
   if (typeof redis === 'string') return new Redis(redis, own);
   if (redis instanceof Redis) return redis.duplicate(own);
   return new Redis({ ...redis, ...own });
