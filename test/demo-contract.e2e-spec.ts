@@ -257,6 +257,24 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       }
     });
 
+    it('answers no request a proxy forwarded: 404 with X-Forwarded-For, Forwarded or X-Real-IP, even from loopback', async () => {
+      const server = await startDemo({ heartbeatMs: 0 }, adapter);
+      try {
+        const ask = (headers: Record<string, string>) =>
+          fetch(`${server.baseUrl}/api/dev/token`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...headers },
+            body: JSON.stringify({ userId: 'a' }),
+          }).then((res) => res.status);
+        expect(await ask({})).toBe(200);
+        expect(await ask({ 'x-forwarded-for': '203.0.113.7' })).toBe(404);
+        expect(await ask({ forwarded: 'for=203.0.113.7' })).toBe(404);
+        expect(await ask({ 'x-real-ip': '203.0.113.7' })).toBe(404);
+      } finally {
+        await server.close();
+      }
+    });
+
     it('answers only clients on this machine: 404 from another address', async () => {
       const address = Object.values(os.networkInterfaces())
         .flat()

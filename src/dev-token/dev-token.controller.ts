@@ -7,12 +7,22 @@ const USER_ID_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;
 /** The longest token the route signs, whatever is asked: a leaked dev token dies within the hour. */
 const MAX_DEV_TOKEN_SEC = 3600;
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+/** Headers a reverse proxy adds: behind one, every request's socket is loopback. */
+const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'] as const;
+
+interface DevTokenRequest {
+  headers?: Record<string, string | string[] | undefined>;
+  socket?: { remoteAddress?: string };
+  raw?: { socket?: { remoteAddress?: string } };
+}
 
 /**
  * Development convenience: signs a token for any user. Registered only when
  * `config.devTokens` (the generated secret or `DEV_TOKENS=1`, never in
  * production), and it answers only clients on this machine: anyone else gets
- * the 404 of a route that does not exist.
+ * the 404 of a route that does not exist. A request a proxy forwarded (it says
+ * so in `X-Forwarded-For`, `Forwarded` or `X-Real-IP`) comes from the proxy's
+ * loopback socket but not from this machine, so it gets the 404 too.
  */
 @Controller('api/dev/token')
 export class DevTokenController {
@@ -20,9 +30,11 @@ export class DevTokenController {
 
   @Post()
   @HttpCode(200)
-  issue(@Body() body: unknown, @Req() request: { socket?: { remoteAddress?: string }; raw?: { socket?: { remoteAddress?: string } } }): { token: string } {
+  issue(@Body() body: unknown, @Req() request: DevTokenRequest): { token: string } {
     const remote = (request.raw ?? request).socket?.remoteAddress;
-    if (remote === undefined || !LOOPBACK.has(remote)) throw new NotFoundException();
+    if (remote === undefined || !LOOPBACK.has(remote) || PROXY_HEADERS.some((name) => request.headers?.[name] !== undefined)) {
+      throw new NotFoundException();
+    }
     const { userId, roles, expiresInSec } = (body ?? {}) as Record<string, unknown>;
     if (typeof userId !== 'string' || !USER_ID_PATTERN.test(userId)) {
       throw new BadRequestException('userId must be 1-64 characters of letters, digits and ._@-');
