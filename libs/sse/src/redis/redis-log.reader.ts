@@ -21,7 +21,8 @@ type StreamEntry = [id: string, fields: string[]];
 export class RedisLogReader {
   private readonly logger = new Logger('RedisSseTransport');
   private lastId = ZERO;
-  private last: SseEventId = { ms: 0, seq: 0 };
+  /** lastId parsed, when something asked: most events are delivered without anyone comparing ids. */
+  private lastParsed?: SseEventId;
   private target?: SseDeliveryTarget;
   private running?: Promise<void>;
   private stopped = false;
@@ -151,7 +152,11 @@ export class RedisLogReader {
 
   private moveTo(id: string): void {
     this.lastId = id;
-    this.last = parseEventId(id) ?? { ms: 0, seq: 0 };
+    this.lastParsed = undefined;
+  }
+
+  private get last(): SseEventId {
+    return (this.lastParsed ??= parseEventId(this.lastId) ?? { ms: 0, seq: 0 });
   }
 
   private newestId(): Promise<string | undefined> {

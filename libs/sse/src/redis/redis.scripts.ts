@@ -8,32 +8,52 @@ import type { Redis } from 'ioredis';
  */
 
 /**
- * KEYS: log, epoch, history logs... ARGV: log MAXLEN, events per history log, history
- * ttl ms, type, data, audience field ('' for a broadcast, 'u' or 't'), its value.
- * Returns the id Redis gave the event in the cluster log.
+ * A batch of events, written in order. KEYS: log, epoch, then each event's history
+ * logs in turn. ARGV: log MAXLEN, events per history log, history ttl ms, then five
+ * per event: type, data, audience field ('' for a broadcast, 'u' or 't'), its value,
+ * how many history logs it has. Each event gets its own id from Redis; the batch
+ * runs as one atomic step, so every log's ids increase whatever other instances
+ * publish. Returns how many events it wrote.
  */
 const PUBLISH = `
-local id
-if ARGV[6] == '' then
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[4], 'data', ARGV[5])
-else
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[4], 'data', ARGV[5], ARGV[6], ARGV[7])
-end
-redis.call('SET', KEYS[2], id, 'NX')
-local keep = tonumber(ARGV[2])
-for i = 3, #KEYS do
-  -- Dropped with XDEL rather than MAXLEN: XINFO's max-deleted-entry-id then names the newest event a log lost.
-  local over = redis.call('XLEN', KEYS[i]) - keep + 1
-  if over > 0 then
-    for _, entry in ipairs(redis.call('XRANGE', KEYS[i], '-', '+', 'COUNT', over)) do
-      redis.call('XDEL', KEYS[i], entry[1])
+local maxLen, keep, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local k = 3
+local first
+local touched, order = {}, {}
+for a = 4, #ARGV, 5 do
+  local type, data, field = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  local id
+  if field == '' then
+    id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxLen, '*', 'type', type, 'data', data)
+  else
+    id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxLen, '*', 'type', type, 'data', data, field, ARGV[a + 3])
+  end
+  first = first or id
+  local last = k + tonumber(ARGV[a + 4]) - 1
+  for i = k, last do
+    -- pcall: a history log left with a newer id (its cluster log deleted by hand) must not stop the event.
+    redis.pcall('XADD', KEYS[i], id, 'type', type, 'data', data)
+    if not touched[KEYS[i]] then
+      touched[KEYS[i]] = true
+      order[#order + 1] = KEYS[i]
     end
   end
-  -- pcall: a history log left with a newer id (its cluster log deleted by hand) must not stop the event.
-  redis.pcall('XADD', KEYS[i], id, 'type', ARGV[4], 'data', ARGV[5])
-  redis.call('PEXPIRE', KEYS[i], ARGV[3])
+  k = last + 1
 end
-return id
+if first then redis.call('SET', KEYS[2], first, 'NX') end
+-- Each log touched is trimmed and renewed once per batch.
+for _, key in ipairs(order) do
+  -- Dropped with XDEL rather than MAXLEN: XINFO's max-deleted-entry-id then names the newest event a log lost.
+  -- pcall: a key of another type under the prefix must not fail the other events of the batch.
+  local over = (tonumber(redis.pcall('XLEN', key)) or 0) - keep
+  if over > 0 then
+    for _, entry in ipairs(redis.call('XRANGE', key, '-', '+', 'COUNT', over)) do
+      redis.call('XDEL', key, entry[1])
+    end
+  end
+  redis.call('PEXPIRE', key, ttl)
+end
+return (#ARGV - 3) / 5
 `;
 
 const NOW = `
@@ -95,7 +115,7 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 /** A client with the transport's scripts (EVALSHA, falling back to EVAL after Redis lost its script cache). */
 export interface RedisScripts {
   sseBoot(log: string, epoch: string): Promise<string>;
-  ssePublish(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<string>;
+  ssePublish(numKeys: number, ...keysAndArgs: (string | string[])[]): Promise<number>;
   sseAcquire(userSlots: string, allSlots: string, limit: number, member: string, ttlMs: number): Promise<number>;
   sseRefresh(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
   sseCount(slots: string): Promise<number>;

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { ConditionWaiter } from '../../../../test/support/condition-waiter.js';
 import { hasRedisServer, startRedisServer, type TestRedisServer } from '../../../../test/support/redis-server.js';
-import { parseEventId, type SseEventId } from '../sse-event-id.js';
+import { compareEventIds, parseEventId, type SseEventId } from '../sse-event-id.js';
 import type { SseFrame } from '../sse-frame.js';
 import { SseEventError, SseTransportError } from '../sse.exceptions.js';
 import type { SseAudience, SseDeliveryTarget, SseOutgoingEvent } from '../transport/sse-transport.interface.js';
@@ -52,6 +52,12 @@ async function waitFor(check: () => Promise<boolean> | boolean, what: string, ti
     if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Script calls Redis ran since the last `CONFIG RESETSTAT`: how many batches the publishes went in. */
+async function scriptCalls(client: Redis): Promise<number> {
+  const stats = await client.info('commandstats');
+  return [...stats.matchAll(/^cmdstat_(?:eval|evalsha):calls=(\d+)/gm)].reduce((sum, [, calls]) => sum + Number(calls), 0);
 }
 
 const redisMissing = !hasRedisServer();
@@ -115,6 +121,64 @@ describeRedis('RedisSseTransport', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(a.got).toHaveLength(100);
       expect(b.got).toHaveLength(100);
+    });
+
+    it("writes one turn's publishes from two interleaved publishers in a few script calls: each event once on both instances and in its history logs, each publisher's in order, ids increasing", async () => {
+      const [a, b] = [new Collector(), new Collector()];
+      const first = await transport({}, a);
+      const second = await transport({ keyPrefix: `t${prefixes}:` }, b);
+      const start = id(first.position());
+      const audienceOf = (i: number): SseAudience =>
+        i % 4 === 0
+          ? { kind: 'users', userIds: ['u0', 'u1'] }
+          : i % 4 === 1
+            ? { kind: 'users', userIds: [`u${i % 3}`] }
+            : i % 4 === 2
+              ? { kind: 'topic', topic: 'x' }
+              : { kind: 'all' };
+      const n = 1200;
+      await inspect.config('RESETSTAT');
+      for (let i = 0; i < n; i++) {
+        first.publish({ audience: audienceOf(i), type: 'a', data: String(i) });
+        second.publish({ audience: audienceOf(i), type: 'b', data: String(i) });
+      }
+      await a.until(2 * n, 'instance a', 10_000);
+      await b.until(2 * n, 'instance b', 10_000);
+      // 500 events a batch: 3 per publisher (one call each), not one per event.
+      expect(await scriptCalls(inspect)).toBe(6);
+      expect(a.ids).toEqual(b.ids);
+      expect(new Set(a.ids).size).toBe(2 * n);
+      for (let k = 1; k < a.ids.length; k++) expect(compareEventIds(id(a.ids[k - 1]), id(a.ids[k]))).toBeLessThan(0);
+      for (const type of ['a', 'b']) {
+        const mine = a.got.filter(({ frame }) => frame.type === type);
+        expect(mine.map(({ frame }) => Number(frame.data))).toEqual([...Array(n).keys()]);
+        expect(mine.map(({ audience }) => audience)).toEqual([...Array(n).keys()].map(audienceOf));
+      }
+      // Each history log got its events with the cluster log's ids: u0's, the broadcasts' and x's, merged.
+      const forU0 = a.got.filter(({ audience }) => audience.kind !== 'users' || audience.userIds.includes('u0'));
+      const replay = await first.history.replay('u0', start, ['x']);
+      expect(replay.ok && replay.frames.map((f) => [f.id, f.type, f.data])).toEqual(forU0.map(({ frame }) => [frame.id, frame.type, frame.data]));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(a.got).toHaveLength(2 * n);
+      expect(b.got).toHaveLength(2 * n);
+    });
+
+    it('starts a new batch before one would pass its bounds of data (~1 MB) or of stream writes (2000)', async () => {
+      const collector = new Collector();
+      const t = await transport({}, collector);
+      await inspect.config('RESETSTAT');
+      const big = JSON.stringify('x'.repeat(300_000));
+      // 600 000 characters each (log and history): two would pass 1 MB.
+      for (let i = 0; i < 3; i++) t.publish({ audience: { kind: 'users', userIds: ['ann'] }, type: 'big', data: big });
+      // 1501 and 601 writes: together past 2000 (the first joins the last big event's batch: 1503 writes, ~600 000 characters).
+      const users = (count: number) => Array.from({ length: count }, (_, i) => `m${i}`);
+      t.publish({ audience: { kind: 'users', userIds: users(1500) }, type: 'many', data: '1' });
+      t.publish({ audience: { kind: 'users', userIds: users(600) }, type: 'many', data: '2' });
+      await collector.until(5, 'five events', 10_000);
+      expect(await scriptCalls(inspect)).toBe(4);
+      expect(collector.got.map(({ frame }) => frame.type)).toEqual(['big', 'big', 'big', 'many', 'many']);
+      expect(await inspect.xlen(`t${prefixes}:h:u:m1499`)).toBe(1);
+      expect(await inspect.xlen(`t${prefixes}:h:u:m599`)).toBe(2);
     });
 
     it('hands each event over with its audience, type and data as published', async () => {
@@ -318,6 +382,42 @@ describeRedis('RedisSseTransport', () => {
       expect(await t.history.replay('ann', id(collector.ids[0]))).toEqual({ ok: false, reason: 'unknown-id' });
       const resumed = await t.history.replay('ann', id(collector.ids[1]));
       expect(resumed.ok && resumed.frames.map((f) => f.data)).toEqual(['1', '2', '3', '4', '"after"']);
+    });
+
+    it('counts maxPendingPublishes per event across batches: 3 in one turn and 2 in the next fill a bound of 5, and arrive in order once Redis is back', async () => {
+      const collector = new Collector();
+      const t = await transport({ maxPendingPublishes: 5 }, collector);
+      await server.stop();
+      try {
+        await waitFor(async () => t.presence.count().then(() => false, (err) => err instanceof SseTransportError), 'the transport to see Redis gone');
+        for (let i = 0; i < 3; i++) t.publish(toUser('ann', i));
+        // The first batch is handed to the client (its offline queue) before the next turn's publishes.
+        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(t.pendingPublishCount()).toBe(3);
+        t.publish(toUser('ann', 3));
+        t.publish(toUser('ann', 4));
+        expect(() => t.publish(toUser('ann', 5))).toThrow(SseTransportError);
+        expect(t.pendingPublishCount()).toBe(5);
+      } finally {
+        await server.restart();
+      }
+      await collector.until(5, 'the queued events after Redis came back', 10_000);
+      expect(collector.data).toEqual(['0', '1', '2', '3', '4']);
+      await waitFor(() => t.pendingPublishCount() === 0, 'nothing pending');
+      expect(t.failedPublishCount()).toBe(0);
+    });
+
+    it('counts every event of a batch Redis refuses as failed', async () => {
+      const collector = new Collector();
+      const t = await transport({}, collector);
+      // A cluster log that is no Stream: the script's first write fails.
+      await inspect.set(`t${prefixes}:log`, 'not a stream');
+      t.publish(toUser('ann', 1));
+      t.publish(toTopic('x', 2));
+      t.publish(toAll(3));
+      await waitFor(() => t.failedPublishCount() === 3, 'three failed publishes');
+      expect(t.pendingPublishCount()).toBe(0);
     });
 
     it('counts and logs what is still waiting at close() as failed, never dropping it unseen', async () => {

@@ -4,6 +4,7 @@ import { SseEventError, SseTransportError } from '../sse.exceptions.js';
 import type { SseDeliveryTarget, SseOutgoingEvent, SseTransport } from '../transport/sse-transport.interface.js';
 import { RedisHistoryStore } from './redis-history.store.js';
 import { RedisLogReader } from './redis-log.reader.js';
+import { RedisLogWriter } from './redis-log.writer.js';
 import { RedisSsePresence } from './redis-presence.js';
 import { defineScripts, type RedisScripts } from './redis.scripts.js';
 import {
@@ -37,11 +38,8 @@ export class RedisSseTransport implements SseTransport {
   /** The cluster log reader's own connection (XREAD blocks it): its commands fail at once, the reader retries. */
   private readonly readerClient: Redis;
   private readonly reader: RedisLogReader;
-  private pending = 0;
-  private failed = 0;
+  private readonly logWriter: RedisLogWriter;
   private closed = false;
-  /** Set at a close() while Redis was away: what still waited was counted as failed then. */
-  private abandoned = false;
   private writerDown = false;
 
   constructor(options: RedisSseTransportOptions) {
@@ -61,6 +59,7 @@ export class RedisSseTransport implements SseTransport {
     // The reader says so itself, once per outage.
     this.readerClient.on('error', () => undefined);
     this.reader = new RedisLogReader(this.readerClient, keys.log);
+    this.logWriter = new RedisLogWriter(this.writer, this.options);
     this.history = new RedisHistoryStore(this.writer, keys, this.options, this.reader);
     this.presence = new RedisSsePresence(this.writer, keys, this.options);
   }
@@ -83,44 +82,7 @@ export class RedisSseTransport implements SseTransport {
       throw new SseEventError('RedisSseTransport: event ids are assigned by Redis (they order the cluster); put your own ids in data');
     }
     if (this.closed) throw new SseTransportError('RedisSseTransport: closed, the event was not sent');
-    const { keys, maxPendingPublishes } = this.options;
-    if (this.pending >= maxPendingPublishes && this.writer.status !== 'ready') {
-      throw new SseTransportError(
-        `RedisSseTransport: Redis is unreachable and ${this.pending} publishes already wait for it (maxPendingPublishes): the event was not sent`,
-      );
-    }
-    let history: string[];
-    let field = '';
-    let value = '';
-    if (audience.kind === 'users') {
-      const userIds = [...new Set(audience.userIds)];
-      if (userIds.length === 0) return undefined;
-      history = userIds.map((userId) => keys.user(userId));
-      field = 'u';
-      value = JSON.stringify(userIds);
-    } else if (audience.kind === 'topic') {
-      history = [keys.topic(audience.topic)];
-      field = 't';
-      value = audience.topic;
-    } else {
-      history = [keys.broadcasts];
-    }
-    const { logMaxLen, maxEvents, ttlMs } = this.options;
-    this.pending++;
-    this.writer
-      .ssePublish(2 + history.length, keys.log, keys.epoch, ...history, logMaxLen, maxEvents, ttlMs, type, data, field, value)
-      .then(
-        () => {
-          if (!this.abandoned) this.pending--;
-        },
-        (err: unknown) => {
-          if (this.abandoned) return;
-          this.pending--;
-          this.failed++;
-          // The type only: data may be personal.
-          this.logger.error(`publishing a '${type}' event failed: ${(err as Error)?.message ?? err}`);
-        },
-      );
+    this.logWriter.write(audience, type, data);
     return undefined;
   }
 
@@ -135,12 +97,12 @@ export class RedisSseTransport implements SseTransport {
 
   /** Publishes handed over and not yet written to Redis. */
   pendingPublishCount(): number {
-    return this.pending;
+    return this.logWriter.pendingCount();
   }
 
   /** Publishes that Redis finally refused or that were still waiting at `close()` (each logged with its type). */
   failedPublishCount(): number {
-    return this.failed;
+    return this.logWriter.failedCount();
   }
 
   /** Stops reading and renewing slots and closes its connections (never a client it was given). */
@@ -151,17 +113,13 @@ export class RedisSseTransport implements SseTransport {
     await this.reader.stop();
     // Publishes already handed over are written while Redis answers; none waits on a Redis that is away.
     if (this.writer.status === 'ready') {
+      this.logWriter.flush();
       await this.writer.quit().catch(() => this.writer.disconnect());
       return;
     }
     // ioredis leaves its offline queue unsettled when closed between two reconnect attempts: say here what is lost.
-    this.abandoned = true;
+    this.logWriter.abandon();
     this.writer.disconnect();
-    if (this.pending > 0) {
-      this.failed += this.pending;
-      this.logger.error(`closed while Redis was unreachable: ${this.pending} waiting publishes were not sent`);
-      this.pending = 0;
-    }
   }
 }
 
