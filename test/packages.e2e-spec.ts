@@ -141,9 +141,16 @@ describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () =
     }
   });
 
-  it('@nest-sse/server: the main entry and ./bridge', () => {
+  it('@nest-sse/server: the main entry, ./bridge and ./redis', () => {
     expect(packedFiles('@nest-sse/server')).toEqual(
-      expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/bridge/index.js', 'dist/bridge/index.d.ts']),
+      expect.arrayContaining([
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/bridge/index.js',
+        'dist/bridge/index.d.ts',
+        'dist/redis/index.js',
+        'dist/redis/index.d.ts',
+      ]),
     );
   });
 
@@ -238,9 +245,10 @@ describe('fixture apps installed from the tarballs (test/fixtures)', () => {
     await proveDelivery('fastify', { bridge: false });
   }, BOOT_AND_SEND_MS);
 
-  it('(d) no-event-emitter: SseModule and SseService work without @nestjs/event-emitter installed', async () => {
-    // The optional peer must not have been installed by npm (a required peer would be).
+  it('(d) no-event-emitter: SseModule and SseService work without @nestjs/event-emitter or ioredis installed', async () => {
+    // The optional peers must not have been installed by npm (a required peer would be).
     expect(existsSync(path.join(fixtureDir('no-event-emitter'), 'node_modules/@nestjs/event-emitter'))).toBe(false);
+    expect(existsSync(path.join(fixtureDir('no-event-emitter'), 'node_modules/ioredis'))).toBe(false);
     await proveDelivery('no-event-emitter', { bridge: false });
   }, BOOT_AND_SEND_MS);
 
