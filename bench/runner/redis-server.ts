@@ -1,20 +1,24 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { sleep } from '../shared/clock.js';
+import { freePort } from './free-port.js';
 
-/** A redis-server of the run's own (for the cluster variants): a free loopback port, nothing kept on disk. */
+/**
+ * A redis-server of one's own: a free loopback port, nothing kept on disk. The
+ * benchmark's cluster variants run on one; the e2e tests' helper
+ * (test/support/redis-server.ts) builds its restartable server on `launchRedisServer`.
+ */
 export interface BenchRedis {
   readonly url: string;
+  /** Kills it (its data is gone) and resolves once it exited. */
   stop(): Promise<void>;
 }
 
 const START_TIMEOUT_MS = 10_000;
 
-/** Every redis-server still running, so that any way the runner exits takes them down with it. */
+/** Every redis-server still running, so that any way the process exits takes them down with it. */
 const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
+let killedOnExit = false;
 
 /** Whether `redis-server` can be run here (the cluster variants are skipped with a notice when not). */
 export function hasRedisServer(): boolean {
@@ -27,6 +31,17 @@ export function hasRedisServer(): boolean {
  */
 export async function startRedisServer(): Promise<BenchRedis> {
   const port = await freePort();
+  return { url: `redis://127.0.0.1:${port}`, stop: (await launchRedisServer(port)).stop };
+}
+
+/** Runs redis-server on `port` (loopback, no persistence); resolves once it answers PING, with the way to stop it. */
+export async function launchRedisServer(port: number): Promise<Pick<BenchRedis, 'stop'>> {
+  if (!killedOnExit) {
+    killedOnExit = true;
+    process.on('exit', () => {
+      for (const child of live) child.kill('SIGKILL');
+    });
+  }
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(child);
@@ -36,6 +51,8 @@ export async function startRedisServer(): Promise<BenchRedis> {
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
+    // Let go of the pipe too, so nothing of the server holds its parent (a jest worker) up.
+    child.stderr!.destroy();
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (!(await answersPing(port))) {
@@ -46,7 +63,7 @@ export async function startRedisServer(): Promise<BenchRedis> {
     }
     await sleep(25);
   }
-  return { url: `redis://127.0.0.1:${port}`, stop };
+  return { stop };
 }
 
 function answersPing(port: number): Promise<boolean> {
@@ -64,17 +81,5 @@ function answersPing(port: number): Promise<boolean> {
       if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
     });
     socket.on('error', () => done(false));
-  });
-}
-
-/** A loopback port free right now (listened on as port 0, then closed). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = (server.address() as net.AddressInfo);
-      server.close(() => resolve(port));
-    });
   });
 }

@@ -5,7 +5,7 @@ import { COMMAND_TIMEOUT_MS, stopProcesses } from './phases.js';
 import { type BenchRedis, startRedisServer } from './redis-server.js';
 import type { BenchSettings } from './settings.js';
 
-const STARTUP_TIMEOUT_MS = 30_000;
+export const STARTUP_TIMEOUT_MS = 30_000;
 const SERVER_ENTRY = fileURLToPath(new URL('../server/main.js', import.meta.url));
 
 /** What the phases drive: one server process, or a variant's instances as one. */

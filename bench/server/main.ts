@@ -46,44 +46,23 @@ function sendBurst(count: number, bytes: number, k: BenchPayload['k'], send: (da
   return { sent: count, startedAt, endedAt: now(), capped: false };
 }
 
-/**
- * Events to targets (users, or topics) drawn by a seeded PRNG (the same sequence
- * for every variant), in batches with I/O in between; each target's events carry
- * their own sequence. Stops early at the time cap, which only a sender that
- * costs O(connections) per event reaches; the report says so.
- */
-async function sendSpread(
-  options: { count: number; bytes: number; batch: number; timeCapMs: number; seed: number },
-  targets: number,
-  k: BenchPayload['k'],
-  send: (target: number, data: BenchPayload) => void,
-): Promise<{ sent: number; perTarget: number[]; startedAt: number; endedAt: number; capped: boolean }> {
-  const p = padding(options.bytes);
-  const random = seededRandom(options.seed);
-  const perTarget = new Array<number>(targets).fill(0);
-  const startedAt = now();
-  let sent = 0;
-  while (sent < options.count) {
-    const end = Math.min(options.count, sent + options.batch);
-    for (; sent < end; sent++) {
-      const target = Math.floor(random() * targets);
-      send(target, { k, s: perTarget[target]++, t: now(), p });
-    }
-    if (now() - startedAt > options.timeCapMs) break;
-    await yieldToIo();
-  }
-  return { sent, perTarget, startedAt, endedAt: now(), capped: sent < options.count };
-}
+/** How `sendDrawn` spaces its events: batches as fast as possible up to a time cap, or a steady rate. */
+type Pace = { batch: number; timeCapMs: number } | { rate: number };
 
 /**
- * Events to users drawn as `sendSpread` draws them, at a steady rate: each tick
- * sends what is due by now, so every event is stamped close to when a steady
- * sender would have sent it, and the latency measured is the path's, not a
- * queue's behind a burst. A sender that falls behind sends what is due at once
- * (the report's times show the rate reached).
+ * Events to targets (users, or topics) drawn by a seeded PRNG (the same sequence
+ * for every variant), each target's events with their own sequence.
+ *
+ * Batched: batches with I/O in between, stopping early at the time cap, which only
+ * a sender that costs O(connections) per event reaches (the report says so).
+ *
+ * Paced: each tick sends what is due by now at `rate` per second, so every event is
+ * stamped close to when a steady sender would have sent it, and the latency measured
+ * is the path's, not a queue's behind a burst. A sender that falls behind sends what
+ * is due at once (the report's times show the rate reached).
  */
-async function sendPaced(
-  options: { count: number; bytes: number; rate: number; seed: number },
+async function sendDrawn(
+  options: { count: number; bytes: number; seed: number } & Pace,
   targets: number,
   k: BenchPayload['k'],
   send: (target: number, data: BenchPayload) => void,
@@ -94,14 +73,19 @@ async function sendPaced(
   const startedAt = now();
   let sent = 0;
   while (sent < options.count) {
-    const due = Math.min(options.count, Math.floor(((now() - startedAt) * options.rate) / 1000) + 1);
-    for (; sent < due; sent++) {
+    const due = 'rate' in options ? Math.floor(((now() - startedAt) * options.rate) / 1000) + 1 : sent + options.batch;
+    for (const end = Math.min(options.count, due); sent < end; sent++) {
       const target = Math.floor(random() * targets);
       send(target, { k, s: perTarget[target]++, t: now(), p });
     }
-    if (sent < options.count) await sleep(1);
+    if ('rate' in options) {
+      if (sent < options.count) await sleep(1);
+    } else {
+      if (now() - startedAt > options.timeCapMs) break;
+      await yieldToIo();
+    }
   }
-  return { sent, perTarget, startedAt, endedAt: now(), capped: false };
+  return { sent, perTarget, startedAt, endedAt: now(), capped: sent < options.count };
 }
 
 /** The variant's `publish`, or an error naming a variant whose route takes no topics. */
@@ -130,13 +114,13 @@ async function main(): Promise<void> {
       case 'broadcast':
         return sendBurst(command.count, command.bytes, 'b', (data) => publisher.broadcast('update', data));
       case 'targeted': {
-        const { perTarget, ...send } = await sendSpread(command, command.users, 't', (user, data) =>
+        const { perTarget, ...send } = await sendDrawn(command, command.users, 't', (user, data) =>
           publisher.sendToUser(userId(user), 'notification', data),
         );
         return { ...send, perUser: perTarget } satisfies SendReport;
       }
       case 'paced': {
-        const { perTarget, ...send } = await sendPaced(command, command.users, 'p', (user, data) =>
+        const { perTarget, ...send } = await sendDrawn(command, command.users, 'p', (user, data) =>
           publisher.sendToUser(userId(user), 'notification', data),
         );
         return { ...send, perUser: perTarget } satisfies SendReport;
@@ -147,7 +131,7 @@ async function main(): Promise<void> {
       }
       case 'publishMany': {
         const publish = publishOf(publisher, variant);
-        const { perTarget, ...send } = await sendSpread(command, command.topics, 'm', (topic, data) =>
+        const { perTarget, ...send } = await sendDrawn(command, command.topics, 'm', (topic, data) =>
           publish(topicName(topic), 'update', data),
         );
         return { ...send, perTopic: perTarget } satisfies SendReport;

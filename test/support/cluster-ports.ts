@@ -1,16 +1,6 @@
 import net from 'node:net';
 
-/** A loopback port free right now: listened on (port 0) and closed, for a server that must keep its port across restarts. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../bench/runner/free-port.js';
 
 /** Resolves once something accepts connections on the port, or throws after `timeoutMs`. */
 export async function waitForListening(port: number, timeoutMs: number, what: string): Promise<void> {
