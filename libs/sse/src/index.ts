@@ -10,6 +10,10 @@ export { SseStreamUser } from './sse-stream-user.decorator.js';
 export { SseRoute, type SseRouteOptions } from './sse-route.decorator.js';
 export { SSE_USER_KEY, type SseUser } from './sse-user.js';
 
+/** What happened, for code that reacts and for metrics: `SseService.stats()`'s types and the lifecycle hub. */
+export type { SseDisconnectReason, SseRefusalReason, SseStats, SseTargetKind } from './sse-stats.collector.js';
+export { SseLifecycleHub, type SseLifecycleListener, type SseStreamInfo } from './sse-lifecycle.hub.js';
+
 /** Topics: declaring who may subscribe (`@SseTopic()` on a provider), and checking it on your own route. */
 export { SseTopic, type SseTopicPolicy } from './sse-topic.decorator.js';
 export { SseTopicAuthorizer } from './sse-topic.authorizer.js';

@@ -15,6 +15,8 @@ import type { ResolvedSseOptions } from './sse-options.resolver.js';
 import { SseRetryHint, type SseRetryReason } from './sse-retry.hint.js';
 import type { SseAudience, SseDeliveryTarget, SseTransport } from './transport/sse-transport.interface.js';
 import { SSE_OPTIONS, SSE_TRANSPORT } from './sse.tokens.js';
+import { SseLifecycleHub } from './sse-lifecycle.hub.js';
+import { SseStatsCollector } from './sse-stats.collector.js';
 
 /**
  * Pushed through every channel at shutdown: each stream ends with a `retry:`
@@ -87,8 +89,6 @@ export class SseConnectionRegistry
   private readonly users = new Map<string, UserChannel>();
   private readonly topics = new Map<string, TopicChannel>();
   private connections = 0;
-  /** Streams turned away past `maxConnections`, since startup. */
-  private rejected = 0;
   private shuttingDown = false;
   private hardStop?: ReturnType<typeof setTimeout>;
   /** An HTTP/2 server's sessions, for the hard timeout: such a server cannot destroy them itself. */
@@ -99,6 +99,8 @@ export class SseConnectionRegistry
   constructor(
     @Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions,
     @Inject(SSE_TRANSPORT) private readonly transport: SseTransport,
+    private readonly stats: SseStatsCollector,
+    private readonly lifecycle: SseLifecycleHub,
     // Absent in an application context without HTTP: there is no server to stop then.
     @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {
@@ -112,8 +114,12 @@ export class SseConnectionRegistry
    * if the user has no free slot.
    */
   assertFreeSlot(userId: string): void {
-    if (this.shuttingDown) throw new SseShuttingDownError(this.retryHint.retryAfterSec());
+    if (this.shuttingDown) {
+      this.stats.refused.shutting_down++;
+      throw new SseShuttingDownError(this.retryHint.retryAfterSec());
+    }
     if ((this.users.get(userId)?.open ?? 0) >= this.options.maxConnectionsPerUser) {
+      this.stats.refused.per_user_limit++;
       throw new SseConnectionLimitError(this.options.maxConnectionsPerUser);
     }
   }
@@ -127,13 +133,14 @@ export class SseConnectionRegistry
   join(userId: string, member: SseChannelMember, topics: readonly string[] = []): SseConnection | undefined {
     this.assertFreeSlot(userId);
     if (this.connections >= this.options.maxConnections) {
-      this.rejected++;
+      this.stats.refused.global_cap++;
       return undefined;
     }
     let channel = this.users.get(userId);
     if (!channel) {
       channel = { members: new Set(), open: 0, ended: false };
       this.users.set(userId, channel);
+      this.lifecycle.userOnline(userId);
     }
     const connection: SseConnection = { userId, channel, member, topics, left: false };
     channel.members.add(member);
@@ -165,6 +172,7 @@ export class SseConnectionRegistry
     if (channel.open === 0) {
       channel.ended = true;
       this.users.delete(connection.userId);
+      this.lifecycle.userOffline(connection.userId);
     }
   }
 
@@ -232,8 +240,15 @@ export class SseConnectionRegistry
     this.users.delete(userId);
     this.connections -= count;
     this.heartbeat.update(this.connections);
+    // Each stream ends (and says so) before the user goes offline.
     for (const member of channel.members) member.complete();
+    this.lifecycle.userOffline(userId);
     return count;
+  }
+
+  /** Whether shutdown began: streams the registry ends from then on end for it. */
+  isShuttingDown(): boolean {
+    return this.shuttingDown;
   }
 
   connectionCount(userId?: string): number {
@@ -247,7 +262,7 @@ export class SseConnectionRegistry
 
   /** Streams turned away past `maxConnections` since startup. */
   rejectedConnectionCount(): number {
-    return this.rejected;
+    return this.stats.refused.global_cap;
   }
 
   /** The last frame of a stream the server ends itself: a `retry:` hint drawn for this stream, and why. */

@@ -42,6 +42,14 @@ export const SLOW_CLIENT_CHECK_MS = 1_000;
 
 const logger = new Logger('SseSink');
 
+/** Requests whose stream the sink dropped for not reading: the stream's teardown asks, to say why it ended. */
+const droppedSlowClients = new WeakSet<object>();
+
+/** Whether the stream of this request (Node's own) was dropped because its client stopped reading. */
+export function wasDroppedAsSlowClient(request: object): boolean {
+  return droppedSlowClients.has(request);
+}
+
 /**
  * The last mile: writes a stream's messages as the bytes each frame encoded once,
  * with no per-event Promise, Transform stream or re-serialisation. It takes a
@@ -126,6 +134,8 @@ abstract class ResponseSink implements Observer<MessageEvent> {
   abstract gone(): boolean;
   /** Ends the stream abruptly, so the client sees an error (and reconnects). */
   protected abstract drop(): void;
+  /** Node's request of the stream. */
+  protected abstract incomingRequest(): object;
   /** Where 'drain' is emitted once what `write` refused has gone out. */
   protected abstract drainEmitter(): NodeJS.EventEmitter;
 
@@ -239,6 +249,7 @@ abstract class ResponseSink implements Observer<MessageEvent> {
     // Rather than holding events for a client that stopped reading, drop it;
     // its EventSource reconnects and resumes from Last-Event-ID.
     logger.warn(`dropping a client that is not reading: ${owed} bytes owed`);
+    droppedSlowClients.add(this.incomingRequest());
     this.release();
     this.drop();
   }
@@ -314,6 +325,10 @@ class Http1Sink extends ResponseSink {
     super(response, maxPendingDataLength);
   }
 
+  protected incomingRequest(): object {
+    return this.request;
+  }
+
   protected head(): void {
     const socket = this.request.socket;
     socket.setNoDelay(true);
@@ -381,6 +396,10 @@ function uncork(sink: Http1Sink): void {
  */
 class Http2Sink extends ResponseSink {
   declare protected readonly response: Http2ServerResponse;
+
+  protected incomingRequest(): object {
+    return this.response.req;
+  }
 
   /** No socket settings: the socket is the connection's, shared by all its streams. */
   protected head(): void {

@@ -6,7 +6,9 @@ import { parseEventId } from './sse-event-id.js';
 import { SseExpiryScheduler } from './sse-expiry.scheduler.js';
 import { SseFrame, type SseFrameFields } from './sse-frame.js';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
-import { type SseStartPoint, SseStreamRelay } from './sse-stream.relay.js';
+import { type SseRelayServices, type SseStartPoint, SseStreamRelay } from './sse-stream.relay.js';
+import { SseLifecycleHub } from './sse-lifecycle.hub.js';
+import { SseStatsCollector } from './sse-stats.collector.js';
 import type { SseUser } from './sse-user.js';
 import { isThenable } from './sse.utils.js';
 import { SSE_LIMITS } from './sse-wire.rules.js';
@@ -21,6 +23,8 @@ export interface SseStreamContext {
   topics?: readonly string[];
   /** Its cluster-wide slot, released with the stream (see `open`). */
   slot?: SsePresenceSlot;
+  /** The route's request, so that a stream the sink dropped for not reading says so when it ends. */
+  request?: object;
 }
 
 /**
@@ -31,14 +35,19 @@ export interface SseStreamContext {
 @Injectable()
 export class SseStreamFactory {
   private readonly logger = new Logger('SseStream');
-  private readonly expiries = new SseExpiryScheduler<SseStreamRelay>((relay) => relay.expire());
+  private readonly relays: SseRelayServices;
 
   constructor(
     private readonly registry: SseConnectionRegistry,
     @Inject(SSE_TRANSPORT) private readonly transport: SseTransport,
     @Inject(SSE_HISTORY_STORE) private readonly history: SseHistoryStore | null,
     @Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions,
-  ) {}
+    private readonly stats: SseStatsCollector,
+    private readonly lifecycle: SseLifecycleHub,
+  ) {
+    const expiries = new SseExpiryScheduler<SseStreamRelay>((relay) => relay.expire());
+    this.relays = { registry, expiries, stats, lifecycle };
+  }
 
   /**
    * Throws `SseConnectionLimitError` at once when the user has no free slot, and
@@ -46,11 +55,16 @@ export class SseStreamFactory {
    * 503 before any byte. The slot itself is taken on
    * subscribe and released on teardown: an Observable nobody subscribes holds nothing.
    */
-  create({ userId, expiresAt }: SseUser, { lastEventId, topics = [], slot }: SseStreamContext = {}): Observable<SseFrame> {
+  create(
+    { userId, expiresAt }: SseUser,
+    { lastEventId, topics = [], slot, request }: SseStreamContext = {},
+  ): Observable<SseFrame> {
     const expiry = this.options.closeOnTokenExpiry ? expiresAt : undefined;
     this.registry.assertFreeSlot(userId);
     return new Observable<SseFrame>((subscriber) => {
-      const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.registry, this.expiries, slot);
+      // Node's own request: what the sink marks, and alive anyway while the stream is.
+      const incoming = request === undefined ? undefined : ((request as { raw?: object }).raw ?? request);
+      const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.relays, slot, incoming);
       // Live messages reach the relay from here on, held back while history is read,
       // so an event published during the reconnect is neither lost nor sent twice.
       const connection = this.registry.join(userId, relay, topics);
@@ -63,6 +77,7 @@ export class SseStreamFactory {
         return undefined;
       }
       relay.connection = connection;
+      this.lifecycle.connected({ userId, topics });
       // Every frame held back is newer than this: a fresh or reset stream starts here.
       const subscribedAt = this.transport.position();
       const { retryMs } = this.options;
@@ -87,7 +102,7 @@ export class SseStreamFactory {
         relay.begin(start, retryMs, subscribedAt);
       }
 
-      if (expiry !== undefined) relay.expiry = this.expiries.schedule(relay, expiry);
+      if (expiry !== undefined) relay.expiry = this.relays.expiries.schedule(relay, expiry);
       // The relay is its own teardown, so nothing of this function outlives the subscribe.
       return relay;
     });
@@ -105,7 +120,10 @@ export class SseStreamFactory {
     const limit = this.options.maxConnectionsPerUser;
     return presence.acquire(user.userId, limit).then(
       (slot) => {
-        if (!slot) throw new SseConnectionLimitError(limit);
+        if (!slot) {
+          this.stats.refused.per_user_limit++;
+          throw new SseConnectionLimitError(limit);
+        }
         try {
           return this.create(user, { ...context, slot });
         } catch (err) {
@@ -115,6 +133,7 @@ export class SseStreamFactory {
       },
       (err: unknown) => {
         this.logger.error(`stream slot check failed: ${(err as Error)?.message ?? err}`);
+        this.stats.refused.unavailable++;
         throw new SsePresenceUnavailableError();
       },
     );

@@ -8,6 +8,9 @@ import {
 } from './sse-connection.registry.js';
 import { compareEventIds, parseEventId } from './sse-event-id.js';
 import type { SseExpiryScheduler } from './sse-expiry.scheduler.js';
+import type { SseLifecycleHub } from './sse-lifecycle.hub.js';
+import { wasDroppedAsSlowClient } from './sse-response.sink.js';
+import type { SseDisconnectReason, SseStatsCollector } from './sse-stats.collector.js';
 import type { SsePresenceSlot } from './transport/sse-transport.interface.js';
 import { SseFrame } from './sse-frame.js';
 import { HEARTBEAT_TICK } from './sse-heartbeat.timer.js';
@@ -41,29 +44,40 @@ export class SseStreamRelay implements SseChannelMember {
   expiry?: number;
   /** The token expired before the stream started. */
   private expired = false;
+  /** Why the server ended the stream, when it did; otherwise the client left (or was dropped). */
+  private endedBecause?: SseDisconnectReason;
 
   constructor(
     readonly out: Subscriber<SseFrame>,
     private readonly heartbeatAs: 'comment' | 'event',
-    private readonly registry: SseConnectionRegistry,
-    private readonly expiries: SseExpiryScheduler<SseStreamRelay>,
+    private readonly shared: SseRelayServices,
     /** Its cluster-wide slot, if the transport keeps presence. */
     private readonly slot?: SsePresenceSlot,
+    /** Node's request, when the route gave it: tells a client the sink dropped for not reading from one that left. */
+    private readonly incoming?: object,
   ) {}
 
-  /** Teardown: leaves the user's channel and its expiry bucket, frees the slot. */
+  /** Teardown: leaves the user's channel and its expiry bucket, frees the slot, says why it ended. */
   unsubscribe(): void {
-    if (this.expiry !== undefined) this.expiries.cancel(this, this.expiry);
-    if (this.connection) this.registry.leave(this.connection);
+    const { registry, expiries, stats, lifecycle } = this.shared;
+    if (this.expiry !== undefined) expiries.cancel(this, this.expiry);
     this.slot?.release();
+    const connection = this.connection;
+    if (!connection) return;
+    const reason =
+      this.endedBecause ?? (this.incoming && wasDroppedAsSlowClient(this.incoming) ? 'slow_client' : 'client_left');
+    stats.disconnects[reason]++;
+    lifecycle.disconnected({ userId: connection.userId, topics: connection.topics }, reason);
+    registry.leave(connection);
   }
 
   next(message: SseChannelMessage): void {
     if (message === HEARTBEAT_TICK) {
-      if (!this.backlog) this.out.next(this.heartbeat());
+      if (!this.backlog) this.write(this.heartbeat());
     } else if (message === SHUTDOWN_NOTICE) {
       // Each stream draws its own delay; no id line, so the client resumes where it was.
-      this.out.next(this.registry.retryHintFrame('shutdown'));
+      this.endedBecause = 'shutdown';
+      this.write(this.shared.registry.retryHintFrame('shutdown'));
       this.out.complete();
     } else if (this.backlog) {
       this.backlog.push(message);
@@ -72,7 +86,9 @@ export class SseStreamRelay implements SseChannelMember {
     }
   }
 
+  /** The channel ended: the user was disconnected (`disconnectUser`), or shutdown ended what ignored its notice. */
   complete(): void {
+    this.endedBecause ??= this.shared.registry.isShuttingDown() ? 'shutdown' : 'disconnect_user';
     this.out.complete();
   }
 
@@ -80,9 +96,16 @@ export class SseStreamRelay implements SseChannelMember {
   begin(start: SseStartPoint, retryMs: number, subscribedAt: string): void {
     if (this.out.closed || !this.backlog) return;
     this.lastId = start.kind === 'resume' ? start.from : subscribedAt;
-    this.out.next(new SseFrame({ retry: retryMs, comment: 'connected', id: this.lastId }));
-    if (start.kind === 'resume') start.frames.forEach((frame) => this.deliver(frame));
-    if (start.kind === 'reset') this.deliver(resetFrame(start.reason, subscribedAt));
+    this.write(new SseFrame({ retry: retryMs, comment: 'connected', id: this.lastId }));
+    const { stats } = this.shared;
+    if (start.kind === 'resume') {
+      stats.eventsReplayed += start.frames.length;
+      start.frames.forEach((frame) => this.deliver(frame));
+    }
+    if (start.kind === 'reset') {
+      stats.resets[start.reason]++;
+      this.deliver(resetFrame(start.reason, subscribedAt));
+    }
     const after = parseEventId(this.lastId);
     const held = this.backlog;
     this.backlog = null;
@@ -101,9 +124,8 @@ export class SseStreamRelay implements SseChannelMember {
       this.expired = true;
       return;
     }
-    this.out.next(
-      new SseFrame({ type: SSE_EVENT_TYPES.authExpired, data: '{"reason":"token expired"}', id: this.lastId }),
-    );
+    this.endedBecause = 'token_expired';
+    this.write(new SseFrame({ type: SSE_EVENT_TYPES.authExpired, data: '{"reason":"token expired"}', id: this.lastId }));
     this.out.complete();
   }
 
@@ -115,8 +137,21 @@ export class SseStreamRelay implements SseChannelMember {
 
   private deliver(frame: SseFrame): void {
     if (frame.id !== undefined) this.lastId = frame.id;
+    this.write(frame);
+  }
+
+  private write(frame: SseFrame): void {
+    this.shared.stats.framesWritten++;
     this.out.next(frame);
   }
+}
+
+/** What every relay of a module uses: one object, so a stream holds one reference, not four. */
+export interface SseRelayServices {
+  readonly registry: SseConnectionRegistry;
+  readonly expiries: SseExpiryScheduler<SseStreamRelay>;
+  readonly stats: SseStatsCollector;
+  readonly lifecycle: SseLifecycleHub;
 }
 
 function resetFrame(reason: SseResetReason, id: string): SseFrame {

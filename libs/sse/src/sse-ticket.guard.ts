@@ -3,6 +3,7 @@ import { readBearer, SseAuthGuard, type SseAuthRequest } from './sse-auth.guard.
 import { SseTicketStore } from './sse-ticket.store.js';
 import { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
 import { SseTopicAuthorizer } from './sse-topic.authorizer.js';
+import { type SseRefusalReason, SseStatsCollector } from './sse-stats.collector.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
 import { checkTopics } from './sse-wire.rules.js';
 import { SseTopicInvalidError } from './sse.exceptions.js';
@@ -12,6 +13,12 @@ import { SSE_ROUTE_PATH } from './sse.tokens.js';
 export const SSE_TICKET_CLAIMS_KEY = Symbol('sseTicketClaims');
 /** Where the guard leaves the checked, authorised topics of the request (a stream's, or a ticket's). */
 export const SSE_TOPICS_KEY = Symbol('sseTopics');
+
+const REFUSAL_BY_STATUS: Partial<Record<number, SseRefusalReason>> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+};
 
 /** One message for every ticket that cannot be used: a client learns nothing by probing. */
 const INVALID_TICKET = 'Invalid ticket: unknown, expired or already used';
@@ -46,12 +53,25 @@ export class SseTicketGuard extends SseAuthGuard {
     private readonly tickets: SseTicketStore,
     @Inject(SSE_ROUTE_PATH) private readonly scope: string,
     private readonly topics: SseTopicAuthorizer,
+    private readonly stats: SseStatsCollector,
   ) {
     super(verifier);
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<TicketRequest>();
+    if (request.method === 'POST') return this.admit(request, context);
+    try {
+      return await this.admit(request, context);
+    } catch (err) {
+      // A stream refused before any byte, counted by why (a ticket request is not a stream).
+      const reason = REFUSAL_BY_STATUS[(err as { getStatus?: () => number })?.getStatus?.() ?? 0];
+      if (reason) this.stats.refused[reason]++;
+      throw err;
+    }
+  }
+
+  private async admit(request: TicketRequest, context: ExecutionContext): Promise<boolean> {
     const query = request.query;
     const asked = readTopics(query?.topic);
     if (request.method === 'POST') {

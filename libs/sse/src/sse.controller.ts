@@ -43,6 +43,7 @@ export function createSseController(path: string, maxPendingDataLength: number):
       return this.streams.open(request[SSE_USER_KEY], {
         lastEventId: readLastEventId(request),
         topics: request[SSE_TOPICS_KEY],
+        request,
       });
     }
 

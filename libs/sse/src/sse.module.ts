@@ -18,6 +18,8 @@ import { MemoryHistoryStore } from './history/memory-history.store.js';
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
 import { SseEventIdGenerator } from './sse-event-id.generator.js';
 import { SseTopicMetadataAccessor } from './sse-topic-metadata.accessor.js';
+import { SseLifecycleHub } from './sse-lifecycle.hub.js';
+import { SseStatsCollector } from './sse-stats.collector.js';
 import { SseTopicAuthorizer } from './sse-topic.authorizer.js';
 import { SseTopicExplorer } from './sse-topic.explorer.js';
 
@@ -76,13 +78,15 @@ import { SseTopicExplorer } from './sse-topic.explorer.js';
     SseConnectionRegistry,
     SseStreamFactory,
     SseService,
+    SseStatsCollector,
+    SseLifecycleHub,
     SseTopicMetadataAccessor,
     SseTopicAuthorizer,
     SseTopicExplorer,
   ],
   // What SseAuthGuard injects goes out too, so @UseGuards(SseAuthGuard) works in the app's own modules;
   // SseTopicAuthorizer, to authorise topics on an app's own route.
-  exports: [SseService, SseTokenVerifier, SseTopicAuthorizer],
+  exports: [SseService, SseTokenVerifier, SseTopicAuthorizer, SseLifecycleHub],
 })
 export class SseModule extends ConfigurableSseModule implements NestModule {
   /** Null with `route: false`: no route, so no CORS middleware. */

@@ -7,6 +7,7 @@ import { SseEventError, SseTopicInvalidError } from './sse.exceptions.js';
 import { SseFrame } from './sse-frame.js';
 import { type SseStreamContext, SseStreamFactory } from './sse-stream.factory.js';
 import type { SseUser } from './sse-user.js';
+import { type SseStats, SseStatsCollector, type SseTargetKind } from './sse-stats.collector.js';
 import type { SseAudience, SseTransport } from './transport/sse-transport.interface.js';
 import { checkTopics, isUserId, topicProblem, USER_ID_RULE } from './sse-wire.rules.js';
 import { SSE_HISTORY_STORE, SSE_MAX_PENDING_DATA_LENGTH, SSE_TRANSPORT } from './sse.tokens.js';
@@ -38,6 +39,7 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
     @Inject(SSE_HISTORY_STORE) history: SseHistoryStore | null,
     private readonly streams: SseStreamFactory,
     @Inject(SSE_MAX_PENDING_DATA_LENGTH) private readonly maxEventLength: number,
+    private readonly counters: SseStatsCollector,
   ) {
     this.historyEnabled = history !== null;
   }
@@ -74,7 +76,7 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    */
   sendToUser(userId: string, event: SseEvent<TEvents>): number {
     assertUserId(userId);
-    return this.send({ kind: 'users', userIds: [userId] }, event);
+    return this.send({ kind: 'users', userIds: [userId] }, event, 'user');
   }
 
   /**
@@ -85,7 +87,7 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
   sendToUsers(userIds: Iterable<string>, event: SseEvent<TEvents>): number {
     const unique = [...new Set(userIds)];
     unique.forEach(assertUserId);
-    return this.send({ kind: 'users', userIds: unique }, event);
+    return this.send({ kind: 'users', userIds: unique }, event, 'users');
   }
 
   /**
@@ -93,7 +95,7 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    * @returns the number of streams it reached
    */
   broadcast(event: SseEvent<TEvents>): number {
-    return this.send(ALL, event);
+    return this.send(ALL, event, 'broadcast');
   }
 
   /**
@@ -104,12 +106,33 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    */
   publish(topic: string, event: SseEvent<TEvents>): number {
     assertTopic(topic);
-    return this.send({ kind: 'topic', topic }, event);
+    return this.send({ kind: 'topic', topic }, event, 'topic');
   }
 
   /** Topics with at least one subscribed stream. */
   topicCount(): number {
     return this.registry.topicCount();
+  }
+
+  /**
+   * This instance's figures: open streams, users and topics now, and since
+   * startup refusals by reason, events published by type and target, frames
+   * written, events replayed, resets by reason, disconnects by reason. What
+   * `@nest-sse/server/metrics` exports, without Prometheus.
+   */
+  stats(): SseStats {
+    const { counters: stats, registry } = this;
+    return {
+      openStreams: registry.connectionCount(),
+      connectedUsers: registry.connectedUserCount(),
+      liveTopics: registry.topicCount(),
+      refused: { ...stats.refused },
+      published: { byType: Object.fromEntries(stats.byType), byTarget: { ...stats.byTarget } },
+      framesWritten: stats.framesWritten,
+      eventsReplayed: stats.eventsReplayed,
+      resets: { ...stats.resets },
+      disconnects: { ...stats.disconnects },
+    };
   }
 
   /**
@@ -162,7 +185,7 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    * it its id, keeps it and delivers it. With a transport that delivers later
    * (a cluster's), the count is of this instance's streams for the audience.
    */
-  private send(audience: SseAudience, event: SseEvent): number {
+  private send(audience: SseAudience, event: SseEvent, target: SseTargetKind): number {
     if (this.historyEnabled && event?.id !== undefined) {
       throw new SseEventError(
         'SSE event ids are assigned by the server (they order replay); put domain ids in data, or disable history',
@@ -176,7 +199,9 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
         `SSE event is up to ${length} bytes encoded, larger than maxPendingDataLength (${this.maxEventLength})`,
       );
     }
-    return this.transport.publish({ audience, type, data, id }) ?? this.registry.countFor(audience);
+    const reached = this.transport.publish({ audience, type, data, id }) ?? this.registry.countFor(audience);
+    this.counters.published(type, target);
+    return reached;
   }
 }
 
@@ -198,13 +223,18 @@ export interface SseStreamOptions {
    * ask `SseTopicAuthorizer.authorize(user, topics)` first.
    */
   topics?: readonly string[];
+  /**
+   * The route's `@Req()`: with it, a stream dropped for not reading ends with
+   * reason `slow_client` in `stats()` and lifecycle events (else `client_left`).
+   */
+  request?: object;
 }
 
 function streamArguments(userId: string, options: SseStreamOptions): [SseUser, SseStreamContext] {
   assertUserId(userId);
   const topics = options.topics === undefined ? [] : checkTopics(options.topics);
   if (typeof topics === 'string') throw new SseTopicInvalidError(topics);
-  return [{ userId, expiresAt: options.expiresAt }, { lastEventId: options.lastEventId, topics }];
+  return [{ userId, expiresAt: options.expiresAt }, { lastEventId: options.lastEventId, topics, request: options.request }];
 }
 
 function assertUserId(userId: unknown): asserts userId is string {

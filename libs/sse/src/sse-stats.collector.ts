@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import type { SseResetReason } from './sse-wire.rules.js';
+
+/**
+ * Why a stream was refused before any byte: 401, 403, 400, 429 (the user's
+ * limit), past `maxConnections` (200 with a retry hint), 503 at shutdown, 503
+ * when a cluster's slots could not be checked.
+ *
+ * @publicApi
+ */
+export type SseRefusalReason =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'bad_request'
+  | 'per_user_limit'
+  | 'global_cap'
+  | 'shutting_down'
+  | 'unavailable';
+
+/**
+ * Who a published event was for: `sendToUser`, `sendToUsers`, `broadcast`, `publish`.
+ *
+ * @publicApi
+ */
+export type SseTargetKind = 'user' | 'users' | 'broadcast' | 'topic';
+
+/**
+ * Why an open stream ended.
+ *
+ * @publicApi
+ */
+export type SseDisconnectReason = 'client_left' | 'token_expired' | 'slow_client' | 'disconnect_user' | 'shutdown';
+
+/**
+ * What `SseService.stats()` answers: this instance's figures since startup
+ * (counts) and now (gauges); `@nest-sse/server/metrics` exports the same to Prometheus.
+ *
+ * @publicApi
+ */
+export interface SseStats {
+  readonly openStreams: number;
+  readonly connectedUsers: number;
+  readonly liveTopics: number;
+  readonly refused: Readonly<Record<SseRefusalReason, number>>;
+  readonly published: {
+    readonly byType: Readonly<Record<string, number>>;
+    readonly byTarget: Readonly<Record<SseTargetKind, number>>;
+  };
+  /** Frames handed to streams' sinks (events, opening frames, heartbeats, resets). */
+  readonly framesWritten: number;
+  /** Events sent to resuming streams from history. */
+  readonly eventsReplayed: number;
+  readonly resets: Readonly<Record<SseResetReason, number>>;
+  readonly disconnects: Readonly<Record<SseDisconnectReason, number>>;
+}
+
+/** Event types counted one by one; past this many, the rest count as `other` (a metric label must stay bounded). */
+export const MAX_COUNTED_EVENT_TYPES = 100;
+
+const zero = <K extends string>(keys: readonly K[]): Record<K, number> =>
+  Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
+
+/**
+ * The module's counters: plain numbers bumped where things happen (a few per
+ * connect, one per publish and per frame), read by `SseService.stats()` and by
+ * the metrics entry when scraped, so metrics add nothing to the hot path.
+ */
+@Injectable()
+export class SseStatsCollector {
+  readonly refused = zero<SseRefusalReason>([
+    'unauthorized',
+    'forbidden',
+    'bad_request',
+    'per_user_limit',
+    'global_cap',
+    'shutting_down',
+    'unavailable',
+  ]);
+  readonly byTarget = zero<SseTargetKind>(['user', 'users', 'broadcast', 'topic']);
+  readonly byType = new Map<string, number>();
+  readonly resets = zero<SseResetReason>(['malformed-id', 'unknown-id', 'too-old', 'history-disabled', 'history-unavailable']);
+  readonly disconnects = zero<SseDisconnectReason>(['client_left', 'token_expired', 'slow_client', 'disconnect_user', 'shutdown']);
+  framesWritten = 0;
+  eventsReplayed = 0;
+
+  published(type: string, target: SseTargetKind): void {
+    this.byTarget[target]++;
+    const counted = this.byType.get(type);
+    if (counted !== undefined) this.byType.set(type, counted + 1);
+    else if (this.byType.size < MAX_COUNTED_EVENT_TYPES) this.byType.set(type, 1);
+    else this.byType.set('other', (this.byType.get('other') ?? 0) + 1);
+  }
+}
