@@ -5,11 +5,13 @@ import { JwtModule } from '@nestjs/jwt';
 import { SseModule } from '@nest-sse/server';
 import { SseBridgeModule } from '@nest-sse/server/bridge';
 import { RedisSseTransport } from '@nest-sse/server/redis';
+import { AdminModule } from './admin/admin.module.js';
 import { AnnouncementsModule } from './announcements/announcements.module.js';
 import { DEMO_JWT_ALGORITHM } from './auth/demo-auth.js';
 import type { AppConfig } from './config.js';
 import { DashboardController } from './dashboard/dashboard.controller.js';
 import { DevTokenModule } from './dev-token/dev-token.module.js';
+import { MonitoringModule } from './monitoring/monitoring.module.js';
 import { NotificationsModule } from './notifications/notifications.module.js';
 import { OrdersModule } from './orders/orders.module.js';
 
@@ -47,6 +49,8 @@ export class AppModule implements OnModuleInit {
         orders,
         NotificationsModule.register({ orders }),
         AnnouncementsModule,
+        AdminModule,
+        MonitoringModule,
         ...(config.devTokens ? [DevTokenModule] : []),
       ],
       controllers: [DashboardController],

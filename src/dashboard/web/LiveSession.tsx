@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { type SseStatus, useSSE } from '@nest-sse/client/react';
 import type { DemoSession } from './api.js';
 import { ActivityLog } from './components/ActivityLog.js';
+import { AdminPanel } from './components/AdminPanel.js';
 import { AnnouncementBox } from './components/AnnouncementBox.js';
 import { ConnectionBanner } from './components/ConnectionBanner.js';
 import { EventFeed } from './components/EventFeed.js';
@@ -80,6 +81,7 @@ export function LiveSession({
       <div className="grid">
         <EventFeed items={feed.items} duplicates={feed.duplicates} />
         <div className="side">
+          {session.admin ? <AdminPanel api={api} /> : null}
           <OrderForm onSubmit={orders.place} />
           <AnnouncementBox admin={session.admin} onSubmit={(message) => api.announce(message)} />
           {watchedOrder ? (

@@ -1,6 +1,7 @@
+import type { AdminStatsEventData } from '../../admin/admin-stats.js';
 import type { OrderTopicEventData } from '../../notifications/order-topic.js';
 
-export type { OrderTopicEventData };
+export type { AdminStatsEventData, OrderTopicEventData };
 
 /** What the demo's events carry (see src/notifications and src/announcements). */
 export interface DemoEventData {
@@ -18,4 +19,6 @@ export interface DemoEvents {
   update: DemoEventData;
   /** An order's topic (`orders/<orderId>`): only on streams subscribed to it. */
   order: OrderTopicEventData;
+  /** The admin view's figures (`admin/stats`): only on streams subscribed to it. */
+  stats: AdminStatsEventData;
 }
