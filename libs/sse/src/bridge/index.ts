@@ -26,3 +26,9 @@ export {
   type SseEventMappingOptions,
   type SseTopicAudience,
 } from './sse-event-mapping.decorator.js';
+export {
+  SSE_LIFECYCLE_EVENTS,
+  type SseConnectedEvent,
+  type SseDisconnectedEvent,
+  type SseUserPresenceEvent,
+} from './sse-lifecycle.events.js';

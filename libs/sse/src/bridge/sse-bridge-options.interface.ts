@@ -12,6 +12,12 @@ export interface SseBridgeOptions {
   handlerTimeoutMs?: number;
   /** Pushes allowed to wait behind slower handlers; beyond it new ones are dropped and logged. Default 10 000. */
   maxPendingPushes?: number;
+  /**
+   * Emits the module's lifecycle on the event emitter: `sse.connected`,
+   * `sse.disconnected` (with its reason), `sse.user.online`, `sse.user.offline`
+   * (see `SSE_LIFECYCLE_EVENTS`). Default true.
+   */
+  lifecycleEvents?: boolean;
 }
 
 export type ResolvedSseBridgeOptions = Required<SseBridgeOptions>;

@@ -7,11 +7,12 @@ const option = (name: string, value: number, bounds: { min?: number; max?: numbe
 
 /** Applies defaults and fails fast on an option the push queue could not honour. */
 export function resolveSseBridgeOptions(options?: SseBridgeOptions | null): ResolvedSseBridgeOptions {
-  const { handlerTimeoutMs, maxPendingPushes } = options ?? {};
+  const { handlerTimeoutMs, maxPendingPushes, lifecycleEvents } = options ?? {};
   return {
     handlerTimeoutMs: option('handlerTimeoutMs', handlerTimeoutMs ?? DEFAULT_BRIDGE_HANDLER_TIMEOUT_MS, {
       max: MAX_TIMER_MS,
     }),
     maxPendingPushes: option('maxPendingPushes', maxPendingPushes ?? DEFAULT_BRIDGE_MAX_PENDING, { min: 1 }),
+    lifecycleEvents: lifecycleEvents ?? true,
   };
 }

@@ -11,10 +11,12 @@ import {
 import { resolveSseBridgeOptions } from './sse-bridge-options.resolver.js';
 import type { SseBridgeOptions } from './sse-bridge-options.interface.js';
 import { SsePushDispatcher } from './sse-push.dispatcher.js';
+import { SseLifecycleEmitter } from './sse-lifecycle.emitter.js';
 
 /**
  * Turns `@nestjs/event-emitter` events into SSE pushes: `@SsePush()` handlers and
- * `@SseEventMapping()` event classes. Import it once, in the root module, beside
+ * `@SseEventMapping()` event classes; and emits the module's lifecycle as events
+ * (`SSE_LIFECYCLE_EVENTS`: streams opened and ended, users online and offline). Import it once, in the root module, beside
  * `EventEmitterModule.forRoot()` and `SseModule.forRoot()`:
  *
  * ```ts
@@ -38,6 +40,7 @@ import { SsePushDispatcher } from './sse-push.dispatcher.js';
     SseBridgeMetadataAccessor,
     SsePushDispatcher,
     SseBridgeLoader,
+    SseLifecycleEmitter,
   ],
 })
 export class SseBridgeModule extends ConfigurableSseBridgeModule {

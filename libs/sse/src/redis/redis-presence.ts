@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { SseTransportError } from '../sse.exceptions.js';
-import type { SsePresence, SsePresenceSlot } from '../transport/sse-transport.interface.js';
+import type { SsePresence, SsePresenceListener, SsePresenceSlot } from '../transport/sse-transport.interface.js';
 import type { RedisScripts } from './redis.scripts.js';
 import type { RedisSseKeys } from './redis-transport.options.js';
 
@@ -20,6 +20,11 @@ const ANSWER_TIMEOUT_MS = 2000;
  * each scored by when it expires. The instance that holds a stream renews its
  * slot every `slotRefreshMs`; one that crashed stops, and its slots are gone
  * within `slotTtlMs`.
+ *
+ * The scripts that take and give back a slot answer with the user's count, so
+ * the instance whose slot made it 0 -> 1 or 1 -> 0 tells its watchers: each
+ * transition is reported once in the cluster. Slots that expire (an instance
+ * crashed, Redis away past `slotTtlMs`) report nothing.
  */
 export class RedisSsePresence implements SsePresence {
   private readonly logger = new Logger('RedisSseTransport');
@@ -29,6 +34,7 @@ export class RedisSsePresence implements SsePresence {
   private readonly live = new Map<string, string>();
   private refresher?: NodeJS.Timeout;
   private refreshFailed = false;
+  private watchers: readonly SsePresenceListener[] = [];
 
   constructor(
     private readonly client: Redis & RedisScripts,
@@ -40,12 +46,20 @@ export class RedisSsePresence implements SsePresence {
   async acquire(userId: string, limit: number): Promise<SsePresenceSlot | undefined> {
     this.assertReachable();
     const member = `${this.instanceId}:${++this.taken}`;
-    const taken = await answered(
+    const held = await answered(
       this.client.sseAcquire(this.keys.slots(userId), this.keys.allSlots, limit, member, this.timing.slotTtlMs),
     );
-    if (taken !== 1) return undefined;
+    if (held === 0) return undefined;
     this.live.set(member, userId);
+    if (held === 1) this.tell((watcher) => watcher.userOnline(userId));
     return { release: () => this.release(member) };
+  }
+
+  watch(listener: SsePresenceListener): () => void {
+    this.watchers = [...this.watchers, listener];
+    return () => {
+      this.watchers = this.watchers.filter((other) => other !== listener);
+    };
   }
 
   async count(userId?: string): Promise<number> {
@@ -71,12 +85,23 @@ export class RedisSsePresence implements SsePresence {
     const userId = this.live.get(member);
     // Once: a relay's teardown may run after the slot was already given back.
     if (userId === undefined || !this.live.delete(member)) return;
-    this.client
-      .pipeline()
-      .zrem(this.keys.slots(userId), member)
-      .zrem(this.keys.allSlots, member)
-      .exec()
-      .then(undefined, (err: unknown) => this.logger.warn(`releasing a slot failed (it expires): ${(err as Error)?.message ?? err}`));
+    this.client.sseRelease(this.keys.slots(userId), this.keys.allSlots, member).then(
+      (left) => {
+        if (left === 0) this.tell((watcher) => watcher.userOffline(userId));
+      },
+      (err: unknown) => this.logger.warn(`releasing a slot failed (it expires): ${(err as Error)?.message ?? err}`),
+    );
+  }
+
+  /** A watcher that throws is logged: it must not fail a stream's open nor the others. */
+  private tell(notify: (watcher: SsePresenceListener) => void): void {
+    for (const watcher of this.watchers) {
+      try {
+        notify(watcher);
+      } catch (err) {
+        this.logger.error(`a presence watcher threw: ${(err as Error)?.message ?? err}`);
+      }
+    }
   }
 
   private async refresh(): Promise<void> {

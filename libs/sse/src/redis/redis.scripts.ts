@@ -80,16 +80,32 @@ redis.call('SET', KEYS[2], last, 'NX')
 return last
 `;
 
-/** KEYS: user's slots, all slots. ARGV: limit, member, ttl ms. Returns 1 when taken, 0 when the user is at the limit. */
+/**
+ * KEYS: user's slots, all slots. ARGV: limit, member, ttl ms. Returns 0 when the
+ * user is at the limit, else the user's live slots with this one (1: their first
+ * stream in the cluster).
+ */
 const ACQUIRE = `${NOW}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+local held = redis.call('ZCARD', KEYS[1])
+if held >= tonumber(ARGV[1]) then return 0 end
 local ttl = tonumber(ARGV[3])
 redis.call('ZADD', KEYS[1], now + ttl, ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 redis.call('ZADD', KEYS[2], now + ttl, ARGV[2])
-return 1
+return held + 1
+`;
+
+/**
+ * KEYS: user's slots, all slots. ARGV: member. Returns the user's live slots
+ * left, or -1 when the slot was not there (expired, or Redis lost it): only the
+ * release that removed the last slot sees 0, so the cluster's 1 -> 0 is reported once.
+ */
+const RELEASE = `${NOW}
+redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return -1 end
+return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 `;
 
 /**
@@ -117,6 +133,7 @@ export interface RedisScripts {
   sseBoot(log: string, epoch: string): Promise<string>;
   ssePublish(numKeys: number, ...keysAndArgs: (string | string[])[]): Promise<number>;
   sseAcquire(userSlots: string, allSlots: string, limit: number, member: string, ttlMs: number): Promise<number>;
+  sseRelease(userSlots: string, allSlots: string, member: string): Promise<number>;
   sseRefresh(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
   sseCount(slots: string): Promise<number>;
 }
@@ -125,6 +142,7 @@ export function defineScripts(client: Redis): Redis & RedisScripts {
   client.defineCommand('sseBoot', { numberOfKeys: 2, lua: BOOT });
   client.defineCommand('ssePublish', { lua: PUBLISH });
   client.defineCommand('sseAcquire', { numberOfKeys: 2, lua: ACQUIRE });
+  client.defineCommand('sseRelease', { numberOfKeys: 2, lua: RELEASE });
   client.defineCommand('sseRefresh', { lua: REFRESH });
   client.defineCommand('sseCount', { numberOfKeys: 1, lua: COUNT });
   return client as Redis & RedisScripts;

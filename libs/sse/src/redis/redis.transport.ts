@@ -95,6 +95,23 @@ export class RedisSseTransport implements SseTransport {
     return true;
   }
 
+  /**
+   * Resolves when Redis answers PING within `timeoutMs`. Rejects at once while a
+   * connection is down (a PING would wait in the offline queue) or closed. The
+   * log reader's connection blocks in XREAD, so its state is what tells.
+   */
+  async ping(timeoutMs: number): Promise<void> {
+    if (this.closed) throw new SseTransportError('RedisSseTransport: closed');
+    for (const [name, client] of [['publishing', this.writer], ['reading', this.readerClient]] as const) {
+      if (client.status !== 'ready') throw new SseTransportError(`Redis is unreachable: its ${name} connection is ${client.status}`);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SseTransportError(`Redis did not answer PING within ${timeoutMs} ms`)), timeoutMs);
+    });
+    await Promise.race([this.writer.ping(), timeout]).finally(() => clearTimeout(timer));
+  }
+
   /** Publishes handed over and not yet written to Redis. */
   pendingPublishCount(): number {
     return this.logWriter.pendingCount();

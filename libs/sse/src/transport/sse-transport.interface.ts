@@ -65,6 +65,12 @@ export interface SseTransport {
   knows(id: SseEventId): boolean;
   /** Stops receiving and lets go of connections, at shutdown (after the streams ended). */
   close?(): void | Promise<void>;
+  /**
+   * Resolves when what the transport depends on answers within `timeoutMs`,
+   * rejects otherwise: what health checks ask (`@nest-sse/server/health`). Absent:
+   * nothing outside this process, always healthy.
+   */
+  ping?(timeoutMs: number): Promise<void>;
   /** A history the transport keeps itself (a cluster's shared log): used instead of `history.store`. */
   readonly history?: SseHistoryStore;
   /** Who holds streams across the cluster, for the per-user limit and counts; absent: this instance's registry is all there is. */
@@ -93,4 +99,22 @@ export interface SsePresence {
   acquire(userId: string, limit: number): Promise<SsePresenceSlot | undefined>;
   /** Open streams of one user, or of everyone, on every instance. */
   count(userId?: string): Promise<number>;
+  /**
+   * Tells `listener` when a user's first stream in the cluster opens (0 -> 1) and
+   * their last closes (1 -> 0), as the slots this instance takes and releases
+   * find them; returns what stops it. With it, the lifecycle's `userOnline` /
+   * `userOffline` are the cluster's; without it, this instance's.
+   */
+  watch?(listener: SsePresenceListener): () => void;
+}
+
+/**
+ * Cluster-wide transitions of a user, reported by the instance whose slot made
+ * them: each one once across the cluster.
+ *
+ * @publicApi
+ */
+export interface SsePresenceListener {
+  userOnline(userId: string): void;
+  userOffline(userId: string): void;
 }
