@@ -14,6 +14,7 @@ export default {
     '^@nest-sse/server/bridge$': '<rootDir>/libs/sse/src/bridge/index.ts',
     '^@nest-sse/server/redis$': '<rootDir>/libs/sse/src/redis/index.ts',
     '^@nest-sse/server/health$': '<rootDir>/libs/sse/src/health/index.ts',
+    '^@nest-sse/server/metrics$': '<rootDir>/libs/sse/src/metrics/index.ts',
     '^@nest-sse/client$': '<rootDir>/libs/sse-client/src/index.ts',
     '^@nest-sse/client/react$': '<rootDir>/libs/sse-client/src/react/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',

@@ -14,6 +14,8 @@ export interface SseFrameFields {
   readonly data?: string;
   readonly retry?: number;
   readonly comment?: string;
+  /** When the event was published (ms since the epoch), set by the transport: where publish-to-write time starts. */
+  readonly publishedAt?: number;
 }
 
 /**
@@ -30,17 +32,24 @@ export class SseFrame implements MessageEvent, SseFrameFields {
   readonly data?: string;
   readonly retry?: number;
   readonly comment?: string;
+  #publishedAt: number;
   #chunk?: Buffer;
   /** Length of the chunk's size line (`size CRLF`), known once it is encoded. */
   #headLength = 0;
 
   /** For frames the server composes itself; published events go through `fromEvent`. */
-  constructor({ type, id, data, retry, comment }: SseFrameFields) {
+  constructor({ type, id, data, retry, comment, publishedAt = 0 }: SseFrameFields) {
     this.type = type;
     this.id = id;
     this.data = data;
     this.retry = retry;
     this.comment = comment;
+    this.#publishedAt = publishedAt;
+  }
+
+  /** When the event was published (ms since the epoch); 0 for frames the server composes, which are not timed. Not a message field. */
+  get publishedAt(): number {
+    return this.#publishedAt;
   }
 
   /**

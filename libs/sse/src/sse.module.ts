@@ -85,8 +85,8 @@ import { SseTopicExplorer } from './sse-topic.explorer.js';
     SseTopicExplorer,
   ],
   // What SseAuthGuard injects goes out too, so @UseGuards(SseAuthGuard) works in the app's own modules;
-  // SseTopicAuthorizer, to authorise topics on an app's own route.
-  exports: [SseService, SseTokenVerifier, SseTopicAuthorizer, SseLifecycleHub],
+  // SseTopicAuthorizer, to authorise topics on an app's own route; SseStatsCollector, for @nest-sse/server/metrics.
+  exports: [SseService, SseTokenVerifier, SseTopicAuthorizer, SseLifecycleHub, SseStatsCollector],
 })
 export class SseModule extends ConfigurableSseModule implements NestModule {
   /** Null with `route: false`: no route, so no CORS middleware. */

@@ -132,6 +132,7 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
       eventsReplayed: stats.eventsReplayed,
       resets: { ...stats.resets },
       disconnects: { ...stats.disconnects },
+      publishToWrite: stats.publishToWrite(),
     };
   }
 

@@ -137,7 +137,8 @@ export class RedisLogReader {
     }
     this.moveTo(id);
     try {
-      this.target?.deliver(audience, new SseFrame({ type, id, data }));
+      // Published when Redis wrote it: an entry id's first part is Redis time in ms.
+      this.target?.deliver(audience, new SseFrame({ type, id, data, publishedAt: parseInt(id, 10) }));
     } catch (err) {
       this.logger.error(`delivering ${id} (${type}) failed: ${(err as Error)?.message ?? err}`);
     }

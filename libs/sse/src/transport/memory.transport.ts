@@ -28,7 +28,7 @@ export class MemorySseTransport implements SseTransport {
 
   publish({ audience, type, data, id: own }: SseOutgoingEvent): number {
     const id = own === undefined ? this.ids.next() : undefined;
-    const frame = new SseFrame({ type, id: own ?? formatEventId(id!), data });
+    const frame = new SseFrame({ type, id: own ?? formatEventId(id!), data, publishedAt: Date.now() });
     if (this.store && id) {
       const userIds = audience.kind === 'users' ? audience.userIds : undefined;
       const topic = audience.kind === 'topic' ? audience.topic : undefined;
