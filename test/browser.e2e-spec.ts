@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { SseService } from '@nest-sse/server';
 import { type RunningApp, startDemo } from './support/demo-app.js';
-import { postJson, sleep } from './support/sse-client.js';
+import { postJson, sleep, StreamClient } from './support/sse-client.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -355,6 +355,51 @@ describe('dashboard in headless Chromium', () => {
       await Promise.all(contexts.splice(0).map((c) => c.close()));
       await slow.close();
     }
+  });
+
+  it('the admin view shows open streams and users live from admin/stats, and changes without a reload when a stream opens and closes', async () => {
+    const page = await openDashboard();
+    await connect(page, 'root', true);
+    // Only admins are offered the view; it opens its stream when asked.
+    await page.getByTestId('admin-watch').click();
+    await page.getByTestId('admin-open-streams').waitFor({ timeout: WAIT });
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    // Figures come every second: a change shows within two or three.
+    const shownIs = (expected: number, timeout = 3_000) =>
+      page.waitForFunction(
+        (n) => Number(document.querySelector('[data-testid="admin-open-streams"]')?.textContent) === n,
+        expected,
+        { timeout },
+      );
+    // The session's stream and the view's own (other tests' pages may still be closing theirs).
+    await shownIs(2, WAIT);
+    expect(sse.connectionCount()).toBe(2);
+
+    const extra = new StreamClient(`${server.baseUrl}/api/events?token=${await devToken('watched-user')}`);
+    try {
+      await extra.opened();
+      await shownIs(3);
+      expect(Number(await page.getByTestId('admin-connected-users').textContent())).toBe(2);
+    } finally {
+      extra.close();
+    }
+    await shownIs(2);
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(Number(await page.getByTestId('admin-stats').getAttribute('data-updates'))).toBeGreaterThanOrEqual(3);
+
+    // Stop closes the view's stream.
+    await page.getByTestId('admin-watch').click();
+    const deadline = Date.now() + WAIT;
+    while (sse.connectionCount('root') !== 1) {
+      if (Date.now() > deadline) throw new Error(`root has ${sse.connectionCount('root')} streams`);
+      await sleep(20);
+    }
+  });
+
+  it('a session without admin shows no admin view', async () => {
+    const page = await openDashboard();
+    await connect(page, 'erin');
+    expect(await page.getByTestId('admin-panel').count()).toBe(0);
   });
 
   it('Disconnect unmounts the stream component: the server connection count drops to 0', async () => {

@@ -1,14 +1,22 @@
-import { Controller, Get, Header } from '@nestjs/common';
-import { SseService } from '@nest-sse/server';
+import { Controller, Get } from '@nestjs/common';
+import { HealthCheck, type HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
+import { SseHealthIndicator } from '@nest-sse/server/health';
 
-/** `GET /health`: 200 with a JSON body while the app serves (for a load balancer or an orchestrator's probe). */
+/**
+ * `GET /health`, for a load balancer's or an orchestrator's probe: 200 with
+ * terminus's JSON while the app serves streams, 503 once shutdown began or while
+ * the transport (Redis) does not answer, so traffic moves elsewhere.
+ */
 @Controller('health')
 export class HealthController {
-  constructor(private readonly sse: SseService) {}
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly sse: SseHealthIndicator,
+  ) {}
 
   @Get()
-  @Header('Cache-Control', 'no-store')
-  check(): { status: 'ok'; sse: { status: 'up'; openStreams: number } } {
-    return { status: 'ok', sse: { status: 'up', openStreams: this.sse.stats().openStreams } };
+  @HealthCheck()
+  check(): Promise<HealthCheckResult> {
+    return this.health.check([() => this.sse.isHealthy('sse')]);
   }
 }

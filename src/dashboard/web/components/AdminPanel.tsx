@@ -1,25 +1,43 @@
+import { useState } from 'react';
 import type { DemoApi } from '../api.js';
 import { time } from '../format.js';
 import { useAdminStats } from '../hooks/useAdminStats.js';
 
 /**
  * The admin view: open streams, connected users, events per second and drops,
- * live from the `admin/stats` topic (a stream of its own, open while this is
- * mounted, and counted in the figures it shows).
+ * live from the `admin/stats` topic. Its stream is opened by Watch and closed by
+ * Stop (or by leaving the session): the server publishes only while someone watches.
  */
 export function AdminPanel({ api }: { api: DemoApi }) {
-  const feed = useAdminStats(api);
+  const [watching, setWatching] = useState(false);
   return (
     <section className="panel" data-testid="admin-panel">
       <h2>
         Admin: live figures
+        <button type="button" className="secondary" data-testid="admin-watch" onClick={() => setWatching((w) => !w)}>
+          {watching ? 'Stop' : 'Watch'}
+        </button>
+      </h2>
+      {watching ? (
+        <AdminStats api={api} />
+      ) : (
+        <p className="hint">Watch opens a stream subscribed to <code>admin/stats</code> (admins only).</p>
+      )}
+    </section>
+  );
+}
+
+/** Mounted while watched: its own stream, counted in the figures it shows. */
+function AdminStats({ api }: { api: DemoApi }) {
+  const feed = useAdminStats(api);
+  return (
+    <>
+      <p className="hint">
+        From <code>GET /api/events?topic=admin/stats</code>, published every second while an admin watches{' '}
         <span className={`badge status-${feed.status}`} data-testid="admin-status">
           {feed.status}
         </span>
-      </h2>
-      <p className="hint">
-        From <code>GET /api/events?topic=admin/stats</code>, published every second while an admin watches. Drops: streams
-        ended for not reading (slow clients) since startup.
+        . Drops: streams ended for not reading (slow clients) since startup.
       </p>
       {feed.rows.length === 0 ? <p className="empty">Waiting for the first figures…</p> : null}
       <table data-testid="admin-stats" data-updates={feed.updates}>
@@ -48,6 +66,6 @@ export function AdminPanel({ api }: { api: DemoApi }) {
           ))}
         </tbody>
       </table>
-    </section>
+    </>
   );
 }

@@ -1,0 +1,217 @@
+/**
+ * The demo's operations contract (issue 15): GET /health, GET /metrics (Prometheus
+ * text) and the admin view's topic `admin/stats`, over real HTTP and real SSE clients.
+ */
+import net from 'node:net';
+import { SseService } from '@nest-sse/server';
+import type { AdminStatsEventData } from '../src/admin/admin-stats.js';
+import { type RunningApp, signToken, startDemo } from './support/demo-app.js';
+import { ADAPTERS } from './support/nest-app.factory.js';
+import { postJson, rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/**
+ * The Prometheus text format (0.0.4), strictly: every line is a HELP, a TYPE or a
+ * sample `name{label="value",...} value`, and every sample's metric has a TYPE.
+ */
+function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, string> } {
+  const types = new Map<string, string>();
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const meta = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line);
+    if (meta) {
+      if (meta[1] === 'TYPE') {
+        expect(['counter', 'gauge', 'histogram', 'summary', 'untyped']).toContain(meta[3]);
+        types.set(meta[2], meta[3]);
+      }
+      continue;
+    }
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!sample) throw new Error(`not a Prometheus text line: ${JSON.stringify(line)}`);
+    const labels: Record<string, string> = {};
+    const labelText = sample[2] ?? '';
+    const rest = labelText.replace(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g, (_, key: string, value: string) => {
+      labels[key] = value;
+      return '';
+    });
+    if (rest !== '') throw new Error(`bad labels in ${JSON.stringify(line)}`);
+    const value = /^[+-]Inf$/.test(sample[3]) ? (sample[3].startsWith('-') ? -Infinity : Infinity) : Number(sample[3]);
+    if (Number.isNaN(value) && sample[3] !== 'NaN') throw new Error(`bad value in ${JSON.stringify(line)}`);
+    samples.push({ name: sample[1], labels, value });
+  }
+  for (const { name } of samples) {
+    const family = types.has(name) ? name : name.replace(/_(bucket|sum|count)$/, '');
+    if (!types.has(family)) throw new Error(`sample ${name} has no # TYPE line`);
+  }
+  return { samples, types };
+}
+
+const valueOf = (samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined =>
+  samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+
+describe.each(ADAPTERS)('on %s', (adapter) => {
+  describe('demo operations: GET /health and GET /metrics', () => {
+    let server: RunningApp;
+    const clients: StreamClient[] = [];
+    beforeAll(async () => {
+      server = await startDemo({ heartbeatMs: 0, shipDelayMs: 60_000, maxConnectionsPerUser: 2 }, adapter);
+    });
+    afterEach(() => clients.splice(0).forEach((c) => c.close()));
+    afterAll(() => server.close());
+
+    async function stream(query: string): Promise<StreamClient> {
+      const client = new StreamClient(`${server.baseUrl}/api/events?${query}`);
+      clients.push(client);
+      await client.opened();
+      return client;
+    }
+
+    it('GET /health: 200 with a JSON body while serving, status ok and the sse check up', async () => {
+      const res = await fetch(`${server.baseUrl}/health`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      const body = (await res.json()) as Record<string, any>;
+      expect(body).toMatchObject({ status: 'ok', details: { sse: { status: 'up' } } });
+    });
+
+    it('GET /metrics: 200 Prometheus text 0.0.4 that parses, sse_ names only, with the figures of a scripted sequence', async () => {
+      // Two users, three streams; then refused: no token (401), a topic not allowed (403), alice's third stream (429).
+      const alice = signToken('alice');
+      await stream(`token=${alice}`);
+      await stream(`token=${alice}`);
+      await stream(`token=${signToken('bob')}`);
+      expect((await rawGet(`${server.baseUrl}/api/events`)).status).toBe(401);
+      expect((await rawGet(`${server.baseUrl}/api/events?token=${signToken('bob')}&topic=admin/stats`)).status).toBe(403);
+      expect((await rawGet(`${server.baseUrl}/api/events?token=${alice}`)).status).toBe(429);
+
+      const res = await fetch(`${server.baseUrl}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+      const { samples, types } = parsePrometheus(await res.text());
+      expect([...types.keys()].filter((name) => !name.startsWith('sse_'))).toEqual([]);
+      expect(types.get('sse_open_streams')).toBe('gauge');
+      expect(types.get('sse_connected_users')).toBe('gauge');
+      expect(types.get('sse_connections_refused_total')).toBe('counter');
+      expect(valueOf(samples, 'sse_open_streams')).toBe(3);
+      expect(valueOf(samples, 'sse_connected_users')).toBe(2);
+      const refused = (reason: string) => valueOf(samples, 'sse_connections_refused_total', { reason });
+      expect(['unauthorized', 'forbidden', 'per_user_limit', 'global_cap', 'shutting_down'].map(refused)).toEqual([1, 1, 1, 0, 0]);
+    });
+  });
+
+  describe('the admin view\'s topic admin/stats', () => {
+    let server: RunningApp;
+    let sse: SseService;
+    const clients: StreamClient[] = [];
+    const adminToken = () => signToken('root', { roles: ['admin'] });
+    beforeAll(async () => {
+      server = await startDemo({ heartbeatMs: 0, shipDelayMs: 60_000 }, adapter);
+      sse = server.app.get(SseService);
+    });
+    afterEach(() => clients.splice(0).forEach((c) => c.close()));
+    afterAll(() => server.close());
+
+    async function stream(query: string): Promise<StreamClient> {
+      const client = new StreamClient(`${server.baseUrl}/api/events?${query}`, ['stats']);
+      clients.push(client);
+      await client.opened();
+      return client;
+    }
+    const statsOf = (c: StreamClient) => c.ofType('stats').map((e) => e.data as AdminStatsEventData);
+    const last = (c: StreamClient) => statsOf(c).at(-1);
+    /** Waits for the next `stats` event and returns it. */
+    async function nextStats(c: StreamClient, timeoutMs = 3000): Promise<AdminStatsEventData> {
+      const seen = c.ofType('stats').length;
+      await c.until(() => c.ofType('stats').length > seen, timeoutMs, 'the next stats event');
+      return last(c)!;
+    }
+    const publishedStats = () => sse.stats().published.byType.stats ?? 0;
+
+    it('an admin gets the figures at once, then every second; a second stream changes them', async () => {
+      await waitForCount(() => sse.connectionCount(), 0);
+      const admin = await stream(`token=${adminToken()}&topic=admin/stats`);
+      await admin.until(() => admin.ofType('stats').length === 1, 1000, 'the first stats event');
+      expect(statsOf(admin)[0]).toEqual({
+        instance: expect.stringMatching(/^.+:\d+$/),
+        openStreams: 1,
+        connectedUsers: 1,
+        eventsPerSecond: 0,
+        drops: 0,
+        at: expect.any(String),
+      });
+
+      const started = Date.now();
+      await nextStats(admin);
+      await nextStats(admin);
+      // Two ticks of the 1 s timer.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+
+      await stream(`token=${signToken('bob')}`);
+      await admin.until(() => last(admin)?.openStreams === 2, 3000, 'two open streams in the figures');
+      expect(last(admin)).toMatchObject({ openStreams: 2, connectedUsers: 2 });
+    });
+
+    it('a user without role admin gets 403 naming admin/stats, on the stream and on the ticket route', async () => {
+      const res = await rawGet(`${server.baseUrl}/api/events?token=${signToken('bob', { roles: ['staff'] })}&topic=admin/stats`);
+      expect(res.status).toBe(403);
+      expect(JSON.parse(res.body)).toMatchObject({ statusCode: 403, topics: ['admin/stats'] });
+      const ticket = await postJson(`${server.baseUrl}/api/events?topic=admin/stats`, {}, signToken('bob'));
+      expect(ticket.status).toBe(403);
+    });
+
+    it('events per second counts the app\'s events over the last second, not the stats events: 0 when idle', async () => {
+      const admin = await stream(`token=${adminToken()}&topic=admin/stats`);
+      await nextStats(admin);
+      // A full idle interval: only stats events were published.
+      expect((await nextStats(admin)).eventsPerSecond).toBe(0);
+      for (let i = 0; i < 30; i++) sse.sendToUser('nobody', { type: 'notification', data: { i } });
+      const busy = await nextStats(admin);
+      // 30 events in one interval of about a second (the timer may run late: down to 20/s).
+      expect(busy.eventsPerSecond).toBeGreaterThanOrEqual(20);
+      expect(busy.eventsPerSecond).toBeLessThanOrEqual(30);
+      expect((await nextStats(admin)).eventsPerSecond).toBe(0);
+    });
+
+    it('drops counts a stream dropped for not reading (slow_client)', async () => {
+      const admin = await stream(`token=${adminToken()}&topic=admin/stats`);
+      const before = (await nextStats(admin)).drops;
+      const { port } = new URL(server.baseUrl);
+      const socket = net.connect(Number(port), '127.0.0.1');
+      socket.on('error', () => {});
+      socket.write(`GET /api/events?token=${signToken('stalled')} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await new Promise((r) => socket.once('data', r));
+      socket.pause(); // reads nothing more: the kernel's buffers fill, then the server's
+      const pad = 'x'.repeat(1024);
+      // About 10 MB a second, up to 40 MB: far past loopback's buffers and maxPendingDataLength (1 MB).
+      for (let sent = 0; sse.connectionCount('stalled') > 0 && sent < 40_000; sent += 500) {
+        for (let i = 0; i < 500; i++) sse.sendToUser('stalled', { type: 'notification', data: { pad } });
+        await sleep(50);
+      }
+      socket.destroy();
+      expect(sse.connectionCount('stalled')).toBe(0);
+      await admin.until(() => last(admin)?.drops === before + 1, 3000, 'the drop in the figures');
+    });
+
+    it('publishes nothing while no stream is subscribed (none for 2.5 s after the last admin left), and starts again for the next admin', async () => {
+      const admin = await stream(`token=${adminToken()}&topic=admin/stats`);
+      await nextStats(admin);
+      admin.close();
+      await waitForCount(() => sse.connectionCount(), 0);
+      // The tick that finds no subscriber is the last one.
+      await sleep(1200);
+      const stopped = publishedStats();
+      await sleep(2500);
+      expect(publishedStats()).toBe(stopped);
+
+      const next = await stream(`token=${adminToken()}&topic=admin/stats`);
+      await next.until(() => next.ofType('stats').length >= 2, 3000, 'stats events for the next admin');
+      expect(publishedStats()).toBeGreaterThanOrEqual(stopped + 2);
+    });
+  });
+});
