@@ -1,4 +1,4 @@
-import { CLUSTER_VARIANTS, type Variant } from '../shared/protocol.js';
+import { CLUSTER_VARIANTS, METRICS_VARIANTS, type Variant } from '../shared/protocol.js';
 import type { BenchSettings } from './settings.js';
 import type { StormRun, VariantResult } from './result.js';
 
@@ -119,6 +119,7 @@ export function formatTable(n: number, results: VariantResult[], settings: Bench
   const clusters = results
     .filter((r) => CLUSTER_VARIANTS[r.variant])
     .map((r) => `  ${r.variant}: ${CLUSTER_VARIANTS[r.variant]!.instances} instances on one private redis-server, streams split between them, every event sent from the first`);
+  const metrics = metricsVerdicts(results).map((v) => `  ${word(v)}  ${v.target}: ${v.detail}`);
   const targets = pairs.flatMap(({ cluster }) => {
     const verdicts = clusterVerdicts(results, cluster.variant, settings);
     return [`  ${cluster.variant} targets at N = ${n.toLocaleString('en-US')}:`, ...verdicts.map((v) => `    ${word(v)}  ${v.target}: ${v.detail}`)];
@@ -131,6 +132,7 @@ export function formatTable(n: number, results: VariantResult[], settings: Bench
     ...paced,
     ...clusters,
     ...notes(results, n, settings),
+    ...metrics,
     ...targets,
   ].join('\n');
 }
@@ -227,6 +229,26 @@ function ratioCheck(target: string, a: number | undefined, b: number | undefined
     return { target, pass: null, detail: 'not measured' };
   }
   return { target, pass: ok(a / b), detail: `${(a / b).toFixed(2)}x` };
+}
+
+/** Metrics' cost on the hot path (issue 15): at most this much more broadcast fan-out time with them on. */
+const METRICS_FAN_OUT_RATIO = 1.05;
+
+/** Each metrics variant against the same variant without metrics, when both ran at this N. */
+function metricsVerdicts(results: VariantResult[]): Verdict[] {
+  return results.flatMap((withMetrics) => {
+    const without = results.find((r) => r.variant === METRICS_VARIANTS[withMetrics.variant]);
+    if (!without) return [];
+    const on = withMetrics.broadcast?.median.fanOutMs;
+    const off = without.broadcast?.median.fanOutMs;
+    const verdict = ratioCheck(
+      `${withMetrics.variant}: broadcast fan-out time <= ${METRICS_FAN_OUT_RATIO}x ${without.variant} (metrics on / off)`,
+      on,
+      off,
+      (x) => x <= METRICS_FAN_OUT_RATIO,
+    );
+    return [verdict.pass === null ? verdict : { ...verdict, detail: `${verdict.detail} (${on!.toFixed(1)} ms / ${off!.toFixed(1)} ms)` }];
+  });
 }
 
 /** The cluster's p99 target: judged only at the rate issue 14 names. */
@@ -327,6 +349,8 @@ export function judge(all: VariantResult[], settings: BenchSettings): Verdict[] 
         ? { target, pass: null, detail: 'not measured' }
         : { target, pass: losses.lost === 0 && losses.duplicates === 0, detail: `${losses.lost} lost, ${losses.duplicates} duplicates` };
     }),
+    // Issue 15: metrics on, against the same variant without.
+    ...metricsVerdicts(atTarget),
     // Issue 14, for each cluster variant that ran.
     ...atTarget.filter((r) => CLUSTER_VARIANTS[r.variant]).flatMap((r) => clusterVerdicts(atTarget, r.variant, settings)),
   ];

@@ -1,8 +1,10 @@
 import 'reflect-metadata';
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SseModule, SseService, type SseTransport } from '@nest-sse/server';
+import { SSE_METRICS_REGISTRY, SseMetricsModule } from '@nest-sse/server/metrics';
+import type { Registry } from 'prom-client';
 import { BenchTopicPolicy } from './bench-topic.policy.js';
 import { nestPublisher, type Publisher, type ServerOptions } from './publisher.js';
 import { LISTEN_BACKLOG } from './listen.js';
@@ -15,15 +17,39 @@ export function startFastify({ secret }: ServerOptions): Promise<Publisher> {
   return startFastifyModule(secret);
 }
 
+/** How often the metrics variant is scraped: more often than Prometheus usually does (15 s), so its cost shows. */
+const SCRAPE_INTERVAL_MS = 1000;
+
+/**
+ * The same app with `SseMetricsModule` (its own registry), scraped every second
+ * as Prometheus would: what metrics cost, against `fastify` without them.
+ */
+export async function startFastifyWithMetrics({ secret }: ServerOptions): Promise<Publisher> {
+  const publisher = await startFastifyModule(secret, undefined, [SseMetricsModule.forRoot()]);
+  const registry = publisher.app.get<Registry>(SSE_METRICS_REGISTRY);
+  const scraper = setInterval(() => void registry.metrics(), SCRAPE_INTERVAL_MS);
+  return {
+    ...publisher,
+    close: () => {
+      clearInterval(scraper);
+      return publisher.close();
+    },
+  };
+}
+
 /** The same app on a transport of the caller's (the `redis-2` variant's instances); the in-process one without. */
-export async function startFastifyModule(secret: string, transport?: SseTransport): Promise<Publisher> {
+export async function startFastifyModule(
+  secret: string,
+  transport?: SseTransport,
+  more: DynamicModule[] = [],
+): Promise<Publisher & { app: NestFastifyApplication }> {
   @Module({
-    imports: [SseModule.forRoot({ jwt: { secret }, heartbeatIntervalMs: 600_000, maxConnectionsPerUser: 10, transport })],
+    imports: [SseModule.forRoot({ jwt: { secret }, heartbeatIntervalMs: 600_000, maxConnectionsPerUser: 10, transport }), ...more],
     providers: [BenchTopicPolicy],
   })
   class FastifyApp {}
   const app = await NestFactory.create<NestFastifyApplication>(FastifyApp, new FastifyAdapter(), { logger: ['error', 'warn'] });
   // Fastify listens itself (its server is not ready for a bare listen()); it takes the backlog.
   await app.listen({ port: 0, host: '127.0.0.1', backlog: LISTEN_BACKLOG });
-  return nestPublisher(app, app.get(SseService));
+  return { ...nestPublisher(app, app.get(SseService)), app };
 }

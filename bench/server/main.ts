@@ -22,6 +22,7 @@ const starters: Record<Variant, () => Promise<(o: ServerOptions) => Promise<Publ
   'nest-bare': async () => (await import('./nest-bare.js')).startNestBare,
   library: async () => (await import('./library.js')).startLibrary,
   fastify: async () => (await import('./fastify.js')).startFastify,
+  'fastify-metrics': async () => (await import('./fastify.js')).startFastifyWithMetrics,
   'sse-route': async () => (await import('./own-route.js')).startSseRoute,
   'nest-sse': async () => (await import('./own-route.js')).startNestSse,
   naive: async () => (await import('./naive.js')).startNaive,

@@ -1,7 +1,31 @@
 /** Messages exchanged over IPC between the runner and its child processes. */
 
-export type Variant = 'plain' | 'nest-bare' | 'library' | 'fastify' | 'sse-route' | 'nest-sse' | 'naive' | 'redis-2';
-export const VARIANTS: readonly Variant[] = ['plain', 'nest-bare', 'library', 'fastify', 'sse-route', 'nest-sse', 'naive', 'redis-2'];
+export type Variant =
+  | 'plain'
+  | 'nest-bare'
+  | 'library'
+  | 'fastify'
+  | 'fastify-metrics'
+  | 'sse-route'
+  | 'nest-sse'
+  | 'naive'
+  | 'redis-2';
+export const VARIANTS: readonly Variant[] = [
+  'plain',
+  'nest-bare',
+  'library',
+  'fastify',
+  'fastify-metrics',
+  'sse-route',
+  'nest-sse',
+  'naive',
+  'redis-2',
+];
+/**
+ * Variants that are another variant with metrics on (`@nest-sse/server/metrics`, scraped every
+ * second), judged against it without (issue 15: metrics cost under 5% of fan-out time).
+ */
+export const METRICS_VARIANTS: Readonly<Partial<Record<Variant, Variant>>> = { 'fastify-metrics': 'fastify' };
 /**
  * Variants that run as several server processes on one private `redis-server`
  * (issue 14): each instance count, and the memory-transport variant they are judged against.
