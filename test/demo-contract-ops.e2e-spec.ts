@@ -77,10 +77,10 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
       const body = (await res.json()) as Record<string, any>;
-      expect(body).toMatchObject({ status: 'ok', details: { sse: { status: 'up' } } });
+      expect(body).toEqual({ status: 'ok', info: { sse: { status: 'up' } }, error: {}, details: { sse: { status: 'up' } } });
     });
 
-    it('GET /metrics: 200 Prometheus text 0.0.4 that parses, sse_ names only, with the figures of a scripted sequence', async () => {
+    it('GET /metrics: 200 Prometheus text 0.0.4 that parses, the contract\'s sse_ names only, with the figures of a scripted sequence', async () => {
       // Two users, three streams; then refused: no token (401), a topic not allowed (403), alice's third stream (429).
       const alice = signToken('alice');
       await stream(`token=${alice}`);
@@ -94,7 +94,23 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
       const { samples, types } = parsePrometheus(await res.text());
-      expect([...types.keys()].filter((name) => !name.startsWith('sse_'))).toEqual([]);
+      // The names the README's contract lists, and nothing else.
+      expect([...types.keys()].sort()).toEqual(
+        [
+          'sse_open_streams',
+          'sse_connected_users',
+          'sse_live_topics',
+          'sse_connections_refused_total',
+          'sse_events_published_total',
+          'sse_events_published_by_type_total',
+          'sse_frames_written_total',
+          'sse_events_replayed_total',
+          'sse_resets_total',
+          'sse_disconnects_total',
+          'sse_publish_to_write_seconds',
+        ].sort(),
+      );
+      expect(types.get('sse_publish_to_write_seconds')).toBe('histogram');
       expect(types.get('sse_open_streams')).toBe('gauge');
       expect(types.get('sse_connected_users')).toBe('gauge');
       expect(types.get('sse_connections_refused_total')).toBe('counter');
