@@ -141,7 +141,7 @@ describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () =
     }
   });
 
-  it('@nest-sse/server: the main entry, ./bridge and ./redis', () => {
+  it('@nest-sse/server: the main entry, ./bridge, ./redis and ./metrics', () => {
     expect(packedFiles('@nest-sse/server')).toEqual(
       expect.arrayContaining([
         'dist/index.js',
@@ -150,6 +150,8 @@ describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () =
         'dist/bridge/index.d.ts',
         'dist/redis/index.js',
         'dist/redis/index.d.ts',
+        'dist/metrics/index.js',
+        'dist/metrics/index.d.ts',
       ]),
     );
   });

@@ -11,7 +11,13 @@ export { SseRoute, type SseRouteOptions } from './sse-route.decorator.js';
 export { SSE_USER_KEY, type SseUser } from './sse-user.js';
 
 /** What happened, for code that reacts and for metrics: `SseService.stats()`'s types and the lifecycle hub. */
-export type { SseDisconnectReason, SseRefusalReason, SseStats, SseTargetKind } from './sse-stats.collector.js';
+export type {
+  SseDisconnectReason,
+  SsePublishToWriteStats,
+  SseRefusalReason,
+  SseStats,
+  SseTargetKind,
+} from './sse-stats.collector.js';
 export { SseLifecycleHub, type SseLifecycleListener, type SseStreamInfo } from './sse-lifecycle.hub.js';
 
 /** Topics: declaring who may subscribe (`@SseTopic()` on a provider), and checking it on your own route. */
