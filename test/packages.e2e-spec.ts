@@ -141,7 +141,7 @@ describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () =
     }
   });
 
-  it('@nest-sse/server: the main entry, ./bridge, ./redis and ./metrics', () => {
+  it('@nest-sse/server: the main entry and its ./bridge, ./redis, ./metrics and ./health entries', () => {
     expect(packedFiles('@nest-sse/server')).toEqual(
       expect.arrayContaining([
         'dist/index.js',
@@ -152,6 +152,8 @@ describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () =
         'dist/redis/index.d.ts',
         'dist/metrics/index.js',
         'dist/metrics/index.d.ts',
+        'dist/health/index.js',
+        'dist/health/index.d.ts',
       ]),
     );
   });

@@ -66,6 +66,7 @@ export type {
   SseDeliveryTarget,
   SseOutgoingEvent,
   SsePresence,
+  SsePresenceListener,
   SsePresenceSlot,
   SseTransport,
 } from './transport/sse-transport.interface.js';

@@ -95,6 +95,8 @@ export class SseConnectionRegistry
   private readonly sessions = new Set<Http2SessionLike>();
   private readonly heartbeat: SseHeartbeatTimer;
   private readonly retryHint: SseRetryHint;
+  /** Online/offline are this instance's, unless the transport's presence reports the cluster's (see `onModuleInit`). */
+  private readonly localPresence: boolean;
 
   constructor(
     @Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions,
@@ -106,6 +108,7 @@ export class SseConnectionRegistry
   ) {
     this.heartbeat = new SseHeartbeatTimer(options.heartbeatIntervalMs, () => this.publishToAll(HEARTBEAT_TICK));
     this.retryHint = new SseRetryHint(options.retryMs, options.retryJitterMs);
+    this.localPresence = transport.presence?.watch === undefined;
   }
 
   /**
@@ -140,7 +143,7 @@ export class SseConnectionRegistry
     if (!channel) {
       channel = { members: new Set(), open: 0, ended: false };
       this.users.set(userId, channel);
-      this.lifecycle.userOnline(userId);
+      if (this.localPresence) this.lifecycle.userOnline(userId);
     }
     const connection: SseConnection = { userId, channel, member, topics, left: false };
     channel.members.add(member);
@@ -172,7 +175,7 @@ export class SseConnectionRegistry
     if (channel.open === 0) {
       channel.ended = true;
       this.users.delete(connection.userId);
-      this.lifecycle.userOffline(connection.userId);
+      if (this.localPresence) this.lifecycle.userOffline(connection.userId);
     }
   }
 
@@ -242,7 +245,7 @@ export class SseConnectionRegistry
     this.heartbeat.update(this.connections);
     // Each stream ends (and says so) before the user goes offline.
     for (const member of channel.members) member.complete();
-    this.lifecycle.userOffline(userId);
+    if (this.localPresence) this.lifecycle.userOffline(userId);
     return count;
   }
 
@@ -276,6 +279,8 @@ export class SseConnectionRegistry
    */
   async onModuleInit(): Promise<void> {
     await this.transport.connect(this);
+    // The cluster's first and last stream of a user, each reported once, by the instance whose slot made the change.
+    this.transport.presence?.watch?.(this.lifecycle);
     const server = this.httpServer();
     if (!server || typeof server.closeAllConnections === 'function' || typeof server.on !== 'function') return;
     server.on('session', (session) => {
