@@ -179,19 +179,28 @@ export class SseConnectionRegistry
     }
   }
 
-  /** Hands a published frame to this instance's streams of its audience; returns how many. */
+  /**
+   * Hands a published frame to this instance's streams of its audience; returns
+   * how many. Their writes happen in this call, so with metrics on the frame's
+   * publish-to-write time is read once for the whole fan-out (a stream holding
+   * it back during a replay writes it a little later).
+   */
   deliver(audience: SseAudience, frame: SseFrame): number {
+    let reached: number;
     switch (audience.kind) {
-      case 'users': {
-        let reached = 0;
+      case 'users':
+        reached = 0;
         for (const userId of audience.userIds) reached += this.publishToUser(userId, frame);
-        return reached;
-      }
+        break;
       case 'topic':
-        return this.publishToTopic(audience.topic, frame);
+        reached = this.publishToTopic(audience.topic, frame);
+        break;
       case 'all':
-        return this.publishToAll(frame);
+        reached = this.publishToAll(frame);
+        break;
     }
+    if (this.stats.timing && reached > 0 && frame.publishedAt) this.stats.wrote(frame.publishedAt, reached);
+    return reached;
   }
 
   /** This instance's streams of an audience. */

@@ -122,13 +122,14 @@ export class SseStatsCollector {
   }
 
   /** A live event's frame was written to a stream: `publishedAt` is its publish time (ms since the epoch). */
-  wrote(publishedAt: number): void {
+  /** `streams` writes of one frame, all made now (one clock read for a whole fan-out). */
+  wrote(publishedAt: number, streams: number): void {
     // Never negative: Redis time and this host's clock may differ a little.
     const ms = Math.max(0, Date.now() - publishedAt);
     let i = 0;
     while (i < BUCKET_BOUNDS_MS.length && ms > BUCKET_BOUNDS_MS[i]!) i++;
-    this.latencyCounts[i]!++;
-    this.latencySumMs += ms;
+    this.latencyCounts[i]! += streams;
+    this.latencySumMs += ms * streams;
   }
 
   publishToWrite(): SsePublishToWriteStats {

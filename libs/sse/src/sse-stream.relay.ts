@@ -82,7 +82,7 @@ export class SseStreamRelay implements SseChannelMember {
     } else if (this.backlog) {
       this.backlog.push(message);
     } else {
-      this.deliverLive(message);
+      this.deliver(message);
     }
   }
 
@@ -111,7 +111,7 @@ export class SseStreamRelay implements SseChannelMember {
     this.backlog = null;
     for (const frame of held) {
       const id = frame.id === undefined ? undefined : parseEventId(frame.id);
-      if (!id || !after || compareEventIds(id, after) > 0) this.deliverLive(frame);
+      if (!id || !after || compareEventIds(id, after) > 0) this.deliver(frame);
     }
     if (this.expired) this.expire();
   }
@@ -138,13 +138,6 @@ export class SseStreamRelay implements SseChannelMember {
   private deliver(frame: SseFrame): void {
     if (frame.id !== undefined) this.lastId = frame.id;
     this.write(frame);
-  }
-
-  /** A published event as it happens (not a replay from history): its publish-to-write time counts. */
-  private deliverLive(frame: SseFrame): void {
-    this.deliver(frame);
-    const { stats } = this.shared;
-    if (stats.timing && frame.publishedAt) stats.wrote(frame.publishedAt);
   }
 
   private write(frame: SseFrame): void {
