@@ -160,7 +160,7 @@ export class SseStreamFactory {
       throw new Error('the history store answered something that is not a replay result');
     };
     // Only the topics it subscribes to now: never what it was subscribed to before the reconnect.
-    const result = topics.length > 0 ? this.history.replay(userId, after, topics) : this.history.replay(userId, after);
+    const result = this.history.replay(userId, after, topics);
     return isThenable<SseReplayResult>(result) ? result.then(toStart) : toStart(result);
   }
 }

@@ -28,13 +28,14 @@ export class MemorySseTransport implements SseTransport {
 
   publish({ audience, type, data, id: own }: SseOutgoingEvent): number {
     const id = own === undefined ? this.ids.next() : undefined;
-    const frame = new SseFrame({ type, id: own ?? formatEventId(id!), data, publishedAt: Date.now() });
+    const now = Date.now();
+    const frame = new SseFrame({ type, id: own ?? formatEventId(id!), data, publishedAt: now });
     if (this.store && id) {
       const userIds = audience.kind === 'users' ? audience.userIds : undefined;
       const topic = audience.kind === 'topic' ? audience.topic : undefined;
       // Live delivery goes on when history fails: a client resuming over the gap gets a reset.
       try {
-        const pending = this.store.append({ id, userIds, topic, frame, at: Date.now() });
+        const pending = this.store.append({ id, userIds, topic, frame, at: now });
         if (isThenable(pending)) pending.then(undefined, (err: unknown) => this.logHistoryError(err));
       } catch (err) {
         this.logHistoryError(err);
