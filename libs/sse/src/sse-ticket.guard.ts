@@ -74,13 +74,11 @@ export class SseTicketGuard extends SseAuthGuard {
   private async admit(request: TicketRequest, context: ExecutionContext): Promise<boolean> {
     const query = request.query;
     const asked = readTopics(query?.topic);
-    if (request.method === 'POST') {
-      // With a Bearer header, SseAuthGuard reads the token from it and never from the query.
-      if (!readBearer(request)) throw new UnauthorizedException('Missing token: pass Authorization: Bearer');
-      await super.canActivate(context);
-      return this.subscribe(request, request[SSE_USER_KEY]!, asked);
-    }
-    const ticket = query?.ticket;
+    const asksForTicket = request.method === 'POST';
+    // With a Bearer header, SseAuthGuard reads the token from it and never from the query.
+    if (asksForTicket && !readBearer(request)) throw new UnauthorizedException('Missing token: pass Authorization: Bearer');
+    // A ticket never buys another: the POST looks at no ?ticket=.
+    const ticket = asksForTicket ? undefined : query?.ticket;
     if (ticket === undefined) {
       await super.canActivate(context);
       return this.subscribe(request, request[SSE_USER_KEY]!, asked);
