@@ -48,9 +48,6 @@ export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'jwt' | 'cors' 
 
 export type ResolvedSseExtras = Required<SseModuleExtras>;
 
-/** The built-in route is served unless `route: false`. */
-export const DEFAULT_SSE_ROUTE = true;
-
 /** Longest delay a Node timer accepts. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -177,7 +174,7 @@ export function resolveSseExtras(extras: SseModuleExtras): ResolvedSseExtras {
       { min: 1 },
     ),
     isGlobal: extras.isGlobal ?? DEFAULT_SSE_EXTRAS.isGlobal,
-    route: extras.route ?? DEFAULT_SSE_ROUTE,
+    route: extras.route ?? DEFAULT_SSE_EXTRAS.route,
   };
 }
 

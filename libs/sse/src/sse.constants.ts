@@ -81,6 +81,8 @@ export const DEFAULT_SSE_EXTRAS = {
   /** Bytes of unsent output a client may owe before it is dropped (Nest's `@Sse()` allows 4M characters). */
   maxPendingDataLength: 1024 * 1024,
   isGlobal: true,
+  /** The built-in route is served unless `route: false`. */
+  route: true,
 } as const;
 /**
  * Default `path` of the stream route.

@@ -2,7 +2,7 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { createSseController } from './sse.controller.js';
 import { DEFAULT_SSE_EXTRAS } from './sse.constants.js';
 import type { SseModuleExtras, SseModuleOptions } from './sse-options.interface.js';
-import { DEFAULT_SSE_ROUTE, resolveSseExtras } from './sse-options.resolver.js';
+import { resolveSseExtras } from './sse-options.resolver.js';
 import { SSE_MAX_PENDING_DATA_LENGTH, SSE_ROUTE_PATH } from './sse.tokens.js';
 
 export const {
@@ -14,7 +14,7 @@ export const {
   .setClassMethodName('forRoot')
   .setExtras<SseModuleExtras>(
     // Every extra needs a default here: Nest tells extras from module options by these keys.
-    { ...DEFAULT_SSE_EXTRAS, route: DEFAULT_SSE_ROUTE },
+    { ...DEFAULT_SSE_EXTRAS },
     // The route is declared here, not by a provider: its path and back-pressure
     // limit are decorator arguments, so they must be known when the module is defined.
     (definition, extras) => {
