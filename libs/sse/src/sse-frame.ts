@@ -37,7 +37,10 @@ export class SseFrame implements MessageEvent, SseFrameFields {
   /** Length of the chunk's size line (`size CRLF`), known once it is encoded. */
   #headLength = 0;
 
-  /** For frames the server composes itself; published events go through `fromEvent`. */
+  /**
+   * From fields already checked: a published event's, once `checkEvent` checked it and a transport gave
+   * it its id, or a frame the server composes itself (heartbeats, hints, resets).
+   */
   constructor({ type, id, data, retry, comment, publishedAt = 0 }: SseFrameFields) {
     this.type = type;
     this.id = id;

@@ -131,11 +131,6 @@ export function topicProblem(topic: unknown): string | undefined {
   return undefined;
 }
 
-/** A topic name as `topicProblem` accepts it. */
-export function isTopic(value: unknown): value is string {
-  return topicProblem(value) === undefined;
-}
-
 /**
  * The topics of one stream, checked and without duplicates (first occurrence
  * kept); a string naming why, when one is bad or there are more than
