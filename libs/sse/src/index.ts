@@ -58,7 +58,14 @@ export {
 } from './sse.constants.js';
 
 /** The wire rules: documented event types, reset reasons and limits. */
-export { SSE_EVENT_TYPES, SSE_LIMITS, SSE_RESET_REASONS, type SseResetReason } from './sse-wire.rules.js';
+export {
+  SSE_EVENT_TYPES,
+  SSE_LIMITS,
+  SSE_RESET_REASONS,
+  SSE_TAG_TOPICS_PARAM,
+  type SseResetReason,
+  untagTopicData,
+} from './sse-wire.rules.js';
 
 /** How events reach streams: the transport interface (a cluster's is in `@nest-sse/server/redis`) and its in-process default. */
 export type {

@@ -72,3 +72,22 @@ describe('SseFrame.chunk', () => {
     expect(Object.getOwnPropertySymbols(frame)).toEqual([]);
   });
 });
+
+describe('SseFrame.tagged', () => {
+  it("writes a topic event's data after its topic, made once and tagged once", () => {
+    const frame = new SseFrame({ type: 'order', id: '17-3', data: '{"orderId":"1"}', publishedAt: 5, topic: 'orders/1' });
+    const tagged = frame.tagged;
+    expect(tagged.text).toBe('event: order\nid: 17-3\ndata: orders/1\ndata: {"orderId":"1"}\n\n');
+    expect(tagged.publishedAt).toBe(5);
+    expect(frame.tagged).toBe(tagged);
+    expect(tagged.tagged).toBe(tagged);
+    // The untagged form is unchanged.
+    expect(frame.text).toBe('event: order\nid: 17-3\ndata: {"orderId":"1"}\n\n');
+  });
+
+  it('is the frame itself without a topic', () => {
+    const frame = new SseFrame({ type: 'note', id: '1-0', data: '1' });
+    expect(frame.topic).toBeUndefined();
+    expect(frame.tagged).toBe(frame);
+  });
+});

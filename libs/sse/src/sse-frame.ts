@@ -1,7 +1,7 @@
 import type { MessageEvent } from '@nestjs/common';
 import type { SseEvent } from './sse-event.interface.js';
 import { SseEventError } from './sse.exceptions.js';
-import { eventIdProblem, eventTypeProblem, SSE_LIMITS } from './sse-wire.rules.js';
+import { eventIdProblem, eventTypeProblem, SSE_LIMITS, tagTopicData } from './sse-wire.rules.js';
 
 /**
  * The fields of a frame; `data` is already text (JSON for published events).
@@ -16,6 +16,8 @@ export interface SseFrameFields {
   readonly comment?: string;
   /** When the event was published (ms since the epoch), set by the transport: where publish-to-write time starts. */
   readonly publishedAt?: number;
+  /** The topic it was published to (`SseService.publish`), set by the transport: what a tagged stream writes in front of its data. */
+  readonly topic?: string;
 }
 
 /**
@@ -33,6 +35,9 @@ export class SseFrame implements MessageEvent, SseFrameFields {
   readonly retry?: number;
   readonly comment?: string;
   #publishedAt: number;
+  #topic?: string;
+  /** The variant tagged streams write, made by the first of them. */
+  #tagged?: SseFrame;
   #chunk?: Buffer;
   /** Length of the chunk's size line (`size CRLF`), known once it is encoded. */
   #headLength = 0;
@@ -41,18 +46,47 @@ export class SseFrame implements MessageEvent, SseFrameFields {
    * From fields already checked: a published event's, once `checkEvent` checked it and a transport gave
    * it its id, or a frame the server composes itself (heartbeats, hints, resets).
    */
-  constructor({ type, id, data, retry, comment, publishedAt = 0 }: SseFrameFields) {
+  constructor({ type, id, data, retry, comment, publishedAt = 0, topic }: SseFrameFields) {
     this.type = type;
     this.id = id;
     this.data = data;
     this.retry = retry;
     this.comment = comment;
     this.#publishedAt = publishedAt;
+    this.#topic = topic;
   }
 
   /** When the event was published (ms since the epoch); 0 for frames the server composes, which are not timed. Not a message field. */
   get publishedAt(): number {
     return this.#publishedAt;
+  }
+
+  /** The topic the event was published to; `undefined` for any other frame. Not a message field: see `tagged`. */
+  get topic(): string | undefined {
+    return this.#topic;
+  }
+
+  /**
+   * What a stream opened with `tagTopics` writes: for a topic's event, the same
+   * event with the topic as the first line of its data (`tagTopicData`), made
+   * once and shared by every tagged stream (and their replays); any other frame itself.
+   */
+  get tagged(): SseFrame {
+    if (this.#tagged !== undefined) return this.#tagged;
+    const topic = this.#topic;
+    if (topic === undefined) return this;
+    const tagged = new SseFrame({
+      type: this.type,
+      id: this.id,
+      data: tagTopicData(topic, this.data ?? ''),
+      retry: this.retry,
+      comment: this.comment,
+      publishedAt: this.#publishedAt,
+      topic,
+    });
+    // Tagged once: the variant is its own.
+    tagged.#tagged = tagged;
+    return (this.#tagged = tagged);
   }
 
   /**

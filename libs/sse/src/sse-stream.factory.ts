@@ -11,7 +11,7 @@ import { SseLifecycleHub } from './sse-lifecycle.hub.js';
 import { SseStatsCollector } from './sse-stats.collector.js';
 import type { SseUser } from './sse-user.js';
 import { isThenable } from './sse.utils.js';
-import { SSE_LIMITS } from './sse-wire.rules.js';
+import { SSE_LIMITS, topicProblem } from './sse-wire.rules.js';
 import type { SsePresenceSlot, SseTransport } from './transport/sse-transport.interface.js';
 import { SseConnectionLimitError, SsePresenceUnavailableError } from './sse.exceptions.js';
 import { SSE_HISTORY_STORE, SSE_OPTIONS, SSE_TRANSPORT } from './sse.tokens.js';
@@ -25,6 +25,8 @@ export interface SseStreamContext {
   slot?: SsePresenceSlot;
   /** The route's request, so that a stream the sink dropped for not reading says so when it ends. */
   request?: object;
+  /** Topic events carry their topic in front of their data (`?tagTopics=1`, see `SseFrame.tagged`). */
+  tagTopics?: boolean;
 }
 
 /**
@@ -57,14 +59,14 @@ export class SseStreamFactory {
    */
   create(
     { userId, expiresAt }: SseUser,
-    { lastEventId, topics = [], slot, request }: SseStreamContext = {},
+    { lastEventId, topics = [], slot, request, tagTopics = false }: SseStreamContext = {},
   ): Observable<SseFrame> {
     const expiry = this.options.closeOnTokenExpiry ? expiresAt : undefined;
     this.registry.assertFreeSlot(userId);
     return new Observable<SseFrame>((subscriber) => {
       // Node's own request: what the sink marks, and alive anyway while the stream is.
       const incoming = request === undefined ? undefined : ((request as { raw?: object }).raw ?? request);
-      const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.relays, slot, incoming);
+      const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.relays, slot, incoming, tagTopics);
       // Live messages reach the relay from here on, held back while history is read,
       // so an event published during the reconnect is neither lost nor sent twice.
       const connection = this.registry.join(userId, relay, topics);
@@ -170,7 +172,14 @@ function asFrame(frame: SseFrameFields): SseFrame {
   if (frame instanceof SseFrame) return frame;
   if (frame === null || typeof frame !== 'object') throw new Error('the history store gave back a frame that is not one');
   // Checked by the wire rules like any message: a store cannot put a broken name or id on the wire.
-  return SseFrame.fromMessage(frame);
+  const checked = SseFrame.fromMessage(frame);
+  const { topic } = frame;
+  if (topic === undefined) return checked;
+  // A topic event's topic, kept so that tagged streams replay it tagged.
+  const problem = topicProblem(topic);
+  if (problem) throw new Error(`the history store gave back a frame whose topic is not one: ${problem}`);
+  const { type, id, data, retry, comment } = checked;
+  return new SseFrame({ type, id, data, retry, comment, topic });
 }
 
 /** A store that never answers must not hold a stream (and its slot) back for ever. */

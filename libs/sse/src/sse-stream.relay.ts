@@ -55,6 +55,8 @@ export class SseStreamRelay implements SseChannelMember {
     private readonly slot?: SsePresenceSlot,
     /** Node's request, when the route gave it: tells a client the sink dropped for not reading from one that left. */
     private readonly incoming?: object,
+    /** The stream asked for tagged topic events (`tagTopics`): it writes their `tagged` variant. */
+    private readonly tagTopics = false,
   ) {}
 
   /** Teardown: leaves the user's channel and its expiry bucket, frees the slot, says why it ended. */
@@ -135,9 +137,10 @@ export class SseStreamRelay implements SseChannelMember {
       : HEARTBEAT_COMMENT;
   }
 
+  /** A published event (live, held back or replayed), or a reset. */
   private deliver(frame: SseFrame): void {
     if (frame.id !== undefined) this.lastId = frame.id;
-    this.write(frame);
+    this.write(this.tagTopics ? frame.tagged : frame);
   }
 
   private write(frame: SseFrame): void {

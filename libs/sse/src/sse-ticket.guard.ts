@@ -5,7 +5,7 @@ import { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
 import { SseTopicAuthorizer } from './sse-topic.authorizer.js';
 import { type SseRefusalReason, SseStatsCollector } from './sse-stats.collector.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
-import { checkTopics } from './sse-wire.rules.js';
+import { checkTopics, readTagTopics, SSE_TAG_TOPICS_PARAM } from './sse-wire.rules.js';
 import { SseTopicInvalidError } from './sse.exceptions.js';
 import { SSE_ROUTE_PATH } from './sse.tokens.js';
 
@@ -13,6 +13,8 @@ import { SSE_ROUTE_PATH } from './sse.tokens.js';
 export const SSE_TICKET_CLAIMS_KEY = Symbol('sseTicketClaims');
 /** Where the guard leaves the checked, authorised topics of the request (a stream's, or a ticket's). */
 export const SSE_TOPICS_KEY = Symbol('sseTopics');
+/** Where the guard leaves whether the stream asked for tagged topic events (`?tagTopics=1`). */
+export const SSE_TAG_TOPICS_KEY = Symbol('sseTagTopics');
 
 const REFUSAL_BY_STATUS: Partial<Record<number, SseRefusalReason>> = {
   400: 'bad_request',
@@ -27,6 +29,7 @@ interface TicketRequest extends SseAuthRequest {
   method?: string;
   [SSE_TICKET_CLAIMS_KEY]?: SseTokenClaims;
   [SSE_TOPICS_KEY]?: readonly string[];
+  [SSE_TAG_TOPICS_KEY]?: boolean;
 }
 
 /**
@@ -45,6 +48,9 @@ interface TicketRequest extends SseAuthRequest {
  *   the ticket (a GET with a ticket takes its topics from it, and refuses
  *   `?topic=` beside it). Bad names are a 400 before anything else is looked at;
  *   each connect (ticket or not) asks `SseTopicAuthorizer`: a 403 for any refused.
+ * - `tagTopics=1` on the GET (with a ticket or not) asks for tagged topic events;
+ *   any other value, or the parameter repeated, is a 400 before anything else is
+ *   looked at. The POST does not read it: a ticket does not carry it.
  */
 @Injectable()
 export class SseTicketGuard extends SseAuthGuard {
@@ -75,6 +81,7 @@ export class SseTicketGuard extends SseAuthGuard {
     const query = request.query;
     const asked = readTopics(query?.topic);
     const asksForTicket = request.method === 'POST';
+    if (!asksForTicket) request[SSE_TAG_TOPICS_KEY] = readTagTopicsParam(query?.[SSE_TAG_TOPICS_PARAM]);
     // With a Bearer header, SseAuthGuard reads the token from it and never from the query.
     if (asksForTicket && !readBearer(request)) throw new UnauthorizedException('Missing token: pass Authorization: Bearer');
     // A ticket never buys another: the POST looks at no ?ticket=.
@@ -109,6 +116,13 @@ export class SseTicketGuard extends SseAuthGuard {
     request[SSE_TICKET_CLAIMS_KEY] = claims;
     return claims;
   }
+}
+
+/** The `tagTopics` query parameter as a flag; a 400 for anything but absent or `1`. */
+function readTagTopicsParam(value: unknown): boolean {
+  const flag = readTagTopics(value);
+  if (typeof flag === 'string') throw new SseTopicInvalidError(flag);
+  return flag;
 }
 
 /** The `topic` query parameter (absent, once, or repeated) as checked topics; a 400 when they break the rules. */

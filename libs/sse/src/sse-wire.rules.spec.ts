@@ -1,4 +1,16 @@
-import { checkTopics, eventIdProblem, eventTypeProblem, isUserId, SSE_LIMITS, toUserId, topicProblem } from './sse-wire.rules.js';
+import {
+  checkTopics,
+  eventIdProblem,
+  eventTypeProblem,
+  isUserId,
+  readTagTopics,
+  SSE_LIMITS,
+  SSE_TAG_TOPICS_PARAM,
+  tagTopicData,
+  toUserId,
+  topicProblem,
+  untagTopicData,
+} from './sse-wire.rules.js';
 
 describe('wire rules', () => {
   it('accept event types up to the limit and refuse anything that could break a field', () => {
@@ -63,5 +75,33 @@ describe('topic rules', () => {
     expect(checkTopics([...limit, 't/extra'])).toMatch(/at most 20 topics per stream, got 21/);
     expect(checkTopics(['a', 'b c'])).toMatch(/not allowed/);
     expect(checkTopics([])).toEqual([]);
+  });
+});
+
+describe('tagged topic data', () => {
+  it('names the stream parameter once', () => {
+    expect(SSE_TAG_TOPICS_PARAM).toBe('tagTopics');
+  });
+
+  it('reads the parameter: absent is off, 1 is on, anything else or a repeat is a reason', () => {
+    expect(readTagTopics(undefined)).toBe(false);
+    expect(readTagTopics('1')).toBe(true);
+    for (const bad of ['2', '0', 'true', '', ' 1']) expect(readTagTopics(bad)).toMatch(/tagTopics must be 1/);
+    expect(readTagTopics(['1', '1'])).toMatch(/at most once/);
+    expect(readTagTopics({ a: '1' })).toEqual(expect.any(String));
+  });
+
+  it('splits at the first line feed, and leaves data without one untouched', () => {
+    expect(untagTopicData('orders/1\n{"orderId":"1"}')).toEqual({ topic: 'orders/1', data: '{"orderId":"1"}' });
+    expect(untagTopicData('{"a":1}')).toEqual({ topic: undefined, data: '{"a":1}' });
+    expect(untagTopicData('t\n"a\nb"')).toEqual({ topic: 't', data: '"a\nb"' });
+    expect(untagTopicData('t\n')).toEqual({ topic: 't', data: '' });
+  });
+
+  it('untags what it tags', () => {
+    for (const [topic, data] of [['orders/1', '{"x":[1,2]}'], ['a', 'null'], ['x.y~z:w@v-1/_', '"\\u2028"']]) {
+      expect(tagTopicData(topic, data)).toBe(`${topic}\n${data}`);
+      expect(untagTopicData(tagTopicData(topic, data))).toEqual({ topic, data });
+    }
   });
 });

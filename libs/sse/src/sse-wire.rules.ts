@@ -147,3 +147,48 @@ export function checkTopics(topics: readonly unknown[]): string[] | string {
   }
   return unique as string[];
 }
+
+/**
+ * The stream query parameter that asks for tagged topic events (`?tagTopics=1`):
+ * on such a stream, an event published to a topic carries its topic as the first
+ * line of its data (`orders/1\n{"orderId":"1"}`), so a client that shares one
+ * stream between several subscribers can tell them apart (see `untagTopicData`).
+ * Events to users and broadcasts are never tagged. Absent: off.
+ *
+ * @publicApi
+ */
+export const SSE_TAG_TOPICS_PARAM = 'tagTopics';
+
+/**
+ * The `tagTopics` query parameter as the route reads it: `false` when absent,
+ * `true` for `1`, and a string saying why for anything else (another value, or
+ * the parameter repeated), which the route answers with a 400.
+ */
+export function readTagTopics(value: unknown): boolean | string {
+  if (value === undefined) return false;
+  if (value === '1') return true;
+  return Array.isArray(value)
+    ? `${SSE_TAG_TOPICS_PARAM} must be given at most once`
+    : `${SSE_TAG_TOPICS_PARAM} must be 1 (or left out), got ${JSON.stringify(String(value).slice(0, 40))}`;
+}
+
+/**
+ * A topic event's data as a tagged stream carries it: the topic, a line feed,
+ * then the data. A topic never holds a line break (`topicProblem`), and the
+ * data of a published event is JSON on one line, so the first `\n` splits them.
+ */
+export function tagTopicData(topic: string, data: string): string {
+  return `${topic}\n${data}`;
+}
+
+/**
+ * Splits the `data` of an event from a tagged stream (`?tagTopics=1`) into its
+ * topic and its own data, at the first line feed. Data without one (an event to
+ * the user, a broadcast, the server's own events) has no topic and is returned as is.
+ *
+ * @publicApi
+ */
+export function untagTopicData(data: string): { topic: string | undefined; data: string } {
+  const at = data.indexOf('\n');
+  return at === -1 ? { topic: undefined, data } : { topic: data.slice(0, at), data: data.slice(at + 1) };
+}

@@ -78,7 +78,8 @@ export class SseTopicForbiddenError extends HttpException {
 }
 
 /**
- * The `topic` query parameters break the topic rules (a bad name, too many). Answered
+ * The `topic` query parameters break the topic rules (a bad name, too many), or
+ * `tagTopics` is neither absent nor `1`. Answered
  * 400 with a JSON body saying why, before any byte.
  *
  * @publicApi

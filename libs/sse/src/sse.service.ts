@@ -229,13 +229,21 @@ export interface SseStreamOptions {
    * reason `slow_client` in `stats()` and lifecycle events (else `client_left`).
    */
   request?: object;
+  /**
+   * Writes each topic event with its topic as the first line of its data
+   * (`orders/1\n{"orderId":"1"}`), as the module's route does for `?tagTopics=1`:
+   * for a client that shares one stream among several subscribers
+   * (`untagTopicData` splits it). Events to users and broadcasts are unchanged.
+   */
+  tagTopics?: boolean;
 }
 
 function streamArguments(userId: string, options: SseStreamOptions): [SseUser, SseStreamContext] {
   assertUserId(userId);
   const topics = options.topics === undefined ? [] : checkTopics(options.topics);
   if (typeof topics === 'string') throw new SseTopicInvalidError(topics);
-  return [{ userId, expiresAt: options.expiresAt }, { lastEventId: options.lastEventId, topics, request: options.request }];
+  const { lastEventId, request, tagTopics } = options;
+  return [{ userId, expiresAt: options.expiresAt }, { lastEventId, topics, request, tagTopics: tagTopics === true }];
 }
 
 function assertUserId(userId: unknown): asserts userId is string {

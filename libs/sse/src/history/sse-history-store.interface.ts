@@ -27,7 +27,11 @@ export interface SseHistoryRecord {
  * @publicApi
  */
 export type SseReplayResult =
-  /** The frames `append` was handed or, from a store that serialises them, their fields. */
+  /**
+   * The frames `append` was handed or, from a store that serialises them, their
+   * fields: with `topic` (the record's) for a topic's event, so that streams
+   * asking for tagged topic events (`tagTopics`) replay it tagged.
+   */
   | { readonly ok: true; readonly frames: readonly SseFrameFields[] }
   | { readonly ok: false; readonly reason: 'unknown-id' | 'too-old' };
 

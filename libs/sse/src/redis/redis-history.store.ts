@@ -39,7 +39,8 @@ export class RedisHistoryStore implements SseHistoryStore {
       if (!(await this.reader.reached(after, CATCH_UP_MS))) throw new Error(`the cluster log reader is behind ${formatEventId(after)}`);
     }
     const upTo = this.reader.position();
-    const logs = [this.keys.user(userId), this.keys.broadcasts, ...[...new Set(topics)].map((topic) => this.keys.topic(topic))];
+    const unique = [...new Set(topics)];
+    const logs = [this.keys.user(userId), this.keys.broadcasts, ...unique.map((topic) => this.keys.topic(topic))];
     const pipeline = this.client.pipeline().time().get(this.keys.epoch);
     for (const key of logs) pipeline.xinfo('STREAM', key).xrange(key, `(${formatEventId(after)}`, upTo);
     const replies = (await pipeline.exec()) as PipelineReply;
@@ -61,7 +62,8 @@ export class RedisHistoryStore implements SseHistoryStore {
       if (rangeErr) throw rangeErr;
       // No such key: nothing kept (or it expired, which the age check covers).
       if (!infoErr && this.trimmedPast(info as unknown[], after)) return TOO_OLD;
-      for (const [id, fields] of entries as StreamEntry[]) frames.push({ id: parseEventId(id)!, frame: toFrame(id, fields) });
+      // Logs after the user's and the broadcasts' are topics': the entry's topic is its log's (entries keep only type and data).
+      for (const [id, fields] of entries as StreamEntry[]) frames.push({ id: parseEventId(id)!, frame: toFrame(id, fields, k < 2 ? undefined : unique[k - 2]) });
     }
     frames.sort((a, b) => compareEventIds(a.id, b.id));
     // An event sits in one log per recipient; a stream reads one of each kind, but say it once regardless.
@@ -82,14 +84,14 @@ export class RedisHistoryStore implements SseHistoryStore {
   }
 }
 
-function toFrame(id: string, fields: string[]): SseFrame {
+function toFrame(id: string, fields: string[], topic: string | undefined): SseFrame {
   let type: string | undefined;
   let data: string | undefined;
   for (let i = 0; i < fields.length; i += 2) {
     if (fields[i] === 'type') type = fields[i + 1];
     else if (fields[i] === 'data') data = fields[i + 1];
   }
-  return new SseFrame({ type, id, data });
+  return new SseFrame({ type, id, data, topic });
 }
 
 const UNKNOWN_ID: SseReplayResult = Object.freeze({ ok: false, reason: 'unknown-id' });

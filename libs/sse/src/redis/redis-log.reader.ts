@@ -118,6 +118,7 @@ export class RedisLogReader {
     let type: string | undefined;
     let data: string | undefined;
     let audience: SseAudience = ALL;
+    let topic: string | undefined;
     for (let i = 0; i < fields.length; i += 2) {
       const value = fields[i + 1];
       switch (fields[i]) {
@@ -132,13 +133,14 @@ export class RedisLogReader {
           break;
         case 't':
           audience = { kind: 'topic', topic: value };
+          topic = value;
           break;
       }
     }
     this.moveTo(id);
     try {
       // Published when Redis wrote it: an entry id's first part is Redis time in ms.
-      this.target?.deliver(audience, new SseFrame({ type, id, data, publishedAt: parseInt(id, 10) }));
+      this.target?.deliver(audience, new SseFrame({ type, id, data, publishedAt: parseInt(id, 10), topic }));
     } catch (err) {
       this.logger.error(`delivering ${id} (${type}) failed: ${(err as Error)?.message ?? err}`);
     }

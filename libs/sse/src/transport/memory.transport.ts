@@ -29,10 +29,10 @@ export class MemorySseTransport implements SseTransport {
   publish({ audience, type, data, id: own }: SseOutgoingEvent): number {
     const id = own === undefined ? this.ids.next() : undefined;
     const now = Date.now();
-    const frame = new SseFrame({ type, id: own ?? formatEventId(id!), data, publishedAt: now });
+    const topic = audience.kind === 'topic' ? audience.topic : undefined;
+    const frame = new SseFrame({ type, id: own ?? formatEventId(id!), data, publishedAt: now, topic });
     if (this.store && id) {
       const userIds = audience.kind === 'users' ? audience.userIds : undefined;
-      const topic = audience.kind === 'topic' ? audience.topic : undefined;
       // Live delivery goes on when history fails: a client resuming over the gap gets a reset.
       try {
         const pending = this.store.append({ id, userIds, topic, frame, at: now });
