@@ -37,7 +37,20 @@ export async function startFastifyWithMetrics({ secret }: ServerOptions): Promis
   };
 }
 
-/** The same app on a transport of the caller's (the `redis-2` variant's instances); the in-process one without. */
+/**
+ * One instance of the `redis-2` variant: the same app on `RedisSseTransport`, on
+ * the private redis-server the runner started for the variant (`BENCH_REDIS_URL`).
+ * The runner starts two of these; only the first publishes. The Redis entry is
+ * imported here rather than at the top, so the other variants' processes never load ioredis.
+ */
+export async function startRedisInstance({ secret }: ServerOptions): Promise<Publisher> {
+  const url = process.env.BENCH_REDIS_URL;
+  if (!url) throw new Error('the redis-2 variant needs BENCH_REDIS_URL (the runner sets it)');
+  const { RedisSseTransport } = await import('@nest-sse/server/redis');
+  return startFastifyModule(secret, new RedisSseTransport({ redis: url }));
+}
+
+/** The same app on a transport of the caller's (`startRedisInstance`); the in-process one without. */
 export async function startFastifyModule(
   secret: string,
   transport?: SseTransport,

@@ -26,7 +26,7 @@ const starters: Record<Variant, () => Promise<(o: ServerOptions) => Promise<Publ
   'sse-route': async () => (await import('./own-route.js')).startSseRoute,
   'nest-sse': async () => (await import('./own-route.js')).startNestSse,
   naive: async () => (await import('./naive.js')).startNaive,
-  'redis-2': async () => (await import('./redis.js')).startRedisInstance,
+  'redis-2': async () => (await import('./fastify.js')).startRedisInstance,
 };
 
 async function memory(): Promise<MemoryReport> {
