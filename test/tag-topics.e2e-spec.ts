@@ -1,0 +1,224 @@
+import type { Subscription } from 'rxjs';
+import { SSE_TAG_TOPICS_PARAM, type SseFrame, SseService, untagTopicData } from '@nest-sse/server';
+import { RedisSseTransport } from '@nest-sse/server/redis';
+import type { RunningApp } from './support/demo-app.js';
+import { signToken } from './support/demo-app.js';
+import { ADAPTERS } from './support/nest-app.factory.js';
+import { hasRedisServer, startRedisServer, type TestRedisServer } from './support/redis-server.js';
+import { openRaw, type RawResponse, rawGet, StreamClient, waitForCount } from './support/sse-client.js';
+import { startTopicsApp } from './support/topics-app.js';
+
+/**
+ * `?tagTopics=1` (issue 16's shared stream): on a tagged stream every topic event's
+ * data is its topic, a line feed, then its JSON; events to users and broadcasts,
+ * and the server's own frames, are unchanged. Topics are `feeds/*`, open to everyone
+ * in the topics app.
+ */
+
+const TAG = `&${SSE_TAG_TOPICS_PARAM}=1`;
+const topicQuery = (...topics: string[]) => topics.map((t) => `&topic=${encodeURIComponent(t)}`).join('');
+/** What each event of `type` carried as its EventSource `data`, unparsed. */
+const rawDataOf = (client: StreamClient, type: string) => client.ofType(type).map((e) => e.rawData);
+
+/** A 400 JSON answer before any stream byte, whose message matches `message`. */
+function expectInvalid(res: RawResponse, message: RegExp): void {
+  expect({ status: res.status, body: res.body }).toMatchObject({ status: 400 });
+  expect(res.headers['content-type']).toMatch(/^application\/json/);
+  expect(res.body).not.toMatch(/^retry:|^: |^event:|^data:|^id:/m);
+  expect(JSON.parse(res.body)).toMatchObject({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(message) });
+}
+
+/** One instance's app and the helpers that open streams on it. */
+function streamsOn(server: () => RunningApp, clients: StreamClient[]) {
+  const sse = () => server().app.get(SseService);
+  const url = (user: string, query = '') => `${server().baseUrl}/api/events?token=${signToken(user)}${query}`;
+  /** A real EventSource, open and registered by the server (so a publish right after reaches it). */
+  async function open(user: string, query = ''): Promise<StreamClient> {
+    const before = sse().connectionCount(user);
+    const client = new StreamClient(url(user, query), ['order']);
+    clients.push(client);
+    await client.opened();
+    await waitForCount(() => sse().connectionCount(user), 0, before + 1);
+    return client;
+  }
+  return { sse, url, open };
+}
+
+describe.each(ADAPTERS)('tagged topic events (?tagTopics=1) on %s', (adapter) => {
+  let server: RunningApp;
+  const clients: StreamClient[] = [];
+  const { sse, url, open } = streamsOn(() => server, clients);
+  beforeAll(async () => {
+    server = await startTopicsApp({ retryMs: 100, maxConnectionsPerUser: 3 }, { adapter });
+  });
+  afterEach(async () => {
+    clients.splice(0).forEach((c) => c.close());
+    await waitForCount(() => sse().connectionCount(), 0);
+  });
+  afterAll(() => server.close());
+
+  it("a tagged stream gets each topic event's data as topic\\njson, its user's events and broadcasts as they are; an untagged stream on the same topic gets plain data", async () => {
+    const tagged = await open('tess', topicQuery('feeds/a', 'feeds/b') + TAG);
+    const plain = await open('pat', topicQuery('feeds/a'));
+    const raw = await openRaw(url('rita', topicQuery('feeds/a') + TAG));
+    try {
+      await waitForCount(() => sse().connectionCount('rita'), 1);
+      expect(sse().publish('feeds/a', { type: 'order', data: { orderId: '1' } })).toBe(3);
+      expect(sse().publish('feeds/b', { type: 'order', data: { orderId: '2' } })).toBe(1);
+      sse().sendToUser('tess', { type: 'update', data: { to: 'tess' } });
+      sse().broadcast({ type: 'update', data: 'all' });
+      await tagged.until(() => tagged.ofType('update').length === 2, 5000, 'the tagged stream');
+      await plain.until(() => plain.ofType('update').length === 1, 5000, 'the plain stream');
+
+      expect(rawDataOf(tagged, 'order')).toEqual(['feeds/a\n{"orderId":"1"}', 'feeds/b\n{"orderId":"2"}']);
+      expect(rawDataOf(tagged, 'order').map(untagTopicData)).toEqual([
+        { topic: 'feeds/a', data: '{"orderId":"1"}' },
+        { topic: 'feeds/b', data: '{"orderId":"2"}' },
+      ]);
+      expect(rawDataOf(tagged, 'update')).toEqual(['{"to":"tess"}', '"all"']);
+      expect(rawDataOf(tagged, 'update').map((data) => untagTopicData(data).topic)).toEqual([undefined, undefined]);
+      expect(rawDataOf(plain, 'order')).toEqual(['{"orderId":"1"}']);
+      expect(rawDataOf(plain, 'update')).toEqual(['"all"']);
+
+      // On the wire: two data lines for the topic event; the opening and the broadcast as on any stream.
+      const id = tagged.ofType('order')[0].lastEventId;
+      const broadcastId = tagged.ofType('update')[1].lastEventId;
+      const expected = `event: order\nid: ${id}\ndata: feeds/a\ndata: {"orderId":"1"}\n\nevent: update\nid: ${broadcastId}\ndata: "all"\n\n`;
+      await waitForCount(() => (raw.body().endsWith(expected) ? 1 : 0), 1);
+      expect(raw.body()).toMatch(/^id: \S+\nretry: 100\n: connected\n\nevent: order\n/);
+    } finally {
+      raw.destroy();
+    }
+  });
+
+  it('a resume after a Last-Event-ID replays the topic events tagged, the user\'s own plain, then goes on live tagged', async () => {
+    const first = await open('rene', topicQuery('feeds/r') + TAG);
+    sse().publish('feeds/r', { type: 'update', data: 0 });
+    await first.until(() => first.ofType('update').length === 1);
+    expect(rawDataOf(first, 'update')).toEqual(['feeds/r\n0']);
+    const seenId = first.events[0].lastEventId;
+    first.close();
+    await waitForCount(() => sse().connectionCount('rene'), 0);
+    sse().publish('feeds/r', { type: 'update', data: 1 });
+    sse().sendToUser('rene', { type: 'update', data: 2 });
+    sse().publish('feeds/other', { type: 'update', data: 'not subscribed' });
+    sse().publish('feeds/r', { type: 'update', data: 3 });
+
+    const again = await open('rene', `${topicQuery('feeds/r')}${TAG}&lastEventId=${seenId}`);
+    await again.until(() => again.ofType('update').length === 3, 5000, 'the replay');
+    sse().publish('feeds/r', { type: 'update', data: 4 });
+    await again.until(() => again.ofType('update').length === 4, 5000, 'the live event');
+    expect(again.ofType('reset')).toEqual([]);
+    expect(rawDataOf(again, 'update')).toEqual(['feeds/r\n1', '2', 'feeds/r\n3', 'feeds/r\n4']);
+  });
+
+  it.each([
+    ['another value', '&tagTopics=2', /tagTopics must be 1.*"2"/],
+    ['an empty value', '&tagTopics=', /tagTopics must be 1/],
+    ['a repeated parameter', '&tagTopics=1&tagTopics=1', /tagTopics must be given at most once/],
+  ])('%s is a 400 before any stream byte, no slot taken', async (_, query, message) => {
+    expectInvalid(await rawGet(url('bad', topicQuery('feeds/a') + query)), message);
+    expect(sse().connectionCount('bad')).toBe(0);
+  });
+
+  describe('through a ticket', () => {
+    const path = () => `${server.baseUrl}/api/events`;
+    const ticketFor = async (user: string, query: string): Promise<string> => {
+      const res = await fetch(`${path()}?${query.replace(/^&/, '')}`, { method: 'POST', headers: { authorization: `Bearer ${signToken(user)}` } });
+      expect(res.status).toBe(200);
+      return (await res.json()).ticket;
+    };
+
+    it('GET ?ticket=…&tagTopics=1 streams the ticket\'s topics tagged', async () => {
+      const ticket = await ticketFor('tina', topicQuery('feeds/t'));
+      const client = new StreamClient(`${path()}?ticket=${ticket}${TAG}`);
+      clients.push(client);
+      await client.opened();
+      await waitForCount(() => sse().connectionCount('tina'), 1);
+      expect(sse().publish('feeds/t', { type: 'update', data: 'by ticket' })).toBe(1);
+      sse().sendToUser('tina', { type: 'update', data: 'to tina' });
+      await client.until(() => client.ofType('update').length === 2, 5000, 'the events');
+      expect(rawDataOf(client, 'update')).toEqual(['feeds/t\n"by ticket"', '"to tina"']);
+    });
+
+    it('GET ?ticket=…&tagTopics=2 is a 400 that leaves the ticket unused', async () => {
+      const ticket = await ticketFor('tina', topicQuery('feeds/t'));
+      expectInvalid(await rawGet(`${path()}?ticket=${ticket}&tagTopics=2`), /tagTopics must be 1/);
+      const res = await rawGet(`${path()}?ticket=${ticket}`);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatch(/: connected/);
+    });
+  });
+
+  it("SseService.stream(userId, { tagTopics: true }) tags an app's own stream; without it, the same event is plain", async () => {
+    const received = { tagged: [] as SseFrame[], plain: [] as SseFrame[] };
+    const subscriptions: Subscription[] = [
+      sse().stream('own', { topics: ['feeds/own'], tagTopics: true }).subscribe((f) => received.tagged.push(f as SseFrame)),
+      sse().stream('own', { topics: ['feeds/own'] }).subscribe((f) => received.plain.push(f as SseFrame)),
+    ];
+    try {
+      expect(sse().publish('feeds/own', { type: 'update', data: { n: 1 } })).toBe(2);
+      sse().sendToUser('own', { type: 'update', data: { n: 2 } });
+      const updates = (frames: SseFrame[]) => frames.filter((f) => f.type === 'update').map((f) => f.data);
+      expect(updates(received.tagged)).toEqual(['feeds/own\n{"n":1}', '{"n":2}']);
+      expect(updates(received.plain)).toEqual(['{"n":1}', '{"n":2}']);
+    } finally {
+      subscriptions.forEach((s) => s.unsubscribe());
+    }
+  });
+});
+
+const describeRedis = hasRedisServer() || process.env.CI === 'true' ? describe : describe.skip;
+if (!hasRedisServer() && process.env.CI !== 'true') {
+  console.warn('test/tag-topics.e2e-spec.ts: the Redis case is skipped, redis-server is not installed');
+}
+
+describeRedis('tagged topic events on the Redis transport (two instances in this process)', () => {
+  let redis: TestRedisServer;
+  let a: RunningApp;
+  let b: RunningApp;
+  const clients: StreamClient[] = [];
+  const onA = streamsOn(() => a, clients);
+  const onB = streamsOn(() => b, clients);
+  const start = (url: string) =>
+    startTopicsApp({ retryMs: 100, transport: new RedisSseTransport({ redis: url }) }, { adapter: 'express' });
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    [a, b] = await Promise.all([start(redis.url), start(redis.url)]);
+  });
+  afterEach(async () => {
+    clients.splice(0).forEach((c) => c.close());
+    await waitForCount(() => onA.sse().connectionCount() + onB.sse().connectionCount(), 0);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await redis?.stop();
+  });
+
+  it('live topic events from the other instance arrive tagged; a resume on the other instance replays them tagged from Redis history', async () => {
+    const tagged = await onA.open('ray', topicQuery('feeds/x') + TAG);
+    const plain = await onA.open('pia', topicQuery('feeds/x'));
+    onB.sse().publish('feeds/x', { type: 'update', data: 0 });
+    await tagged.until(() => tagged.ofType('update').length === 1, 5000, 'the live event on the tagged stream');
+    await plain.until(() => plain.ofType('update').length === 1, 5000, 'the live event on the plain stream');
+    expect(rawDataOf(tagged, 'update')).toEqual(['feeds/x\n0']);
+    expect(rawDataOf(plain, 'update')).toEqual(['0']);
+
+    const seenId = tagged.events[0].lastEventId;
+    tagged.close();
+    await waitForCount(() => onA.sse().connectionCount('ray'), 0);
+    onA.sse().publish('feeds/x', { type: 'update', data: 1 });
+    onA.sse().sendToUser('ray', { type: 'update', data: 2 });
+    onA.sse().broadcast({ type: 'update', data: 3 });
+    onA.sse().publish('feeds/y', { type: 'update', data: 'not subscribed' });
+    // Every one of them in Redis and read by B before the resume asks it.
+    await plain.until(() => plain.ofType('update').length === 3, 5000, 'the events to reach A');
+
+    const again = await onB.open('ray', `${topicQuery('feeds/x')}${TAG}&lastEventId=${seenId}`);
+    await again.until(() => again.ofType('update').length === 3, 5000, 'the replay');
+    onA.sse().publish('feeds/x', { type: 'update', data: 4 });
+    await again.until(() => again.ofType('update').length === 4, 5000, 'the live event after the replay');
+    expect(again.ofType('reset')).toEqual([]);
+    expect(rawDataOf(again, 'update')).toEqual(['feeds/x\n1', '2', '3', 'feeds/x\n4']);
+  });
+});
