@@ -4,9 +4,10 @@ import { fileURLToPath } from 'node:url';
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
-/** Files the bundle takes from outside libs/sse-client: only the server's dependency-free wire rules. */
-const outsideTheClient = (inputs: string[]): string[] => inputs.filter((path) => !path.startsWith('libs/sse-client/'));
-const WIRE_RULES = 'libs/sse/src/sse-wire.rules.ts';
+/** Files the bundle takes from outside libs/sse-client: only the server's dependency-free wire rules and event ids. */
+const outsideTheClient = (inputs: string[]): string[] =>
+  inputs.filter((path) => !path.startsWith('libs/sse-client/')).sort();
+const WIRE_RULES = ['libs/sse/src/sse-event-id.ts', 'libs/sse/src/sse-wire.rules.ts'];
 
 async function bundle(entry: string, external: string[] = []) {
   const result = await build({
@@ -30,7 +31,7 @@ describe('entry points', () => {
     expect(inputs.filter((path) => path.includes('node_modules'))).toEqual([]);
     expect(inputs.some((path) => path.includes('/react/'))).toBe(false);
     expect(imports).toEqual([]);
-    expect(outsideTheClient(inputs)).toEqual([WIRE_RULES]);
+    expect(outsideTheClient(inputs)).toEqual(WIRE_RULES);
     expect(code).toContain('SseClient');
   });
 
@@ -38,7 +39,7 @@ describe('entry points', () => {
     const { inputs, imports } = await bundle('./react/index.ts', ['react']);
     expect(inputs.filter((path) => path.includes('node_modules'))).toEqual([]);
     expect([...new Set(imports)]).toEqual(['react']);
-    expect(outsideTheClient(inputs)).toEqual([WIRE_RULES]);
+    expect(outsideTheClient(inputs)).toEqual(WIRE_RULES);
   });
 
   it('exports the public API', async () => {

@@ -23,8 +23,14 @@ export type {
   SseHandler,
   SseHandlers,
   SseResetData,
+  SseShareOptions,
   SseServerEvents,
   SseStatus,
   SseStatusReason,
   SseTicketRequest,
 } from './sse-client.types.js';
+export type {
+  SseBroadcastChannelLike,
+  SseBroadcastChannelConstructor,
+  SseLockManagerLike,
+} from './share/tab-share.protocol.js';

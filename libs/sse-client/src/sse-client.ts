@@ -1,4 +1,5 @@
-import { SSE_EVENT_TYPES } from '../../sse/src/sse-wire.rules.js';
+import { compareEventIds, parseEventId } from '../../sse/src/sse-event-id.js';
+import { SSE_EVENT_TYPES, untagTopicData } from '../../sse/src/sse-wire.rules.js';
 import { backoffDelay, resolveBackoff, type SseBackoff } from './backoff.js';
 import { SseClientError } from './sse-client.errors.js';
 import type {
@@ -14,6 +15,9 @@ import type {
   SseStatus,
   SseStatusReason,
 } from './sse-client.types.js';
+import { resolveShareParts } from './share/share-environment.js';
+import { type SseLeaderRelay, type SseLeaderStream, type SseShareHost, SseTabShare } from './share/tab-share.js';
+import type { SseRelayedEvent } from './share/tab-share.protocol.js';
 import { resolveTopics } from './stream-topics.js';
 import { buildStreamUrl } from './stream-url.js';
 
@@ -23,7 +27,7 @@ const CLOSED = 2;
 /** The server's answer to a refused topic (or a user it forbids): asking again gets the same. */
 const FORBIDDEN = 403;
 
-const { authExpired: AUTH_EXPIRED, reset: RESET } = SSE_EVENT_TYPES;
+const { authExpired: AUTH_EXPIRED, reset: RESET, heartbeat: HEARTBEAT } = SSE_EVENT_TYPES;
 
 /**
  * Events the client always listens to: the control events it acts on, and the server's
@@ -53,6 +57,19 @@ type AnyHandler = SseHandler<unknown>;
 type Listener = (event: Event) => void;
 
 /**
+ * How a shared stream's leader drives the client that holds the real EventSource.
+ * @internal
+ */
+interface SseLeaderInternals {
+  /** Receives every event, data untagged, after this client handled it (`auth-expired`: it is already recovering). */
+  relay: (event: SseRelayedEvent) => void;
+  /** Ask the server to tag topic events (`?tagTopics=1`): the stream carries several members' topics. */
+  tagTopics: boolean;
+  /** Event types to listen to besides the built-in ones: what the members handle. */
+  listen: Iterable<string>;
+}
+
+/**
  * Per-user Server-Sent Events over the browser's EventSource, with typed handlers,
  * JSON decoding, a status, and recovery when the EventSource gives up.
  *
@@ -70,6 +87,10 @@ type Listener = (event: Event) => void;
  * ticket request. A 403 stops the client when it can see the status (the ticket
  * request, or an EventSource that reports it); a browser's EventSource cannot, so
  * there a 403 is retried like any refusal, with the backoff and up to `maxRecoveries`.
+ *
+ * In a browser page the stream is shared by default (`share`): the clients of every
+ * tab with the same URL and share key elect one leader that holds the only
+ * EventSource and relays its events; see `SseShareOptions`.
  */
 export class SseClient<TEvents extends object = SseEventMap> {
   /** The URL given, without the `token` / `ticket` / `lastEventId` the client adds. */
@@ -98,8 +119,12 @@ export class SseClient<TEvents extends object = SseEventMap> {
   /** Consecutive recoveries since the last healthy connection. */
   private attempts = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** This client's membership of a shared stream; `undefined` when it opens its own. */
+  private readonly share: SseTabShare | undefined;
+  private readonly topicSet: ReadonlySet<string>;
 
-  constructor(url: string | URL, options: SseClientOptions<TEvents> = {}) {
+  /** @param internals The leader's hooks when this client holds a shared stream; not for apps. */
+  constructor(url: string | URL, options: SseClientOptions<TEvents> = {}, private readonly internals?: SseLeaderInternals) {
     this.url = String(url);
     this.options = options;
     const EventSourceImpl =
@@ -122,13 +147,30 @@ export class SseClient<TEvents extends object = SseEventMap> {
       throw new TypeError('Pass getTicket, or token / getToken, not both: the ticket replaces the token in the URL');
     }
     this.topics = resolveTopics(options.topics);
+    this.topicSet = new Set(this.topics);
     this.token = options.token;
     this.currentLastEventId = options.lastEventId || undefined;
+    if (internals) for (const type of internals.listen) this.listenedTypes.add(type);
     const handlers = (options.handlers ?? {}) as Record<string, AnyHandler | undefined>;
     for (const [type, handler] of Object.entries(handlers)) {
       if (handler) this.on(type, handler);
     }
-    void this.connect(this.token === undefined);
+    const shareParts = internals ? undefined : resolveShareParts(this.url, options.share);
+    if (shareParts) {
+      this.share = new SseTabShare(this.shareHost(), shareParts);
+      this.share.start();
+    } else {
+      void this.connect(this.token === undefined);
+    }
+  }
+
+  /**
+   * This client's part in a shared stream: `leader` (it holds the EventSource),
+   * `follower` (it receives the leader's events), or `none` (it opens its own stream).
+   */
+  get shareRole(): 'leader' | 'follower' | 'none' {
+    if (!this.share) return 'none';
+    return this.share.isLeader ? 'leader' : 'follower';
   }
 
   get status(): SseStatus {
@@ -164,22 +206,28 @@ export class SseClient<TEvents extends object = SseEventMap> {
       this.handlers.set(type, set);
     }
     set.add(handler as AnyHandler);
-    if (!this.listenedTypes.has(type)) {
-      this.listenedTypes.add(type);
-      if (this.source) this.listen(this.source, type, this.messageListener(this.source, type));
-    }
+    if (this.listenTo(type)) this.share?.needsChanged();
     const handlers = set;
     return () => {
       handlers.delete(handler as AnyHandler);
     };
   }
 
-  /** Closes the stream for good and cancels any pending recovery. Idempotent. */
+  /** Closes the stream for good and cancels any pending recovery. Idempotent. A shared stream's leader hands it over. */
   close(): void {
     if (this.currentStatus === 'closed') return;
     this.clearTimer();
     this.dropSource();
+    this.share?.stop();
     this.setStatus('closed', 'closed');
+  }
+
+  /** Listens to `type` on the current and later EventSources; whether it is new. */
+  private listenTo(type: string): boolean {
+    if (this.listenedTypes.has(type)) return false;
+    this.listenedTypes.add(type);
+    if (this.source) this.listen(this.source, type, this.messageListener(this.source, type));
+    return true;
   }
 
   private get stopped(): boolean {
@@ -195,7 +243,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
     const { getTicket, getToken } = this.options;
     if (getTicket) {
       const ticket = await this.ask('getTicket', () => getTicket({ topics: this.topics }));
-      if (ticket !== undefined) this.openSource({ ticket });
+      if (ticket !== undefined) this.openSource({ ticket, tagTopics: this.internals?.tagTopics });
       return;
     }
     if (refreshToken && getToken) {
@@ -203,7 +251,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
       if (token === undefined) return;
       this.token = token;
     }
-    this.openSource({ token: this.token, topics: this.topics });
+    this.openSource({ token: this.token, topics: this.topics, tagTopics: this.internals?.tagTopics });
   }
 
   /**
@@ -240,7 +288,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
   }
 
   /** With a ticket, `topics` are left out: the ticket carries them. */
-  private openSource(params: { token?: string; ticket?: string; topics?: readonly string[] }): void {
+  private openSource(params: { token?: string; ticket?: string; topics?: readonly string[]; tagTopics?: boolean }): void {
     const url = buildStreamUrl(this.url, { ...params, lastEventId: this.currentLastEventId });
     let source: SseEventSourceLike;
     try {
@@ -296,6 +344,37 @@ export class SseClient<TEvents extends object = SseEventMap> {
   private handleMessage(source: SseEventSourceLike, type: string, event: MessageEvent<string>): void {
     if (source !== this.source) return;
     if (type !== AUTH_EXPIRED) this.healthy = true;
+    const relay = this.internals?.relay;
+    if (!relay) {
+      this.dispatch(type, event.data, event, true);
+      return;
+    }
+    const tagged = this.internals?.tagTopics ? untagTopicData(event.data) : { topic: undefined, data: event.data };
+    const id = typeof event.lastEventId === 'string' ? event.lastEventId : '';
+    this.dispatch(type, tagged.data, event, true);
+    relay({ type, data: tagged.data, id, topic: tagged.topic });
+  }
+
+  /**
+   * One event of a shared stream, relayed by its leader: dispatched as if this client had
+   * received it, unless it belongs to a topic this client did not ask for, or it is not
+   * after the last id this client saw (a hand-over or a member's rewind repeats events).
+   */
+  private receiveRelayed(relayed: SseRelayedEvent): void {
+    if (this.stopped) return;
+    if (relayed.topic !== undefined && !this.topicSet.has(relayed.topic)) return;
+    // Heartbeat events and auth-expired repeat the last id: not a repeat of an event.
+    const repeatsId = relayed.type === HEARTBEAT || relayed.type === AUTH_EXPIRED;
+    if (!repeatsId && relayed.id !== '' && !isAfter(relayed.id, this.currentLastEventId)) return;
+    const event = new MessageEvent<string>(relayed.type, { data: relayed.data, lastEventId: relayed.id });
+    this.dispatch(relayed.type, relayed.data, event, false);
+  }
+
+  /**
+   * Moves `lastEventId`, decodes the data and runs the callbacks and handlers. `own`: this
+   * client's EventSource received the event, so `auth-expired` is its own to recover from.
+   */
+  private dispatch(type: string, text: string, event: MessageEvent<string>, own: boolean): void {
     const id = event.lastEventId;
     if (typeof id === 'string' && id !== '' && id !== this.currentLastEventId) {
       this.currentLastEventId = id;
@@ -309,7 +388,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
     let data: unknown;
     let parsed = true;
     try {
-      data = JSON.parse(event.data);
+      data = JSON.parse(text);
     } catch (err) {
       parsed = false;
       this.report(
@@ -322,7 +401,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
 
     if (type === AUTH_EXPIRED) {
       // The server closes the stream next; a browser reconnect would reuse the expired token.
-      this.recover('auth-expired');
+      if (own) this.recover('auth-expired');
       const onAuthExpired = this.options.onAuthExpired;
       if (onAuthExpired) this.callback('onAuthExpired', () => onAuthExpired(reasonOf(data), event), type);
     } else if (type === RESET) {
@@ -335,6 +414,73 @@ export class SseClient<TEvents extends object = SseEventMap> {
       if (this.currentStatus === 'closed') return;
       this.callback(`"${type}" handler`, () => handler(data, event), type);
     }
+  }
+
+  /** What the share asks of this client: its needs, its dispatch, its status, and the leader's stream. */
+  private shareHost(): SseShareHost {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- read by a getter
+    const client = this;
+    return {
+      topics: this.topics,
+      get lastEventId() {
+        return client.currentLastEventId;
+      },
+      handledTypes: () => [...this.handlers.keys()],
+      receive: (event) => this.receiveRelayed(event),
+      mirrorStatus: (status, reason) => this.mirrorStatus(status, reason),
+      mirrorError: (error) => {
+        if (!this.stopped) this.report(error);
+      },
+      openLeaderStream: (topics, types, lastEventId, relay) => this.openLeaderStream(topics, types, lastEventId, relay),
+    };
+  }
+
+  /** The shared stream's status is this client's, except closing (its own, by `close()`). */
+  private mirrorStatus(status: SseStatus, reason: SseStatusReason): void {
+    if (this.stopped || status === 'closed') return;
+    if (status === 'open') this.currentError = undefined;
+    // The leader's stream starting again (`connecting`) is, for a client that was open, a reconnect.
+    this.setStatus(status === 'connecting' ? 'reconnecting' : status, reason);
+    // The leader gave up: so does every member, as its own stream would have.
+    if (status === 'error') this.share?.stop();
+  }
+
+  /** This client leads its shared stream: a client of its own, unshared, holds the EventSource. */
+  private openLeaderStream(
+    topics: readonly string[],
+    types: Iterable<string>,
+    lastEventId: string | undefined,
+    relay: SseLeaderRelay,
+  ): SseLeaderStream {
+    const { getToken, getTicket, withCredentials, backoff, maxRecoveries, EventSource } = this.options;
+    const inner = new SseClient<TEvents>(
+      this.url,
+      {
+        token: this.token,
+        getToken,
+        getTicket,
+        withCredentials,
+        backoff,
+        maxRecoveries,
+        EventSource,
+        topics,
+        lastEventId,
+        share: false,
+        onStatus: (status, _previous, reason) => relay.status(status, reason),
+        onError: (error) => relay.error(error),
+      },
+      { relay: (event) => relay.event(event), tagTopics: topics.length > 0, listen: types },
+    );
+    return {
+      get status() {
+        return inner.status;
+      },
+      get lastEventId() {
+        return inner.lastEventId;
+      },
+      listenTo: (type) => void inner.listenTo(type),
+      close: () => inner.close(),
+    };
   }
 
   /**
@@ -454,6 +600,14 @@ export function createSseClient<TEvents extends object = SseEventMap>(
   options?: SseClientOptions<TEvents>,
 ): SseClient<TEvents> {
   return new SseClient<TEvents>(url, options);
+}
+
+/** Whether `id` comes after `last` (ids that do not parse: whenever they differ). */
+function isAfter(id: string, last: string | undefined): boolean {
+  if (last === undefined) return true;
+  const a = parseEventId(id);
+  const b = parseEventId(last);
+  return a !== undefined && b !== undefined ? compareEventIds(a, b) > 0 : id !== last;
 }
 
 function reasonOf(data: unknown): SseResetData & SseAuthExpiredData {

@@ -1,6 +1,7 @@
 import type { SSE_EVENT_TYPES, SseResetReason } from '../../sse/src/sse-wire.rules.js';
 import type { SseBackoffOptions } from './backoff.js';
 import type { SseClientError } from './sse-client.errors.js';
+import type { SseBroadcastChannelLike, SseLockManagerLike } from './share/tab-share.protocol.js';
 
 /**
  * Where the client is:
@@ -183,4 +184,35 @@ export interface SseClientOptions<TEvents extends object = SseEventMap> {
   EventSource?: SseEventSourceConstructor;
   /** Resume after this event id on the first connection (`?lastEventId=`). */
   lastEventId?: string;
+  /**
+   * One stream per browser, shared by its tabs (default in a page): see `SseShareOptions`.
+   * `false` opens this client's own stream, as does any place without `BroadcastChannel`
+   * (old browsers, some embedded views, server-side rendering). Read once, at creation.
+   */
+  share?: boolean | SseShareOptions;
+}
+
+/**
+ * How clients share one stream. Clients with the same absolute URL and `key`, in any
+ * tab of the origin (and in one tab), elect a leader (Web Locks where present, else
+ * leases over `BroadcastChannel`) that holds the only EventSource, subscribed to the
+ * union of their `topics`, and relays every event, in order and with its id. Each
+ * client still gets only its own topics, runs its own handlers, and has its own status
+ * and `lastEventId`. The leader's `token`, `getToken` or `getTicket` (and backoff)
+ * connect for all: token renewal happens once. When the leader goes (closed, crashed,
+ * frozen), another client takes over and resumes after the newest id any of them saw.
+ */
+export interface SseShareOptions {
+  /**
+   * Only clients with the same key share. The leader connects with its own credentials,
+   * so give the signed-in user's id (or session) when tabs of one browser may be signed
+   * in as different users. `useSSE` uses its `key` option when this is not given.
+   */
+  key?: string;
+  /** Where Web Locks are missing: a leader not heard from for this long is replaced. Default 3000 ms. */
+  leaseMs?: number;
+  /** A `BroadcastChannel` implementation (tests, polyfills); `null`: none, so no sharing. */
+  BroadcastChannel?: (new (name: string) => SseBroadcastChannelLike) | null;
+  /** A Web Locks implementation (`navigator.locks`); `null`: use leases. */
+  locks?: SseLockManagerLike | null;
 }

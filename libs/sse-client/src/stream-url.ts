@@ -1,3 +1,5 @@
+import { SSE_TAG_TOPICS_PARAM } from '../../sse/src/sse-wire.rules.js';
+
 /**
  * Sets query parameters on a URL (absolute or relative), keeping its other parameters
  * and its fragment. Parameters whose value is `undefined` or empty (`''`, `[]`) are left
@@ -25,17 +27,19 @@ export function withQueryParams(url: string, params: Record<string, string | rea
 
 /**
  * The stream URL with its credential (`ticket` or `token`), its topics (one `topic`
- * parameter each, replacing any in `url`) and, when known, `lastEventId`, as the server
+ * parameter each, replacing any in `url`), when known `lastEventId`, and `tagTopics=1`
+ * when asked (a shared stream's leader, to tell its members' topics apart), as the server
  * reads them. With a ticket, pass no topics: the ticket carries them.
  */
 export function buildStreamUrl(
   url: string,
-  params: { token?: string; ticket?: string; topics?: readonly string[]; lastEventId?: string },
+  params: { token?: string; ticket?: string; topics?: readonly string[]; lastEventId?: string; tagTopics?: boolean },
 ): string {
   return withQueryParams(url, {
     token: params.token,
     ticket: params.ticket,
     topic: params.topics,
     lastEventId: params.lastEventId,
+    [SSE_TAG_TOPICS_PARAM]: params.tagTopics ? '1' : undefined,
   });
 }

@@ -22,7 +22,7 @@ export interface UseSseOptions<TEvents extends object = SseEventMap> extends Sse
   onUpdate?: SseHandler<SseEventData<TEvents, typeof UPDATE>>;
   /** `false` closes the stream (and opens none). Default `true`. */
   enabled?: boolean;
-  /** Changing it reconnects (e.g. the signed-in user's id). */
+  /** Changing it reconnects (e.g. the signed-in user's id). It is also the share key (`share.key`) unless one is given. */
   key?: string | number;
 }
 
@@ -200,7 +200,16 @@ function routeEvents<TEvents extends object>(latest: Latest<TEvents>) {
 /** Step 2: what the client is created with; changing these later does not reconnect. */
 function connectionOptions<TEvents extends object>(initial: UseSseOptions<TEvents>): SseClientOptions<TEvents> {
   const { token, topics, lastEventId, withCredentials, backoff, maxRecoveries, EventSource } = initial;
-  return { token, topics, lastEventId, withCredentials, backoff, maxRecoveries, EventSource };
+  return { token, topics, lastEventId, withCredentials, backoff, maxRecoveries, EventSource, share: shareOption(initial) };
+}
+
+/** The hook's `key` (the signed-in user, say) is the share key unless `share.key` is given. */
+function shareOption({ share, key }: Pick<UseSseOptions<object>, 'share' | 'key'>): SseClientOptions<object>['share'] {
+  if (share === false || key === undefined) return share;
+  // `true` shares even outside a page: it stays forced by naming the implementation.
+  if (share === true) return { key: String(key), BroadcastChannel: globalThis.BroadcastChannel ?? null };
+  if (share === undefined) return { key: String(key) };
+  return share.key === undefined ? { ...share, key: String(key) } : share;
 }
 
 /**

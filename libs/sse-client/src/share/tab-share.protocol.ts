@@ -1,0 +1,62 @@
+import type { SseErrorCode } from '../sse-client.errors.js';
+import type { SseStatus, SseStatusReason } from '../sse-client.types.js';
+
+/**
+ * What the members of one shared stream say to each other over their
+ * `BroadcastChannel`. Every message names its sender (`from`, a member id);
+ * a BroadcastChannel never delivers a message back to the object that posted it.
+ */
+export type SseShareMessage =
+  /** A member's needs: sent when it joins (`join`), when they change, and as a keep-alive. */
+  | {
+      kind: 'member';
+      from: string;
+      join: boolean;
+      topics: readonly string[];
+      types: readonly string[];
+      lastEventId: string | undefined;
+    }
+  /** A member leaves (its client closed, its page hidden for good). */
+  | { kind: 'bye'; from: string; leader: boolean }
+  /** An event of the leader's stream, with its topic when it was published to one. */
+  | { kind: 'event'; from: string; event: SseRelayedEvent }
+  /** The leader's stream changed status. */
+  | { kind: 'status'; from: string; status: SseStatus; reason: SseStatusReason }
+  /** The leader's stream reported an error (connection, token, giving up). */
+  | { kind: 'error'; from: string; code: SseErrorCode; message: string; httpStatus: number | undefined }
+  /** A new leader asks every member to say what it needs. */
+  | { kind: 'roll-call'; from: string };
+
+/** One event as the leader's EventSource received it, data untagged. */
+export interface SseRelayedEvent {
+  readonly type: string;
+  /** The event's data text (JSON, as sent). */
+  readonly data: string;
+  /** Its id (Last-Event-ID); `''` when the event had none. */
+  readonly id: string;
+  /** The topic it was published to; `undefined` for the user's own events and broadcasts. */
+  readonly topic: string | undefined;
+}
+
+/** What the share needs of `BroadcastChannel`: the browser's, or a fake in tests. */
+export interface SseBroadcastChannelLike {
+  postMessage(message: unknown): void;
+  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+  removeEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+  close(): void;
+}
+
+export type SseBroadcastChannelConstructor = new (name: string) => SseBroadcastChannelLike;
+
+/** What the share needs of the Web Locks API (`navigator.locks`). */
+export interface SseLockManagerLike {
+  request(name: string, options: { signal?: AbortSignal }, callback: (lock: unknown) => Promise<void>): Promise<unknown>;
+}
+
+/** A member id that sorts by creation time: with the lease election, the oldest candidate wins. */
+export function newMemberId(now: number = Date.now()): string {
+  const random = Math.floor(Math.random() * 36 ** 8)
+    .toString(36)
+    .padStart(8, '0');
+  return `${now.toString(36).padStart(9, '0')}-${random}`;
+}

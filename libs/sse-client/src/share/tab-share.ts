@@ -1,0 +1,328 @@
+import { compareEventIds, parseEventId } from '../../../sse/src/sse-event-id.js';
+import { SseClientError } from '../sse-client.errors.js';
+import type { SseStatus, SseStatusReason } from '../sse-client.types.js';
+import type { SseTabElection } from './tab-election.interface.js';
+import {
+  newMemberId,
+  type SseBroadcastChannelLike,
+  type SseRelayedEvent,
+  type SseShareMessage,
+} from './tab-share.protocol.js';
+
+/** How often a member repeats what it needs, and how long the leader remembers one it no longer hears. */
+export const SSE_SHARE_TIMINGS = {
+  keepAliveMs: 5_000,
+  forgetAfterMs: 15_000,
+} as const;
+
+/** The real stream, held by the leader: an `SseClient` of its own, not shared. */
+export interface SseLeaderStream {
+  readonly status: SseStatus;
+  readonly lastEventId: string | undefined;
+  /** Listens to one more event type (a member handles it now). */
+  listenTo(type: string): void;
+  close(): void;
+}
+
+/** What the leader's stream reports, to relay to every member. */
+export interface SseLeaderRelay {
+  event(event: SseRelayedEvent): void;
+  status(status: SseStatus, reason: SseStatusReason): void;
+  error(error: SseClientError): void;
+}
+
+/** The client a share serves: it dispatches relayed events and mirrors the leader's status as its own. */
+export interface SseShareHost {
+  readonly topics: readonly string[];
+  readonly lastEventId: string | undefined;
+  handledTypes(): Iterable<string>;
+  receive(event: SseRelayedEvent): void;
+  mirrorStatus(status: SseStatus, reason: SseStatusReason): void;
+  mirrorError(error: SseClientError): void;
+  /** Opens the real stream, subscribed to `topics`, resuming after `lastEventId`. */
+  openLeaderStream(topics: readonly string[], types: Iterable<string>, lastEventId: string | undefined, relay: SseLeaderRelay): SseLeaderStream;
+}
+
+interface MemberNeeds {
+  topics: readonly string[];
+  types: readonly string[];
+  lastEventId: string | undefined;
+  seenAt: number;
+}
+
+/** Needed by a share: where it talks, and how it is elected. */
+export interface SseShareParts {
+  channel: SseBroadcastChannelLike;
+  election: (memberId: string) => SseTabElection;
+}
+
+/**
+ * One client's membership in a stream shared by the tabs of a browser (and the
+ * clients of one tab) that have the same URL and share key. Every member hears
+ * every message; the elected leader holds the only EventSource, subscribed to the
+ * union of the members' topics, and relays each event, in order and with its id,
+ * to the others over the channel and to its own client directly. Each client keeps
+ * its own handlers, status and last event id, and drops what it did not ask for or
+ * already saw.
+ */
+export class SseTabShare {
+  readonly id = newMemberId();
+  private readonly channel: SseBroadcastChannelLike;
+  private readonly election: SseTabElection;
+  private readonly members = new Map<string, MemberNeeds>();
+  private leading:
+    | { stream: SseLeaderStream; topics: ReadonlySet<string>; types: Set<string>; reason: SseStatusReason }
+    | undefined;
+  /** Where the next restart of the leader's stream resumes: the earliest id asked for. */
+  private restartFrom: { lastEventId: string | undefined } | undefined;
+  private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  private keepAlive: ReturnType<typeof setInterval> | undefined;
+  private active = false;
+  private readonly onMessage = (event: MessageEvent): void => this.receive(event.data as SseShareMessage);
+  private readonly onFreeze = (): void => this.suspend();
+  private readonly onResume = (): void => this.resume();
+  private readonly onPageHide = (event: Event): void => {
+    if ((event as PageTransitionEvent).persisted) this.suspend();
+    else this.suspend();
+  };
+  private readonly onPageShow = (event: Event): void => {
+    if ((event as PageTransitionEvent).persisted) this.resume();
+  };
+
+  constructor(
+    private readonly host: SseShareHost,
+    parts: SseShareParts,
+  ) {
+    this.channel = parts.channel;
+    this.election = parts.election(this.id);
+  }
+
+  /** Whether this member holds the stream. */
+  get isLeader(): boolean {
+    return this.leading !== undefined;
+  }
+
+  start(): void {
+    this.channel.addEventListener('message', this.onMessage);
+    // A frozen or cached page hands the stream over; a page being unloaded leaves.
+    const doc = (globalThis as { document?: EventTarget }).document;
+    doc?.addEventListener('freeze', this.onFreeze);
+    doc?.addEventListener('resume', this.onResume);
+    if (doc) {
+      globalThis.addEventListener?.('pagehide', this.onPageHide);
+      globalThis.addEventListener?.('pageshow', this.onPageShow);
+    }
+    this.resume();
+  }
+
+  /** For good: the client closed. */
+  stop(): void {
+    this.suspend();
+    const doc = (globalThis as { document?: EventTarget }).document;
+    doc?.removeEventListener('freeze', this.onFreeze);
+    doc?.removeEventListener('resume', this.onResume);
+    if (doc) {
+      globalThis.removeEventListener?.('pagehide', this.onPageHide);
+      globalThis.removeEventListener?.('pageshow', this.onPageShow);
+    }
+    this.channel.removeEventListener('message', this.onMessage);
+    this.channel.close();
+  }
+
+  /** The client handles a new event type: the leader's stream must listen to it. */
+  needsChanged(): void {
+    if (!this.active) return;
+    this.announce(false);
+    if (this.leading) this.syncLeader();
+  }
+
+  private resume(): void {
+    if (this.active) return;
+    this.active = true;
+    this.announce(true);
+    this.keepAlive = setInterval(() => this.tick(), SSE_SHARE_TIMINGS.keepAliveMs);
+    this.election.start({ lead: () => this.lead(), resign: () => this.stopLeading() });
+  }
+
+  /** Steps aside (frozen, cached): another member takes the stream; `resume` joins again. */
+  private suspend(): void {
+    if (!this.active) return;
+    this.post({ kind: 'bye', from: this.id, leader: this.isLeader });
+    this.active = false;
+    clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
+    this.stopLeading();
+    this.election.stop();
+    this.members.clear();
+  }
+
+  private tick(): void {
+    this.announce(false);
+    const cutoff = Date.now() - SSE_SHARE_TIMINGS.forgetAfterMs;
+    for (const [id, member] of this.members) if (member.seenAt < cutoff) this.members.delete(id);
+  }
+
+  private announce(join: boolean): void {
+    this.post({
+      kind: 'member',
+      from: this.id,
+      join,
+      topics: this.host.topics,
+      types: [...this.host.handledTypes()],
+      lastEventId: this.host.lastEventId,
+    });
+  }
+
+  private lead(): void {
+    if (!this.active || this.leading) return;
+    this.post({ kind: 'roll-call', from: this.id });
+    this.openStream(this.latestSeenId());
+  }
+
+  private openStream(lastEventId: string | undefined): void {
+    const topics = new Set(this.host.topics);
+    const types = new Set(this.host.handledTypes());
+    for (const member of this.members.values()) {
+      member.topics.forEach((topic) => topics.add(topic));
+      member.types.forEach((type) => types.add(type));
+    }
+    const relay: SseLeaderRelay = {
+      event: (event) => {
+        this.post({ kind: 'event', from: this.id, event });
+        this.host.receive(event);
+      },
+      status: (status, reason) => {
+        // Closing is the leader's own business (handing over, or a restart).
+        if (status === 'closed') return;
+        if (this.leading) this.leading.reason = reason;
+        this.post({ kind: 'status', from: this.id, status, reason });
+        this.host.mirrorStatus(status, reason);
+      },
+      error: (error) => {
+        this.post({ kind: 'error', from: this.id, code: error.code, message: error.message, httpStatus: error.httpStatus });
+        this.host.mirrorError(error);
+      },
+    };
+    const stream = this.host.openLeaderStream([...topics].sort(), types, lastEventId, relay);
+    this.leading = { stream, topics, types, reason: 'opened' };
+  }
+
+  private stopLeading(): void {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    this.restartFrom = undefined;
+    const leading = this.leading;
+    this.leading = undefined;
+    leading?.stream.close();
+  }
+
+  /** New event types are listened to in place; a new topic needs a new connection (resuming, so nothing is lost). */
+  private syncLeader(joinedFrom?: { lastEventId: string | undefined }): void {
+    const leading = this.leading;
+    if (!leading) return;
+    const wanted = [...this.host.topics];
+    const types = new Set(this.host.handledTypes());
+    for (const member of this.members.values()) {
+      wanted.push(...member.topics);
+      member.types.forEach((type) => types.add(type));
+    }
+    for (const type of types) {
+      if (!leading.types.has(type)) {
+        leading.types.add(type);
+        leading.stream.listenTo(type);
+      }
+    }
+    const position = leading.stream.lastEventId;
+    let from: { lastEventId: string | undefined } | undefined;
+    if (wanted.some((topic) => !leading.topics.has(topic))) from = { lastEventId: position };
+    // A member that joins behind the stream (a reloaded tab resuming) gets what it missed; the others skip the repeats.
+    if (joinedFrom && joinedFrom.lastEventId !== undefined && isBefore(joinedFrom.lastEventId, position)) from = joinedFrom;
+    if (from) this.restart(from);
+  }
+
+  /** Replaces the leader's stream on the next turn, so that members joining together cost one reconnect. */
+  private restart(from: { lastEventId: string | undefined }): void {
+    const current = this.restartFrom;
+    this.restartFrom =
+      current === undefined || (from.lastEventId !== undefined && isBefore(from.lastEventId, current.lastEventId))
+        ? from
+        : current;
+    if (this.restartTimer !== undefined) return;
+    this.restartTimer = setTimeout(() => {
+      const resumeFrom = this.restartFrom?.lastEventId;
+      this.restartTimer = undefined;
+      this.restartFrom = undefined;
+      const leading = this.leading;
+      if (!leading) return;
+      this.leading = undefined;
+      leading.stream.close();
+      this.openStream(resumeFrom);
+    }, 0);
+  }
+
+  /** The newest id this member or any other has seen: where a new leader resumes. */
+  private latestSeenId(): string | undefined {
+    let latest = this.host.lastEventId;
+    for (const member of this.members.values()) {
+      const id = member.lastEventId;
+      if (id !== undefined && (latest === undefined || isBefore(latest, id))) latest = id;
+    }
+    return latest;
+  }
+
+  private receive(message: SseShareMessage): void {
+    if (!this.active || message === null || typeof message !== 'object' || message.from === this.id) return;
+    switch (message.kind) {
+      case 'member': {
+        this.members.set(message.from, {
+          topics: message.topics,
+          types: message.types,
+          lastEventId: message.lastEventId,
+          seenAt: Date.now(),
+        });
+        if (!this.leading) break;
+        if (message.join) {
+          // The newcomer mirrors the stream's status as it is now.
+          const { stream, reason } = this.leading;
+          if (stream.status !== 'connecting') this.post({ kind: 'status', from: this.id, status: stream.status, reason });
+        }
+        this.syncLeader(message.join ? { lastEventId: message.lastEventId } : undefined);
+        break;
+      }
+      case 'bye':
+        this.members.delete(message.from);
+        if (message.leader && !this.leading) this.host.mirrorStatus('reconnecting', 'dropped');
+        break;
+      case 'roll-call':
+        this.announce(false);
+        break;
+      case 'event':
+        this.host.receive(message.event);
+        break;
+      case 'status':
+        if (!this.leading) this.host.mirrorStatus(message.status, message.reason);
+        break;
+      case 'error':
+        if (!this.leading) {
+          this.host.mirrorError(new SseClientError(message.code, message.message, { httpStatus: message.httpStatus }));
+        }
+        break;
+    }
+  }
+
+  private post(message: SseShareMessage): void {
+    try {
+      this.channel.postMessage(message);
+    } catch {
+      // A closed channel (the page is going away): nothing to tell.
+    }
+  }
+}
+
+/** Whether event id `a` comes before `b` (ids that do not parse: only when `b` is unknown, never). */
+export function isBefore(a: string, b: string | undefined): boolean {
+  if (b === undefined) return false;
+  const left = parseEventId(a);
+  const right = parseEventId(b);
+  return left !== undefined && right !== undefined && compareEventIds(left, right) < 0;
+}
