@@ -120,7 +120,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
   private attempts = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** This client's membership of a shared stream; `undefined` when it opens its own. */
-  private readonly share: SseTabShare | undefined;
+  private share: SseTabShare | undefined;
   private readonly topicSet: ReadonlySet<string>;
 
   /** @param internals The leader's hooks when this client holds a shared stream; not for apps. */
@@ -430,6 +430,11 @@ export class SseClient<TEvents extends object = SseEventMap> {
       mirrorStatus: (status, reason) => this.mirrorStatus(status, reason),
       mirrorError: (error) => {
         if (!this.stopped) this.report(error);
+      },
+      goSolo: () => {
+        this.share?.stop();
+        this.share = undefined;
+        if (!this.stopped) void this.connect(this.token === undefined);
       },
       openLeaderStream: (topics, types, lastEventId, relay) => this.openLeaderStream(topics, types, lastEventId, relay),
     };

@@ -25,7 +25,13 @@ export type SseShareMessage =
   /** The leader's stream reported an error (connection, token, giving up). */
   | { kind: 'error'; from: string; code: SseErrorCode; message: string; httpStatus: number | undefined }
   /** A new leader asks every member to say what it needs. */
-  | { kind: 'roll-call'; from: string };
+  | { kind: 'roll-call'; from: string }
+  /**
+   * The shared stream was refused once it carried these topics (not yet seen on an open
+   * stream): the members that asked for one of them open streams of their own, where a
+   * refusal is theirs alone, and the shared stream goes on without them.
+   */
+  | { kind: 'solo'; from: string; topics: readonly string[] };
 
 /** One event as the leader's EventSource received it, data untagged. */
 export interface SseRelayedEvent {

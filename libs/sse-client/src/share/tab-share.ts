@@ -39,6 +39,8 @@ export interface SseShareHost {
   receive(event: SseRelayedEvent): void;
   mirrorStatus(status: SseStatus, reason: SseStatusReason): void;
   mirrorError(error: SseClientError): void;
+  /** Leaves the share for good and opens a stream of its own (its topics broke the shared one). */
+  goSolo(): void;
   /** Opens the real stream, subscribed to `topics`, resuming after `lastEventId`. */
   openLeaderStream(topics: readonly string[], types: Iterable<string>, lastEventId: string | undefined, relay: SseLeaderRelay): SseLeaderStream;
 }
@@ -71,8 +73,15 @@ export class SseTabShare {
   private readonly election: SseTabElection;
   private readonly members = new Map<string, MemberNeeds>();
   private leading:
-    | { stream: SseLeaderStream; topics: ReadonlySet<string>; types: Set<string>; reason: SseStatusReason }
+    | {
+        stream: SseLeaderStream;
+        topics: ReadonlySet<string>;
+        types: Set<string>;
+        reason: SseStatusReason;
+      }
     | undefined;
+  /** Topics a stream of this leader carried while open: a refusal cannot be theirs. */
+  private proven = new Set<string>();
   /** Where the next restart of the leader's stream resumes: the earliest id asked for. */
   private restartFrom: { lastEventId: string | undefined } | undefined;
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
@@ -194,6 +203,8 @@ export class SseTabShare {
       status: (status, reason) => {
         // Closing is the leader's own business (handing over, or a restart).
         if (status === 'closed') return;
+        if (status === 'open') this.leading?.topics.forEach((topic) => this.proven.add(topic));
+        if ((reason === 'refused' || reason === 'forbidden') && this.refusedFor()) return;
         if (this.leading) this.leading.reason = reason;
         this.post({ kind: 'status', from: this.id, status, reason });
         this.host.mirrorStatus(status, reason);
@@ -205,6 +216,34 @@ export class SseTabShare {
     };
     const stream = this.host.openLeaderStream([...topics].sort(), types, lastEventId, relay);
     this.leading = { stream, topics, types, reason: 'opened' };
+  }
+
+  /**
+   * The stream was refused while carrying topics never seen open: perhaps a member asked
+   * for one it may not see (a browser's EventSource does not say 401 from 403). Those
+   * members go solo, this leader too if it asked for one, and the stream goes on without
+   * them. Whether it did so.
+   */
+  private refusedFor(): boolean {
+    const leading = this.leading;
+    if (!leading) return false;
+    const unproven = [...leading.topics].filter((topic) => !this.proven.has(topic));
+    if (unproven.length === 0) return false;
+    this.post({ kind: 'solo', from: this.id, topics: unproven });
+    this.forget(unproven);
+    if (this.host.topics.some((topic) => unproven.includes(topic))) {
+      this.host.goSolo();
+      return true;
+    }
+    this.restart({ lastEventId: leading.stream.lastEventId });
+    return true;
+  }
+
+  /** Members that asked for one of `topics` are going solo: the union leaves them out. */
+  private forget(topics: readonly string[]): void {
+    for (const [id, member] of this.members) {
+      if (member.topics.some((topic) => topics.includes(topic))) this.members.delete(id);
+    }
   }
 
   private stopLeading(): void {
@@ -295,6 +334,10 @@ export class SseTabShare {
         break;
       case 'roll-call':
         this.announce(false);
+        break;
+      case 'solo':
+        if (this.host.topics.some((topic) => message.topics.includes(topic))) this.host.goSolo();
+        else this.forget(message.topics);
         break;
       case 'event':
         this.host.receive(message.event);
