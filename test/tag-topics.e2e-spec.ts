@@ -1,5 +1,15 @@
 import type { Subscription } from 'rxjs';
-import { SSE_TAG_TOPICS_PARAM, type SseFrame, SseService, untagTopicData } from '@nest-sse/server';
+import {
+  MemoryHistoryStore,
+  SSE_TAG_TOPICS_PARAM,
+  type SseEventId,
+  type SseFrame,
+  type SseHistoryRecord,
+  type SseHistoryStore,
+  type SseReplayResult,
+  SseService,
+  untagTopicData,
+} from '@nest-sse/server';
 import { RedisSseTransport } from '@nest-sse/server/redis';
 import type { RunningApp } from './support/demo-app.js';
 import { signToken } from './support/demo-app.js';
@@ -165,6 +175,50 @@ describe.each(ADAPTERS)('tagged topic events (?tagTopics=1) on %s', (adapter) =>
     } finally {
       subscriptions.forEach((s) => s.unsubscribe());
     }
+  });
+});
+
+/** A store that keeps events outside the process: it gives back plain fields, with the topic of a topic's event. */
+class SerialisingStore implements SseHistoryStore {
+  private readonly inner = new MemoryHistoryStore({ maxEvents: 100, ttlMs: 60_000 });
+  append(record: SseHistoryRecord): void {
+    this.inner.append(record);
+  }
+  async replay(userId: string, after: SseEventId, topics?: readonly string[]): Promise<SseReplayResult> {
+    const result = await this.inner.replay(userId, after, topics);
+    if (!result.ok) return result;
+    const frames = result.frames.map(({ type, id, data, topic }) => JSON.parse(JSON.stringify({ type, id, data, topic })));
+    return { ok: true, frames };
+  }
+}
+
+describe('tagged topic events replayed from a store that serialises frames', () => {
+  let server: RunningApp;
+  const clients: StreamClient[] = [];
+  const { sse, open } = streamsOn(() => server, clients);
+  beforeAll(async () => {
+    server = await startTopicsApp({ retryMs: 100, history: { store: new SerialisingStore() } });
+  });
+  afterEach(async () => {
+    clients.splice(0).forEach((c) => c.close());
+    await waitForCount(() => sse().connectionCount(), 0);
+  });
+  afterAll(() => server.close());
+
+  it("keeps the topic the store gives back: the resume is tagged, the user's own event plain", async () => {
+    const first = await open('sam', topicQuery('feeds/s') + TAG);
+    sse().publish('feeds/s', { type: 'update', data: 0 });
+    await first.until(() => first.ofType('update').length === 1);
+    const seenId = first.events[0].lastEventId;
+    first.close();
+    await waitForCount(() => sse().connectionCount('sam'), 0);
+    sse().publish('feeds/s', { type: 'update', data: 1 });
+    sse().sendToUser('sam', { type: 'update', data: 2 });
+
+    const again = await open('sam', `${topicQuery('feeds/s')}${TAG}&lastEventId=${seenId}`);
+    await again.until(() => again.ofType('update').length === 2, 5000, 'the replay');
+    expect(again.ofType('reset')).toEqual([]);
+    expect(rawDataOf(again, 'update')).toEqual(['feeds/s\n1', '2']);
   });
 });
 
