@@ -24,6 +24,7 @@ export type {
   SseHandlers,
   SseResetData,
   SseShareOptions,
+  SseShareRole,
   SseServerEvents,
   SseStatus,
   SseStatusReason,

@@ -12,6 +12,7 @@ import type {
   SseGetToken,
   SseHandler,
   SseResetData,
+  SseShareRole,
   SseStatus,
   SseStatusReason,
 } from './sse-client.types.js';
@@ -168,7 +169,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
    * This client's part in a shared stream: `leader` (it holds the EventSource),
    * `follower` (it receives the leader's events), or `none` (it opens its own stream).
    */
-  get shareRole(): 'leader' | 'follower' | 'none' {
+  get shareRole(): SseShareRole {
     if (!this.share) return 'none';
     return this.share.isLeader ? 'leader' : 'follower';
   }
@@ -431,13 +432,21 @@ export class SseClient<TEvents extends object = SseEventMap> {
       mirrorError: (error) => {
         if (!this.stopped) this.report(error);
       },
+      roleChanged: () => this.reportShareRole(),
       goSolo: () => {
         this.share?.stop();
         this.share = undefined;
+        this.reportShareRole();
         if (!this.stopped) void this.connect(this.token === undefined);
       },
       openLeaderStream: (topics, types, lastEventId, relay) => this.openLeaderStream(topics, types, lastEventId, relay),
     };
+  }
+
+  private reportShareRole(): void {
+    const onShareRole = this.options.onShareRole;
+    const role = this.shareRole;
+    if (onShareRole && !this.stopped) this.callback('onShareRole', () => onShareRole(role));
   }
 
   /** The shared stream's status is this client's, except closing (its own, by `close()`). */

@@ -169,6 +169,8 @@ export interface SseClientOptions<TEvents extends object = SseEventMap> {
   onStatus?: (status: SseStatus, previous: SseStatus, reason: SseStatusReason) => void;
   /** Parse errors, handler exceptions, connection failures, token failures, giving up. Never thrown. */
   onError?: (error: SseClientError) => void;
+  /** A shared stream's leadership moved to this client (`leader`) or away from it (`follower`), or it went solo (`none`). */
+  onShareRole?: (role: SseShareRole) => void;
   /** Called whenever the last seen event id changes. */
   onLastEventId?: (lastEventId: string) => void;
   /** Passed to the EventSource (cookies on cross-origin requests). */
@@ -191,6 +193,12 @@ export interface SseClientOptions<TEvents extends object = SseEventMap> {
    */
   share?: boolean | SseShareOptions;
 }
+
+/**
+ * A client's part in a shared stream: `leader` holds the EventSource, `follower`
+ * receives the leader's events, `none` has a stream of its own.
+ */
+export type SseShareRole = 'leader' | 'follower' | 'none';
 
 /**
  * How clients share one stream. Clients with the same absolute URL and `key`, in any

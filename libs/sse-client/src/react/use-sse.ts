@@ -9,6 +9,7 @@ import type {
   SseGetTicket,
   SseGetToken,
   SseHandler,
+  SseShareRole,
   SseStatus,
   SseStatusReason,
 } from '../sse-client.types.js';
@@ -34,6 +35,8 @@ interface SseView {
   /** The latest error reported by the client; cleared when a connection opens. */
   error: SseClientError | undefined;
   lastEventId: string | undefined;
+  /** This client's part in a shared stream (`leader`, `follower`), or `none` with a stream of its own or none. */
+  shareRole: SseShareRole;
 }
 
 export interface UseSseResult extends SseView {
@@ -115,6 +118,7 @@ export function useSSE<TEvents extends object = SseEventMap>(
       statusReason: created.statusReason,
       error: created.error,
       lastEventId: created.lastEventId,
+      shareRole: created.shareRole,
     });
     syncTypesRef.current = () => router.subscribeNewTypes(created);
 
@@ -140,15 +144,15 @@ export function useSSE<TEvents extends object = SseEventMap>(
 
 function initialView(active: boolean, lastEventId: string | undefined): SseView {
   return active
-    ? { status: 'connecting', statusReason: undefined, error: undefined, lastEventId }
-    : { status: 'closed', statusReason: 'closed', error: undefined, lastEventId };
+    ? { status: 'connecting', statusReason: undefined, error: undefined, lastEventId, shareRole: 'none' }
+    : { status: 'closed', statusReason: 'closed', error: undefined, lastEventId, shareRole: 'none' };
 }
 
 /** Disabled or without a url: no stream (the last error and event id stay readable). */
 function closedView(view: SseView): SseView {
   return view.status === 'closed' && view.statusReason === 'closed'
     ? view
-    : { ...view, status: 'closed', statusReason: 'closed' };
+    : { ...view, status: 'closed', statusReason: 'closed', shareRole: 'none' };
 }
 
 function viewUpdates(setView: (update: (view: SseView) => SseView) => void): ViewUpdates {
@@ -245,7 +249,7 @@ function mirrorCallbacks<TEvents extends object>(
   latest: Latest<TEvents>,
   view: ViewUpdates,
   client: () => SseClient<TEvents> | undefined,
-): Pick<SseClientOptions<TEvents>, 'onStatus' | 'onError' | 'onLastEventId' | 'onReset' | 'onAuthExpired'> {
+): Pick<SseClientOptions<TEvents>, 'onStatus' | 'onError' | 'onLastEventId' | 'onReset' | 'onAuthExpired' | 'onShareRole'> {
   return {
     onStatus: (status, previous, reason) => {
       if (!view.live) return;
@@ -262,6 +266,11 @@ function mirrorCallbacks<TEvents extends object>(
       if (!view.live) return;
       view.show({ lastEventId });
       latest().onLastEventId?.(lastEventId);
+    },
+    onShareRole: (shareRole) => {
+      if (!view.live) return;
+      view.show({ shareRole });
+      latest().onShareRole?.(shareRole);
     },
     onReset: (data, event) => latest().onReset?.(data, event),
     onAuthExpired: (data, event) => latest().onAuthExpired?.(data, event),

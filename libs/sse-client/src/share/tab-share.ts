@@ -9,10 +9,14 @@ import {
   type SseShareMessage,
 } from './tab-share.protocol.js';
 
-/** How often a member repeats what it needs, and how long the leader remembers one it no longer hears. */
+/**
+ * How often a member repeats what it needs, and how long the leader remembers one it no
+ * longer hears (a crashed tab says no goodbye). Browsers run the timers of a tab hidden
+ * for minutes about once a minute, so a member is forgotten only well past that.
+ */
 export const SSE_SHARE_TIMINGS = {
-  keepAliveMs: 5_000,
-  forgetAfterMs: 15_000,
+  keepAliveMs: 20_000,
+  forgetAfterMs: 150_000,
 } as const;
 
 /** The real stream, held by the leader: an `SseClient` of its own, not shared. */
@@ -39,6 +43,8 @@ export interface SseShareHost {
   receive(event: SseRelayedEvent): void;
   mirrorStatus(status: SseStatus, reason: SseStatusReason): void;
   mirrorError(error: SseClientError): void;
+  /** This member became the leader (`true`) or stopped being it. */
+  roleChanged(leader: boolean): void;
   /** Leaves the share for good and opens a stream of its own (its topics broke the shared one). */
   goSolo(): void;
   /** Opens the real stream, subscribed to `topics`, resuming after `lastEventId`. */
@@ -168,7 +174,11 @@ export class SseTabShare {
   private tick(): void {
     this.announce(false);
     const cutoff = Date.now() - SSE_SHARE_TIMINGS.forgetAfterMs;
-    for (const [id, member] of this.members) if (member.seenAt < cutoff) this.members.delete(id);
+    let forgot = false;
+    for (const [id, member] of this.members) {
+      if (member.seenAt < cutoff) forgot = this.members.delete(id);
+    }
+    if (forgot) this.syncLeader();
   }
 
   private announce(join: boolean): void {
@@ -186,6 +196,7 @@ export class SseTabShare {
     if (!this.active || this.leading) return;
     this.post({ kind: 'roll-call', from: this.id });
     this.openStream(this.latestSeenId());
+    this.host.roleChanged(true);
   }
 
   private openStream(lastEventId: string | undefined): void {
@@ -252,10 +263,16 @@ export class SseTabShare {
     this.restartFrom = undefined;
     const leading = this.leading;
     this.leading = undefined;
-    leading?.stream.close();
+    if (!leading) return;
+    leading.stream.close();
+    this.host.roleChanged(false);
   }
 
-  /** New event types are listened to in place; a new topic needs a new connection (resuming, so nothing is lost). */
+  /**
+   * New event types are listened to in place. A topic added, or one nobody asks for any
+   * more (its server side keeps publishing to a subscribed stream), needs a new connection,
+   * resuming, so nothing is lost.
+   */
   private syncLeader(joinedFrom?: { lastEventId: string | undefined }): void {
     const leading = this.leading;
     if (!leading) return;
@@ -273,7 +290,10 @@ export class SseTabShare {
     }
     const position = leading.stream.lastEventId;
     let from: { lastEventId: string | undefined } | undefined;
-    if (wanted.some((topic) => !leading.topics.has(topic))) from = { lastEventId: position };
+    const wantedSet = new Set(wanted);
+    if (wantedSet.size !== leading.topics.size || wanted.some((topic) => !leading.topics.has(topic))) {
+      from = { lastEventId: position };
+    }
     // A member that joins behind the stream (a reloaded tab resuming) gets what it missed; the others skip the repeats.
     if (joinedFrom && joinedFrom.lastEventId !== undefined && isBefore(joinedFrom.lastEventId, position)) from = joinedFrom;
     if (from) this.restart(from);
@@ -331,6 +351,7 @@ export class SseTabShare {
       case 'bye':
         this.members.delete(message.from);
         if (message.leader && !this.leading) this.host.mirrorStatus('reconnecting', 'dropped');
+        this.syncLeader();
         break;
       case 'roll-call':
         this.announce(false);
