@@ -1,5 +1,5 @@
 import { createPublicKey, createSecretKey } from 'node:crypto';
-import { Inject, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { type DynamicModule, Inject, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { SseAuthGuard } from './sse-auth.guard.js';
@@ -7,6 +7,7 @@ import { SseConnectionRegistry } from './sse-connection.registry.js';
 import { SseCorsMiddleware } from './sse-cors.middleware.js';
 import { ConfigurableSseModule, SSE_MODULE_OPTIONS } from './sse.module-definition.js';
 import type { SseModuleOptions } from './sse-options.interface.js';
+import type { SseModuleAsyncOptions, SseModuleForRootOptions } from './sse.module-options.js';
 import { resolveSseOptions, type ResolvedSseOptions } from './sse-options.resolver.js';
 import { SseService } from './sse.service.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
@@ -89,6 +90,23 @@ import { SseTopicExplorer } from './sse-topic.explorer.js';
   exports: [SseService, SseTokenVerifier, SseTopicAuthorizer, SseLifecycleHub, SseStatsCollector],
 })
 export class SseModule extends ConfigurableSseModule implements NestModule {
+  /**
+   * The module with options known at import: `SseModuleOptions` (`jwt` at least) and,
+   * beside them, the route-shaping `SseModuleExtras` (`path`, `route`, `isGlobal`, `maxPendingDataLength`).
+   */
+  static override forRoot(options: SseModuleForRootOptions): DynamicModule {
+    return super.forRoot(options);
+  }
+
+  /**
+   * The module with `SseModuleOptions` resolved through dependency injection
+   * (`imports`, `inject` and `useFactory`, or `useClass` / `useExisting`); the
+   * `SseModuleExtras` sit beside them, since the route is declared before any provider runs.
+   */
+  static override forRootAsync(options: SseModuleAsyncOptions): DynamicModule {
+    return super.forRootAsync(options);
+  }
+
   /** Null with `route: false`: no route, so no CORS middleware. */
   constructor(@Inject(SSE_ROUTE_PATH) private readonly path: string | null) {
     super();

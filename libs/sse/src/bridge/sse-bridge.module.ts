@@ -10,6 +10,7 @@ import {
 } from './sse-bridge.module-definition.js';
 import { resolveSseBridgeOptions } from './sse-bridge-options.resolver.js';
 import type { SseBridgeOptions } from './sse-bridge-options.interface.js';
+import type { SseBridgeModuleAsyncOptions } from './sse-bridge.module-options.js';
 import { SsePushDispatcher } from './sse-push.dispatcher.js';
 import { SseLifecycleEmitter } from './sse-lifecycle.emitter.js';
 
@@ -48,5 +49,10 @@ export class SseBridgeModule extends ConfigurableSseBridgeModule {
   static override forRoot(options: typeof SSE_BRIDGE_OPTIONS_TYPE = {}): DynamicModule {
     resolveSseBridgeOptions(options);
     return super.forRoot(options);
+  }
+
+  /** The bridge with `SseBridgeOptions` resolved through dependency injection (`imports`, `inject`, `useFactory`). */
+  static override forRootAsync(options: SseBridgeModuleAsyncOptions): DynamicModule {
+    return super.forRootAsync(options);
   }
 }

@@ -7,6 +7,7 @@ import {
   type SSE_METRICS_OPTIONS_TYPE,
 } from './sse-metrics.module-definition.js';
 import type { SseMetricsOptions } from './sse-metrics-options.interface.js';
+import type { SseMetricsModuleAsyncOptions } from './sse-metrics.module-options.js';
 import { SseMetricsExporter } from './sse-metrics.exporter.js';
 
 /**
@@ -38,5 +39,10 @@ export class SseMetricsModule extends ConfigurableSseMetricsModule {
   /** `forRoot()` alone: a registry of its own, names prefixed `sse_`. */
   static override forRoot(options: typeof SSE_METRICS_OPTIONS_TYPE = {}): DynamicModule {
     return super.forRoot(options);
+  }
+
+  /** The module with `SseMetricsOptions` resolved through dependency injection (`imports`, `inject`, `useFactory`). */
+  static override forRootAsync(options: SseMetricsModuleAsyncOptions): DynamicModule {
+    return super.forRootAsync(options);
   }
 }
