@@ -20,8 +20,11 @@ export type SseShareMessage =
   | { kind: 'bye'; from: string; leader: boolean }
   /** An event of the leader's stream, with its topic when it was published to one. */
   | { kind: 'event'; from: string; event: SseRelayedEvent }
-  /** The leader's stream changed status. */
-  | { kind: 'status'; from: string; status: SseStatus; reason: SseStatusReason }
+  /**
+   * The leader's stream changed status; `topics`: what it carries. A member whose
+   * topics it does not carry yet (a reconnect adding them is under way) is not `open`.
+   */
+  | { kind: 'status'; from: string; status: SseStatus; reason: SseStatusReason; topics: readonly string[] }
   /** The leader's stream reported an error (connection, token, giving up). */
   | { kind: 'error'; from: string; code: SseErrorCode; message: string; httpStatus: number | undefined }
   /** A new leader asks every member to say what it needs. */

@@ -216,8 +216,9 @@ export class SseTabShare {
         if (status === 'closed') return;
         if (status === 'open') this.leading?.topics.forEach((topic) => this.proven.add(topic));
         if ((reason === 'refused' || reason === 'forbidden') && this.refusedFor()) return;
-        if (this.leading) this.leading.reason = reason;
-        this.post({ kind: 'status', from: this.id, status, reason });
+        if (!this.leading) return;
+        this.leading.reason = reason;
+        this.post({ kind: 'status', from: this.id, status, reason, topics: [...this.leading.topics] });
         this.host.mirrorStatus(status, reason);
       },
       error: (error) => {
@@ -342,8 +343,10 @@ export class SseTabShare {
         if (!this.leading) break;
         if (message.join) {
           // The newcomer mirrors the stream's status as it is now.
-          const { stream, reason } = this.leading;
-          if (stream.status !== 'connecting') this.post({ kind: 'status', from: this.id, status: stream.status, reason });
+          const { stream, reason, topics } = this.leading;
+          if (stream.status !== 'connecting') {
+            this.post({ kind: 'status', from: this.id, status: stream.status, reason, topics: [...topics] });
+          }
         }
         this.syncLeader(message.join ? { lastEventId: message.lastEventId } : undefined);
         break;
@@ -364,7 +367,9 @@ export class SseTabShare {
         this.host.receive(message.event);
         break;
       case 'status':
-        if (!this.leading) this.host.mirrorStatus(message.status, message.reason);
+        if (this.leading) break;
+        if (message.status === 'open' && !this.host.topics.every((topic) => message.topics.includes(topic))) break;
+        this.host.mirrorStatus(message.status, message.reason);
         break;
       case 'error':
         if (!this.leading) {
