@@ -5,16 +5,18 @@ import { StatusBadge } from './components/StatusBadge.js';
 import { LiveSession } from './LiveSession.js';
 
 /**
- * Page options from the URL: `?user=alice&admin=1&ttl=3` (ttl: seconds each dev token
- * lives, to watch `auth-expired` and the renewal through `getToken()`).
+ * Page options from the URL: `?user=alice&admin=1&ttl=3&share=0` (ttl: seconds each dev
+ * token lives, to watch `auth-expired` and the renewal through `getToken()`; share=0: this
+ * tab opens its own stream instead of sharing one with the other tabs).
  */
-export function readPageOptions(search: string): { userId: string; admin: boolean; ttlSec?: number } {
+export function readPageOptions(search: string): { userId: string; admin: boolean; ttlSec?: number; share: boolean } {
   const params = new URLSearchParams(search);
   const ttl = Number(params.get('ttl'));
   return {
     userId: params.get('user') || 'alice',
     admin: params.get('admin') === '1' || params.get('admin') === 'true',
     ttlSec: Number.isInteger(ttl) && ttl > 0 ? ttl : undefined,
+    share: params.get('share') !== '0' && params.get('share') !== 'false',
   };
 }
 
@@ -30,7 +32,7 @@ export function Dashboard({ initial }: { initial: ReturnType<typeof readPageOpti
     event.preventDefault();
     const id = userId.trim();
     if (!id) return;
-    setSession((previous) => ({ userId: id, admin, ttlSec: initial.ttlSec, n: (previous?.n ?? 0) + 1 }));
+    setSession((previous) => ({ userId: id, admin, ttlSec: initial.ttlSec, share: initial.share, n: (previous?.n ?? 0) + 1 }));
     setStatus('connecting');
   }
 

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { type SseStatus, useSSE } from '@nest-sse/client/react';
-import type { DemoSession } from './api.js';
+import { type DemoSession, shareKeyOf } from './api.js';
 import { ActivityLog } from './components/ActivityLog.js';
 import { AdminPanel } from './components/AdminPanel.js';
 import { AnnouncementBox } from './components/AnnouncementBox.js';
@@ -45,7 +45,9 @@ export function LiveSession({
     if (feed.receive(type, data, event)) orders.follow(type, data);
   };
 
-  const { status, error, lastEventId } = useSSE<DemoEvents>('/api/events', {
+  const { status, error, lastEventId, shareRole } = useSSE<DemoEvents>('/api/events', {
+    key: shareKeyOf(session),
+    share: session.share ?? true,
     getToken: () => api.freshToken(),
     lastEventId: stored.resumeFrom,
     backoff: { initialMs: 500, maxMs: 5_000 },
@@ -77,7 +79,7 @@ export function LiveSession({
         lastEventId={lastEventId}
         errorMessage={error?.message}
       />
-      <SessionMeta session={session} tokensIssued={tokensIssued} lastEventId={lastEventId} />
+      <SessionMeta session={session} tokensIssued={tokensIssued} lastEventId={lastEventId} shareRole={shareRole} />
       <div className="grid">
         <EventFeed items={feed.items} duplicates={feed.duplicates} />
         <div className="side">

@@ -5,6 +5,16 @@ export interface DemoSession {
   admin: boolean;
   /** Lifetime of each dev token in seconds (page URL `?ttl=`); the server's default when unset. */
   ttlSec?: number;
+  /** Whether the tab shares one stream with the other tabs of this user (page URL `?share=0`: not). */
+  share?: boolean;
+}
+
+/**
+ * Tabs share a stream only with tabs of the same session: the leader connects with its
+ * own token, so a tab signed in as someone else (or without the admin role) must not share it.
+ */
+export function shareKeyOf(session: DemoSession): string {
+  return `${session.userId}${session.admin ? ':admin' : ''}`;
 }
 
 /** The order as the API returns it: the server's own type (type-only, so nothing is bundled). */

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { type SseStatus, useSSE } from '@nest-sse/client/react';
 import { ADMIN_STATS_INTERVAL_MS, ADMIN_STATS_TOPIC } from '../../../admin/admin-stats.js';
-import type { DemoApi } from '../api.js';
+import { type DemoApi, shareKeyOf } from '../api.js';
 import type { AdminStatsEventData, DemoEvents } from '../demo-events.js';
 
 /** One instance's latest figures, and when they arrived. */
@@ -21,9 +21,11 @@ export interface AdminStatsFeed {
 const STALE_AFTER_MS = 5 * ADMIN_STATS_INTERVAL_MS;
 
 /**
- * A stream of its own subscribed to `admin/stats`, open while the admin view is
- * shown: the server publishes each instance's figures there every second while
- * someone watches. A non-admin's stream is refused (403), and not retried for ever.
+ * `admin/stats`, subscribed to while the admin view is shown: the server publishes each
+ * instance's figures there every second while someone watches. Like the order detail,
+ * it shares the session's stream (the leader adds the topic, and drops it when the view
+ * closes). A non-admin's subscription is refused (403): that client goes solo and is
+ * not retried for ever.
  */
 export function useAdminStats(api: DemoApi): AdminStatsFeed {
   const [rows, setRows] = useState<AdminStatsRow[]>([]);
@@ -49,6 +51,8 @@ export function useAdminStats(api: DemoApi): AdminStatsFeed {
   }, []);
 
   const { status } = useSSE<DemoEvents>('/api/events', {
+    key: shareKeyOf(api.session),
+    share: api.session.share ?? true,
     getToken: () => api.freshToken(),
     topics: [ADMIN_STATS_TOPIC],
     backoff: { initialMs: 500, maxMs: 5_000 },

@@ -1,7 +1,7 @@
 import { useCallback, useState } from 'react';
 import { type SseStatus, useSSE } from '@nest-sse/client/react';
 import { orderTopic } from '../../../notifications/order-topic.js';
-import type { DemoApi } from '../api.js';
+import { type DemoApi, shareKeyOf } from '../api.js';
 import type { DemoEvents, OrderTopicEventData } from '../demo-events.js';
 
 /** One event of the order's topic, as listed (unique by event id). */
@@ -18,9 +18,10 @@ export interface OrderTopicFeed {
 }
 
 /**
- * A stream of its own subscribed to one order's topic (`?topic=orders/<id>`),
- * beside the session's: it lives while the order's detail is shown. That stream
- * also carries the user's own events; only the topic's `order` events are listed.
+ * One order's topic (`orders/<id>`), while the order's detail is shown. Its client has
+ * the session's share key, so it shares the tab's (and the other tabs') stream: the
+ * leader adds the topic to that stream, and this client receives only the topic's
+ * events besides the user's own. With `?share=0` it is a stream of its own.
  * A refused topic (403) is not retried for ever: it gives up after a few tries.
  */
 export function useOrderTopic(api: DemoApi, orderId: string): OrderTopicFeed {
@@ -37,6 +38,8 @@ export function useOrderTopic(api: DemoApi, orderId: string): OrderTopicFeed {
   );
 
   const { status } = useSSE<DemoEvents>('/api/events', {
+    key: shareKeyOf(api.session),
+    share: api.session.share ?? true,
     getToken: () => api.freshToken(),
     topics: [topic],
     backoff: { initialMs: 500, maxMs: 5_000 },
