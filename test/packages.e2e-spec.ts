@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import ts from 'typescript';
 import {
   installFixture,
   packPackages,
@@ -13,6 +14,7 @@ import {
   startFixture,
   userEnv,
 } from './support/packed-fixtures.js';
+import { hasRedisServer, startRedisServer } from './support/redis-server.js';
 import { rawGet, sleep, StreamClient } from './support/sse-client.js';
 
 /**
@@ -95,13 +97,25 @@ async function connectionCount(app: RunningFixture, userId: string): Promise<num
   return ((await res.json()) as { count: number }).count;
 }
 
+/** GET /health of a fixture's terminus controller over SseHealthIndicator: 200, sse up. */
+async function expectHealthUp(app: RunningFixture): Promise<void> {
+  const res = await fetch(`${app.baseUrl}/health`);
+  expect({ status: res.status, body: await res.json() }).toEqual({
+    status: 200,
+    body: expect.objectContaining({ status: 'ok', details: { sse: { status: 'up' } } }),
+  });
+}
+
 /**
  * Boots a server fixture and proves the route and SseService work from the tarball:
  * a stream without a token is refused, one with a token gets what the fixture sends
  * through SseService and, with the bridge, what an @SsePush handler makes of a domain event.
  */
-async function proveDelivery(name: Fixture, { bridge }: { bridge: boolean }): Promise<void> {
-  const app = await startFixture(fixtureDir(name), SECRET);
+async function proveDelivery(
+  name: Fixture,
+  { bridge, env, then }: { bridge: boolean; env?: Record<string, string>; then?: (app: RunningFixture) => Promise<void> },
+): Promise<void> {
+  const app = await startFixture(fixtureDir(name), SECRET, { env });
   const userId = `user-${name}`;
   const client = new StreamClient(`${app.baseUrl}/api/events?token=${signHs256(userId, SECRET)}`);
   try {
@@ -118,6 +132,8 @@ async function proveDelivery(name: Fixture, { bridge }: { bridge: boolean }): Pr
       await client.until(() => client.ofType('update').length > 0, 5000, 'the bridged update');
       expect(client.ofType('update')[0].data).toEqual({ orderId: 'o-1', via: 'bridge' });
     }
+    // While the stream is open: what a fixture checks beyond delivery.
+    await then?.(app);
   } catch (err) {
     throw new Error(`${(err as Error).message}\n--- ${name} output ---\n${app.output()}`);
   } finally {
@@ -125,6 +141,9 @@ async function proveDelivery(name: Fixture, { bridge }: { bridge: boolean }): Pr
     await app.stop();
   }
 }
+
+/** The server's own files the client imports (libs/sse/src/, shared by both sides), shipped in its tarball. */
+const CLIENT_SERVER_FILES = ['sse-event-id', 'sse-wire.rules'];
 
 describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () => {
   const SHIPPED = /^(package\.json|README\.md|LICENSE|dist\/.+\.(js|js\.map|d\.ts))$/;
@@ -158,15 +177,72 @@ describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () =
     );
   });
 
-  it('@nest-sse/client: its own build plus the one dependency-free server file it imports (the wire rules)', () => {
+  it('@nest-sse/client: its own build plus the dependency-free server files it imports (the wire rules, event ids)', () => {
     const files = packedFiles('@nest-sse/client');
     expect(files).toEqual(expect.arrayContaining(['dist/sse-client/src/index.js', 'dist/sse-client/src/react/index.js']));
-    expect(files.filter((f) => f.startsWith('dist/') && !f.startsWith('dist/sse-client/src/'))).toEqual([
-      'dist/sse/src/sse-wire.rules.d.ts',
-      'dist/sse/src/sse-wire.rules.js',
-      'dist/sse/src/sse-wire.rules.js.map',
-    ]);
+    expect(files.filter((f) => f.startsWith('dist/') && !f.startsWith('dist/sse-client/src/'))).toEqual(
+      CLIENT_SERVER_FILES.flatMap((f) => [`dist/sse/src/${f}.d.ts`, `dist/sse/src/${f}.js`, `dist/sse/src/${f}.js.map`]),
+    );
   });
+
+  it('@nest-sse/client: the server files it ships import nothing (so the client pulls in no server code)', () => {
+    for (const f of CLIENT_SERVER_FILES) {
+      const text = readFileSync(path.resolve('libs/sse/src', `${f}.ts`), 'utf8');
+      expect([f, ts.preProcessFile(text, true, true).importedFiles.map((i) => i.fileName)]).toEqual([f, []]);
+    }
+  });
+
+  /**
+   * Where each optional peer may be imported: only by the entry that needs it, so that the others load
+   * (and type-check) without it. `null`: anywhere (a required peer).
+   */
+  const PEER_HOMES: Record<string, Record<string, string | null>> = {
+    '@nest-sse/server': {
+      '@nestjs/common': null,
+      '@nestjs/core': null,
+      '@nestjs/jwt': null,
+      rxjs: null,
+      'reflect-metadata': null,
+      '@nestjs/event-emitter': 'dist/bridge/',
+      ioredis: 'dist/redis/',
+      'prom-client': 'dist/metrics/',
+      '@nestjs/terminus': 'dist/health/',
+    },
+    '@nest-sse/client': { react: 'dist/sse-client/src/react/' },
+  };
+
+  it.each(['@nest-sse/server', '@nest-sse/client'])(
+    '%s imports nothing it does not declare (JavaScript and declarations), and each optional peer only from its own entry',
+    async (name) => {
+      const pkg = packed.get(name)!;
+      const dir = path.join(work, 'imports', name);
+      await mkdir(dir, { recursive: true });
+      await run('tar', ['-xzf', pkg.tarball, '-C', dir], work);
+      const manifest = readJson(path.join(dir, 'package/package.json'));
+      const declared = new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]);
+      // The table above and the manifest name the same peers, and every optional one has a home.
+      expect(Object.keys(PEER_HOMES[name]).sort()).toEqual([...declared].sort());
+      for (const optional of Object.keys(manifest.peerDependenciesMeta ?? {})) expect([optional, PEER_HOMES[name][optional]]).toEqual([optional, expect.any(String)]);
+
+      const misplaced: string[] = [];
+      let bare = 0;
+      for (const file of pkg.files.filter((f) => /\.(js|d\.ts)$/.test(f))) {
+        const text = readFileSync(path.join(dir, 'package', file), 'utf8');
+        for (const { fileName: specifier } of ts.preProcessFile(text, true, true).importedFiles) {
+          if (specifier.startsWith('.') || specifier.startsWith('node:')) continue;
+          bare++;
+          const dependency = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
+          if (!declared.has(dependency)) misplaced.push(`${file}: ${specifier} (not declared)`);
+          else {
+            const home = PEER_HOMES[name][dependency];
+            if (home && !file.startsWith(home)) misplaced.push(`${file}: ${specifier} (only ${home} may)`);
+          }
+        }
+      }
+      expect(bare).toBeGreaterThan(0);
+      expect(misplaced).toEqual([]);
+    },
+  );
 
   it.each(['@nest-sse/server', '@nest-sse/client'])(
     '%s: package.json as published (exports in the tarball, types first, engines, sideEffects) and maps with their sources',
@@ -232,6 +308,48 @@ describe('fixture apps installed from the tarballs (test/fixtures)', () => {
     }
   }, BOOT_AND_SEND_MS);
 
+  it('(a) esm-express: ./health (@nestjs/terminus 12) and ./metrics (prom-client 15.0) from the tarball answer for the open stream', async () => {
+    const dir = fixtureDir('esm-express');
+    // The floor of the peer range, so that the range's claim is what the declarations were checked against.
+    expect(readJson(path.join(dir, 'node_modules/prom-client/package.json')).version).toBe('15.0.0');
+    await proveDelivery('esm-express', {
+      bridge: false,
+      then: async (app) => {
+        await expectHealthUp(app);
+        const res = await fetch(`${app.baseUrl}/metrics`);
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+        const text = await res.text();
+        expect(text).toMatch(/^sse_open_streams 1$/m);
+        expect(text).toMatch(/^sse_connected_users 1$/m);
+        expect(text).toMatch(/^sse_events_published_total\{target="user"\} 1$/m);
+        expect(text).toMatch(/^sse_connections_refused_total\{reason="unauthorized"\} 1$/m);
+      },
+    });
+  }, BOOT_AND_SEND_MS);
+
+  // With a redis-server on this machine (.ci/run installs one); without it, skipped.
+  const withRedis = hasRedisServer() ? it : it.skip;
+  withRedis('(a) esm-express: ./redis (ioredis 5.4) from the tarball carries the events through a redis-server of its own', async () => {
+    const dir = fixtureDir('esm-express');
+    expect(readJson(path.join(dir, 'node_modules/ioredis/package.json')).version).toBe('5.4.0');
+    const redis = await startRedisServer();
+    try {
+      await proveDelivery('esm-express', {
+        bridge: true,
+        env: { REDIS_URL: redis.url },
+        then: async (app) => {
+          await expectHealthUp(app);
+          // Through Redis, the fixture's route counted the stream in the cluster: stop Redis and health says so.
+          await redis.stop();
+          await until(async () => (await fetch(`${app.baseUrl}/health`)).status === 503, 'health to say Redis is away');
+        },
+      });
+    } finally {
+      await redis.stop();
+    }
+  }, BOOT_AND_SEND_MS);
+
   it('(b) cjs-express: a CommonJS app require()s the ESM package and its ./bridge (Node >= 20.19)', async () => {
     const dir = fixtureDir('cjs-express');
     expect(readJson(path.join(dir, 'package.json')).type).toBeUndefined();
@@ -256,13 +374,15 @@ describe('fixture apps installed from the tarballs (test/fixtures)', () => {
     await proveDelivery('no-event-emitter', { bridge: false });
   }, BOOT_AND_SEND_MS);
 
-  it('(e) nest11: a CommonJS Nest 11 app (common, core, platform-express, jwt 11) with the bridge', async () => {
+  it('(e) nest11: a CommonJS Nest 11 app (common, core, platform-express, jwt 11) with the bridge and ./health on terminus 11', async () => {
     const dir = fixtureDir('nest11');
     for (const pkg of ['common', 'core', 'platform-express']) {
       expect(readJson(path.join(dir, `node_modules/@nestjs/${pkg}/package.json`)).version).toMatch(/^11\./);
     }
     expect(readJson(path.join(dir, 'node_modules/@nestjs/jwt/package.json')).version).toMatch(/^11\./);
-    await proveDelivery('nest11', { bridge: true });
+    // ./health with @nestjs/terminus 11.0.0, the floor of the range the peer dependency claims.
+    expect(readJson(path.join(dir, 'node_modules/@nestjs/terminus/package.json')).version).toBe('11.0.0');
+    await proveDelivery('nest11', { bridge: true, then: expectHealthUp });
   }, BOOT_AND_SEND_MS);
 
   it('(f) browser-react: useSSE from @nest-sse/client/react type-checks (skipLibCheck false, React 18) and bundles without server code', () => {
@@ -272,9 +392,9 @@ describe('fixture apps installed from the tarballs (test/fixtures)', () => {
     const inputs = Object.keys(readJson(path.join(dir, 'dist/meta.json')).inputs as Record<string, unknown>);
     const ours = inputs.filter((f) => f.includes('node_modules/@nest-sse/'));
     expect(ours).toEqual(expect.arrayContaining(['node_modules/@nest-sse/client/dist/sse-client/src/react/use-sse.js']));
-    expect(ours.filter((f) => !f.startsWith('node_modules/@nest-sse/client/dist/sse-client/src/'))).toEqual([
-      'node_modules/@nest-sse/client/dist/sse/src/sse-wire.rules.js',
-    ]);
+    expect(ours.filter((f) => !f.startsWith('node_modules/@nest-sse/client/dist/sse-client/src/')).sort()).toEqual(
+      CLIENT_SERVER_FILES.map((f) => `node_modules/@nest-sse/client/dist/sse/src/${f}.js`),
+    );
     expect(inputs.filter((f) => f.includes('@nestjs') || f.includes('rxjs'))).toEqual([]);
     expect(existsSync(path.join(dir, 'dist/app.js'))).toBe(true);
   }, BOOT_AND_SEND_MS);

@@ -111,11 +111,18 @@ export interface RunningFixture {
   stop: () => Promise<void>;
 }
 
-/** Starts a built server fixture on an ephemeral loopback port (it prints `listening on PORT`). */
-export function startFixture(dir: string, secret: string, timeoutMs = 20_000): Promise<RunningFixture> {
+/**
+ * Starts a built server fixture on an ephemeral loopback port (it prints `listening on PORT`);
+ * `env` adds variables of its own (REDIS_URL).
+ */
+export function startFixture(
+  dir: string,
+  secret: string,
+  { timeoutMs = 20_000, env = {} }: { timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<RunningFixture> {
   const child = spawn(process.execPath, ['dist/main.js'], {
     cwd: dir,
-    env: userEnv({ PORT: '0', JWT_SECRET: secret }),
+    env: userEnv({ ...env, PORT: '0', JWT_SECRET: secret }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
