@@ -45,6 +45,11 @@ export class SseLeaseElection implements SseTabElection {
     this.claim();
   }
 
+  takeOver(): void {
+    if (!this.events || this.leading || this.claiming !== undefined) return;
+    this.claim();
+  }
+
   stop(): void {
     if (!this.events) return;
     if (this.leading) this.post('release');

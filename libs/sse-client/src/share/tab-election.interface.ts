@@ -16,4 +16,6 @@ export interface SseTabElection {
   start(events: SseElectionEvents): void;
   /** Gives leadership up, if held, and stops competing (`resign` is not called). */
   stop(): void;
+  /** The leader stopped answering (a frozen or hung page keeps what it holds): lead in its place. */
+  takeOver(): void;
 }

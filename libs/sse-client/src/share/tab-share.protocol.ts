@@ -29,6 +29,10 @@ export type SseShareMessage =
   | { kind: 'error'; from: string; code: SseErrorCode; message: string; httpStatus: number | undefined }
   /** A new leader asks every member to say what it needs. */
   | { kind: 'roll-call'; from: string }
+  /** A member that has not heard from the leader for a while asks whether it still runs. */
+  | { kind: 'ping'; from: string; to: string }
+  /** The leader runs (its page is neither frozen nor hung). */
+  | { kind: 'pong'; from: string }
   /**
    * The shared stream was refused once it carried these topics (not yet seen on an open
    * stream): the members that asked for one of them open streams of their own, where a
@@ -59,7 +63,11 @@ export type SseBroadcastChannelConstructor = new (name: string) => SseBroadcastC
 
 /** What the share needs of the Web Locks API (`navigator.locks`). */
 export interface SseLockManagerLike {
-  request(name: string, options: { signal?: AbortSignal }, callback: (lock: unknown) => Promise<void>): Promise<unknown>;
+  request(
+    name: string,
+    options: { signal?: AbortSignal; steal?: boolean },
+    callback: (lock: unknown) => Promise<void>,
+  ): Promise<unknown>;
 }
 
 /** A member id that sorts by creation time: with the lease election, the oldest candidate wins. */

@@ -17,6 +17,13 @@ import {
 export const SSE_SHARE_TIMINGS = {
   keepAliveMs: 20_000,
   forgetAfterMs: 150_000,
+  /**
+   * A follower that has heard nothing from the leader for this long pings it; with no
+   * answer within `answerMs` more, the leader's page is frozen or hung and the next
+   * member takes over (a second one after twice that, should the first be stuck too).
+   */
+  watchMs: 1_000,
+  answerMs: 2_000,
 } as const;
 
 /** The real stream, held by the leader: an `SseClient` of its own, not shared. */
@@ -92,14 +99,14 @@ export class SseTabShare {
   private restartFrom: { lastEventId: string | undefined } | undefined;
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
   private keepAlive: ReturnType<typeof setInterval> | undefined;
+  private watch: ReturnType<typeof setInterval> | undefined;
+  /** The member that last spoke as the leader, when it last did, and when it was pinged without answer yet. */
+  private leader: { id: string; heardAt: number; pingedAt: number | undefined } | undefined;
   private active = false;
   private readonly onMessage = (event: MessageEvent): void => this.receive(event.data as SseShareMessage);
   private readonly onFreeze = (): void => this.suspend();
   private readonly onResume = (): void => this.resume();
-  private readonly onPageHide = (event: Event): void => {
-    if ((event as PageTransitionEvent).persisted) this.suspend();
-    else this.suspend();
-  };
+  private readonly onPageHide = (): void => this.suspend();
   private readonly onPageShow = (event: Event): void => {
     if ((event as PageTransitionEvent).persisted) this.resume();
   };
@@ -156,6 +163,7 @@ export class SseTabShare {
     this.active = true;
     this.announce(true);
     this.keepAlive = setInterval(() => this.tick(), SSE_SHARE_TIMINGS.keepAliveMs);
+    this.watch = setInterval(() => this.watchLeader(), SSE_SHARE_TIMINGS.watchMs);
     this.election.start({ lead: () => this.lead(), resign: () => this.stopLeading() });
   }
 
@@ -165,7 +173,10 @@ export class SseTabShare {
     this.post({ kind: 'bye', from: this.id, leader: this.isLeader });
     this.active = false;
     clearInterval(this.keepAlive);
+    clearInterval(this.watch);
     this.keepAlive = undefined;
+    this.watch = undefined;
+    this.leader = undefined;
     this.stopLeading();
     this.election.stop();
     this.members.clear();
@@ -179,6 +190,40 @@ export class SseTabShare {
       if (member.seenAt < cutoff) forgot = this.members.delete(id);
     }
     if (forgot) this.syncLeader();
+  }
+
+  /**
+   * A follower's check that the leader runs: a frozen or hung page keeps its lock (and
+   * its EventSource) but relays nothing. The member first in id order takes over; the
+   * others only if it did not either.
+   */
+  private watchLeader(): void {
+    const leader = this.leader;
+    if (this.leading || !leader) return;
+    const now = Date.now();
+    if (leader.pingedAt === undefined) {
+      if (now - leader.heardAt >= SSE_SHARE_TIMINGS.watchMs) {
+        leader.pingedAt = now;
+        this.post({ kind: 'ping', from: this.id, to: leader.id });
+      }
+      return;
+    }
+    const waited = now - leader.pingedAt;
+    const first = [...this.members.keys()].every((id) => id === leader.id || this.id < id);
+    if (waited >= SSE_SHARE_TIMINGS.answerMs * (first ? 1 : 2)) {
+      this.leader = undefined;
+      this.election.takeOver();
+    }
+  }
+
+  /** Any message from the leader says it runs. */
+  private heardFrom(id: string): void {
+    if (this.leader?.id === id) {
+      this.leader.heardAt = Date.now();
+      this.leader.pingedAt = undefined;
+    } else {
+      this.leader = { id, heardAt: Date.now(), pingedAt: undefined };
+    }
   }
 
   private announce(join: boolean): void {
@@ -353,25 +398,36 @@ export class SseTabShare {
       }
       case 'bye':
         this.members.delete(message.from);
+        if (this.leader?.id === message.from) this.leader = undefined;
         if (message.leader && !this.leading) this.host.mirrorStatus('reconnecting', 'dropped');
         this.syncLeader();
         break;
       case 'roll-call':
+        this.heardFrom(message.from);
         this.announce(false);
         break;
       case 'solo':
         if (this.host.topics.some((topic) => message.topics.includes(topic))) this.host.goSolo();
         else this.forget(message.topics);
         break;
+      case 'ping':
+        if (this.leading && message.to === this.id) this.post({ kind: 'pong', from: this.id });
+        break;
+      case 'pong':
+        this.heardFrom(message.from);
+        break;
       case 'event':
+        this.heardFrom(message.from);
         this.host.receive(message.event);
         break;
       case 'status':
+        this.heardFrom(message.from);
         if (this.leading) break;
         if (message.status === 'open' && !this.host.topics.every((topic) => message.topics.includes(topic))) break;
         this.host.mirrorStatus(message.status, message.reason);
         break;
       case 'error':
+        this.heardFrom(message.from);
         if (!this.leading) {
           this.host.mirrorError(new SseClientError(message.code, message.message, { httpStatus: message.httpStatus }));
         }
