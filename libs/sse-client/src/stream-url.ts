@@ -1,4 +1,4 @@
-import { SSE_TAG_TOPICS_PARAM } from '../../sse/src/sse-wire.rules.js';
+import { SSE_SHARED_PARAM } from '../../sse/src/sse-wire.rules.js';
 
 /**
  * Sets query parameters on a URL (absolute or relative), keeping its other parameters
@@ -40,6 +40,6 @@ export function buildStreamUrl(
     ticket: params.ticket,
     topic: params.topics,
     lastEventId: params.lastEventId,
-    [SSE_TAG_TOPICS_PARAM]: params.tagTopics ? '1' : undefined,
+    [SSE_SHARED_PARAM]: params.tagTopics ? '1' : undefined,
   });
 }

@@ -62,7 +62,7 @@ export {
   SSE_EVENT_TYPES,
   SSE_LIMITS,
   SSE_RESET_REASONS,
-  SSE_TAG_TOPICS_PARAM,
+  SSE_SHARED_PARAM,
   type SseResetReason,
   untagTopicData,
 } from './sse-wire.rules.js';

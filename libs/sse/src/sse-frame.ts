@@ -16,7 +16,7 @@ export interface SseFrameFields {
   readonly comment?: string;
   /** When the event was published (ms since the epoch), set by the transport: where publish-to-write time starts. */
   readonly publishedAt?: number;
-  /** The topic it was published to (`SseService.publish`), set by the transport: what a tagged stream writes in front of its data. */
+  /** The topic it was published to (`SseService.publish`), set by the transport: what a shared stream writes in front of its data. */
   readonly topic?: string;
 }
 
@@ -36,7 +36,7 @@ export class SseFrame implements MessageEvent, SseFrameFields {
   readonly comment?: string;
   #publishedAt: number;
   #topic?: string;
-  /** The variant tagged streams write, made by the first of them. */
+  /** The variant shared streams write, made by the first of them. */
   #tagged?: SseFrame;
   #chunk?: Buffer;
   /** Length of the chunk's size line (`size CRLF`), known once it is encoded. */
@@ -67,9 +67,9 @@ export class SseFrame implements MessageEvent, SseFrameFields {
   }
 
   /**
-   * What a stream opened with `tagTopics` writes: for a topic's event, the same
+   * What a stream opened with `shared` writes: for a topic's event, the same
    * event with the topic as the first line of its data (`tagTopicData`), made
-   * once and shared by every tagged stream (and their replays); any other frame itself.
+   * once and used by every shared stream (and their replays); any other frame itself.
    */
   get tagged(): SseFrame {
     if (this.#tagged !== undefined) return this.#tagged;

@@ -25,8 +25,11 @@ export interface SseStreamContext {
   slot?: SsePresenceSlot;
   /** The route's request, so that a stream the sink dropped for not reading says so when it ends. */
   request?: object;
-  /** Topic events carry their topic in front of their data (`?tagTopics=1`, see `SseFrame.tagged`). */
-  tagTopics?: boolean;
+  /**
+   * One client holds the stream for several subscribers (`?shared=1`): topic events carry
+   * their topic in front of their data (see `SseFrame.tagged`), and the opening is a `connected` event.
+   */
+  shared?: boolean;
 }
 
 /**
@@ -59,14 +62,14 @@ export class SseStreamFactory {
    */
   create(
     { userId, expiresAt }: SseUser,
-    { lastEventId, topics = [], slot, request, tagTopics = false }: SseStreamContext = {},
+    { lastEventId, topics = [], slot, request, shared = false }: SseStreamContext = {},
   ): Observable<SseFrame> {
     const expiry = this.options.closeOnTokenExpiry ? expiresAt : undefined;
     this.registry.assertFreeSlot(userId);
     return new Observable<SseFrame>((subscriber) => {
       // Node's own request: what the sink marks, and alive anyway while the stream is.
       const incoming = request === undefined ? undefined : ((request as { raw?: object }).raw ?? request);
-      const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.relays, slot, incoming, tagTopics);
+      const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.relays, slot, incoming, shared);
       // Live messages reach the relay from here on, held back while history is read,
       // so an event published during the reconnect is neither lost nor sent twice.
       const connection = this.registry.join(userId, relay, topics);
@@ -175,7 +178,7 @@ function asFrame(frame: SseFrameFields): SseFrame {
   const checked = SseFrame.fromMessage(frame);
   const { topic } = frame;
   if (topic === undefined) return checked;
-  // A topic event's topic, kept so that tagged streams replay it tagged.
+  // A topic event's topic, kept so that shared streams replay it tagged.
   const problem = topicProblem(topic);
   if (problem) throw new Error(`the history store gave back a frame whose topic is not one: ${problem}`);
   const { type, id, data, retry, comment } = checked;

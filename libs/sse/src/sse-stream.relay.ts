@@ -50,18 +50,21 @@ export class SseStreamRelay implements SseChannelMember {
   constructor(
     readonly out: Subscriber<SseFrame>,
     private readonly heartbeatAs: 'comment' | 'event',
-    private readonly shared: SseRelayServices,
+    private readonly services: SseRelayServices,
     /** Its cluster-wide slot, if the transport keeps presence. */
     private readonly slot?: SsePresenceSlot,
     /** Node's request, when the route gave it: tells a client the sink dropped for not reading from one that left. */
     private readonly incoming?: object,
-    /** The stream asked for tagged topic events (`tagTopics`): it writes their `tagged` variant. */
-    private readonly tagTopics = false,
+    /**
+     * One client holds it for several subscribers (`?shared=1`): it writes topic events'
+     * `tagged` variant, and its opening as a `connected` event.
+     */
+    private readonly shared = false,
   ) {}
 
   /** Teardown: leaves the user's channel and its expiry bucket, frees the slot, says why it ended. */
   unsubscribe(): void {
-    const { registry, expiries, stats, lifecycle } = this.shared;
+    const { registry, expiries, stats, lifecycle } = this.services;
     if (this.expiry !== undefined) expiries.cancel(this, this.expiry);
     this.slot?.release();
     const connection = this.connection;
@@ -79,7 +82,7 @@ export class SseStreamRelay implements SseChannelMember {
     } else if (message === SHUTDOWN_NOTICE) {
       // Each stream draws its own delay; no id line, so the client resumes where it was.
       this.endedBecause = 'shutdown';
-      this.write(this.shared.registry.retryHintFrame('shutdown'));
+      this.write(this.services.registry.retryHintFrame('shutdown'));
       this.out.complete();
     } else if (this.backlog) {
       this.backlog.push(message);
@@ -90,7 +93,7 @@ export class SseStreamRelay implements SseChannelMember {
 
   /** The channel ended: the user was disconnected (`disconnectUser`), or shutdown ended what ignored its notice. */
   complete(): void {
-    this.endedBecause ??= this.shared.registry.isShuttingDown() ? 'shutdown' : 'disconnect_user';
+    this.endedBecause ??= this.services.registry.isShuttingDown() ? 'shutdown' : 'disconnect_user';
     this.out.complete();
   }
 
@@ -98,8 +101,8 @@ export class SseStreamRelay implements SseChannelMember {
   begin(start: SseStartPoint, retryMs: number, subscribedAt: string): void {
     if (this.out.closed || !this.backlog) return;
     this.lastId = start.kind === 'resume' ? start.from : subscribedAt;
-    this.write(new SseFrame({ retry: retryMs, comment: 'connected', id: this.lastId }));
-    const { stats } = this.shared;
+    this.write(openingFrame(retryMs, this.lastId, this.shared));
+    const { stats } = this.services;
     if (start.kind === 'resume') {
       stats.eventsReplayed += start.frames.length;
       start.frames.forEach((frame) => this.deliver(frame));
@@ -140,11 +143,11 @@ export class SseStreamRelay implements SseChannelMember {
   /** A published event (live, held back or replayed), or a reset. */
   private deliver(frame: SseFrame): void {
     if (frame.id !== undefined) this.lastId = frame.id;
-    this.write(this.tagTopics ? frame.tagged : frame);
+    this.write(this.shared ? frame.tagged : frame);
   }
 
   private write(frame: SseFrame): void {
-    this.shared.stats.framesWritten++;
+    this.services.stats.framesWritten++;
     this.out.next(frame);
   }
 }
@@ -155,6 +158,17 @@ export interface SseRelayServices {
   readonly expiries: SseExpiryScheduler<SseStreamRelay>;
   readonly stats: SseStatsCollector;
   readonly lifecycle: SseLifecycleHub;
+}
+
+/**
+ * The first frame of a stream: the retry delay and where the stream starts. A shared
+ * stream's is also a `connected` event (data `null`), so that its client, which an
+ * EventSource tells nothing of a frame without data, can read that id.
+ */
+function openingFrame(retry: number, id: string, shared: boolean): SseFrame {
+  return shared
+    ? new SseFrame({ type: SSE_EVENT_TYPES.connected, retry, comment: 'connected', id, data: 'null' })
+    : new SseFrame({ retry, comment: 'connected', id });
 }
 
 function resetFrame(reason: SseResetReason, id: string): SseFrame {

@@ -5,7 +5,7 @@ import { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
 import { SseTopicAuthorizer } from './sse-topic.authorizer.js';
 import { type SseRefusalReason, SseStatsCollector } from './sse-stats.collector.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
-import { checkTopics, readTagTopics, SSE_TAG_TOPICS_PARAM } from './sse-wire.rules.js';
+import { checkTopics, readShared, SSE_SHARED_PARAM } from './sse-wire.rules.js';
 import { SseTopicInvalidError } from './sse.exceptions.js';
 import { SSE_ROUTE_PATH } from './sse.tokens.js';
 
@@ -13,8 +13,8 @@ import { SSE_ROUTE_PATH } from './sse.tokens.js';
 export const SSE_TICKET_CLAIMS_KEY = Symbol('sseTicketClaims');
 /** Where the guard leaves the checked, authorised topics of the request (a stream's, or a ticket's). */
 export const SSE_TOPICS_KEY = Symbol('sseTopics');
-/** Where the guard leaves whether the stream asked for tagged topic events (`?tagTopics=1`). */
-export const SSE_TAG_TOPICS_KEY = Symbol('sseTagTopics');
+/** Where the guard leaves whether the stream is one client's for several subscribers (`?shared=1`). */
+export const SSE_SHARED_KEY = Symbol('sseShared');
 
 const REFUSAL_BY_STATUS: Partial<Record<number, SseRefusalReason>> = {
   400: 'bad_request',
@@ -29,7 +29,7 @@ interface TicketRequest extends SseAuthRequest {
   method?: string;
   [SSE_TICKET_CLAIMS_KEY]?: SseTokenClaims;
   [SSE_TOPICS_KEY]?: readonly string[];
-  [SSE_TAG_TOPICS_KEY]?: boolean;
+  [SSE_SHARED_KEY]?: boolean;
 }
 
 /**
@@ -48,7 +48,8 @@ interface TicketRequest extends SseAuthRequest {
  *   the ticket (a GET with a ticket takes its topics from it, and refuses
  *   `?topic=` beside it). Bad names are a 400 before anything else is looked at;
  *   each connect (ticket or not) asks `SseTopicAuthorizer`: a 403 for any refused.
- * - `tagTopics=1` on the GET (with a ticket or not) asks for tagged topic events;
+ * - `shared=1` on the GET (with a ticket or not) asks for a shared stream (topic
+ *   events tagged, the opening a `connected` event);
  *   any other value, or the parameter repeated, is a 400 before anything else is
  *   looked at. The POST does not read it: a ticket does not carry it.
  */
@@ -81,7 +82,7 @@ export class SseTicketGuard extends SseAuthGuard {
     const query = request.query;
     const asked = readTopics(query?.topic);
     const asksForTicket = request.method === 'POST';
-    if (!asksForTicket) request[SSE_TAG_TOPICS_KEY] = readTagTopicsParam(query?.[SSE_TAG_TOPICS_PARAM]);
+    if (!asksForTicket) request[SSE_SHARED_KEY] = readSharedParam(query?.[SSE_SHARED_PARAM]);
     // With a Bearer header, SseAuthGuard reads the token from it and never from the query.
     if (asksForTicket && !readBearer(request)) throw new UnauthorizedException('Missing token: pass Authorization: Bearer');
     // A ticket never buys another: the POST looks at no ?ticket=.
@@ -118,9 +119,9 @@ export class SseTicketGuard extends SseAuthGuard {
   }
 }
 
-/** The `tagTopics` query parameter as a flag; a 400 for anything but absent or `1`. */
-function readTagTopicsParam(value: unknown): boolean {
-  const flag = readTagTopics(value);
+/** The `shared` query parameter as a flag; a 400 for anything but absent or `1`. */
+function readSharedParam(value: unknown): boolean {
+  const flag = readShared(value);
   if (typeof flag === 'string') throw new SseTopicInvalidError(flag);
   return flag;
 }

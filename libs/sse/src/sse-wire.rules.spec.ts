@@ -3,9 +3,10 @@ import {
   eventIdProblem,
   eventTypeProblem,
   isUserId,
-  readTagTopics,
+  readShared,
   SSE_LIMITS,
-  SSE_TAG_TOPICS_PARAM,
+  SSE_EVENT_TYPES,
+  SSE_SHARED_PARAM,
   tagTopicData,
   toUserId,
   topicProblem,
@@ -78,17 +79,21 @@ describe('topic rules', () => {
   });
 });
 
-describe('tagged topic data', () => {
+describe('shared streams', () => {
   it('names the stream parameter once', () => {
-    expect(SSE_TAG_TOPICS_PARAM).toBe('tagTopics');
+    expect(SSE_SHARED_PARAM).toBe('shared');
+  });
+
+  it('lists the built-in event types, the opening of a shared stream among them', () => {
+    expect(Object.values(SSE_EVENT_TYPES)).toEqual(['notification', 'update', 'heartbeat', 'auth-expired', 'reset', 'connected']);
   });
 
   it('reads the parameter: absent is off, 1 is on, anything else or a repeat is a reason', () => {
-    expect(readTagTopics(undefined)).toBe(false);
-    expect(readTagTopics('1')).toBe(true);
-    for (const bad of ['2', '0', 'true', '', ' 1']) expect(readTagTopics(bad)).toMatch(/tagTopics must be 1/);
-    expect(readTagTopics(['1', '1'])).toMatch(/at most once/);
-    expect(readTagTopics({ a: '1' })).toEqual(expect.any(String));
+    expect(readShared(undefined)).toBe(false);
+    expect(readShared('1')).toBe(true);
+    for (const bad of ['2', '0', 'true', '', ' 1']) expect(readShared(bad)).toMatch(/shared must be 1/);
+    expect(readShared(['1', '1'])).toMatch(/shared must be given at most once/);
+    expect(readShared({ a: '1' })).toEqual(expect.any(String));
   });
 
   it('splits at the first line feed, and leaves data without one untouched', () => {

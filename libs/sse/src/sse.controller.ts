@@ -3,7 +3,7 @@ import type { Observable } from 'rxjs';
 import type { SseFrame } from './sse-frame.js';
 import { SseRoute } from './sse-route.decorator.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
-import { SSE_TAG_TOPICS_KEY, SSE_TICKET_CLAIMS_KEY, SSE_TOPICS_KEY, SseTicketGuard } from './sse-ticket.guard.js';
+import { SSE_SHARED_KEY, SSE_TICKET_CLAIMS_KEY, SSE_TOPICS_KEY, SseTicketGuard } from './sse-ticket.guard.js';
 import { type SseIssuedTicket, SseTicketStore } from './sse-ticket.store.js';
 import type { SseTokenClaims } from './sse-token.verifier.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
@@ -15,7 +15,7 @@ interface StreamRequest {
   [SSE_USER_KEY]: SseUser;
   [SSE_TICKET_CLAIMS_KEY]?: SseTokenClaims;
   [SSE_TOPICS_KEY]?: readonly string[];
-  [SSE_TAG_TOPICS_KEY]?: boolean;
+  [SSE_SHARED_KEY]?: boolean;
 }
 
 /**
@@ -45,7 +45,7 @@ export function createSseController(path: string, maxPendingDataLength: number):
         lastEventId: readLastEventId(request),
         topics: request[SSE_TOPICS_KEY],
         request,
-        tagTopics: request[SSE_TAG_TOPICS_KEY],
+        shared: request[SSE_SHARED_KEY],
       });
     }
 

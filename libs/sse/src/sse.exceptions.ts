@@ -79,7 +79,7 @@ export class SseTopicForbiddenError extends HttpException {
 
 /**
  * The `topic` query parameters break the topic rules (a bad name, too many), or
- * `tagTopics` is neither absent nor `1`. Answered
+ * `shared` is neither absent nor `1`. Answered
  * 400 with a JSON body saying why, before any byte.
  *
  * @publicApi

@@ -230,20 +230,21 @@ export interface SseStreamOptions {
    */
   request?: object;
   /**
-   * Writes each topic event with its topic as the first line of its data
-   * (`orders/1\n{"orderId":"1"}`), as the module's route does for `?tagTopics=1`:
-   * for a client that shares one stream among several subscribers
-   * (`untagTopicData` splits it). Events to users and broadcasts are unchanged.
+   * One client holds the stream for several subscribers (as `@nest-sse/client`'s tabs
+   * share one), as the module's route does for `?shared=1`: each topic event is written
+   * with its topic as the first line of its data (`orders/1\n{"orderId":"1"}`;
+   * `untagTopicData` splits it), events to users and broadcasts unchanged, and the
+   * opening is a `connected` event whose id is where the stream starts.
    */
-  tagTopics?: boolean;
+  shared?: boolean;
 }
 
 function streamArguments(userId: string, options: SseStreamOptions): [SseUser, SseStreamContext] {
   assertUserId(userId);
   const topics = options.topics === undefined ? [] : checkTopics(options.topics);
   if (typeof topics === 'string') throw new SseTopicInvalidError(topics);
-  const { lastEventId, request, tagTopics } = options;
-  return [{ userId, expiresAt: options.expiresAt }, { lastEventId, topics, request, tagTopics: tagTopics === true }];
+  const { lastEventId, request, shared } = options;
+  return [{ userId, expiresAt: options.expiresAt }, { lastEventId, topics, request, shared: shared === true }];
 }
 
 function assertUserId(userId: unknown): asserts userId is string {

@@ -29,8 +29,8 @@ export interface SseHistoryRecord {
 export type SseReplayResult =
   /**
    * The frames `append` was handed or, from a store that serialises them, their
-   * fields: with `topic` (the record's) for a topic's event, so that streams
-   * asking for tagged topic events (`tagTopics`) replay it tagged.
+   * fields: with `topic` (the record's) for a topic's event, so that shared
+   * streams (`?shared=1`) replay it tagged.
    */
   | { readonly ok: true; readonly frames: readonly SseFrameFields[] }
   | { readonly ok: false; readonly reason: 'unknown-id' | 'too-old' };
