@@ -1,7 +1,8 @@
 import type { Subscription } from 'rxjs';
 import {
   MemoryHistoryStore,
-  SSE_TAG_TOPICS_PARAM,
+  SSE_EVENT_TYPES,
+  SSE_SHARED_PARAM,
   type SseEventId,
   type SseFrame,
   type SseHistoryRecord,
@@ -19,13 +20,18 @@ import { openRaw, type RawResponse, rawGet, StreamClient, waitForCount } from '.
 import { startTopicsApp } from './support/topics-app.js';
 
 /**
- * `?tagTopics=1` (issue 16's shared stream): on a tagged stream every topic event's
- * data is its topic, a line feed, then its JSON; events to users and broadcasts,
- * and the server's own frames, are unchanged. Topics are `feeds/*`, open to everyone
- * in the topics app.
+ * `?shared=1` (issue 16: one client holds the stream for several subscribers): on a
+ * shared stream every topic event's data is its topic, a line feed, then its JSON;
+ * events to users and broadcasts, and the server's other frames, are unchanged; the
+ * opening is a `connected` event whose id is where the stream starts. Topics are
+ * `feeds/*`, open to everyone in the topics app.
  */
 
-const TAG = `&${SSE_TAG_TOPICS_PARAM}=1`;
+const TAG = `&${SSE_SHARED_PARAM}=1`;
+const CONNECTED = SSE_EVENT_TYPES.connected;
+/** The first frame of a stream opened with retryMs 100 at `id`: shared, or not. */
+const sharedOpening = (id: string) => `event: connected\nid: ${id}\nretry: 100\n: connected\ndata: null\n\n`;
+const plainOpening = (id: string) => `id: ${id}\nretry: 100\n: connected\n\n`;
 const topicQuery = (...topics: string[]) => topics.map((t) => `&topic=${encodeURIComponent(t)}`).join('');
 /** What each event of `type` carried as its EventSource `data`, unparsed. */
 const rawDataOf = (client: StreamClient, type: string) => client.ofType(type).map((e) => e.rawData);
@@ -45,7 +51,7 @@ function streamsOn(server: () => RunningApp, clients: StreamClient[]) {
   /** A real EventSource, open and registered by the server (so a publish right after reaches it). */
   async function open(user: string, query = ''): Promise<StreamClient> {
     const before = sse().connectionCount(user);
-    const client = new StreamClient(url(user, query), ['order']);
+    const client = new StreamClient(url(user, query), ['order', CONNECTED]);
     clients.push(client);
     await client.opened();
     await waitForCount(() => sse().connectionCount(user), 0, before + 1);
@@ -54,7 +60,7 @@ function streamsOn(server: () => RunningApp, clients: StreamClient[]) {
   return { sse, url, open };
 }
 
-describe.each(ADAPTERS)('tagged topic events (?tagTopics=1) on %s', (adapter) => {
+describe.each(ADAPTERS)('shared streams (?shared=1) on %s', (adapter) => {
   let server: RunningApp;
   const clients: StreamClient[] = [];
   const { sse, url, open } = streamsOn(() => server, clients);
@@ -67,7 +73,7 @@ describe.each(ADAPTERS)('tagged topic events (?tagTopics=1) on %s', (adapter) =>
   });
   afterAll(() => server.close());
 
-  it("a tagged stream gets each topic event's data as topic\\njson, its user's events and broadcasts as they are; an untagged stream on the same topic gets plain data", async () => {
+  it("a shared stream gets each topic event's data as topic\\njson, its user's events and broadcasts as they are; an unshared stream on the same topic gets plain data", async () => {
     const tagged = await open('tess', topicQuery('feeds/a', 'feeds/b') + TAG);
     const plain = await open('pat', topicQuery('feeds/a'));
     const raw = await openRaw(url('rita', topicQuery('feeds/a') + TAG));
@@ -95,7 +101,89 @@ describe.each(ADAPTERS)('tagged topic events (?tagTopics=1) on %s', (adapter) =>
       const broadcastId = tagged.ofType('update')[1].lastEventId;
       const expected = `event: order\nid: ${id}\ndata: feeds/a\ndata: {"orderId":"1"}\n\nevent: update\nid: ${broadcastId}\ndata: "all"\n\n`;
       await waitForCount(() => (raw.body().endsWith(expected) ? 1 : 0), 1);
-      expect(raw.body()).toMatch(/^id: \S+\nretry: 100\n: connected\n\nevent: order\n/);
+      expect(raw.body()).toMatch(/^event: connected\nid: \S+\nretry: 100\n: connected\ndata: null\n\nevent: order\n/);
+    } finally {
+      raw.destroy();
+    }
+  });
+
+  /** Opens a plain EventSource for user `watch` and broadcasts once: the id of that broadcast, the present. */
+  async function presentId(): Promise<string> {
+    const watch = await open('watch');
+    const seen = watch.ofType('update').length;
+    sse().broadcast({ type: 'update', data: 'now' });
+    await watch.until(() => watch.ofType('update').length === seen + 1, 5000, 'the broadcast');
+    const id = watch.ofType('update')[seen].lastEventId;
+    watch.close();
+    await waitForCount(() => sse().connectionCount('watch'), 0);
+    return id;
+  }
+
+  it('a fresh shared stream opens with a connected event at the present: on the wire, and to an EventSource, with that id', async () => {
+    const now = await presentId();
+    const raw = await openRaw(url('oona', topicQuery('feeds/o') + TAG));
+    try {
+      expect(raw.status).toBe(200);
+      await waitForCount(() => (raw.body().endsWith('\n\n') ? 1 : 0), 1);
+      expect(raw.body()).toBe(sharedOpening(now));
+
+      const client = await open('olaf', topicQuery('feeds/o') + TAG);
+      await client.until(() => client.ofType(CONNECTED).length === 1, 5000, 'the connected event');
+      expect(client.events).toEqual([{ type: CONNECTED, data: null, rawData: 'null', lastEventId: now }]);
+
+      // Then the stream goes on as any: the next event follows the opening.
+      sse().publish('feeds/o', { type: 'update', data: 1 });
+      await client.until(() => client.ofType('update').length === 1, 5000, 'the event after the opening');
+      await waitForCount(() => (raw.body().endsWith('data: feeds/o\ndata: 1\n\n') ? 1 : 0), 1);
+      expect(raw.body().startsWith(sharedOpening(now) + 'event: update\n')).toBe(true);
+      expect(client.events.map((e) => e.type)).toEqual([CONNECTED, 'update']);
+    } finally {
+      raw.destroy();
+    }
+  });
+
+  it("an unshared stream's opening is unchanged: a comment with the id, no connected event", async () => {
+    const now = await presentId();
+    const raw = await openRaw(url('uma', topicQuery('feeds/u')));
+    const client = await open('ugo', topicQuery('feeds/u'));
+    try {
+      await waitForCount(() => (raw.body().endsWith('\n\n') ? 1 : 0), 1);
+      expect(raw.body()).toBe(plainOpening(now));
+      sse().publish('feeds/u', { type: 'update', data: 1 });
+      await client.until(() => client.ofType('update').length === 1, 5000, 'the event');
+      expect(client.events.map((e) => e.type)).toEqual(['update']);
+      await waitForCount(() => (raw.body().endsWith('data: 1\n\n') ? 1 : 0), 1);
+      expect(raw.body()).not.toMatch(/event: connected|data: null/);
+    } finally {
+      raw.destroy();
+    }
+  });
+
+  it('a resumed shared stream opens with a connected event carrying the resume id, then the replay', async () => {
+    const first = await open('rosa', topicQuery('feeds/q') + TAG);
+    sse().publish('feeds/q', { type: 'update', data: 0 });
+    await first.until(() => first.ofType('update').length === 1);
+    const seenId = first.ofType('update')[0].lastEventId;
+    first.close();
+    await waitForCount(() => sse().connectionCount('rosa'), 0);
+    sse().publish('feeds/q', { type: 'update', data: 1 });
+    sse().sendToUser('rosa', { type: 'update', data: 2 });
+
+    const raw = await openRaw(`${url('rosa', topicQuery('feeds/q') + TAG)}&lastEventId=${seenId}`);
+    const again = await open('rosa', `${topicQuery('feeds/q')}${TAG}&lastEventId=${seenId}`);
+    try {
+      await again.until(() => again.ofType('update').length === 2, 5000, 'the replay');
+      expect(again.events.map((e) => [e.type, e.rawData])).toEqual([
+        [CONNECTED, 'null'],
+        ['update', 'feeds/q\n1'],
+        ['update', '2'],
+      ]);
+      expect(again.events[0].lastEventId).toBe(seenId);
+      const [one, two] = again.ofType('update').map((e) => e.lastEventId);
+      await waitForCount(() => (raw.body().endsWith('data: 2\n\n') ? 1 : 0), 1);
+      expect(raw.body()).toBe(
+        `${sharedOpening(seenId)}event: update\nid: ${one}\ndata: feeds/q\ndata: 1\n\nevent: update\nid: ${two}\ndata: 2\n\n`,
+      );
     } finally {
       raw.destroy();
     }
@@ -106,7 +194,7 @@ describe.each(ADAPTERS)('tagged topic events (?tagTopics=1) on %s', (adapter) =>
     sse().publish('feeds/r', { type: 'update', data: 0 });
     await first.until(() => first.ofType('update').length === 1);
     expect(rawDataOf(first, 'update')).toEqual(['feeds/r\n0']);
-    const seenId = first.events[0].lastEventId;
+    const seenId = first.ofType('update')[0].lastEventId;
     first.close();
     await waitForCount(() => sse().connectionCount('rene'), 0);
     sse().publish('feeds/r', { type: 'update', data: 1 });
@@ -123,9 +211,9 @@ describe.each(ADAPTERS)('tagged topic events (?tagTopics=1) on %s', (adapter) =>
   });
 
   it.each([
-    ['another value', '&tagTopics=2', /tagTopics must be 1.*"2"/],
-    ['an empty value', '&tagTopics=', /tagTopics must be 1/],
-    ['a repeated parameter', '&tagTopics=1&tagTopics=1', /tagTopics must be given at most once/],
+    ['another value', '&shared=2', /shared must be 1.*"2"/],
+    ['an empty value', '&shared=', /shared must be 1/],
+    ['a repeated parameter', '&shared=1&shared=1', /shared must be given at most once/],
   ])('%s is a 400 before any stream byte, no slot taken', async (_, query, message) => {
     expectInvalid(await rawGet(url('bad', topicQuery('feeds/a') + query)), message);
     expect(sse().connectionCount('bad')).toBe(0);
@@ -139,9 +227,9 @@ describe.each(ADAPTERS)('tagged topic events (?tagTopics=1) on %s', (adapter) =>
       return (await res.json()).ticket;
     };
 
-    it('GET ?ticket=…&tagTopics=1 streams the ticket\'s topics tagged', async () => {
+    it('GET ?ticket=…&shared=1 streams the ticket\'s topics tagged, after a connected event', async () => {
       const ticket = await ticketFor('tina', topicQuery('feeds/t'));
-      const client = new StreamClient(`${path()}?ticket=${ticket}${TAG}`);
+      const client = new StreamClient(`${path()}?ticket=${ticket}${TAG}`, [CONNECTED]);
       clients.push(client);
       await client.opened();
       await waitForCount(() => sse().connectionCount('tina'), 1);
@@ -149,21 +237,22 @@ describe.each(ADAPTERS)('tagged topic events (?tagTopics=1) on %s', (adapter) =>
       sse().sendToUser('tina', { type: 'update', data: 'to tina' });
       await client.until(() => client.ofType('update').length === 2, 5000, 'the events');
       expect(rawDataOf(client, 'update')).toEqual(['feeds/t\n"by ticket"', '"to tina"']);
+      expect(client.events.map((e) => e.type)).toEqual([CONNECTED, 'update', 'update']);
     });
 
-    it('GET ?ticket=…&tagTopics=2 is a 400 that leaves the ticket unused', async () => {
+    it('GET ?ticket=…&shared=2 is a 400 that leaves the ticket unused', async () => {
       const ticket = await ticketFor('tina', topicQuery('feeds/t'));
-      expectInvalid(await rawGet(`${path()}?ticket=${ticket}&tagTopics=2`), /tagTopics must be 1/);
+      expectInvalid(await rawGet(`${path()}?ticket=${ticket}&shared=2`), /shared must be 1/);
       const res = await rawGet(`${path()}?ticket=${ticket}`);
       expect(res.status).toBe(200);
       expect(res.body).toMatch(/: connected/);
     });
   });
 
-  it("SseService.stream(userId, { tagTopics: true }) tags an app's own stream; without it, the same event is plain", async () => {
+  it("SseService.stream(userId, { shared: true }) opens an app's own stream with a connected event and tags it; without it, the opening is a comment and the same event plain", async () => {
     const received = { tagged: [] as SseFrame[], plain: [] as SseFrame[] };
     const subscriptions: Subscription[] = [
-      sse().stream('own', { topics: ['feeds/own'], tagTopics: true }).subscribe((f) => received.tagged.push(f as SseFrame)),
+      sse().stream('own', { topics: ['feeds/own'], shared: true }).subscribe((f) => received.tagged.push(f as SseFrame)),
       sse().stream('own', { topics: ['feeds/own'] }).subscribe((f) => received.plain.push(f as SseFrame)),
     ];
     try {
@@ -172,6 +261,12 @@ describe.each(ADAPTERS)('tagged topic events (?tagTopics=1) on %s', (adapter) =>
       const updates = (frames: SseFrame[]) => frames.filter((f) => f.type === 'update').map((f) => f.data);
       expect(updates(received.tagged)).toEqual(['feeds/own\n{"n":1}', '{"n":2}']);
       expect(updates(received.plain)).toEqual(['{"n":1}', '{"n":2}']);
+      // Both opened at the same present: the same opening id, written as a connected event or as a comment.
+      const [sharedOpen, plainOpen] = [received.tagged[0], received.plain[0]];
+      expect(sharedOpen.id).toMatch(/^\d+-\d+$/);
+      expect(plainOpen.id).toBe(sharedOpen.id);
+      expect(sharedOpen.text).toBe(sharedOpening(sharedOpen.id!));
+      expect(plainOpen.text).toBe(plainOpening(sharedOpen.id!));
     } finally {
       subscriptions.forEach((s) => s.unsubscribe());
     }
@@ -192,7 +287,7 @@ class SerialisingStore implements SseHistoryStore {
   }
 }
 
-describe('tagged topic events replayed from a store that serialises frames', () => {
+describe('shared streams replayed from a store that serialises frames', () => {
   let server: RunningApp;
   const clients: StreamClient[] = [];
   const { sse, open } = streamsOn(() => server, clients);
@@ -209,7 +304,7 @@ describe('tagged topic events replayed from a store that serialises frames', () 
     const first = await open('sam', topicQuery('feeds/s') + TAG);
     sse().publish('feeds/s', { type: 'update', data: 0 });
     await first.until(() => first.ofType('update').length === 1);
-    const seenId = first.events[0].lastEventId;
+    const seenId = first.ofType('update')[0].lastEventId;
     first.close();
     await waitForCount(() => sse().connectionCount('sam'), 0);
     sse().publish('feeds/s', { type: 'update', data: 1 });
@@ -224,10 +319,10 @@ describe('tagged topic events replayed from a store that serialises frames', () 
 
 const describeRedis = hasRedisServer() || process.env.CI === 'true' ? describe : describe.skip;
 if (!hasRedisServer() && process.env.CI !== 'true') {
-  console.warn('test/tag-topics.e2e-spec.ts: the Redis case is skipped, redis-server is not installed');
+  console.warn('test/shared-stream.e2e-spec.ts: the Redis case is skipped, redis-server is not installed');
 }
 
-describeRedis('tagged topic events on the Redis transport (two instances in this process)', () => {
+describeRedis('shared streams on the Redis transport (two instances in this process)', () => {
   let redis: TestRedisServer;
   let a: RunningApp;
   let b: RunningApp;
@@ -258,7 +353,7 @@ describeRedis('tagged topic events on the Redis transport (two instances in this
     expect(rawDataOf(tagged, 'update')).toEqual(['feeds/x\n0']);
     expect(rawDataOf(plain, 'update')).toEqual(['0']);
 
-    const seenId = tagged.events[0].lastEventId;
+    const seenId = tagged.ofType('update')[0].lastEventId;
     tagged.close();
     await waitForCount(() => onA.sse().connectionCount('ray'), 0);
     onA.sse().publish('feeds/x', { type: 'update', data: 1 });
