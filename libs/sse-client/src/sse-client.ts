@@ -28,7 +28,7 @@ const CLOSED = 2;
 /** The server's answer to a refused topic (or a user it forbids): asking again gets the same. */
 const FORBIDDEN = 403;
 
-const { authExpired: AUTH_EXPIRED, reset: RESET, heartbeat: HEARTBEAT } = SSE_EVENT_TYPES;
+const { authExpired: AUTH_EXPIRED, reset: RESET, heartbeat: HEARTBEAT, connected: CONNECTED } = SSE_EVENT_TYPES;
 
 /**
  * Events the client always listens to: the control events it acts on, and the server's
@@ -64,8 +64,12 @@ type Listener = (event: Event) => void;
 interface SseLeaderInternals {
   /** Receives every event, data untagged, after this client handled it (`auth-expired`: it is already recovering). */
   relay: (event: SseRelayedEvent) => void;
-  /** Ask the server to tag topic events (`?tagTopics=1`): the stream carries several members' topics. */
-  tagTopics: boolean;
+  /**
+   * Ask for a shared stream (`?shared=1`): topic events tagged with their topic (the stream
+   * carries several members' topics), and the opening sent as a `connected` event whose id
+   * is the stream's position, so a hand-over resumes from there even before any event.
+   */
+  shared: boolean;
   /** Event types to listen to besides the built-in ones: what the members handle. */
   listen: Iterable<string>;
 }
@@ -244,7 +248,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
     const { getTicket, getToken } = this.options;
     if (getTicket) {
       const ticket = await this.ask('getTicket', () => getTicket({ topics: this.topics }));
-      if (ticket !== undefined) this.openSource({ ticket, tagTopics: this.internals?.tagTopics });
+      if (ticket !== undefined) this.openSource({ ticket, shared: this.internals?.shared });
       return;
     }
     if (refreshToken && getToken) {
@@ -252,7 +256,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
       if (token === undefined) return;
       this.token = token;
     }
-    this.openSource({ token: this.token, topics: this.topics, tagTopics: this.internals?.tagTopics });
+    this.openSource({ token: this.token, topics: this.topics, shared: this.internals?.shared });
   }
 
   /**
@@ -289,7 +293,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
   }
 
   /** With a ticket, `topics` are left out: the ticket carries them. */
-  private openSource(params: { token?: string; ticket?: string; topics?: readonly string[]; tagTopics?: boolean }): void {
+  private openSource(params: { token?: string; ticket?: string; topics?: readonly string[]; shared?: boolean }): void {
     const url = buildStreamUrl(this.url, { ...params, lastEventId: this.currentLastEventId });
     let source: SseEventSourceLike;
     try {
@@ -344,13 +348,14 @@ export class SseClient<TEvents extends object = SseEventMap> {
 
   private handleMessage(source: SseEventSourceLike, type: string, event: MessageEvent<string>): void {
     if (source !== this.source) return;
-    if (type !== AUTH_EXPIRED) this.healthy = true;
+    // A shared stream's opening event says nothing of its health: an auth-expired right after it still backs off.
+    if (type !== AUTH_EXPIRED && type !== CONNECTED) this.healthy = true;
     const relay = this.internals?.relay;
     if (!relay) {
       this.dispatch(type, event.data, event, true);
       return;
     }
-    const tagged = this.internals?.tagTopics ? untagTopicData(event.data) : { topic: undefined, data: event.data };
+    const tagged = this.internals?.shared ? untagTopicData(event.data) : { topic: undefined, data: event.data };
     const id = typeof event.lastEventId === 'string' ? event.lastEventId : '';
     this.dispatch(type, tagged.data, event, true);
     relay({ type, data: tagged.data, id, topic: tagged.topic });
@@ -428,7 +433,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
       },
       handledTypes: () => [...this.handlers.keys()],
       receive: (event) => this.receiveRelayed(event),
-      mirrorStatus: (status, reason) => this.mirrorStatus(status, reason),
+      mirrorStatus: (status, reason, error) => this.mirrorStatus(status, reason, error),
       mirrorError: (error) => {
         if (!this.stopped) this.report(error);
       },
@@ -450,13 +455,16 @@ export class SseClient<TEvents extends object = SseEventMap> {
   }
 
   /** The shared stream's status is this client's, except closing (its own, by `close()`). */
-  private mirrorStatus(status: SseStatus, reason: SseStatusReason): void {
+  private mirrorStatus(status: SseStatus, reason: SseStatusReason, error?: SseClientError): void {
     if (this.stopped || status === 'closed') return;
     if (status === 'open') this.currentError = undefined;
+    if (error) this.currentError = error;
     // The leader's stream starting again (`connecting`) is, for a client that was open, a reconnect.
     this.setStatus(status === 'connecting' ? 'reconnecting' : status, reason);
-    // The leader gave up: so does every member, as its own stream would have.
-    if (status === 'error') this.share?.stop();
+    if (status !== 'error') return;
+    // The leader gave up: so does every member, as its own stream would have (status, then error).
+    if (error) this.emitError(error);
+    this.share?.stop();
   }
 
   /** This client leads its shared stream: a client of its own, unshared, holds the EventSource. */
@@ -483,7 +491,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
         onStatus: (status, _previous, reason) => relay.status(status, reason),
         onError: (error) => relay.error(error),
       },
-      { relay: (event) => relay.event(event), tagTopics: topics.length > 0, listen: types },
+      { relay: (event) => relay.event(event), shared: true, listen: types },
     );
     return {
       get status() {
@@ -491,6 +499,9 @@ export class SseClient<TEvents extends object = SseEventMap> {
       },
       get lastEventId() {
         return inner.lastEventId;
+      },
+      get error() {
+        return inner.error;
       },
       listenTo: (type) => void inner.listenTo(type),
       close: () => inner.close(),

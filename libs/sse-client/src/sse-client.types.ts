@@ -85,6 +85,8 @@ export interface SseServerEvents {
   [SSE_EVENT_TYPES.notification]: unknown;
   [SSE_EVENT_TYPES.update]: unknown;
   [SSE_EVENT_TYPES.heartbeat]: null;
+  /** Only on a shared stream (`?shared=1`): its opening, with the stream's position as its id. */
+  [SSE_EVENT_TYPES.connected]: null;
   [SSE_EVENT_TYPES.reset]: SseResetData;
   [SSE_EVENT_TYPES.authExpired]: SseAuthExpiredData;
 }

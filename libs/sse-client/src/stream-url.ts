@@ -27,19 +27,19 @@ export function withQueryParams(url: string, params: Record<string, string | rea
 
 /**
  * The stream URL with its credential (`ticket` or `token`), its topics (one `topic`
- * parameter each, replacing any in `url`), when known `lastEventId`, and `tagTopics=1`
- * when asked (a shared stream's leader, to tell its members' topics apart), as the server
+ * parameter each, replacing any in `url`), when known `lastEventId`, and `shared=1` when
+ * asked (a shared stream's leader: topic events tagged, the opening as an event), as the server
  * reads them. With a ticket, pass no topics: the ticket carries them.
  */
 export function buildStreamUrl(
   url: string,
-  params: { token?: string; ticket?: string; topics?: readonly string[]; lastEventId?: string; tagTopics?: boolean },
+  params: { token?: string; ticket?: string; topics?: readonly string[]; lastEventId?: string; shared?: boolean },
 ): string {
   return withQueryParams(url, {
     token: params.token,
     ticket: params.ticket,
     topic: params.topics,
     lastEventId: params.lastEventId,
-    [SSE_SHARED_PARAM]: params.tagTopics ? '1' : undefined,
+    [SSE_SHARED_PARAM]: params.shared ? '1' : undefined,
   });
 }

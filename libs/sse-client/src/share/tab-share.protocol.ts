@@ -24,9 +24,17 @@ export type SseShareMessage =
    * The leader's stream changed status; `topics`: what it carries. A member whose
    * topics it does not carry yet (a reconnect adding them is under way) is not `open`.
    */
-  | { kind: 'status'; from: string; status: SseStatus; reason: SseStatusReason; topics: readonly string[] }
-  /** The leader's stream reported an error (connection, token, giving up). */
-  | { kind: 'error'; from: string; code: SseErrorCode; message: string; httpStatus: number | undefined }
+  | {
+      kind: 'status';
+      from: string;
+      status: SseStatus;
+      reason: SseStatusReason;
+      topics: readonly string[];
+      /** With `error`: why the leader gave up, since a member stops listening once it mirrors that. */
+      error?: SseSharedError;
+    }
+  /** The leader's stream reported an error (connection, token, parse). */
+  | ({ kind: 'error'; from: string } & SseSharedError)
   /** A new leader asks every member to say what it needs. */
   | { kind: 'roll-call'; from: string }
   /** A member that has not heard from the leader for a while asks whether it still runs. */
@@ -39,6 +47,13 @@ export type SseShareMessage =
    * refusal is theirs alone, and the shared stream goes on without them.
    */
   | { kind: 'solo'; from: string; topics: readonly string[] };
+
+/** An `SseClientError` as it crosses the channel (structured clone keeps no class). */
+export interface SseSharedError {
+  code: SseErrorCode;
+  message: string;
+  httpStatus: number | undefined;
+}
 
 /** One event as the leader's EventSource received it, data untagged. */
 export interface SseRelayedEvent {

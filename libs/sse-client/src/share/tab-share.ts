@@ -7,6 +7,7 @@ import {
   type SseBroadcastChannelLike,
   type SseRelayedEvent,
   type SseShareMessage,
+  type SseSharedError,
 } from './tab-share.protocol.js';
 
 /**
@@ -29,6 +30,8 @@ export const SSE_SHARE_TIMINGS = {
 /** The real stream, held by the leader: an `SseClient` of its own, not shared. */
 export interface SseLeaderStream {
   readonly status: SseStatus;
+  /** The latest error it reported (why it gave up, once `status` is `error`). */
+  readonly error: SseClientError | undefined;
   readonly lastEventId: string | undefined;
   /** Listens to one more event type (a member handles it now). */
   listenTo(type: string): void;
@@ -48,7 +51,8 @@ export interface SseShareHost {
   readonly lastEventId: string | undefined;
   handledTypes(): Iterable<string>;
   receive(event: SseRelayedEvent): void;
-  mirrorStatus(status: SseStatus, reason: SseStatusReason): void;
+  /** With `error` (only for the `error` status): why the stream gave up, reported after the status. */
+  mirrorStatus(status: SseStatus, reason: SseStatusReason, error?: SseClientError): void;
   mirrorError(error: SseClientError): void;
   /** This member became the leader (`true`) or stopped being it. */
   roleChanged(leader: boolean): void;
@@ -261,13 +265,18 @@ export class SseTabShare {
         if (status === 'closed') return;
         if (status === 'open') this.leading?.topics.forEach((topic) => this.proven.add(topic));
         if ((reason === 'refused' || reason === 'forbidden') && this.refusedFor()) return;
-        if (!this.leading) return;
-        this.leading.reason = reason;
-        this.post({ kind: 'status', from: this.id, status, reason, topics: [...this.leading.topics] });
-        this.host.mirrorStatus(status, reason);
+        const leading = this.leading;
+        if (!leading) return;
+        leading.reason = reason;
+        // Giving up: the error goes with the status; a member stops listening once it mirrors it.
+        const error = status === 'error' ? leading.stream.error : undefined;
+        this.post({ kind: 'status', from: this.id, status, reason, topics: [...leading.topics], error: error && shared(error) });
+        this.host.mirrorStatus(status, reason, error);
       },
       error: (error) => {
-        this.post({ kind: 'error', from: this.id, code: error.code, message: error.message, httpStatus: error.httpStatus });
+        // The give-up error went with the `error` status.
+        if (this.leading?.stream.status === 'error') return;
+        this.post({ kind: 'error', from: this.id, ...shared(error) });
         this.host.mirrorError(error);
       },
     };
@@ -424,13 +433,11 @@ export class SseTabShare {
         this.heardFrom(message.from);
         if (this.leading) break;
         if (message.status === 'open' && !this.host.topics.every((topic) => message.topics.includes(topic))) break;
-        this.host.mirrorStatus(message.status, message.reason);
+        this.host.mirrorStatus(message.status, message.reason, message.error && clientError(message.error));
         break;
       case 'error':
         this.heardFrom(message.from);
-        if (!this.leading) {
-          this.host.mirrorError(new SseClientError(message.code, message.message, { httpStatus: message.httpStatus }));
-        }
+        if (!this.leading) this.host.mirrorError(clientError(message));
         break;
     }
   }
@@ -442,6 +449,14 @@ export class SseTabShare {
       // A closed channel (the page is going away): nothing to tell.
     }
   }
+}
+
+function shared({ code, message, httpStatus }: SseClientError): SseSharedError {
+  return { code, message, httpStatus };
+}
+
+function clientError({ code, message, httpStatus }: SseSharedError): SseClientError {
+  return new SseClientError(code, message, { httpStatus });
 }
 
 /** Whether event id `a` comes before `b` (ids that do not parse: only when `b` is unknown, never). */
