@@ -588,6 +588,39 @@ describe('SseClient share: hand-over', () => {
     expect(theLiveSource().param('lastEventId')).toBe('200-0');
   });
 
+  it("a reset (whose id is the opening's) reaches every member's onReset after the connected event", async () => {
+    const resets: string[] = [];
+    const onReset = ({ reason }: { reason: string }) => void resets.push(reason);
+    const [a, b] = [join('a', { lastEventId: 'not-an-id', onReset }), join('b', { onReset })];
+    await settle();
+    const first = theLiveSource();
+    expect(first.param('lastEventId')).toBe('not-an-id');
+    first.open();
+    first.emit('connected', null, '400-0');
+    first.emit('reset', { reason: 'malformed-id' }, '400-0');
+    await settle();
+    expect(resets).toEqual(['malformed-id', 'malformed-id']);
+    expect([a.client.lastEventId, b.client.lastEventId]).toEqual(['400-0', '400-0']);
+  });
+
+  it("a member that joined after the opening learns the stream's position from the leader's status, and resumes from it", async () => {
+    const a = join('a');
+    await settle();
+    const first = theLiveSource();
+    first.open();
+    first.emit('connected', null, '300-0');
+    await settle();
+    const b = join('b');
+    await settle();
+    expect(b.client.status).toBe('open');
+    expect(b.client.lastEventId).toBeUndefined();
+
+    a.client.close();
+    await settle();
+    expect(b.client.shareRole).toBe('leader');
+    expect(theLiveSource().param('lastEventId')).toBe('300-0');
+  });
+
   it('resumes from the newest id any member saw, when the new leader saw fewer events (other topics)', async () => {
     const a = join('a', { topics: ['a'] });
     const b = join('b', { topics: ['b'] });

@@ -369,8 +369,8 @@ export class SseClient<TEvents extends object = SseEventMap> {
   private receiveRelayed(relayed: SseRelayedEvent): void {
     if (this.stopped) return;
     if (relayed.topic !== undefined && !this.topicSet.has(relayed.topic)) return;
-    // Heartbeat events and auth-expired repeat the last id: not a repeat of an event.
-    const repeatsId = relayed.type === HEARTBEAT || relayed.type === AUTH_EXPIRED;
+    // Heartbeat events and auth-expired repeat the last id, a reset the opening's: not repeats of an event.
+    const repeatsId = relayed.type === HEARTBEAT || relayed.type === AUTH_EXPIRED || relayed.type === RESET;
     if (!repeatsId && relayed.id !== '' && !isAfter(relayed.id, this.currentLastEventId)) return;
     const event = new MessageEvent<string>(relayed.type, { data: relayed.data, lastEventId: relayed.id });
     this.dispatch(relayed.type, relayed.data, event, false);

@@ -30,6 +30,11 @@ export type SseShareMessage =
       status: SseStatus;
       reason: SseStatusReason;
       topics: readonly string[];
+      /**
+       * The stream's position (its last id, or its opening's): a member that joined after
+       * the opening learns where the stream stands, should it have to take over before any event.
+       */
+      position: string | undefined;
       /** With `error`: why the leader gave up, since a member stops listening once it mirrors that. */
       error?: SseSharedError;
     }

@@ -107,6 +107,8 @@ export class SseTabShare {
   /** The member that last spoke as the leader, when it last did, and when it was pinged without answer yet. */
   private leader: { id: string; heardAt: number; pingedAt: number | undefined } | undefined;
   private active = false;
+  /** The newest position the leader reported (its stream's last id, or its opening's). */
+  private position: string | undefined;
   private readonly onMessage = (event: MessageEvent): void => this.receive(event.data as SseShareMessage);
   private readonly onFreeze = (): void => this.suspend();
   private readonly onResume = (): void => this.resume();
@@ -270,7 +272,15 @@ export class SseTabShare {
         leading.reason = reason;
         // Giving up: the error goes with the status; a member stops listening once it mirrors it.
         const error = status === 'error' ? leading.stream.error : undefined;
-        this.post({ kind: 'status', from: this.id, status, reason, topics: [...leading.topics], error: error && shared(error) });
+        this.post({
+          kind: 'status',
+          from: this.id,
+          status,
+          reason,
+          topics: [...leading.topics],
+          position: leading.stream.lastEventId,
+          error: error && shared(error),
+        });
         this.host.mirrorStatus(status, reason, error);
       },
       error: (error) => {
@@ -377,8 +387,7 @@ export class SseTabShare {
   /** The newest id this member or any other has seen: where a new leader resumes. */
   private latestSeenId(): string | undefined {
     let latest = this.host.lastEventId;
-    for (const member of this.members.values()) {
-      const id = member.lastEventId;
+    for (const id of [this.position, ...[...this.members.values()].map((member) => member.lastEventId)]) {
       if (id !== undefined && (latest === undefined || isBefore(latest, id))) latest = id;
     }
     return latest;
@@ -399,7 +408,8 @@ export class SseTabShare {
           // The newcomer mirrors the stream's status as it is now.
           const { stream, reason, topics } = this.leading;
           if (stream.status !== 'connecting') {
-            this.post({ kind: 'status', from: this.id, status: stream.status, reason, topics: [...topics] });
+            const position = stream.lastEventId;
+            this.post({ kind: 'status', from: this.id, status: stream.status, reason, topics: [...topics], position });
           }
         }
         this.syncLeader(message.join ? { lastEventId: message.lastEventId } : undefined);
@@ -431,6 +441,9 @@ export class SseTabShare {
         break;
       case 'status':
         this.heardFrom(message.from);
+        if (message.position !== undefined && (this.position === undefined || isBefore(this.position, message.position))) {
+          this.position = message.position;
+        }
         if (this.leading) break;
         if (message.status === 'open' && !this.host.topics.every((topic) => message.topics.includes(topic))) break;
         this.host.mirrorStatus(message.status, message.reason, message.error && clientError(message.error));
