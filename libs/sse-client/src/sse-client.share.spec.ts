@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { SseClient, createSseClient } from './sse-client.js';
 import type { SseClientError } from './sse-client.errors.js';
 import type { SseClientOptions, SseShareOptions, SseStatus, SseStatusReason } from './sse-client.types.js';
+import { SSE_LIMITS } from '../../sse/src/sse-wire.rules.js';
 import { SSE_SHARE_TIMINGS } from './share/tab-share.js';
 import { FakeEventSource } from './testing/fake-event-source.js';
 import { FakeBroadcastHub, type FakeChannel, FakeLockManager } from './testing/fake-share.js';
@@ -388,9 +389,20 @@ describe('SseClient share: topics coming and going', () => {
     await settle();
     const second = theLiveSource();
     expect(topicsOf(second)).toEqual(['a', 'secret']);
-    second.fail(); // a browser's EventSource: refused, no status code
-
-    await settle();
+    // A browser's EventSource is refused without a status code: the leader asks the URL (HEAD).
+    const probes: string[] = [];
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (async (url: string, init?: RequestInit) => {
+      probes.push(`${init?.method} ${new URL(url, 'http://x').searchParams.getAll('topic').join(',')}`);
+      return { status: 403 } as Response;
+    }) as typeof fetch;
+    try {
+      second.fail();
+      await settle();
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    expect(probes).toEqual(['HEAD a,secret']);
     expect(secret.client.shareRole).toBe('none');
     expect(secret.roles).toEqual(['none']);
     const sources = live();
@@ -402,7 +414,50 @@ describe('SseClient share: topics coming and going', () => {
     expect(topicsOf(shared)).toEqual(['a']);
     expect(shared.param('lastEventId')).toBe('100-0');
     expect(a.client.shareRole).toBe('leader');
-    expect(a.statuses).toEqual([['open', 'opened']]);
+    // The refusal shows (the leader's stream was refused) until the stream without the topic opens.
+    expect(a.statuses).toEqual([
+      ['open', 'opened'],
+      ['reconnecting', 'refused'],
+    ]);
+  });
+
+  it('keeps everyone on the shared stream when the refusal is not a 403 (the HEAD answers 401): the stream recovers as usual', async () => {
+    const a = join('a', { topics: ['a'] });
+    await settle();
+    theLiveSource().open();
+    const other = join('other', { topics: ['b'] });
+    await settle();
+    const second = theLiveSource();
+    expect(topicsOf(second)).toEqual(['a', 'b']);
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (async () => ({ status: 401 }) as Response) as typeof fetch;
+    try {
+      second.fail();
+      await settle(NO_JITTER.initialMs);
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    expect([a.client.shareRole, other.client.shareRole]).toEqual(['leader', 'follower']);
+    const third = theLiveSource();
+    expect(topicsOf(third)).toEqual(['a', 'b']);
+  });
+
+  it(`sends the members whose topics do not fit in one stream (${SSE_LIMITS.topicsPerStream}) to streams of their own, newest first`, async () => {
+    const topicsFrom = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}/${i}`);
+    const first = join('first', { topics: topicsFrom('x', 8) });
+    await settle(2);
+    const second = join('second', { topics: topicsFrom('y', 8) });
+    await settle(2);
+    const third = join('third', { topics: topicsFrom('z', 8) });
+    await settle();
+    await settle();
+    expect([first.client.shareRole, second.client.shareRole, third.client.shareRole]).toEqual(['leader', 'follower', 'none']);
+    const sources = live();
+    expect(sources).toHaveLength(2);
+    const shared = sources.find((source) => source.param('shared') === '1')!;
+    expect(topicsOf(shared)).toEqual([...topicsFrom('x', 8), ...topicsFrom('y', 8)].sort());
+    const own = sources.find((source) => source !== shared)!;
+    expect(topicsOf(own)).toEqual(topicsFrom('z', 8));
   });
 
   it('reports the share role: the first client leads, the next one when it leaves', async () => {
@@ -411,8 +466,9 @@ describe('SseClient share: topics coming and going', () => {
     expect([a.roles, b.roles, c.roles]).toEqual([['leader'], [], []]);
     a.client.close();
     await settle();
-    // a hears of losing the lead as it closes (before its status is closed).
-    expect([a.roles, b.roles, c.roles]).toEqual([['leader', 'follower'], ['leader'], []]);
+    // a closed client's role is none, and closing reports no change of role.
+    expect([a.roles, b.roles, c.roles]).toEqual([['leader'], ['leader'], []]);
+    expect(a.client.shareRole).toBe('none');
   });
 });
 
@@ -504,11 +560,7 @@ describe('SseClient share: status and errors', () => {
     expect(roles().filter((role) => role.endsWith(':leader'))).toEqual([]);
   });
 
-  // KNOWN BUG (reported, not fixed here): the leader relays status `error` first; mirroring it
-  // stops every member's share (the leader's channel closes), so the give-up error that
-  // SseClient.giveUp emits right after is posted on a closed channel and dropped by stopped
-  // clients: nobody's onError runs and client.error stays the previous error. Make this it()
-  // once fixed (hold the `error` status in tab-share's relay until the error is relayed).
+  // The give-up error travels with the leader's `error` status: mirroring it stops each member's share.
   it('reports the give-up error (onError, client.error) to every client, as an unshared client does', async () => {
     const alone = createSseClient<TestEvents>(URL_A, {
       token: 'tok-1',
@@ -601,6 +653,30 @@ describe('SseClient share: hand-over', () => {
     await settle();
     expect(resets).toEqual(['malformed-id', 'malformed-id']);
     expect([a.client.lastEventId, b.client.lastEventId]).toEqual(['400-0', '400-0']);
+  });
+
+  it('a reset on a stream rewound for a member that joined behind it goes to that member only', async () => {
+    const resets: string[] = [];
+    const onReset = (name: string) => ({ onReset: ({ reason }: { reason: string }) => void resets.push(`${name}:${reason}`) });
+    const [a, b] = [join('a', onReset('a')), join('b', onReset('b'))];
+    await settle();
+    const first = theLiveSource();
+    first.open();
+    first.emit('update', { n: 1 }, '500-0');
+    first.emit('update', { n: 2 }, '500-1');
+    await settle();
+    const c = join('c', { ...onReset('c'), lastEventId: '400-0' });
+    await settle();
+    const rewound = theLiveSource();
+    expect(rewound.param('lastEventId')).toBe('400-0');
+    rewound.open();
+    rewound.emit('connected', null, '400-0');
+    rewound.emit('reset', { reason: 'too-old' }, '500-2');
+    rewound.emit('update', { n: 3 }, '500-3');
+    await settle();
+    expect(resets).toEqual(['c:too-old']);
+    for (const m of [a, b]) expect(m.updates.map(([n]) => n)).toEqual([1, 2, 3]);
+    expect(c.updates.map(([n]) => n)).toEqual([3]);
   });
 
   it("a member that joined after the opening learns the stream's position from the leader's status, and resumes from it", async () => {

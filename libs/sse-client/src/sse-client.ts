@@ -72,7 +72,14 @@ interface SseLeaderInternals {
   shared: boolean;
   /** Event types to listen to besides the built-in ones: what the members handle. */
   listen: Iterable<string>;
+  /** Every status change, with the error it gave up on (for `error`); also during construction. */
+  status: (status: SseStatus, reason: SseStatusReason, error: SseClientError | undefined) => void;
+  /** A token `getToken()` gave: the leader's next stream (a restart) starts with it. */
+  token: (token: string) => void;
 }
+
+/** A leader's new stream reuses a token this recent; an older one is renewed first (`getToken`). */
+const LEADER_TOKEN_REUSE_MS = 60_000;
 
 /**
  * Per-user Server-Sent Events over the browser's EventSource, with typed handlers,
@@ -126,6 +133,10 @@ export class SseClient<TEvents extends object = SseEventMap> {
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** This client's membership of a shared stream; `undefined` when it opens its own. */
   private share: SseTabShare | undefined;
+  /** When `token` was given or last renewed. */
+  private tokenAt = Date.now();
+  /** The URL of the last EventSource opened (credential included): for `probe()`. */
+  private sourceUrl: string | undefined;
   private readonly topicSet: ReadonlySet<string>;
 
   /** @param internals The leader's hooks when this client holds a shared stream; not for apps. */
@@ -174,7 +185,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
    * `follower` (it receives the leader's events), or `none` (it opens its own stream).
    */
   get shareRole(): SseShareRole {
-    if (!this.share) return 'none';
+    if (!this.share || this.stopped) return 'none';
     return this.share.isLeader ? 'leader' : 'follower';
   }
 
@@ -223,8 +234,9 @@ export class SseClient<TEvents extends object = SseEventMap> {
     if (this.currentStatus === 'closed') return;
     this.clearTimer();
     this.dropSource();
-    this.share?.stop();
     this.setStatus('closed', 'closed');
+    // After the status: a closed client's role is `none`, and reports no change on the way.
+    this.share?.stop();
   }
 
   /** Listens to `type` on the current and later EventSources; whether it is new. */
@@ -255,6 +267,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
       const token = await this.ask('getToken', getToken);
       if (token === undefined) return;
       this.token = token;
+      this.internals?.token(token);
     }
     this.openSource({ token: this.token, topics: this.topics, shared: this.internals?.shared });
   }
@@ -295,6 +308,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
   /** With a ticket, `topics` are left out: the ticket carries them. */
   private openSource(params: { token?: string; ticket?: string; topics?: readonly string[]; shared?: boolean }): void {
     const url = buildStreamUrl(this.url, { ...params, lastEventId: this.currentLastEventId });
+    this.sourceUrl = url;
     let source: SseEventSourceLike;
     try {
       source = new this.EventSourceImpl(url, { withCredentials: this.options.withCredentials ?? false });
@@ -478,7 +492,9 @@ export class SseClient<TEvents extends object = SseEventMap> {
     const inner = new SseClient<TEvents>(
       this.url,
       {
-        token: this.token,
+        // A new leader's stream (a hand-over, a restart for topics) asks for a fresh token when
+        // it can and this client's is not recent: it may be the one it was created with, hours ago.
+        token: getToken && Date.now() - this.tokenAt > LEADER_TOKEN_REUSE_MS ? undefined : this.token,
         getToken,
         getTicket,
         withCredentials,
@@ -488,10 +504,18 @@ export class SseClient<TEvents extends object = SseEventMap> {
         topics,
         lastEventId,
         share: false,
-        onStatus: (status, _previous, reason) => relay.status(status, reason),
         onError: (error) => relay.error(error),
       },
-      { relay: (event) => relay.event(event), shared: true, listen: types },
+      {
+        relay: (event) => relay.event(event),
+        shared: true,
+        listen: types,
+        status: (status, reason, error) => relay.status(status, reason, error),
+        token: (token) => {
+          this.token = token;
+          this.tokenAt = Date.now();
+        },
+      },
     );
     return {
       get status() {
@@ -500,10 +524,8 @@ export class SseClient<TEvents extends object = SseEventMap> {
       get lastEventId() {
         return inner.lastEventId;
       },
-      get error() {
-        return inner.error;
-      },
       listenTo: (type) => void inner.listenTo(type),
+      probe: () => inner.probe(),
       close: () => inner.close(),
     };
   }
@@ -586,6 +608,28 @@ export class SseClient<TEvents extends object = SseEventMap> {
     this.currentStatusReason = reason;
     const onStatus = this.options.onStatus;
     if (onStatus) this.callback('onStatus', () => onStatus(next, previous, reason));
+    this.internals?.status(next, reason, next === 'error' ? this.currentError : undefined);
+  }
+
+  /**
+   * What the stream's URL answers to a `HEAD` now (`undefined`: not asked, or no answer).
+   * A ticket is spent by its stream, so with `getTicket` nothing is asked (a ticket
+   * request says 403 itself).
+   */
+  private async probe(): Promise<number | undefined> {
+    const url = this.sourceUrl;
+    const fetchImpl = (globalThis as { fetch?: typeof fetch }).fetch;
+    if (url === undefined || this.options.getTicket || typeof fetchImpl !== 'function') return undefined;
+    try {
+      const res = await fetchImpl(url, {
+        method: 'HEAD',
+        cache: 'no-store',
+        credentials: this.options.withCredentials ? 'include' : 'same-origin',
+      });
+      return res.status;
+    } catch {
+      return undefined;
+    }
   }
 
   private report(error: SseClientError): void {

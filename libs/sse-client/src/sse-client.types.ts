@@ -219,7 +219,7 @@ export interface SseShareOptions {
    * in as different users. `useSSE` uses its `key` option when this is not given.
    */
   key?: string;
-  /** Where Web Locks are missing: a leader not heard from for this long is replaced. Default 3000 ms. */
+  /** Where Web Locks are missing: a leader not heard from for this long is replaced. Default 3000 ms, at least 300. */
   leaseMs?: number;
   /** A `BroadcastChannel` implementation (tests, polyfills); `null`: none, so no sharing. */
   BroadcastChannel?: (new (name: string) => SseBroadcastChannelLike) | null;

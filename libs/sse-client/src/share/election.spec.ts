@@ -276,6 +276,26 @@ describe('SseLockElection', () => {
     expect(locks.state('lock')).toEqual({ held: false, waiting: 0 });
   });
 
+  it('takeOver() steals the lock of a holder that stopped running; the old holder resigns and queues again', async () => {
+    const [a, b, c] = [lockCandidate(), lockCandidate(), lockCandidate()];
+    await advance(0);
+    expect([a.leads, b.leads, c.leads]).toEqual([1, 0, 0]);
+    b.election.takeOver();
+    await advance(0);
+    expect([a.leads, b.leads, c.leads]).toEqual([1, 1, 0]);
+    expect([a.resigns, b.resigns, c.resigns]).toEqual([1, 0, 0]);
+    // a and c wait behind b now; the queue still works.
+    expect(locks.state('lock')).toEqual({ held: true, waiting: 2 });
+    b.election.takeOver(); // the holder: nothing to take
+    await advance(0);
+    expect(b.leads).toBe(1);
+    b.election.stop();
+    await advance(0);
+    expect(a.leads + c.leads).toBe(2);
+    a.election.stop();
+    c.election.stop();
+  });
+
   it('withdraws a request by stop() before it is granted: it never leads', async () => {
     const [a, b, c] = [lockCandidate(), lockCandidate(), lockCandidate()];
     await advance(0);

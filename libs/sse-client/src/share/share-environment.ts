@@ -4,8 +4,11 @@ import { SseLockElection } from './lock.election.js';
 import type { SseShareParts } from './tab-share.js';
 import type { SseBroadcastChannelConstructor, SseLockManagerLike } from './tab-share.protocol.js';
 
-/** Prefix of the channel (and lock) names of shared streams. */
-const SHARE_NAME_PREFIX = 'nest-sse:';
+/**
+ * Prefix of the channel (and lock) names of shared streams, with the version of their
+ * messages: tabs still running another version after a deploy do not mix with these.
+ */
+const SHARE_NAME_PREFIX = 'nest-sse:v1:';
 
 /**
  * What a client shares its stream through, or `undefined` when it opens its own:
@@ -17,6 +20,10 @@ const SHARE_NAME_PREFIX = 'nest-sse:';
 export function resolveShareParts(url: string, option: boolean | SseShareOptions | undefined): SseShareParts | undefined {
   if (option === false) return undefined;
   const options: SseShareOptions = typeof option === 'object' && option !== null ? option : {};
+  const { leaseMs } = options;
+  if (leaseMs !== undefined && !(Number.isFinite(leaseMs) && leaseMs >= 300)) {
+    throw new RangeError(`share.leaseMs must be a number of milliseconds >= 300, got ${String(leaseMs)}`);
+  }
   const global = globalThis as {
     BroadcastChannel?: SseBroadcastChannelConstructor;
     navigator?: { locks?: SseLockManagerLike };
@@ -37,7 +44,7 @@ export function resolveShareParts(url: string, option: boolean | SseShareOptions
     election:
       locks && typeof locks.request === 'function'
         ? () => new SseLockElection(locks, name)
-        : (memberId) => new SseLeaseElection(() => new Channel(`${name}#election`), memberId, options.leaseMs),
+        : (memberId) => new SseLeaseElection(() => new Channel(`${name}#election`), memberId, leaseMs),
   };
 }
 

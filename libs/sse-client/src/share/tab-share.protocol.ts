@@ -18,8 +18,11 @@ export type SseShareMessage =
     }
   /** A member leaves (its client closed, its page hidden for good). */
   | { kind: 'bye'; from: string; leader: boolean }
-  /** An event of the leader's stream, with its topic when it was published to one. */
-  | { kind: 'event'; from: string; event: SseRelayedEvent }
+  /**
+   * An event of the leader's stream, with its topic when it was published to one. `only`:
+   * the members it is for (a reset after the stream was rewound for them; the others are ahead).
+   */
+  | { kind: 'event'; from: string; event: SseRelayedEvent; only?: readonly string[] }
   /**
    * The leader's stream changed status; `topics`: what it carries. A member whose
    * topics it does not carry yet (a reconnect adding them is under way) is not `open`.
@@ -42,16 +45,21 @@ export type SseShareMessage =
   | ({ kind: 'error'; from: string } & SseSharedError)
   /** A new leader asks every member to say what it needs. */
   | { kind: 'roll-call'; from: string }
-  /** A member that has not heard from the leader for a while asks whether it still runs. */
-  | { kind: 'ping'; from: string; to: string }
+  /**
+   * A member that has not heard from the leader for a while asks whether it still runs
+   * (`to`: the leader it knows; none: whoever leads).
+   */
+  | { kind: 'ping'; from: string; to: string | undefined }
   /** The leader runs (its page is neither frozen nor hung). */
   | { kind: 'pong'; from: string }
+  /** The sender does not lead (any more): whoever took it for the leader waits for the real one. */
+  | { kind: 'resigned'; from: string }
   /**
-   * The shared stream was refused once it carried these topics (not yet seen on an open
-   * stream): the members that asked for one of them open streams of their own, where a
-   * refusal is theirs alone, and the shared stream goes on without them.
+   * These members open streams of their own and leave the group: the server refused (403)
+   * a topic only they asked for, or their topics do not fit in one stream
+   * (`SSE_LIMITS.topicsPerStream`). A refusal there is theirs alone.
    */
-  | { kind: 'solo'; from: string; topics: readonly string[] };
+  | { kind: 'solo'; from: string; members: readonly string[] };
 
 /** An `SseClientError` as it crosses the channel (structured clone keeps no class). */
 export interface SseSharedError {

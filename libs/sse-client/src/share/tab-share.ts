@@ -1,4 +1,5 @@
 import { compareEventIds, parseEventId } from '../../../sse/src/sse-event-id.js';
+import { SSE_EVENT_TYPES, SSE_LIMITS } from '../../../sse/src/sse-wire.rules.js';
 import { SseClientError } from '../sse-client.errors.js';
 import type { SseStatus, SseStatusReason } from '../sse-client.types.js';
 import type { SseTabElection } from './tab-election.interface.js';
@@ -9,6 +10,9 @@ import {
   type SseShareMessage,
   type SseSharedError,
 } from './tab-share.protocol.js';
+
+const RESET = SSE_EVENT_TYPES.reset;
+const FORBIDDEN = 403;
 
 /**
  * How often a member repeats what it needs, and how long the leader remembers one it no
@@ -30,18 +34,23 @@ export const SSE_SHARE_TIMINGS = {
 /** The real stream, held by the leader: an `SseClient` of its own, not shared. */
 export interface SseLeaderStream {
   readonly status: SseStatus;
-  /** The latest error it reported (why it gave up, once `status` is `error`). */
-  readonly error: SseClientError | undefined;
   readonly lastEventId: string | undefined;
   /** Listens to one more event type (a member handles it now). */
   listenTo(type: string): void;
+  /**
+   * The HTTP status the stream's URL answers now (a `HEAD` request), or `undefined` when it
+   * cannot be asked (a ticket is spent by its stream) or did not answer: a browser's
+   * EventSource does not say why it was refused.
+   */
+  probe(): Promise<number | undefined>;
   close(): void;
 }
 
 /** What the leader's stream reports, to relay to every member. */
 export interface SseLeaderRelay {
   event(event: SseRelayedEvent): void;
-  status(status: SseStatus, reason: SseStatusReason): void;
+  /** With `error` for the `error` status: why it gave up. */
+  status(status: SseStatus, reason: SseStatusReason, error: SseClientError | undefined): void;
   error(error: SseClientError): void;
 }
 
@@ -56,7 +65,7 @@ export interface SseShareHost {
   mirrorError(error: SseClientError): void;
   /** This member became the leader (`true`) or stopped being it. */
   roleChanged(leader: boolean): void;
-  /** Leaves the share for good and opens a stream of its own (its topics broke the shared one). */
+  /** Leaves the share for good and opens a stream of its own (see the `solo` message). */
   goSolo(): void;
   /** Opens the real stream, subscribed to `topics`, resuming after `lastEventId`. */
   openLeaderStream(topics: readonly string[], types: Iterable<string>, lastEventId: string | undefined, relay: SseLeaderRelay): SseLeaderStream;
@@ -75,6 +84,26 @@ export interface SseShareParts {
   election: (memberId: string) => SseTabElection;
 }
 
+/** The leader's stream and what it was opened with. */
+interface Leading {
+  /** Set once the client is made; its first statuses may come while it is made. */
+  stream: SseLeaderStream | undefined;
+  topics: ReadonlySet<string>;
+  types: Set<string>;
+  reason: SseStatusReason;
+  /**
+   * Who a reset on this stream concerns: everyone after a hand-over (they may have missed
+   * events), only the members it was rewound for after a restart (the others are ahead).
+   */
+  resetsFor: 'all' | ReadonlySet<string>;
+}
+
+/** A restart of the leader's stream waiting for its turn: from where, and for whom it rewinds. */
+interface PendingRestart {
+  lastEventId: string | undefined;
+  rewoundFor: Set<string>;
+}
+
 /**
  * One client's membership in a stream shared by the tabs of a browser (and the
  * clients of one tab) that have the same URL and share key. Every member hears
@@ -89,23 +118,18 @@ export class SseTabShare {
   private readonly channel: SseBroadcastChannelLike;
   private readonly election: SseTabElection;
   private readonly members = new Map<string, MemberNeeds>();
-  private leading:
-    | {
-        stream: SseLeaderStream;
-        topics: ReadonlySet<string>;
-        types: Set<string>;
-        reason: SseStatusReason;
-      }
-    | undefined;
-  /** Topics a stream of this leader carried while open: a refusal cannot be theirs. */
-  private proven = new Set<string>();
-  /** Where the next restart of the leader's stream resumes: the earliest id asked for. */
-  private restartFrom: { lastEventId: string | undefined } | undefined;
+  private leading: Leading | undefined;
+  /** Topics seen carried by an open stream (this member's, or a leader's it heard of): a refusal is not theirs. */
+  private readonly proven = new Set<string>();
+  private restartPending: PendingRestart | undefined;
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
   private keepAlive: ReturnType<typeof setInterval> | undefined;
   private watch: ReturnType<typeof setInterval> | undefined;
-  /** The member that last spoke as the leader, when it last did, and when it was pinged without answer yet. */
-  private leader: { id: string; heardAt: number; pingedAt: number | undefined } | undefined;
+  /**
+   * The member that last spoke as the leader (`undefined` id: not known yet), when it last
+   * did, and when it was pinged without an answer yet.
+   */
+  private leader: { id: string | undefined; heardAt: number; pingedAt: number | undefined } | undefined;
   private active = false;
   /** The newest position the leader reported (its stream's last id, or its opening's). */
   private position: string | undefined;
@@ -167,13 +191,15 @@ export class SseTabShare {
   private resume(): void {
     if (this.active) return;
     this.active = true;
+    // Not heard of yet: a leader that does not run (hung, frozen) must still be noticed.
+    this.leader = { id: undefined, heardAt: Date.now(), pingedAt: undefined };
     this.announce(true);
     this.keepAlive = setInterval(() => this.tick(), SSE_SHARE_TIMINGS.keepAliveMs);
     this.watch = setInterval(() => this.watchLeader(), SSE_SHARE_TIMINGS.watchMs);
-    this.election.start({ lead: () => this.lead(), resign: () => this.stopLeading() });
+    this.election.start({ lead: () => this.lead(), resign: () => this.resign() });
   }
 
-  /** Steps aside (frozen, cached): another member takes the stream; `resume` joins again. */
+  /** Steps aside (frozen, cached, closed): another member takes the stream; `resume` joins again. */
   private suspend(): void {
     if (!this.active) return;
     this.post({ kind: 'bye', from: this.id, leader: this.isLeader });
@@ -245,108 +271,137 @@ export class SseTabShare {
 
   private lead(): void {
     if (!this.active || this.leading) return;
+    // The leader this one replaces (closed, crashed, stuck) needs nothing any more.
+    if (this.leader?.id !== undefined) this.members.delete(this.leader.id);
+    this.leader = undefined;
     this.post({ kind: 'roll-call', from: this.id });
-    this.openStream(this.latestSeenId());
+    this.openStream(this.latestSeenId(), 'all');
     this.host.roleChanged(true);
   }
 
-  private openStream(lastEventId: string | undefined): void {
-    const topics = new Set(this.host.topics);
+  /** Lost the lead without giving it up (stolen, or a lease conflict): say so, and follow. */
+  private resign(): void {
+    if (!this.leading) return;
+    this.stopLeading();
+    this.post({ kind: 'resigned', from: this.id });
+  }
+
+  private openStream(lastEventId: string | undefined, resetsFor: Leading['resetsFor']): void {
+    const { topics, soloists } = this.union();
+    if (soloists.length > 0) this.sendSolo(soloists);
     const types = new Set(this.host.handledTypes());
-    for (const member of this.members.values()) {
-      member.topics.forEach((topic) => topics.add(topic));
-      member.types.forEach((type) => types.add(type));
-    }
+    for (const member of this.members.values()) member.types.forEach((type) => types.add(type));
+    const leading: Leading = { stream: undefined, topics, types, reason: 'opened', resetsFor };
+    this.leading = leading;
     const relay: SseLeaderRelay = {
       event: (event) => {
-        this.post({ kind: 'event', from: this.id, event });
-        this.host.receive(event);
+        if (this.leading !== leading) return;
+        const only = event.type === RESET && leading.resetsFor !== 'all' ? [...leading.resetsFor] : undefined;
+        this.post({ kind: 'event', from: this.id, event, only });
+        if (!only || only.includes(this.id)) this.host.receive(event);
       },
-      status: (status, reason) => {
+      status: (status, reason, error) => {
         // Closing is the leader's own business (handing over, or a restart).
-        if (status === 'closed') return;
-        if (status === 'open') this.leading?.topics.forEach((topic) => this.proven.add(topic));
-        if ((reason === 'refused' || reason === 'forbidden') && this.refusedFor()) return;
-        const leading = this.leading;
-        if (!leading) return;
+        if (this.leading !== leading || status === 'closed') return;
+        if (status === 'open') leading.topics.forEach((topic) => this.proven.add(topic));
+        if (reason === 'forbidden' && this.refusedFor(leading)) return;
+        if (reason === 'refused') void this.probeRefusal(leading);
         leading.reason = reason;
-        // Giving up: the error goes with the status; a member stops listening once it mirrors it.
-        const error = status === 'error' ? leading.stream.error : undefined;
         this.post({
           kind: 'status',
           from: this.id,
           status,
           reason,
           topics: [...leading.topics],
-          position: leading.stream.lastEventId,
+          position: leading.stream?.lastEventId ?? lastEventId,
           error: error && shared(error),
         });
         this.host.mirrorStatus(status, reason, error);
       },
       error: (error) => {
         // The give-up error went with the `error` status.
-        if (this.leading?.stream.status === 'error') return;
+        if (this.leading !== leading || leading.stream?.status === 'error') return;
         this.post({ kind: 'error', from: this.id, ...shared(error) });
         this.host.mirrorError(error);
       },
     };
-    const stream = this.host.openLeaderStream([...topics].sort(), types, lastEventId, relay);
-    this.leading = { stream, topics, types, reason: 'opened' };
+    leading.stream = this.host.openLeaderStream([...topics].sort(), types, lastEventId, relay);
   }
 
   /**
-   * The stream was refused while carrying topics never seen open: perhaps a member asked
-   * for one it may not see (a browser's EventSource does not say 401 from 403). Those
-   * members go solo, this leader too if it asked for one, and the stream goes on without
-   * them. Whether it did so.
+   * The topics of this member and of the others, in the order they joined (ids sort by
+   * creation), as many as one stream may carry (`SSE_LIMITS.topicsPerStream`); the
+   * members whose topics no longer fit go solo.
    */
-  private refusedFor(): boolean {
-    const leading = this.leading;
-    if (!leading) return false;
+  private union(): { topics: Set<string>; soloists: string[] } {
+    const topics = new Set(this.host.topics);
+    const soloists: string[] = [];
+    for (const [id, member] of [...this.members].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const added = member.topics.filter((topic) => !topics.has(topic));
+      if (topics.size + added.length > SSE_LIMITS.topicsPerStream) soloists.push(id);
+      else added.forEach((topic) => topics.add(topic));
+    }
+    return { topics, soloists };
+  }
+
+  /**
+   * A browser's EventSource does not say why it was refused. When the stream carries
+   * topics never seen open, the leader asks the URL itself: a 403 is a topic the user
+   * may not see, which only the members that asked for one of them should suffer.
+   */
+  private async probeRefusal(leading: Leading): Promise<void> {
+    if (![...leading.topics].some((topic) => !this.proven.has(topic))) return;
+    const status = await leading.stream?.probe();
+    if (status === FORBIDDEN && this.leading === leading) this.refusedFor(leading);
+  }
+
+  /**
+   * The stream was refused (403) while carrying topics never seen open. The members that
+   * asked for one go solo, this leader too if it did (and so hands over), and the stream
+   * goes on without them. Whether it did so.
+   */
+  private refusedFor(leading: Leading): boolean {
     const unproven = [...leading.topics].filter((topic) => !this.proven.has(topic));
     if (unproven.length === 0) return false;
-    this.post({ kind: 'solo', from: this.id, topics: unproven });
-    this.forget(unproven);
+    const askers = [...this.members].filter(([, member]) => member.topics.some((t) => unproven.includes(t)));
+    this.sendSolo(askers.map(([id]) => id));
     if (this.host.topics.some((topic) => unproven.includes(topic))) {
       this.host.goSolo();
       return true;
     }
-    this.restart({ lastEventId: leading.stream.lastEventId });
+    this.restart(leading.stream?.lastEventId);
     return true;
   }
 
-  /** Members that asked for one of `topics` are going solo: the union leaves them out. */
-  private forget(topics: readonly string[]): void {
-    for (const [id, member] of this.members) {
-      if (member.topics.some((topic) => topics.includes(topic))) this.members.delete(id);
-    }
+  /** Tells `ids` to open streams of their own; the union leaves them out from now on. */
+  private sendSolo(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    this.post({ kind: 'solo', from: this.id, members: ids });
+    ids.forEach((id) => this.members.delete(id));
   }
 
   private stopLeading(): void {
     clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
-    this.restartFrom = undefined;
+    this.restartPending = undefined;
     const leading = this.leading;
     this.leading = undefined;
     if (!leading) return;
-    leading.stream.close();
+    leading.stream?.close();
     this.host.roleChanged(false);
   }
 
   /**
    * New event types are listened to in place. A topic added, or one nobody asks for any
    * more (its server side keeps publishing to a subscribed stream), needs a new connection,
-   * resuming, so nothing is lost.
+   * resuming, so nothing is lost. `joined`: a member that joined (or that this leader did
+   * not know), which may be behind the stream (a reloaded tab): the stream is rewound for it.
    */
-  private syncLeader(joinedFrom?: { lastEventId: string | undefined }): void {
+  private syncLeader(joined?: { id: string; lastEventId: string | undefined }): void {
     const leading = this.leading;
-    if (!leading) return;
-    const wanted = [...this.host.topics];
+    if (!leading?.stream) return;
     const types = new Set(this.host.handledTypes());
-    for (const member of this.members.values()) {
-      wanted.push(...member.topics);
-      member.types.forEach((type) => types.add(type));
-    }
+    for (const member of this.members.values()) member.types.forEach((type) => types.add(type));
     for (const type of types) {
       if (!leading.types.has(type)) {
         leading.types.add(type);
@@ -354,33 +409,34 @@ export class SseTabShare {
       }
     }
     const position = leading.stream.lastEventId;
-    let from: { lastEventId: string | undefined } | undefined;
-    const wantedSet = new Set(wanted);
-    if (wantedSet.size !== leading.topics.size || wanted.some((topic) => !leading.topics.has(topic))) {
-      from = { lastEventId: position };
-    }
-    // A member that joins behind the stream (a reloaded tab resuming) gets what it missed; the others skip the repeats.
-    if (joinedFrom && joinedFrom.lastEventId !== undefined && isBefore(joinedFrom.lastEventId, position)) from = joinedFrom;
-    if (from) this.restart(from);
+    const { topics, soloists } = this.union();
+    this.sendSolo(soloists);
+    const changed = topics.size !== leading.topics.size || [...topics].some((topic) => !leading.topics.has(topic));
+    const behind = joined?.lastEventId !== undefined && isBefore(joined.lastEventId, position);
+    if (behind) this.restart(joined.lastEventId, joined.id);
+    else if (changed) this.restart(position);
   }
 
-  /** Replaces the leader's stream on the next turn, so that members joining together cost one reconnect. */
-  private restart(from: { lastEventId: string | undefined }): void {
-    const current = this.restartFrom;
-    this.restartFrom =
-      current === undefined || (from.lastEventId !== undefined && isBefore(from.lastEventId, current.lastEventId))
-        ? from
-        : current;
-    if (this.restartTimer !== undefined) return;
+  /**
+   * Replaces the leader's stream on the next turn, resuming after the earliest id asked
+   * for, so that members joining together cost one reconnect.
+   */
+  private restart(lastEventId: string | undefined, rewoundFor?: string): void {
+    const pending = this.restartPending;
+    if (pending) {
+      if (lastEventId !== undefined && isBefore(lastEventId, pending.lastEventId)) pending.lastEventId = lastEventId;
+      if (rewoundFor) pending.rewoundFor.add(rewoundFor);
+      return;
+    }
+    this.restartPending = { lastEventId, rewoundFor: new Set(rewoundFor ? [rewoundFor] : []) };
     this.restartTimer = setTimeout(() => {
-      const resumeFrom = this.restartFrom?.lastEventId;
+      const next = this.restartPending;
       this.restartTimer = undefined;
-      this.restartFrom = undefined;
+      this.restartPending = undefined;
       const leading = this.leading;
-      if (!leading) return;
-      this.leading = undefined;
-      leading.stream.close();
-      this.openStream(resumeFrom);
+      if (!leading || !next) return;
+      leading.stream?.close();
+      this.openStream(next.lastEventId, next.rewoundFor);
     }, 0);
   }
 
@@ -397,22 +453,23 @@ export class SseTabShare {
     if (!this.active || message === null || typeof message !== 'object' || message.from === this.id) return;
     switch (message.kind) {
       case 'member': {
+        // A member this one did not know (forgotten while its page slept, or unknown to a new leader) is a newcomer.
+        const join = message.join || !this.members.has(message.from);
         this.members.set(message.from, {
           topics: message.topics,
           types: message.types,
           lastEventId: message.lastEventId,
           seenAt: Date.now(),
         });
-        if (!this.leading) break;
-        if (message.join) {
-          // The newcomer mirrors the stream's status as it is now.
-          const { stream, reason, topics } = this.leading;
-          if (stream.status !== 'connecting') {
-            const position = stream.lastEventId;
-            this.post({ kind: 'status', from: this.id, status: stream.status, reason, topics: [...topics], position });
-          }
+        const leading = this.leading;
+        if (!leading?.stream) break;
+        if (join && leading.stream.status !== 'connecting') {
+          // The newcomer mirrors the stream's status as it is now, and learns its position.
+          const { stream, reason, topics } = leading;
+          const position = stream.lastEventId;
+          this.post({ kind: 'status', from: this.id, status: stream.status, reason, topics: [...topics], position });
         }
-        this.syncLeader(message.join ? { lastEventId: message.lastEventId } : undefined);
+        this.syncLeader(join ? { id: message.from, lastEventId: message.lastEventId } : undefined);
         break;
       }
       case 'bye':
@@ -426,24 +483,29 @@ export class SseTabShare {
         this.announce(false);
         break;
       case 'solo':
-        if (this.host.topics.some((topic) => message.topics.includes(topic))) this.host.goSolo();
-        else this.forget(message.topics);
+        if (message.members.includes(this.id)) this.host.goSolo();
+        else message.members.forEach((id) => this.members.delete(id));
         break;
       case 'ping':
-        if (this.leading && message.to === this.id) this.post({ kind: 'pong', from: this.id });
+        if (this.leading) this.post({ kind: 'pong', from: this.id });
+        else if (message.to === this.id) this.post({ kind: 'resigned', from: this.id });
         break;
       case 'pong':
         this.heardFrom(message.from);
         break;
+      case 'resigned':
+        if (this.leader?.id === message.from) this.leader = { id: undefined, heardAt: Date.now(), pingedAt: undefined };
+        break;
       case 'event':
         this.heardFrom(message.from);
-        this.host.receive(message.event);
+        if (!message.only || message.only.includes(this.id)) this.host.receive(message.event);
         break;
       case 'status':
         this.heardFrom(message.from);
         if (message.position !== undefined && (this.position === undefined || isBefore(this.position, message.position))) {
           this.position = message.position;
         }
+        if (message.status === 'open') message.topics.forEach((topic) => this.proven.add(topic));
         if (this.leading) break;
         if (message.status === 'open' && !this.host.topics.every((topic) => message.topics.includes(topic))) break;
         this.host.mirrorStatus(message.status, message.reason, message.error && clientError(message.error));

@@ -112,6 +112,8 @@ interface LockRequest {
   resolve: (value: unknown) => void;
   reject: (reason: unknown) => void;
   onAbort: () => void;
+  /** Taken by a `steal` request while held. */
+  stolen?: boolean;
 }
 
 /**
@@ -125,9 +127,27 @@ export class FakeLockManager implements SseLockManagerLike {
   /** How many times each name was granted. */
   readonly grants = new Map<string, number>();
 
-  request(name: string, options: { signal?: AbortSignal }, callback: (lock: unknown) => Promise<void>): Promise<unknown> {
+  request(
+    name: string,
+    options: { signal?: AbortSignal; steal?: boolean },
+    callback: (lock: unknown) => Promise<void>,
+  ): Promise<unknown> {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(abortError());
+    if (options.steal) {
+      // As the Web Locks API: the holder's request rejects with AbortError, and this one is granted at once.
+      const holder = this.held.get(name);
+      if (holder) {
+        this.held.delete(name);
+        holder.stolen = true;
+        holder.reject(abortError());
+      }
+      return new Promise((resolve, reject) => {
+        const request: LockRequest = { callback, signal: undefined, resolve, reject, onAbort: () => undefined };
+        (this.queues.get(name) ?? this.queues.set(name, []).get(name)!).unshift(request);
+        this.grantNext(name);
+      });
+    }
     return new Promise((resolve, reject) => {
       const request: LockRequest = {
         callback,
@@ -170,6 +190,8 @@ export class FakeLockManager implements SseLockManagerLike {
         held = Promise.reject(err);
       }
       held.then(next.resolve, next.reject).finally(() => {
+        // A stolen lock was released by the steal already.
+        if (next.stolen) return;
         this.held.delete(name);
         this.grantNext(name);
       });
