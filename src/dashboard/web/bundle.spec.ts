@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 describe('dashboard bundle', () => {
-  it('takes React and the client, and from the server only its dependency-free wire rules, the order topics\' names and the admin figures\' topic', async () => {
+  it('takes React and the client, and from the server only its dependency-free wire rules and event ids, the order topics\' names and the admin figures\' topic', async () => {
     const result = await build({
       absWorkingDir: ROOT,
       entryPoints: ['src/dashboard/web/main.tsx'],
@@ -23,6 +23,11 @@ describe('dashboard bundle', () => {
     expect([...packages].sort()).toEqual(['react', 'react-dom', 'scheduler']);
     const ours = ['node_modules/', 'src/dashboard/web/', 'libs/sse-client/src/'];
     const others = inputs.filter((path) => !ours.some((prefix) => path.startsWith(prefix)));
-    expect(others.sort()).toEqual(['libs/sse/src/sse-wire.rules.ts', 'src/admin/admin-stats.ts', 'src/notifications/order-topic.ts']);
+    expect(others.sort()).toEqual([
+      'libs/sse/src/sse-event-id.ts',
+      'libs/sse/src/sse-wire.rules.ts',
+      'src/admin/admin-stats.ts',
+      'src/notifications/order-topic.ts',
+    ]);
   });
 });
