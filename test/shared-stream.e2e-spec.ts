@@ -16,7 +16,7 @@ import type { RunningApp } from './support/demo-app.js';
 import { signToken } from './support/demo-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';
 import { hasRedisServer, startRedisServer, type TestRedisServer } from './support/redis-server.js';
-import { openRaw, type RawResponse, rawGet, StreamClient, waitForCount } from './support/sse-client.js';
+import { openRaw, type RawResponse, rawGet, rawHead, StreamClient, waitForCount } from './support/sse-client.js';
 import { startTopicsApp } from './support/topics-app.js';
 
 /**
@@ -247,6 +247,16 @@ describe.each(ADAPTERS)('shared streams (?shared=1) on %s', (adapter) => {
       expect(res.status).toBe(200);
       expect(res.body).toMatch(/: connected/);
     });
+  });
+
+  it("HEAD on a shared stream's URL answers what its GET would, before any byte and without a slot: 403 for a refused topic, 401 for a bad token, 200 otherwise (the browser client's leader asks it after a refusal an EventSource does not explain)", async () => {
+    const refused = await rawHead(url('hugo', topicQuery('feeds/a', 'orders/o-unknown') + TAG));
+    expect(refused.status).toBe(403);
+    const badToken = await rawHead(`${server.baseUrl}/api/events?token=not-a-jwt${topicQuery('feeds/a')}${TAG}`);
+    expect(badToken.status).toBe(401);
+    const allowed = await rawHead(url('hugo', topicQuery('feeds/a') + TAG));
+    expect(allowed).toMatchObject({ status: 200, type: expect.stringMatching(/^text\/event-stream/) });
+    expect(sse().connectionCount('hugo')).toBe(0);
   });
 
   it("SseService.stream(userId, { shared: true }) opens an app's own stream with a connected event and tags it; without it, the opening is a comment and the same event plain", async () => {
