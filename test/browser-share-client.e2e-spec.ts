@@ -7,15 +7,14 @@
  * carries every tab's topics and that each tab gets only its own.
  */
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { SseService } from '@nest-sse/server';
+import { launchChromium } from './support/chromium.js';
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { sleep } from './support/sse-client.js';
 import { startTopicsApp } from './support/topics-app.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const CLIENT_ENTRY = fileURLToPath(new URL('../libs/sse-client/src/index.ts', import.meta.url));
 const WAIT = 15_000;
 
@@ -61,9 +60,6 @@ describe('SseClient tab sharing in headless Chromium: topics per tab on one stre
   const streamTopics: string[][] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium); .ci/run does it when missing`);
-    }
     const bundled = await build({ entryPoints: [CLIENT_ENTRY], bundle: true, write: false, format: 'esm', platform: 'browser', logLevel: 'silent' });
     clientBundle = bundled.outputFiles[0]!.text;
     server = (await startTopicsApp({ retryMs: 200 })) as typeof server;
@@ -72,11 +68,7 @@ describe('SseClient tab sharing in headless Chromium: topics per tab on one stre
       const url = new URL(req.url ?? '/', server.baseUrl);
       if (url.pathname === '/api/events' && req.method === 'GET') streamTopics.push(url.searchParams.getAll('topic'));
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterEach(async () => {

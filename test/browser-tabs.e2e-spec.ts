@@ -4,15 +4,14 @@
  * same user. The server's own count of the user's streams is the proof of sharing.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { SseService } from '@nest-sse/server';
+import { launchChromium } from './support/chromium.js';
 import { type RunningApp, startDemo } from './support/demo-app.js';
 import { sleep } from './support/sse-client.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WAIT = 15_000;
 
@@ -29,9 +28,6 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
   const newUser = () => `tabs-${++users}`;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium); .ci/run does it when missing`);
-    }
     execFileSync(process.execPath, ['scripts/build-dashboard.mjs'], { cwd: ROOT, stdio: 'pipe' });
     server = await startDemo({ heartbeatMs: 0, shipDelayMs: 3_000 });
     sse = server.app.get(SseService);
@@ -39,11 +35,7 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
       const url = new URL(req.url ?? '/', server.baseUrl);
       if (url.pathname === '/api/events' && req.method === 'GET') streamRequests.push(url.searchParams);
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterEach(async () => {
@@ -80,6 +72,16 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
     const pages: Page[] = [];
     for (let i = 0; i < count; i++) pages.push(await openTab(context, userId, query));
     return pages;
+  }
+
+  /** `count` tabs of a new user in a new browser, sharing one stream: which one leads, and the others. */
+  async function sharedTabs(count: number) {
+    const user = newUser();
+    const context = await newBrowser();
+    const tabs = await openTabs(context, user, count);
+    await expectStreams(user, 1);
+    const leader = await leaderOf(tabs);
+    return { user, context, tabs, leader, others: tabs.filter((t) => t !== leader) };
   }
 
   const roleOf = (page: Page) => page.getByTestId('share-role').getAttribute('data-share-role');
@@ -175,12 +177,7 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
   }, 90_000);
 
   it('the leader tab closed mid-burst: another takes over and the others list every event of the burst once, in order', async () => {
-    const user = newUser();
-    const context = await newBrowser();
-    const tabs = await openTabs(context, user, 4);
-    await expectStreams(user, 1);
-    const leader = await leaderOf(tabs);
-    const others = tabs.filter((t) => t !== leader);
+    const { user, context, tabs, leader, others } = await sharedTabs(4);
     const requestsBefore = streamRequests.length;
 
     // 150 events a few ms apart; the leader's page closes after the 60th.
@@ -263,12 +260,7 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
   }, 60_000);
 
   it('a crashed leader tab (Web Locks released by the browser) is replaced, resuming without loss', async () => {
-    const user = newUser();
-    const context = await newBrowser();
-    const tabs = await openTabs(context, user, 3);
-    await expectStreams(user, 1);
-    const leader = await leaderOf(tabs);
-    const others = tabs.filter((t) => t !== leader);
+    const { user, context, tabs, leader, others } = await sharedTabs(3);
     // The next leader's token request is held until the events below are published: they fall
     // in the gap between the streams, so only a resume from the old stream's position brings them.
     let release!: () => void;
@@ -290,12 +282,7 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
   }, 60_000);
 
   it('a leader tab whose page stops running (frozen, or hung) keeps its lock: another tab takes over within seconds, without loss; running again, the old leader follows', async () => {
-    const user = newUser();
-    const context = await newBrowser();
-    const tabs = await openTabs(context, user, 3);
-    await expectStreams(user, 1);
-    const leader = await leaderOf(tabs);
-    const others = tabs.filter((t) => t !== leader);
+    const { user, context, tabs, leader, others } = await sharedTabs(3);
     // A frozen page runs no task, as this busy loop does for 8 s (headless Chromium does not
     // freeze a visible page on request); its EventSource stays connected meanwhile.
     const stopped = leader.evaluate(() => {

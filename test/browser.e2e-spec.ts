@@ -4,16 +4,16 @@
  * listening on a loopback port. `.ci/run` installs chromium when it is missing.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { SseService } from '@nest-sse/server';
+import { launchChromium } from './support/chromium.js';
 import { type RunningApp, startDemo } from './support/demo-app.js';
 import { postJson, sleep, StreamClient } from './support/sse-client.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
 const WAIT = 10_000;
@@ -46,11 +46,6 @@ describe('dashboard in headless Chromium', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium); .ci/run does it when missing`,
-      );
-    }
     // The page is served from src/public: bundle the current sources (esbuild: well under a second).
     execFileSync(process.execPath, ['scripts/build-dashboard.mjs'], { cwd: ROOT, stdio: 'pipe' });
 
@@ -66,20 +61,7 @@ describe('dashboard in headless Chromium', () => {
       socket.once('close', () => streamSockets.delete(socket));
     });
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterEach(async () => {
