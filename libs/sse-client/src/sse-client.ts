@@ -78,7 +78,7 @@ interface SseLeaderInternals {
   token: (token: string) => void;
 }
 
-/** A leader's new stream reuses a token this recent; an older one is renewed first (`getToken`). */
+/** A shared client's new stream (as leader, or solo) reuses a token this recent; an older one is renewed first (`getToken`). */
 const LEADER_TOKEN_REUSE_MS = 60_000;
 
 /**
@@ -456,10 +456,15 @@ export class SseClient<TEvents extends object = SseEventMap> {
         this.share?.stop();
         this.share = undefined;
         this.reportShareRole();
-        if (!this.stopped) void this.connect(this.token === undefined);
+        if (!this.stopped) void this.connect(this.token === undefined || this.tokenIsStale());
       },
       openLeaderStream: (topics, types, lastEventId, relay) => this.openLeaderStream(topics, types, lastEventId, relay),
     };
+  }
+
+  /** Whether a new stream of this shared client should renew its token first (it can, and the token is not recent). */
+  private tokenIsStale(): boolean {
+    return this.options.getToken !== undefined && Date.now() - this.tokenAt > LEADER_TOKEN_REUSE_MS;
   }
 
   private reportShareRole(): void {
@@ -494,7 +499,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
       {
         // A new leader's stream (a hand-over, a restart for topics) asks for a fresh token when
         // it can and this client's is not recent: it may be the one it was created with, hours ago.
-        token: getToken && Date.now() - this.tokenAt > LEADER_TOKEN_REUSE_MS ? undefined : this.token,
+        token: this.tokenIsStale() ? undefined : this.token,
         getToken,
         getTicket,
         withCredentials,
