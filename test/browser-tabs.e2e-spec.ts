@@ -305,6 +305,28 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
     await expectEveryTabListed(tabs, 'running', after);
   }, 60_000);
 
+  it("the page lifecycle: a leader page's freeze event hands the stream over at once, its resume joins again as a follower; pagehide (bfcache) likewise", async () => {
+    const { user, tabs, leader, others } = await sharedTabs(3);
+    // Chromium freezes only hidden pages, and not on request in headless mode: the events are dispatched as it would.
+    await leader.evaluate(() => document.dispatchEvent(new Event('freeze')));
+    const next = await leaderOf(others);
+    expect(await roleOf(leader)).toBe('follower');
+    const during = publish(user, 'freeze', 5);
+    await expectEveryTabListed(others, 'freeze', during);
+    await leader.evaluate(() => document.dispatchEvent(new Event('resume')));
+    const after = publish(user, 'resumed', 5);
+    await expectEveryTabListed(tabs, 'resumed', after);
+    await expectStreams(user, 1);
+
+    await next.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true })));
+    const third = await leaderOf(tabs.filter((t) => t !== next));
+    expect(third).not.toBe(next);
+    await next.evaluate(() => window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true })));
+    const back = publish(user, 'shown', 5);
+    await expectEveryTabListed(tabs, 'shown', back);
+    await expectStreams(user, 1);
+  }, 60_000);
+
   it("a tab watching an order adds its topic to the shared stream; the topic leaves with the tab's view", async () => {
     const user = newUser();
     const context = await newBrowser();
