@@ -1,4 +1,4 @@
-import { type ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { BadRequestException, type ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { readBearer, SseAuthGuard, type SseAuthRequest } from './sse-auth.guard.js';
 import { SseTicketStore } from './sse-ticket.store.js';
 import { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
@@ -119,10 +119,10 @@ export class SseTicketGuard extends SseAuthGuard {
   }
 }
 
-/** The `shared` query parameter as a flag; a 400 for anything but absent or `1`. */
+/** The `shared` query parameter as a flag; a 400 (Nest's own, not a topic's) for anything but absent or `1`. */
 function readSharedParam(value: unknown): boolean {
   const flag = readShared(value);
-  if (typeof flag === 'string') throw new SseTopicInvalidError(flag);
+  if (typeof flag === 'string') throw new BadRequestException(flag);
   return flag;
 }
 

@@ -78,9 +78,8 @@ export class SseTopicForbiddenError extends HttpException {
 }
 
 /**
- * The `topic` query parameters break the topic rules (a bad name, too many), or
- * `shared` is neither absent nor `1`. Answered
- * 400 with a JSON body saying why, before any byte.
+ * The `topic` query parameters break the topic rules (a bad name, too many).
+ * Answered 400 with a JSON body saying why, before any byte.
  *
  * @publicApi
  */
