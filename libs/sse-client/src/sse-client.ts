@@ -1,4 +1,3 @@
-import { compareEventIds, parseEventId } from '../../sse/src/sse-event-id.js';
 import { SSE_EVENT_TYPES, untagTopicData } from '../../sse/src/sse-wire.rules.js';
 import { backoffDelay, resolveBackoff, type SseBackoff } from './backoff.js';
 import { SseClientError } from './sse-client.errors.js';
@@ -17,7 +16,7 @@ import type {
   SseStatusReason,
 } from './sse-client.types.js';
 import { resolveShareParts } from './share/share-environment.js';
-import { type SseLeaderRelay, type SseLeaderStream, type SseShareHost, SseTabShare } from './share/tab-share.js';
+import { isAfter, type SseLeaderRelay, type SseLeaderStream, type SseShareHost, SseTabShare } from './share/tab-share.js';
 import type { SseRelayedEvent } from './share/tab-share.protocol.js';
 import { resolveTopics } from './stream-topics.js';
 import { buildStreamUrl } from './stream-url.js';
@@ -674,14 +673,6 @@ export function createSseClient<TEvents extends object = SseEventMap>(
   options?: SseClientOptions<TEvents>,
 ): SseClient<TEvents> {
   return new SseClient<TEvents>(url, options);
-}
-
-/** Whether `id` comes after `last` (ids that do not parse: whenever they differ). */
-function isAfter(id: string, last: string | undefined): boolean {
-  if (last === undefined) return true;
-  const a = parseEventId(id);
-  const b = parseEventId(last);
-  return a !== undefined && b !== undefined ? compareEventIds(a, b) > 0 : id !== last;
 }
 
 function reasonOf(data: unknown): SseResetData & SseAuthExpiredData {

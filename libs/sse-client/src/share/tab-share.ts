@@ -534,10 +534,20 @@ function clientError({ code, message, httpStatus }: SseSharedError): SseClientEr
   return new SseClientError(code, message, { httpStatus });
 }
 
-/** Whether event id `a` comes before `b` (ids that do not parse: only when `b` is unknown, never). */
-export function isBefore(a: string, b: string | undefined): boolean {
-  if (b === undefined) return false;
+/** The order of two event ids (negative, zero, positive); `undefined` when one does not parse (an app's own ids). */
+function compareIds(a: string, b: string): number | undefined {
   const left = parseEventId(a);
   const right = parseEventId(b);
-  return left !== undefined && right !== undefined && compareEventIds(left, right) < 0;
+  return left === undefined || right === undefined ? undefined : compareEventIds(left, right);
+}
+
+/** Whether event id `a` comes before `b` (never when `b` is unknown or either does not parse). */
+export function isBefore(a: string, b: string | undefined): boolean {
+  return b !== undefined && (compareIds(a, b) ?? 0) < 0;
+}
+
+/** Whether `id` comes after `last`: always when `last` is unknown; ids that do not parse, whenever they differ. */
+export function isAfter(id: string, last: string | undefined): boolean {
+  if (last === undefined) return true;
+  return (compareIds(id, last) ?? (id === last ? 0 : 1)) > 0;
 }
