@@ -34,15 +34,18 @@ export async function startRedisServer(): Promise<BenchRedis> {
   return { url: `redis://127.0.0.1:${port}`, stop: (await launchRedisServer(port)).stop };
 }
 
-/** Runs redis-server on `port` (loopback, no persistence); resolves once it answers PING, with the way to stop it. */
-export async function launchRedisServer(port: number): Promise<Pick<BenchRedis, 'stop'>> {
+/**
+ * Runs redis-server on `port` (loopback, no persistence unless `extraArgs` turn it on: they come last,
+ * so they override); resolves once it answers PING, with the way to stop it.
+ */
+export async function launchRedisServer(port: number, extraArgs: readonly string[] = []): Promise<Pick<BenchRedis, 'stop'>> {
   if (!killedOnExit) {
     killedOnExit = true;
     process.on('exit', () => {
       for (const child of live) child.kill('SIGKILL');
     });
   }
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...extraArgs];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(child);
   let stderr = '';
