@@ -86,9 +86,14 @@ export interface SseCorsOptions {
 export interface SseTicketOptions {
   /** How long a ticket can be redeemed after its issue. Default 30000; at most 300000. */
   ttlMs?: number;
-  /** Tickets outstanding (issued, not yet redeemed or expired) in the server; past it, 503. Default 10000. */
+  /**
+   * Tickets outstanding (issued, not yet redeemed or expired) in the server: a
+   * memory bound, never a refusal. Past it, a new ticket replaces the oldest
+   * ticket of a user holding the most, so a user holding one keeps it until as
+   * many users as this hold one each. Default 10000.
+   */
   maxOutstanding?: number;
-  /** Tickets outstanding for one user; past it, 429. Default 10. */
+  /** Tickets outstanding for one user; past it, the user's new ticket replaces its oldest. Default 5. */
   maxPerUser?: number;
 }
 

@@ -3,7 +3,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
 import type { SseTokenClaims } from './sse-token.verifier.js';
 import type { SseUser } from './sse-user.js';
-import { SseTicketLimitError } from './sse.exceptions.js';
 import { SSE_OPTIONS } from './sse.tokens.js';
 
 /** Random bytes in a ticket: 256 bits, 43 URL-safe characters (base64url, no padding). */
@@ -40,16 +39,28 @@ interface Outstanding extends SseTicketGrant {
  *
  * Every ticket lives `tickets.ttlMs`, so the Map's insertion order is also its
  * expiry order: issuing sweeps the expired ones from its head, with no timer per
- * ticket, and `maxOutstanding` bounds what a sweep has not reached. A redemption
- * deletes the ticket in the same synchronous step that finds it, so of two
- * requests carrying one ticket exactly one gets its grant. A ticket that fails
- * for any reason (expired, another scope) is deleted too: a ticket is tried once.
+ * ticket. A redemption deletes the ticket in the same synchronous step that finds
+ * it, so of two requests carrying one ticket exactly one gets its grant. A ticket
+ * that fails for any reason (expired, another scope) is deleted too: a ticket is
+ * tried once.
+ *
+ * A request for a ticket is never refused for room, since a refusal is what lets
+ * a few hundred accounts lock everyone else out. Instead, a user's ticket past
+ * `maxPerUser` replaces that user's oldest (a client asks a new ticket per
+ * connection and redeems it at once: only its own stale ones go), and a ticket
+ * past `maxOutstanding` replaces the oldest ticket of a user holding the most. A
+ * user holding one ticket thus loses it only once every holder is down to one,
+ * that is to `maxOutstanding` distinct users at once. Only `issue` and `redeem`
+ * are the store's interface: a shared store (across instances) keeps the same
+ * two rules per user and per server.
  */
 @Injectable()
 export class SseTicketStore {
   private readonly tickets = new Map<string, Outstanding>();
-  /** Outstanding tickets per user id, for `maxPerUser`. */
-  private readonly perUser = new Map<string, number>();
+  /** Each user's outstanding tickets, oldest first (a Set keeps insertion order). */
+  private readonly perUser = new Map<string, Set<string>>();
+  /** `byCount[n]`: the users holding exactly n tickets, in the order they came to hold n; finds whom to evict without a scan. */
+  private readonly byCount: Array<Set<string>> = [];
   private readonly limits: ResolvedSseOptions['tickets'];
   /** Claims are kept only for `jwt.isRevoked`: without it a ticket holds its user alone, not a token's worth of payload. */
   private readonly keepClaims: boolean;
@@ -64,30 +75,31 @@ export class SseTicketStore {
     return this.tickets.size;
   }
 
-  /** A new ticket for `grant`; throws `SseTicketLimitError` when the user or the server holds too many. */
+  /** A new ticket for `grant`, making room by replacement when the user or the server holds the most allowed. */
   issue(grant: SseTicketGrant): SseIssuedTicket {
     const now = performance.now();
     this.sweep(now);
     const { ttlMs, maxOutstanding, maxPerUser } = this.limits;
-    const held = this.perUser.get(grant.user.userId) ?? 0;
-    if (held >= maxPerUser) throw new SseTicketLimitError('user', maxPerUser);
-    if (this.tickets.size >= maxOutstanding) throw new SseTicketLimitError('server', maxOutstanding);
+    const userId = grant.user.userId;
+    const own = this.perUser.get(userId);
+    if (own !== undefined && own.size >= maxPerUser) this.evictOldestOf(userId, own);
+    else if (this.tickets.size >= maxOutstanding) this.evictFromHeaviest();
     const ticket = randomBytes(TICKET_BYTES).toString('base64url');
     const claims = this.keepClaims ? grant.claims : NO_CLAIMS;
     this.tickets.set(ticket, { user: grant.user, claims, scope: grant.scope, topics: grant.topics, deadline: now + ttlMs });
-    this.perUser.set(grant.user.userId, held + 1);
+    this.add(userId, ticket);
     return { ticket, expiresInMs: ttlMs };
   }
 
   /**
    * The grant of a ticket issued for `scope`, at most once; `undefined` for a
-   * ticket that is unknown, already used, expired or issued for another scope.
+   * ticket that is unknown, already used, replaced, expired or issued for another scope.
    */
   redeem(ticket: string, scope: string): SseTicketGrant | undefined {
     if (!TICKET_FORMAT.test(ticket)) return undefined;
     const outstanding = this.tickets.get(ticket);
     if (outstanding === undefined) return undefined;
-    this.remove(ticket, outstanding);
+    this.remove(ticket, outstanding.user.userId);
     if (outstanding.deadline <= performance.now() || outstanding.scope !== scope) return undefined;
     const { user, claims, topics } = outstanding;
     return { user, claims, scope, topics };
@@ -97,14 +109,43 @@ export class SseTicketStore {
   private sweep(now: number): void {
     for (const [ticket, outstanding] of this.tickets) {
       if (outstanding.deadline > now) return;
-      this.remove(ticket, outstanding);
+      this.remove(ticket, outstanding.user.userId);
     }
   }
 
-  private remove(ticket: string, { user }: Outstanding): void {
+  private evictOldestOf(userId: string, own: Set<string>): void {
+    const [oldest] = own;
+    if (oldest !== undefined) this.remove(oldest, userId);
+  }
+
+  /** The oldest ticket of the user holding the most (of those, the one holding that many longest). */
+  private evictFromHeaviest(): void {
+    for (let count = this.byCount.length - 1; count > 0; count--) {
+      const [userId] = this.byCount[count] ?? [];
+      if (userId === undefined) continue;
+      this.evictOldestOf(userId, this.perUser.get(userId)!);
+      return;
+    }
+  }
+
+  private add(userId: string, ticket: string): void {
+    let own = this.perUser.get(userId);
+    if (own === undefined) this.perUser.set(userId, (own = new Set()));
+    this.recount(userId, own.size, own.size + 1);
+    own.add(ticket);
+  }
+
+  private remove(ticket: string, userId: string): void {
     this.tickets.delete(ticket);
-    const held = (this.perUser.get(user.userId) ?? 1) - 1;
-    if (held > 0) this.perUser.set(user.userId, held);
-    else this.perUser.delete(user.userId);
+    const own = this.perUser.get(userId);
+    if (own === undefined || !own.delete(ticket)) return;
+    this.recount(userId, own.size + 1, own.size);
+    if (own.size === 0) this.perUser.delete(userId);
+  }
+
+  private recount(userId: string, from: number, to: number): void {
+    this.byCount[from]?.delete(userId);
+    if (to === 0) return;
+    (this.byCount[to] ??= new Set()).add(userId);
   }
 }

@@ -100,17 +100,22 @@ export const DEFAULT_SSE_PATH = DEFAULT_SSE_EXTRAS.path;
 export const DEFAULT_TICKET_TTL_MS = 30_000;
 /**
  * Default `tickets.maxOutstanding`: tickets issued and not yet redeemed or
- * expired, for the whole server; the next request for one gets 503.
+ * expired, for the whole server (a few MB); past it, a new ticket replaces the
+ * oldest ticket of a user holding the most. Filled by 2,000 users holding the
+ * default 5 each; a user holding one loses it only to 10,000 distinct users.
  *
  * @publicApi
  */
 export const DEFAULT_TICKET_MAX_OUTSTANDING = 10_000;
 /**
- * Default `tickets.maxPerUser`: one user's outstanding tickets; the next request gets 429.
+ * Default `tickets.maxPerUser`: one user's outstanding tickets; past it, the
+ * user's new ticket replaces its oldest. As many as the default
+ * `maxConnectionsPerUser`: a client redeems each ticket at once, so a user has
+ * no more in flight than streams it is opening.
  *
  * @publicApi
  */
-export const DEFAULT_TICKET_MAX_PER_USER = 10;
+export const DEFAULT_TICKET_MAX_PER_USER = 5;
 
 /** Metadata key under which `@SseTopic()` records its pattern. */
 export const SSE_TOPIC_METADATA = 'sse:topic';

@@ -42,9 +42,13 @@ export class SseShuttingDownError extends HttpException {
 }
 
 /**
- * Too many stream tickets are outstanding (issued, not yet redeemed or expired):
- * the user's own (`tickets.maxPerUser`, 429) or the server's (`tickets.maxOutstanding`,
- * 503). Answered as JSON before any ticket is issued; a client retries with backoff.
+ * Too many stream tickets are outstanding: the user's own (429) or the server's (503).
+ *
+ * @deprecated The module no longer throws it: a ticket request is never refused
+ * for room, since a refusal let a few hundred accounts lock every other user out.
+ * Past `tickets.maxPerUser` a user's new ticket replaces its oldest, and past
+ * `tickets.maxOutstanding` the oldest ticket of a user holding the most. Kept so
+ * that code importing it still compiles.
  *
  * @publicApi
  */
