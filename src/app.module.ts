@@ -30,7 +30,7 @@ export class AppModule implements OnModuleInit {
   }
 
   static forRoot(config: AppConfig): DynamicModule {
-    const orders = OrdersModule.register({ shipDelayMs: config.shipDelayMs });
+    const orders = OrdersModule.register({ shipDelayMs: config.shipDelayMs, maxPerUser: config.maxOrdersPerUser });
     return {
       module: AppModule,
       imports: [

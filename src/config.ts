@@ -17,6 +17,8 @@ export interface AppConfig {
   devTokens: boolean;
   /** Delay before the simulated shipment of an order. */
   shipDelayMs: number;
+  /** Orders kept per user (`ORDERS_MAX_PER_USER`): past it, the user's oldest is dropped. */
+  maxOrdersPerUser: number;
   /**
    * Connections the kernel queues while the app is busy (Node's default is 511):
    * when every client reconnects at once, the ones past it are dropped and wait
@@ -32,6 +34,9 @@ export interface AppConfig {
   redisUrl?: string;
 }
 
+/** A user's newest orders the demo keeps (ORDERS_MAX_PER_USER): far more than a dashboard shows, a few MB at most. */
+export const DEFAULT_MAX_ORDERS_PER_USER = 1_000;
+
 export const SSE_TRANSPORTS = ['memory', 'redis'] as const;
 export type SseTransportKind = (typeof SSE_TRANSPORTS)[number];
 
@@ -40,6 +45,14 @@ function optionalInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got '${raw}'`);
+  return value;
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got '${raw}'`);
   return value;
 }
 
@@ -85,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     production: env.NODE_ENV === 'production',
     devTokens: env.NODE_ENV !== 'production' && (!secret || env.DEV_TOKENS === '1'),
     shipDelayMs: optionalInt(env, 'SHIP_DELAY_MS') ?? 3000,
+    maxOrdersPerUser: positiveInt(env, 'ORDERS_MAX_PER_USER') ?? DEFAULT_MAX_ORDERS_PER_USER,
     listenBacklog: optionalInt(env, 'LISTEN_BACKLOG') || 4096,
     sseTransport: transport,
     redisUrl: transport === 'redis' ? redisUrl(env) : undefined,

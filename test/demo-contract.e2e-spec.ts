@@ -220,6 +220,54 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
     });
   });
 
+  describe('orders kept per user (ORDERS_MAX_PER_USER)', () => {
+    let server: RunningApp;
+    const CAP = 5;
+    beforeAll(async () => {
+      server = await startDemo({ heartbeatMs: 0, shipDelayMs: 60_000 }, adapter, { ORDERS_MAX_PER_USER: String(CAP) });
+    });
+    afterAll(() => server.close());
+
+    async function place(token: string, item: string): Promise<Record<string, unknown>> {
+      const res = await postJson(`${server.baseUrl}/api/orders`, { item, quantity: 1 }, token);
+      expect(res.status).toBe(201);
+      return res.json as Record<string, unknown>;
+    }
+    async function list(token: string): Promise<Array<Record<string, unknown>>> {
+      const res = await fetch(`${server.baseUrl}/api/orders`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      return (await res.json()) as Array<Record<string, unknown>>;
+    }
+
+    it("placing the cap + 3 orders keeps the user's newest cap: GET /api/orders lists exactly them, oldest first; another user's listing is unaffected", async () => {
+      const [ann, ben] = [signToken('cap-ann'), signToken('cap-ben')];
+      const bens = [await place(ben, 'ben-0'), await place(ben, 'ben-1')];
+      const anns = [];
+      for (let n = 0; n < CAP + 3; n++) anns.push(await place(ann, `ann-${n}`));
+      bens.push(await place(ben, 'ben-2'));
+      expect(await list(ann)).toEqual(anns.slice(3));
+      expect(await list(ben)).toEqual(bens);
+    });
+
+    it("a dropped order is no longer the user's: its topic is refused (403), a kept one's still allowed", async () => {
+      const owner = signToken('cap-cy');
+      const orders = [];
+      for (let n = 0; n <= CAP; n++) orders.push(await place(owner, `cy-${n}`));
+      const topicStatus = async (order: Record<string, unknown>) =>
+        (await rawGet(`${server.baseUrl}/api/events?token=${owner}&topic=orders/${String(order.id)}`)).status;
+      expect(await topicStatus(orders[0]!)).toBe(403);
+      expect(await topicStatus(orders[1]!)).toBe(200);
+    });
+
+    it('ORDERS_MAX_PER_USER defaults to 1,000 and must be a positive integer', () => {
+      expect(loadConfig({}).maxOrdersPerUser).toBe(1_000);
+      expect(loadConfig({ ORDERS_MAX_PER_USER: '20' }).maxOrdersPerUser).toBe(20);
+      for (const value of ['0', '-1', '1.5', 'many']) {
+        expect(() => loadConfig({ ORDERS_MAX_PER_USER: value })).toThrow(/ORDERS_MAX_PER_USER must be/);
+      }
+    });
+  });
+
   describe('the dev-token route, a development convenience', () => {
     const devTokenStatus = async (env: NodeJS.ProcessEnv) => {
       const server = await startDemo({ heartbeatMs: 0 }, adapter, env);
