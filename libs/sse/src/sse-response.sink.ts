@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { Observable, Observer, Subscription } from 'rxjs';
 import { SseFrame } from './sse-frame.js';
 import { rawRequestAndResponse, takeOverResponse } from './sse-platform.adapter.js';
+import { releaseStreamSlot } from './sse-stream.lease.js';
 
 /** Node's own request of either protocol, as any HTTP adapter holds it (Fastify's `request.raw`). */
 export type SseRawRequest = IncomingMessage | Http2ServerRequest;
@@ -73,8 +74,10 @@ export function pipeSseStream(
   const sink = isHttp2(raw.response)
     ? new Http2Sink(raw.response, maxPendingDataLength)
     : new Http1Sink(raw.request as IncomingMessage, raw.response, maxPendingDataLength);
-  // A HEAD request gets the head and no stream: nothing is subscribed, no slot is taken.
+  // A HEAD request gets the head and no stream: nothing is subscribed, so a slot its
+  // stream took (an own route's openStream() not given the request) goes back now.
   if (raw.request.method === 'HEAD') {
+    releaseStreamSlot(messages);
     takeOverResponse(response);
     sink.headOnly();
     return;

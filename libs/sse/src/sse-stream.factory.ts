@@ -1,18 +1,19 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Observable } from 'rxjs';
+import { EMPTY, Observable } from 'rxjs';
 import type { SseHistoryStore, SseReplayResult } from './history/sse-history-store.interface.js';
-import { SseConnectionRegistry } from './sse-connection.registry.js';
+import { type SseConnection, SseConnectionRegistry } from './sse-connection.registry.js';
 import { parseEventId } from './sse-event-id.js';
 import { SseExpiryScheduler } from './sse-expiry.scheduler.js';
 import { SseFrame, type SseFrameFields } from './sse-frame.js';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
+import { SseStreamLease } from './sse-stream.lease.js';
 import { type SseRelayServices, type SseStartPoint, SseStreamRelay } from './sse-stream.relay.js';
 import { SseLifecycleHub } from './sse-lifecycle.hub.js';
 import { SseStatsCollector } from './sse-stats.collector.js';
 import type { SseUser } from './sse-user.js';
 import { isThenable } from './sse.utils.js';
 import { SSE_LIMITS, topicProblem } from './sse-wire.rules.js';
-import type { SsePresenceSlot, SseTransport } from './transport/sse-transport.interface.js';
+import type { SseTransport } from './transport/sse-transport.interface.js';
 import { SseConnectionLimitError, SsePresenceUnavailableError } from './sse.exceptions.js';
 import { SSE_HISTORY_STORE, SSE_OPTIONS, SSE_TRANSPORT } from './sse.tokens.js';
 
@@ -21,9 +22,12 @@ export interface SseStreamContext {
   lastEventId?: string;
   /** Topics the stream subscribes to, checked and authorised by the caller. */
   topics?: readonly string[];
-  /** Its cluster-wide slot, released with the stream (see `open`). */
-  slot?: SsePresenceSlot;
-  /** The route's request, so that a stream the sink dropped for not reading says so when it ends. */
+  /** Its cluster-wide slot, owned by the stream (see `open`). */
+  lease?: SseStreamLease;
+  /**
+   * The route's request: a HEAD takes no slot (see `open`), and a stream the sink
+   * dropped for not reading says so when it ends.
+   */
   request?: object;
   /**
    * One client holds the stream for several subscribers (`?shared=1`): topic events carry
@@ -57,22 +61,35 @@ export class SseStreamFactory {
   /**
    * Throws `SseConnectionLimitError` at once when the user has no free slot, and
    * `SseShuttingDownError` once shutdown began, so the route can answer 429 or
-   * 503 before any byte. The slot itself is taken on
-   * subscribe and released on teardown: an Observable nobody subscribes holds nothing.
+   * 503 before any byte. Its place in the user's channel is taken on subscribe
+   * and given back on teardown: an Observable nobody subscribes holds nothing
+   * here. A `lease` (from `open()`) rides on the Observable, and its one
+   * subscription claims it: the relay's teardown releases it, and so does a
+   * failure as it is subscribed.
    */
   create(
     { userId, expiresAt }: SseUser,
-    { lastEventId, topics = [], slot, request, shared = false }: SseStreamContext = {},
+    { lastEventId, topics = [], lease, request, shared = false }: SseStreamContext = {},
   ): Observable<SseFrame> {
     const expiry = this.options.closeOnTokenExpiry ? expiresAt : undefined;
     this.registry.assertFreeSlot(userId);
-    return new Observable<SseFrame>((subscriber) => {
+    const stream = new Observable<SseFrame>((subscriber) => {
+      // The subscription that opens the stream owns its slot from here (another one throws).
+      const slot = lease?.claim();
       // Node's own request: what the sink marks, and alive anyway while the stream is.
       const incoming = request === undefined ? undefined : ((request as { raw?: object }).raw ?? request);
       const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.relays, slot, incoming, shared);
       // Live messages reach the relay from here on, held back while history is read,
       // so an event published during the reconnect is neither lost nor sent twice.
-      const connection = this.registry.join(userId, relay, topics);
+      let connection: SseConnection | undefined;
+      try {
+        connection = this.registry.join(userId, relay, topics);
+      } catch (err) {
+        // Refused as it is subscribed (Redis counts fewer of the user's slots than this
+        // instance holds, after a restart or failover; shutdown began): the slot goes back.
+        slot?.release();
+        throw err;
+      }
       if (!connection) {
         // Past maxConnections: a 200 that ends at once with a jittered retry hint, holding no slot
         // (EventSource treats any other status as final; this way the browser comes back later).
@@ -111,37 +128,69 @@ export class SseStreamFactory {
       // The relay is its own teardown, so nothing of this function outlives the subscribe.
       return relay;
     });
+    return lease ? lease.attachTo(stream) : stream;
   }
 
   /**
    * `create()`, after taking a cluster-wide slot when the transport keeps
    * presence: a 429 when the user holds `maxConnectionsPerUser` streams on any
    * instance, a 503 when the slots cannot be checked. Without presence, `create()` itself.
+   *
+   * The slot is the stream's (`SseStreamLease`): its subscription claims it and
+   * its teardown releases it; a stream that does not open gives it back (the sink
+   * for a HEAD, a failure as it is subscribed, the claim window for an Observable
+   * nobody subscribes). A HEAD (`context.request`'s method) takes nothing: the
+   * same checks, read-only, then a stream that ends at once.
    */
   open(user: SseUser, context: SseStreamContext = {}): Observable<SseFrame> | Promise<Observable<SseFrame>> {
+    if (isHeadRequest(context.request)) return this.checkHead(user.userId);
     const presence = this.transport.presence;
     if (!presence) return this.create(user, context);
     this.registry.assertFreeSlot(user.userId);
     const limit = this.options.maxConnectionsPerUser;
     return presence.acquire(user.userId, limit).then(
       (slot) => {
-        if (!slot) {
-          this.stats.refused.per_user_limit++;
-          throw new SseConnectionLimitError(limit);
-        }
+        if (!slot) this.refuseOverLimit(limit);
+        const lease = new SseStreamLease(slot);
         try {
-          return this.create(user, { ...context, slot });
+          return this.create(user, { ...context, lease });
         } catch (err) {
-          slot.release();
+          lease.release();
           throw err;
         }
       },
-      (err: unknown) => {
-        this.logger.error(`stream slot check failed: ${(err as Error)?.message ?? err}`);
-        this.stats.refused.unavailable++;
-        throw new SsePresenceUnavailableError();
-      },
+      (err: unknown) => this.refuseUnavailable(err),
     );
+  }
+
+  /**
+   * What a HEAD gets: the answer its GET would get (429 when the user holds
+   * `maxConnectionsPerUser` streams on any instance, 503 when that cannot be
+   * checked), with no slot taken and no online reported.
+   */
+  private checkHead(userId: string): Observable<SseFrame> | Promise<Observable<SseFrame>> {
+    this.registry.assertFreeSlot(userId);
+    const presence = this.transport.presence;
+    if (!presence) return EMPTY;
+    const limit = this.options.maxConnectionsPerUser;
+    return presence.count(userId).then(
+      (held) => {
+        if (held >= limit) this.refuseOverLimit(limit);
+        return EMPTY;
+      },
+      (err: unknown) => this.refuseUnavailable(err),
+    );
+  }
+
+  private refuseOverLimit(limit: number): never {
+    this.stats.refused.per_user_limit++;
+    throw new SseConnectionLimitError(limit);
+  }
+
+  private refuseUnavailable(err: unknown): never {
+    this.logger.error(`stream slot check failed: ${(err as Error)?.message ?? err}`);
+    this.stats.refused.unavailable++;
+    throw new SsePresenceUnavailableError();
   }
 
   /** Decides how to start from the client's Last-Event-ID; may wait on an async store. */
@@ -168,6 +217,11 @@ export class SseStreamFactory {
     const result = this.history.replay(userId, after, topics);
     return isThenable<SseReplayResult>(result) ? result.then(toStart) : toStart(result);
   }
+}
+
+/** Express's request and Fastify's both say their method (Fastify runs a GET route's handler for HEAD). */
+function isHeadRequest(request: object | undefined): boolean {
+  return (request as { method?: unknown } | undefined)?.method === 'HEAD';
 }
 
 /** A store that keeps events outside this process gives back their fields, not the frames it was handed. */
