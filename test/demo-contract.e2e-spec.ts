@@ -1,4 +1,5 @@
 import { Test } from '@nestjs/testing';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { SseService } from '@nest-sse/server';
@@ -318,6 +319,36 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
         expect(await ask({ 'x-forwarded-for': '203.0.113.7' })).toBe(404);
         expect(await ask({ forwarded: 'for=203.0.113.7' })).toBe(404);
         expect(await ask({ 'x-real-ip': '203.0.113.7' })).toBe(404);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('refuses a loopback request whose Host is not a loopback name (a tunnel that adds no forwarding header): 404, while localhost, *.localhost, 127.0.0.1 and [::1] are served', async () => {
+      const server = await startDemo({ heartbeatMs: 0 }, adapter);
+      try {
+        const { port } = new URL(server.baseUrl);
+        /** The route asked over loopback with exactly this Host header, as a tunnel's local end would send it. */
+        const askAs = (host: string) =>
+          new Promise<number>((resolve, reject) => {
+            const body = JSON.stringify({ userId: 'a' });
+            const req = http.request(
+              `${server.baseUrl}/api/dev/token`,
+              { method: 'POST', agent: false, headers: { host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+              (res) => {
+                res.resume();
+                res.on('end', () => resolve(res.statusCode ?? 0));
+              },
+            );
+            req.on('error', reject);
+            req.end(body);
+          });
+        for (const host of [`localhost:${port}`, 'localhost', `LocalHost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, `dashboard.localhost:${port}`]) {
+          expect([host, await askAs(host)]).toEqual([host, 200]);
+        }
+        for (const host of ['example.com', `example.com:${port}`, 'abc123.tunnel.example', `localhost.example.com:${port}`, `127.0.0.1.example.com`, `notlocalhost:${port}`, `[::2]:${port}`]) {
+          expect([host, await askAs(host)]).toEqual([host, 404]);
+        }
       } finally {
         await server.close();
       }

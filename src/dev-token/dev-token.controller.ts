@@ -9,6 +9,14 @@ const MAX_DEV_TOKEN_SEC = 3600;
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 /** Headers a reverse proxy adds: behind one, every request's socket is loopback. */
 const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'] as const;
+/**
+ * Host names that only ever mean this machine, with an optional port: `localhost`,
+ * `*.localhost` (RFC 6761), 127.x.y.z and `[::1]`. A tunnel (ssh -R, a tunnelling
+ * service) reaches the app from a loopback socket, often without any forwarding
+ * header, but its clients asked for the tunnel's public name; so does a page whose
+ * DNS was rebound to 127.0.0.1.
+ */
+const LOOPBACK_HOST = /^(?:localhost|(?:[a-z0-9-]+\.)+localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/i;
 
 interface DevTokenRequest {
   headers?: Record<string, string | string[] | undefined>;
@@ -22,7 +30,8 @@ interface DevTokenRequest {
  * production), and it answers only clients on this machine: anyone else gets
  * the 404 of a route that does not exist. A request a proxy forwarded (it says
  * so in `X-Forwarded-For`, `Forwarded` or `X-Real-IP`) comes from the proxy's
- * loopback socket but not from this machine, so it gets the 404 too.
+ * loopback socket but not from this machine, so it gets the 404 too, and so does
+ * one whose `Host` is not a loopback name (a tunnel that adds no such header).
  */
 @Controller('api/dev/token')
 export class DevTokenController {
@@ -31,10 +40,7 @@ export class DevTokenController {
   @Post()
   @HttpCode(200)
   issue(@Body() body: unknown, @Req() request: DevTokenRequest): { token: string } {
-    const remote = (request.raw ?? request).socket?.remoteAddress;
-    if (remote === undefined || !LOOPBACK.has(remote) || PROXY_HEADERS.some((name) => request.headers?.[name] !== undefined)) {
-      throw new NotFoundException();
-    }
+    if (!fromThisMachine(request)) throw new NotFoundException();
     const { userId, roles, expiresInSec } = (body ?? {}) as Record<string, unknown>;
     if (typeof userId !== 'string' || !USER_ID_PATTERN.test(userId)) {
       throw new BadRequestException('userId must be 1-64 characters of letters, digits and ._@-');
@@ -54,4 +60,14 @@ export class DevTokenController {
     );
     return { token };
   }
+}
+
+/** A loopback socket, no proxy's header, and a loopback `Host` (`:authority` over HTTP/2). */
+function fromThisMachine(request: DevTokenRequest): boolean {
+  const remote = (request.raw ?? request).socket?.remoteAddress;
+  if (remote === undefined || !LOOPBACK.has(remote)) return false;
+  const headers = request.headers ?? {};
+  if (PROXY_HEADERS.some((name) => headers[name] !== undefined)) return false;
+  const host = headers.host ?? headers[':authority'];
+  return typeof host === 'string' && LOOPBACK_HOST.test(host);
 }
