@@ -19,6 +19,10 @@ export interface AppConfig {
   shipDelayMs: number;
   /** Orders kept per user (`ORDERS_MAX_PER_USER`): past it, the user's oldest is dropped. */
   maxOrdersPerUser: number;
+  /** How long a client may take to send a whole request (`server.requestTimeout`); 0 for no limit. Streams are not affected. */
+  httpRequestTimeoutMs: number;
+  /** How long a client may take to send a request's head (`server.headersTimeout`); at most `httpRequestTimeoutMs`. */
+  httpHeadersTimeoutMs: number;
   /**
    * Connections the kernel queues while the app is busy (Node's default is 511):
    * when every client reconnects at once, the ones past it are dropped and wait
@@ -33,6 +37,14 @@ export interface AppConfig {
   /** Set exactly when `sseTransport` is `redis`. Holds any password: log it only through `redactUrl`. */
   redisUrl?: string;
 }
+
+/**
+ * HTTP_REQUEST_TIMEOUT_MS and HTTP_HEADERS_TIMEOUT_MS: the demo's requests are a
+ * head and at most a small JSON body, sent in well under a second; Node's own
+ * defaults (300 s and 60 s) let a slow client hold a socket for minutes.
+ */
+export const DEFAULT_HTTP_REQUEST_TIMEOUT_MS = 10_000;
+export const DEFAULT_HTTP_HEADERS_TIMEOUT_MS = 5_000;
 
 /** A user's newest orders the demo keeps (ORDERS_MAX_PER_USER): far more than a dashboard shows, a few MB at most. */
 export const DEFAULT_MAX_ORDERS_PER_USER = 1_000;
@@ -82,6 +94,19 @@ export function redactUrl(raw: string): string {
   return url.toString();
 }
 
+/** Node refuses a head timeout longer than the whole request's (or none beside a set one): so does the demo, at startup. */
+function httpTimeouts(env: NodeJS.ProcessEnv): Pick<AppConfig, 'httpRequestTimeoutMs' | 'httpHeadersTimeoutMs'> {
+  const httpRequestTimeoutMs = optionalInt(env, 'HTTP_REQUEST_TIMEOUT_MS') ?? DEFAULT_HTTP_REQUEST_TIMEOUT_MS;
+  const httpHeadersTimeoutMs =
+    optionalInt(env, 'HTTP_HEADERS_TIMEOUT_MS') ?? Math.min(DEFAULT_HTTP_HEADERS_TIMEOUT_MS, httpRequestTimeoutMs);
+  if (httpRequestTimeoutMs > 0 && (httpHeadersTimeoutMs === 0 || httpHeadersTimeoutMs > httpRequestTimeoutMs)) {
+    throw new Error(
+      `HTTP_HEADERS_TIMEOUT_MS must be between 1 and HTTP_REQUEST_TIMEOUT_MS (${httpRequestTimeoutMs}), got ${httpHeadersTimeoutMs}`,
+    );
+  }
+  return { httpRequestTimeoutMs, httpHeadersTimeoutMs };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const secret = env.JWT_SECRET;
   const transport = sseTransport(env);
@@ -99,6 +124,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     devTokens: env.NODE_ENV !== 'production' && (!secret || env.DEV_TOKENS === '1'),
     shipDelayMs: optionalInt(env, 'SHIP_DELAY_MS') ?? 3000,
     maxOrdersPerUser: positiveInt(env, 'ORDERS_MAX_PER_USER') ?? DEFAULT_MAX_ORDERS_PER_USER,
+    ...httpTimeouts(env),
     listenBacklog: optionalInt(env, 'LISTEN_BACKLOG') || 4096,
     sseTransport: transport,
     redisUrl: transport === 'redis' ? redisUrl(env) : undefined,

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
 import { type AppConfig, loadConfig, redactUrl } from './config.js';
+import { applyHttpTimeouts } from './http-server.js';
 
 const logger = new Logger('Demo');
 
@@ -14,6 +15,7 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks();
   // Nest's listen() takes no backlog: the app is initialised, then its server listens with one.
   await app.init();
+  applyHttpTimeouts(app.getHttpServer(), config);
   await new Promise<void>((resolve, reject) => {
     app.getHttpServer().once('error', reject).listen({ port: config.port, backlog: config.listenBacklog }, resolve);
   });

@@ -3,10 +3,14 @@
  * text) and the admin view's topic `admin/stats`, over real HTTP and real SSE clients.
  */
 import net from 'node:net';
+import { Test } from '@nestjs/testing';
 import { SseService } from '@nest-sse/server';
 import type { AdminStatsEventData } from '../src/admin/admin-stats.js';
-import { type RunningApp, signToken, startDemo } from './support/demo-app.js';
-import { ADAPTERS } from './support/nest-app.factory.js';
+import { AppModule } from '../src/app.module.js';
+import { loadConfig } from '../src/config.js';
+import { applyHttpTimeouts, TIMEOUT_CHECK_INTERVAL_MS } from '../src/http-server.js';
+import { listen, type RunningApp, signToken, startDemo, TEST_SECRET } from './support/demo-app.js';
+import { ADAPTERS, type AdapterName, createApp } from './support/nest-app.factory.js';
 import { postJson, rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';
 
 interface Sample {
@@ -55,7 +59,121 @@ function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, 
 const valueOf = (samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined =>
   samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 
+/** The demo configured by `env` and served as src/main.ts serves it (its HTTP timeouts set before it listens). */
+async function startServedDemo(adapter: AdapterName, env: NodeJS.ProcessEnv): Promise<RunningApp> {
+  const config = { ...loadConfig({ JWT_SECRET: TEST_SECRET, ...env }), heartbeatMs: 0 };
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
+  const app = createApp(moduleRef, { adapter });
+  applyHttpTimeouts(app.getHttpServer(), config);
+  return listen(app);
+}
+
+interface Cutoff {
+  /** The status line's code, if the server answered before closing (Node answers 408 to a request it gave up on). */
+  status?: number;
+  /** Milliseconds from the request's head to the server closing the socket. */
+  afterMs: number;
+}
+
+/**
+ * Sends `head` on a raw socket, then `dribble` one byte every 200 ms (never all of
+ * it), and resolves when the server closes the socket, or after `boundMs` with
+ * what it answered then.
+ */
+function sendSlowly(port: number, head: string, dribble: string, boundMs: number): Promise<Cutoff | 'still open'> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    let sentAt = 0;
+    let next = 0;
+    const timers: NodeJS.Timeout[] = [];
+    const finish = (result: Cutoff | 'still open') => {
+      timers.forEach(clearTimeout);
+      socket.destroy();
+      resolve(result);
+    };
+    socket.on('error', () => undefined);
+    socket.on('connect', () => {
+      socket.write(head);
+      sentAt = Date.now();
+      const drip = () => {
+        if (next < dribble.length - 1) socket.write(dribble[next++]!);
+        timers.push(setTimeout(drip, 200));
+      };
+      timers.push(setTimeout(drip, 200));
+      timers.push(setTimeout(() => finish('still open'), boundMs));
+    });
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    socket.on('close', () => {
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(received)?.[1];
+      finish({ status: status === undefined ? undefined : Number(status), afterMs: Date.now() - sentAt });
+    });
+  });
+}
+
 describe.each(ADAPTERS)('on %s', (adapter) => {
+  describe('HTTP timeouts (HTTP_REQUEST_TIMEOUT_MS, HTTP_HEADERS_TIMEOUT_MS): slow requests are cut off, streams are not', () => {
+    const TIMEOUT_MS = 1_000;
+    // Node checks its connections every TIMEOUT_CHECK_INTERVAL_MS: a request is cut between the timeout and one check later.
+    const BOUND_MS = TIMEOUT_MS + TIMEOUT_CHECK_INTERVAL_MS + 2_000;
+    let server: RunningApp;
+    let port: number;
+    const clients: StreamClient[] = [];
+    beforeAll(async () => {
+      server = await startServedDemo(adapter, { HTTP_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS), HTTP_HEADERS_TIMEOUT_MS: String(TIMEOUT_MS) });
+      port = Number(new URL(server.baseUrl).port);
+    });
+    afterEach(() => clients.splice(0).forEach((c) => c.close()));
+    afterAll(() => server.close());
+
+    const ticketHead = (contentLength: number) =>
+      `POST /api/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${signToken('slow')}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${contentLength}\r\n\r\n`;
+
+    it(`a ticket POST whose body dribbles in is cut off with a 408 within the timeout and one check (bound ${TIMEOUT_MS} + ${TIMEOUT_CHECK_INTERVAL_MS} + 2,000 ms)`, async () => {
+      const body = JSON.stringify({ pad: 'x'.repeat(100) });
+      const cut = await sendSlowly(port, ticketHead(body.length), body, BOUND_MS);
+      expect(cut).toEqual({ status: 408, afterMs: expect.any(Number) });
+      expect((cut as Cutoff).afterMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+    });
+
+    it(`a ticket POST whose body never comes is cut off with a 408 within the same bound (${TIMEOUT_MS} + ${TIMEOUT_CHECK_INTERVAL_MS} + 2,000 ms)`, async () => {
+      const cut = await sendSlowly(port, ticketHead(64), '', BOUND_MS);
+      expect(cut).toEqual({ status: 408, afterMs: expect.any(Number) });
+    });
+
+    it(`a request head that dribbles in (slowloris) is cut off within HTTP_HEADERS_TIMEOUT_MS and one check (bound ${TIMEOUT_MS} + ${TIMEOUT_CHECK_INTERVAL_MS} + 2,000 ms)`, async () => {
+      const cut = await sendSlowly(port, 'POST /api/events HTTP/1.1\r\nHost: localhost\r\n', 'X-Slow: ' + 'a'.repeat(100), BOUND_MS);
+      expect(cut).toEqual({ status: 408, afterMs: expect.any(Number) });
+    });
+
+    it('the timeouts default to 10 s for a request and 5 s for its head; a head timeout past the request timeout stops the start', () => {
+      expect(loadConfig({})).toMatchObject({ httpRequestTimeoutMs: 10_000, httpHeadersTimeoutMs: 5_000 });
+      expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '2000' })).toMatchObject({ httpRequestTimeoutMs: 2_000, httpHeadersTimeoutMs: 2_000 });
+      expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '0', HTTP_HEADERS_TIMEOUT_MS: '0' })).toMatchObject({ httpRequestTimeoutMs: 0, httpHeadersTimeoutMs: 0 });
+      expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_HEADERS_TIMEOUT_MS: '3000' })).toThrow(/HTTP_HEADERS_TIMEOUT_MS must be/);
+    });
+
+    it(`open streams (token and ticket) outlive the request timeout: after 3 timeouts (${3 * TIMEOUT_MS} ms, a negative wait) each is still its first connection and receives an event`, async () => {
+      const fromTicket = await fetch(`${server.baseUrl}/api/events`, { method: 'POST', headers: { authorization: `Bearer ${signToken('long')}` } });
+      expect(fromTicket.status).toBe(200);
+      const { ticket } = (await fromTicket.json()) as { ticket: string };
+      const streams = [
+        new StreamClient(`${server.baseUrl}/api/events?token=${signToken('long')}`),
+        new StreamClient(`${server.baseUrl}/api/events?ticket=${ticket}`),
+      ];
+      clients.push(...streams);
+      await Promise.all(streams.map((c) => c.opened()));
+      // Nothing to wait for: the point is that nothing happens to the streams in this time.
+      await sleep(3 * TIMEOUT_MS);
+      server.app.get(SseService).sendToUser('long', { type: 'notification', data: { still: 'open' } });
+      for (const c of streams) {
+        await c.until(() => c.ofType('notification').length === 1, 5000, 'the event on the long-lived stream');
+        expect([c.opens, c.errors.length]).toEqual([1, 0]);
+      }
+    });
+  });
+
   describe('demo operations: GET /health and GET /metrics', () => {
     let server: RunningApp;
     const clients: StreamClient[] = [];

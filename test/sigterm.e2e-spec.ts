@@ -14,9 +14,9 @@ describe('the demo compiled from the current sources (npm start)', () => {
   }, 120_000);
 
   /** Starts the compiled demo and resolves with it and its port once it prints its dashboard URL. */
-  async function startDemoProcess(): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+  async function startDemoProcess(env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; port: number; output: () => string }> {
     const child = spawn(process.execPath, [main], {
-      env: { ...process.env, PORT: '0', JWT_SECRET: '', NODE_OPTIONS: '' },
+      env: { ...process.env, PORT: '0', JWT_SECRET: '', NODE_OPTIONS: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -54,6 +54,25 @@ describe('the demo compiled from the current sources (npm start)', () => {
     } finally {
       sockets.forEach((s) => s.destroy());
       child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    }
+  });
+
+  // The timeouts on both platforms, and streams outliving them: test/demo-contract-ops.e2e-spec.ts. Here, that main.ts sets them.
+  it('cuts off a request whose body never comes after HTTP_REQUEST_TIMEOUT_MS: 408 and closed within the timeout and one 1 s check (bound 4 s)', async () => {
+    const { child, port } = await startDemoProcess({ HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_HEADERS_TIMEOUT_MS: '1000' });
+    try {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      socket.write('POST /api/events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n');
+      const bound = new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), 4_000).unref());
+      expect(await Promise.race([closed, bound])).toBeUndefined();
+      expect(received).toMatch(/^HTTP\/1\.1 408 /);
+      socket.destroy();
+    } finally {
       child.kill('SIGKILL');
     }
   });
