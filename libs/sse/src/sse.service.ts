@@ -64,6 +64,14 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    * already holds `maxConnectionsPerUser` streams on any of them (a 503 when the
    * slots cannot be checked). Return it from an `@SseRoute()` handler, which
    * awaits it before any byte. Without a cluster transport, the same as `stream()`.
+   *
+   * The slot belongs to the stream: its one subscription claims it and its end
+   * gives it back. Give it the route's `request`: for a HEAD it then takes no slot
+   * (the same checks, read-only; the stream ends at once). Without it, the sink
+   * gives back at once the slot a HEAD's stream took (the lifecycle may then see
+   * the user online and offline). A stream nobody subscribes within 10 s (a
+   * handler that failed after this call) gives its slot back, and a second
+   * subscription, or one after that, fails.
    */
   async openStream(userId: string, options: SseStreamOptions = {}): Promise<Observable<MessageEvent>> {
     const [user, context] = streamArguments(userId, options);
@@ -226,7 +234,8 @@ export interface SseStreamOptions {
   topics?: readonly string[];
   /**
    * The route's `@Req()`: with it, a stream dropped for not reading ends with
-   * reason `slow_client` in `stats()` and lifecycle events (else `client_left`).
+   * reason `slow_client` in `stats()` and lifecycle events (else `client_left`),
+   * and `openStream()` takes no cluster-wide slot for a HEAD.
    */
   request?: object;
   /**
