@@ -181,4 +181,57 @@ describe('SseClient tab sharing in headless Chromium: topics per tab on one stre
     await sleep(300);
     expect(await receivedBy(other)).toEqual([]);
   }, 60_000);
+
+  it('a script of the origin posting forged messages on the group\'s channel (a bad topic, a status error, an absurd id, a roll-call, re-joins every 20 ms) silences no tab: every event arrives once, in order, on one stream', async () => {
+    const user = 'wes';
+    const context = await newBrowser();
+    const tabs = [await openTab(context, user, ['feeds/a'])];
+    await waitForState(tabs[0]!, { status: 'open', role: 'leader' });
+    tabs.push(await openTab(context, user, ['feeds/a']), await openTab(context, user, []));
+    for (const page of tabs.slice(1)) await waitForState(page, { status: 'open', role: 'follower' });
+    await waitUntil(() => sse.connectionCount(user) === 1, 'one stream');
+    const before = streamTopics.length;
+
+    // Another page of the origin: no client, only a BroadcastChannel of the group's name.
+    const script = await context.newPage();
+    script.on('pageerror', (err) => pageErrors.push(err.message));
+    await script.goto(`${server.baseUrl}/harness/index.html`);
+    await script.evaluate(() => {
+      const channel = new BroadcastChannel(`nest-sse:v1:${new URL('/api/events', location.href).href}|same-user`);
+      const stranger = '000000000-forged00';
+      const absurd = { type: 'feed', data: '{"n":"forged"}', id: '9999999999999-0', topic: undefined };
+      let step = 0;
+      (window as any).forging = setInterval(() => {
+        step += 1;
+        channel.postMessage({ kind: 'member', topics: ['not a topic!'] });
+        channel.postMessage({ kind: 'member', from: stranger, join: true, topics: step % 2 ? ['feeds/b'] : [], types: [], lastEventId: '1-0' });
+        channel.postMessage({ kind: 'status', from: stranger, status: 'error', reason: 'gave-up', topics: [], position: undefined, error: { code: 'gave-up', message: 'forged', httpStatus: undefined } });
+        channel.postMessage({ kind: 'event', from: stranger, event: absurd });
+        channel.postMessage({ kind: 'roll-call', from: stranger });
+      }, 20);
+    });
+
+    const sent: string[] = [];
+    for (let i = 1; i <= 20; i += 1) {
+      const n = i % 2 ? `a${i}` : `u${i}`;
+      sent.push(n);
+      if (i % 2) sse.publish('feeds/a', { type: 'feed', data: { n } });
+      else sse.sendToUser(user, { type: 'notification', data: { n } });
+      await sleep(100);
+    }
+    await script.evaluate(() => clearInterval((window as any).forging));
+    const names = (list: Received[]) => list.map((r) => (r.data as { n: string }).n);
+    const users = sent.filter((n) => n.startsWith('u'));
+    expect(names(await waitForReceived(tabs[0]!, sent.length))).toEqual(sent);
+    expect(names(await waitForReceived(tabs[1]!, sent.length))).toEqual(sent);
+    expect(names(await waitForReceived(tabs[2]!, users.length))).toEqual(users);
+    // Waited a stated bound for anything more (a forged event, a repeat): nothing.
+    await sleep(300);
+    expect(names(await receivedBy(tabs[0]!))).toEqual(sent);
+    expect(names(await receivedBy(tabs[2]!))).toEqual(users);
+    for (const page of tabs) expect((await stateOf(page)).status).toBe('open');
+    expect(sse.connectionCount(user)).toBe(1);
+    // Two seconds of re-joins every 20 ms: at most one reconnect per second (and one of leeway).
+    expect(streamTopics.length - before).toBeLessThanOrEqual(4);
+  }, 60_000);
 });

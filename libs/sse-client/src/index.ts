@@ -25,6 +25,7 @@ export type {
   SseResetData,
   SseShareOptions,
   SseShareRole,
+  SseShareStats,
   SseServerEvents,
   SseStatus,
   SseStatusReason,

@@ -3,6 +3,7 @@ import { SseClient, createSseClient } from './sse-client.js';
 import type { SseShareOptions } from './sse-client.types.js';
 import { FakeEventSource } from './testing/fake-event-source.js';
 import { FakeLockManager } from './testing/fake-share.js';
+import { shareName } from './share/share-environment.js';
 
 /**
  * Shared streams over Node's own BroadcastChannel (global in Node 20: it delivers between
@@ -98,5 +99,44 @@ describe('SseClient share over Node BroadcastChannel', () => {
     await waitFor(() => seen.slice(1).every((log) => log.length === 3));
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(seen).toEqual([[1, 2], [1, 2, 3], [1, 2, 3]]);
+  });
+
+  it('keeps every client receiving when a script posts forged messages on the real channel: a bad topic, a status error, an absurd id, a roll-call', async () => {
+    const url = uniqueUrl();
+    const locks = new FakeLockManager();
+    const seen: number[][] = [[], [], []];
+    const share = { BroadcastChannel: globalThis.BroadcastChannel, locks };
+    seen.forEach((log) => join(url, share, log));
+    await waitFor(() => live(url).length === 1 && clients.filter((c) => c.shareRole === 'follower').length === 2);
+    const source = live(url)[0]!;
+    source.open();
+    source.emit('update', { n: 1 }, '400-1');
+    await waitFor(() => seen.every((log) => log.length === 1));
+
+    // Any script of the origin: a channel of the group's name (the client's own naming).
+    const forger = new BroadcastChannel(shareName(url, undefined, undefined));
+    const stranger = '000000000-forged00';
+    try {
+      forger.postMessage({ kind: 'member', topics: ['not a topic!'] });
+      forger.postMessage({ kind: 'member', from: stranger, join: true, topics: ['not a topic!'], types: [], lastEventId: undefined });
+      forger.postMessage({ kind: 'roll-call', from: stranger });
+      forger.postMessage({ kind: 'status', from: stranger, status: 'error', reason: 'gave-up', topics: [], position: undefined, error: { code: 'gave-up', message: 'forged', httpStatus: undefined } });
+      forger.postMessage({ kind: 'event', from: stranger, event: { type: 'update', data: '{"n":999}', id: '9999999999999-0', topic: undefined } });
+      forger.postMessage(null);
+      forger.postMessage({ kind: 'solo', from: stranger, members: 'everyone' });
+      // What the clients make of it travels as a task, like the messages: waited a stated 100 ms.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (let n = 2; n <= 4; n += 1) source.emit('update', { n }, `400-${n}`);
+      await waitFor(() => seen.every((log) => log.length >= 4));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(seen).toEqual([1, 2, 3].map(() => [1, 2, 3, 4]));
+      expect(clients.map((c) => c.status)).toEqual(['open', 'open', 'open']);
+      expect(live(url)).toEqual([source]);
+      // No from, a bad topic, an absurd id, not an object, a solo to no list: malformed. The
+      // roll-call and status from a stranger are well-formed, and not the leader's.
+      expect(clients.map((c) => c.shareStats.malformedMessages)).toEqual([5, 5, 5]);
+    } finally {
+      forger.close();
+    }
   });
 });

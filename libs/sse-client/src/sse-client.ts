@@ -12,12 +12,13 @@ import type {
   SseHandler,
   SseResetData,
   SseShareRole,
+  SseShareStats,
   SseStatus,
   SseStatusReason,
 } from './sse-client.types.js';
 import { resolveShareParts } from './share/share-environment.js';
 import { isAfter, type SseLeaderRelay, type SseLeaderStream, type SseShareHost, SseTabShare } from './share/tab-share.js';
-import type { SseRelayedEvent } from './share/tab-share.protocol.js';
+import { EVENTSOURCE_OWN_TYPES, type SseRelayedEvent } from './share/tab-share.protocol.js';
 import { resolveTopics } from './stream-topics.js';
 import { buildStreamUrl } from './stream-url.js';
 
@@ -43,9 +44,6 @@ const CONTROL_EVENT_TYPES: ReadonlySet<string> = new Set([RESET, AUTH_EXPIRED]);
 type RecoveryReason = Extract<SseStatusReason, 'refused' | 'auth-expired' | 'token-failed' | 'dropped'>;
 /** Why the client gave up for good. */
 type GiveUpReason = Extract<SseStatusReason, 'gave-up' | 'no-session' | 'url-refused' | 'forbidden'>;
-
-/** The EventSource's own events; a server event cannot use these names. */
-const RESERVED_EVENT_TYPES = new Set(['open', 'error']);
 
 /**
  * A connection counts as healthy (and resets the backoff) once it delivered an event
@@ -137,6 +135,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
   /** The URL of the last EventSource opened (credential included): for `probe()`. */
   private sourceUrl: string | undefined;
   private readonly topicSet: ReadonlySet<string>;
+  private readonly ignoredByShare = { malformedMessages: 0, untrustedMessages: 0, lastIgnored: undefined as string | undefined };
 
   /** @param internals The leader's hooks when this client holds a shared stream; not for apps. */
   constructor(url: string | URL, options: SseClientOptions<TEvents> = {}, private readonly internals?: SseLeaderInternals) {
@@ -188,6 +187,15 @@ export class SseClient<TEvents extends object = SseEventMap> {
     return this.share.isLeader ? 'leader' : 'follower';
   }
 
+  /**
+   * What this client's share channel carried that it did not act on: malformed messages,
+   * and well-formed ones not from the leader it follows (see `SseShareStats`). Kept after it
+   * goes solo; zeros for a client that never shared.
+   */
+  get shareStats(): SseShareStats {
+    return { ...this.ignoredByShare };
+  }
+
   get status(): SseStatus {
     return this.currentStatus;
   }
@@ -212,7 +220,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
    * that removes it. `open` and `error` are the EventSource's own events and are refused.
    */
   on<K extends string>(type: K, handler: SseHandler<SseEventData<TEvents, K>>): () => void {
-    if (typeof type !== 'string' || type === '' || RESERVED_EVENT_TYPES.has(type)) {
+    if (typeof type !== 'string' || type === '' || EVENTSOURCE_OWN_TYPES.has(type)) {
       throw new TypeError(`Cannot handle SSE event type ${JSON.stringify(type)}`);
     }
     let set = this.handlers.get(type);
@@ -451,6 +459,11 @@ export class SseClient<TEvents extends object = SseEventMap> {
         if (!this.stopped) this.report(error);
       },
       roleChanged: () => this.reportShareRole(),
+      ignored: (kind, reason) => {
+        if (kind === 'malformed') this.ignoredByShare.malformedMessages += 1;
+        else this.ignoredByShare.untrustedMessages += 1;
+        this.ignoredByShare.lastIgnored = reason;
+      },
       goSolo: () => {
         this.share?.stop();
         this.share = undefined;

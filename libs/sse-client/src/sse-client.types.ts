@@ -197,6 +197,30 @@ export interface SseClientOptions<TEvents extends object = SseEventMap> {
 }
 
 /**
+ * What a shared client's channel carried that it did not act on (`SseClient.shareStats`).
+ * Any script of the origin can post on the channel; a client checks every message and
+ * counts what it ignores. A few `untrustedMessages` are normal around a hand-over (the old
+ * leader's last messages); steady growth, or any `malformedMessages`, means something else
+ * posts on the channel: another version of the client, a bug, or a script.
+ */
+export interface SseShareStats {
+  /**
+   * Messages that are not the share's: not an object, an unknown kind, a field missing or of
+   * the wrong type, a topic, event type or id the wire rules refuse, an id more than a day
+   * ahead of this browser's clock, a list over its limit.
+   */
+  readonly malformedMessages: number;
+  /**
+   * Well-formed messages not acted on: a leader's message (event, status, error, solo) from a
+   * member other than the leader this client follows (one that has not proved it leads by
+   * answering a ping), a message in this client's own name, a member past the share's limit.
+   */
+  readonly untrustedMessages: number;
+  /** Why the last one was ignored (for debugging); `undefined` while none was. */
+  readonly lastIgnored: string | undefined;
+}
+
+/**
  * A client's part in a shared stream: `leader` holds the EventSource, `follower`
  * receives the leader's events, `none` has a stream of its own.
  */

@@ -11,12 +11,20 @@ export const SSE_LEASE_DEFAULTS = {
 
 type LeaseMessage = { kind: 'lease' | 'claim' | 'release'; from: string };
 
+const LEASE_KINDS: ReadonlySet<unknown> = new Set(['lease', 'claim', 'release']);
+/** A candidate id (the share's member ids are 18 characters). */
+const MAX_ID_LENGTH = 64;
+
 /**
  * Leadership over `BroadcastChannel` alone, where the Web Locks API is missing: the
  * leader renews a lease three times per `leaseMs`; a member that hears none for
  * `leaseMs` (or hears the leader's release) claims it, and wins if no lease and no
  * claim from an older member (a smaller id) answers within `claimMs`. Two leaders
  * that hear each other settle on the older one.
+ *
+ * Only messages of that shape count (a kind above, an id of at most 64 characters). A lease is not proof of
+ * anything: a script of the origin that keeps posting leases from an old id keeps every
+ * member from leading. Web Locks, which every current browser has, are not open to that.
  */
 export class SseLeaseElection implements SseTabElection {
   private events: SseElectionEvents | undefined;
@@ -25,7 +33,12 @@ export class SseLeaseElection implements SseTabElection {
   private ticker: ReturnType<typeof setInterval> | undefined;
   private lastLeaseAt = 0;
   private channel: SseBroadcastChannelLike | undefined;
-  private readonly onMessage = (event: MessageEvent): void => this.receive(event.data as LeaseMessage);
+  private readonly onMessage = (event: MessageEvent): void => {
+    const data = event.data as Partial<LeaseMessage> | null;
+    if (typeof data === 'object' && data !== null && LEASE_KINDS.has(data.kind) && isCandidateId(data.from)) {
+      this.receive(data as LeaseMessage);
+    }
+  };
 
   constructor(
     /** Opens the election's own channel: open while competing, closed by `stop()`. */
@@ -81,7 +94,7 @@ export class SseLeaseElection implements SseTabElection {
   }
 
   private receive(message: LeaseMessage): void {
-    if (!this.events || !message || typeof message.from !== 'string' || message.from === this.id) return;
+    if (!this.events || message.from === this.id) return;
     switch (message.kind) {
       case 'lease':
         this.lastLeaseAt = Date.now();
@@ -116,4 +129,8 @@ export class SseLeaseElection implements SseTabElection {
   private post(kind: LeaseMessage['kind']): void {
     this.channel?.postMessage({ kind, from: this.id } satisfies LeaseMessage);
   }
+}
+
+function isCandidateId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH;
 }

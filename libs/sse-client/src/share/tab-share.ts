@@ -4,14 +4,19 @@ import { SseClientError } from '../sse-client.errors.js';
 import type { SseStatus, SseStatusReason } from '../sse-client.types.js';
 import type { SseTabElection } from './tab-election.interface.js';
 import {
+  checkShareMessage,
   newMemberId,
+  newNonce,
+  shareIdProblem,
+  streamTypeProblem,
+  SSE_SHARE_LIMITS,
   type SseBroadcastChannelLike,
   type SseRelayedEvent,
   type SseShareMessage,
   type SseSharedError,
 } from './tab-share.protocol.js';
 
-const RESET = SSE_EVENT_TYPES.reset;
+const { reset: RESET, connected: CONNECTED } = SSE_EVENT_TYPES;
 const FORBIDDEN = 403;
 
 /**
@@ -29,6 +34,12 @@ export const SSE_SHARE_TIMINGS = {
    */
   watchMs: 1_000,
   answerMs: 2_000,
+  /**
+   * The leader's stream reconnects (for a member's new topic, one nobody needs any more, a
+   * member that joined behind it, a refusal) at most once per this long: what members ask
+   * meanwhile is coalesced into the next one. The first after a quiet second is at once.
+   */
+  restartMinIntervalMs: 1_000,
 } as const;
 
 /** The real stream, held by the leader: an `SseClient` of its own, not shared. */
@@ -65,6 +76,12 @@ export interface SseShareHost {
   mirrorError(error: SseClientError): void;
   /** This member became the leader (`true`) or stopped being it. */
   roleChanged(leader: boolean): void;
+  /**
+   * A message of the channel was not acted on: `malformed` (not a share message, or one the
+   * wire rules refuse), `untrusted` (well-formed, but a leader's message from a member that
+   * is not the leader this one follows, or in this member's own name). `reason` says why.
+   */
+  ignored(kind: 'malformed' | 'untrusted', reason: string): void;
   /** Leaves the share for good and opens a stream of its own (see the `solo` message). */
   goSolo(): void;
   /** Opens the real stream, subscribed to `topics`, resuming after `lastEventId`. */
@@ -76,6 +93,8 @@ interface MemberNeeds {
   types: readonly string[];
   lastEventId: string | undefined;
   seenAt: number;
+  /** The stream was rewound for it once already: a member rejoins only after it left (its `bye`), or was forgotten. */
+  rewound: boolean;
 }
 
 /** Needed by a share: where it talks, and how it is elected. */
@@ -92,11 +111,37 @@ interface Leading {
   types: Set<string>;
   reason: SseStatusReason;
   /**
-   * Who a reset on this stream concerns: everyone after a hand-over (they may have missed
-   * events), only the members it was rewound for after a restart (the others are ahead).
+   * Who a reset on this stream concerns: everyone after a hand-over or a restart from the
+   * stream's position (they may have missed events), only the members it was rewound for
+   * (the others are ahead).
    */
   resetsFor: 'all' | ReadonlySet<string>;
+  /** A rewound stream's: where the members it was not rewound for stand (the position before the rewind). */
+  othersFrom: string | undefined;
+  /**
+   * A rewound stream answered with a reset (it could not go back that far): it is at the
+   * present, past what the others missed meanwhile, so it relays nothing more, and a stream
+   * resuming from `othersFrom` replaces it at once.
+   */
+  catchingUp: boolean;
 }
+
+/**
+ * A member that claims to lead (a roll-call, or a leader's message while none is followed),
+ * asked to prove it by answering a ping with `nonce`, and its messages held meanwhile.
+ */
+interface Claimant {
+  nonce: string;
+  since: number;
+  held: SseShareMessage[];
+}
+
+/** Claimants checked at once, and messages held for each. */
+const MAX_CLAIMANTS = 4;
+const MAX_HELD = 1_000;
+
+/** The leader's messages: acted on only when they come from the leader this member follows. */
+const LEADER_KINDS: ReadonlySet<SseShareMessage['kind']> = new Set(['event', 'status', 'error', 'solo']);
 
 /** A restart of the leader's stream waiting for its turn: from where, and for whom it rewinds. */
 interface PendingRestart {
@@ -123,17 +168,26 @@ export class SseTabShare {
   private readonly proven = new Set<string>();
   private restartPending: PendingRestart | undefined;
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  private catchUpTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the leader's stream was last restarted (`restartMinIntervalMs`). */
+  private restartedAt = Number.NEGATIVE_INFINITY;
   private keepAlive: ReturnType<typeof setInterval> | undefined;
   private watch: ReturnType<typeof setInterval> | undefined;
   /**
-   * The member that last spoke as the leader (`undefined` id: not known yet), when it last
-   * did, and when it was pinged without an answer yet.
+   * The leader this member follows (`undefined` id: none yet), when it last spoke, and when
+   * it was pinged (with `nonce`) without an answer yet. A member is followed once it proved
+   * it leads: it answered a ping with its nonce (see `claimants`).
    */
-  private leader: { id: string | undefined; heardAt: number; pingedAt: number | undefined } | undefined;
+  private leader: { id: string | undefined; heardAt: number; pingedAt: number | undefined; nonce?: string } | undefined;
+  /** Members that claim to lead, each pinged: the first to answer is followed. */
+  private readonly claimants = new Map<string, Claimant>();
   private active = false;
-  /** The newest position the leader reported (its stream's last id, or its opening's). */
+  /**
+   * The newest position of the leader's stream this member knows: the ids of the events it
+   * relayed (any topic), and the position its statuses report (the opening's id before any event).
+   */
   private position: string | undefined;
-  private readonly onMessage = (event: MessageEvent): void => this.receive(event.data as SseShareMessage);
+  private readonly onMessage = (event: MessageEvent): void => this.receive(event.data);
   private readonly onFreeze = (): void => this.suspend();
   private readonly onResume = (): void => this.resume();
   private readonly onPageHide = (): void => this.suspend();
@@ -184,6 +238,7 @@ export class SseTabShare {
   /** The client handles a new event type: the leader's stream must listen to it. */
   needsChanged(): void {
     if (!this.active) return;
+    if (this.leaveIfTooManyTypes()) return;
     this.announce(false);
     if (this.leading) this.syncLeader();
   }
@@ -191,8 +246,8 @@ export class SseTabShare {
   private resume(): void {
     if (this.active) return;
     this.active = true;
-    // Not heard of yet: a leader that does not run (hung, frozen) must still be noticed.
-    this.leader = { id: undefined, heardAt: Date.now(), pingedAt: undefined };
+    if (this.leaveIfTooManyTypes()) return;
+    this.followNobody();
     this.announce(true);
     this.keepAlive = setInterval(() => this.tick(), SSE_SHARE_TIMINGS.keepAliveMs);
     this.watch = setInterval(() => this.watchLeader(), SSE_SHARE_TIMINGS.watchMs);
@@ -209,6 +264,7 @@ export class SseTabShare {
     this.keepAlive = undefined;
     this.watch = undefined;
     this.leader = undefined;
+    this.claimants.clear();
     this.stopLeading();
     this.election.stop();
     this.members.clear();
@@ -230,42 +286,104 @@ export class SseTabShare {
    * others only if it did not either.
    */
   private watchLeader(): void {
+    const now = Date.now();
+    for (const [id, claimant] of this.claimants) {
+      if (now - claimant.since >= SSE_SHARE_TIMINGS.answerMs) this.dropClaimant(id, 'never proved it leads');
+    }
     const leader = this.leader;
     if (this.leading || !leader) return;
-    const now = Date.now();
     if (leader.pingedAt === undefined) {
       if (now - leader.heardAt >= SSE_SHARE_TIMINGS.watchMs) {
         leader.pingedAt = now;
-        this.post({ kind: 'ping', from: this.id, to: leader.id });
+        leader.nonce = newNonce();
+        this.post({ kind: 'ping', from: this.id, to: leader.id, nonce: leader.nonce });
       }
       return;
     }
     const waited = now - leader.pingedAt;
     const first = [...this.members.keys()].every((id) => id === leader.id || this.id < id);
     if (waited >= SSE_SHARE_TIMINGS.answerMs * (first ? 1 : 2)) {
-      this.leader = undefined;
+      // Whoever leads next (this member, or another that claimed first) is followed once it proves it.
+      this.followNobody();
       this.election.takeOver();
     }
   }
 
   /** Any message from the leader says it runs. */
-  private heardFrom(id: string): void {
-    if (this.leader?.id === id) {
-      this.leader.heardAt = Date.now();
-      this.leader.pingedAt = undefined;
-    } else {
-      this.leader = { id, heardAt: Date.now(), pingedAt: undefined };
+  private heardFromLeader(): void {
+    if (!this.leader) return;
+    this.leader.heardAt = Date.now();
+    this.leader.pingedAt = undefined;
+  }
+
+  /** No leader known (joining, or the one followed left): the next to prove it leads is followed. */
+  private followNobody(): void {
+    // Not heard of yet: a leader that does not run (hung, frozen) must still be noticed.
+    this.leader = { id: undefined, heardAt: Date.now(), pingedAt: undefined };
+  }
+
+  /**
+   * `id` says it leads (a roll-call), or sent a leader's message while none is followed:
+   * it is pinged, and followed once it answers with the ping's nonce. A script that only
+   * posts messages cannot: it does not hear the nonce.
+   */
+  private claim(id: string): Claimant {
+    const known = this.claimants.get(id);
+    if (known) return known;
+    if (this.claimants.size >= MAX_CLAIMANTS) this.dropClaimant(this.claimants.keys().next().value!, 'too many claimants');
+    const claimant: Claimant = { nonce: newNonce(), since: Date.now(), held: [] };
+    this.claimants.set(id, claimant);
+    this.post({ kind: 'ping', from: this.id, to: id, nonce: claimant.nonce });
+    return claimant;
+  }
+
+  private dropClaimant(id: string, why: string): void {
+    const claimant = this.claimants.get(id);
+    if (!claimant) return;
+    this.claimants.delete(id);
+    for (const message of claimant.held) this.host.ignored('untrusted', `${message.kind} from ${id}, which ${why}`);
+  }
+
+  /** `id` proved it leads: it is followed, and what it sent meanwhile is acted on, in order. */
+  private follow(id: string): void {
+    const held = this.claimants.get(id)?.held ?? [];
+    this.claimants.delete(id);
+    for (const other of [...this.claimants.keys()]) this.dropClaimant(other, 'is not the leader');
+    this.leader = { id, heardAt: Date.now(), pingedAt: undefined };
+    for (const message of held) {
+      // Each may end the following (a solo, a give-up) or this membership.
+      if (!this.active || this.leading || this.leader?.id !== id) return;
+      this.fromLeader(message);
     }
   }
 
+  /**
+   * An event type list this member cannot send (`SSE_SHARE_LIMITS.typesPerMember`): it
+   * opens a stream of its own instead (on the next turn: this may run while it starts).
+   */
+  private leaveIfTooManyTypes(): boolean {
+    if (this.streamTypes().length <= SSE_SHARE_LIMITS.typesPerMember) return false;
+    void Promise.resolve().then(() => {
+      if (this.active) this.host.goSolo();
+    });
+    return true;
+  }
+
+  /** The event types this member handles that a stream can carry (the wire rule); the others never arrive. */
+  private streamTypes(): string[] {
+    return [...this.host.handledTypes()].filter((type) => streamTypeProblem(type) === undefined);
+  }
+
   private announce(join: boolean): void {
+    const lastEventId = this.host.lastEventId;
     this.post({
       kind: 'member',
       from: this.id,
       join,
       topics: this.host.topics,
-      types: [...this.host.handledTypes()],
-      lastEventId: this.host.lastEventId,
+      types: this.streamTypes(),
+      // An id the others would refuse (an app's own `lastEventId` option) is not sent.
+      lastEventId: wireId(lastEventId),
     });
   }
 
@@ -274,6 +392,7 @@ export class SseTabShare {
     // The leader this one replaces (closed, crashed, stuck) needs nothing any more.
     if (this.leader?.id !== undefined) this.members.delete(this.leader.id);
     this.leader = undefined;
+    this.claimants.clear();
     this.post({ kind: 'roll-call', from: this.id });
     this.openStream(this.latestSeenId(), 'all');
     this.host.roleChanged(true);
@@ -283,22 +402,33 @@ export class SseTabShare {
   private resign(): void {
     if (!this.leading) return;
     this.stopLeading();
+    this.followNobody();
     this.post({ kind: 'resigned', from: this.id });
   }
 
-  private openStream(lastEventId: string | undefined, resetsFor: Leading['resetsFor']): void {
+  private openStream(lastEventId: string | undefined, resetsFor: Leading['resetsFor'], othersFrom?: string): void {
     const { topics, soloists } = this.union();
     if (soloists.length > 0) this.sendSolo(soloists);
     const types = new Set(this.host.handledTypes());
     for (const member of this.members.values()) member.types.forEach((type) => types.add(type));
-    const leading: Leading = { stream: undefined, topics, types, reason: 'opened', resetsFor };
+    const leading: Leading = { stream: undefined, topics, types, reason: 'opened', resetsFor, othersFrom, catchingUp: false };
     this.leading = leading;
     const relay: SseLeaderRelay = {
       event: (event) => {
-        if (this.leading !== leading) return;
-        const only = event.type === RESET && leading.resetsFor !== 'all' ? [...leading.resetsFor] : undefined;
-        this.post({ kind: 'event', from: this.id, event, only });
-        if (!only || only.includes(this.id)) this.host.receive(event);
+        if (this.leading !== leading || leading.catchingUp) return;
+        if ((event.type === RESET || event.type === CONNECTED) && leading.resetsFor !== 'all') {
+          // A rewound stream's opening and reset are for the members it was rewound for: the
+          // others stand further (the opening's id is the present when it resets), and may have
+          // missed what came while it reconnected.
+          const only = [...leading.resetsFor];
+          this.post({ kind: 'event', from: this.id, event, only });
+          if (only.includes(this.id)) this.host.receive(event);
+          if (event.type === RESET) this.catchUp(leading);
+          return;
+        }
+        this.notePosition(event.id);
+        this.post({ kind: 'event', from: this.id, event });
+        this.host.receive(event);
       },
       status: (status, reason, error) => {
         // Closing is the leader's own business (handing over, or a restart).
@@ -313,7 +443,7 @@ export class SseTabShare {
           status,
           reason,
           topics: [...leading.topics],
-          position: leading.stream?.lastEventId ?? lastEventId,
+          position: wireId(this.resumePoint(leading) ?? lastEventId),
           error: error && shared(error),
         });
         this.host.mirrorStatus(status, reason, error);
@@ -369,8 +499,35 @@ export class SseTabShare {
       this.host.goSolo();
       return true;
     }
-    this.restart(leading.stream?.lastEventId);
+    this.restart(this.resumePoint(leading));
     return true;
+  }
+
+  /**
+   * Where the leader's stream stands for the members: its last id, or, once it was rewound
+   * too far and reset (`catchingUp`), the newest id relayed before.
+   */
+  private resumePoint(leading: Leading): string | undefined {
+    return leading.catchingUp ? this.position : leading.stream?.lastEventId;
+  }
+
+  /**
+   * The stream was rewound for some members to an id the server could not resume from (a
+   * reset): the others, who stood at `othersFrom`, missed what was published while it
+   * reconnected. A stream resuming from there replaces it at once (not waiting its turn, nor
+   * merged with a rewind: it would reset again), and what the reset stream brings meanwhile
+   * is not relayed: the new one brings it, in order.
+   */
+  private catchUp(leading: Leading): void {
+    leading.catchingUp = true;
+    clearTimeout(this.catchUpTimer);
+    this.catchUpTimer = setTimeout(() => {
+      this.catchUpTimer = undefined;
+      if (this.leading !== leading) return;
+      this.restartedAt = Date.now();
+      leading.stream?.close();
+      this.openStream(leading.othersFrom, 'all');
+    }, 0);
   }
 
   /** Tells `ids` to open streams of their own; the union leaves them out from now on. */
@@ -382,7 +539,9 @@ export class SseTabShare {
 
   private stopLeading(): void {
     clearTimeout(this.restartTimer);
+    clearTimeout(this.catchUpTimer);
     this.restartTimer = undefined;
+    this.catchUpTimer = undefined;
     this.restartPending = undefined;
     const leading = this.leading;
     this.leading = undefined;
@@ -395,7 +554,8 @@ export class SseTabShare {
    * New event types are listened to in place. A topic added, or one nobody asks for any
    * more (its server side keeps publishing to a subscribed stream), needs a new connection,
    * resuming, so nothing is lost. `joined`: a member that joined (or that this leader did
-   * not know), which may be behind the stream (a reloaded tab): the stream is rewound for it.
+   * not know), which may be behind the stream (a reloaded tab): the stream is rewound for it,
+   * once per membership (a member that says it joins again without having left is not).
    */
   private syncLeader(joined?: { id: string; lastEventId: string | undefined }): void {
     const leading = this.leading;
@@ -408,18 +568,24 @@ export class SseTabShare {
         leading.stream.listenTo(type);
       }
     }
-    const position = leading.stream.lastEventId;
+    const position = this.resumePoint(leading);
     const { topics, soloists } = this.union();
     this.sendSolo(soloists);
     const changed = topics.size !== leading.topics.size || [...topics].some((topic) => !leading.topics.has(topic));
+    const member = joined ? this.members.get(joined.id) : undefined;
     const behind = joined?.lastEventId !== undefined && isBefore(joined.lastEventId, position);
-    if (behind) this.restart(joined.lastEventId, joined.id);
-    else if (changed) this.restart(position);
+    if (joined && member && !member.rewound && behind) {
+      member.rewound = true;
+      this.restart(joined.lastEventId, joined.id);
+    } else if (changed) {
+      this.restart(position);
+    }
   }
 
   /**
-   * Replaces the leader's stream on the next turn, resuming after the earliest id asked
-   * for, so that members joining together cost one reconnect.
+   * Replaces the leader's stream, resuming after the earliest id asked for: on the next
+   * turn, or once `restartMinIntervalMs` passed since the last restart. What members ask
+   * meanwhile (joining together, or a script re-joining every few ms) costs that one reconnect.
    */
   private restart(lastEventId: string | undefined, rewoundFor?: string): void {
     const pending = this.restartPending;
@@ -429,90 +595,168 @@ export class SseTabShare {
       return;
     }
     this.restartPending = { lastEventId, rewoundFor: new Set(rewoundFor ? [rewoundFor] : []) };
+    const wait = Math.max(0, this.restartedAt + SSE_SHARE_TIMINGS.restartMinIntervalMs - Date.now());
     this.restartTimer = setTimeout(() => {
       const next = this.restartPending;
       this.restartTimer = undefined;
       this.restartPending = undefined;
       const leading = this.leading;
       if (!leading || !next) return;
+      this.restartedAt = Date.now();
+      const othersFrom = this.resumePoint(leading);
       leading.stream?.close();
-      this.openStream(next.lastEventId, next.rewoundFor);
-    }, 0);
+      this.openStream(next.lastEventId, next.rewoundFor.size > 0 ? next.rewoundFor : 'all', othersFrom);
+    }, wait);
   }
 
-  /** The newest id this member or any other has seen: where a new leader resumes. */
+  /**
+   * The newest id this member saw, or the leader's stream reached (`position`): where a new
+   * leader resumes. What other members say they saw is not taken: anyone can say anything.
+   */
   private latestSeenId(): string | undefined {
-    let latest = this.host.lastEventId;
-    for (const id of [this.position, ...[...this.members.values()].map((member) => member.lastEventId)]) {
-      if (id !== undefined && (latest === undefined || isBefore(latest, id))) latest = id;
-    }
-    return latest;
+    const own = this.host.lastEventId;
+    return this.position !== undefined && (own === undefined || isBefore(own, this.position)) ? this.position : own;
   }
 
-  private receive(message: SseShareMessage): void {
-    if (!this.active || message === null || typeof message !== 'object' || message.from === this.id) return;
+  /** The leader's stream reached `id` (relayed, or reported in a status). */
+  private notePosition(id: string | undefined): void {
+    if (id === undefined || id === '' || wireId(id) === undefined) return;
+    if (this.position === undefined || isBefore(this.position, id)) this.position = id;
+  }
+
+  private receive(data: unknown): void {
+    if (!this.active) return;
+    const checked = checkShareMessage(data);
+    if (!('message' in checked)) {
+      this.host.ignored('malformed', checked.problem);
+      // A member whose needs no stream can take goes solo: the others keep theirs.
+      if (checked.refuse !== undefined && checked.refuse !== this.id && this.leading) {
+        const known = this.members.has(checked.refuse);
+        this.sendSolo([checked.refuse]);
+        if (known) this.syncLeader();
+      }
+      return;
+    }
+    const message = checked.message;
+    if (message.from === this.id) {
+      // A channel never delivers a message back to its sender: someone else wrote this one.
+      this.host.ignored('untrusted', `${message.kind} in this member's own name`);
+      return;
+    }
+    if (LEADER_KINDS.has(message.kind)) {
+      this.fromAnyLeader(message);
+      return;
+    }
     switch (message.kind) {
       case 'member': {
         // A member this one did not know (forgotten while its page slept, or unknown to a new leader) is a newcomer.
         const join = message.join || !this.members.has(message.from);
+        if (!this.members.has(message.from) && this.members.size >= SSE_SHARE_LIMITS.members) {
+          this.host.ignored('untrusted', `member ${message.from}: ${SSE_SHARE_LIMITS.members} members already`);
+          if (this.leading) this.sendSolo([message.from]);
+          break;
+        }
         this.members.set(message.from, {
           topics: message.topics,
           types: message.types,
           lastEventId: message.lastEventId,
           seenAt: Date.now(),
+          rewound: this.members.get(message.from)?.rewound ?? false,
         });
         const leading = this.leading;
         if (!leading?.stream) break;
         if (join && leading.stream.status !== 'connecting') {
           // The newcomer mirrors the stream's status as it is now, and learns its position.
           const { stream, reason, topics } = leading;
-          const position = stream.lastEventId;
+          const position = wireId(stream.lastEventId);
           this.post({ kind: 'status', from: this.id, status: stream.status, reason, topics: [...topics], position });
         }
         this.syncLeader(join ? { id: message.from, lastEventId: message.lastEventId } : undefined);
         break;
       }
-      case 'bye':
+      case 'bye': {
         this.members.delete(message.from);
-        if (this.leader?.id === message.from) this.leader = undefined;
-        if (message.leader && !this.leading) this.host.mirrorStatus('reconnecting', 'dropped');
+        this.dropClaimant(message.from, 'left');
+        if (this.leader?.id === message.from) {
+          this.followNobody();
+          if (message.leader && !this.leading) this.host.mirrorStatus('reconnecting', 'dropped');
+        }
         this.syncLeader();
         break;
+      }
       case 'roll-call':
-        this.heardFrom(message.from);
         this.announce(false);
+        // A new leader: followed once it proves it leads (the old one may be gone without a word: crashed, stolen from).
+        if (!this.leading && this.leader?.id !== message.from) this.claim(message.from);
+        break;
+      case 'ping':
+        if (this.leading) this.post({ kind: 'pong', from: this.id, nonce: message.nonce });
+        else if (message.to === this.id) this.post({ kind: 'resigned', from: this.id });
+        break;
+      case 'pong': {
+        const leader = this.leader;
+        if (this.leading || !leader) break;
+        if (leader.id === message.from) this.heardFromLeader();
+        else if (this.claimants.get(message.from)?.nonce === message.nonce) this.follow(message.from);
+        else if (leader.id === undefined && leader.nonce === message.nonce) this.follow(message.from);
+        break;
+      }
+      case 'resigned':
+        this.dropClaimant(message.from, 'does not lead');
+        if (this.leader?.id === message.from) this.followNobody();
+        break;
+    }
+  }
+
+  /**
+   * A leader's message (an event, a status, an error, a solo): acted on from the leader this
+   * member follows; held while its sender proves it leads, when it may be the new leader (it
+   * called the roll, or none is followed yet); ignored otherwise.
+   */
+  private fromAnyLeader(message: SseShareMessage): void {
+    const leader = this.leader;
+    if (this.leading || !leader) {
+      this.host.ignored('untrusted', `${message.kind} from ${message.from}: this member leads`);
+      return;
+    }
+    if (leader.id === message.from) {
+      this.heardFromLeader();
+      this.fromLeader(message);
+      return;
+    }
+    const claimant = this.claimants.get(message.from) ?? (leader.id === undefined ? this.claim(message.from) : undefined);
+    if (!claimant) {
+      this.host.ignored('untrusted', `${message.kind} from ${message.from}, not the leader`);
+    } else if (claimant.held.length >= MAX_HELD) {
+      this.dropClaimant(message.from, `sent more than ${MAX_HELD} messages before proving it leads`);
+      this.host.ignored('untrusted', `${message.kind} from ${message.from}, not the leader`);
+    } else {
+      claimant.held.push(message);
+    }
+  }
+
+  /** A message of the leader this member follows. */
+  private fromLeader(message: SseShareMessage): void {
+    switch (message.kind) {
+      case 'event':
+        // An event for some members only (a rewound stream's opening or reset) says nothing of where the stream stands for all.
+        if (!message.only) this.notePosition(message.event.id);
+        if (!message.only || message.only.includes(this.id)) this.host.receive(message.event);
+        break;
+      case 'status':
+        this.notePosition(message.position);
+        if (message.status === 'open') message.topics.forEach((topic) => this.proven.add(topic));
+        if (message.status === 'open' && !this.host.topics.every((topic) => message.topics.includes(topic))) break;
+        this.host.mirrorStatus(message.status, message.reason, message.error && clientError(message.error));
+        break;
+      case 'error':
+        this.host.mirrorError(clientError(message));
         break;
       case 'solo':
         if (message.members.includes(this.id)) this.host.goSolo();
         else message.members.forEach((id) => this.members.delete(id));
         break;
-      case 'ping':
-        if (this.leading) this.post({ kind: 'pong', from: this.id });
-        else if (message.to === this.id) this.post({ kind: 'resigned', from: this.id });
-        break;
-      case 'pong':
-        this.heardFrom(message.from);
-        break;
-      case 'resigned':
-        if (this.leader?.id === message.from) this.leader = { id: undefined, heardAt: Date.now(), pingedAt: undefined };
-        break;
-      case 'event':
-        this.heardFrom(message.from);
-        if (!message.only || message.only.includes(this.id)) this.host.receive(message.event);
-        break;
-      case 'status':
-        this.heardFrom(message.from);
-        if (message.position !== undefined && (this.position === undefined || isBefore(this.position, message.position))) {
-          this.position = message.position;
-        }
-        if (message.status === 'open') message.topics.forEach((topic) => this.proven.add(topic));
-        if (this.leading) break;
-        if (message.status === 'open' && !this.host.topics.every((topic) => message.topics.includes(topic))) break;
-        this.host.mirrorStatus(message.status, message.reason, message.error && clientError(message.error));
-        break;
-      case 'error':
-        this.heardFrom(message.from);
-        if (!this.leading) this.host.mirrorError(clientError(message));
+      default:
         break;
     }
   }
@@ -524,6 +768,11 @@ export class SseTabShare {
       // A closed channel (the page is going away): nothing to tell.
     }
   }
+}
+
+/** `id` as a member may name it to the others (`shareIdProblem`), or `undefined`. */
+function wireId(id: string | undefined): string | undefined {
+  return id !== undefined && shareIdProblem(id) === undefined ? id : undefined;
 }
 
 function shared({ code, message, httpStatus }: SseClientError): SseSharedError {
