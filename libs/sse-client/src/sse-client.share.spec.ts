@@ -4,6 +4,7 @@ import type { SseClientError } from './sse-client.errors.js';
 import type { SseClientOptions, SseShareOptions, SseStatus, SseStatusReason } from './sse-client.types.js';
 import { SSE_LIMITS } from '../../sse/src/sse-wire.rules.js';
 import { SSE_SHARE_TIMINGS } from './share/tab-share.js';
+import { SSE_SHARE_LIMITS } from './share/tab-share.protocol.js';
 import { FakeEventSource } from './testing/fake-event-source.js';
 import { FakeBroadcastHub, type FakeChannel, FakeLockManager } from './testing/fake-share.js';
 
@@ -693,6 +694,31 @@ describe('SseClient share: hand-over', () => {
     expect(resets).toEqual(['c:too-old']);
   });
 
+  it('a reset after a rewound stream brought its first event (the server lost history) goes to every member', async () => {
+    const resets: string[] = [];
+    const onReset = (name: string) => ({ onReset: ({ reason }: { reason: string }) => void resets.push(`${name}:${reason}`) });
+    const [a, b] = [join('a', onReset('a')), join('b', onReset('b'))];
+    await settle();
+    theLiveSource().open();
+    theLiveSource().emit('update', { n: 1 }, '500-0');
+    theLiveSource().emit('update', { n: 2 }, '500-1');
+    await settle();
+    const c = join('c', { ...onReset('c'), lastEventId: '500-0' });
+    await settle();
+    const rewound = theLiveSource();
+    expect(rewound.param('lastEventId')).toBe('500-0');
+    rewound.open();
+    rewound.emit('connected', null, '500-0');
+    rewound.emit('update', { n: 2 }, '500-1');
+    rewound.emit('reset', { reason: 'history-lost' }, '600-0');
+    rewound.emit('update', { n: 3 }, '600-1');
+    await settle();
+    expect(resets.sort()).toEqual(['a:history-lost', 'b:history-lost', 'c:history-lost']);
+    expect(live()).toEqual([rewound]);
+    for (const m of [a, b]) expect(m.updates.map(([n]) => n)).toEqual([1, 2, 3]);
+    expect(c.updates.map(([n]) => n)).toEqual([2, 3]);
+  });
+
   it("a member that joined after the opening learns the stream's position from the leader's status, and resumes from it", async () => {
     const a = join('a');
     await settle();
@@ -1010,6 +1036,39 @@ describe('SseClient share: messages nobody should trust', () => {
     }
     expect(live()).toEqual([source]);
     expect(roles()).toEqual(['a:leader', 'b:follower', 'c:follower']);
+  });
+
+  it(`sends a member past ${SSE_SHARE_LIMITS.members} (a script inventing members) to a stream of its own; the others keep theirs`, async () => {
+    const [a, b, c, source] = await openGroup();
+    const forged = forger();
+    // Two members are known already (each knows the other two); these fill the rest and more.
+    for (let i = 0; i < SSE_SHARE_LIMITS.members; i += 1) {
+      const from = `${i.toString(36).padStart(9, '0')}-forged00`;
+      forged.postMessage({ kind: 'member', from, join: true, topics: [], types: [], lastEventId: undefined });
+    }
+    await settle();
+    const late = join('late');
+    await settle();
+    expect(late.client.shareRole).toBe('none');
+    expect(live()).toHaveLength(2);
+    source.emit('update', { n: 2 }, '100-1');
+    await settle();
+    for (const m of [a, b, c]) expect(m.updates.map(([n]) => n)).toEqual([1, 2]);
+    expect(roles().slice(0, 3)).toEqual(['a:leader', 'b:follower', 'c:follower']);
+    expect(statsOf(a).untrustedMessages).toBeGreaterThan(0);
+  });
+
+  it(`opens its own stream when it handles more than ${SSE_SHARE_LIMITS.typesPerMember} event types (more than a member may ask for)`, async () => {
+    const handlers = Object.fromEntries(
+      Array.from({ length: SSE_SHARE_LIMITS.typesPerMember + 1 }, (_, i) => [`type${i}`, () => undefined]),
+    ) as SseClientOptions<TestEvents>['handlers'];
+    join('a');
+    await settle();
+    const many = join('many', { handlers });
+    await settle();
+    expect(many.client.shareRole).toBe('none');
+    expect(live()).toHaveLength(2);
+    expect(hub.messages('member').some((m) => (m as { types: string[] }).types.length > SSE_SHARE_LIMITS.typesPerMember)).toBe(false);
   });
 
   it('follows no one who only claims to lead: a roll-call, events and solo from a stranger change nothing', async () => {

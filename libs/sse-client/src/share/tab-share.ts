@@ -112,8 +112,8 @@ interface Leading {
   reason: SseStatusReason;
   /**
    * Who a reset on this stream concerns: everyone after a hand-over or a restart from the
-   * stream's position (they may have missed events), only the members it was rewound for
-   * (the others are ahead).
+   * stream's position (they may have missed events); only the members it was rewound for
+   * while it answers the rewind (the others are ahead), everyone once it brought an event.
    */
   resetsFor: 'all' | ReadonlySet<string>;
   /** A rewound stream's: where the members it was not rewound for stand (the position before the rewind). */
@@ -426,6 +426,9 @@ export class SseTabShare {
           if (event.type === RESET) this.catchUp(leading);
           return;
         }
+        // Replayed or live: the rewind was answered, and what comes later (a reset when the
+        // server lost history) concerns everyone.
+        leading.resetsFor = 'all';
         this.notePosition(event.id);
         this.post({ kind: 'event', from: this.id, event });
         this.host.receive(event);
