@@ -234,7 +234,9 @@ export type SseShareRole = 'leader' | 'follower' | 'none';
  * client still gets only its own topics, runs its own handlers, and has its own status
  * and `lastEventId`. The leader's `token`, `getToken` or `getTicket` (and backoff)
  * connect for all: token renewal happens once. When the leader goes (closed, crashed,
- * frozen), another client takes over and resumes after the newest id any of them saw.
+ * frozen), another client takes over and resumes after the newest id it saw or the stream
+ * reached. Messages on the channel are checked (see `SseClient.shareStats`): any script of
+ * the origin can post there.
  */
 export interface SseShareOptions {
   /**
