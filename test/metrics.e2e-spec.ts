@@ -147,7 +147,7 @@ describe('metrics (@nest-sse/server/metrics) after a scripted sequence', () => {
       // Openings (alice, bob, carol, slow, alice again, erin), 7 live, auth-expired, what reached slow, 2 replayed, erin's reset.
       framesWritten: 6 + 7 + 1 + reached + 2 + 1,
       eventsReplayed: 2,
-      resets: { 'malformed-id': 1, 'unknown-id': 0, 'too-old': 0, 'history-disabled': 0, 'history-unavailable': 0 },
+      resets: { 'malformed-id': 1, 'unknown-id': 0, 'too-old': 0, 'history-disabled': 0, 'history-unavailable': 0, 'history-lost': 0 },
       disconnects: { client_left: 1, token_expired: 1, slow_client: 1, disconnect_user: 1, shutdown: 0 },
     };
     const stats = sse.stats();
@@ -225,7 +225,8 @@ describe('metrics (@nest-sse/server/metrics) after a scripted sequence', () => {
     expect(samples.get('sse_publish_to_write_seconds_bucket{le="0.005"}')).toBe(publishToWrite.buckets['0.005']);
     expect(samples.get('sse_publish_to_write_seconds_bucket{le="+Inf"}')).toBe(live);
     expect(samples.get('sse_publish_to_write_seconds_count')).toBe(live);
-    expect(samples.size).toBe(3 + 7 + 4 + 3 + 1 + 1 + 5 + 5 + 16);
+    // Gauges, refusals, targets, types, frames, replays, the 6 reset reasons, disconnects, the histogram's samples.
+    expect(samples.size).toBe(3 + 7 + 4 + 3 + 1 + 1 + 6 + 5 + 16);
 
     resumed.destroy();
     erin.destroy();

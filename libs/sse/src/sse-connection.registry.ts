@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { SseConnectionLimitError, SseShuttingDownError } from './sse.exceptions.js';
-import type { SseFrame } from './sse-frame.js';
+import { resetFrame, type SseFrame } from './sse-frame.js';
 import { HEARTBEAT_TICK, type HeartbeatTick, SseHeartbeatTimer } from './sse-heartbeat.timer.js';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
 import { SseRetryHint, type SseRetryReason } from './sse-retry.hint.js';
@@ -17,6 +17,7 @@ import type { SseAudience, SseDeliveryTarget, SseTransport } from './transport/s
 import { SSE_OPTIONS, SSE_TRANSPORT } from './sse.tokens.js';
 import { SseLifecycleHub } from './sse-lifecycle.hub.js';
 import { SseStatsCollector } from './sse-stats.collector.js';
+import type { SseResetReason } from './sse-wire.rules.js';
 
 /**
  * Pushed through every channel at shutdown: each stream ends with a `retry:`
@@ -200,6 +201,13 @@ export class SseConnectionRegistry
         break;
     }
     if (this.stats.timing && reached > 0 && frame.publishedAt) this.stats.wrote(frame.publishedAt, reached);
+    return reached;
+  }
+
+  /** Every stream here gets a `reset` with `id` (see `SseDeliveryTarget.reset`); counted by reason, per stream. */
+  reset(reason: SseResetReason, id: string): number {
+    const reached = this.publishToAll(resetFrame(reason, id));
+    this.stats.resets[reason] += reached;
     return reached;
   }
 

@@ -1,7 +1,15 @@
 import type { MessageEvent } from '@nestjs/common';
 import type { SseEvent } from './sse-event.interface.js';
 import { SseEventError } from './sse.exceptions.js';
-import { eventIdProblem, eventTypeProblem, SSE_LIMITS, tagTopicData } from './sse-wire.rules.js';
+import {
+  eventIdProblem,
+  eventTypeProblem,
+  SSE_EVENT_TYPES,
+  SSE_LIMITS,
+  SSE_RESET_REASONS,
+  type SseResetReason,
+  tagTopicData,
+} from './sse-wire.rules.js';
 
 /**
  * The fields of a frame; `data` is already text (JSON for published events).
@@ -177,6 +185,11 @@ export class SseFrame implements MessageEvent, SseFrameFields {
   get byteLength(): number {
     return this.chunk.length - this.#headLength - 2;
   }
+}
+
+/** A `reset` with its reason: data `{ reason, message }`, and the id where the stream goes on from. */
+export function resetFrame(reason: SseResetReason, id: string): SseFrame {
+  return new SseFrame({ type: SSE_EVENT_TYPES.reset, data: JSON.stringify({ reason, message: SSE_RESET_REASONS[reason] }), id });
 }
 
 /** Splits like the spec's parser (CRLF, CR or LF each end a line), one field per line. */

@@ -50,6 +50,7 @@ export interface SseStats {
   readonly framesWritten: number;
   /** Events sent to resuming streams from history. */
   readonly eventsReplayed: number;
+  /** Resets by reason, one per stream: to resuming streams, and (`history-lost`) to every open stream when the cluster's store lost events. */
   readonly resets: Readonly<Record<SseResetReason, number>>;
   readonly disconnects: Readonly<Record<SseDisconnectReason, number>>;
   /** Publish-to-write times of live events, once `@nest-sse/server/metrics` is imported (all zero before). */
@@ -100,7 +101,14 @@ export class SseStatsCollector {
   ]);
   readonly byTarget = zero<SseTargetKind>(['user', 'users', 'broadcast', 'topic']);
   readonly byType = new Map<string, number>();
-  readonly resets = zero<SseResetReason>(['malformed-id', 'unknown-id', 'too-old', 'history-disabled', 'history-unavailable']);
+  readonly resets = zero<SseResetReason>([
+    'malformed-id',
+    'unknown-id',
+    'too-old',
+    'history-disabled',
+    'history-unavailable',
+    'history-lost',
+  ]);
   readonly disconnects = zero<SseDisconnectReason>(['client_left', 'token_expired', 'slow_client', 'disconnect_user', 'shutdown']);
   framesWritten = 0;
   eventsReplayed = 0;

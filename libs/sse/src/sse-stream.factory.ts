@@ -208,7 +208,7 @@ export class SseStreamFactory {
       if (result?.ok === true && Array.isArray(result.frames)) {
         return { kind: 'resume', from: lastEventId, frames: result.frames.map(asFrame) };
       }
-      if (result?.ok === false && (result.reason === 'too-old' || result.reason === 'unknown-id')) {
+      if (result?.ok === false && (result.reason === 'too-old' || result.reason === 'unknown-id' || result.reason === 'history-lost')) {
         return { kind: 'reset', reason: result.reason };
       }
       throw new Error('the history store answered something that is not a replay result');

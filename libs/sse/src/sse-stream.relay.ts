@@ -12,9 +12,9 @@ import type { SseLifecycleHub } from './sse-lifecycle.hub.js';
 import { wasDroppedAsSlowClient } from './sse-response.sink.js';
 import type { SseDisconnectReason, SseStatsCollector } from './sse-stats.collector.js';
 import type { SsePresenceSlot } from './transport/sse-transport.interface.js';
-import { SseFrame } from './sse-frame.js';
+import { resetFrame, SseFrame } from './sse-frame.js';
 import { HEARTBEAT_TICK } from './sse-heartbeat.timer.js';
-import { SSE_EVENT_TYPES, SSE_RESET_REASONS, type SseResetReason } from './sse-wire.rules.js';
+import { SSE_EVENT_TYPES, type SseResetReason } from './sse-wire.rules.js';
 
 /** Where a new stream starts: after the client's id (with what it missed), or at the present. */
 export type SseStartPoint =
@@ -169,12 +169,4 @@ function openingFrame(retry: number, id: string, shared: boolean): SseFrame {
   return shared
     ? new SseFrame({ type: SSE_EVENT_TYPES.connected, retry, comment: 'connected', id, data: 'null' })
     : new SseFrame({ retry, comment: 'connected', id });
-}
-
-function resetFrame(reason: SseResetReason, id: string): SseFrame {
-  return new SseFrame({
-    type: SSE_EVENT_TYPES.reset,
-    data: JSON.stringify({ reason, message: SSE_RESET_REASONS[reason] }),
-    id,
-  });
 }

@@ -58,6 +58,12 @@ export const SSE_RESET_REASONS = {
   'too-old': 'Events after the Last-Event-ID are no longer in history.',
   'history-disabled': 'This server keeps no history to resume from.',
   'history-unavailable': 'The history store could not be read.',
+  /**
+   * Sent to open streams too, not only to resuming ones: the cluster's store (Redis) came back
+   * without events it had (restarted from an older snapshot, or empty), so some may never arrive.
+   * The reset's id is where the store is whole again: a client resuming from it misses nothing after it.
+   */
+  'history-lost': 'Events may have been lost: the event store came back from older data (or empty).',
 } as const;
 /**
  * Why a `reset` was sent: a key of `SSE_RESET_REASONS`.

@@ -33,7 +33,7 @@ export type SseReplayResult =
    * streams (`?shared=1`) replay it tagged.
    */
   | { readonly ok: true; readonly frames: readonly SseFrameFields[] }
-  | { readonly ok: false; readonly reason: 'unknown-id' | 'too-old' };
+  | { readonly ok: false; readonly reason: 'unknown-id' | 'too-old' | 'history-lost' };
 
 /**
  * Where published events are kept for Last-Event-ID replay. The default keeps
@@ -48,7 +48,8 @@ export interface SseHistoryStore {
    * The user's events, broadcasts and the events of `topics` published after
    * `after`, oldest first (in id order, each once), or why they cannot be told
    * (ids from before this history began, or ones whose successors were already
-   * dropped by the count or age bounds, in any of the logs asked for).
+   * dropped by the count or age bounds, in any of the logs asked for, or, from a
+   * store that can tell, ones whose successors it lost: `history-lost`).
    */
   replay(userId: string, after: SseEventId, topics?: readonly string[]): SseReplayResult | Promise<SseReplayResult>;
 }

@@ -54,7 +54,7 @@ export class SseMetricsExporter implements OnModuleDestroy {
     counterBy('events_published_by_type_total', 'Events published, by event type', 'type', () => stats.byType);
     counter('frames_written_total', 'Frames handed to streams (events, openings, heartbeats, resets)', () => stats.framesWritten);
     counter('events_replayed_total', 'Events sent to resuming streams from history', () => stats.eventsReplayed);
-    counterBy('resets_total', 'Resets sent to resuming streams, by reason', 'reason', () => Object.entries(stats.resets));
+    counterBy('resets_total', 'Resets sent to streams (resuming ones, or every open one when history-lost), by reason', 'reason', () => Object.entries(stats.resets));
     counterBy('disconnects_total', 'Streams ended, by reason (slow_client: dropped; token_expired)', 'reason', () =>
       Object.entries(stats.disconnects),
     );

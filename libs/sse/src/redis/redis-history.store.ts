@@ -15,6 +15,10 @@ type PipelineReply = [Error | null, unknown][];
  * The cluster's history: one Redis Stream per user, per topic and for
  * broadcasts, written by the transport's publish script with the cluster log's
  * ids, so a client resumes on any instance, or after all of them restarted.
+ * When Redis came back without events it had (an older snapshot, or empty), a
+ * resume from before what it lost is answered `history-lost`: from before the
+ * restart point an instance recorded, or from an event the log should still
+ * hold (it is within the log's range) and does not.
  */
 export class RedisHistoryStore implements SseHistoryStore {
   constructor(
@@ -29,6 +33,8 @@ export class RedisHistoryStore implements SseHistoryStore {
 
   async replay(userId: string, after: SseEventId, topics: readonly string[] = []): Promise<SseReplayResult> {
     if (this.client.status !== 'ready') throw new Error('Redis is unreachable');
+    // Redis is back, but the reader has not yet checked what it came back with (a restart point may be due).
+    if (!(await this.reader.settled(CATCH_UP_MS))) throw new Error('the cluster log reader has not read Redis since it came back');
     // Replay stops at what this instance delivered: newer events reach the stream
     // live (it joined before asking), so none comes both ways or not at all.
     if (compareEventIds(after, parseEventId(this.reader.position())!) > 0) {
@@ -41,15 +47,30 @@ export class RedisHistoryStore implements SseHistoryStore {
     const upTo = this.reader.position();
     const unique = [...new Set(topics)];
     const logs = [this.keys.user(userId), this.keys.broadcasts, ...unique.map((topic) => this.keys.topic(topic))];
-    const pipeline = this.client.pipeline().time().get(this.keys.epoch);
-    for (const key of logs) pipeline.xinfo('STREAM', key).xrange(key, `(${formatEventId(after)}`, upTo);
+    const from = formatEventId(after);
+    const { log, epoch: epochKey, restart: restartKey } = this.keys;
+    // The log's first entry, and the entry `after` if the log has it.
+    const pipeline = this.client.pipeline().time().get(epochKey).get(restartKey).xrange(log, '-', '+', 'COUNT', 1).xrange(log, from, from);
+    for (const key of logs) pipeline.xinfo('STREAM', key).xrange(key, `(${from}`, upTo);
     const replies = (await pipeline.exec()) as PipelineReply;
-    const [[timeErr, time], [epochErr, epoch]] = replies;
-    if (timeErr || epochErr) throw timeErr ?? epochErr;
+    const head = replies.slice(0, HEAD);
+    const failed = head.find(([err]) => err);
+    if (failed) throw failed[0];
+    const [[, time], [, epoch], [, restart], [, first], [, exact]] = head as [unknown, unknown][];
 
+    // Redis lost events after `after`: it came back from older data, or empty, and an instance found it.
+    const restartId = typeof restart === 'string' ? parseEventId(restart) : undefined;
+    if (restartId && compareEventIds(after, restartId) < 0) return HISTORY_LOST;
     // Ids from before this data set's history began (Redis lost its data since), or from nowhere.
     const epochId = typeof epoch === 'string' ? parseEventId(epoch) : undefined;
     if (!epochId || compareEventIds(after, epochId) < 0) return UNKNOWN_ID;
+    // An event the log should still hold (not older than its first entry) that it does not: lost, though no
+    // instance that read it has found that yet. Positions that are no event's (the epoch, a restart point) are not.
+    const [firstEntry] = first as StreamEntry[];
+    const isMark = compareEventIds(after, epochId) === 0 || (restartId !== undefined && compareEventIds(after, restartId) === 0);
+    if (!isMark && (exact as StreamEntry[]).length === 0 && firstEntry && compareEventIds(after, parseEventId(firstEntry[0])!) >= 0) {
+      return HISTORY_LOST;
+    }
     // A log nobody wrote to for ttlMs expired whole, and a missing key cannot be told
     // from one that never was: so anything older than ttlMs may have been lost.
     const [sec, micro] = time as [string, string];
@@ -57,8 +78,8 @@ export class RedisHistoryStore implements SseHistoryStore {
 
     const frames: { id: SseEventId; frame: SseFrame }[] = [];
     for (let k = 0; k < logs.length; k++) {
-      const [infoErr, info] = replies[2 + 2 * k];
-      const [rangeErr, entries] = replies[3 + 2 * k];
+      const [infoErr, info] = replies[HEAD + 2 * k];
+      const [rangeErr, entries] = replies[HEAD + 1 + 2 * k];
       if (rangeErr) throw rangeErr;
       // No such key: nothing kept (or it expired, which the age check covers).
       if (!infoErr && this.trimmedPast(info as unknown[], after)) return TOO_OLD;
@@ -94,5 +115,9 @@ function toFrame(id: string, fields: string[], topic: string | undefined): SseFr
   return new SseFrame({ type, id, data, topic });
 }
 
+/** Replies in front of the logs' in replay's pipeline: time, epoch, restart point, the log's first entry, the entry `after`. */
+const HEAD = 5;
+
 const UNKNOWN_ID: SseReplayResult = Object.freeze({ ok: false, reason: 'unknown-id' });
+const HISTORY_LOST: SseReplayResult = Object.freeze({ ok: false, reason: 'history-lost' });
 const TOO_OLD: SseReplayResult = Object.freeze({ ok: false, reason: 'too-old' });

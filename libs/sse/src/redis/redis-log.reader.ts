@@ -1,8 +1,10 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { compareEventIds, parseEventId, type SseEventId } from '../sse-event-id.js';
-import { SseFrame } from '../sse-frame.js';
+import { resetFrame, SseFrame } from '../sse-frame.js';
 import type { SseAudience, SseDeliveryTarget } from '../transport/sse-transport.interface.js';
+import type { RedisScripts } from './redis.scripts.js';
+import type { RedisSseKeys } from './redis-transport.options.js';
 
 /** How long one XREAD waits for new entries: also how long `stop()` may wait on it at most. */
 const BLOCK_MS = 1000;
@@ -14,38 +16,73 @@ type StreamEntry = [id: string, fields: string[]];
 
 /**
  * Reads the cluster log on a connection of its own (XREAD blocks it) and hands
- * each entry to this instance's streams, once and in log order. When Redis is
- * away it retries with backoff and resumes after the last id it delivered, so
- * what was published meanwhile still arrives.
+ * each entry to this instance's streams, once and in log order: its position
+ * only ever moves forward, so no stream gets an id at or before one it had.
+ * When Redis is away it retries (at once when its connection is back) and
+ * resumes after the last id it delivered, so what was published meanwhile still
+ * arrives. When Redis came back without events it had read (an older snapshot,
+ * or empty), every stream here gets a `history-lost` reset at the restart point,
+ * after which nothing was lost.
  */
 export class RedisLogReader {
   private readonly logger = new Logger('RedisSseTransport');
   private lastId = ZERO;
+  /** Whether lastId is the id of an entry read from the log (not a position without one: at boot, a restart point). */
+  private lastIsEntry = false;
   /** lastId parsed, when something asked: most events are delivered without anyone comparing ids. */
   private lastParsed?: SseEventId;
   private target?: SseDeliveryTarget;
   private running?: Promise<void>;
   private stopped = false;
+  /** Redis was away and the reader has not yet checked what it came back with. */
   private outage = false;
   private wake?: () => void;
   private backoff?: NodeJS.Timeout;
   /** Who waits for the reader to reach an id (a resume from an id another instance delivered first). */
   private waiters: { id: SseEventId; done: () => void }[] = [];
+  /** Who waits for the reader to have checked Redis after an outage. */
+  private settling: (() => void)[] = [];
 
   constructor(
-    private readonly client: Redis,
-    private readonly log: string,
-  ) {}
+    private readonly client: Redis & RedisScripts,
+    private readonly keys: Pick<RedisSseKeys, 'log' | 'epoch' | 'restart'>,
+  ) {
+    // Its connection is back: no need to wait out the backoff.
+    client.on('ready', () => this.wake?.());
+  }
 
   /** The newest id delivered here. */
   position(): string {
     return this.lastId;
   }
 
+  /** What this instance has delivered: the floor of the ids it publishes, and what it checks Redis still holds. */
+  floor(): { id: string; entry: boolean } {
+    return { id: this.lastId, entry: this.lastIsEntry };
+  }
+
+  /**
+   * Resolves true once the reader is reading (at once, unless Redis was away and
+   * the reader has not checked what it came back with yet), false after `timeoutMs`.
+   */
+  settled(timeoutMs: number): Promise<boolean> {
+    if (!this.outage || this.stopped) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.settling = this.settling.filter((w) => w !== settle);
+        resolve(ok);
+      };
+      const settle = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.settling.push(settle);
+    });
+  }
+
   /** Starts after `fromId` (the log's newest entry at bootstrap): the instance's streams get what is published from then on. */
   start(target: SseDeliveryTarget, fromId: string): void {
     this.target = target;
-    this.moveTo(fromId);
+    this.moveTo(fromId, false);
     this.running = this.loop();
   }
 
@@ -69,6 +106,7 @@ export class RedisLogReader {
   /** Stops reading: the connection is dropped, which ends a blocked XREAD at once. */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const settle of this.settling.splice(0)) settle();
     clearTimeout(this.backoff);
     this.wake?.();
     this.client.disconnect();
@@ -79,14 +117,15 @@ export class RedisLogReader {
     let failures = 0;
     while (!this.stopped) {
       try {
-        if (this.outage) await this.checkRestart();
-        const reply = (await this.client.xread('COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', this.log, this.lastId)) as
-          | [string, StreamEntry[]][]
-          | null;
         if (this.outage) {
+          await this.checkRestart();
           this.outage = false;
           this.logger.log(`Redis is back: reading the cluster log after ${this.lastId}`);
+          for (const settle of this.settling.splice(0)) settle();
         }
+        const reply = (await this.client.xread('COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', this.keys.log, this.lastId)) as
+          | [string, StreamEntry[]][]
+          | null;
         failures = 0;
         for (const [, entries] of reply ?? []) for (const entry of entries) this.deliver(entry);
       } catch (err) {
@@ -101,17 +140,36 @@ export class RedisLogReader {
   }
 
   /**
-   * Redis came back without the log it had (restarted without persistence):
-   * ids start over from the new log's beginning, and clients holding old ids
-   * get `unknown-id` from history.
+   * After an outage: whether Redis still holds what this reader delivered (it
+   * does after a mere disconnect, or a restart from an append-only file that
+   * kept every write). When it does not (an older snapshot, or empty), events may
+   * have been lost that some streams here never got: the script finds (or records)
+   * the restart point, an id above everything the log held; the events published
+   * after the restart and before the point was recorded (greater ids than this
+   * reader's position) are delivered first, then every stream gets a reset with the
+   * point's id, and reading goes on after it. Nothing at or before the position is
+   * delivered again: those streams had it, or it is gone with the data.
    */
   private async checkRestart(): Promise<void> {
-    const newest = await this.newestId();
-    // A missing log is read from lastId on: what is published into it now has greater ids.
-    if (newest !== undefined && compareEventIds(parseEventId(newest)!, this.last) < 0) {
-      this.logger.warn(`the cluster log restarted (Redis lost its data): reading it from its beginning`);
-      this.moveTo(ZERO);
+    const { log, epoch, restart } = this.keys;
+    const point = await this.client.sseRestart(log, epoch, restart, this.lastId, this.lastIsEntry ? '1' : '0');
+    if (point === null) return;
+    for (let batch: StreamEntry[] = []; ; ) {
+      batch = (await this.client.xrange(log, `(${this.lastId}`, point, 'COUNT', BATCH)) as StreamEntry[];
+      for (const entry of batch) this.deliver(entry);
+      if (batch.length < BATCH) break;
     }
+    this.logger.warn(
+      `Redis came back without events it had (restarted from an older snapshot, or empty): every stream gets a reset (history-lost) at ${point}`,
+    );
+    try {
+      if (this.target?.reset) this.target.reset('history-lost', point);
+      else this.target?.deliver(ALL, resetFrame('history-lost', point));
+    } catch (err) {
+      this.logger.error(`delivering the reset at ${point} failed: ${(err as Error)?.message ?? err}`);
+    }
+    this.moveTo(point, false);
+    this.reachedUpTo();
   }
 
   private deliver([id, fields]: StreamEntry): void {
@@ -137,13 +195,18 @@ export class RedisLogReader {
           break;
       }
     }
-    this.moveTo(id);
+    this.moveTo(id, true);
     try {
       // Published when Redis wrote it: an entry id's first part is Redis time in ms.
       this.target?.deliver(audience, new SseFrame({ type, id, data, publishedAt: parseInt(id, 10), topic }));
     } catch (err) {
       this.logger.error(`delivering ${id} (${type}) failed: ${(err as Error)?.message ?? err}`);
     }
+    this.reachedUpTo();
+  }
+
+  /** Tells the waiters for an id at or before the position. */
+  private reachedUpTo(): void {
     if (this.waiters.length > 0) {
       this.waiters = this.waiters.filter((waiter) => {
         if (compareEventIds(waiter.id, this.last) > 0) return true;
@@ -153,17 +216,14 @@ export class RedisLogReader {
     }
   }
 
-  private moveTo(id: string): void {
+  private moveTo(id: string, entry: boolean): void {
     this.lastId = id;
+    this.lastIsEntry = entry;
     this.lastParsed = undefined;
   }
 
   private get last(): SseEventId {
     return (this.lastParsed ??= parseEventId(this.lastId) ?? { ms: 0, seq: 0 });
-  }
-
-  private newestId(): Promise<string | undefined> {
-    return newestLogId(this.client, this.log);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -172,12 +232,6 @@ export class RedisLogReader {
       this.backoff = setTimeout(resolve, ms);
     });
   }
-}
-
-/** The id of a stream's newest entry, if it has one. */
-export async function newestLogId(client: Redis, key: string): Promise<string | undefined> {
-  const [newest] = (await client.xrevrange(key, '+', '-', 'COUNT', 1)) as StreamEntry[];
-  return newest?.[0];
 }
 
 const ALL: SseAudience = Object.freeze({ kind: 'all' });

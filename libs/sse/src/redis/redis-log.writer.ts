@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { SseTransportError } from '../sse.exceptions.js';
 import type { SseAudience } from '../transport/sse-transport.interface.js';
@@ -29,6 +30,15 @@ interface Batch {
  * than anything else in a publish); calls go out in order on one connection,
  * so the log keeps each publisher's order. Counts per event what waits and
  * what failed, which bounds the queue while Redis is away.
+ *
+ * Each call carries the newest id this instance delivered (its floor): Redis
+ * gives the events greater ids even when its log went back below it (an older
+ * snapshot, a clock behind), so this instance's streams never get an id at or
+ * before one they had. After the connection was lost, calls also ask the script
+ * to check first whether Redis lost events since (and to record the restart
+ * point if so), so events published then come after the streams' reset. Batches
+ * are numbered, and Redis keeps this instance's last number: a batch that ioredis
+ * sends again after its reply was lost with the connection is written once.
  */
 export class RedisLogWriter {
   private readonly logger = new Logger('RedisSseTransport');
@@ -38,13 +48,23 @@ export class RedisLogWriter {
   private failed = 0;
   /** Set at a close() while Redis was away: what still waited was counted as failed then. */
   private abandoned = false;
+  /** Connections lost so far, and how many of them a publish that checked Redis came after. */
+  private disconnects = 0;
+  private checked = 0;
+  /** This instance's key in Redis (its last batch number), and the number of the last batch sent. */
+  private readonly writerKey: string;
+  private batches = 0;
 
   constructor(
     private readonly client: Redis & RedisScripts,
     private readonly options: ResolvedRedisSseTransportOptions,
+    /** What this instance delivered (see `RedisLogReader.floor`). */
+    private readonly floor: () => { id: string; entry: boolean },
   ) {
     const { logMaxLen, maxEvents, ttlMs } = options;
     this.bounds = [String(logMaxLen), String(maxEvents), String(ttlMs)];
+    this.writerKey = options.keys.writer(randomUUID());
+    client.on('close', () => this.disconnects++);
   }
 
   /** Events handed over and not yet written to Redis. */
@@ -100,9 +120,15 @@ export class RedisLogWriter {
     const batch = this.batch;
     if (!batch) return;
     this.batch = undefined;
-    const { log, epoch } = this.options.keys;
-    this.client.ssePublish(2 + batch.keys.length, log, epoch, batch.keys, this.bounds, batch.args).then(
+    const { log, epoch, restart } = this.options.keys;
+    const { id, entry } = this.floor();
+    // Sent after a lost connection (queued while Redis was away, or sent since): Redis may have come back without events.
+    const lost = this.disconnects;
+    const check = lost > this.checked;
+    const floor = [id, entry ? '1' : '0', check ? '1' : '0', String(++this.batches)];
+    this.client.ssePublish(4 + batch.keys.length, log, epoch, restart, this.writerKey, batch.keys, this.bounds, floor, batch.args).then(
       () => {
+        if (check) this.checked = Math.max(this.checked, lost);
         if (!this.abandoned) this.pending -= batch.types.length;
       },
       (err: unknown) => {

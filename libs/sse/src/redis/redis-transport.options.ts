@@ -45,6 +45,14 @@ export interface RedisSseKeys {
   readonly log: string;
   /** The id of the first event this Redis data set holds history for: older ids are unknown. */
   readonly epoch: string;
+  /**
+   * The newest restart point: an id (no event's) recorded when an instance found that Redis lost
+   * events it had read (restarted from an older snapshot, or empty). The log and history are whole
+   * after it; a resume from before it is answered `history-lost`.
+   */
+  readonly restart: string;
+  /** A publishing instance's last batch number (see the publish script), by the instance's own random id. */
+  writer(instanceId: string): string;
   readonly broadcasts: string;
   user(userId: string): string;
   topic(topic: string): string;
@@ -87,6 +95,8 @@ export function resolveRedisTransportOptions(options: RedisSseTransportOptions):
     keys: {
       log: `${prefix}log`,
       epoch: `${prefix}epoch`,
+      restart: `${prefix}restart`,
+      writer: (instanceId) => `${prefix}w:${instanceId}`,
       broadcasts: `${prefix}h:all`,
       user: (userId) => `${prefix}h:u:${userId}`,
       topic: (topic) => `${prefix}h:t:${topic}`,

@@ -7,30 +7,118 @@ import type { Redis } from 'ioredis';
  * Redis server (TIME), never from an instance's clock.
  */
 
+/** Event ids (`<ms>-<seq>`, as Redis Streams give them) in Lua: ms fit a double exactly (15 digits at most). */
+const IDS = `
+local function parseId(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local function formatId(ms, seq)
+  return string.format('%.0f-%.0f', ms, seq)
+end
+-- Whether id a comes before id b.
+local function before(a, b)
+  local ams, aseq = parseId(a)
+  local bms, bseq = parseId(b)
+  return ams < bms or (ams == bms and aseq < bseq)
+end
+local function nextId(id)
+  local ms, seq = parseId(id)
+  return formatId(ms, seq + 1)
+end
+`;
+
 /**
- * A batch of events, written in order. KEYS: log, epoch, then each event's history
- * logs in turn. ARGV: log MAXLEN, events per history log, history ttl ms, then five
- * per event: type, data, audience field ('' for a broadcast, 'u' or 't'), its value,
- * how many history logs it has. Each event gets its own id from Redis; the batch
- * runs as one atomic step, so every log's ids increase whatever other instances
- * publish. Returns how many events it wrote.
+ * KEYS[1..3]: log, epoch, restart point. Whether the log still holds what an instance read from it, up to
+ * `floor` (`entry`: floor is the id of an entry it read, not a position without one, as at boot). It does
+ * not when Redis came back from older data (a snapshot), or empty, or the log was trimmed past it: then
+ * events may have been lost under the instance's streams. Returns false when nothing was lost, else the
+ * restart point: an id above everything the log holds or held, which no event has, after which the log and
+ * every history log are whole again. The first instance to find a loss records it (the log's last id is
+ * raised to it, so every later event is above it); one that finds a point past its floor already recorded
+ * takes that one, so a cluster's streams all get their reset at the same id.
  */
-const PUBLISH = `
-local maxLen, keep, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local k = 3
+const RESTART_POINT = `${IDS}
+local function restartPoint(floor, entry)
+  local recorded = redis.call('GET', KEYS[3])
+  if recorded and before(floor, recorded) then return recorded end
+  local last
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    local info = redis.call('XINFO', 'STREAM', KEYS[1])
+    for i = 1, #info, 2 do
+      if info[i] == 'last-generated-id' then last = info[i + 1] end
+    end
+  end
+  local epoch = redis.call('GET', KEYS[2])
+  local lost = not last or not epoch or before(floor, epoch) or before(last, floor)
+  if not lost and entry then lost = #redis.call('XRANGE', KEYS[1], floor, floor) == 0 end
+  if not lost then return false end
+  local t = redis.call('TIME')
+  local point = formatId(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), 0)
+  if last and not before(last, point) then point = nextId(last) end
+  if not before(floor, point) then point = nextId(floor) end
+  if last then
+    redis.call('XSETID', KEYS[1], point)
+  else
+    -- MAXLEN 0 keeps no entry: an empty log whose last id is the point.
+    redis.call('XADD', KEYS[1], 'MAXLEN', '0', point, 'boot', '1')
+  end
+  redis.call('SET', KEYS[3], point)
+  redis.call('SET', KEYS[2], point, 'NX')
+  return point
+end
+`;
+
+/** How long Redis remembers a publishing instance's last batch (see PUBLISH): past any outage a batch could be sent again after. */
+export const WRITER_TTL_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * A batch of events, written in order. KEYS: log, epoch, restart point, the publishing
+ * instance's key, then each event's history logs in turn. ARGV: log MAXLEN, events per
+ * history log, history ttl ms, the instance's floor (the newest id it delivered, '' for
+ * none), '1' when that is an entry's id, '1' to check first whether Redis lost events
+ * (see RESTART_POINT: the instance lost its connection since its last checked publish),
+ * the batch's number (each instance numbers its batches from 1), then five per event:
+ * type, data, audience field ('' for a broadcast, 'u' or 't'), its value, how many history
+ * logs it has. Each event gets its own id from Redis, above the floor; the batch runs as
+ * one atomic step, so every log's ids increase whatever other instances publish.
+ *
+ * A batch is written once: the instance's key holds the number of its last batch, so one
+ * sent again after its reply was lost with the connection (ioredis resends what was not
+ * answered) is skipped when Redis has it, and written when Redis lost it too. A number
+ * that does not follow the last one means Redis lost batches of this instance: it checks
+ * then too. Returns how many events it wrote (0 for a batch already written).
+ */
+const PUBLISH = `${RESTART_POINT}
+local maxLen, keep, ttl, floor, entry, check = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5] == '1', ARGV[6] == '1'
+local batch = tonumber(ARGV[7])
+local last = tonumber(redis.call('GET', KEYS[4]) or '0')
+if floor ~= '' and (check or last ~= batch - 1) then restartPoint(floor, entry) end
+if batch <= last then return 0 end
+redis.call('SET', KEYS[4], batch, 'PX', ${WRITER_TTL_MS})
+local k = 5
 local first
 local touched, order = {}, {}
-for a = 4, #ARGV, 5 do
+for a = 8, #ARGV, 5 do
   local type, data, field = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  local id
-  if field == '' then
-    id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxLen, '*', 'type', type, 'data', data)
-  else
-    id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxLen, '*', 'type', type, 'data', data, field, ARGV[a + 3])
+  local function add()
+    if field == '' then
+      return redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxLen, '*', 'type', type, 'data', data)
+    end
+    return redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxLen, '*', 'type', type, 'data', data, field, ARGV[a + 3])
+  end
+  local id = add()
+  if not first and floor ~= '' and not before(floor, id) then
+    -- The log's last id was at or below what this instance delivered (Redis came back from older data
+    -- that no instance checked yet, or its clock is behind): raised to it, so that ids keep increasing.
+    -- Once per batch: the next events are above this one.
+    redis.call('XDEL', KEYS[1], id)
+    redis.call('XSETID', KEYS[1], floor)
+    id = add()
   end
   first = first or id
-  local last = k + tonumber(ARGV[a + 4]) - 1
-  for i = k, last do
+  local through = k + tonumber(ARGV[a + 4]) - 1
+  for i = k, through do
     -- pcall: a history log left with a newer id (its cluster log deleted by hand) must not stop the event.
     redis.pcall('XADD', KEYS[i], id, 'type', type, 'data', data)
     if not touched[KEYS[i]] then
@@ -38,7 +126,7 @@ for a = 4, #ARGV, 5 do
       order[#order + 1] = KEYS[i]
     end
   end
-  k = last + 1
+  k = through + 1
 end
 if first then redis.call('SET', KEYS[2], first, 'NX') end
 -- Each log touched is trimmed and renewed once per batch.
@@ -53,7 +141,16 @@ for _, key in ipairs(order) do
   end
   redis.call('PEXPIRE', key, ttl)
 end
-return (#ARGV - 3) / 5
+return (#ARGV - 7) / 5
+`;
+
+/**
+ * KEYS: log, epoch, restart point. ARGV: the reader's position, '1' when it is an entry's id.
+ * What a log reader asks when Redis is back after an outage: the restart point when events
+ * were lost (see RESTART_POINT), else nil.
+ */
+const RESTART = `${RESTART_POINT}
+return restartPoint(ARGV[1], ARGV[2] == '1')
 `;
 
 const NOW = `
@@ -131,6 +228,7 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 /** A client with the transport's scripts (EVALSHA, falling back to EVAL after Redis lost its script cache). */
 export interface RedisScripts {
   sseBoot(log: string, epoch: string): Promise<string>;
+  sseRestart(log: string, epoch: string, restart: string, position: string, entry: '0' | '1'): Promise<string | null>;
   ssePublish(numKeys: number, ...keysAndArgs: (string | string[])[]): Promise<number>;
   sseAcquire(userSlots: string, allSlots: string, limit: number, member: string, ttlMs: number): Promise<number>;
   sseRelease(userSlots: string, allSlots: string, member: string): Promise<number>;
@@ -141,6 +239,7 @@ export interface RedisScripts {
 export function defineScripts(client: Redis): Redis & RedisScripts {
   client.defineCommand('sseBoot', { numberOfKeys: 2, lua: BOOT });
   client.defineCommand('ssePublish', { lua: PUBLISH });
+  client.defineCommand('sseRestart', { numberOfKeys: 3, lua: RESTART });
   client.defineCommand('sseAcquire', { numberOfKeys: 2, lua: ACQUIRE });
   client.defineCommand('sseRelease', { numberOfKeys: 2, lua: RELEASE });
   client.defineCommand('sseRefresh', { lua: REFRESH });

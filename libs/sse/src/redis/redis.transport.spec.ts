@@ -27,8 +27,19 @@ class Collector implements SseDeliveryTarget {
     return this.got.map(({ frame }) => frame.data!);
   }
 
+  /** Resolves once `count` frames were delivered; the timeout's error says what came. */
   until(count: number, what: string, timeoutMs = 5000): Promise<void> {
-    return this.waiter.until(() => this.got.length >= count, timeoutMs, `${count} deliveries (${what})`);
+    return this.untilSeen(() => this.got.length >= count, `${count} deliveries (${what})`, timeoutMs);
+  }
+
+  /** Resolves once `predicate` holds, checked at each delivery; the timeout's error says what came. */
+  async untilSeen(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    try {
+      await this.waiter.until(predicate, timeoutMs, what);
+    } catch (err) {
+      const got = this.got.map(({ frame }) => `${frame.type}:${frame.data}@${frame.id}`);
+      throw new Error(`${(err as Error).message}; got ${got.length}: ${got.join(' ')}`);
+    }
   }
 }
 
@@ -356,11 +367,12 @@ describeRedis('RedisSseTransport', () => {
   });
 
   describe('Redis outages', () => {
-    it('queues publishes up to maxPendingPublishes while Redis is away and delivers them once it is back; refuses past it; the reader resumes', async () => {
+    it('queues publishes up to maxPendingPublishes while Redis is away and delivers them once it is back (Redis came back empty: after a history-lost reset); refuses past it; the reader resumes', async () => {
       const collector = new Collector();
       const t = await transport({ maxPendingPublishes: 5 }, collector);
       t.publish(toAll('before'));
       await collector.until(1, 'the event before the outage');
+      await waitFor(() => t.pendingPublishCount() === 0, 'Redis to acknowledge the event before the outage');
       await server.stop();
       try {
         await waitFor(async () => t.presence.count().then(() => false, (err) => err instanceof SseTransportError), 'the transport to see Redis gone');
@@ -372,15 +384,18 @@ describeRedis('RedisSseTransport', () => {
       } finally {
         await server.restart();
       }
-      await collector.until(6, 'the queued events after Redis came back', 10_000);
-      expect(collector.data).toEqual(['"before"', '0', '1', '2', '3', '4']);
+      await collector.until(7, 'a reset and the queued events after Redis came back', 10_000);
+      // Redis came back empty (it keeps nothing on disk): the streams are told, before what was queued meanwhile.
+      expect(collector.got[1].frame.type).toBe('reset');
+      expect(JSON.parse(collector.data[1])).toMatchObject({ reason: 'history-lost' });
+      expect(collector.data.filter((_, k) => k !== 1)).toEqual(['"before"', '0', '1', '2', '3', '4']);
       t.publish(toAll('after'));
-      await collector.until(7, 'an event published after the outage');
-      expect(collector.data[6]).toBe('"after"');
+      await collector.until(8, 'an event published after the outage');
+      expect(collector.data[7]).toBe('"after"');
       expect(t.failedPublishCount()).toBe(0);
-      // Redis came back empty: ids from before are from another history.
-      expect(await t.history.replay('ann', id(collector.ids[0]))).toEqual({ ok: false, reason: 'unknown-id' });
-      const resumed = await t.history.replay('ann', id(collector.ids[1]));
+      // Ids from before are from a history Redis lost.
+      expect(await t.history.replay('ann', id(collector.ids[0]))).toEqual({ ok: false, reason: 'history-lost' });
+      const resumed = await t.history.replay('ann', id(collector.ids[2]));
       expect(resumed.ok && resumed.frames.map((f) => f.data)).toEqual(['1', '2', '3', '4', '"after"']);
     });
 
@@ -402,8 +417,10 @@ describeRedis('RedisSseTransport', () => {
       } finally {
         await server.restart();
       }
-      await collector.until(5, 'the queued events after Redis came back', 10_000);
-      expect(collector.data).toEqual(['0', '1', '2', '3', '4']);
+      await collector.until(6, 'a reset and the queued events after Redis came back', 10_000);
+      // Redis came back empty: a history-lost reset first (see above).
+      expect(collector.got[0].frame.type).toBe('reset');
+      expect(collector.data.slice(1)).toEqual(['0', '1', '2', '3', '4']);
       await waitFor(() => t.pendingPublishCount() === 0, 'nothing pending');
       expect(t.failedPublishCount()).toBe(0);
     });
@@ -468,5 +485,164 @@ describeRedis('RedisSseTransport', () => {
         given.disconnect();
       }
     });
+  });
+});
+
+/**
+ * Issue 21, item 3: Redis restarted under running instances, from what it kept on disk. Each test has its own
+ * redis-server (its own directory), killed with SIGKILL (nothing saved on the way out) and started again.
+ */
+describeRedis('RedisSseTransport across a Redis restart', () => {
+  const open: RedisSseTransport[] = [];
+  let server: TestRedisServer | undefined;
+  let inspect: Redis | undefined;
+
+  async function redisKeeping(persistence: 'none' | 'rdb' | 'aof'): Promise<{ server: TestRedisServer; inspect: Redis }> {
+    server = await startRedisServer({ persistence });
+    inspect = new Redis(server.url, { maxRetriesPerRequest: null, disconnectTimeout: 100 });
+    inspect.on('error', () => undefined);
+    return { server, inspect };
+  }
+
+  async function transport(url: string, target: SseDeliveryTarget, options: Partial<RedisSseTransportOptions> = {}): Promise<RedisSseTransport> {
+    const t = new RedisSseTransport({ redis: url, keyPrefix: 'restart:', ...options });
+    open.push(t);
+    await t.connect(target);
+    return t;
+  }
+
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((t) => t.close()));
+    inspect?.disconnect();
+    await server?.dispose();
+    server = inspect = undefined;
+  });
+
+  /**
+   * Redis answered every publish of `t`: none is in flight when Redis is killed. (One whose answer is lost
+   * with the connection is sent again by ioredis: written once if Redis kept it, again if Redis lost it.)
+   */
+  const acknowledged = (t: RedisSseTransport) => waitFor(() => t.pendingPublishCount() === 0, 'Redis to answer every publish');
+
+  /** What an instance's streams were handed, in order: each event's data, and `reset:<reason>` for a reset. */
+  const seen = (collector: Collector) =>
+    collector.got.map(({ frame }) => (frame.type === 'reset' ? `reset:${JSON.parse(frame.data!).reason}` : JSON.parse(frame.data!)));
+  const note = (data: string) => toUser('ann', data);
+  /** Every id an instance's streams got is above the one before: none repeated, none older. */
+  function expectIncreasing(collector: Collector): void {
+    for (let k = 1; k < collector.ids.length; k++) expect(compareEventIds(id(collector.ids[k - 1]), id(collector.ids[k]))).toBeLessThan(0);
+  }
+
+  /**
+   * The issue's steps on a publishing and a reading instance: a1-a3, SAVE, b1-b2, SIGKILL, restart from the dump,
+   * then c1: at once (it waits in the publishing connection's queue, or races the instances' reconnects), or once
+   * something more reached both instances (what they make of the restarted Redis on their own, as in the issue,
+   * where c1 came from a person after the restart).
+   */
+  async function snapshotRestart(c1: 'at once' | 'after the instances are back'): Promise<Collector[]> {
+    const { server, inspect } = await redisKeeping('rdb');
+    const [publisher, reader] = [new Collector(), new Collector()];
+    const t = await transport(server.url, publisher);
+    await transport(server.url, reader);
+    for (const data of ['a1', 'a2', 'a3']) t.publish(note(data));
+    await publisher.until(3, 'a1-a3');
+    await inspect.save();
+    for (const data of ['b1', 'b2']) t.publish(note(data));
+    await publisher.until(5, 'b1-b2');
+    await reader.until(5, 'b1-b2 on the reading instance');
+
+    await acknowledged(t);
+    await server.restart();
+    if (c1 === 'after the instances are back') {
+      for (const collector of [publisher, reader]) await collector.until(6, 'a delivery after b2, before c1 was published', 10_000);
+    }
+    t.publish(note('c1'));
+    for (const collector of [publisher, reader]) {
+      await collector.untilSeen(() => collector.got.some(({ frame }) => frame.data === '"c1"'), 'c1', 10_000);
+    }
+    return [publisher, reader];
+  }
+
+  it.each(['after the instances are back', 'at once'] as const)(
+    'from an older snapshot (RDB), c1 published %s: a publishing and a reading instance each deliver a1 a2 a3 b1 b2, then one history-lost reset (the same id on both), then c1: never an id at or before one they delivered',
+    async (when) => {
+      const [publisher, reader] = await snapshotRestart(when);
+      for (const collector of [publisher, reader]) {
+        expect(seen(collector)).toEqual(['a1', 'a2', 'a3', 'b1', 'b2', 'reset:history-lost', 'c1']);
+        expect(collector.got[5].audience).toEqual({ kind: 'all' });
+        expectIncreasing(collector);
+      }
+      expect(reader.ids).toEqual(publisher.ids);
+    },
+  );
+
+  it('from its append-only file (appendfsync always, nothing lost): a1 … c1 delivered once each, in order, no reset (and nothing more within 500 ms)', async () => {
+    const { server, inspect } = await redisKeeping('aof');
+    const collector = new Collector();
+    const t = await transport(server.url, collector);
+    for (const data of ['a1', 'a2', 'a3']) t.publish(note(data));
+    await collector.until(3, 'a1-a3');
+    await inspect.save();
+    for (const data of ['b1', 'b2']) t.publish(note(data));
+    await collector.until(5, 'b1-b2');
+
+    await acknowledged(t);
+    await server.restart();
+    t.publish(note('c1'));
+    await collector.until(6, 'c1', 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(seen(collector)).toEqual(['a1', 'a2', 'a3', 'b1', 'b2', 'c1']);
+    expectIncreasing(collector);
+    // A resume from before the restart replays from Redis, which kept everything.
+    const resumed = await t.history.replay('ann', id(collector.ids[3]));
+    expect(resumed.ok && resumed.frames.map((f) => f.data)).toEqual(['"b2"', '"c1"']);
+  });
+
+  it('empty (no persistence): no event twice, a history-lost reset, then what was published while it was away and after', async () => {
+    const { server } = await redisKeeping('none');
+    const collector = new Collector();
+    const t = await transport(server.url, collector);
+    for (const data of ['a1', 'a2']) t.publish(note(data));
+    await collector.until(2, 'a1-a2');
+
+    await acknowledged(t);
+    await server.stop();
+    t.publish(note('queued'));
+    await server.restart();
+    t.publish(note('c1'));
+    await collector.until(5, 'a reset, the queued event and c1', 10_000);
+    expect(seen(collector)).toEqual(['a1', 'a2', 'reset:history-lost', 'queued', 'c1']);
+    expectIncreasing(collector);
+    expect(await t.history.replay('ann', id(collector.ids[1]))).toEqual({ ok: false, reason: 'history-lost' });
+  });
+
+  it("answers a resume from an id the restarted Redis lost (b2, b1, a3) with history-lost, on this instance and on one started since; from the reset's id with exactly c1", async () => {
+    const [collector] = await snapshotRestart('after the instances are back');
+    const t = open[0];
+    const [, , a3, b1, b2, reset, c1] = collector.ids;
+    const later = await transport(server!.url, new Collector());
+    for (const instance of [t, later]) {
+      for (const lost of [b2, b1, a3]) expect(await instance.history.replay('ann', id(lost))).toEqual({ ok: false, reason: 'history-lost' });
+      const fromReset = await instance.history.replay('ann', id(reset));
+      expect(fromReset.ok && fromReset.frames.map((f) => [f.id, f.data])).toEqual([[c1, '"c1"']]);
+      expect(await instance.history.replay('ann', id(c1))).toEqual({ ok: true, frames: [] });
+    }
+  });
+
+  it("gives every publish an id above the newest this instance delivered even when the log's last id went back below it (older data, a clock behind): it is delivered, not skipped", async () => {
+    const { server, inspect } = await redisKeeping('none');
+    const collector = new Collector();
+    const t = await transport(server.url, collector);
+    // Another instance whose clock is a minute ahead wrote this: the reader delivers it.
+    const ahead = `${Date.now() + 60_000}-0`;
+    await inspect.xadd('restart:log', ahead, 'type', 'note', 'data', '"ahead"', 'u', '["ann"]');
+    await collector.until(1, 'the event from a minute ahead');
+    // The log goes back to a last id below it, as a Redis restarted from data older than that event would.
+    await inspect.del('restart:log');
+    await inspect.xadd('restart:log', 'MAXLEN', '0', `${Date.now() - 1000}-0`, 'boot', '1');
+    t.publish(note('next'));
+    await collector.until(2, 'the next event', 5000);
+    expect(seen(collector)).toEqual(['ahead', 'next']);
+    expectIncreasing(collector);
   });
 });

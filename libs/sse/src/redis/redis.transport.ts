@@ -36,7 +36,7 @@ export class RedisSseTransport implements SseTransport {
   /** Publishes, history reads and slots: its commands wait in ioredis's offline queue while Redis is away. */
   private readonly writer: Redis & RedisScripts;
   /** The cluster log reader's own connection (XREAD blocks it): its commands fail at once, the reader retries. */
-  private readonly readerClient: Redis;
+  private readonly readerClient: Redis & RedisScripts;
   private readonly reader: RedisLogReader;
   private readonly logWriter: RedisLogWriter;
   private closed = false;
@@ -47,7 +47,9 @@ export class RedisSseTransport implements SseTransport {
     const { redis, keys } = this.options;
     // Commands wait for Redis however long it is away (bounded by maxPendingPublishes), and retry after a reconnect.
     this.writer = defineScripts(connection(redis, { maxRetriesPerRequest: null, enableOfflineQueue: true }));
-    this.readerClient = connection(redis, { maxRetriesPerRequest: 0, enableOfflineQueue: false, autoResendUnfulfilledCommands: false });
+    this.readerClient = defineScripts(
+      connection(redis, { maxRetriesPerRequest: 0, enableOfflineQueue: false, autoResendUnfulfilledCommands: false }),
+    );
     this.writer.on('error', (err: Error) => {
       if (!this.writerDown) this.logger.warn(`Redis connection lost (${err.message}): publishes wait for it, up to ${this.options.maxPendingPublishes}`);
       this.writerDown = true;
@@ -58,8 +60,8 @@ export class RedisSseTransport implements SseTransport {
     });
     // The reader says so itself, once per outage.
     this.readerClient.on('error', () => undefined);
-    this.reader = new RedisLogReader(this.readerClient, keys.log);
-    this.logWriter = new RedisLogWriter(this.writer, this.options);
+    this.reader = new RedisLogReader(this.readerClient, keys);
+    this.logWriter = new RedisLogWriter(this.writer, this.options, () => this.reader.floor());
     this.history = new RedisHistoryStore(this.writer, keys, this.options, this.reader);
     this.presence = new RedisSsePresence(this.writer, keys, this.options);
   }

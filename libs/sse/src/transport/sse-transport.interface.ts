@@ -1,6 +1,7 @@
 import type { SseHistoryStore } from '../history/sse-history-store.interface.js';
 import type { SseEventId } from '../sse-event-id.js';
 import type { SseFrame } from '../sse-frame.js';
+import type { SseResetReason } from '../sse-wire.rules.js';
 
 /**
  * Who an event is for: some users, the subscribers of a topic, or every stream.
@@ -35,6 +36,13 @@ export interface SseOutgoingEvent {
  */
 export interface SseDeliveryTarget {
   deliver(audience: SseAudience, frame: SseFrame): number;
+  /**
+   * Every stream here gets a `reset` (`reason`) with id `id`, counted by reason: a transport
+   * whose store lost events its streams may not have had yet (`history-lost`), at the id after
+   * which nothing was lost. Optional for a target of one's own: the transport then delivers the
+   * reset frame to audience `all`.
+   */
+  reset?(reason: SseResetReason, id: string): number;
 }
 
 /**
