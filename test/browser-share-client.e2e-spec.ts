@@ -46,6 +46,10 @@ const HARNESS = `<!doctype html><meta charset="utf-8"><title>share harness</titl
     const c = window.clients[name];
     return { status: c.status, role: c.shareRole, reason: c.statusReason };
   };
+  window.debug = (name) => {
+    const c = window.clients[name];
+    return { status: c.status, role: c.shareRole, reason: c.statusReason, lastEventId: c.lastEventId, shareStats: c.shareStats, error: c.error && c.error.message };
+  };
   window.ready = true;
 </script>`;
 
@@ -118,7 +122,12 @@ describe('SseClient tab sharing in headless Chromium: topics per tab on one stre
   const receivedBy = (page: Page) => page.evaluate(() => (window as any).received.tab as Received[]);
 
   async function waitForReceived(page: Page, count: number): Promise<Received[]> {
-    await page.waitForFunction((n) => (window as any).received.tab.length >= n, count, { timeout: WAIT });
+    try {
+      await page.waitForFunction((n) => (window as any).received.tab.length >= n, count, { timeout: WAIT });
+    } catch (err) {
+      const got = (await receivedBy(page)).map((r) => `${r.id}:${JSON.stringify(r.data)}`);
+      throw new Error(`${(err as Error).message}: received ${got.length} of ${count} (${got.join(' ')}), tab ${JSON.stringify(await page.evaluate(() => (window as any).debug?.('tab')))}`);
+    }
     return receivedBy(page);
   }
 

@@ -424,6 +424,35 @@ describe('SseClient share: topics coming and going', () => {
     ]);
   });
 
+  it('stops retrying a stream refused (403) for a member\'s topic while the stream without it waits for its turn: the leader does not give up', async () => {
+    const quick = { backoff: { initialMs: 100, maxMs: 100, factor: 1, jitter: 0 }, maxRecoveries: 2 };
+    const a = join('a', { topics: ['a'], ...quick });
+    await settle();
+    theLiveSource().open();
+    theLiveSource().emitRaw('update', tagged('a', { n: 1 }), '100-0');
+    join('secret', { topics: ['secret'] });
+    await settle();
+    const second = theLiveSource();
+    expect(topicsOf(second)).toEqual(['a', 'secret']);
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (async () => ({ status: 403 }) as Response) as typeof fetch;
+    const shared = () => live().filter((source) => source.param('shared') === '1');
+    try {
+      second.fail();
+      // Within the second the next restart waits for, a's own retries (every 100 ms, two at
+      // most, each refused as the server would) would have given up.
+      for (let waited = 0; waited < SSE_SHARE_TIMINGS.restartMinIntervalMs; waited += 50) {
+        for (const retry of shared()) if (topicsOf(retry).includes('secret')) retry.fail();
+        await settle(50);
+      }
+      expect(shared().map(topicsOf)).toEqual([['a']]);
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+    expect(a.statuses.map(([status]) => status)).not.toContain('error');
+    expect(a.client.shareRole).toBe('leader');
+  });
+
   it('keeps everyone on the shared stream when the refusal is not a 403 (the HEAD answers 401): the stream recovers as usual', async () => {
     const a = join('a', { topics: ['a'] });
     await settle();
@@ -972,6 +1001,42 @@ describe('SseClient share: messages nobody should trust', () => {
     }
   });
 
+  it('a restart asked while a rewind is unanswered rewinds for the same member: the others never resume from its id, get no reset and miss nothing', async () => {
+    const server = new FakeServer();
+    const resets: string[] = [];
+    const onReset = { onReset: ({ reason }: { reason: string }) => void resets.push(reason) };
+    const [a, b] = [join('a', onReset), join('b', onReset)];
+    await settle();
+    server.serve();
+    server.publish();
+    await settle();
+    const forged = forger();
+    // Behind the stream, from an id the server did not issue: a rewind, answered with a reset.
+    forged.postMessage({ kind: 'member', from: FORGED, join: true, topics: [], types: [], lastEventId: '1-0' });
+    await settle();
+    expect(theLiveSource().param('lastEventId')).toBe('1-0');
+    // Before the server answers it, the same member asks for a topic: the next restart waits its turn.
+    forged.postMessage({ kind: 'member', from: FORGED, join: false, topics: ['feeds/x'], types: [], lastEventId: '1-0' });
+    await settle();
+    server.publish();
+    for (let i = 0; i < 3; i += 1) {
+      server.serve();
+      await settle();
+    }
+    server.publish();
+    await settle(SSE_SHARE_TIMINGS.restartMinIntervalMs);
+    expect(topicsOf(theLiveSource())).toEqual(['feeds/x']);
+    server.publish();
+    for (let i = 0; i < 3; i += 1) {
+      server.serve();
+      await settle();
+    }
+    server.publish();
+    await settle();
+    for (const m of [a, b]) expect(m.updates.map(([n]) => n)).toEqual(server.published());
+    expect(resets).toEqual([]);
+  });
+
   it('ignores and counts malformed messages (not objects, missing or mistyped fields, huge arrays, oversize ids), and goes on', async () => {
     const [a, b, c, source] = await openGroup();
     const forged = forger();
@@ -1139,10 +1204,10 @@ class FakeServer {
   }
 }
 
-/** The order of two of the server's ids `<ms>-<seq>`. */
-function order(id: string): number {
-  const [ms, seq] = id.split('-').map(Number);
-  return ms! * 1e6 + seq!;
+/** The order of one of the server's ids `<ms>-<seq>` (a bigint: ms * 1e6 would lose the seq to rounding). */
+function order(id: string): bigint {
+  const [ms, seq] = id.split('-').map(BigInt);
+  return ms! * 1_000_000n + seq!;
 }
 
 /** Fixed, so a failure replays the same messages; `FUZZ_SEED=<n>` tries others. */

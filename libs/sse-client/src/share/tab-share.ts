@@ -116,6 +116,8 @@ interface Leading {
    * while it answers the rewind (the others are ahead), everyone once it brought an event.
    */
   resetsFor: 'all' | ReadonlySet<string>;
+  /** Where it resumed from (`undefined`: fresh). */
+  from: string | undefined;
   /** A rewound stream's: where the members it was not rewound for stand (the position before the rewind). */
   othersFrom: string | undefined;
   /**
@@ -143,10 +145,12 @@ const MAX_HELD = 1_000;
 /** The leader's messages: acted on only when they come from the leader this member follows. */
 const LEADER_KINDS: ReadonlySet<SseShareMessage['kind']> = new Set(['event', 'status', 'error', 'solo']);
 
-/** A restart of the leader's stream waiting for its turn: from where, and for whom it rewinds. */
+/**
+ * A restart of the leader's stream waiting for its turn: the members it rewinds for, and
+ * the id each resumes from. Where the others stand is read when it runs.
+ */
 interface PendingRestart {
-  lastEventId: string | undefined;
-  rewoundFor: Set<string>;
+  rewinds: Map<string, string>;
 }
 
 /**
@@ -411,7 +415,16 @@ export class SseTabShare {
     if (soloists.length > 0) this.sendSolo(soloists);
     const types = new Set(this.host.handledTypes());
     for (const member of this.members.values()) member.types.forEach((type) => types.add(type));
-    const leading: Leading = { stream: undefined, topics, types, reason: 'opened', resetsFor, othersFrom, catchingUp: false };
+    const leading: Leading = {
+      stream: undefined,
+      topics,
+      types,
+      reason: 'opened',
+      resetsFor,
+      from: lastEventId,
+      othersFrom,
+      catchingUp: false,
+    };
     this.leading = leading;
     const relay: SseLeaderRelay = {
       event: (event) => {
@@ -502,7 +515,10 @@ export class SseTabShare {
       this.host.goSolo();
       return true;
     }
-    this.restart(this.resumePoint(leading));
+    this.restart();
+    // Its own retries would be refused the same way (and could give up) while the stream
+    // without those topics waits for its turn. A stream that gave up (a 403 it saw) is done already.
+    if (leading.stream && leading.stream.status !== 'error') leading.stream.close();
     return true;
   }
 
@@ -512,6 +528,14 @@ export class SseTabShare {
    */
   private resumePoint(leading: Leading): string | undefined {
     return leading.catchingUp ? this.position : leading.stream?.lastEventId;
+  }
+
+  /**
+   * Where the members the stream was not rewound for stand: where it stands, or, while a
+   * rewind is unanswered (no event came yet), where it stood before the rewind.
+   */
+  private othersPosition(leading: Leading): string | undefined {
+    return leading.resetsFor !== 'all' && !leading.catchingUp ? leading.othersFrom : this.resumePoint(leading);
   }
 
   /**
@@ -571,44 +595,52 @@ export class SseTabShare {
         leading.stream.listenTo(type);
       }
     }
-    const position = this.resumePoint(leading);
+    const position = this.othersPosition(leading);
     const { topics, soloists } = this.union();
     this.sendSolo(soloists);
     const changed = topics.size !== leading.topics.size || [...topics].some((topic) => !leading.topics.has(topic));
     const member = joined ? this.members.get(joined.id) : undefined;
-    const behind = joined?.lastEventId !== undefined && isBefore(joined.lastEventId, position);
-    if (joined && member && !member.rewound && behind) {
+    if (joined?.lastEventId !== undefined && member && !member.rewound && isBefore(joined.lastEventId, position)) {
       member.rewound = true;
-      this.restart(joined.lastEventId, joined.id);
+      this.restart({ id: joined.id, lastEventId: joined.lastEventId });
     } else if (changed) {
-      this.restart(position);
+      this.restart();
     }
   }
 
   /**
-   * Replaces the leader's stream, resuming after the earliest id asked for: on the next
-   * turn, or once `restartMinIntervalMs` passed since the last restart. What members ask
-   * meanwhile (joining together, or a script re-joining every few ms) costs that one reconnect.
+   * Replaces the leader's stream on the next turn, or once `restartMinIntervalMs` passed since
+   * the last restart: what members ask meanwhile (joining together, or a script re-joining
+   * every few ms) costs that one reconnect. It resumes from where the members stand then,
+   * rewound for those that joined behind (`rewind`).
    */
-  private restart(lastEventId: string | undefined, rewoundFor?: string): void {
-    const pending = this.restartPending;
-    if (pending) {
-      if (lastEventId !== undefined && isBefore(lastEventId, pending.lastEventId)) pending.lastEventId = lastEventId;
-      if (rewoundFor) pending.rewoundFor.add(rewoundFor);
-      return;
-    }
-    this.restartPending = { lastEventId, rewoundFor: new Set(rewoundFor ? [rewoundFor] : []) };
+  private restart(rewind?: { id: string; lastEventId: string }): void {
+    const pending = this.restartPending ?? { rewinds: new Map<string, string>() };
+    if (rewind) pending.rewinds.set(rewind.id, rewind.lastEventId);
+    if (this.restartPending) return;
+    this.restartPending = pending;
     const wait = Math.max(0, this.restartedAt + SSE_SHARE_TIMINGS.restartMinIntervalMs - Date.now());
     this.restartTimer = setTimeout(() => {
-      const next = this.restartPending;
       this.restartTimer = undefined;
       this.restartPending = undefined;
       const leading = this.leading;
-      if (!leading || !next) return;
+      if (!leading) return;
       this.restartedAt = Date.now();
-      const othersFrom = this.resumePoint(leading);
+      const { rewinds } = pending;
+      if (leading.resetsFor !== 'all' && !leading.catchingUp && leading.from !== undefined) {
+        // Its own rewind is not answered yet (no event came): the next stream rewinds for them too.
+        for (const id of leading.resetsFor) if (!rewinds.has(id)) rewinds.set(id, leading.from);
+      }
+      const othersFrom = this.othersPosition(leading);
+      let from = othersFrom;
+      const rewoundFor = new Set<string>();
+      for (const [id, lastEventId] of rewinds) {
+        if (!this.members.has(id) || !isBefore(lastEventId, othersFrom)) continue;
+        rewoundFor.add(id);
+        if (isBefore(lastEventId, from)) from = lastEventId;
+      }
       leading.stream?.close();
-      this.openStream(next.lastEventId, next.rewoundFor.size > 0 ? next.rewoundFor : 'all', othersFrom);
+      this.openStream(from, rewoundFor.size > 0 ? rewoundFor : 'all', othersFrom);
     }, wait);
   }
 
