@@ -459,7 +459,7 @@ export class SseTabShare {
           status,
           reason,
           topics: [...leading.topics],
-          position: wireId(this.resumePoint(leading) ?? lastEventId),
+          position: wireId(this.othersPosition(leading) ?? lastEventId),
           error: error && shared(error),
         });
         this.host.mirrorStatus(status, reason, error);
@@ -703,7 +703,7 @@ export class SseTabShare {
         if (join && leading.stream.status !== 'connecting') {
           // The newcomer mirrors the stream's status as it is now, and learns its position.
           const { stream, reason, topics } = leading;
-          const position = wireId(stream.lastEventId);
+          const position = wireId(this.othersPosition(leading));
           this.post({ kind: 'status', from: this.id, status: stream.status, reason, topics: [...topics], position });
         }
         this.syncLeader(join ? { id: message.from, lastEventId: message.lastEventId } : undefined);
