@@ -3,9 +3,10 @@ import { createSseClient, fetchSseTicket, type SseStatusReason } from '@nest-sse
 import { SseService } from '@nest-sse/server';
 import { ConditionWaiter } from './support/condition-waiter.js';
 import { type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
+import { SseTicketStore } from '../libs/sse/src/sse-ticket.store.js';
 import { startLibrary } from './support/library-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';
-import { openRaw, rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';
+import { openRaw, rawGet, rawHead, sleep, StreamClient, waitForCount } from './support/sse-client.js';
 
 /** `POST <path>` as a browser's fetch would send it: no body, the token in the header only. */
 async function postTicket(
@@ -103,6 +104,42 @@ describe.each(ADAPTERS)('stream tickets on %s', (adapter) => {
       expect(first.status).toBe(200);
       const second = await rawGet(`${path()}?ticket=${ticket}`);
       expectRefused(second, /^Invalid ticket/, ticket);
+    });
+
+    it("a HEAD with ?ticket= answers what its GET would (200, the stream's head) without spending the ticket: the GET then opens its stream, once", async () => {
+      const ticket = await issue(signToken('peek'));
+      for (let i = 0; i < 3; i++) {
+        expect({ head: i, ...(await rawHead(`${path()}?ticket=${ticket}`)) }).toEqual({ head: i, status: 200, type: expect.stringMatching(/^text\/event-stream/) });
+      }
+      const stream = await openRaw(`${path()}?ticket=${ticket}`);
+      try {
+        expect(stream.status).toBe(200);
+        // Spent by its GET: a HEAD now says so, as a GET would.
+        expect(await rawHead(`${path()}?ticket=${ticket}`)).toMatchObject({ status: 401 });
+        expectRefused(await rawGet(`${path()}?ticket=${ticket}`), /^Invalid ticket/, ticket);
+      } finally {
+        stream.destroy();
+      }
+    });
+
+    it.each([
+      ['unknown to the server', async () => 'A'.repeat(43)],
+      ['a JWT', async () => signToken('peek')],
+      ['already used', async () => {
+        const used = await issue(signToken('peek'));
+        expect((await rawGet(`${path()}?ticket=${used}`)).status).toBe(200);
+        return used;
+      }],
+    ])('a HEAD with a ticket %s is a 401, as its GET', async (_, ticket) => {
+      expect(await rawHead(`${path()}?ticket=${encodeURIComponent(await ticket())}`)).toMatchObject({ status: 401 });
+    });
+
+    it("a HEAD with a ticket whose token was revoked since is a 401 (the GET's check), and a HEAD that answered 200 leaves the revocation to the GET", async () => {
+      const ticket = await issue(signToken('rev-head'));
+      expect(await rawHead(`${path()}?ticket=${ticket}`)).toMatchObject({ status: 200 });
+      revoked.add('rev-head');
+      expect(await rawHead(`${path()}?ticket=${ticket}`)).toMatchObject({ status: 401 });
+      expectRefused(await rawGet(`${path()}?ticket=${ticket}`), /^Token revoked$/, ticket);
     });
 
     it('two GETs with one ticket at the same moment: exactly one stream, the other a 401 (20 rounds)', async () => {
@@ -214,6 +251,13 @@ describe.each(ADAPTERS)('stream tickets on %s', (adapter) => {
       await sleep(20);
       expectRefused(await rawGet(`${server.baseUrl}/api/events?ticket=${res.json.ticket}`), /^Invalid ticket/);
     });
+
+    it('a HEAD with an expired ticket is a 401, as its GET', async () => {
+      const res = await postTicket(`${server.baseUrl}/api/events`, bearer(signToken('slow')));
+      // Waits 20 ms, far past the ticket's 1 ms life.
+      await sleep(20);
+      expect(await rawHead(`${server.baseUrl}/api/events?ticket=${res.json.ticket}`)).toMatchObject({ status: 401 });
+    });
   });
 
   describe('with a cap of 2 outstanding tickets per user', () => {
@@ -307,19 +351,25 @@ describe.each(ADAPTERS)('stream tickets on %s', (adapter) => {
       }
     }
 
-    it('at the default caps, 1,000 accounts x 10 POSTs are all answered 200, and then an innocent user gets a ticket whose stream opens', async () => {
+    // What the issue's flood did: it filled the old server-wide cap. At the defaults it now only meets the per-user
+    // cap (1,000 x 5 = 5,000, under 10,000): the server-wide replacement is the next case's, scaled down.
+    it('at the default caps, 1,000 accounts x 10 POSTs are all answered 200 by per-user replacement alone (each keeps its newest 5: 5,000 held, the server-wide 10,000 never reached), and then an innocent user gets a ticket whose stream opens', async () => {
       server = await startLibrary({ heartbeatIntervalMs: 0 }, {}, { adapter });
       expect(await flood('flood', 1_000, 10)).toEqual({ 200: 10_000 });
+      // 5,000 at most (fewer when the flood outlasts the tickets' 30 s on a busy machine): never near the 10,000.
+      expect(server.app.get(SseTicketStore).size).toBeLessThanOrEqual(5_000);
       await innocentStreams();
     }, 120_000);
 
     // Scaled down: 30 accounts holding 4 each would need 120 places. A ticket of a user holding one is taken only
     // once as many accounts as the cap hold tickets (10,000 at the defaults, libs/sse/src/sse-ticket.store.spec.ts).
-    it('past the server-wide cap (40 in all, 4 per user; 30 accounts x 8 POSTs), a ticket issued before the flood still opens its stream, and so does one issued after', async () => {
+    it('past the server-wide cap (40 in all, 4 per user; 30 accounts x 8 POSTs), the heaviest holders lose tickets first: a ticket issued before the flood still opens its stream, and so does one issued after', async () => {
       server = await startLibrary({ heartbeatIntervalMs: 0, tickets: { maxOutstanding: 40, maxPerUser: 4 } }, {}, { adapter });
       const before = await postTicket(url(), bearer(signToken('innocent')));
       expect(before.status).toBe(200);
       expect(await flood('past-cap', 30, 8)).toEqual({ 200: 240 });
+      // The server-wide cap was reached (30 x 4 would be 120), and the innocent's, the oldest ticket, was not what went.
+      expect(server.app.get(SseTicketStore).size).toBe(40);
       await innocentStreams(before.json.ticket as string);
       await innocentStreams();
     });

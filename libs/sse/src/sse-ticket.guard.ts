@@ -39,7 +39,8 @@ interface TicketRequest extends SseAuthRequest {
  *   only: a ticket exists to keep tokens out of URLs, so a `?token=` there is
  *   ignored, and a ticket never buys another one.
  * - `GET <path>?ticket=` redeems a ticket issued at this route, once; when the
- *   parameter is present it is the only credential looked at. The stream then
+ *   parameter is present it is the only credential looked at. A `HEAD` checks the
+ *   ticket the same way (same answer) without spending it. The stream then
  *   ends when the token behind the ticket expires, and `jwt.isRevoked` is asked
  *   again, since the ticket may be redeemed up to `tickets.ttlMs` after its token
  *   was checked.
@@ -94,8 +95,14 @@ export class SseTicketGuard extends SseAuthGuard {
     if (asked.length > 0) {
       throw new SseTopicInvalidError('A ticket carries its topics: pass topic= when asking for the ticket, not beside it');
     }
-    // A repeated parameter arrives as an array: not a ticket.
-    const grant = typeof ticket === 'string' ? this.tickets.redeem(ticket, this.scope) : undefined;
+    // A repeated parameter arrives as an array: not a ticket. A HEAD opens no stream, so it spends none: it
+    // checks the ticket as its GET would (the client's probe after a refusal, a link checker), and the GET still opens.
+    const grant =
+      typeof ticket !== 'string'
+        ? undefined
+        : request.method === 'HEAD'
+          ? this.tickets.peek(ticket, this.scope)
+          : this.tickets.redeem(ticket, this.scope);
     if (!grant) throw new UnauthorizedException(INVALID_TICKET);
     const { user, claims } = grant;
     this.verifier.assertNotExpired(user);

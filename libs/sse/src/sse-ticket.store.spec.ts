@@ -93,6 +93,30 @@ describe('SseTicketStore', () => {
     expect(tickets.size).toBe(0);
   });
 
+  it("peek (a HEAD's look) gives the grant redeem would give, and spends nothing: not the ticket, not its place", () => {
+    const tickets = store({ ttlMs: 1_000, maxPerUser: 2 });
+    const a = tickets.issue(grant('ann'));
+    const b = tickets.issue(grant('ann'));
+    for (let i = 0; i < 3; i++) {
+      expect(tickets.peek(a.ticket, SCOPE)).toEqual({ user: { userId: 'ann', expiresAt: expect.any(Number) }, claims: {}, scope: SCOPE, topics: ['orders/1'] });
+    }
+    // Another route's ticket, an unknown one, a JWT: nothing, and the ticket is still there for its own route.
+    expect(tickets.peek(b.ticket, '/elsewhere')).toBeUndefined();
+    expect(tickets.peek('A'.repeat(43), SCOPE)).toBeUndefined();
+    expect(tickets.peek('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln', SCOPE)).toBeUndefined();
+    expect(tickets.size).toBe(2);
+    // Peeked tickets are still the user's oldest: the next one replaces a, as if never peeked.
+    const c = tickets.issue(grant('ann'));
+    expect(tickets.peek(a.ticket, SCOPE)).toBeUndefined();
+    expect(tickets.peek(c.ticket, SCOPE)).toMatchObject({ user: { userId: 'ann' } });
+    expect(tickets.redeem(b.ticket, SCOPE)).toMatchObject({ user: { userId: 'ann' } });
+    // Redeemed: peek says so. Expired: peek says so, as redeem.
+    expect(tickets.peek(b.ticket, SCOPE)).toBeUndefined();
+    jest.advanceTimersByTime(1_000);
+    expect(tickets.peek(c.ticket, SCOPE)).toBeUndefined();
+    expect(tickets.redeem(c.ticket, SCOPE)).toBeUndefined();
+  });
+
   it('refuses a ticket once ttlMs has passed, and sweeps it on the next issue, freeing its place', () => {
     const tickets = store({ ttlMs: 1_000, maxPerUser: 2, maxOutstanding: 2 });
     const first = tickets.issue(grant('bo'));
@@ -200,6 +224,8 @@ describe('SseTicketStore', () => {
       } else if (roll < 0.95 && live.length > 0) {
         const [ticket] = live.splice(Math.floor(random() * live.length), 1);
         const expected = model.redeem(ticket!, Date.now());
+        // A HEAD's peek first: the same answer, and the redemption after it unchanged.
+        expect(tickets.peek(ticket!, SCOPE)?.user.userId).toBe(expected);
         expect(tickets.redeem(ticket!, SCOPE)?.user.userId).toBe(expected);
         if (expected === undefined) refused++;
         else redeemed++;
@@ -229,6 +255,7 @@ describe('SseTicketStore', () => {
     ['too long', 'A'.repeat(44)],
   ])('finds nothing for %s', (_, ticket) => {
     expect(store().redeem(ticket, SCOPE)).toBeUndefined();
+    expect(store().peek(ticket, SCOPE)).toBeUndefined();
   });
 });
 

@@ -50,9 +50,9 @@ interface Outstanding extends SseTicketGrant {
  * connection and redeems it at once: only its own stale ones go), and a ticket
  * past `maxOutstanding` replaces the oldest ticket of a user holding the most. A
  * user holding one ticket thus loses it only once every holder is down to one,
- * that is to `maxOutstanding` distinct users at once. Only `issue` and `redeem`
- * are the store's interface: a shared store (across instances) keeps the same
- * two rules per user and per server.
+ * that is to `maxOutstanding` distinct users at once. Only `issue`, `redeem` and
+ * `peek` (a `HEAD`'s look, which spends nothing) are the store's interface: a
+ * shared store (across instances) keeps the same two rules per user and per server.
  */
 @Injectable()
 export class SseTicketStore {
@@ -101,6 +101,21 @@ export class SseTicketStore {
     if (outstanding === undefined) return undefined;
     this.remove(ticket, outstanding.user.userId);
     if (outstanding.deadline <= performance.now() || outstanding.scope !== scope) return undefined;
+    const { user, claims, topics } = outstanding;
+    return { user, claims, scope, topics };
+  }
+
+  /**
+   * The grant `redeem` would give now, without spending the ticket: for a `HEAD`,
+   * which answers what its `GET` would and opens nothing. Changes nothing (a
+   * ticket that fails here is left for its `GET`, which refuses it the same way).
+   */
+  peek(ticket: string, scope: string): SseTicketGrant | undefined {
+    if (!TICKET_FORMAT.test(ticket)) return undefined;
+    const outstanding = this.tickets.get(ticket);
+    if (outstanding === undefined || outstanding.deadline <= performance.now() || outstanding.scope !== scope) {
+      return undefined;
+    }
     const { user, claims, topics } = outstanding;
     return { user, claims, scope, topics };
   }
