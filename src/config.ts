@@ -21,7 +21,10 @@ export interface AppConfig {
   maxOrdersPerUser: number;
   /** How long a client may take to send a whole request (`server.requestTimeout`); 0 for no limit. Streams are not affected. */
   httpRequestTimeoutMs: number;
-  /** How long a client may take to send a request's head (`server.headersTimeout`); at most `httpRequestTimeoutMs`. */
+  /**
+   * How long a client may take to send a request's head (`server.headersTimeout`); at most `httpRequestTimeoutMs`
+   * when that is set, 5 s by default even when it is 0; 0 (none) only when asked for.
+   */
   httpHeadersTimeoutMs: number;
   /**
    * Connections the kernel queues while the app is busy (Node's default is 511):
@@ -94,11 +97,30 @@ export function redactUrl(raw: string): string {
   return url.toString();
 }
 
-/** Node refuses a head timeout longer than the whole request's (or none beside a set one): so does the demo, at startup. */
+/** The longest HTTP timeout the demo takes (2^31 - 1 ms, about 24.8 days): anything longer is a typo, not a limit. */
+export const MAX_HTTP_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** A timeout in milliseconds, 0 (none) to MAX_HTTP_TIMEOUT_MS. */
+function timeoutMs(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const value = optionalInt(env, name);
+  if (value !== undefined && value > MAX_HTTP_TIMEOUT_MS) {
+    throw new Error(`${name} must be at most ${MAX_HTTP_TIMEOUT_MS} ms (about 24.8 days), got '${env[name]}'`);
+  }
+  return value;
+}
+
+/**
+ * Node refuses a head timeout longer than the whole request's (or none beside a set one): so does the demo, at startup.
+ * With no request timeout (`HTTP_REQUEST_TIMEOUT_MS=0`) the head keeps its own 5 s unless `HTTP_HEADERS_TIMEOUT_MS`
+ * says otherwise: a head that dribbles in (slowloris) is cut off either way, and only an explicit 0 for both turns off both.
+ */
 function httpTimeouts(env: NodeJS.ProcessEnv): Pick<AppConfig, 'httpRequestTimeoutMs' | 'httpHeadersTimeoutMs'> {
-  const httpRequestTimeoutMs = optionalInt(env, 'HTTP_REQUEST_TIMEOUT_MS') ?? DEFAULT_HTTP_REQUEST_TIMEOUT_MS;
+  const httpRequestTimeoutMs = timeoutMs(env, 'HTTP_REQUEST_TIMEOUT_MS') ?? DEFAULT_HTTP_REQUEST_TIMEOUT_MS;
   const httpHeadersTimeoutMs =
-    optionalInt(env, 'HTTP_HEADERS_TIMEOUT_MS') ?? Math.min(DEFAULT_HTTP_HEADERS_TIMEOUT_MS, httpRequestTimeoutMs);
+    timeoutMs(env, 'HTTP_HEADERS_TIMEOUT_MS') ??
+    (httpRequestTimeoutMs === 0
+      ? DEFAULT_HTTP_HEADERS_TIMEOUT_MS
+      : Math.min(DEFAULT_HTTP_HEADERS_TIMEOUT_MS, httpRequestTimeoutMs));
   if (httpRequestTimeoutMs > 0 && (httpHeadersTimeoutMs === 0 || httpHeadersTimeoutMs > httpRequestTimeoutMs)) {
     throw new Error(
       `HTTP_HEADERS_TIMEOUT_MS must be between 1 and HTTP_REQUEST_TIMEOUT_MS (${httpRequestTimeoutMs}), got ${httpHeadersTimeoutMs}`,

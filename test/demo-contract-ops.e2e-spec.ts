@@ -7,7 +7,7 @@ import { Test } from '@nestjs/testing';
 import { SseService } from '@nest-sse/server';
 import type { AdminStatsEventData } from '../src/admin/admin-stats.js';
 import { AppModule } from '../src/app.module.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig, MAX_HTTP_TIMEOUT_MS } from '../src/config.js';
 import { applyHttpTimeouts, TIMEOUT_CHECK_INTERVAL_MS } from '../src/http-server.js';
 import { listen, type RunningApp, signToken, startDemo, TEST_SECRET } from './support/demo-app.js';
 import { ADAPTERS, type AdapterName, createApp } from './support/nest-app.factory.js';
@@ -142,16 +142,24 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       expect(cut).toEqual({ status: 408, afterMs: expect.any(Number) });
     });
 
-    it(`a request head that dribbles in (slowloris) is cut off within HTTP_HEADERS_TIMEOUT_MS and one check (bound ${TIMEOUT_MS} + ${TIMEOUT_CHECK_INTERVAL_MS} + 2,000 ms)`, async () => {
-      const cut = await sendSlowly(port, 'POST /api/events HTTP/1.1\r\nHost: localhost\r\n', 'X-Slow: ' + 'a'.repeat(100), BOUND_MS);
-      expect(cut).toEqual({ status: 408, afterMs: expect.any(Number) });
-    });
-
     it('the timeouts default to 10 s for a request and 5 s for its head; a head timeout past the request timeout stops the start', () => {
       expect(loadConfig({})).toMatchObject({ httpRequestTimeoutMs: 10_000, httpHeadersTimeoutMs: 5_000 });
       expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '2000' })).toMatchObject({ httpRequestTimeoutMs: 2_000, httpHeadersTimeoutMs: 2_000 });
       expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '0', HTTP_HEADERS_TIMEOUT_MS: '0' })).toMatchObject({ httpRequestTimeoutMs: 0, httpHeadersTimeoutMs: 0 });
       expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_HEADERS_TIMEOUT_MS: '3000' })).toThrow(/HTTP_HEADERS_TIMEOUT_MS must be/);
+    });
+
+    it('no request timeout (HTTP_REQUEST_TIMEOUT_MS=0) leaves the head its own 5 s, not none; a head timeout may stand alone; past 2^31 - 1 ms either stops the start', () => {
+      // min(5 s, 0) would be 0: no head timeout at all, a slowloris held forever.
+      expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '0' })).toMatchObject({ httpRequestTimeoutMs: 0, httpHeadersTimeoutMs: 5_000 });
+      expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '0', HTTP_HEADERS_TIMEOUT_MS: '60000' })).toMatchObject({ httpRequestTimeoutMs: 0, httpHeadersTimeoutMs: 60_000 });
+      expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: String(MAX_HTTP_TIMEOUT_MS), HTTP_HEADERS_TIMEOUT_MS: String(MAX_HTTP_TIMEOUT_MS) })).toMatchObject({
+        httpRequestTimeoutMs: 2 ** 31 - 1,
+        httpHeadersTimeoutMs: 2 ** 31 - 1,
+      });
+      for (const [name, raw] of [['HTTP_REQUEST_TIMEOUT_MS', '2147483648'], ['HTTP_REQUEST_TIMEOUT_MS', '1e12'], ['HTTP_HEADERS_TIMEOUT_MS', '9007199254740993']] as const) {
+        expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '0', [name]: raw })).toThrow(new RegExp(`^${name} must be at most 2147483647 ms .*, got '${raw}'$`));
+      }
     });
 
     it(`open streams (token and ticket) outlive the request timeout: after 3 timeouts (${3 * TIMEOUT_MS} ms, a negative wait) each is still its first connection and receives an event`, async () => {
@@ -172,6 +180,34 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
         expect([c.opens, c.errors.length]).toEqual([1, 0]);
       }
     });
+  });
+
+  describe('HTTP_HEADERS_TIMEOUT_MS on its own: a head that dribbles in (slowloris) is cut by the head timeout, not the request timeout', () => {
+    const HEAD_MS = 1_000;
+    const REQUEST_MS = 5_000;
+    const servers: RunningApp[] = [];
+    afterAll(() => Promise.all(servers.map((s) => s.close())));
+    /** A head that never ends, one byte every 200 ms, to the demo served with `env`. */
+    async function slowloris(env: NodeJS.ProcessEnv, boundMs: number): Promise<Cutoff | 'still open'> {
+      const server = await startServedDemo(adapter, env);
+      servers.push(server);
+      const port = Number(new URL(server.baseUrl).port);
+      return sendSlowly(port, 'POST /api/events HTTP/1.1\r\nHost: localhost\r\n', 'X-Slow: ' + 'a'.repeat(100), boundMs);
+    }
+
+    it(`with a head timeout of ${HEAD_MS} ms below a request timeout of ${REQUEST_MS} ms, a 408 after ${HEAD_MS} ms and within one check and 2,000 ms more, before the request timeout could`, async () => {
+      const bound = HEAD_MS + TIMEOUT_CHECK_INTERVAL_MS + 2_000;
+      expect(bound).toBeLessThan(REQUEST_MS);
+      const cut = await slowloris({ HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_MS), HTTP_HEADERS_TIMEOUT_MS: String(HEAD_MS) }, bound);
+      expect(cut).toEqual({ status: 408, afterMs: expect.any(Number) });
+      expect((cut as Cutoff).afterMs).toBeGreaterThanOrEqual(HEAD_MS - 50);
+    });
+
+    it(`with no request timeout (HTTP_REQUEST_TIMEOUT_MS=0), the head's default 5 s still applies: a 408 within 5,000 + ${TIMEOUT_CHECK_INTERVAL_MS} + 2,000 ms`, async () => {
+      const cut = await slowloris({ HTTP_REQUEST_TIMEOUT_MS: '0' }, 5_000 + TIMEOUT_CHECK_INTERVAL_MS + 2_000);
+      expect(cut).toEqual({ status: 408, afterMs: expect.any(Number) });
+      expect((cut as Cutoff).afterMs).toBeGreaterThanOrEqual(5_000 - 50);
+    }, 15_000);
   });
 
   describe('demo operations: GET /health and GET /metrics', () => {
