@@ -11,10 +11,16 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 const PROXY_HEADERS = ['x-forwarded-for', 'forwarded', 'x-real-ip'] as const;
 /**
  * Host names that only ever mean this machine, with an optional port: `localhost`,
- * `*.localhost` (RFC 6761), 127.x.y.z and `[::1]`. A tunnel (ssh -R, a tunnelling
- * service) reaches the app from a loopback socket, often without any forwarding
- * header, but its clients asked for the tunnel's public name; so does a page whose
- * DNS was rebound to 127.0.0.1.
+ * `*.localhost` (RFC 6761), 127.x.y.z and `[::1]`. Anything else is a 404, including
+ * `0.0.0.0` and the machine's own host name (use `localhost`).
+ *
+ * `Host` is what the client sends, so this refuses only clients that do not lie
+ * about it: a browser page whose DNS was rebound to 127.0.0.1 (the browser sends
+ * the page's own name, and a page cannot set `Host`), and an HTTP tunnel or proxy
+ * that passes its public name through without a forwarding header. A client at
+ * the far end of a raw TCP tunnel (ssh -R, a TCP port forward) arrives from
+ * loopback too and can send `Host: localhost`: nothing here stops it. The route
+ * is only safe where no one else can reach the port.
  */
 const LOOPBACK_HOST = /^(?:localhost|(?:[a-z0-9-]+\.)+localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/i;
 
@@ -27,11 +33,14 @@ interface DevTokenRequest {
 /**
  * Development convenience: signs a token for any user. Registered only when
  * `config.devTokens` (the generated secret or `DEV_TOKENS=1`, never in
- * production), and it answers only clients on this machine: anyone else gets
- * the 404 of a route that does not exist. A request a proxy forwarded (it says
- * so in `X-Forwarded-For`, `Forwarded` or `X-Real-IP`) comes from the proxy's
- * loopback socket but not from this machine, so it gets the 404 too, and so does
- * one whose `Host` is not a loopback name (a tunnel that adds no such header).
+ * production), and it answers only what looks like a client on this machine:
+ * anyone else gets the 404 of a route that does not exist. A request a proxy
+ * forwarded (it says so in `X-Forwarded-For`, `Forwarded` or `X-Real-IP`) comes
+ * from the proxy's loopback socket but not from this machine, so it gets the 404
+ * too, and so does one whose `Host` is not a loopback name (a DNS-rebound page,
+ * an HTTP tunnel that passes its public name and adds no such header). These are
+ * client-sent headers, not proof: a client through a raw TCP tunnel can omit the
+ * first and forge the second, so never turn dev tokens on where others reach the port.
  */
 @Controller('api/dev/token')
 export class DevTokenController {
@@ -62,7 +71,7 @@ export class DevTokenController {
   }
 }
 
-/** A loopback socket, no proxy's header, and a loopback `Host` (`:authority` over HTTP/2). */
+/** A loopback socket, no proxy's header, and a loopback `Host` (`:authority` over HTTP/2): all but the socket as the client says. */
 function fromThisMachine(request: DevTokenRequest): boolean {
   const remote = (request.raw ?? request).socket?.remoteAddress;
   if (remote === undefined || !LOOPBACK.has(remote)) return false;
