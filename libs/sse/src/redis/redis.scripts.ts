@@ -101,20 +101,19 @@ local first
 local touched, order = {}, {}
 for a = 8, #ARGV, 5 do
   local type, data, field = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  local function add()
+  local id
+  for attempt = 1, 2 do
     if field == '' then
-      return redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxLen, '*', 'type', type, 'data', data)
+      id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxLen, '*', 'type', type, 'data', data)
+    else
+      id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxLen, '*', 'type', type, 'data', data, field, ARGV[a + 3])
     end
-    return redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxLen, '*', 'type', type, 'data', data, field, ARGV[a + 3])
-  end
-  local id = add()
-  if not first and floor ~= '' and not before(floor, id) then
+    -- Once per batch (the next events are above this one), and a second time never needed.
+    if first or floor == '' or before(floor, id) then break end
     -- The log's last id was at or below what this instance delivered (Redis came back from older data
     -- that no instance checked yet, or its clock is behind): raised to it, so that ids keep increasing.
-    -- Once per batch: the next events are above this one.
     redis.call('XDEL', KEYS[1], id)
     redis.call('XSETID', KEYS[1], floor)
-    id = add()
   end
   first = first or id
   local through = k + tonumber(ARGV[a + 4]) - 1
