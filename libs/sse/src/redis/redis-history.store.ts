@@ -65,7 +65,7 @@ export class RedisHistoryStore implements SseHistoryStore {
     const epochId = typeof epoch === 'string' ? parseEventId(epoch) : undefined;
     if (!epochId || compareEventIds(after, epochId) < 0) return UNKNOWN_ID;
     // An event the log should still hold (not older than its first entry) that it does not: lost, though no
-    // instance that read it has found that yet. Positions that are no event's (the epoch, a restart point) are not.
+    // instance that read it has found that yet. The epoch (a position at boot, no entry's) and the restart point are not.
     const [firstEntry] = first as StreamEntry[];
     const isMark = compareEventIds(after, epochId) === 0 || (restartId !== undefined && compareEventIds(after, restartId) === 0);
     if (!isMark && (exact as StreamEntry[]).length === 0 && firstEntry && compareEventIds(after, parseEventId(firstEntry[0])!) >= 0) {

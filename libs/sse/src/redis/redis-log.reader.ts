@@ -144,11 +144,11 @@ export class RedisLogReader {
    * does after a mere disconnect, or a restart from an append-only file that
    * kept every write). When it does not (an older snapshot, or empty), events may
    * have been lost that some streams here never got: the script finds (or records)
-   * the restart point, an id above everything the log held; the events published
-   * after the restart and before the point was recorded (greater ids than this
-   * reader's position) are delivered first, then every stream gets a reset with the
-   * point's id, and reading goes on after it. Nothing at or before the position is
-   * delivered again: those streams had it, or it is gone with the data.
+   * the restart point, an entry of the log above everything it held. The reader
+   * reads up to it at once: the events published after the restart and before the
+   * point was recorded (greater ids than this reader's position), then the point
+   * itself, which gives every stream its reset. Nothing at or before the position
+   * is delivered again: those streams had it, or it is gone with the data.
    */
   private async checkRestart(): Promise<void> {
     const { log, epoch, restart } = this.keys;
@@ -159,6 +159,13 @@ export class RedisLogReader {
       for (const entry of batch) this.deliver(entry);
       if (batch.length < BATCH) break;
     }
+    // The point's entry is gone (trimmed away, or Redis lost it again): the streams get their reset all the same.
+    if (compareEventIds(this.last, parseEventId(point)!) < 0) this.restarted(point, false);
+  }
+
+  /** Redis lost events up to `point`, the restart point: every stream here gets a reset with its id, and reading goes on after it. */
+  private restarted(point: string, entry: boolean): void {
+    this.moveTo(point, entry);
     this.logger.warn(
       `Redis came back without events it had (restarted from an older snapshot, or empty): every stream gets a reset (history-lost) at ${point}`,
     );
@@ -168,7 +175,6 @@ export class RedisLogReader {
     } catch (err) {
       this.logger.error(`delivering the reset at ${point} failed: ${(err as Error)?.message ?? err}`);
     }
-    this.moveTo(point, false);
     this.reachedUpTo();
   }
 
@@ -180,6 +186,9 @@ export class RedisLogReader {
     for (let i = 0; i < fields.length; i += 2) {
       const value = fields[i + 1];
       switch (fields[i]) {
+        case 'r':
+          // A restart point (see RESTART_MARK_FIELDS), met in log order, however far behind this reader was.
+          return this.restarted(id, true);
         case 'type':
           type = value;
           break;

@@ -46,9 +46,9 @@ export interface RedisSseKeys {
   /** The id of the first event this Redis data set holds history for: older ids are unknown. */
   readonly epoch: string;
   /**
-   * The newest restart point: an id (no event's) recorded when an instance found that Redis lost
-   * events it had read (restarted from an older snapshot, or empty). The log and history are whole
-   * after it; a resume from before it is answered `history-lost`.
+   * The newest restart point: the id of the log entry recorded when an instance found that Redis
+   * lost events it had read (restarted from an older snapshot, or empty). The log and history are
+   * whole after it; a resume from before it is answered `history-lost`.
    */
   readonly restart: string;
   /** A publishing instance's last batch number (see the publish script), by the instance's own random id. */

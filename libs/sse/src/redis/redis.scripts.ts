@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { SSE_EVENT_TYPES, SSE_RESET_REASONS } from '../sse-wire.rules.js';
 
 /**
  * The Lua scripts, each run atomically by Redis: that is what keeps the ids of
@@ -29,14 +30,29 @@ end
 `;
 
 /**
+ * The restart point's entry in the cluster log: a `reset` (history-lost) to every stream, marked by its
+ * field `r` so that readers tell it from an event someone named `reset`. A reader that does not know the
+ * mark (an older version, during a rolling deploy) delivers it as what it is: a reset frame to every stream.
+ */
+export const RESTART_MARK_FIELDS = [
+  'type',
+  SSE_EVENT_TYPES.reset,
+  'data',
+  JSON.stringify({ reason: 'history-lost', message: SSE_RESET_REASONS['history-lost'] }),
+  'r',
+  '1',
+] as const;
+
+/**
  * KEYS[1..3]: log, epoch, restart point. Whether the log still holds what an instance read from it, up to
  * `floor` (`entry`: floor is the id of an entry it read, not a position without one, as at boot). It does
  * not when Redis came back from older data (a snapshot), or empty, or the log was trimmed past it: then
  * events may have been lost under the instance's streams. Returns false when nothing was lost, else the
- * restart point: an id above everything the log holds or held, which no event has, after which the log and
- * every history log are whole again. The first instance to find a loss records it (the log's last id is
- * raised to it, so every later event is above it); one that finds a point past its floor already recorded
- * takes that one, so a cluster's streams all get their reset at the same id.
+ * restart point: an id above everything the log holds or held, after which the log and every history log
+ * are whole again. The first instance to find a loss records it: an entry of the log (RESTART_MARK_FIELDS),
+ * so every later event is above it and every reader, however far behind, meets it in log order. One that
+ * finds a point past its floor already recorded takes that one: a cluster's streams all get their reset at
+ * the same id.
  */
 const RESTART_POINT = `${IDS}
 local function restartPoint(floor, entry)
@@ -57,12 +73,7 @@ local function restartPoint(floor, entry)
   local point = formatId(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000), 0)
   if last and not before(last, point) then point = nextId(last) end
   if not before(floor, point) then point = nextId(floor) end
-  if last then
-    redis.call('XSETID', KEYS[1], point)
-  else
-    -- MAXLEN 0 keeps no entry: an empty log whose last id is the point.
-    redis.call('XADD', KEYS[1], 'MAXLEN', '0', point, 'boot', '1')
-  end
+  redis.call('XADD', KEYS[1], point, ${RESTART_MARK_FIELDS.map((field) => `[==[${field}]==]`).join(', ')})
   redis.call('SET', KEYS[3], point)
   redis.call('SET', KEYS[2], point, 'NX')
   return point

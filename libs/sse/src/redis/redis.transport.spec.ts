@@ -5,6 +5,7 @@ import { compareEventIds, parseEventId, type SseEventId } from '../sse-event-id.
 import type { SseFrame } from '../sse-frame.js';
 import { SseEventError, SseTransportError } from '../sse.exceptions.js';
 import type { SseAudience, SseDeliveryTarget, SseOutgoingEvent } from '../transport/sse-transport.interface.js';
+import { defineScripts } from './redis.scripts.js';
 import { RedisSseTransport } from './redis.transport.js';
 import type { RedisSseTransportOptions } from './redis-transport.options.js';
 
@@ -626,6 +627,32 @@ describeRedis('RedisSseTransport across a Redis restart', () => {
       const fromReset = await instance.history.replay('ann', id(reset));
       expect(fromReset.ok && fromReset.frames.map((f) => [f.id, f.data])).toEqual([[c1, '"c1"']]);
       expect(await instance.history.replay('ann', id(c1))).toEqual({ ok: true, frames: [] });
+    }
+  });
+
+  it('gives its streams the reset at a restart point another instance recorded, in log order, even with nothing lost to its own reader (it was behind)', async () => {
+    const { server, inspect } = await redisKeeping('none');
+    const collector = new Collector();
+    const t = await transport(server.url, collector);
+    t.publish(note('e1'));
+    await collector.until(1, 'e1');
+    // Another instance, further on than this one when Redis came back from older data, finds its last event
+    // gone (an id past e1 that the log lacks) and records the restart point; this reader had no outage to check.
+    const e1 = id(collector.ids[0]);
+    const other = defineScripts(inspect.duplicate());
+    try {
+      const point = await other.sseRestart('restart:log', 'restart:epoch', 'restart:restart', `${e1.ms}-${e1.seq + 5}`, '1');
+      expect(point).toEqual(expect.stringMatching(/^\d+-\d+$/));
+      t.publish(note('e2'));
+      await collector.until(3, 'a reset and e2');
+      expect(seen(collector)).toEqual(['e1', 'reset:history-lost', 'e2']);
+      expect(collector.ids[1]).toBe(point);
+      expectIncreasing(collector);
+      expect(await t.history.replay('ann', e1)).toEqual({ ok: false, reason: 'history-lost' });
+      const fromPoint = await t.history.replay('ann', id(point!));
+      expect(fromPoint.ok && fromPoint.frames.map((f) => f.data)).toEqual(['"e2"']);
+    } finally {
+      other.disconnect();
     }
   });
 
