@@ -35,7 +35,7 @@ interface Instance {
 describeRedis('Redis restarted under running instances (issue 21)', () => {
   let redis: TestRedisServer | undefined;
   let inspect: Redis | undefined;
-  let instances: Instance[] = [];
+  const instances: Instance[] = [];
   const clients: StreamClient[] = [];
 
   async function startInstance(url: string): Promise<Instance> {
