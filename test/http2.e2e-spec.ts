@@ -3,9 +3,11 @@ import https from 'node:https';
 import vm from 'node:vm';
 import { generate } from 'selfsigned';
 import { SseService } from '@nest-sse/server';
+import { RedisSseTransport } from '@nest-sse/server/redis';
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { connectH2, H2Stream } from './support/h2-stream.client.js';
 import { startLibrary } from './support/library-app.js';
+import { hasRedisServer, startRedisServer, type TestRedisServer } from './support/redis-server.js';
 import { sleep, waitForCount } from './support/sse-client.js';
 
 /** Headers that only mean something to one HTTP/1 connection; HTTP/2 forbids them (RFC 9113, 8.2.2). */
@@ -110,6 +112,32 @@ describe.each([
     expect(full.every((s) => !s.closed)).toBe(true);
   });
 
+  it('answers a HEAD with the head alone, taking no slot: 22 HEADs, then the user opens its 20 streams; at the limit a HEAD is a 429, not counted as a refused stream', async () => {
+    for (let i = 0; i < 22; i++) {
+      const head = open('prober', { ':method': 'HEAD' });
+      await head.until(() => head.closed, 5000, 'the HEAD to end');
+      expect({ i, status: head.status, type: head.headers['content-type'], body: head.text }).toEqual({
+        i,
+        status: 200,
+        type: expect.stringMatching(/^text\/event-stream/),
+        body: '',
+      });
+    }
+    expect(sse.connectionCount('prober')).toBe(0);
+    const twenty = Array.from({ length: 20 }, () => open('prober'));
+    await Promise.all(twenty.map((s) => s.opened()));
+    expect(twenty.map((s) => s.status)).toEqual(twenty.map(() => 200));
+    await waitForCount(() => sse.connectionCount('prober'), 20);
+
+    const refused = sse.stats().refused.per_user_limit;
+    const limited = open('prober', { ':method': 'HEAD' });
+    await limited.until(() => limited.closed, 5000, 'the HEAD to end');
+    expect(limited.status).toBe(429);
+    expect(sse.stats().refused.per_user_limit).toBe(refused);
+    expect(twenty.every((s) => !s.closed)).toBe(true);
+    expect(session.closed).toBe(false);
+  });
+
   it('sends heartbeats', async () => {
     const s = open('beating');
     await s.until(() => s.messages.filter((m) => m.comment === 'heartbeat').length >= 2, 3000, 'two heartbeats');
@@ -171,6 +199,54 @@ describe.each([
     sse.sendToUser('healthy', { type: 'update', data: 'still served' });
     await healthy.until(() => healthy.ofType('update').length === 1, 5000, 'the healthy stream to be served');
     expect(session.closed).toBe(false);
+  });
+});
+
+/** The cluster-wide slot (issue 21): a HEAD over HTTP/2 must not take one, or the user is locked out on every instance. */
+const redisMissing = !hasRedisServer();
+if (redisMissing && process.env.CI === 'true') throw new Error('redis-server is required in CI (.ci/run installs it)');
+if (redisMissing) console.warn('test/http2.e2e-spec.ts: the Redis case is skipped, redis-server is not installed');
+(redisMissing ? describe.skip : describe)('the stream route over HTTP/2 (h2c) on fastify, with the Redis transport', () => {
+  const LIMIT = 3;
+  let redis: TestRedisServer;
+  let server: RunningApp;
+  let sse: SseService;
+  let session: ClientHttp2Session;
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    server = await startLibrary(
+      { heartbeatIntervalMs: 0, maxConnectionsPerUser: LIMIT, transport: new RedisSseTransport({ redis: redis.url }) },
+      {},
+      { adapter: 'fastify', http2: true },
+    );
+    sse = server.app.get(SseService);
+    session = await connectH2(server.baseUrl);
+  });
+  afterAll(async () => {
+    session?.close();
+    await server?.close();
+    await redis?.stop();
+  });
+
+  it(`answers HEADs with the head alone and takes no slot in the cluster: ${LIMIT + 3} HEADs, then the user opens its ${LIMIT} streams`, async () => {
+    const url = `/api/events?token=${signToken('h2-prober')}`;
+    for (let i = 0; i < LIMIT + 3; i++) {
+      const head = new H2Stream(session, url, { ':method': 'HEAD' });
+      await head.until(() => head.closed, 5000, 'the HEAD to end');
+      expect({ i, status: head.status, body: head.text }).toEqual({ i, status: 200, body: '' });
+    }
+    expect(await sse.clusterConnectionCount('h2-prober')).toBe(0);
+    const streams = Array.from({ length: LIMIT }, () => new H2Stream(session, url));
+    try {
+      await Promise.all(streams.map((s) => s.opened()));
+      expect(streams.map((s) => s.status)).toEqual(streams.map(() => 200));
+      await waitForCount(() => sse.connectionCount('h2-prober'), LIMIT);
+      expect(await sse.clusterConnectionCount('h2-prober')).toBe(LIMIT);
+    } finally {
+      streams.forEach((s) => s.close());
+    }
+    await waitForCount(() => sse.connectionCount('h2-prober'), 0);
   });
 });
 

@@ -3,6 +3,7 @@ import {
   type MessageEvent,
   Module,
   Query,
+  Req,
   Sse,
   Headers as ReqHeaders,
   UnauthorizedException,
@@ -11,7 +12,7 @@ import { Test } from '@nestjs/testing';
 import type { Observable } from 'rxjs';
 import { SseModule, SseService } from '@nest-sse/server';
 import { listen, type RunningApp, TEST_SECRET } from './support/demo-app.js';
-import { rawGet, StreamClient, waitForCount } from './support/sse-client.js';
+import { rawGet, rawHead, sleep, StreamClient, waitForCount } from './support/sse-client.js';
 
 /** A user's own @Sse() route (its own auth), fed by the module's per-user Observable. */
 @Controller()
@@ -22,6 +23,13 @@ class MyEventsController {
   events(@Query('user') user: string, @ReqHeaders('last-event-id') lastEventId?: string): Observable<MessageEvent> {
     if (!user) throw new UnauthorizedException();
     return this.sse.stream(user, { lastEventId });
+  }
+
+  /** Given its request: a HEAD is answered by stream() itself, which Nest's pipeline cannot tell. */
+  @Sse('my/checked')
+  checked(@Query('user') user: string, @Req() request: object): Observable<MessageEvent> {
+    if (!user) throw new UnauthorizedException();
+    return this.sse.stream(user, { request });
   }
 }
 
@@ -56,6 +64,27 @@ describe("the module's Observables in a user's own @Sse() handler", () => {
       const resumed = await rawGet(`${server.baseUrl}/my/events?user=kim`, { 'last-event-id': firstId });
       expect(resumed.body).toMatch(/event: notification\nid: \S+\ndata: \{"n":2\}\n\n/);
       expect(resumed.body).not.toMatch(/"n":1/);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("answers a HEAD as its GET when stream() is given the request: 200 without a slot, 429 at the user's limit (not counted as a refused stream)", async () => {
+    const sse = server.app.get(SseService);
+    const url = `${server.baseUrl}/my/checked?user=lou`;
+    for (let i = 0; i < 3; i++) expect(await rawHead(url)).toEqual({ status: 200, type: expect.stringMatching(/^text\/event-stream/) });
+    await sleep(200);
+    expect(sse.connectionCount('lou')).toBe(0);
+    const client = new StreamClient(url);
+    try {
+      await client.opened();
+      await waitForCount(() => sse.connectionCount('lou'), 1);
+      const refused = sse.stats().refused.per_user_limit;
+      expect(await rawHead(url)).toMatchObject({ status: 429 });
+      expect(sse.stats().refused.per_user_limit).toBe(refused);
+      expect((await rawGet(url)).status).toBe(429);
+      expect(sse.stats().refused.per_user_limit).toBe(refused + 1);
+      expect(sse.connectionCount('lou')).toBe(1);
     } finally {
       client.close();
     }

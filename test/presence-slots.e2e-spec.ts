@@ -2,6 +2,7 @@ import { Controller, ForbiddenException, Module, Req, UseGuards } from '@nestjs/
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import http from 'node:http';
+import { concat, map, of } from 'rxjs';
 import {
   SseAuthGuard,
   SseLifecycleHub,
@@ -45,10 +46,29 @@ class OwnStreamsController {
     return this.sse.openStream(user.userId, { request });
   }
 
-  /** Without its request: the sink, which does not subscribe for a HEAD, gives the slot back. */
+  /** Without its request: the sink subscribes a HEAD's Observable as a HEAD's, which gives the slot back. */
   @SseRoute('bare')
   bare(@SseStreamUser() user: SseUser) {
     return this.sse.openStream(user.userId);
+  }
+
+  /** Wrapped, without its request: the sink gets an Observable of the app's own around the stream. */
+  @SseRoute('wrapped')
+  async wrapped(@SseStreamUser() user: SseUser) {
+    const stream = await this.sse.openStream(user.userId);
+    return concat(of({ type: 'hello', data: 'wrapped' }), stream.pipe(map((message) => message)));
+  }
+
+  /** This instance's limit (`stream()`), given its request: a HEAD is answered as its GET, at once. */
+  @SseRoute('local')
+  local(@SseStreamUser() user: SseUser, @Req() request: object) {
+    return this.sse.stream(user.userId, { request });
+  }
+
+  /** `stream()` without its request: it fails (429) only as it is subscribed. */
+  @SseRoute('local-bare')
+  localBare(@SseStreamUser() user: SseUser) {
+    return this.sse.stream(user.userId);
   }
 
   /** Takes the stream, then refuses: nobody ever subscribes it. */
@@ -184,18 +204,55 @@ describe.each(ADAPTERS)('stream slots on %s', (adapter) => {
     });
 
     it(`HEADs on an own @SseRoute() returning SseService.openStream(userId) without its request hold no slot once answered (cluster count 0 after ${QUIET_MS} ms): the user then opens ${LIMIT} GETs`, async () => {
-      // Without the request, openStream() cannot tell a HEAD: the sink gives back what it took (user.online/offline may be seen).
+      // Without the request, openStream() cannot tell a HEAD: the sink's HEAD subscription gives back what it took (user.online/offline may be seen).
       await expectHeadsTakeNoSlot('/own/bare', tokenQuery, false);
     });
 
-    it(`HEAD answers 429 while the user holds ${LIMIT} streams (on Redis, on another instance), on the module's route and an own one, and 200 once one closed`, async () => {
+    it(`HEADs on an own @SseRoute() returning SseService.openStream(userId) without its request, wrapped (concat, pipe), hold no slot once answered (cluster count 0 after ${QUIET_MS} ms): the user then opens ${LIMIT} GETs`, async () => {
+      // The sink cannot see the stream inside the app's Observable: it is subscribed as a HEAD's, which opens nothing.
+      await expectHeadsTakeNoSlot('/own/wrapped', tokenQuery, false);
+    });
+
+    it(`a HEAD on an own @SseRoute() returning SseService.stream() (with its request, or without) answers 429 while the user holds ${LIMIT} streams on this instance, as its GET, and 200 otherwise; no slot taken, the HEAD's 429 not counted as a refused stream`, async () => {
+      const user = newUser();
+      const head = (path: string) => rawHead(`${here.server.baseUrl}${path}?${tokenQuery(user)}`);
+      const refused = () => here.sse.stats().refused.per_user_limit;
+      for (const path of ['/own/local', '/own/local-bare']) {
+        expect({ path, ...(await head(path)) }).toEqual({ path, status: 200, type: expect.stringMatching(/^text\/event-stream/) });
+      }
+      expect(here.sse.connectionCount(user)).toBe(0);
+      await openStreams(here, '/own/local', user, LIMIT);
+
+      const before = refused();
+      for (const path of ['/own/local', '/own/local-bare']) {
+        expect({ path, ...(await head(path)) }).toEqual({ path, status: 429, type: expect.stringMatching(/^application\/json/) });
+      }
+      expect(refused()).toBe(before);
+      expect((await rawGet(`${here.server.baseUrl}/own/local?${tokenQuery(user)}`)).status).toBe(429);
+      expect(refused()).toBe(before + 1);
+
+      streams.pop()!.destroy();
+      await waitFor(() => here.sse.connectionCount(user) === LIMIT - 1, `one stream of ${user} closed`);
+      for (const path of ['/own/local', '/own/local-bare']) expect({ path, ...(await head(path)) }).toMatchObject({ path, status: 200 });
+      await sleep(QUIET_MS);
+      expect(here.sse.connectionCount(user)).toBe(LIMIT - 1);
+    });
+
+    it(`HEAD answers 429 while the user holds ${LIMIT} streams (on Redis, on another instance), on the module's route and own ones, and 200 once one closed; a HEAD's 429 is not counted as a refused stream where the request is known, a GET's is`, async () => {
       const user = newUser();
       await openStreams(elsewhere, '/api/events', user, LIMIT);
-      for (const path of ['/api/events', '/own/events', '/own/bare']) {
-        expect({ path, ...(await rawHead(`${here.server.baseUrl}${path}?${tokenQuery(user)}`)) }).toMatchObject({ path, status: 429 });
-      }
-      expect(await rawHead(`${here.server.baseUrl}/api/events?${await ticketQuery(user)}`)).toMatchObject({ status: 429 });
+      const refused = () => here.sse.stats().refused.per_user_limit;
+      let before = refused();
+      const head = async (path: string, query = tokenQuery(user)) => ({ path, ...(await rawHead(`${here.server.baseUrl}${path}?${query}`)) });
+      // Known to be HEADs (the route's request): not counted.
+      for (const path of ['/api/events', '/own/events']) expect(await head(path)).toMatchObject({ path, status: 429 });
+      expect(await head('/api/events', await ticketQuery(user))).toMatchObject({ status: 429 });
+      expect(refused()).toBe(before);
+      // openStream() without its request takes the slot as for its GET, and is refused (and counted) as its GET.
+      for (const path of ['/own/bare', '/own/wrapped']) expect(await head(path)).toMatchObject({ path, status: 429 });
+      before = refused();
       expect((await rawGet(`${here.server.baseUrl}/api/events?${tokenQuery(user)}`)).status).toBe(429);
+      expect(refused()).toBe(before + 1);
       expect(await here.sse.clusterConnectionCount(user)).toBe(LIMIT);
 
       streams.pop()!.destroy();

@@ -115,15 +115,16 @@ export class SseConnectionRegistry
   /**
    * Throws `SseShuttingDownError` once shutdown began (a request still in an async
    * guard then gets its 503 here, never a stream), and `SseConnectionLimitError`
-   * if the user has no free slot.
+   * if the user has no free slot; either is counted in `stats().refused` unless
+   * `counted` is false (a HEAD's check: it opens no stream).
    */
-  assertFreeSlot(userId: string): void {
+  assertFreeSlot(userId: string, counted = true): void {
     if (this.shuttingDown) {
-      this.stats.refused.shutting_down++;
+      if (counted) this.stats.refused.shutting_down++;
       throw new SseShuttingDownError(this.retryHint.retryAfterSec());
     }
     if ((this.users.get(userId)?.open ?? 0) >= this.options.maxConnectionsPerUser) {
-      this.stats.refused.per_user_limit++;
+      if (counted) this.stats.refused.per_user_limit++;
       throw new SseConnectionLimitError(this.options.maxConnectionsPerUser);
     }
   }

@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { Observable, Observer, Subscription } from 'rxjs';
 import { SseFrame } from './sse-frame.js';
 import { rawRequestAndResponse, takeOverResponse } from './sse-platform.adapter.js';
-import { releaseStreamSlot } from './sse-stream.lease.js';
+import { subscribeAsHead } from './sse-stream.lease.js';
 
 /** Node's own request of either protocol, as any HTTP adapter holds it (Fastify's `request.raw`). */
 export type SseRawRequest = IncomingMessage | Http2ServerRequest;
@@ -62,7 +62,9 @@ export function wasDroppedAsSlowClient(request: object): boolean {
  * stream emits meanwhile (its opening and replay) waits in a list. Only then is
  * the response taken over from the platform and its head written. Nothing of
  * Nest's per-request machinery stays alive for the stream's lifetime. The
- * stream ends when the messages complete or the client leaves.
+ * stream ends when the messages complete or the client leaves. A HEAD is
+ * subscribed the same way (as a HEAD's: see `subscribeAsHead`) and let go at
+ * once, so it gets the status its GET would get, then the head alone.
  */
 export function pipeSseStream(
   messages: Observable<MessageEvent>,
@@ -74,10 +76,12 @@ export function pipeSseStream(
   const sink = isHttp2(raw.response)
     ? new Http2Sink(raw.response, maxPendingDataLength)
     : new Http1Sink(raw.request as IncomingMessage, raw.response, maxPendingDataLength);
-  // A HEAD request gets the head and no stream: nothing is subscribed, so a slot its
-  // stream took (an own route's openStream() not given the request) goes back now.
+  // A HEAD request gets the status its GET would get, with the head alone and no stream:
+  // its Observable is subscribed as a HEAD's (the module's streams in it open nothing and
+  // give back a slot taken for them, however the handler wrapped them), and let go at once.
   if (raw.request.method === 'HEAD') {
-    releaseStreamSlot(messages);
+    subscribeAsHead(messages, sink);
+    if (sink.failure !== undefined) throw sink.failure;
     takeOverResponse(response);
     sink.headOnly();
     return;

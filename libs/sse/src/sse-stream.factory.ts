@@ -1,19 +1,19 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { EMPTY, Observable } from 'rxjs';
+import { defer, EMPTY, Observable } from 'rxjs';
 import type { SseHistoryStore, SseReplayResult } from './history/sse-history-store.interface.js';
 import { type SseConnection, SseConnectionRegistry } from './sse-connection.registry.js';
 import { parseEventId } from './sse-event-id.js';
 import { SseExpiryScheduler } from './sse-expiry.scheduler.js';
 import { SseFrame, type SseFrameFields } from './sse-frame.js';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
-import { SseStreamLease } from './sse-stream.lease.js';
+import { isSubscribedAsHead, SseStreamLease } from './sse-stream.lease.js';
 import { type SseRelayServices, type SseStartPoint, SseStreamRelay } from './sse-stream.relay.js';
 import { SseLifecycleHub } from './sse-lifecycle.hub.js';
 import { SseStatsCollector } from './sse-stats.collector.js';
 import type { SseUser } from './sse-user.js';
 import { isThenable } from './sse.utils.js';
 import { SSE_LIMITS, topicProblem } from './sse-wire.rules.js';
-import type { SseTransport } from './transport/sse-transport.interface.js';
+import type { SsePresence, SseTransport } from './transport/sse-transport.interface.js';
 import { SseConnectionLimitError, SsePresenceUnavailableError } from './sse.exceptions.js';
 import { SSE_HISTORY_STORE, SSE_OPTIONS, SSE_TRANSPORT } from './sse.tokens.js';
 
@@ -25,8 +25,8 @@ export interface SseStreamContext {
   /** Its cluster-wide slot, owned by the stream (see `open`). */
   lease?: SseStreamLease;
   /**
-   * The route's request: a HEAD takes no slot (see `open`), and a stream the sink
-   * dropped for not reading says so when it ends.
+   * The route's request: a HEAD is answered at once, with the checks alone (see
+   * `create`, `open`), and a stream the sink dropped for not reading says so when it ends.
    */
   request?: object;
   /**
@@ -40,6 +40,13 @@ export interface SseStreamContext {
  * Creates one stream's Observable: replay of what the client missed, then its
  * live events and heartbeats, until the user's channel ends or the token
  * expires. The module's route and `SseService.stream()` both use it.
+ *
+ * A HEAD opens no stream. It is known by `context.request`'s method, or by being
+ * subscribed through `subscribeAsHead()` (the module's sink, for a route whose
+ * handler was not given its request): it gets the same checks as its GET,
+ * read-only, so the same 429 or 503, and then a stream that ends at once,
+ * holding no slot and reporting no online. A HEAD's refusal is not counted as a
+ * refused stream (`stats().refused`): it asks what a GET would get.
  */
 @Injectable()
 export class SseStreamFactory {
@@ -63,17 +70,24 @@ export class SseStreamFactory {
    * `SseShuttingDownError` once shutdown began, so the route can answer 429 or
    * 503 before any byte. Its place in the user's channel is taken on subscribe
    * and given back on teardown: an Observable nobody subscribes holds nothing
-   * here. A `lease` (from `open()`) rides on the Observable, and its one
-   * subscription claims it: the relay's teardown releases it, and so does a
-   * failure as it is subscribed.
+   * here. A `lease` (from `open()`) is the stream's, and its one subscription
+   * claims it: the relay's teardown releases it, and so does a failure as it is
+   * subscribed; a HEAD's subscription gives it back.
    */
   create(
     { userId, expiresAt }: SseUser,
     { lastEventId, topics = [], lease, request, shared = false }: SseStreamContext = {},
   ): Observable<SseFrame> {
+    if (isHead(request)) return this.answerHead(userId, lease);
     const expiry = this.options.closeOnTokenExpiry ? expiresAt : undefined;
     this.registry.assertFreeSlot(userId);
-    const stream = new Observable<SseFrame>((subscriber) => {
+    return new Observable<SseFrame>((subscriber) => {
+      if (isSubscribedAsHead()) {
+        // A HEAD's subscription: the stream does not open, and the slot taken for it goes back.
+        lease?.release();
+        subscriber.complete();
+        return undefined;
+      }
       // The subscription that opens the stream owns its slot from here (another one throws).
       const slot = lease?.claim();
       // Node's own request: what the sink marks, and alive anyway while the stream is.
@@ -128,7 +142,18 @@ export class SseStreamFactory {
       // The relay is its own teardown, so nothing of this function outlives the subscribe.
       return relay;
     });
-    return lease ? lease.attachTo(stream) : stream;
+  }
+
+  /**
+   * `create()` made as its Observable is subscribed (`SseService.stream()`), so
+   * that its checks fail the subscription. A HEAD (`context.request`'s method)
+   * is answered now instead: its checks throw from here, before the route's
+   * handler returns, so that the exception filters answer it, and its Observable
+   * ends at once, whether the route's pipeline subscribes it or not.
+   */
+  createOnSubscribe(user: SseUser, context: SseStreamContext = {}): Observable<SseFrame> {
+    if (isHead(context.request)) return this.create(user, context);
+    return defer(() => this.create(user, context));
   }
 
   /**
@@ -137,15 +162,15 @@ export class SseStreamFactory {
    * instance, a 503 when the slots cannot be checked. Without presence, `create()` itself.
    *
    * The slot is the stream's (`SseStreamLease`): its subscription claims it and
-   * its teardown releases it; a stream that does not open gives it back (the sink
-   * for a HEAD, a failure as it is subscribed, the claim window for an Observable
+   * its teardown releases it; a stream that does not open gives it back (a HEAD's
+   * subscription, a failure as it is subscribed, the claim window for an Observable
    * nobody subscribes). A HEAD (`context.request`'s method) takes nothing: the
-   * same checks, read-only, then a stream that ends at once.
+   * same checks, read-only (`presence.count`), then a stream that ends at once.
    */
   open(user: SseUser, context: SseStreamContext = {}): Observable<SseFrame> | Promise<Observable<SseFrame>> {
-    if (isHeadRequest(context.request)) return this.checkHead(user.userId);
     const presence = this.transport.presence;
     if (!presence) return this.create(user, context);
+    if (isHead(context.request)) return this.answerHeadInCluster(user.userId, presence);
     this.registry.assertFreeSlot(user.userId);
     const limit = this.options.maxConnectionsPerUser;
     return presence.acquire(user.userId, limit).then(
@@ -164,32 +189,43 @@ export class SseStreamFactory {
   }
 
   /**
-   * What a HEAD gets: the answer its GET would get (429 when the user holds
-   * `maxConnectionsPerUser` streams on any instance, 503 when that cannot be
-   * checked), with no slot taken and no online reported.
+   * What a HEAD gets from `create()`: this instance's checks (429 when the user
+   * holds `maxConnectionsPerUser` streams here, 503 once shutdown began), not
+   * counted, then a stream that ends at once. A slot taken for it goes back.
    */
-  private checkHead(userId: string): Observable<SseFrame> | Promise<Observable<SseFrame>> {
-    this.registry.assertFreeSlot(userId);
-    const presence = this.transport.presence;
-    if (!presence) return EMPTY;
+  private answerHead(userId: string, lease: SseStreamLease | undefined): Observable<SseFrame> {
+    lease?.release();
+    this.registry.assertFreeSlot(userId, false);
+    return EMPTY;
+  }
+
+  /**
+   * What a HEAD gets from `open()`: the answer its GET would get (429 when the
+   * user holds `maxConnectionsPerUser` streams on any instance, 503 when that
+   * cannot be checked), not counted, with no slot taken and no online reported.
+   */
+  private answerHeadInCluster(userId: string, presence: SsePresence): Promise<Observable<SseFrame>> {
+    this.registry.assertFreeSlot(userId, false);
     const limit = this.options.maxConnectionsPerUser;
     return presence.count(userId).then(
       (held) => {
-        if (held >= limit) this.refuseOverLimit(limit);
+        if (held >= limit) this.refuseOverLimit(limit, false);
         return EMPTY;
       },
-      (err: unknown) => this.refuseUnavailable(err),
+      (err: unknown) => this.refuseUnavailable(err, false),
     );
   }
 
-  private refuseOverLimit(limit: number): never {
-    this.stats.refused.per_user_limit++;
+  /** A 429; `counted` in `stats().refused` unless it answers a HEAD. */
+  private refuseOverLimit(limit: number, counted = true): never {
+    if (counted) this.stats.refused.per_user_limit++;
     throw new SseConnectionLimitError(limit);
   }
 
-  private refuseUnavailable(err: unknown): never {
+  /** A 503, logged; `counted` in `stats().refused` unless it answers a HEAD. */
+  private refuseUnavailable(err: unknown, counted = true): never {
     this.logger.error(`stream slot check failed: ${(err as Error)?.message ?? err}`);
-    this.stats.refused.unavailable++;
+    if (counted) this.stats.refused.unavailable++;
     throw new SsePresenceUnavailableError();
   }
 
@@ -219,9 +255,13 @@ export class SseStreamFactory {
   }
 }
 
-/** Express's request and Fastify's both say their method (Fastify runs a GET route's handler for HEAD). */
-function isHeadRequest(request: object | undefined): boolean {
-  return (request as { method?: unknown } | undefined)?.method === 'HEAD';
+/**
+ * The one rule for a HEAD: the route's request says so (Express's and Fastify's
+ * both carry the method; both run a GET route's handler for HEAD), or the sink
+ * is subscribing a HEAD's Observable (`subscribeAsHead`).
+ */
+function isHead(request: object | undefined): boolean {
+  return (request as { method?: unknown } | undefined)?.method === 'HEAD' || isSubscribedAsHead();
 }
 
 /** A store that keeps events outside this process gives back their fields, not the frames it was handed. */

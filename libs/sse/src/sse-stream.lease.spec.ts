@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
-import { Observable } from 'rxjs';
-import { releaseStreamSlot, STREAM_CLAIM_WINDOW_MS, SseStreamLease } from './sse-stream.lease.js';
+import { concat, defer, Observable, of } from 'rxjs';
+import { isSubscribedAsHead, STREAM_CLAIM_WINDOW_MS, SseStreamLease, subscribeAsHead } from './sse-stream.lease.js';
 
 /** A presence slot that counts its releases. */
 function countedSlot() {
@@ -50,11 +50,27 @@ describe('SseStreamLease', () => {
     expect(() => lease.claim()).toThrow(/opens once/);
   });
 
-  it('is found on the Observable it was attached to by releaseStreamSlot (what the sink calls for a HEAD); an Observable without one is left alone', () => {
-    const slot = countedSlot();
-    const stream = new SseStreamLease(slot).attachTo(new Observable<never>());
-    releaseStreamSlot(stream);
-    expect(slot.releases).toBe(1);
-    expect(() => releaseStreamSlot(new Observable<never>())).not.toThrow();
+});
+
+describe('subscribeAsHead', () => {
+  it('marks the subscription under way as a HEAD’s, through wrappers subscribed at once (concat, defer), and unsubscribes at once', () => {
+    const seen: boolean[] = [];
+    let tornDown = 0;
+    const inner = new Observable<number>(() => {
+      seen.push(isSubscribedAsHead());
+      return () => void tornDown++;
+    });
+    const received: number[] = [];
+    subscribeAsHead(concat(of(1), defer(() => inner)), { next: (n) => received.push(n) });
+    expect({ seen, tornDown, received, after: isSubscribedAsHead() }).toEqual({ seen: [true], tornDown: 1, received: [1], after: false });
+  });
+
+  it('hands a failure as it is subscribed to the observer, and is no HEAD’s once a subscription threw', () => {
+    const failures: unknown[] = [];
+    subscribeAsHead(defer(() => { throw new Error('over the limit'); }), { error: (err) => failures.push(err) });
+    expect(failures).toEqual([new Error('over the limit')]);
+    const throwing = { subscribe: () => { throw new Error('not an Observable'); } } as unknown as Observable<never>;
+    expect(() => subscribeAsHead(throwing, {})).toThrow('not an Observable');
+    expect(isSubscribedAsHead()).toBe(false);
   });
 });

@@ -1,3 +1,4 @@
+import type { Observable, Observer, Subscription } from 'rxjs';
 import type { SsePresenceSlot } from './transport/sse-transport.interface.js';
 
 /**
@@ -8,18 +9,11 @@ import type { SsePresenceSlot } from './transport/sse-transport.interface.js';
  */
 export const STREAM_CLAIM_WINDOW_MS = 10_000;
 
-/** Where a stream's Observable carries its lease: for the sink, which never subscribes for a HEAD. */
-const LEASE = Symbol('sse.stream-lease');
-
-interface Leased {
-  [LEASE]?: SseStreamLease;
-}
-
 /**
  * A cluster-wide slot owned by the one stream that uses it. The subscription
  * that opens the stream claims it (its relay's teardown then releases it);
- * otherwise it is given back: by the sink for a HEAD, by `open()` when making
- * the stream fails, or at the end of the claim window.
+ * otherwise it is given back: by a HEAD's subscription (see `subscribeAsHead`),
+ * by `open()` when making the stream fails, or at the end of the claim window.
  */
 export class SseStreamLease {
   private slot?: SsePresenceSlot;
@@ -30,12 +24,6 @@ export class SseStreamLease {
     this.window = setTimeout(releaseLease, STREAM_CLAIM_WINDOW_MS, this);
     // Never what keeps a process alive.
     this.window.unref();
-  }
-
-  /** Puts the lease on the stream's Observable, where `releaseStreamSlot()` finds it. */
-  attachTo<T extends object>(stream: T): T {
-    (stream as Leased)[LEASE] = this;
-    return stream;
   }
 
   /**
@@ -65,9 +53,34 @@ export class SseStreamLease {
   }
 }
 
-/** For a stream the sink will not subscribe (a HEAD): gives back the slot its Observable holds, if any. */
-export function releaseStreamSlot(stream: object): void {
-  (stream as Leased)[LEASE]?.release();
+/** True while `subscribeAsHead()` subscribes: a HEAD's Observable, which opens no stream. */
+let subscribingAsHead = false;
+
+/**
+ * Subscribes a HEAD's Observable, for the status its GET would get, and
+ * unsubscribes it at once. The module's streams reached by this subscription
+ * (however the app's Observable wraps them: `pipe`, `concat`, `defer`) open
+ * nothing: they give back the slot their lease holds, take no place in the
+ * user's channel and report no online; one that fails as it is subscribed (the
+ * per-user limit) fails here, as it would for the GET. What they reach only
+ * later (after a timer, a Promise) is never subscribed: the claim window gives
+ * back its slot. Costs one flag per subscription, nothing per event.
+ */
+export function subscribeAsHead<T>(stream: Observable<T>, observer: Partial<Observer<T>>): void {
+  const outer = subscribingAsHead;
+  subscribingAsHead = true;
+  let subscription: Subscription;
+  try {
+    subscription = stream.subscribe(observer);
+  } finally {
+    subscribingAsHead = outer;
+  }
+  subscription.unsubscribe();
+}
+
+/** Whether the subscription under way is a HEAD's (see `subscribeAsHead`): the stream then opens nothing. */
+export function isSubscribedAsHead(): boolean {
+  return subscribingAsHead;
 }
 
 function releaseLease(lease: SseStreamLease): void {

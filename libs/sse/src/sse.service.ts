@@ -1,5 +1,5 @@
 import { Inject, Injectable, type MessageEvent } from '@nestjs/common';
-import { defer, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
 import { SseConnectionRegistry } from './sse-connection.registry.js';
 import type { SseEvent, SseEventMap } from './sse-event.interface.js';
@@ -45,17 +45,24 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
   }
 
   /**
-   * A user's stream as an Observable, for your own `@Sse()` handler (your own
-   * route and auth): the same replay, heartbeat and limit as the module's route.
-   * The slot is taken on subscribe; over the limit it errors with
-   * `SseConnectionLimitError`, an HttpException that answers 429.
+   * A user's stream as an Observable, for your own `@SseRoute()` or `@Sse()`
+   * handler (your own route and auth): the same replay, heartbeat and limit as
+   * the module's route. The slot is taken on subscribe; over the limit it errors
+   * with `SseConnectionLimitError`, an HttpException that answers 429.
+   *
+   * Give it the route's `request` (on Nest's `@Sse()`, which subscribes a HEAD's
+   * Observable as a GET's, only the request tells a HEAD): a HEAD is then answered
+   * by this call, which throws the 429 (or the 503 once shutdown began) at once,
+   * not counted in `stats().refused`, or returns a stream that ends at once,
+   * taking no slot. An `@SseRoute()` answers a HEAD as its GET without it too:
+   * its sink subscribes the Observable as a HEAD's, which opens nothing.
    *
    * See `SseStreamOptions`. With a cluster transport the limit here is this
    * instance's: use `openStream()` for the cluster's.
    */
   stream(userId: string, options: SseStreamOptions = {}): Observable<MessageEvent> {
     const [user, context] = streamArguments(userId, options);
-    return defer(() => this.streams.create(user, context));
+    return this.streams.createOnSubscribe(user, context);
   }
 
   /**
@@ -67,11 +74,14 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    *
    * The slot belongs to the stream: its one subscription claims it and its end
    * gives it back. Give it the route's `request`: for a HEAD it then takes no slot
-   * (the same checks, read-only; the stream ends at once). Without it, the sink
-   * gives back at once the slot a HEAD's stream took (the lifecycle may then see
-   * the user online and offline). A stream nobody subscribes within 10 s (a
-   * handler that failed after this call) gives its slot back, and a second
-   * subscription, or one after that, fails.
+   * (the same checks, read-only, a refusal not counted in `stats().refused`; the
+   * stream ends at once). Without it, a HEAD takes a slot as its GET would, and an
+   * `@SseRoute()`'s sink, which subscribes the handler's Observable as a HEAD's,
+   * gives it back at once, however the handler wrapped the stream (`pipe`,
+   * `concat`); the lifecycle may then see the user online and offline. A stream
+   * nobody subscribes within 10 s (a handler that failed after this call, or a
+   * part of a HEAD's Observable subscribed only after a timer or a Promise) gives
+   * its slot back, and a second subscription, or one after that, fails.
    */
   async openStream(userId: string, options: SseStreamOptions = {}): Promise<Observable<MessageEvent>> {
     const [user, context] = streamArguments(userId, options);
@@ -235,7 +245,9 @@ export interface SseStreamOptions {
   /**
    * The route's `@Req()`: with it, a stream dropped for not reading ends with
    * reason `slow_client` in `stats()` and lifecycle events (else `client_left`),
-   * and `openStream()` takes no cluster-wide slot for a HEAD.
+   * and a HEAD is known when the stream is made: `stream()` and `openStream()`
+   * answer it with their checks alone (429 or 503, not counted as refused
+   * streams), take no slot and return a stream that ends at once.
    */
   request?: object;
   /**
