@@ -180,6 +180,37 @@ describe.each([
     );
   });
 
+  it('keeps a client that reads a burst 30 times the limit slower than the check interval (at most what one read gives, every 100 ms), and gives it the whole burst in order', async () => {
+    // Deterministic whatever the machine's load: the client takes seconds over the burst, reading all along.
+    const request = session.request({ ':path': `/api/events?token=${signToken('sipping')}` });
+    request.setEncoding('utf8');
+    request.on('error', () => undefined);
+    let closed = false;
+    request.on('close', () => (closed = true));
+    await new Promise((resolve) => request.once('response', resolve));
+    await waitForCount(() => sse.connectionCount('sipping'), 1);
+    const pad = 'x'.repeat(1000);
+    for (let seq = 0; seq < 2000; seq++) sse.sendToUser('sipping', { type: 'update', data: { seq, pad } });
+    let text = '';
+    let reads = 0;
+    const deadline = Date.now() + 60_000;
+    while (!closed && !text.includes('"seq":1999') && Date.now() < deadline) {
+      await sleep(100);
+      const chunk = request.read() as string | null;
+      if (chunk !== null) text += chunk;
+      reads++;
+    }
+    try {
+      expect({ closed, dropped: sse.connectionCount('sipping') === 0 }).toEqual({ closed: false, dropped: false });
+      // It took more than one check interval over it: the case the rule must not mistake for a client that stopped.
+      expect(reads).toBeGreaterThan(12);
+      const seqs = [...text.matchAll(/"seq":(\d+)/g)].map((m) => Number(m[1]));
+      expect(seqs).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+    } finally {
+      request.close(http2.constants.NGHTTP2_CANCEL);
+    }
+  });
+
   it('drops a stream whose client stops reading, and only that stream', async () => {
     const slow = open('slow');
     const healthy = open('healthy');

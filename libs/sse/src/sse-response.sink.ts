@@ -35,9 +35,13 @@ export interface SseSinkOptions {
 }
 
 /**
- * How often a client that owes more than `maxPendingDataLength` is looked at:
- * one that owes no less than at the previous look is not reading and is dropped.
- * A burst or a replay to a reading client shrinks between looks.
+ * How often a client that owes more than `maxPendingDataLength` is looked at.
+ * The first look after it went over asks whether it took anything since: what
+ * it was sent meanwhile (the rest of the burst or replay that put it over,
+ * however long its client takes to read it) is not held against it. Each later
+ * look asks whether it owes less than at the previous one, so a client that
+ * reads slower than it is sent is dropped, the look after next at the latest.
+ * One that does not read is dropped at the first look.
  */
 export const SLOW_CLIENT_CHECK_MS = 1_000;
 
@@ -188,13 +192,13 @@ abstract class ResponseSink implements Observer<MessageEvent> {
     if (flow !== null && flow.queue !== null) {
       flow.queue.push(frame);
       flow.queuedBytes += frame.chunk.length;
-      this.watchIfOwing(flow);
+      this.watchIfOwing(flow, frame.chunk.length);
     } else if (!this.write(frame)) {
       // The transport holds a batch: what follows waits here, in order, for its 'drain'.
       const started = flow ?? (this.flow = new SinkFlow(() => this.flush()));
       started.queue = [];
       this.awaitDrain(started);
-      this.watchIfOwing(started);
+      this.watchIfOwing(started, frame.chunk.length);
     }
   }
 
@@ -231,11 +235,21 @@ abstract class ResponseSink implements Observer<MessageEvent> {
     return this.pending() + (this.flow?.queuedBytes ?? 0);
   }
 
-  private watchIfOwing(flow: SinkFlow): void {
-    if (flow.watch !== undefined) return;
+  /** After `sent` more bytes were handed over while the transport was full: arms the check once the client owes too much. */
+  private watchIfOwing(flow: SinkFlow, sent: number): void {
+    if (flow.watch !== undefined) {
+      // Before the first look, what it is sent is not held against it (see SLOW_CLIENT_CHECK_MS).
+      if (flow.firstLook) flow.owedAtWatch += sent;
+      return;
+    }
     const owed = this.owed();
     if (owed <= this.maxPendingDataLength) return;
+    this.watchFrom(flow, owed, true);
+  }
+
+  private watchFrom(flow: SinkFlow, owed: number, firstLook: boolean): void {
     flow.owedAtWatch = owed;
+    flow.firstLook = firstLook;
     flow.watch = setTimeout(checkSlowClient, SLOW_CLIENT_CHECK_MS, this);
     flow.watch.unref();
   }
@@ -249,8 +263,8 @@ abstract class ResponseSink implements Observer<MessageEvent> {
     // Back under the limit: the next write past it arms the check again.
     if (owed <= this.maxPendingDataLength) return;
     if (owed < flow.owedAtWatch) {
-      // Over, but it took more than it was sent: reading. Look again later.
-      this.watchIfOwing(flow);
+      // Over, but it took something since it went over, or, later, more than it was sent: reading. Look again.
+      this.watchFrom(flow, owed, false);
       return;
     }
     // Rather than holding events for a client that stopped reading, drop it;
@@ -307,8 +321,13 @@ class SinkFlow {
   endWhenFlushed = false;
   /** The check, armed while the client owes more than the limit. */
   watch?: NodeJS.Timeout;
-  /** What the client owed when the check was armed. */
+  /**
+   * What the client owed at the previous look; before the first look, what it
+   * owed when the check was armed plus what it was sent since.
+   */
   owedAtWatch = 0;
+  /** Until the first look after the client went over the limit. */
+  firstLook = false;
 
   constructor(readonly onDrain: () => void) {}
 }
