@@ -146,7 +146,7 @@ async function proveDelivery(
 const CLIENT_SERVER_FILES = ['sse-event-id', 'sse-wire.rules'];
 
 describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () => {
-  const SHIPPED = /^(package\.json|README\.md|LICENSE|dist\/.+\.(js|js\.map|d\.ts))$/;
+  const SHIPPED = /^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts))$/;
   const TEST_ONLY = /\.(spec|test)\.|(^|\/)(testing|__tests__|fixtures)\//;
 
   it.each(['@nest-sse/server', '@nest-sse/client'])('%s holds its build, README and LICENSE, and nothing test-only', (name) => {
@@ -154,11 +154,43 @@ describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () =
     expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE']));
     expect(files.filter((f) => !SHIPPED.test(f))).toEqual([]);
     expect(files.filter((f) => TEST_ONLY.test(f))).toEqual([]);
-    // Every module comes with its declarations and its source map.
+    // Every module comes with its declarations.
     for (const js of files.filter((f) => f.endsWith('.js'))) {
-      expect(files).toEqual(expect.arrayContaining([js.replace(/\.js$/, '.d.ts'), `${js}.map`]));
+      expect(files).toEqual(expect.arrayContaining([js.replace(/\.js$/, '.d.ts')]));
     }
   });
+
+  /**
+   * Bounds with room for growth, well under what the source maps with inlined sources made them
+   * (server 280 kB packed, 1.0 MB unpacked; client 116 kB, 422 kB): a map or a folder shipped by
+   * mistake goes over.
+   */
+  const SIZE_BOUNDS: Record<string, { size: number; unpackedSize: number }> = {
+    '@nest-sse/server': { size: 200_000, unpackedSize: 700_000 },
+    '@nest-sse/client': { size: 80_000, unpackedSize: 300_000 },
+  };
+
+  it.each(['@nest-sse/server', '@nest-sse/client'])(
+    '%s ships no source maps (no .map file, no sourceMappingURL pointing at one) and stays within its size bound',
+    async (name) => {
+      const pkg = packed.get(name)!;
+      expect(pkg.files.filter((f) => f.endsWith('.map'))).toEqual([]);
+      const dir = path.join(work, 'maps', name);
+      await mkdir(dir, { recursive: true });
+      await run('tar', ['-xzf', pkg.tarball, '-C', dir], work);
+      const linked = pkg.files
+        .filter((f) => /\.(js|d\.ts)$/.test(f))
+        .filter((f) => /^\/\/# sourceMappingURL=/m.test(readFileSync(path.join(dir, 'package', f), 'utf8')));
+      expect(linked).toEqual([]);
+      const bound = SIZE_BOUNDS[name];
+      expect([name, 'packed', pkg.size <= bound.size ? 'within' : pkg.size]).toEqual([name, 'packed', 'within']);
+      expect([name, 'unpacked', pkg.unpackedSize <= bound.unpackedSize ? 'within' : pkg.unpackedSize]).toEqual([
+        name,
+        'unpacked',
+        'within',
+      ]);
+    },
+  );
 
   it('@nest-sse/server: the main entry and its ./bridge, ./redis, ./metrics and ./health entries', () => {
     expect(packedFiles('@nest-sse/server')).toEqual(
@@ -181,7 +213,7 @@ describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () =
     const files = packedFiles('@nest-sse/client');
     expect(files).toEqual(expect.arrayContaining(['dist/sse-client/src/index.js', 'dist/sse-client/src/react/index.js']));
     expect(files.filter((f) => f.startsWith('dist/') && !f.startsWith('dist/sse-client/src/'))).toEqual(
-      CLIENT_SERVER_FILES.flatMap((f) => [`dist/sse/src/${f}.d.ts`, `dist/sse/src/${f}.js`, `dist/sse/src/${f}.js.map`]),
+      CLIENT_SERVER_FILES.flatMap((f) => [`dist/sse/src/${f}.d.ts`, `dist/sse/src/${f}.js`]),
     );
   });
 
@@ -245,7 +277,7 @@ describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () =
   );
 
   it.each(['@nest-sse/server', '@nest-sse/client'])(
-    '%s: package.json as published (exports in the tarball, types first, engines, sideEffects) and maps with their sources',
+    '%s: package.json as published (exports in the tarball, types first, engines, sideEffects, repository, homepage, bugs)',
     async (name) => {
       const pkg = packed.get(name)!;
       const dir = path.join(work, 'unpacked', name);
@@ -262,11 +294,14 @@ describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () =
       }
       expect(readFileSync(path.join(root, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
 
-      for (const map of pkg.files.filter((f) => f.endsWith('.js.map'))) {
-        const { sources, sourcesContent } = readJson(path.join(root, map));
-        expect([map, sourcesContent?.length]).toEqual([map, sources.length]);
-        expect(sourcesContent.every((s: unknown) => typeof s === 'string' && s.length > 0)).toBe(true);
-      }
+      // Where npm links the package to: its folder in the repository, the README and the issues.
+      const directory = name === '@nest-sse/server' ? 'libs/sse' : 'libs/sse-client';
+      expect(manifest).toMatchObject({
+        repository: { type: 'git', url: expect.stringMatching(/^git\+https:\/\/github\.com\/[\w.-]+\/[\w.-]+\.git$/), directory },
+        homepage: expect.stringMatching(new RegExp(`^https://github\\.com/.+/tree/main/${directory}#readme$`)),
+        bugs: { url: expect.stringMatching(/^https:\/\/github\.com\/.+\/issues$/) },
+      });
+      expect(manifest.homepage.startsWith(manifest.repository.url.replace(/^git\+/, '').replace(/\.git$/, ''))).toBe(true);
     },
   );
 });

@@ -60,6 +60,9 @@ export interface PackedPackage {
   tarball: string;
   /** Paths inside the tarball (without the leading `package/`). */
   files: string[];
+  /** Bytes of the tarball (gzipped), and of its files unpacked, as `npm pack --json` reports them. */
+  size: number;
+  unpackedSize: number;
 }
 
 /**
@@ -78,12 +81,20 @@ export async function packPackages(root: string, destination: string): Promise<M
     name: string;
     filename: string;
     files: Array<{ path: string }>;
+    size: number;
+    unpackedSize: number;
   }>;
   const packed = new Map<string, PackedPackage>();
   for (const entry of report) {
     const tarball = path.join(destination, `${entry.name.replace('@', '').replace('/', '-')}.tgz`);
     await rename(path.join(destination, entry.filename), tarball);
-    packed.set(entry.name, { name: entry.name, tarball, files: entry.files.map((f) => f.path).sort() });
+    packed.set(entry.name, {
+      name: entry.name,
+      tarball,
+      files: entry.files.map((f) => f.path).sort(),
+      size: entry.size,
+      unpackedSize: entry.unpackedSize,
+    });
   }
   return packed;
 }
@@ -107,22 +118,25 @@ export async function installFixture(name: string, workRoot: string): Promise<{ 
 
 export interface RunningFixture {
   baseUrl: string;
+  port: number;
   output: () => string;
   stop: () => Promise<void>;
+  /** Kills it (SIGKILL: a crash, nothing runs on the way out); resolves once it exited. */
+  crash: () => Promise<void>;
 }
 
 /**
- * Starts a built server fixture on an ephemeral loopback port (it prints `listening on PORT`);
- * `env` adds variables of its own (REDIS_URL).
+ * Starts a built server fixture on an ephemeral loopback port, or on `port` (a restart where it
+ * ran before); it prints `listening on PORT`. `env` adds variables of its own (REDIS_URL).
  */
 export function startFixture(
   dir: string,
   secret: string,
-  { timeoutMs = 20_000, env = {} }: { timeoutMs?: number; env?: Record<string, string> } = {},
+  { timeoutMs = 20_000, env = {}, port = 0 }: { timeoutMs?: number; env?: Record<string, string>; port?: number } = {},
 ): Promise<RunningFixture> {
   const child = spawn(process.execPath, ['dist/main.js'], {
     cwd: dir,
-    env: userEnv({ ...env, PORT: '0', JWT_SECRET: secret }),
+    env: userEnv({ ...env, PORT: String(port), JWT_SECRET: secret }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -136,6 +150,11 @@ export function startFixture(
     await exited;
     clearTimeout(timer);
   };
+  const crash = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGKILL');
+    await exited;
+  };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       void stop();
@@ -146,7 +165,7 @@ export function startFixture(
       const match = output.match(/listening on (\d+)/);
       if (match) {
         clearTimeout(timer);
-        resolve({ baseUrl: `http://127.0.0.1:${match[1]}`, output: () => output, stop });
+        resolve({ baseUrl: `http://127.0.0.1:${match[1]}`, port: Number(match[1]), output: () => output, stop, crash });
       }
     };
     child.stdout.on('data', onData);
