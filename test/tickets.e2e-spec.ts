@@ -3,7 +3,8 @@ import { createSseClient, fetchSseTicket, type SseStatusReason } from '@nest-sse
 import { SseService } from '@nest-sse/server';
 import { ConditionWaiter } from './support/condition-waiter.js';
 import { type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
-import { SseTicketStore } from '../libs/sse/src/sse-ticket.store.js';
+import type { MemoryTicketStore } from '../libs/sse/src/memory-ticket.store.js';
+import { SSE_TICKET_STORE } from '../libs/sse/src/sse.tokens.js';
 import { startLibrary } from './support/library-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';
 import { openRaw, rawGet, rawHead, sleep, StreamClient, waitForCount } from './support/sse-client.js';
@@ -357,7 +358,7 @@ describe.each(ADAPTERS)('stream tickets on %s', (adapter) => {
       server = await startLibrary({ heartbeatIntervalMs: 0 }, {}, { adapter });
       expect(await flood('flood', 1_000, 10)).toEqual({ 200: 10_000 });
       // 5,000 at most (fewer when the flood outlasts the tickets' 30 s on a busy machine): never near the 10,000.
-      expect(server.app.get(SseTicketStore).size).toBeLessThanOrEqual(5_000);
+      expect(server.app.get<MemoryTicketStore>(SSE_TICKET_STORE).size).toBeLessThanOrEqual(5_000);
       await innocentStreams();
     }, 120_000);
 
@@ -369,7 +370,7 @@ describe.each(ADAPTERS)('stream tickets on %s', (adapter) => {
       expect(before.status).toBe(200);
       expect(await flood('past-cap', 30, 8)).toEqual({ 200: 240 });
       // The server-wide cap was reached (30 x 4 would be 120), and the innocent's, the oldest ticket, was not what went.
-      expect(server.app.get(SseTicketStore).size).toBe(40);
+      expect(server.app.get<MemoryTicketStore>(SSE_TICKET_STORE).size).toBe(40);
       await innocentStreams(before.json.ticket as string);
       await innocentStreams();
     });

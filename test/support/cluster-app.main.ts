@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Body, Controller, Get, HttpCode, Module, Post, Query } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { SseModule, SseService } from '@nest-sse/server';
+import { MemoryTicketStore, SseModule, SseService } from '@nest-sse/server';
 import { RedisSseTransport } from '@nest-sse/server/redis';
 
 /**
@@ -79,6 +79,11 @@ class ClusterControlController {
       retryMs: number('SSE_RETRY_MS'),
       retryJitterMs: 0,
       shutdownTimeoutMs: 1000,
+      // TICKET_STORE=memory: each instance keeps its own tickets, as before the transport shared them (test/cluster-tickets).
+      tickets:
+        env.TICKET_STORE === 'memory'
+          ? { store: new MemoryTicketStore({ ttlMs: 30_000, maxPerUser: 5, maxOutstanding: 10_000, keepClaims: false }) }
+          : undefined,
     }),
   ],
   controllers: [ClusterControlController],

@@ -13,6 +13,8 @@ export interface ClusterInstanceOptions {
   historyMaxEvents: number;
   heartbeatMs: number;
   retryMs: number;
+  /** More of the app's environment (say `REDIS_KEY_PREFIX`, `TICKET_STORE`). */
+  env?: Record<string, string>;
 }
 
 /** What `/test/send` answers: the count, or the refusal's name and message. */
@@ -131,6 +133,7 @@ export class ClusterInstance {
         HISTORY_MAX_EVENTS: String(o.historyMaxEvents),
         HEARTBEAT_MS: String(o.heartbeatMs),
         SSE_RETRY_MS: String(o.retryMs),
+        ...o.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

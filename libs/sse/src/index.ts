@@ -5,6 +5,11 @@ export type { SseEvent, SseEventMap, SseEventType } from './sse-event.interface.
 
 /** Authenticating streams, on the module's route or your own: the guard, its hooks' types, the user. */
 export { SseAuthGuard, type SseAuthRequest } from './sse-auth.guard.js';
+
+/** Stream tickets: issuing them from your own route, and the store interface with its in-memory default. */
+export { SseTicketService } from './sse-ticket.service.js';
+export type { SseIssuedTicket, SseTicketGrant, SseTicketStore, SseTicketStoreOptions } from './sse-ticket-store.interface.js';
+export { MemoryTicketStore } from './memory-ticket.store.js';
 export { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
 export { SseStreamUser } from './sse-stream-user.decorator.js';
 export { SseRoute, type SseRouteOptions } from './sse-route.decorator.js';
@@ -28,6 +33,8 @@ export { SseTopicAuthorizer } from './sse-topic.authorizer.js';
 export { SseShuttingDownError } from './sse.exceptions.js';
 export { SseConnectionLimitError, SseEventError, SseTicketLimitError } from './sse.exceptions.js';
 export { SsePresenceUnavailableError, SseTopicForbiddenError, SseTopicInvalidError, SseTransportError } from './sse.exceptions.js';
+export { SseUnauthorizedError } from './sse.exceptions.js';
+export { SseTicketsUnavailableError } from './sse.exceptions.js';
 
 /** Options of `SseModule.forRoot()` / `forRootAsync()`. */
 export type {
@@ -57,12 +64,15 @@ export {
   DEFAULT_TICKET_TTL_MS,
 } from './sse.constants.js';
 
-/** The wire rules: documented event types, reset reasons and limits. */
+/** The wire rules: documented event types, reset reasons, 401 categories and limits. */
 export {
+  SSE_AUTH_FAILURE_REASONS,
+  SSE_AUTH_REASON_HEADER,
   SSE_EVENT_TYPES,
   SSE_LIMITS,
   SSE_RESET_REASONS,
   SSE_SHARED_PARAM,
+  type SseAuthFailureReason,
   type SseResetReason,
   untagTopicData,
 } from './sse-wire.rules.js';

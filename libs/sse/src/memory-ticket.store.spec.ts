@@ -1,12 +1,14 @@
 import { jest } from '@jest/globals';
 import { resolveSseOptions } from './sse-options.resolver.js';
 import type { SseTicketOptions } from './sse-options.interface.js';
-import { SseTicketStore } from './sse-ticket.store.js';
+import { MemoryTicketStore } from './memory-ticket.store.js';
 
 const SCOPE = '/api/events';
-const store = (tickets: SseTicketOptions = {}) => new SseTicketStore(resolveSseOptions({ jwt: { secret: 's' }, tickets }));
+/** The store as the module makes it from its options. */
+const store = (tickets: SseTicketOptions = {}, isRevoked?: () => boolean) =>
+  new MemoryTicketStore({ ...resolveSseOptions({ jwt: { secret: 's' }, tickets }).tickets, keepClaims: isRevoked !== undefined });
 const grant = (userId: string) => ({ user: { userId, expiresAt: Date.now() + 3_600_000 }, claims: { sub: userId }, scope: SCOPE, topics: ['orders/1'] });
-const redeems = (tickets: SseTicketStore, ticket: string) => tickets.redeem(ticket, SCOPE) !== undefined;
+const redeems = (tickets: MemoryTicketStore, ticket: string) => tickets.redeem(ticket, SCOPE) !== undefined;
 
 /** A small seeded PRNG (mulberry32): the interleavings are random, and the same on every run. */
 function seeded(seed: number): () => number {
@@ -75,7 +77,7 @@ class TicketModel {
   }
 }
 
-describe('SseTicketStore', () => {
+describe('MemoryTicketStore', () => {
   beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
   afterEach(() => jest.useRealTimers());
 
@@ -243,9 +245,7 @@ describe('SseTicketStore', () => {
   it("keeps a token's claims only when jwt.isRevoked will read them", () => {
     const plain = store();
     expect(plain.redeem(plain.issue(grant('cy')).ticket, SCOPE)?.claims).toEqual({});
-    const revocable = new SseTicketStore(
-      resolveSseOptions({ jwt: { secret: 's', isRevoked: () => false }, tickets: {} }),
-    );
+    const revocable = store({}, () => false);
     expect(revocable.redeem(revocable.issue(grant('cy')).ticket, SCOPE)?.claims).toEqual({ sub: 'cy' });
   });
 

@@ -1,33 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
-import type { ResolvedSseOptions } from './sse-options.resolver.js';
+import {
+  isTicketFormat,
+  newTicket,
+  type SseIssuedTicket,
+  type SseTicketGrant,
+  type SseTicketStore,
+  type SseTicketStoreOptions,
+} from './sse-ticket-store.interface.js';
 import type { SseTokenClaims } from './sse-token.verifier.js';
-import type { SseUser } from './sse-user.js';
-import { SSE_OPTIONS } from './sse.tokens.js';
 
-/** Random bytes in a ticket: 256 bits, 43 URL-safe characters (base64url, no padding). */
-const TICKET_BYTES = 32;
-/** What a ticket looks like; anything else (a JWT, with its dots) is refused without a lookup. */
-const TICKET_FORMAT = /^[A-Za-z0-9_-]{43}$/;
 const NO_CLAIMS: SseTokenClaims = Object.freeze({});
-
-/**
- * What a ticket stands for: the user its token established, the token's claims
- * (for `jwt.isRevoked` at redemption), and the route it opens.
- */
-export interface SseTicketGrant {
-  user: SseUser;
-  claims: SseTokenClaims;
-  scope: string;
-  /** The topics the stream it opens subscribes to, checked when it was asked for. */
-  topics: readonly string[];
-}
-
-/** What `POST <path>` answers. */
-export interface SseIssuedTicket {
-  ticket: string;
-  expiresInMs: number;
-}
 
 interface Outstanding extends SseTicketGrant {
   /** `performance.now()` past which it is refused: a monotonic clock, so a wall-clock jump neither stretches nor voids it. */
@@ -51,24 +32,24 @@ interface Outstanding extends SseTicketGrant {
  * past `maxOutstanding` replaces the oldest ticket of a user holding the most. A
  * user holding one ticket thus loses it only once every holder is down to one,
  * that is to `maxOutstanding` distinct users at once. Only `issue`, `redeem` and
- * `peek` (a `HEAD`'s look, which spends nothing) are the store's interface: a
- * shared store (across instances) keeps the same two rules per user and per server.
+ * `peek` (a `HEAD`'s look, which spends nothing) are the store's interface
+ * (`SseTicketStore`): a shared store (across instances) keeps the same rules.
+ *
+ * The module's default without a transport that spans instances: behind a
+ * round-robin balancer a ticket issued here is unknown to the other instances
+ * (a 401 there).
+ *
+ * @publicApi
  */
-@Injectable()
-export class SseTicketStore {
+export class MemoryTicketStore implements SseTicketStore {
   private readonly tickets = new Map<string, Outstanding>();
   /** Each user's outstanding tickets, oldest first (a Set keeps insertion order). */
   private readonly perUser = new Map<string, Set<string>>();
   /** `byCount[n]`: the users holding exactly n tickets, in the order they came to hold n; finds whom to evict without a scan. */
   private readonly byCount: Array<Set<string>> = [];
-  private readonly limits: ResolvedSseOptions['tickets'];
-  /** Claims are kept only for `jwt.isRevoked`: without it a ticket holds its user alone, not a token's worth of payload. */
-  private readonly keepClaims: boolean;
 
-  constructor(@Inject(SSE_OPTIONS) options: ResolvedSseOptions) {
-    this.limits = options.tickets;
-    this.keepClaims = options.jwt.isRevoked !== undefined;
-  }
+  /** `keepClaims` only for `jwt.isRevoked`: without it a ticket holds its user alone, not a token's worth of payload. */
+  constructor(private readonly limits: SseTicketStoreOptions) {}
 
   /** Tickets issued and not yet redeemed (expired ones count until a sweep reaches them). */
   get size(): number {
@@ -84,8 +65,8 @@ export class SseTicketStore {
     const own = this.perUser.get(userId);
     if (own !== undefined && own.size >= maxPerUser) this.evictOldestOf(userId, own);
     else if (this.tickets.size >= maxOutstanding) this.evictFromHeaviest();
-    const ticket = randomBytes(TICKET_BYTES).toString('base64url');
-    const claims = this.keepClaims ? grant.claims : NO_CLAIMS;
+    const ticket = newTicket();
+    const claims = this.limits.keepClaims ? grant.claims : NO_CLAIMS;
     this.tickets.set(ticket, { user: grant.user, claims, scope: grant.scope, topics: grant.topics, deadline: now + ttlMs });
     this.add(userId, ticket);
     return { ticket, expiresInMs: ttlMs };
@@ -96,7 +77,7 @@ export class SseTicketStore {
    * ticket that is unknown, already used, replaced, expired or issued for another scope.
    */
   redeem(ticket: string, scope: string): SseTicketGrant | undefined {
-    if (!TICKET_FORMAT.test(ticket)) return undefined;
+    if (!isTicketFormat(ticket)) return undefined;
     const outstanding = this.tickets.get(ticket);
     if (outstanding === undefined) return undefined;
     this.remove(ticket, outstanding.user.userId);
@@ -111,7 +92,7 @@ export class SseTicketStore {
    * ticket that fails here is left for its `GET`, which refuses it the same way).
    */
   peek(ticket: string, scope: string): SseTicketGrant | undefined {
-    if (!TICKET_FORMAT.test(ticket)) return undefined;
+    if (!isTicketFormat(ticket)) return undefined;
     const outstanding = this.tickets.get(ticket);
     if (outstanding === undefined || outstanding.deadline <= performance.now() || outstanding.scope !== scope) {
       return undefined;

@@ -1,7 +1,11 @@
-import { type CanActivate, type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
+import { exposeAuthReason } from './sse-auth-reason.header.js';
+import type { SseTicketGrant } from './sse-ticket-store.interface.js';
+import { SSE_CLAIMS_KEY, SseTicketService } from './sse-ticket.service.js';
 import { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
 import { isUserId } from './sse-wire.rules.js';
+import { SseUnauthorizedError } from './sse.exceptions.js';
 
 /**
  * What the guard reads from a request (Express's and Fastify's both have it),
@@ -12,6 +16,8 @@ import { isUserId } from './sse-wire.rules.js';
 export interface SseAuthRequest {
   headers: Record<string, string | string[] | undefined>;
   query?: Record<string, unknown>;
+  /** `GET`, `HEAD`, `POST`...: a `HEAD` looks at a ticket without spending it, and only a `GET` or `HEAD` takes one. */
+  method?: string;
   [SSE_USER_KEY]?: SseUser;
 }
 
@@ -34,23 +40,93 @@ export interface SseAuthRequest {
  * authenticate streams another way, extend it and override its protected hooks,
  * as with `ThrottlerGuard.getTracker()`: `extractToken` (say, from a cookie),
  * `verifyToken` (say, a session lookup) and `resolveUser` (say, adding roles);
- * each may be async. Every failure is a 401 with a JSON body (or the exception
- * a hook throws); nothing here logs or echoes the token.
+ * each may be async. Every failure is a 401 with a JSON body whose `reason`
+ * (also the `SSE-Auth-Reason` header) is its category (`SSE_AUTH_FAILURE_REASONS`),
+ * or the exception a hook throws; nothing here logs or echoes the token.
+ *
+ * **Tickets.** A `GET` (or `HEAD`) with `?ticket=` is authenticated by the
+ * ticket alone (the token stays out of the URL): a ticket from the module's
+ * `POST <path>`, or from `SseTicketService.issue()` on an app's own `POST`,
+ * redeemed once on any instance sharing the ticket store; a `HEAD` checks it
+ * without spending it. The stream is the token's: it ends when the token
+ * expires, and `jwt.isRevoked` is asked again. A ticket bound to topics
+ * (`POST <path>?topic=`) opens the module's route only (a 401 here): an own
+ * route picks its topics itself. The recommended own route:
+ *
+ * ```ts
+ * @SseRoute('jobs/:id/events')
+ * @UseGuards(SseAuthGuard)
+ * events(@SseStreamUser() user: SseUser, @Param('id') id: string, @Req() request: Request) {
+ *   // authorise `jobs/${id}` for the user (an @SseTopic() policy) before it is subscribed
+ *   return this.sse.openStream(user.userId, { request, topics: [`jobs/${id}`], expiresAt: user.expiresAt });
+ * }
+ * ```
+ *
+ * A ticket's user is the one the issuing route's guard resolved, so a subclass
+ * that overrides `extractToken`, `verifyToken` or `resolveUser` takes no
+ * tickets (its hooks would not run for them: `?ticket=` is ignored, as before)
+ * unless it overrides `acceptsTickets()` (and, to check or extend the user,
+ * `resolveTicketUser()`).
  *
  * @publicApi
  */
 @Injectable()
 export class SseAuthGuard implements CanActivate {
+  /**
+   * Set by Nest after construction (a property, so a subclass's constructor stays
+   * `super(verifier)`); absent in a guard made with `new`, which then takes no tickets.
+   */
+  @Optional()
+  @Inject(SseTicketService)
+  protected readonly tickets?: SseTicketService;
+
   constructor(protected readonly verifier: SseTokenVerifier) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<SseAuthRequest>();
-    const token = await this.extractToken(request);
-    if (!token) throw new UnauthorizedException('Missing token: pass ?token= or Authorization: Bearer');
-    const claims = await this.verifyToken(token, request);
-    await this.verifier.assertNotRevoked(claims);
-    request[SSE_USER_KEY] = checkedUser(await this.resolveUser(claims, request));
-    return true;
+    try {
+      const request = context.switchToHttp().getRequest<SseAuthRequest>();
+      if (this.tickets !== undefined && carriesTicket(request) && this.acceptsTickets(request)) {
+        const grant = await this.tickets.redeem(request.query!.ticket, request);
+        if (grant.topics.length > 0) {
+          throw new SseUnauthorizedError('Invalid ticket: bound to topics, it opens the module\'s stream route only', 'ticket');
+        }
+        request[SSE_USER_KEY] = checkedUser(await this.resolveTicketUser(grant, request));
+        return true;
+      }
+      const token = await this.extractToken(request);
+      if (!token) throw new SseUnauthorizedError('Missing token: pass ?token= or Authorization: Bearer', 'missing');
+      const claims = await this.verifyToken(token, request);
+      await this.verifier.assertNotRevoked(claims);
+      request[SSE_USER_KEY] = checkedUser(await this.resolveUser(claims, request));
+      // For a ticket issued on this request (SseTicketService.issue): jwt.isRevoked reads them at redemption.
+      (request as { [SSE_CLAIMS_KEY]?: SseTokenClaims })[SSE_CLAIMS_KEY] = claims;
+      return true;
+    } catch (err) {
+      exposeAuthReason(context, err);
+      throw err;
+    }
+  }
+
+  /**
+   * Whether `?ticket=` authenticates the request. By default yes when this
+   * guard authenticates as the module's route does (none of `extractToken`,
+   * `verifyToken`, `resolveUser` overridden), since a ticket's user is what that
+   * resolved; a subclass that overrides any of them returns `true` here to take
+   * tickets too (and checks the user in `resolveTicketUser`).
+   */
+  protected acceptsTickets(request: SseAuthRequest): boolean {
+    const own = SseAuthGuard.prototype;
+    return this.extractToken === own.extractToken && this.verifyToken === own.verifyToken && this.resolveUser === own.resolveUser;
+  }
+
+  /**
+   * The stream's user for a redeemed ticket: by default the user the ticket
+   * was issued for. Override to check or extend it (throw a
+   * `ForbiddenException` for a 403); `grant.claims` are the token's only with
+   * `jwt.isRevoked` (else `{}`).
+   */
+  protected resolveTicketUser(grant: SseTicketGrant, request: SseAuthRequest): SseUser | Promise<SseUser> {
+    return grant.user;
   }
 
   /**
@@ -79,6 +155,12 @@ export class SseAuthGuard implements CanActivate {
   }
 }
 
+/** Whether the request opens a stream with a ticket: a `GET` or `HEAD` with `?ticket=` (a ticket never buys another on a `POST`). */
+function carriesTicket(request: SseAuthRequest): boolean {
+  const method = request.method ?? 'GET';
+  return (method === 'GET' || method === 'HEAD') && request.query?.ticket !== undefined;
+}
+
 /** Whether the request carries an `Authorization` header at all (of any scheme). */
 function hasAuthorization(request: SseAuthRequest): boolean {
   const auth = request.headers.authorization;
@@ -94,7 +176,7 @@ export function readBearer(request: SseAuthRequest): string | undefined {
 
 /** What a hook returned, checked: `SseService` could not send to a bad id, nor end a stream at a bad time. */
 function checkedUser(user: SseUser): SseUser {
-  if (!isUserId(user?.userId)) throw new UnauthorizedException('Invalid credentials: no usable user id');
+  if (!isUserId(user?.userId)) throw new SseUnauthorizedError('Invalid credentials: no usable user id', 'invalid');
   if (user.expiresAt !== undefined && !Number.isFinite(user.expiresAt)) {
     throw new TypeError('SseAuthGuard: resolveUser returned an expiresAt that is not a finite number');
   }

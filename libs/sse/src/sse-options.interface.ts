@@ -1,3 +1,5 @@
+import type { SseTicketStore } from './sse-ticket-store.interface.js';
+import type { JwtVerifyOptions } from '@nestjs/jwt';
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
 import type { SseTransport } from './transport/sse-transport.interface.js';
 
@@ -22,22 +24,55 @@ export type SseJwtAlgorithm =
   | 'PS512';
 
 /**
- * How `?token=` / `Authorization: Bearer` tokens are verified.
+ * How `?token=` / `Authorization: Bearer` tokens are verified: with exactly one
+ * of `secret`, `publicKey` or `service` (the app's own `JwtService`, so the key
+ * is configured once, in its `JwtModule`).
+ *
+ * @example The app's JwtModule configuration, reused
+ * ```ts
+ * SseModule.forRootAsync({
+ *   imports: [AuthModule], // exports JwtModule, or JwtModule.register({ global: true, ... })
+ *   inject: [JwtService],
+ *   useFactory: (jwt: JwtService) => ({ jwt: { service: jwt, algorithms: ['HS256'] } }),
+ * })
+ * ```
  *
  * @publicApi
  */
 export interface SseJwtOptions {
-  /** HMAC secret (HS256/384/512). One of `secret` or `publicKey` is required. */
+  /**
+   * HMAC secret (HS256/384/512). Exactly one of `secret`, `publicKey` or `service`.
+   * Prepared once as a key object, so no verify parses it again.
+   */
   secret?: string | Buffer;
-  /** PEM public key for RS*, ES* or PS* algorithms. */
+  /** PEM public key for RS*, ES* or PS* algorithms. Exactly one of `secret`, `publicKey` or `service`. */
   publicKey?: string | Buffer;
-  /** Accepted algorithms, pinned. Default `['HS256']`; `none` is refused. */
+  /**
+   * The app's `JwtService` (from `@nestjs/jwt`), injected through `forRootAsync`: tokens are
+   * verified with its key (`secret`, `publicKey`, or a synchronous `secretOrKeyProvider`), so the
+   * key is configured only in the app's `JwtModule`. Exactly one of `secret`, `publicKey` or `service`.
+   *
+   * Each verify passes the stream's own rules to it, over the service's `verifyOptions`:
+   * `algorithms` (required with `service`: the module cannot see which key the service holds),
+   * `clockToleranceSec`, and `exp`/`nbf` always checked (a service's `ignoreExpiration` or
+   * `ignoreNotBefore` does not apply); `issuer` and `audience` when set here, else the
+   * service's own. `requireExp`, `maxTokenAgeSec`, the claims and `isRevoked` apply as with a secret.
+   * The service parses a string key on every verify; `secret` prepares it once, for the cheapest connects.
+   */
+  service?: { verify(token: string, options?: JwtVerifyOptions): object };
+  /**
+   * Accepted algorithms, pinned. Default `['HS256']` (name the RS/ES/PS ones with `publicKey`);
+   * required with `service`. `none` is refused at startup.
+   */
   algorithms?: SseJwtAlgorithm[];
-  /** Required `iss`: one issuer, or any of several. */
+  /** Required `iss`: one issuer, or any of several. With `service`, unset keeps the service's `verifyOptions.issuer`. */
   issuer?: string | [string, ...string[]];
-  /** Required `aud`: a value or pattern, or any of several. */
+  /**
+   * Required `aud`: a value or pattern, or any of several. With `service`, unset keeps the
+   * service's `verifyOptions.audience`.
+   */
   audience?: string | RegExp | [string | RegExp, ...(string | RegExp)[]];
-  /** Seconds of clock skew tolerated on `exp` and `nbf`. Default 0. */
+  /** Seconds of clock skew tolerated on `exp` and `nbf` (with `service` too, over its own). Default 0. */
   clockToleranceSec?: number;
   /** The claim holding the user id. Default `sub`. */
   userIdClaim?: string;
@@ -95,6 +130,14 @@ export interface SseTicketOptions {
   maxOutstanding?: number;
   /** Tickets outstanding for one user; past it, the user's new ticket replaces its oldest. Default 5. */
   maxPerUser?: number;
+  /**
+   * Where tickets live. Default: the transport's shared store when it has one
+   * (`RedisSseTransport`: a ticket issued by any instance opens a stream on any
+   * other, once), else this process's memory (`MemoryTicketStore`). A store given
+   * here wins over both, and applies its own limits (the three above are what the
+   * module hands the stores it makes).
+   */
+  store?: SseTicketStore;
 }
 
 /**

@@ -34,7 +34,7 @@ export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'jwt' | 'cors' 
   jwt: Required<Pick<SseJwtOptions, 'algorithms' | 'userIdClaim' | 'rolesClaim' | 'clockToleranceSec' | 'requireExp'>> &
     SseJwtOptions;
   cors: Required<SseCorsOptions>;
-  tickets: Required<SseTicketOptions>;
+  tickets: Required<Omit<SseTicketOptions, 'store'>> & Pick<SseTicketOptions, 'store'>;
   history: {
     enabled: boolean;
     maxEvents: number;
@@ -74,8 +74,18 @@ const option = (name: string, value: number, bounds?: { min?: number; max?: numb
 /** Applies defaults and fails fast on a configuration that could not work safely. */
 export function resolveSseOptions(options: SseModuleOptions): ResolvedSseOptions {
   const jwt = options?.jwt;
-  if (!jwt || (!jwt.secret && !jwt.publicKey)) {
-    throw new Error('SseModule: jwt.secret or jwt.publicKey is required');
+  const keys = jwtKeySources(jwt);
+  if (keys.length !== 1) {
+    throw new Error(
+      `SseModule: jwt needs exactly one of jwt.secret, jwt.publicKey or jwt.service${keys.length ? ` (got ${keys.join(' and ')})` : ''}`,
+    );
+  }
+  if (jwt.service !== undefined && typeof jwt.service?.verify !== 'function') {
+    throw new TypeError("SseModule: jwt.service must be the app's JwtService (from @nestjs/jwt), with verify()");
+  }
+  // A secret implies HMAC, hence the default; the app's service may hold any key, which the module cannot see.
+  if (jwt.service !== undefined && !jwt.algorithms?.length) {
+    throw new Error("SseModule: jwt.algorithms is required with jwt.service: pin what the app's tokens are signed with, e.g. ['HS256']");
   }
   const algorithms = jwt.algorithms?.length ? [...jwt.algorithms] : [...DEFAULT_JWT_ALGORITHMS];
   if (algorithms.some((a) => String(a).toLowerCase() === 'none')) {
@@ -124,6 +134,16 @@ export function resolveSseOptions(options: SseModuleOptions): ResolvedSseOptions
   };
 }
 
+/** The key options given (names only: an error must never show a key). Empty strings count as not given. */
+function jwtKeySources(jwt: SseJwtOptions | undefined): string[] {
+  if (!jwt) return [];
+  const given: string[] = [];
+  if (jwt.secret) given.push('jwt.secret');
+  if (jwt.publicKey) given.push('jwt.publicKey');
+  if (jwt.service !== undefined && jwt.service !== null) given.push('jwt.service');
+  return given;
+}
+
 function resolveHistory(history: SseHistoryOptions | false | undefined): ResolvedSseOptions['history'] {
   if (history === false) return { enabled: false, maxEvents: 0, maxUsers: 0, maxTopics: 0, ttlMs: 0, replayTimeoutMs: 0 };
   return {
@@ -156,6 +176,7 @@ function resolveTickets(tickets: SseTicketOptions | undefined): ResolvedSseOptio
       min: 1,
     }),
     maxPerUser: option('tickets.maxPerUser', tickets?.maxPerUser ?? DEFAULT_TICKET_MAX_PER_USER, { min: 1 }),
+    store: tickets?.store,
   };
 }
 

@@ -1,16 +1,13 @@
-import { BadRequestException, type ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { BadRequestException, type ExecutionContext, Injectable } from '@nestjs/common';
+import { exposeAuthReason } from './sse-auth-reason.header.js';
 import { readBearer, SseAuthGuard, type SseAuthRequest } from './sse-auth.guard.js';
-import { SseTicketStore } from './sse-ticket.store.js';
-import { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
+import { SseTokenVerifier } from './sse-token.verifier.js';
 import { SseTopicAuthorizer } from './sse-topic.authorizer.js';
 import { type SseRefusalReason, SseStatsCollector } from './sse-stats.collector.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
 import { checkTopics, readShared, SSE_SHARED_PARAM } from './sse-wire.rules.js';
-import { SseTopicInvalidError } from './sse.exceptions.js';
-import { SSE_ROUTE_PATH } from './sse.tokens.js';
+import { SseTopicInvalidError, SseUnauthorizedError } from './sse.exceptions.js';
 
-/** Where the guard leaves the claims of a ticket request's token, for the handler that issues the ticket. */
-export const SSE_TICKET_CLAIMS_KEY = Symbol('sseTicketClaims');
 /** Where the guard leaves the checked, authorised topics of the request (a stream's, or a ticket's). */
 export const SSE_TOPICS_KEY = Symbol('sseTopics');
 /** Where the guard leaves whether the stream is one client's for several subscribers (`?shared=1`). */
@@ -22,12 +19,7 @@ const REFUSAL_BY_STATUS: Partial<Record<number, SseRefusalReason>> = {
   403: 'forbidden',
 };
 
-/** One message for every ticket that cannot be used: a client learns nothing by probing. */
-const INVALID_TICKET = 'Invalid ticket: unknown, expired or already used';
-
 interface TicketRequest extends SseAuthRequest {
-  method?: string;
-  [SSE_TICKET_CLAIMS_KEY]?: SseTokenClaims;
   [SSE_TOPICS_KEY]?: readonly string[];
   [SSE_SHARED_KEY]?: boolean;
 }
@@ -38,7 +30,8 @@ interface TicketRequest extends SseAuthRequest {
  * - `POST <path>` (asking for a ticket) takes the token from `Authorization: Bearer`
  *   only: a ticket exists to keep tokens out of URLs, so a `?token=` there is
  *   ignored, and a ticket never buys another one.
- * - `GET <path>?ticket=` redeems a ticket issued at this route, once; when the
+ * - `GET <path>?ticket=` redeems a ticket issued by this module, once, on any
+ *   instance sharing the ticket store (`SseTicketService`); when the
  *   parameter is present it is the only credential looked at. A `HEAD` checks the
  *   ticket the same way (same answer) without spending it. The stream then
  *   ends when the token behind the ticket expires, and `jwt.isRevoked` is asked
@@ -58,8 +51,6 @@ interface TicketRequest extends SseAuthRequest {
 export class SseTicketGuard extends SseAuthGuard {
   constructor(
     verifier: SseTokenVerifier,
-    private readonly tickets: SseTicketStore,
-    @Inject(SSE_ROUTE_PATH) private readonly scope: string,
     private readonly topics: SseTopicAuthorizer,
     private readonly stats: SseStatsCollector,
   ) {
@@ -75,6 +66,7 @@ export class SseTicketGuard extends SseAuthGuard {
       // A stream refused before any byte, counted by why (a ticket request is not a stream).
       const reason = REFUSAL_BY_STATUS[(err as { getStatus?: () => number })?.getStatus?.() ?? 0];
       if (reason) this.stats.refused[reason]++;
+      exposeAuthReason(context, err);
       throw err;
     }
   }
@@ -85,7 +77,7 @@ export class SseTicketGuard extends SseAuthGuard {
     const asksForTicket = request.method === 'POST';
     if (!asksForTicket) request[SSE_SHARED_KEY] = readSharedParam(query?.[SSE_SHARED_PARAM]);
     // With a Bearer header, SseAuthGuard reads the token from it and never from the query.
-    if (asksForTicket && !readBearer(request)) throw new UnauthorizedException('Missing token: pass Authorization: Bearer');
+    if (asksForTicket && !readBearer(request)) throw new SseUnauthorizedError('Missing token: pass Authorization: Bearer', 'missing');
     // A ticket never buys another: the POST looks at no ?ticket=.
     const ticket = asksForTicket ? undefined : query?.ticket;
     if (ticket === undefined) {
@@ -95,20 +87,11 @@ export class SseTicketGuard extends SseAuthGuard {
     if (asked.length > 0) {
       throw new SseTopicInvalidError('A ticket carries its topics: pass topic= when asking for the ticket, not beside it');
     }
-    // A repeated parameter arrives as an array: not a ticket. A HEAD opens no stream, so it spends none: it
-    // checks the ticket as its GET would (the client's probe after a refusal, a link checker), and the GET still opens.
-    const grant =
-      typeof ticket !== 'string'
-        ? undefined
-        : request.method === 'HEAD'
-          ? this.tickets.peek(ticket, this.scope)
-          : this.tickets.redeem(ticket, this.scope);
-    if (!grant) throw new UnauthorizedException(INVALID_TICKET);
-    const { user, claims } = grant;
-    this.verifier.assertNotExpired(user);
-    await this.verifier.assertNotRevoked(claims);
+    // A HEAD opens no stream, so it spends none: it checks the ticket as its GET would
+    // (the client's probe after a refusal, a link checker), and the GET still opens.
+    const { user, topics } = await this.tickets!.redeem(ticket, request);
     request[SSE_USER_KEY] = user;
-    return this.subscribe(request, user, grant.topics);
+    return this.subscribe(request, user, topics);
   }
 
   /** Authorises the topics (again, for a ticket: its user may have lost access since) and leaves them for the handler. */
@@ -118,12 +101,6 @@ export class SseTicketGuard extends SseAuthGuard {
     return true;
   }
 
-  /** Keeps the claims on the request: the ticket holds them, for `jwt.isRevoked` when it is redeemed. */
-  protected override async verifyToken(token: string, request: TicketRequest): Promise<SseTokenClaims> {
-    const claims = await super.verifyToken(token, request);
-    request[SSE_TICKET_CLAIMS_KEY] = claims;
-    return claims;
-  }
 }
 
 /** The `shared` query parameter as a flag; a 400 (Nest's own, not a topic's) for anything but absent or `1`. */

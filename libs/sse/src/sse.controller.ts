@@ -3,9 +3,9 @@ import type { Observable } from 'rxjs';
 import type { SseFrame } from './sse-frame.js';
 import { SseRoute } from './sse-route.decorator.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
-import { SSE_SHARED_KEY, SSE_TICKET_CLAIMS_KEY, SSE_TOPICS_KEY, SseTicketGuard } from './sse-ticket.guard.js';
-import { type SseIssuedTicket, SseTicketStore } from './sse-ticket.store.js';
-import type { SseTokenClaims } from './sse-token.verifier.js';
+import { SSE_SHARED_KEY, SSE_TOPICS_KEY, SseTicketGuard } from './sse-ticket.guard.js';
+import type { SseIssuedTicket } from './sse-ticket-store.interface.js';
+import { SseTicketService } from './sse-ticket.service.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
 
 /** Express's request or Fastify's: both carry headers, the parsed query and what the guard left. */
@@ -13,7 +13,6 @@ interface StreamRequest {
   headers: Record<string, string | string[] | undefined>;
   query?: Record<string, unknown>;
   [SSE_USER_KEY]: SseUser;
-  [SSE_TICKET_CLAIMS_KEY]?: SseTokenClaims;
   [SSE_TOPICS_KEY]?: readonly string[];
   [SSE_SHARED_KEY]?: boolean;
 }
@@ -36,13 +35,13 @@ export function createSseController(path: string, maxPendingDataLength: number):
   class SseController {
     constructor(
       private readonly streams: SseStreamFactory,
-      private readonly tickets: SseTicketStore,
+      private readonly tickets: SseTicketService,
     ) {}
 
     @SseRoute(path, { maxPendingDataLength })
     events(@Req() request: StreamRequest): Observable<SseFrame> | Promise<Observable<SseFrame>> {
+      // Resumes from the request, by the rule own routes get too (`readLastEventId`: header, then query).
       return this.streams.open(request[SSE_USER_KEY], {
-        lastEventId: readLastEventId(request),
         topics: request[SSE_TOPICS_KEY],
         request,
         shared: request[SSE_SHARED_KEY],
@@ -53,25 +52,9 @@ export function createSseController(path: string, maxPendingDataLength: number):
     @Post(path)
     @HttpCode(HttpStatus.OK)
     @Header('Cache-Control', 'no-store')
-    ticket(@Req() request: StreamRequest): SseIssuedTicket {
-      const claims = request[SSE_TICKET_CLAIMS_KEY];
-      if (claims === undefined) throw new Error('SseController: the ticket route ran without its guard');
-      return this.tickets.issue({ user: request[SSE_USER_KEY], claims, scope: path, topics: request[SSE_TOPICS_KEY] ?? [] });
+    ticket(@Req() request: StreamRequest): Promise<SseIssuedTicket> {
+      return this.tickets.issue(request, { topics: request[SSE_TOPICS_KEY] });
     }
   }
   return SseController;
-}
-
-/**
- * The header wins: an EventSource that reconnects by itself sends the newest id
- * there, while its URL keeps the `lastEventId` it was first opened with (the
- * query parameter is for a fresh EventSource after a reload). Checked later.
- */
-function readLastEventId(request: StreamRequest): string | undefined {
-  const header = request.headers['last-event-id'];
-  if (typeof header === 'string' && header.length > 0) return header;
-  const query = request.query?.lastEventId;
-  if (query === undefined) return undefined;
-  // A repeated parameter arrives as an array: not an id.
-  return typeof query === 'string' ? query : '\u0000';
 }

@@ -1,4 +1,5 @@
-import { HttpException, HttpStatus } from '@nestjs/common';
+import { HttpException, HttpStatus, UnauthorizedException } from '@nestjs/common';
+import type { SseAuthFailureReason } from './sse-wire.rules.js';
 
 /**
  * A publish call was given something that must not reach the wire; nothing was sent.
@@ -7,6 +8,25 @@ import { HttpException, HttpStatus } from '@nestjs/common';
  */
 export class SseEventError extends Error {
   override readonly name = 'SseEventError';
+}
+
+/**
+ * A request without a credential the module accepts: a 401 with a JSON body
+ * `{ statusCode: 401, error: 'Unauthorized', message, reason }`, where `reason`
+ * is its category (`SSE_AUTH_FAILURE_REASONS`: `missing`, `malformed`, `invalid`,
+ * `expired`, `not-yet-valid`, `revoked`, `ticket`), also sent as the
+ * `SSE-Auth-Reason` header by the module's guards (a `HEAD` has no body).
+ * The message is one fixed text per kind; neither ever holds the token.
+ *
+ * @publicApi
+ */
+export class SseUnauthorizedError extends UnauthorizedException {
+  constructor(
+    message: string,
+    readonly reason: SseAuthFailureReason,
+  ) {
+    super({ statusCode: 401, error: 'Unauthorized', message, reason });
+  }
 }
 
 /**
@@ -114,6 +134,21 @@ export class SseTransportError extends Error {
 export class SsePresenceUnavailableError extends HttpException {
   constructor() {
     const message = 'Stream slots cannot be checked right now: reconnect later';
+    super({ statusCode: 503, error: 'Service Unavailable', message }, HttpStatus.SERVICE_UNAVAILABLE);
+  }
+}
+
+/**
+ * The ticket store could not be reached (a shared store whose Redis is down):
+ * no ticket was issued, or the ticket could not be checked (it is not spent
+ * unless the store said so). Answered 503 with a JSON body before any byte;
+ * the client asks again (`SseClient` does, after its backoff).
+ *
+ * @publicApi
+ */
+export class SseTicketsUnavailableError extends HttpException {
+  constructor() {
+    const message = 'Stream tickets cannot be issued or checked right now: retry later';
     super({ statusCode: 503, error: 'Service Unavailable', message }, HttpStatus.SERVICE_UNAVAILABLE);
   }
 }

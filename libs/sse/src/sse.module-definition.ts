@@ -3,7 +3,7 @@ import { createSseController } from './sse.controller.js';
 import { DEFAULT_SSE_EXTRAS } from './sse.constants.js';
 import type { SseModuleExtras, SseModuleOptions } from './sse-options.interface.js';
 import { resolveSseExtras } from './sse-options.resolver.js';
-import { SSE_MAX_PENDING_DATA_LENGTH, SSE_ROUTE_PATH } from './sse.tokens.js';
+import { SSE_MAX_PENDING_DATA_LENGTH, SSE_ROUTE_PATH, SSE_TICKET_SCOPE } from './sse.tokens.js';
 
 export const {
   ConfigurableModuleClass: ConfigurableSseModule,
@@ -28,6 +28,8 @@ export const {
           ...(definition.providers ?? []),
           { provide: SSE_ROUTE_PATH, useValue: route ? path : null },
           { provide: SSE_MAX_PENDING_DATA_LENGTH, useValue: maxPendingDataLength },
+          // Tickets are the module's, route or not: route: false apps issue them from their own POST.
+          { provide: SSE_TICKET_SCOPE, useValue: path },
         ],
       };
     },

@@ -1,7 +1,5 @@
-import { createPublicKey, createSecretKey } from 'node:crypto';
 import { type DynamicModule, Inject, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { JwtService } from '@nestjs/jwt';
 import { SseAuthGuard } from './sse-auth.guard.js';
 import { SseConnectionRegistry } from './sse-connection.registry.js';
 import { SseCorsMiddleware } from './sse-cors.middleware.js';
@@ -9,11 +7,14 @@ import { ConfigurableSseModule, SSE_MODULE_OPTIONS } from './sse.module-definiti
 import type { SseModuleOptions } from './sse-options.interface.js';
 import type { SseModuleAsyncOptions, SseModuleForRootOptions } from './sse.module-options.js';
 import { resolveSseOptions, type ResolvedSseOptions } from './sse-options.resolver.js';
+import { createSseJwtService } from './sse-jwt-service.factory.js';
 import { SseService } from './sse.service.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
 import { SseTokenVerifier } from './sse-token.verifier.js';
-import { SseTicketStore } from './sse-ticket.store.js';
-import { SSE_HISTORY_STORE, SSE_JWT_SERVICE, SSE_OPTIONS, SSE_ROUTE_PATH, SSE_TRANSPORT } from './sse.tokens.js';
+import { MemoryTicketStore } from './memory-ticket.store.js';
+import type { SseTicketStore } from './sse-ticket-store.interface.js';
+import { SseTicketService } from './sse-ticket.service.js';
+import { SSE_HISTORY_STORE, SSE_JWT_SERVICE, SSE_OPTIONS, SSE_ROUTE_PATH, SSE_TICKET_STORE, SSE_TRANSPORT } from './sse.tokens.js';
 import { MemorySseTransport } from './transport/memory.transport.js';
 import { MemoryHistoryStore } from './history/memory-history.store.js';
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
@@ -41,22 +42,10 @@ import { SseTopicExplorer } from './sse-topic.explorer.js';
       useFactory: (options: SseModuleOptions) => resolveSseOptions(options),
     },
     {
-      // A private verifier, so the app's own JwtModule configuration never leaks into it.
+      // jwt.service (the app's JwtService under the stream's rules), else a private one from secret/publicKey.
       provide: SSE_JWT_SERVICE,
       inject: [SSE_OPTIONS],
-      useFactory: ({ jwt }: ResolvedSseOptions) =>
-        new JwtService({
-          // Prepared once: given a string, jsonwebtoken re-parses the key on every
-          // verify (trying it as a PEM first), which dominated the cost of a connect.
-          secret: jwt.secret === undefined ? undefined : (createSecretKey(toBuffer(jwt.secret)) as unknown as string),
-          publicKey: jwt.publicKey === undefined ? undefined : (createPublicKey(jwt.publicKey) as unknown as string),
-          verifyOptions: {
-            algorithms: jwt.algorithms,
-            issuer: jwt.issuer,
-            audience: jwt.audience,
-            clockTolerance: jwt.clockToleranceSec,
-          },
-        }),
+      useFactory: ({ jwt }: ResolvedSseOptions) => createSseJwtService(jwt),
     },
     // The replaceable parts, each chosen in one place: a transport that keeps its own
     // history (a cluster's shared log) brings it; otherwise history.store, else memory.
@@ -72,10 +61,19 @@ import { SseTopicExplorer } from './sse-topic.explorer.js';
       useFactory: ({ transport }: ResolvedSseOptions, ids: SseEventIdGenerator, history: SseHistoryStore | null) =>
         transport ?? new MemorySseTransport(ids, history),
     },
+    // Tickets: tickets.store if given, else the transport's shared store (any instance redeems a ticket), else memory.
+    {
+      provide: SSE_TICKET_STORE,
+      inject: [SSE_OPTIONS],
+      useFactory: ({ tickets: { store, ...limits }, jwt, transport }: ResolvedSseOptions): SseTicketStore => {
+        const options = { ...limits, keepClaims: jwt.isRevoked !== undefined };
+        return store ?? transport?.createTicketStore?.(options) ?? new MemoryTicketStore(options);
+      },
+    },
     SseEventIdGenerator,
     SseTokenVerifier,
     SseAuthGuard,
-    SseTicketStore,
+    SseTicketService,
     SseConnectionRegistry,
     SseStreamFactory,
     SseService,
@@ -86,8 +84,9 @@ import { SseTopicExplorer } from './sse-topic.explorer.js';
     SseTopicExplorer,
   ],
   // What SseAuthGuard injects goes out too, so @UseGuards(SseAuthGuard) works in the app's own modules;
-  // SseTopicAuthorizer, to authorise topics on an app's own route; SseStatsCollector, for @nest-sse/server/metrics.
-  exports: [SseService, SseTokenVerifier, SseTopicAuthorizer, SseLifecycleHub, SseStatsCollector],
+  // SseTopicAuthorizer, to authorise topics on an app's own route; SseStatsCollector, for @nest-sse/server/metrics;
+  // SseTicketService, which SseAuthGuard redeems tickets with, and apps issue them with from their own POST.
+  exports: [SseService, SseTokenVerifier, SseTopicAuthorizer, SseLifecycleHub, SseStatsCollector, SseTicketService],
 })
 export class SseModule extends ConfigurableSseModule implements NestModule {
   /**
@@ -116,8 +115,4 @@ export class SseModule extends ConfigurableSseModule implements NestModule {
     if (this.path === null) return;
     consumer.apply(SseCorsMiddleware).forRoutes({ path: this.path, method: RequestMethod.ALL });
   }
-}
-
-function toBuffer(secret: string | Buffer): Buffer {
-  return typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
 }

@@ -128,7 +128,8 @@ export class RedisSsePresence implements SsePresence {
   }
 }
 
-function answered<T>(reply: Promise<T>): Promise<T> {
+/** A command's reply, or `SseTransportError` when Redis gives none within ANSWER_TIMEOUT_MS (it went away as the command was sent). */
+export function answered<T>(reply: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new SseTransportError(`Redis did not answer within ${ANSWER_TIMEOUT_MS} ms`)), ANSWER_TIMEOUT_MS);

@@ -60,6 +60,18 @@ export interface RedisSseKeys {
   slots(userId: string): string;
   /** Every slot, for the cluster-wide total. */
   readonly allSlots: string;
+  /** Stream tickets (RedisTicketStore): one ticket, by the SHA-256 of the ticket, never the ticket itself. */
+  ticket(hash: string): string;
+  /** What `ticket()` puts before the hash, for the scripts that drop tickets they find. */
+  readonly ticketPrefix: string;
+  /** One user's tickets, oldest first. */
+  userTickets(userId: string): string;
+  /** What `userTickets()` puts before the user id, for the scripts. */
+  readonly userTicketsPrefix: string;
+  /** Every outstanding ticket, by deadline. */
+  readonly allTickets: string;
+  /** Users by how many tickets they hold: whose ticket goes past `tickets.maxOutstanding`. */
+  readonly ticketHolders: string;
 }
 
 export interface ResolvedRedisSseTransportOptions {
@@ -102,6 +114,12 @@ export function resolveRedisTransportOptions(options: RedisSseTransportOptions):
       topic: (topic) => `${prefix}h:t:${topic}`,
       slots: (userId) => `${prefix}slots:${userId}`,
       allSlots: `${prefix}slots`,
+      ticket: (hash) => `${prefix}tk:${hash}`,
+      ticketPrefix: `${prefix}tk:`,
+      userTickets: (userId) => `${prefix}tku:${userId}`,
+      userTicketsPrefix: `${prefix}tku:`,
+      allTickets: `${prefix}tks`,
+      ticketHolders: `${prefix}tkh`,
     },
     logMaxLen: positive('log.maxLen', options.log?.maxLen ?? 100_000),
     maxEvents: positive('history.maxEvents', options.history?.maxEvents ?? 1000),

@@ -235,6 +235,72 @@ const COUNT = `${NOW}
 return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 `;
 
+/**
+ * Stream tickets (RedisTicketStore). Per ticket, keyed by the SHA-256 of the ticket (Redis never holds a ticket
+ * itself): a hash `u` user id, `d` deadline (µs, Redis's clock), `s` scope, `g` the grant's JSON, expiring with
+ * the ticket. Beside them: all tickets (a sorted set of `<hash>:<userId>` by deadline), each user's tickets
+ * (hashes by deadline: oldest first) and the holders (user ids by how many they hold, for the server-wide cap).
+ * `all` is the truth the other two follow: a ticket is counted while it is in it, and `drop` only uncounts what
+ * it removed from it, so the counts stay exact whatever expired on its own.
+ */
+const TICKETS = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+-- hash: 43 characters (base64url of SHA-256).
+local function drop(all, holders, ticketPrefix, userPrefix, hash, userId)
+  redis.call('DEL', ticketPrefix .. hash)
+  redis.call('ZREM', userPrefix .. userId, hash)
+  if redis.call('ZREM', all, hash .. ':' .. userId) == 1 and tonumber(redis.call('ZINCRBY', holders, -1, userId)) <= 0 then
+    redis.call('ZREM', holders, userId)
+  end
+end
+`;
+
+/**
+ * KEYS: all, holders, the user's tickets, the new ticket's hash key. ARGV: ticket key prefix, user tickets key
+ * prefix, user id, hash, ttl ms, maxPerUser, maxOutstanding, scope, grant JSON. Sweeps the expired, makes room by
+ * replacement (the user's oldest past maxPerUser, else past maxOutstanding the oldest of a user holding the most),
+ * then adds the ticket; never refuses. Returns the tickets held after it.
+ */
+const TICKET_ISSUE = `${TICKETS}
+local all, holders, own = KEYS[1], KEYS[2], KEYS[3]
+local ticketPrefix, userPrefix, userId, hash = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local ttl, maxPerUser, maxOutstanding = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', all, '-inf', now)) do
+  drop(all, holders, ticketPrefix, userPrefix, string.sub(member, 1, 43), string.sub(member, 45))
+end
+if redis.call('ZCARD', own) >= maxPerUser then
+  drop(all, holders, ticketPrefix, userPrefix, redis.call('ZRANGE', own, 0, 0)[1], userId)
+elseif redis.call('ZCARD', all) >= maxOutstanding then
+  local heaviest = redis.call('ZREVRANGE', holders, 0, 0)[1]
+  local oldest = heaviest and redis.call('ZRANGE', userPrefix .. heaviest, 0, 0)[1]
+  if oldest then drop(all, holders, ticketPrefix, userPrefix, oldest, heaviest) end
+end
+local deadline = now + ttl * 1000
+redis.call('HSET', KEYS[4], 'u', userId, 'd', deadline, 's', ARGV[8], 'g', ARGV[9])
+redis.call('PEXPIRE', KEYS[4], ttl)
+redis.call('ZADD', all, deadline, hash .. ':' .. userId)
+redis.call('ZADD', own, deadline, hash)
+redis.call('ZINCRBY', holders, 1, userId)
+-- Every ticket in them ends within ttl: an idle cluster's keys go with its last ticket.
+for _, key in ipairs({ all, holders, own }) do redis.call('PEXPIRE', key, ttl) end
+return redis.call('ZCARD', all)
+`;
+
+/**
+ * KEYS: all, holders, the ticket's hash key. ARGV: ticket key prefix, user tickets key prefix, hash, scope, '1'
+ * to spend it (a GET) or '0' to look (a HEAD). Looks up, spends and checks deadline and scope in one step, so of
+ * any number of redemptions on any instances one gets the grant; a ticket tried for any reason is spent. Returns
+ * the grant's JSON, or false.
+ */
+const TICKET_REDEEM = `${TICKETS}
+local found = redis.call('HMGET', KEYS[3], 'u', 'd', 's', 'g')
+if not found[1] then return false end
+if ARGV[5] == '1' then drop(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], found[1]) end
+if tonumber(found[2]) <= now or found[3] ~= ARGV[4] then return false end
+return found[4]
+`;
+
 /** A client with the transport's scripts (EVALSHA, falling back to EVAL after Redis lost its script cache). */
 export interface RedisScripts {
   sseBoot(log: string, epoch: string): Promise<string>;
@@ -244,6 +310,8 @@ export interface RedisScripts {
   sseRelease(userSlots: string, allSlots: string, member: string): Promise<number>;
   sseRefresh(numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
   sseCount(slots: string): Promise<number>;
+  sseTicketIssue(...keysAndArgs: (string | number)[]): Promise<number>;
+  sseTicketRedeem(...keysAndArgs: string[]): Promise<string | null>;
 }
 
 export function defineScripts(client: Redis): Redis & RedisScripts {
@@ -254,5 +322,7 @@ export function defineScripts(client: Redis): Redis & RedisScripts {
   client.defineCommand('sseRelease', { numberOfKeys: 2, lua: RELEASE });
   client.defineCommand('sseRefresh', { lua: REFRESH });
   client.defineCommand('sseCount', { numberOfKeys: 1, lua: COUNT });
+  client.defineCommand('sseTicketIssue', { numberOfKeys: 4, lua: TICKET_ISSUE });
+  client.defineCommand('sseTicketRedeem', { numberOfKeys: 3, lua: TICKET_REDEEM });
   return client as Redis & RedisScripts;
 }

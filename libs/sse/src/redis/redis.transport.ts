@@ -1,11 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 import { SseEventError, SseTransportError } from '../sse.exceptions.js';
+import type { SseTicketStoreOptions } from '../sse-ticket-store.interface.js';
 import type { SseDeliveryTarget, SseOutgoingEvent, SseTransport } from '../transport/sse-transport.interface.js';
 import { RedisHistoryStore } from './redis-history.store.js';
 import { RedisLogReader } from './redis-log.reader.js';
 import { RedisLogWriter } from './redis-log.writer.js';
 import { RedisSsePresence } from './redis-presence.js';
+import { RedisTicketStore } from './redis-ticket.store.js';
 import { defineScripts, type RedisScripts } from './redis.scripts.js';
 import {
   type RedisSseTransportOptions,
@@ -20,7 +22,8 @@ import {
  * streams. The same atomic step writes the event to the history logs of its
  * recipients (Streams with the same ids), so a client resumes on any instance.
  * Stream slots are counted in Redis too, so `maxConnectionsPerUser` holds across
- * instances.
+ * instances, and stream tickets live there (`createTicketStore`), so a ticket
+ * issued by one instance opens a stream on any other, once.
  *
  * `publish` returns before the event is in Redis (sends report this
  * instance's streams for the audience); while Redis is away up to
@@ -64,6 +67,16 @@ export class RedisSseTransport implements SseTransport {
     this.logWriter = new RedisLogWriter(this.writer, this.options, () => this.reader.floor());
     this.history = new RedisHistoryStore(this.writer, keys, this.options, this.reader);
     this.presence = new RedisSsePresence(this.writer, keys, this.options);
+  }
+
+  /**
+   * The module's ticket store on this transport (it calls this once, with its
+   * `tickets` options): tickets in Redis under the key prefix, redeemed once on
+   * any instance (`RedisTicketStore`). It uses the publishing connection, once
+   * `connect()` made it ready.
+   */
+  createTicketStore(options: SseTicketStoreOptions): RedisTicketStore {
+    return new RedisTicketStore(this.writer, this.options.keys, options);
   }
 
   /** Connects (failing after `connectTimeoutMs`) and reads the cluster log from its newest entry on. */

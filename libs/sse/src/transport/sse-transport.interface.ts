@@ -1,4 +1,5 @@
 import type { SseHistoryStore } from '../history/sse-history-store.interface.js';
+import type { SseTicketStore, SseTicketStoreOptions } from '../sse-ticket-store.interface.js';
 import type { SseEventId } from '../sse-event-id.js';
 import type { SseFrame } from '../sse-frame.js';
 import type { SseResetReason } from '../sse-wire.rules.js';
@@ -83,6 +84,12 @@ export interface SseTransport {
   readonly history?: SseHistoryStore;
   /** Who holds streams across the cluster, for the per-user limit and counts; absent: this instance's registry is all there is. */
   readonly presence?: SsePresence;
+  /**
+   * A ticket store every instance shares, made once by the module with its `tickets`
+   * options: a ticket issued by one instance is redeemed on any other, once. Absent:
+   * tickets live in each instance's memory (`tickets.store` replaces either).
+   */
+  createTicketStore?(options: SseTicketStoreOptions): SseTicketStore;
 }
 
 /**
