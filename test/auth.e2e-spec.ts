@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { SseService } from '@nest-sse/server';
@@ -5,6 +6,7 @@ import { type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';
 import { rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';
+import type { SseAuthFailureReason } from '@nest-sse/server';
 
 describe.each(ADAPTERS)('on %s', (adapter) => {
   describe('stream authentication (GET /api/events)', () => {
@@ -35,33 +37,40 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
 
     const header = (obj: object) => Buffer.from(JSON.stringify(obj)).toString('base64url');
     const now = () => Math.floor(Date.now() / 1000);
-    const badTokens: Array<[string, () => string | undefined, RegExp]> = [
-      ['missing', () => undefined, /Missing token/],
-      ['empty', () => '', /Missing token/],
-      ['malformed', () => 'not.a.jwt', /Invalid token/],
-      ['garbage', () => 'abc', /Invalid token/],
-      ['signed with another secret', () => signToken('alice', {}, {}, 'another-secret'), /invalid signature/],
+    const badTokens: Array<[string, () => string | undefined, RegExp, SseAuthFailureReason]> = [
+      ['missing', () => undefined, /Missing token/, 'missing'],
+      ['empty', () => '', /Missing token/, 'missing'],
+      ['malformed', () => 'not.a.jwt', /Invalid token/, 'malformed'],
+      ['garbage', () => 'abc', /Invalid token/, 'malformed'],
+      ['longer than SSE_LIMITS.tokenLength', () => 'a'.repeat(8193), /too long/, 'malformed'],
+      ['signed with another secret', () => signToken('alice', {}, {}, 'another-secret'), /invalid signature/, 'invalid'],
       [
         "signed with alg 'none'",
         () => `${header({ alg: 'none', typ: 'JWT' })}.${header({ sub: 'alice', exp: now() + 60 })}.`,
         /Invalid token/,
+        'invalid',
       ],
-      ['signed with a wrong algorithm (HS512 when HS256 is pinned)', () => signToken('alice', {}, { algorithm: 'HS512' }), /invalid algorithm/],
-      ['expired', () => signToken('alice', { exp: now() - 10 }), /Token expired/],
-      ['not yet valid', () => signToken('alice', {}, { notBefore: 3600 }), /not yet valid/],
-      ['without the user id claim', () => signToken(undefined, { name: 'alice' }), /no usable 'sub' claim/],
-      ['with an empty user id', () => signToken('', {}), /no usable 'sub' claim/],
-    ['without exp (its stream would never end)', () => jwt.sign({ sub: 'alice' }, TEST_SECRET, { algorithm: 'HS256' }), /no expiry/],
+      ['signed with a wrong algorithm (HS512 when HS256 is pinned)', () => signToken('alice', {}, { algorithm: 'HS512' }), /invalid algorithm/, 'invalid'],
+      ['expired', () => signToken('alice', { exp: now() - 10 }), /Token expired/, 'expired'],
+      ['not yet valid', () => signToken('alice', {}, { notBefore: 3600 }), /not yet valid/, 'not-yet-valid'],
+      ['without the user id claim', () => signToken(undefined, { name: 'alice' }), /no usable 'sub' claim/, 'invalid'],
+      ['with an empty user id', () => signToken('', {}), /no usable 'sub' claim/, 'invalid'],
+    ['without exp (its stream would never end)', () => jwt.sign({ sub: 'alice' }, TEST_SECRET, { algorithm: 'HS256' }), /no expiry/, 'invalid'],
     ];
 
-    it.each(badTokens)('refuses a token that is %s with 401 JSON and no stream bytes', async (_, token, message) => {
+    it.each(badTokens)('refuses a token that is %s with 401 JSON naming its reason category, and no stream bytes', async (_, token, message, reason) => {
       const t = token();
       const res = await rawGet(t === undefined ? url() : url(encodeURIComponent(t)));
       expect(res.status).toBe(401);
       expect(res.headers['content-type']).toMatch(/^application\/json/);
       const body = JSON.parse(res.body);
-      expect(body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
+      expect(body).toMatchObject({ statusCode: 401, error: 'Unauthorized', reason });
       expect(body.message).toMatch(message);
+      // A HEAD (the browser client's probe) has no body: the category is in a header, on both.
+      expect(res.headers['sse-auth-reason']).toBe(reason);
+      const head = await headWithHeaders(t === undefined ? url() : url(encodeURIComponent(t)));
+      expect(head.status).toBe(401);
+      expect(head.headers['sse-auth-reason']).toBe(reason);
       expect(res.body).not.toMatch(/retry:|event:|data:/);
       // Tokens are never echoed back.
       if (t) expect(res.body).not.toContain(t);
@@ -198,7 +207,8 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
         revoked.add('session-1');
         const refused = await rawGet(url('session-1'));
         expect(refused.status).toBe(401);
-        expect(JSON.parse(refused.body).message).toBe('Token revoked');
+        expect(JSON.parse(refused.body)).toMatchObject({ message: 'Token revoked', reason: 'revoked' });
+        expect(refused.headers['sse-auth-reason']).toBe('revoked');
         expect(refused.body).not.toMatch(/retry:|data:/);
         expect((await rawGet(url('session-2'))).status).toBe(200);
         expect(checked).toEqual(['rita', 'rita', 'rita']);
@@ -235,4 +245,57 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       }
     });
   });
+
+  describe('401 reason categories for tickets, and for pages of another origin', () => {
+    let server: RunningApp;
+    beforeAll(async () => {
+      server = await startLibrary({ cors: { origins: ['https://app.example'] } }, {}, { adapter });
+    });
+    afterAll(() => server.close());
+
+    it("names a ticket's 401 'ticket' (unknown, or used) and a ticket request's by its token", async () => {
+      const stream = `${server.baseUrl}/api/events`;
+      const unknown = await rawGet(`${stream}?ticket=not-a-ticket`);
+      expect(unknown.status).toBe(401);
+      expect(JSON.parse(unknown.body)).toMatchObject({ message: 'Invalid ticket: unknown, expired or already used', reason: 'ticket' });
+      expect(unknown.headers['sse-auth-reason']).toBe('ticket');
+      expect((await headWithHeaders(`${stream}?ticket=not-a-ticket`)).headers['sse-auth-reason']).toBe('ticket');
+
+      const post = (authorization?: string) =>
+        fetch(stream, { method: 'POST', headers: authorization ? { authorization } : {} });
+      const noToken = await post();
+      expect(noToken.status).toBe(401);
+      expect(await noToken.json()).toMatchObject({ reason: 'missing' });
+      const expired = await post(`Bearer ${signToken('tess', { exp: Math.floor(Date.now() / 1000) - 10 })}`);
+      expect(expired.status).toBe(401);
+      expect(await expired.json()).toMatchObject({ message: 'Token expired', reason: 'expired' });
+
+      const { ticket } = (await (await post(`Bearer ${signToken('tess')}`)).json()) as { ticket: string };
+      expect((await rawGet(`${stream}?ticket=${ticket}`)).status).toBe(200);
+      const used = await rawGet(`${stream}?ticket=${ticket}`);
+      expect(JSON.parse(used.body)).toMatchObject({ reason: 'ticket' });
+      expect(used.body).not.toContain(ticket);
+    });
+
+    it('exposes the reason header to an allowed origin (Access-Control-Expose-Headers), so a page can read it', async () => {
+      const res = await headWithHeaders(`${server.baseUrl}/api/events?token=bad`, { origin: 'https://app.example' });
+      expect(res.status).toBe(401);
+      expect(res.headers['access-control-allow-origin']).toBe('https://app.example');
+      expect(String(res.headers['access-control-expose-headers']).toLowerCase().split(/\s*,\s*/)).toContain('sse-auth-reason');
+      const other = await headWithHeaders(`${server.baseUrl}/api/events?token=bad`, { origin: 'https://evil.example' });
+      expect(other.headers['access-control-expose-headers']).toBeUndefined();
+    });
+  });
 });
+
+/** A HEAD request's status and headers, once its (bodiless) response ended. */
+function headWithHeaders(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'HEAD', headers, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -1,6 +1,7 @@
 import { Inject, Injectable, NestMiddleware } from '@nestjs/common';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
 import type { SseRawRequest, SseRawResponse } from './sse-response.sink.js';
+import { SSE_AUTH_REASON_HEADER } from './sse-wire.rules.js';
 import { SSE_OPTIONS } from './sse.tokens.js';
 
 /**
@@ -9,6 +10,8 @@ import { SSE_OPTIONS } from './sse.tokens.js';
  * origin gets no CORS header at all, and the browser refuses the stream.
  * Nest hands middleware Node's own request and response on every platform
  * (on Fastify through middie), so the headers are on the raw response.
+ * A 401's category header (`SSE-Auth-Reason`) is exposed to the page, so that
+ * the browser client's `HEAD` probe can read why it was refused.
  */
 @Injectable()
 export class SseCorsMiddleware implements NestMiddleware {
@@ -33,6 +36,7 @@ export class SseCorsMiddleware implements NestMiddleware {
       res.end();
       return;
     }
+    res.setHeader('Access-Control-Expose-Headers', SSE_AUTH_REASON_HEADER);
     next();
   }
 }

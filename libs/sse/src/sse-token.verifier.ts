@@ -1,8 +1,9 @@
-import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { JwtService } from '@nestjs/jwt';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
 import type { SseUser } from './sse-user.js';
-import { SSE_LIMITS, toUserId } from './sse-wire.rules.js';
+import { SSE_LIMITS, type SseAuthFailureReason, toUserId } from './sse-wire.rules.js';
+import { SseUnauthorizedError } from './sse.exceptions.js';
 import { SSE_JWT_SERVICE, SSE_OPTIONS } from './sse.tokens.js';
 
 /**
@@ -17,7 +18,8 @@ export type SseTokenClaims = Record<string, unknown>;
  * they belong to. `SseAuthGuard` injects it; the module exports it, so a
  * subclass of the guard with dependencies of its own can ask for it too
  * (`constructor(verifier: SseTokenVerifier, other: Other) { super(verifier); }`).
- * Every failure is an `UnauthorizedException` (401) whose message never contains the token.
+ * Every failure is an `SseUnauthorizedError` (a 401 `UnauthorizedException` with its `reason`
+ * category) whose message never contains the token.
  *
  * @publicApi
  */
@@ -30,22 +32,23 @@ export class SseTokenVerifier {
 
   /** The claims of a token signed as `jwt` requires (key, pinned algorithms, issuer, audience, `exp`, `nbf`). */
   verify(token: string): SseTokenClaims {
-    if (token.length > SSE_LIMITS.tokenLength) throw new UnauthorizedException('Invalid token: too long');
+    if (token.length > SSE_LIMITS.tokenLength) throw new SseUnauthorizedError('Invalid token: too long', 'malformed');
     let claims: unknown;
     try {
       claims = this.jwt.verify(token);
     } catch (err) {
-      throw new UnauthorizedException(describeJwtError(err));
+      const [message, reason] = describeJwtError(err);
+      throw new SseUnauthorizedError(message, reason);
     }
     if (claims === null || typeof claims !== 'object') {
-      throw new UnauthorizedException('Invalid token: payload is not a JSON object');
+      throw new SseUnauthorizedError('Invalid token: payload is not a JSON object', 'malformed');
     }
     const { exp, iat } = claims as { exp?: unknown; iat?: unknown };
     const { requireExp, maxTokenAgeSec } = this.options.jwt;
-    if (requireExp && typeof exp !== 'number') throw new UnauthorizedException('Invalid token: no expiry');
+    if (requireExp && typeof exp !== 'number') throw new SseUnauthorizedError('Invalid token: no expiry', 'invalid');
     if (maxTokenAgeSec !== undefined && typeof exp === 'number') {
       const from = typeof iat === 'number' ? iat : Date.now() / 1000;
-      if (exp - from > maxTokenAgeSec) throw new UnauthorizedException('Invalid token: lifetime too long');
+      if (exp - from > maxTokenAgeSec) throw new SseUnauthorizedError('Invalid token: lifetime too long', 'invalid');
     }
     return claims as SseTokenClaims;
   }
@@ -53,12 +56,12 @@ export class SseTokenVerifier {
   /** A 401 `Token revoked` when the app revoked these claims (`jwt.isRevoked`); nothing without the hook. */
   async assertNotRevoked(claims: SseTokenClaims): Promise<void> {
     const hook = this.options.jwt.isRevoked;
-    if (hook && (await hook(claims)) === true) throw new UnauthorizedException('Token revoked');
+    if (hook && (await hook(claims)) === true) throw new SseUnauthorizedError('Token revoked', 'revoked');
   }
 
   /** A 401 `Token expired` for a user whose token ended since it was verified (a ticket redeemed late). */
   assertNotExpired(user: SseUser): void {
-    if (user.expiresAt !== undefined && user.expiresAt <= Date.now()) throw new UnauthorizedException(TOKEN_EXPIRED);
+    if (user.expiresAt !== undefined && user.expiresAt <= Date.now()) throw new SseUnauthorizedError(TOKEN_EXPIRED, 'expired');
   }
 
   /**
@@ -68,7 +71,7 @@ export class SseTokenVerifier {
   toUser(claims: SseTokenClaims): SseUser {
     const { userIdClaim, rolesClaim, clockToleranceSec } = this.options.jwt;
     const userId = toUserId(claims[userIdClaim]);
-    if (userId === undefined) throw new UnauthorizedException(`Invalid token: no usable '${userIdClaim}' claim`);
+    if (userId === undefined) throw new SseUnauthorizedError(`Invalid token: no usable '${userIdClaim}' claim`, 'invalid');
     const exp = claims.exp;
     const user: SseUser = { userId, expiresAt: typeof exp === 'number' ? (exp + clockToleranceSec) * 1000 : undefined };
     const roles = claims[rolesClaim];
@@ -81,26 +84,29 @@ export class SseTokenVerifier {
 const TOKEN_EXPIRED = 'Token expired';
 
 /**
- * One fixed message per kind of jsonwebtoken error: its own messages name what
- * was expected (`jwt issuer invalid. expected: https://idp.internal`), which a
- * client must not learn.
+ * One fixed message per kind of jsonwebtoken error, and its category: its own
+ * messages name what was expected (`jwt issuer invalid. expected: https://idp.internal`),
+ * which a client must not learn.
  */
-const JWT_ERROR_MESSAGES: ReadonlyArray<readonly [RegExp, string]> = [
-  [/^invalid signature/, 'Invalid token: invalid signature'],
-  [/^invalid algorithm/, 'Invalid token: invalid algorithm'],
-  [/^jwt malformed|^invalid token|^jwt must be/, 'Invalid token: malformed'],
-  [/^jwt signature is required/, 'Invalid token: not signed'],
-  [/^jwt issuer invalid/, 'Invalid token: wrong issuer'],
-  [/^jwt audience invalid/, 'Invalid token: wrong audience'],
-  [/^jwt subject invalid/, 'Invalid token: wrong subject'],
-  [/^jwt id invalid/, 'Invalid token: wrong token id'],
+const JWT_ERROR_MESSAGES: ReadonlyArray<readonly [RegExp, string, SseAuthFailureReason]> = [
+  [/^invalid signature/, 'Invalid token: invalid signature', 'invalid'],
+  [/^invalid algorithm/, 'Invalid token: invalid algorithm', 'invalid'],
+  [/^jwt malformed|^invalid token|^jwt must be/, 'Invalid token: malformed', 'malformed'],
+  [/^jwt signature is required/, 'Invalid token: not signed', 'invalid'],
+  [/^jwt issuer invalid/, 'Invalid token: wrong issuer', 'invalid'],
+  [/^jwt audience invalid/, 'Invalid token: wrong audience', 'invalid'],
+  [/^jwt subject invalid/, 'Invalid token: wrong subject', 'invalid'],
+  [/^jwt id invalid/, 'Invalid token: wrong token id', 'invalid'],
 ];
 
-/** jsonwebtoken's error classes, by name, so none of them can surface as a 500. */
-function describeJwtError(err: unknown): string {
+/** jsonwebtoken's error classes, by name, so none of them can surface as a 500: the message and the category. */
+function describeJwtError(err: unknown): readonly [string, SseAuthFailureReason] {
   const name = (err as Error | undefined)?.name;
-  if (name === 'TokenExpiredError') return TOKEN_EXPIRED;
-  if (name === 'NotBeforeError') return 'Token not yet valid';
-  if (name === 'JsonWebTokenError') return JWT_ERROR_MESSAGES.find(([pattern]) => pattern.test((err as Error).message))?.[1] ?? 'Invalid token';
-  return 'Invalid token';
+  if (name === 'TokenExpiredError') return [TOKEN_EXPIRED, 'expired'];
+  if (name === 'NotBeforeError') return ['Token not yet valid', 'not-yet-valid'];
+  if (name === 'JsonWebTokenError') {
+    const known = JWT_ERROR_MESSAGES.find(([pattern]) => pattern.test((err as Error).message));
+    if (known) return [known[1], known[2]];
+  }
+  return ['Invalid token', 'invalid'];
 }
