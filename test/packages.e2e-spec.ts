@@ -14,6 +14,7 @@ import {
   startFixture,
   userEnv,
 } from './support/packed-fixtures.js';
+import { followJobThroughWebRestart, refuseOthersOnTheJobRoute } from './support/first-day-fixture.js';
 import { hasRedisServer, startRedisServer } from './support/redis-server.js';
 import { rawGet, sleep, StreamClient } from './support/sse-client.js';
 
@@ -24,7 +25,7 @@ import { rawGet, sleep, StreamClient } from './support/sse-client.js';
  */
 
 const SECRET = 'fixture-secret-for-tests-only';
-const SERVER_FIXTURES = ['esm-express', 'cjs-express', 'fastify', 'no-event-emitter', 'nest11'] as const;
+const SERVER_FIXTURES = ['esm-express', 'cjs-express', 'fastify', 'no-event-emitter', 'nest11', 'first-day'] as const;
 const FIXTURES = [...SERVER_FIXTURES, 'browser-react'] as const;
 type Fixture = (typeof FIXTURES)[number];
 
@@ -433,4 +434,37 @@ describe('fixture apps installed from the tarballs (test/fixtures)', () => {
     expect(inputs.filter((f) => f.includes('@nestjs') || f.includes('rxjs'))).toEqual([]);
     expect(existsSync(path.join(dir, 'dist/app.js'))).toBe(true);
   }, BOOT_AND_SEND_MS);
+});
+
+/** Two app processes, a redis-server and Chromium; the page's reconnect waits out the client's backoff. */
+const RESTART_MS = 120_000;
+
+describe("first-day: issue 22's job-progress app from the tarballs (test/fixtures/first-day)", () => {
+  // With a redis-server on this machine (.ci/run installs one); without it, skipped.
+  const withRedis = hasRedisServer() ? it : it.skip;
+
+  it('(g) first-day: the server (skipLibCheck false) and the React 19 page importing its event map compile, and the page bundles', () => {
+    const dir = fixtureDir('first-day');
+    expect(readJson(path.join(dir, 'node_modules/react/package.json')).version).toMatch(/^19\./);
+    expect(existsSync(path.join(dir, 'dist/main.js'))).toBe(true);
+    expect(existsSync(path.join(dir, 'public/app.js'))).toBe(true);
+  });
+
+  withRedis(
+    '(g) first-day: a job followed in the page (own route, a ticket per connection) shows every step once, in order, though its server crashed (SIGKILL) mid-job and came back on its port',
+    () => followJobThroughWebRestart(fixtureDir('first-day'), SECRET, 'crash'),
+    RESTART_MS,
+  );
+
+  withRedis(
+    '(g) first-day: the same when its server is stopped (SIGTERM) mid-job and comes back on its port',
+    () => followJobThroughWebRestart(fixtureDir('first-day'), SECRET, 'stop'),
+    RESTART_MS,
+  );
+
+  withRedis(
+    "(g) first-day: the job's route answers no credential 401, another user's ticket 403 (the jobs/:id policy), a spent ticket 401",
+    () => refuseOthersOnTheJobRoute(fixtureDir('first-day'), SECRET),
+    BOOT_AND_SEND_MS,
+  );
 });
