@@ -51,13 +51,14 @@ export interface SseJwtOptions {
    * The app's `JwtService` (from `@nestjs/jwt`), injected through `forRootAsync`: tokens are
    * verified with its key (`secret`, `publicKey`, or a synchronous `secretOrKeyProvider`), so the
    * key is configured only in the app's `JwtModule`. Exactly one of `secret`, `publicKey` or `service`.
+   * An async `secretOrKeyProvider` cannot serve: the stream verifies synchronously (every token would be a 401).
    *
    * Each verify passes the stream's own rules to it, over the service's `verifyOptions`:
    * `algorithms` (required with `service`: the module cannot see which key the service holds),
    * `clockToleranceSec`, and `exp`/`nbf` always checked (a service's `ignoreExpiration` or
    * `ignoreNotBefore` does not apply); `issuer` and `audience` when set here, else the
    * service's own. `requireExp`, `maxTokenAgeSec`, the claims and `isRevoked` apply as with a secret.
-   * The service parses a string key on every verify; `secret` prepares it once, for the cheapest connects.
+   * A plain `secret` or PEM `publicKey` of the service is prepared once, as `jwt.secret` would be.
    */
   service?: { verify(token: string, options?: JwtVerifyOptions): object };
   /**
