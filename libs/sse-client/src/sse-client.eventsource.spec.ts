@@ -9,6 +9,7 @@ import { EventSource } from 'eventsource';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSseClient, type SseClient } from './sse-client.js';
+import { fetchSseTicket } from './stream-ticket.js';
 import type { SseClientError } from './sse-client.errors.js';
 import type { SseStatus, SseStatusReason } from './sse-client.types.js';
 
@@ -19,6 +20,7 @@ interface Frame {
 }
 
 interface RequestLog {
+  method: string | undefined;
   token: string | null;
   lastEventIdQuery: string | null;
   lastEventIdHeader: string | undefined;
@@ -31,8 +33,14 @@ class DemoServer {
   readonly validTokens = new Set<string>();
   /** Answer the next N stream requests with 429. */
   tooMany = 0;
+  /** The category of a 401, in its body and its `SSE-Auth-Reason` header, as the nest-sse server names it. */
+  authReason = 'expired';
   /** A stream asking for any of these is refused with 403, as the server refuses a topic. */
   readonly forbiddenTopics = new Set<string>();
+  /** Refuse this many more ticket streams (401 `ticket`), as a ticket dropped for a newer one is. */
+  spoilTickets = 0;
+  /** Tickets issued by `POST` (to a valid Bearer token), each good for one stream. */
+  private readonly tickets = new Set<string>();
   private readonly streams = new Set<ServerResponse>();
   private server: Server | undefined;
   url = '';
@@ -78,6 +86,7 @@ class DemoServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const header = req.headers['last-event-id'];
     const log: RequestLog = {
+      method: req.method,
       token: url.searchParams.get('token'),
       lastEventIdQuery: url.searchParams.get('lastEventId'),
       lastEventIdHeader: typeof header === 'string' ? header : undefined,
@@ -85,7 +94,20 @@ class DemoServer {
     };
     this.requests.push(log);
     if (url.searchParams.get('channel') !== 'main') return json(res, 404, { statusCode: 404 });
-    if (!log.token || !this.validTokens.has(log.token)) return json(res, 401, { statusCode: 401 });
+    const refuse = () => json(res, 401, { statusCode: 401, reason: this.authReason }, { 'sse-auth-reason': this.authReason });
+    if (req.method === 'POST') {
+      const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+      if (!bearer || !this.validTokens.has(bearer)) return refuse();
+      const ticket = `tk-${this.requests.length}`;
+      this.tickets.add(ticket);
+      return json(res, 200, { ticket, expiresInMs: 30_000 });
+    }
+    const ticket = url.searchParams.get('ticket');
+    if (ticket !== null) {
+      if (!this.tickets.delete(ticket) || this.spoilTickets-- > 0) return json(res, 401, { statusCode: 401, reason: 'ticket' }, { 'sse-auth-reason': 'ticket' });
+    } else if (!log.token || !this.validTokens.has(log.token)) {
+      return json(res, 401, { statusCode: 401, reason: this.authReason }, { 'sse-auth-reason': this.authReason });
+    }
     const refused = log.topics.filter((topic) => this.forbiddenTopics.has(topic));
     if (refused.length > 0) return json(res, 403, { statusCode: 403, message: 'Forbidden topics', topics: refused });
     if (this.tooMany > 0) {
@@ -106,9 +128,17 @@ function write(res: ServerResponse, frame: Frame): void {
   res.write(`event: ${frame.type}\nid: ${frame.id}\ndata: ${JSON.stringify(frame.data)}\n\n`);
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
+}
+
+/** A browser's EventSource: it does not say which HTTP status refused it (no `code` on its error event). */
+class SilentStatusEventSource extends EventSource {
+  override dispatchEvent(event: Event): boolean {
+    if (event.type === 'error' && 'code' in event) return super.dispatchEvent(new Event('error'));
+    return super.dispatchEvent(event);
+  }
 }
 
 async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -128,7 +158,7 @@ describe('SseClient with the eventsource package against an HTTP server', () => 
 
   let reasons: SseStatusReason[];
 
-  const connect = (options: { token?: string; getToken?: () => Promise<string>; topics?: string[] }): SseClient => {
+  const connect = (options: { token?: string; getToken?: () => Promise<string>; topics?: string[]; maxAuthFailures?: number }): SseClient => {
     client = createSseClient(server.url, {
       ...options,
       EventSource,
@@ -168,7 +198,8 @@ describe('SseClient with the eventsource package against an HTTP server', () => 
 
     await until(() => sse.status === 'open', 'open');
     expect(errors.map((e) => [e.code, e.httpStatus])).toEqual([['connection', 401]]);
-    expect(server.requests.map((r) => r.token)).toEqual(['stale', 'good']);
+    // The stream requests; the client also asks a HEAD of the refused URL for the 401's category.
+    expect(server.requests.filter((r) => r.method === 'GET').map((r) => r.token)).toEqual(['stale', 'good']);
     expect(statuses).toEqual(['reconnecting', 'open']);
 
     server.publish('notification', { n: 1 });
@@ -261,6 +292,72 @@ describe('SseClient with the eventsource package against an HTTP server', () => 
       ['orders/123', 'tenants/acme/feed'],
       ['orders/123', 'tenants/acme/feed'],
     ]);
+  });
+
+  it("stops with status unauthorized after 3 refused fresh tokens (401), naming the server's reason, and asks no more", async () => {
+    server.authReason = 'revoked';
+    let issued = 0;
+    const sse = connect({ token: 'stale', getToken: async () => `fresh-${++issued}` });
+    await until(() => sse.status === 'unauthorized', 'unauthorized');
+    expect(sse.statusReason).toBe('unauthorized');
+    expect(sse.error).toMatchObject({ code: 'unauthorized', httpStatus: 401, reason: 'revoked' });
+    expect(sse.error?.message).toMatch(/401 \(revoked\)/);
+    expect(sse.error?.message).not.toMatch(/stale|fresh-/);
+    expect(statuses).toEqual(['reconnecting', 'unauthorized']);
+    // Well past the backoff (at most 400 ms) and the stream's retry (50 ms): nobody asks again.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(server.requests.filter((r) => r.method === 'GET').map((r) => r.token)).toEqual(['stale', 'fresh-1', 'fresh-2']);
+    expect(issued).toBe(2);
+  });
+
+  it("finds a 401 a browser's EventSource does not report with a HEAD of the stream URL, and stops after 3 with its reason", async () => {
+    server.authReason = 'expired';
+    let issued = 0;
+    client = createSseClient(server.url, {
+      token: 'stale',
+      getToken: async () => `fresh-${++issued}`,
+      EventSource: SilentStatusEventSource,
+      backoff: { initialMs: 100, maxMs: 400, jitter: 0 },
+      onStatus: (status) => void statuses.push(status),
+      onError: (error) => void errors.push(error),
+    });
+    const sse = client;
+    await until(() => sse.status === 'unauthorized', 'unauthorized');
+    expect(errors[0]).toMatchObject({ code: 'connection', httpStatus: undefined });
+    expect(sse.error).toMatchObject({ code: 'unauthorized', httpStatus: 401, reason: 'expired' });
+    expect(server.requests.map((r) => `${r.method} ${r.token}`)).toEqual([
+      'GET stale',
+      'HEAD stale',
+      'GET fresh-1',
+      'HEAD fresh-1',
+      'GET fresh-2',
+      'HEAD fresh-2',
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(server.requests).toHaveLength(6);
+  });
+
+  it("stops with unauthorized after 3 ticket requests refused (401), with the server's reason; a ticket's own 401 does not count", async () => {
+    server.authReason = 'expired';
+    let token = 'expired-token';
+    const sse = connect({ getTicket: ({ topics }: { topics: readonly string[] }) => fetchSseTicket(server.url, token, { topics }) } as never);
+    await until(() => sse.status === 'unauthorized', 'unauthorized');
+    expect(sse.error).toMatchObject({ code: 'unauthorized', reason: 'expired' });
+    expect(errors.map((e) => [e.code, e.reason])).toEqual([
+      ['token', 'expired'],
+      ['token', 'expired'],
+      ['unauthorized', 'expired'],
+    ]);
+    expect(server.requests.map((r) => r.method)).toEqual(['POST', 'POST', 'POST']);
+
+    // With a good token, streams refused for their tickets (401 'ticket') are retried with new ones.
+    client?.close();
+    server.validTokens.add('good');
+    server.spoilTickets = 2;
+    token = 'good';
+    const ticketed = connect({ getTicket: () => fetchSseTicket(server.url, token), maxAuthFailures: 1 } as never);
+    await until(() => ticketed.status === 'open', 'open');
+    expect(server.requests.slice(3).map((r) => r.method)).toEqual(['POST', 'GET', 'POST', 'GET', 'POST', 'GET']);
   });
 
   it('stops on a 403 for a refused topic: one request, status error, reason forbidden', async () => {

@@ -621,6 +621,45 @@ describe('SseClient share: status and errors', () => {
   });
 });
 
+describe('SseClient share: authentication refused', () => {
+  it("stops every member with the leader's unauthorized (the server's reason) after maxAuthFailures 401s with fresh tokens", async () => {
+    const realFetch = globalThis.fetch;
+    const heads: string[] = [];
+    // What the stream URL answers a HEAD: 401, naming why (a browser's EventSource does not say).
+    globalThis.fetch = (async (url: string, init?: RequestInit) => {
+      heads.push(`${init?.method} ${new URL(url, 'http://x').searchParams.get('token')}`);
+      return new Response(null, { status: 401, headers: { 'SSE-Auth-Reason': 'revoked' } });
+    }) as typeof fetch;
+    try {
+      let issued = 0;
+      const getToken = async () => `fresh-${++issued}`;
+      const [a, b] = [join('a', { getToken }), join('b', { getToken })];
+      await settle();
+      theLiveSource().open();
+      await settle();
+      for (let failure = 1; failure <= 3; failure += 1) {
+        theLiveSource().fail();
+        await settle(NO_JITTER.maxMs);
+      }
+      expect(live()).toHaveLength(0);
+      expect(heads).toEqual(['HEAD tok-1', 'HEAD fresh-1', 'HEAD fresh-2']);
+      for (const m of [a, b]) {
+        expect(m.client.status).toBe('unauthorized');
+        expect(m.client.statusReason).toBe('unauthorized');
+        expect(m.statuses.at(-1)).toEqual(['unauthorized', 'unauthorized']);
+        expect(m.client.error).toMatchObject({ code: 'unauthorized', reason: 'revoked', httpStatus: 401 });
+        expect(m.errors.at(-1)).toMatchObject({ code: 'unauthorized', reason: 'revoked' });
+        expect(m.client.shareRole).toBe('none');
+      }
+      // Nobody tries again, however long the page stays.
+      await settle(NO_JITTER.maxMs * 4);
+      expect(FakeEventSource.instances).toHaveLength(3);
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+  });
+});
+
 describe('SseClient share: hand-over', () => {
   it('hands the stream to another client when the leader closes, resuming from the newest id, without repeats', async () => {
     const [a, b, c] = [join('a'), join('b'), join('c')];
@@ -635,10 +674,8 @@ describe('SseClient share: hand-over', () => {
     await settle();
     expect(first.closedByClient).toBe(true);
     expect([b.client.shareRole, c.client.shareRole]).toEqual(['leader', 'follower']);
-    for (const m of [b, c]) expect(m.statuses).toEqual([
-      ['open', 'opened'],
-      ['reconnecting', 'dropped'],
-    ]);
+    // A hand-over is not a reconnect for the page: the members stay open.
+    for (const m of [b, c]) expect(m.statuses).toEqual([['open', 'opened']]);
     const second = theLiveSource();
     expect(second.param('lastEventId')).toBe('100-1');
     expect(second.param('token')).toBe('tok-1');
@@ -651,9 +688,26 @@ describe('SseClient share: hand-over', () => {
     for (const m of [b, c]) {
       expect(m.updates.map(([n]) => n)).toEqual([1, 2, 3]);
       expect(m.client.status).toBe('open');
+      expect(m.statuses).toEqual([['open', 'opened']]);
     }
     expect(a.updates.map(([n]) => n)).toEqual([1, 2]);
     expect(FakeEventSource.instances).toHaveLength(2);
+  });
+
+  it('shows reconnecting only when a hand-over takes longer than handOverMs, then open', async () => {
+    const [a, b, c] = [join('a'), join('b'), join('c')];
+    await settle();
+    theLiveSource().open();
+    await settle();
+    a.client.close();
+    await settle(SSE_SHARE_TIMINGS.handOverMs - 100);
+    for (const m of [b, c]) expect(m.statuses).toEqual([['open', 'opened']]);
+    // The new leader's stream has not opened: past the bound, the stream is down for the page.
+    await settle(100);
+    for (const m of [b, c]) expect(m.statuses).toEqual([['open', 'opened'], ['reconnecting', 'dropped']]);
+    theLiveSource().open();
+    await settle();
+    for (const m of [b, c]) expect(m.statuses).toEqual([['open', 'opened'], ['reconnecting', 'dropped'], ['open', 'opened']]);
   });
 
   it("resumes from the shared stream's opening (its connected event) when the leader goes before any event", async () => {
@@ -664,7 +718,8 @@ describe('SseClient share: hand-over', () => {
     // What a `?shared=1` stream opens with: its position, as an event.
     first.emit('connected', null, '200-0');
     await settle();
-    expect([a.client.lastEventId, b.client.lastEventId]).toEqual(['200-0', '200-0']);
+    // Its id is where the stream stands (maybe another user's newest event), not an event of theirs.
+    expect([a.client.lastEventId, b.client.lastEventId]).toEqual([undefined, undefined]);
 
     a.client.close();
     await settle();
@@ -943,6 +998,21 @@ describe('SseClient share: messages nobody should trust', () => {
     }
     expect(roles()).toEqual(['a:leader', 'b:follower', 'c:follower']);
     for (const m of [b, c]) expect(statsOf(m)).toMatchObject({ malformedMessages: 1, untrustedMessages: 2 });
+  });
+
+  it("takes no unauthorized status, even in the leader's name, whose reason is not a 401 category (it could carry anything)", async () => {
+    const [a, b, c, source] = await openGroup();
+    const forged = forger();
+    const error = { code: 'unauthorized', message: 'forged', httpStatus: 401, reason: 'Bearer eyJhbGciOiJIUzI1NiJ9' };
+    forged.postMessage({ kind: 'status', from: leaderId(), status: 'unauthorized', reason: 'unauthorized', topics: [], position: undefined, error });
+    await settle();
+    source.emit('update', { n: 2 }, '100-1');
+    await settle();
+    for (const m of [a, b, c]) {
+      expect(m.statuses).toEqual([['open', 'opened']]);
+      expect(m.updates.map(([n]) => n)).toEqual([1, 2]);
+    }
+    for (const m of [b, c]) expect(statsOf(m)).toMatchObject({ malformedMessages: 1, lastIgnored: expect.stringMatching(/reason is not a 401 category/) });
   });
 
   it('shows no event with an absurd id (9999999999999-0), from a stranger or in the leader\'s name, and drops no real event after it', async () => {

@@ -140,11 +140,29 @@ describe('SseClient: connecting and events', () => {
     }
   });
 
-  it('tracks ids of events it has no handler for (heartbeat)', () => {
+  it('tracks ids of events it has no handler for', () => {
     const { client } = start();
     FakeEventSource.latest.open();
-    FakeEventSource.latest.emit('heartbeat', null, 'u:9');
+    FakeEventSource.latest.emit('update', { n: 1 }, 'u:9');
     expect(client.lastEventId).toBe('u:9');
+  });
+
+  it("does not show a shared stream's opening (connected) or a heartbeat as the last event, yet resumes from it", async () => {
+    const seen: string[] = [];
+    const { client } = start({ lastEventId: 'u:1', onLastEventId: (id) => void seen.push(id) });
+    FakeEventSource.latest.open();
+    // Where the stream stands: on a fresh stream, the newest id of the server (someone else's event).
+    FakeEventSource.latest.emit('connected', null, 'u:7');
+    FakeEventSource.latest.emit('heartbeat', null, 'u:7');
+    expect(client.lastEventId).toBe('u:1');
+    expect(seen).toEqual([]);
+    FakeEventSource.latest.fail(503);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(FakeEventSource.latest.param('lastEventId')).toBe('u:7');
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.emit('update', { n: 1 }, 'u:8');
+    expect(client.lastEventId).toBe('u:8');
+    expect(seen).toEqual(['u:8']);
   });
 
   it('reports a JSON parse error with the event type and keeps the stream', () => {
@@ -423,6 +441,56 @@ describe('SseClient: recovering when the EventSource gives up', () => {
     expect(FakeEventSource.latest.closedByClient).toBe(true);
     await jest.advanceTimersByTimeAsync(120_000);
     expect(created()).toBe(3);
+  });
+
+  it('stops with status unauthorized after maxAuthFailures (3) consecutive 401s, each with a fresh token, and opens nothing more', async () => {
+    let issued = 0;
+    const getToken = jest.fn(async () => `fresh-${++issued}`);
+    const { client, statuses, reasons, errors } = start({ getToken });
+    FakeEventSource.latest.open();
+    for (let failure = 1; failure <= 3; failure += 1) {
+      FakeEventSource.latest.fail(401);
+      await jest.advanceTimersByTimeAsync(8000);
+    }
+    expect(FakeEventSource.instances.map((source) => source.param('token'))).toEqual(['tok-1', 'fresh-1', 'fresh-2']);
+    expect([client.status, client.statusReason]).toEqual(['unauthorized', 'unauthorized']);
+    expect(statuses).toEqual(['open', 'reconnecting', 'unauthorized']);
+    expect(reasons.at(-1)).toBe('unauthorized');
+    expect(client.error).toMatchObject({ code: 'unauthorized', httpStatus: 401 });
+    expect(errors.at(-1)?.code).toBe('unauthorized');
+    expect(errors.at(-1)?.message).not.toMatch(/fresh-|tok-1/);
+    expect(FakeEventSource.latest.closedByClient).toBe(true);
+    await jest.advanceTimersByTimeAsync(120_000);
+    expect(created()).toBe(3);
+    expect(getToken).toHaveBeenCalledTimes(2);
+  });
+
+  it('counts 401s only in a row: a connection that opens starts the count again', async () => {
+    const { client } = start({ getToken: async () => 'fresh', maxAuthFailures: 2 });
+    FakeEventSource.latest.fail(401);
+    await jest.advanceTimersByTimeAsync(8000);
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.fail(401);
+    await jest.advanceTimersByTimeAsync(8000);
+    expect(client.status).toBe('reconnecting');
+    FakeEventSource.latest.fail(401);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(client.status).toBe('unauthorized');
+    // Other refusals are not the credential's: they neither count nor stop it.
+    const other = start({ maxAuthFailures: 1 });
+    FakeEventSource.latest.fail(503);
+    expect(other.client.status).toBe('reconnecting');
+  });
+
+  it('takes maxAuthFailures of at least 1 (Infinity: 401s are retried like any refusal)', async () => {
+    expect(() => start({ maxAuthFailures: 0 })).toThrow(RangeError);
+    expect(() => start({ maxAuthFailures: Number.NaN })).toThrow(RangeError);
+    const { client } = start({ maxAuthFailures: Number.POSITIVE_INFINITY });
+    for (let failure = 1; failure <= 10; failure += 1) {
+      FakeEventSource.latest.fail(401);
+      await jest.advanceTimersByTimeAsync(8000);
+    }
+    expect(client.status).toBe('reconnecting');
   });
 
   it('retries a failing getToken with backoff, reporting each failure', async () => {
@@ -883,6 +951,37 @@ describe('SseClient: topics', () => {
     await jest.advanceTimersByTimeAsync(120_000);
     expect(getTicket).toHaveBeenCalledTimes(1);
     expect(created()).toBe(0);
+  });
+
+  it("stops with unauthorized after three ticket requests answered 401, naming the server's reason, and asks no more", async () => {
+    const fetch = jest.fn<SseTicketFetch>(async () => ({
+      ok: false,
+      status: 401,
+      json: async () => ({ statusCode: 401, message: 'Token revoked', reason: 'revoked' }),
+    }));
+    const getTicket = jest.fn(() => fetchSseTicket('/api/events', 'jwt', { fetch }));
+    const { client, errors } = start({ token: undefined, getTicket });
+    await jest.advanceTimersByTimeAsync(0);
+    await jest.advanceTimersByTimeAsync(8000);
+    await jest.advanceTimersByTimeAsync(8000);
+    expect([client.status, client.statusReason]).toEqual(['unauthorized', 'unauthorized']);
+    expect(client.error).toMatchObject({ code: 'unauthorized', reason: 'revoked', httpStatus: 401 });
+    expect(errors.map((e) => e.code)).toEqual(['token', 'token', 'unauthorized']);
+    expect(errors[0]).toMatchObject({ reason: 'revoked' });
+    await jest.advanceTimersByTimeAsync(120_000);
+    expect(getTicket).toHaveBeenCalledTimes(3);
+    expect(created()).toBe(0);
+  });
+
+  it("does not count a ticket's own 401 (spent or dropped) against the credential: a ticket obtained starts the count again", async () => {
+    let n = 0;
+    const getTicket = jest.fn(async () => `t-${++n}`);
+    const { client } = start({ token: undefined, getTicket, maxAuthFailures: 1 });
+    for (let failure = 1; failure <= 3; failure += 1) {
+      await jest.advanceTimersByTimeAsync(8000);
+      FakeEventSource.latest.fail(401);
+    }
+    expect(client.status).toBe('reconnecting');
   });
 
   it('still retries a ticket request answered with another status (401), keeping its status in the error', async () => {

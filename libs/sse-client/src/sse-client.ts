@@ -1,6 +1,6 @@
-import { SSE_EVENT_TYPES, untagTopicData } from '../../sse/src/sse-wire.rules.js';
+import { SSE_AUTH_REASON_HEADER, SSE_EVENT_TYPES, untagTopicData } from '../../sse/src/sse-wire.rules.js';
 import { backoffDelay, resolveBackoff, type SseBackoff } from './backoff.js';
-import { SseClientError } from './sse-client.errors.js';
+import { readAuthReason, SseClientError } from './sse-client.errors.js';
 import type {
   SseAuthExpiredData,
   SseClientOptions,
@@ -27,6 +27,11 @@ const CLOSED = 2;
 
 /** The server's answer to a refused topic (or a user it forbids): asking again gets the same. */
 const FORBIDDEN = 403;
+/** The server's answer to a credential it does not accept: counted toward `maxAuthFailures`. */
+const UNAUTHORIZED = 401;
+
+/** `maxAuthFailures` when not given: a fresh credential refused three times in a row will not do. */
+export const DEFAULT_MAX_AUTH_FAILURES = 3;
 
 const { authExpired: AUTH_EXPIRED, reset: RESET, heartbeat: HEARTBEAT, connected: CONNECTED } = SSE_EVENT_TYPES;
 
@@ -37,13 +42,25 @@ const { authExpired: AUTH_EXPIRED, reset: RESET, heartbeat: HEARTBEAT, connected
  */
 const BUILT_IN_EVENT_TYPES: readonly string[] = [...Object.values(SSE_EVENT_TYPES), 'message'];
 
+/**
+ * Events that only repeat where the stream stands (a shared stream's opening, heartbeats):
+ * they move where the client resumes from, not the `lastEventId` it shows the app.
+ */
+const POSITION_EVENT_TYPES: ReadonlySet<string> = new Set([CONNECTED, HEARTBEAT]);
+
 /** Events whose data the client decodes even without a handler. */
 const CONTROL_EVENT_TYPES: ReadonlySet<string> = new Set([RESET, AUTH_EXPIRED]);
 
 /** Why a recovery (a replacement EventSource after the backoff) started. */
 type RecoveryReason = Extract<SseStatusReason, 'refused' | 'auth-expired' | 'token-failed' | 'dropped'>;
 /** Why the client gave up for good. */
-type GiveUpReason = Extract<SseStatusReason, 'gave-up' | 'no-session' | 'url-refused' | 'forbidden'>;
+type GiveUpReason = Extract<SseStatusReason, 'gave-up' | 'no-session' | 'url-refused' | 'forbidden' | 'unauthorized'>;
+
+/** What a `HEAD` of the stream URL answered: its status, and a 401's category (`SSE-Auth-Reason`). */
+interface ProbeAnswer {
+  status: number;
+  reason: string | undefined;
+}
 
 /**
  * A connection counts as healthy (and resets the backoff) once it delivered an event
@@ -111,6 +128,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
   private readonly EventSourceImpl: SseEventSourceConstructor;
   private readonly backoff: SseBackoff;
   private readonly maxRecoveries: number;
+  private readonly maxAuthFailures: number;
   private readonly handlers = new Map<string, Set<AnyHandler>>();
   private readonly listenedTypes = new Set<string>(BUILT_IN_EVENT_TYPES);
 
@@ -118,6 +136,8 @@ export class SseClient<TEvents extends object = SseEventMap> {
   private currentStatusReason: SseStatusReason | undefined;
   private currentError: SseClientError | undefined;
   private currentLastEventId: string | undefined;
+  /** Where the stream stands: `lastEventId`, or a newer id of a position-only event (`POSITION_EVENT_TYPES`). Resumed from. */
+  private position: string | undefined;
   private token: string | undefined;
 
   private source: SseEventSourceLike | undefined;
@@ -127,6 +147,12 @@ export class SseClient<TEvents extends object = SseEventMap> {
   private healthy = false;
   /** Consecutive recoveries since the last healthy connection. */
   private attempts = 0;
+  /** Consecutive 401s since a connection last opened or a ticket was obtained (`maxAuthFailures`). */
+  private authFailures = 0;
+  /** Connections opened so far: a probe's answer that comes after a newer one opened is stale. */
+  private openings = 0;
+  /** The `HEAD` asked after the last refusal, while no connection opened since: the share's `probe()` reuses it. */
+  private refusalProbe: Promise<ProbeAnswer | undefined> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** This client's membership of a shared stream; `undefined` when it opens its own. */
   private share: SseTabShare | undefined;
@@ -156,6 +182,11 @@ export class SseClient<TEvents extends object = SseEventMap> {
       throw new RangeError(`maxRecoveries must be a number >= 0, got ${String(maxRecoveries)}`);
     }
     this.maxRecoveries = maxRecoveries;
+    const maxAuthFailures = options.maxAuthFailures ?? DEFAULT_MAX_AUTH_FAILURES;
+    if (typeof maxAuthFailures !== 'number' || Number.isNaN(maxAuthFailures) || maxAuthFailures < 1) {
+      throw new RangeError(`maxAuthFailures must be a number >= 1, got ${String(maxAuthFailures)}`);
+    }
+    this.maxAuthFailures = maxAuthFailures;
     if (options.getTicket !== undefined && (options.token !== undefined || options.getToken !== undefined)) {
       // Which one the URL would carry would be a guess: a ticket exists to keep the token out of it.
       throw new TypeError('Pass getTicket, or token / getToken, not both: the ticket replaces the token in the URL');
@@ -164,6 +195,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
     this.topicSet = new Set(this.topics);
     this.token = options.token;
     this.currentLastEventId = options.lastEventId || undefined;
+    this.position = this.currentLastEventId;
     if (internals) for (const type of internals.listen) this.listenedTypes.add(type);
     const handlers = (options.handlers ?? {}) as Record<string, AnyHandler | undefined>;
     for (const [type, handler] of Object.entries(handlers)) {
@@ -205,7 +237,12 @@ export class SseClient<TEvents extends object = SseEventMap> {
     return this.currentStatusReason;
   }
 
-  /** The id of the last event received (or the initial `lastEventId` option). */
+  /**
+   * The id of the last event received (or the initial `lastEventId` option). A shared
+   * stream's opening (`connected`) and `heartbeat` events do not move it: their id only
+   * repeats where the stream stands, which may be another user's newest event (the client
+   * still resumes from there).
+   */
   get lastEventId(): string | undefined {
     return this.currentLastEventId;
   }
@@ -255,7 +292,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
   }
 
   private get stopped(): boolean {
-    return this.currentStatus === 'closed' || this.currentStatus === 'error';
+    return isFinal(this.currentStatus);
   }
 
   /**
@@ -267,7 +304,10 @@ export class SseClient<TEvents extends object = SseEventMap> {
     const { getTicket, getToken } = this.options;
     if (getTicket) {
       const ticket = await this.ask('getTicket', () => getTicket({ topics: this.topics }));
-      if (ticket !== undefined) this.openSource({ ticket, shared: this.internals?.shared });
+      if (ticket === undefined) return;
+      // The server took the credential for this ticket: a 401 on its stream is the ticket's, not the token's.
+      this.authFailures = 0;
+      this.openSource({ ticket, shared: this.internals?.shared });
       return;
     }
     if (refreshToken && getToken) {
@@ -291,9 +331,10 @@ export class SseClient<TEvents extends object = SseEventMap> {
     } catch (err) {
       if (!this.stopped) {
         const httpStatus = err instanceof SseClientError ? err.httpStatus : undefined;
-        const failure = new SseClientError('token', `${name}() failed: ${messageOf(err)}`, { httpStatus, cause: err });
+        const reason = err instanceof SseClientError ? err.reason : undefined;
+        const failure = new SseClientError('token', `${name}() failed: ${messageOf(err)}`, { httpStatus, reason, cause: err });
         if (httpStatus === FORBIDDEN) this.giveUp('forbidden', failure);
-        else this.recover('token-failed', failure);
+        else if (httpStatus !== UNAUTHORIZED || !this.authFailed(failure)) this.recover('token-failed', failure);
       }
       return undefined;
     }
@@ -314,7 +355,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
 
   /** With a ticket, `topics` are left out: the ticket carries them. */
   private openSource(params: { token?: string; ticket?: string; topics?: readonly string[]; shared?: boolean }): void {
-    const url = buildStreamUrl(this.url, { ...params, lastEventId: this.currentLastEventId });
+    const url = buildStreamUrl(this.url, { ...params, lastEventId: this.position });
     this.sourceUrl = url;
     let source: SseEventSourceLike;
     try {
@@ -347,6 +388,9 @@ export class SseClient<TEvents extends object = SseEventMap> {
   private handleOpen(source: SseEventSourceLike): void {
     if (source !== this.source) return;
     this.openedAt = Date.now();
+    this.openings += 1;
+    this.authFailures = 0;
+    this.refusalProbe = undefined;
     this.currentError = undefined;
     this.setStatus('open', 'opened');
   }
@@ -356,8 +400,17 @@ export class SseClient<TEvents extends object = SseEventMap> {
     this.noteDisconnected();
     if (source.readyState === CLOSED) {
       const failure = this.connectionError(event);
-      if (failure.httpStatus === FORBIDDEN) this.giveUp('forbidden', failure);
-      else this.recover('refused', failure);
+      if (failure.httpStatus === FORBIDDEN) {
+        this.giveUp('forbidden', failure);
+        return;
+      }
+      // A ticket's 401 is the ticket's (spent, dropped for a newer one): its request checked the credential.
+      const mayBeAuth = !this.options.getTicket && (failure.httpStatus === undefined || failure.httpStatus === UNAUTHORIZED);
+      // A browser's EventSource does not say why: a HEAD of the same URL does (and a 401's category).
+      const probe = mayBeAuth ? this.probeRefusal() : undefined;
+      if (mayBeAuth && !probe && failure.httpStatus === UNAUTHORIZED && this.authFailed(failure)) return;
+      this.recover('refused', failure);
+      if (probe) void this.checkRefusal(probe, failure);
     } else if (this.options.getTicket) {
       // The browser would reconnect with the spent ticket (a 401): replace it with a new one instead.
       this.recover('dropped');
@@ -392,7 +445,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
     if (relayed.topic !== undefined && !this.topicSet.has(relayed.topic)) return;
     // Heartbeat events and auth-expired repeat the last id, a reset the opening's: not repeats of an event.
     const repeatsId = relayed.type === HEARTBEAT || relayed.type === AUTH_EXPIRED || relayed.type === RESET;
-    if (!repeatsId && relayed.id !== '' && !isAfter(relayed.id, this.currentLastEventId)) return;
+    if (!repeatsId && relayed.id !== '' && !isAfter(relayed.id, this.position)) return;
     const event = new MessageEvent<string>(relayed.type, { data: relayed.data, lastEventId: relayed.id });
     this.dispatch(relayed.type, relayed.data, event, false);
   }
@@ -403,10 +456,13 @@ export class SseClient<TEvents extends object = SseEventMap> {
    */
   private dispatch(type: string, text: string, event: MessageEvent<string>, own: boolean): void {
     const id = event.lastEventId;
-    if (typeof id === 'string' && id !== '' && id !== this.currentLastEventId) {
-      this.currentLastEventId = id;
-      const onLastEventId = this.options.onLastEventId;
-      if (onLastEventId) this.callback('onLastEventId', () => onLastEventId(id));
+    if (typeof id === 'string' && id !== '') {
+      this.position = id;
+      if (!POSITION_EVENT_TYPES.has(type) && id !== this.currentLastEventId) {
+        this.currentLastEventId = id;
+        const onLastEventId = this.options.onLastEventId;
+        if (onLastEventId) this.callback('onLastEventId', () => onLastEventId(id));
+      }
     }
 
     const handlers = this.handlers.get(type);
@@ -450,7 +506,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
     return {
       topics: this.topics,
       get lastEventId() {
-        return client.currentLastEventId;
+        return client.position;
       },
       handledTypes: () => [...this.handlers.keys()],
       receive: (event) => this.receiveRelayed(event),
@@ -492,7 +548,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
     if (error) this.currentError = error;
     // The leader's stream starting again (`connecting`) is, for a client that was open, a reconnect.
     this.setStatus(status === 'connecting' ? 'reconnecting' : status, reason);
-    if (status !== 'error') return;
+    if (!isFinal(status)) return;
     // The leader gave up: so does every member, as its own stream would have (status, then error).
     if (error) this.emitError(error);
     this.share?.stop();
@@ -505,7 +561,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
     lastEventId: string | undefined,
     relay: SseLeaderRelay,
   ): SseLeaderStream {
-    const { getToken, getTicket, withCredentials, backoff, maxRecoveries, EventSource } = this.options;
+    const { getToken, getTicket, withCredentials, backoff, maxRecoveries, maxAuthFailures, EventSource } = this.options;
     const inner = new SseClient<TEvents>(
       this.url,
       {
@@ -517,6 +573,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
         withCredentials,
         backoff,
         maxRecoveries,
+        maxAuthFailures,
         EventSource,
         topics,
         lastEventId,
@@ -539,7 +596,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
         return inner.status;
       },
       get lastEventId() {
-        return inner.lastEventId;
+        return inner.position;
       },
       listenTo: (type) => void inner.listenTo(type),
       probe: () => inner.probe(),
@@ -584,8 +641,53 @@ export class SseClient<TEvents extends object = SseEventMap> {
     this.clearTimer();
     this.dropSource();
     this.currentError = error;
-    this.setStatus('error', reason);
+    this.setStatus(reason === 'unauthorized' ? 'unauthorized' : 'error', reason);
     this.emitError(error);
+  }
+
+  /**
+   * Counts a 401 (`failure`); at `maxAuthFailures` in a row the client stops with status
+   * `unauthorized` (each attempt had the freshest credential it could get: retrying will not
+   * help, the user must sign in again). Whether it stopped.
+   */
+  private authFailed(failure: SseClientError): boolean {
+    this.authFailures += 1;
+    if (this.authFailures < this.maxAuthFailures) return false;
+    const reason = failure.reason;
+    const why = reason === undefined ? '' : ` (${reason})`;
+    this.giveUp(
+      'unauthorized',
+      new SseClientError('unauthorized', `The server refused the credential ${this.authFailures} times in a row: HTTP 401${why}; not reconnecting`, {
+        httpStatus: UNAUTHORIZED,
+        reason,
+        cause: failure,
+      }),
+    );
+    return true;
+  }
+
+  /** A `HEAD` of the refused stream's URL, kept for the share's `probe()`; `undefined` when none can be asked. */
+  private probeRefusal(): Promise<ProbeAnswer | undefined> | undefined {
+    const url = this.sourceUrl;
+    if (url === undefined || !this.canProbe()) return undefined;
+    this.refusalProbe = this.head(url);
+    return this.refusalProbe;
+  }
+
+  /** What the probe found, once it answers: a 401 counts (with its category), unless a connection opened since. */
+  private async checkRefusal(probe: Promise<ProbeAnswer | undefined>, failure: SseClientError): Promise<void> {
+    const openings = this.openings;
+    const answer = await probe;
+    if (this.stopped || this.openings !== openings) return;
+    const status = answer?.status ?? failure.httpStatus;
+    if (status !== UNAUTHORIZED) return;
+    const reason = answer?.reason;
+    const found = new SseClientError(
+      'connection',
+      `The event stream at ${this.url} was refused: HTTP 401${reason === undefined ? '' : ` (${reason})`}`,
+      { httpStatus: UNAUTHORIZED, reason },
+    );
+    if (!this.authFailed(found)) this.currentError = found;
   }
 
   private dropSource(): void {
@@ -625,7 +727,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
     this.currentStatusReason = reason;
     const onStatus = this.options.onStatus;
     if (onStatus) this.callback('onStatus', () => onStatus(next, previous, reason));
-    this.internals?.status(next, reason, next === 'error' ? this.currentError : undefined);
+    this.internals?.status(next, reason, isFinal(next) ? this.currentError : undefined);
   }
 
   /**
@@ -635,15 +737,25 @@ export class SseClient<TEvents extends object = SseEventMap> {
    */
   private async probe(): Promise<number | undefined> {
     const url = this.sourceUrl;
-    const fetchImpl = (globalThis as { fetch?: typeof fetch }).fetch;
-    if (url === undefined || this.options.getTicket || typeof fetchImpl !== 'function') return undefined;
+    if (this.refusalProbe) return (await this.refusalProbe)?.status;
+    if (url === undefined || !this.canProbe()) return undefined;
+    return (await this.head(url))?.status;
+  }
+
+  /** Whether a `HEAD` of the stream URL can be asked: not with a ticket (its stream spent it), and only with `fetch`. */
+  private canProbe(): boolean {
+    return !this.options.getTicket && typeof (globalThis as { fetch?: unknown }).fetch === 'function';
+  }
+
+  private async head(url: string): Promise<ProbeAnswer | undefined> {
     try {
-      const res = await fetchImpl(url, {
+      const res = await fetch(url, {
         method: 'HEAD',
         cache: 'no-store',
         credentials: this.options.withCredentials ? 'include' : 'same-origin',
       });
-      return res.status;
+      // A fetch stand-in may answer without headers: the status is what matters most.
+      return { status: res.status, reason: readAuthReason(res.headers?.get?.(SSE_AUTH_REASON_HEADER)) };
     } catch {
       return undefined;
     }
@@ -686,6 +798,11 @@ export function createSseClient<TEvents extends object = SseEventMap>(
   options?: SseClientOptions<TEvents>,
 ): SseClient<TEvents> {
   return new SseClient<TEvents>(url, options);
+}
+
+/** A status the client does not leave: it stopped (`close()`, gave up, or refused for good). */
+function isFinal(status: SseStatus): boolean {
+  return status === 'closed' || status === 'error' || status === 'unauthorized';
 }
 
 function reasonOf(data: unknown): SseResetData & SseAuthExpiredData {

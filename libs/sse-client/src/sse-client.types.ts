@@ -10,9 +10,13 @@ import type { SseBroadcastChannelLike, SseLockManagerLike } from './share/tab-sh
  * - `reconnecting`: the browser is reconnecting by itself, or the client is waiting
  *   out its backoff / fetching a token / opening a replacement EventSource;
  * - `closed`: `close()` was called;
- * - `error`: the client gave up (see `SseClientOptions.maxRecoveries` and `getToken`).
+ * - `error`: the client gave up (see `SseClientOptions.maxRecoveries` and `getToken`);
+ * - `unauthorized`: the server refused the credential (HTTP 401) `maxAuthFailures` times in a
+ *   row, each time a fresh one where the client can get it (`getToken`, `getTicket`): the client
+ *   stopped. `error.reason` says why, when the server said (`expired`, `revoked`...): sign the
+ *   user in again (or out), then create a new client (in `useSSE`: change `key`).
  */
-export type SseStatus = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'error';
+export type SseStatus = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'error' | 'unauthorized';
 
 /**
  * Why the status changed (the third argument of `onStatus`, and `statusReason`):
@@ -35,6 +39,8 @@ export type SseStatus = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'err
  *   forbids), and the client could see it: the ticket request of `fetchSseTicket`, or an
  *   EventSource implementation that reports the status (not the browser's). Retrying would
  *   get the same answer;
+ * - `unauthorized` (to `unauthorized`): `maxAuthFailures` consecutive 401s (the ticket request's,
+ *   the stream's as the EventSource reports it or the client's `HEAD` finds it);
  * - `unsupported` (to `error`): only `useSSE`'s `statusReason`, when the client could not be created (no EventSource);
  * - `closed` (to `closed`): `close()` was called (and `useSSE`'s `statusReason` when it is disabled or has no url).
  *
@@ -51,6 +57,7 @@ export type SseStatusReason =
   | 'no-session'
   | 'url-refused'
   | 'forbidden'
+  | 'unauthorized'
   | 'unsupported'
   | 'closed';
 
@@ -85,7 +92,10 @@ export interface SseServerEvents {
   [SSE_EVENT_TYPES.notification]: unknown;
   [SSE_EVENT_TYPES.update]: unknown;
   [SSE_EVENT_TYPES.heartbeat]: null;
-  /** Only on a shared stream (`?shared=1`): its opening, with the stream's position as its id. */
+  /**
+   * Only on a shared stream (`?shared=1`): its opening, with the stream's position as its id (the
+   * client resumes from it, but it is not an event of yours: it does not move `lastEventId`).
+   */
   [SSE_EVENT_TYPES.connected]: null;
   [SSE_EVENT_TYPES.reset]: SseResetData;
   [SSE_EVENT_TYPES.authExpired]: SseAuthExpiredData;
@@ -173,7 +183,11 @@ export interface SseClientOptions<TEvents extends object = SseEventMap> {
   onError?: (error: SseClientError) => void;
   /** A shared stream's leadership moved to this client (`leader`) or away from it (`follower`), or it went solo (`none`). */
   onShareRole?: (role: SseShareRole) => void;
-  /** Called whenever the last seen event id changes. */
+  /**
+   * Called whenever `lastEventId` changes: the id of an event the stream brought. A shared
+   * stream's opening (`connected`) and `heartbeat` events do not count: they only repeat where
+   * the stream stands (the client still resumes from there).
+   */
   onLastEventId?: (lastEventId: string) => void;
   /** Passed to the EventSource (cookies on cross-origin requests). */
   withCredentials?: boolean;
@@ -184,6 +198,18 @@ export interface SseClientOptions<TEvents extends object = SseEventMap> {
    * connection in between before the client gives up with status `error`. Default: Infinity.
    */
   maxRecoveries?: number;
+  /**
+   * Consecutive authentication failures (HTTP 401) after which the client stops with status
+   * `unauthorized` and an `SseClientError` (code `unauthorized`, `reason` the server's category when
+   * it said) instead of retrying. Counted: a 401 to the ticket request (`fetchSseTicket` rejects so),
+   * and a 401 to the stream itself, as the EventSource reports it, or as the client's `HEAD` of the
+   * stream URL finds it after a browser's EventSource failed without saying why (not with
+   * `getTicket`: a ticket is spent by its stream, and a ticket's 401 is not the credential's). Every
+   * attempt uses the freshest credential the client can get (`getToken()` / `getTicket()` are asked
+   * again; a fixed `token` is reused). A connection that opens, or a ticket obtained, resets the
+   * count. Default 3; at least 1; `Infinity` retries 401s like any refusal (up to `maxRecoveries`).
+   */
+  maxAuthFailures?: number;
   /** EventSource implementation; defaults to `globalThis.EventSource`. */
   EventSource?: SseEventSourceConstructor;
   /** Resume after this event id on the first connection (`?lastEventId=`). */

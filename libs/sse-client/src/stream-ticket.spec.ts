@@ -32,6 +32,16 @@ describe('fetchSseTicket', () => {
     expect((error as Error).message).not.toContain(TOKEN);
   });
 
+  it("reads a 401's reason category from its body, for SseClient to report (never the token)", async () => {
+    const fetch = answering(401, { statusCode: 401, message: 'Token expired', reason: 'expired' });
+    const error = await fetchSseTicket('/api/events', TOKEN, { fetch }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'token', httpStatus: 401, reason: 'expired' });
+    expect((error as Error).message).toMatch(/HTTP 401 \(expired\)/);
+    const odd = await fetchSseTicket('/api/events', TOKEN, { fetch: answering(401, { reason: `Bearer ${TOKEN}` }) }).catch((e: unknown) => e);
+    expect((odd as SseClientError).reason).toBeUndefined();
+    expect((odd as Error).message).not.toContain(TOKEN);
+  });
+
   it('sends the topics as repeated topic parameters on the POST URL', async () => {
     const fetch = answering(200, { ticket: 'tkt' });
     await fetchSseTicket('/api/events?x=1', TOKEN, { fetch, topics: ['orders/123', 'tenants/acme/feed', 'orders/123'] });

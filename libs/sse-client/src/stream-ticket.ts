@@ -1,7 +1,8 @@
-import { SseClientError } from './sse-client.errors.js';
+import { readAuthReason, SseClientError } from './sse-client.errors.js';
 import { resolveTopics } from './stream-topics.js';
 import { withQueryParams } from './stream-url.js';
 
+const UNAUTHORIZED = 401;
 const FORBIDDEN = 403;
 
 /** The part of `fetch` the ticket request uses (the browser's, Node's, or a fake). */
@@ -31,7 +32,9 @@ export interface FetchSseTicketOptions {
  * to the ticket, to put in `?ticket=` once; rejects with an `SseClientError`
  * (`code: 'token'`, `httpStatus` when the server answered) otherwise, which
  * `SseClient`'s `getTicket` turns into a retry with backoff, except a 403 (a refused
- * topic, or a user the server forbids), which stops it (`forbidden`). Neither the token nor
+ * topic, or a user the server forbids), which stops it (`forbidden`), and a 401, whose
+ * `reason` is the server's category (`expired`, `revoked`...) and which stops it after
+ * `maxAuthFailures` in a row (`unauthorized`). Neither the token nor
  * the ticket is ever in an error message.
  *
  * ```ts
@@ -62,9 +65,11 @@ export async function fetchSseTicket(url: string | URL, token: string, options: 
   }
   const { status } = response;
   if (!response.ok) {
-    // A 403 names the topics the server refused: worth a line in the error.
-    const refused = status === FORBIDDEN ? refusedTopics(await response.json().catch(() => undefined)) : '';
-    throw new SseClientError('token', `The ticket request to ${target} answered HTTP ${status}${refused}`, { httpStatus: status });
+    // A 403 names the topics the server refused, a 401 why the token was refused: worth a line in the error.
+    const body = status === FORBIDDEN || status === UNAUTHORIZED ? await response.json().catch(() => undefined) : undefined;
+    const reason = status === UNAUTHORIZED ? readAuthReason((body as { reason?: unknown } | undefined)?.reason) : undefined;
+    const detail = status === FORBIDDEN ? refusedTopics(body) : reason === undefined ? '' : ` (${reason})`;
+    throw new SseClientError('token', `The ticket request to ${target} answered HTTP ${status}${detail}`, { httpStatus: status, reason });
   }
   const body = await response.json().catch(() => undefined);
   const ticket = (body as { ticket?: unknown } | undefined)?.ticket;

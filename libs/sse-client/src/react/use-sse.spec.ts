@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { act, renderHook } from '@testing-library/react';
 import { StrictMode, createElement, type ReactNode } from 'react';
-import type { SseClientError } from '../sse-client.errors.js';
+import { SseClientError } from '../sse-client.errors.js';
 import type { SseClientOptions, SseGetTicket } from '../sse-client.types.js';
 import { FakeEventSource } from '../testing/fake-event-source.js';
 import { useSSE, type UseSseOptions } from './index.js';
@@ -86,7 +86,7 @@ describe('useSSE', () => {
     const onLastEventId = jest.fn();
     const { rerender } = renderUseSse('/api/events', { onLastEventId: first });
     act(() => FakeEventSource.latest.open());
-    act(() => FakeEventSource.latest.emit('heartbeat', null, 'u:1'));
+    act(() => FakeEventSource.latest.emit('update', 0, 'u:1'));
     rerender({ url: '/api/events', options: withFake({ onLastEventId }) });
     act(() => FakeEventSource.latest.emit('update', 1, 'u:2'));
     act(() => FakeEventSource.latest.emit('update', 2));
@@ -285,6 +285,26 @@ describe('useSSE', () => {
     expect(FakeEventSource.latest.param('ticket')).toBe('t-2');
     expect(FakeEventSource.latest.param('lastEventId')).toBe('u:4');
     expect([first.mock.calls.length, second.mock.calls.length]).toEqual([1, 1]);
+  });
+
+  it("shows unauthorized with the server's reason once the credential is refused maxAuthFailures times, so the page can sign out", async () => {
+    const getTicket = jest.fn(async () => {
+      throw new SseClientError('token', 'The ticket request answered HTTP 401 (expired)', { httpStatus: 401, reason: 'expired' });
+    });
+    const { result } = renderUseSse('/api/events', { token: undefined, getTicket, maxAuthFailures: 2 });
+    await act(async () => {
+      await jest.advanceTimersByTimeAsync(0);
+    });
+    expect([result.current.status, result.current.statusReason]).toEqual(['reconnecting', 'token-failed']);
+    await act(async () => {
+      await jest.advanceTimersByTimeAsync(2000);
+    });
+    expect([result.current.status, result.current.statusReason]).toEqual(['unauthorized', 'unauthorized']);
+    expect(result.current.error).toMatchObject({ code: 'unauthorized', reason: 'expired' });
+    await act(async () => {
+      await jest.advanceTimersByTimeAsync(60_000);
+    });
+    expect(getTicket).toHaveBeenCalledTimes(2);
   });
 
   it('reports status error when no EventSource exists (jsdom has none)', () => {

@@ -17,9 +17,16 @@ import type {
 const { notification: NOTIFICATION, update: UPDATE } = SSE_EVENT_TYPES;
 
 export interface UseSseOptions<TEvents extends object = SseEventMap> extends SseClientOptions<TEvents> {
-  /** Handler for `notification` events (called before `handlers.notification`). */
+  /**
+   * Handler for `notification` events (called before `handlers.notification`).
+   * @deprecated Two event names of the demo's domain in a generic hook: use `handlers: { notification }`.
+   * Still called, for now.
+   */
   onNotification?: SseHandler<SseEventData<TEvents, typeof NOTIFICATION>>;
-  /** Handler for `update` events (called before `handlers.update`). */
+  /**
+   * Handler for `update` events (called before `handlers.update`).
+   * @deprecated Use `handlers: { update }`. Still called, for now.
+   */
   onUpdate?: SseHandler<SseEventData<TEvents, typeof UPDATE>>;
   /** `false` closes the stream (and opens none). Default `true`. */
   enabled?: boolean;
@@ -29,6 +36,11 @@ export interface UseSseOptions<TEvents extends object = SseEventMap> extends Sse
 
 /** What the hook renders from: the client's state as of its last callback. */
 interface SseView {
+  /**
+   * `unauthorized`: the server refused the credential `maxAuthFailures` times in a row and the
+   * client stopped; `error.reason` says why when the server said (`expired`, `revoked`...).
+   * Refresh the session and change `key` (a new client), or sign the user out.
+   */
   status: SseStatus;
   /** Why `status` last changed; `undefined` while the first connection is under way. */
   statusReason: SseStatusReason | undefined;
@@ -203,8 +215,8 @@ function routeEvents<TEvents extends object>(latest: Latest<TEvents>) {
 
 /** Step 2: what the client is created with; changing these later does not reconnect. */
 function connectionOptions<TEvents extends object>(initial: UseSseOptions<TEvents>): SseClientOptions<TEvents> {
-  const { token, topics, lastEventId, withCredentials, backoff, maxRecoveries, EventSource } = initial;
-  return { token, topics, lastEventId, withCredentials, backoff, maxRecoveries, EventSource, share: shareOption(initial) };
+  const { token, topics, lastEventId, withCredentials, backoff, maxRecoveries, maxAuthFailures, EventSource } = initial;
+  return { token, topics, lastEventId, withCredentials, backoff, maxRecoveries, maxAuthFailures, EventSource, share: shareOption(initial) };
 }
 
 /** The hook's `key` (the signed-in user, say) is the share key unless `share.key` is given. */

@@ -1,6 +1,6 @@
 import { parseEventId } from '../../../sse/src/sse-event-id.js';
 import { SSE_LIMITS, checkTopics, eventIdProblem, eventTypeProblem, topicProblem } from '../../../sse/src/sse-wire.rules.js';
-import type { SseErrorCode } from '../sse-client.errors.js';
+import { readAuthReason, type SseErrorCode } from '../sse-client.errors.js';
 import type { SseStatus, SseStatusReason } from '../sse-client.types.js';
 
 /**
@@ -73,6 +73,8 @@ export interface SseSharedError {
   code: SseErrorCode;
   message: string;
   httpStatus: number | undefined;
+  /** A 401's category (`SseClientError.reason`): a short lowercase name, checked. */
+  reason?: string;
 }
 
 /** One event as the leader's EventSource received it, data untagged. */
@@ -134,7 +136,7 @@ const NONCE_PATTERN = /^[0-9a-z]{1,32}$/;
 /** An `EventSource`'s own events: never an event of the stream. */
 export const EVENTSOURCE_OWN_TYPES: ReadonlySet<string> = new Set(['open', 'error']);
 
-const STATUSES = { connecting: true, open: true, reconnecting: true, closed: true, error: true } satisfies Record<SseStatus, true>;
+const STATUSES = { connecting: true, open: true, reconnecting: true, closed: true, error: true, unauthorized: true } satisfies Record<SseStatus, true>;
 const STATUS_REASONS = {
   opened: true,
   dropped: true,
@@ -145,6 +147,7 @@ const STATUS_REASONS = {
   'no-session': true,
   'url-refused': true,
   forbidden: true,
+  unauthorized: true,
   unsupported: true,
   closed: true,
 } satisfies Record<SseStatusReason, true>;
@@ -154,6 +157,7 @@ const ERROR_CODES = {
   connection: true,
   token: true,
   'gave-up': true,
+  unauthorized: true,
   unsupported: true,
 } satisfies Record<SseErrorCode, true>;
 
@@ -334,15 +338,18 @@ function membersProblem(ids: unknown, field: string): string | undefined {
 
 function sharedErrorProblem(error: unknown): string | undefined {
   if (!isFields(error)) return 'error is not an object';
-  const { code, message, httpStatus } = error;
+  const { code, message, httpStatus, reason } = error;
   if (typeof code !== 'string' || !Object.hasOwn(ERROR_CODES, code)) return 'unknown error code';
   if (typeof message !== 'string') return 'error message is not a string';
   if (httpStatus !== undefined && !(Number.isInteger(httpStatus) && (httpStatus as number) >= 100 && (httpStatus as number) <= 599)) {
     return 'httpStatus is not an HTTP status';
   }
+  if (reason !== undefined && readAuthReason(reason) === undefined) return 'reason is not a 401 category';
   return undefined;
 }
 
-function sharedError({ code, message, httpStatus }: Fields): SseSharedError {
-  return { code: code as SseErrorCode, message: message as string, httpStatus: httpStatus as number | undefined };
+function sharedError({ code, message, httpStatus, reason }: Fields): SseSharedError {
+  const error: SseSharedError = { code: code as SseErrorCode, message: message as string, httpStatus: httpStatus as number | undefined };
+  if (reason !== undefined) error.reason = reason as string;
+  return error;
 }

@@ -40,6 +40,13 @@ export const SSE_SHARE_TIMINGS = {
    * meanwhile is coalesced into the next one. The first after a quiet second is at once.
    */
   restartMinIntervalMs: 1_000,
+  /**
+   * A hand-over (the leader left, or this member took the stream over) is not a reconnect for the
+   * page: a member keeps its status (`open`, say) until the new leader's stream reports one, and
+   * shows `reconnecting` only if that takes longer than this. A hand-over usually takes tens of ms
+   * (the next member in line opens the stream at once); longer means the stream is really down.
+   */
+  handOverMs: 2_000,
 } as const;
 
 /** The real stream, held by the leader: an `SseClient` of its own, not shared. */
@@ -173,6 +180,8 @@ export class SseTabShare {
   private restartPending: PendingRestart | undefined;
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
   private catchUpTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set while a hand-over is under way: shows `reconnecting` once it took `handOverMs`. */
+  private handOverTimer: ReturnType<typeof setTimeout> | undefined;
   /** When the leader's stream was last restarted (`restartMinIntervalMs`). */
   private restartedAt = Number.NEGATIVE_INFINITY;
   private keepAlive: ReturnType<typeof setInterval> | undefined;
@@ -267,6 +276,7 @@ export class SseTabShare {
     clearInterval(this.watch);
     this.keepAlive = undefined;
     this.watch = undefined;
+    this.handOverDone();
     this.leader = undefined;
     this.claimants.clear();
     this.stopLeading();
@@ -311,6 +321,24 @@ export class SseTabShare {
       this.followNobody();
       this.election.takeOver();
     }
+  }
+
+  /**
+   * The stream changes hands: the member's status stays as it is (a hand-over is not a
+   * reconnect for the page) unless no stream reports one within `handOverMs`.
+   */
+  private awaitHandOver(): void {
+    if (this.handOverTimer !== undefined) return;
+    this.handOverTimer = setTimeout(() => {
+      this.handOverTimer = undefined;
+      if (this.active) this.host.mirrorStatus('reconnecting', 'dropped');
+    }, SSE_SHARE_TIMINGS.handOverMs);
+  }
+
+  /** A stream reported its status: the hand-over, if any, is over. */
+  private handOverDone(): void {
+    clearTimeout(this.handOverTimer);
+    this.handOverTimer = undefined;
   }
 
   /** Any message from the leader says it runs. */
@@ -394,7 +422,10 @@ export class SseTabShare {
   private lead(): void {
     if (!this.active || this.leading) return;
     // The leader this one replaces (closed, crashed, stuck) needs nothing any more.
-    if (this.leader?.id !== undefined) this.members.delete(this.leader.id);
+    if (this.leader?.id !== undefined) {
+      this.members.delete(this.leader.id);
+      this.awaitHandOver();
+    }
     this.leader = undefined;
     this.claimants.clear();
     this.post({ kind: 'roll-call', from: this.id });
@@ -462,11 +493,12 @@ export class SseTabShare {
           position: wireId(this.othersPosition(leading) ?? lastEventId),
           error: error && shared(error),
         });
+        this.handOverDone();
         this.host.mirrorStatus(status, reason, error);
       },
       error: (error) => {
         // The give-up error went with the `error` status.
-        if (this.leading !== leading || leading.stream?.status === 'error') return;
+        if (this.leading !== leading || (leading.stream && gaveUp(leading.stream.status))) return;
         this.post({ kind: 'error', from: this.id, ...shared(error) });
         this.host.mirrorError(error);
       },
@@ -518,7 +550,7 @@ export class SseTabShare {
     this.restart();
     // Its own retries would be refused the same way (and could give up) while the stream
     // without those topics waits for its turn. A stream that gave up (a 403 it saw) is done already.
-    if (leading.stream && leading.stream.status !== 'error') leading.stream.close();
+    if (leading.stream && !gaveUp(leading.stream.status)) leading.stream.close();
     return true;
   }
 
@@ -714,7 +746,7 @@ export class SseTabShare {
         this.dropClaimant(message.from, 'left');
         if (this.leader?.id === message.from) {
           this.followNobody();
-          if (message.leader && !this.leading) this.host.mirrorStatus('reconnecting', 'dropped');
+          if (message.leader && !this.leading) this.awaitHandOver();
         }
         this.syncLeader();
         break;
@@ -782,6 +814,7 @@ export class SseTabShare {
         this.notePosition(message.position);
         if (message.status === 'open') message.topics.forEach((topic) => this.proven.add(topic));
         if (message.status === 'open' && !this.host.topics.every((topic) => message.topics.includes(topic))) break;
+        this.handOverDone();
         this.host.mirrorStatus(message.status, message.reason, message.error && clientError(message.error));
         break;
       case 'error':
@@ -805,17 +838,22 @@ export class SseTabShare {
   }
 }
 
+/** Whether a stream stopped for good on its own (its error went with its status). */
+function gaveUp(status: SseStatus): boolean {
+  return status === 'error' || status === 'unauthorized';
+}
+
 /** `id` as a member may name it to the others (`shareIdProblem`), or `undefined`. */
 function wireId(id: string | undefined): string | undefined {
   return id !== undefined && shareIdProblem(id) === undefined ? id : undefined;
 }
 
-function shared({ code, message, httpStatus }: SseClientError): SseSharedError {
-  return { code, message, httpStatus };
+function shared({ code, message, httpStatus, reason }: SseClientError): SseSharedError {
+  return reason === undefined ? { code, message, httpStatus } : { code, message, httpStatus, reason };
 }
 
-function clientError({ code, message, httpStatus }: SseSharedError): SseClientError {
-  return new SseClientError(code, message, { httpStatus });
+function clientError({ code, message, httpStatus, reason }: SseSharedError): SseClientError {
+  return new SseClientError(code, message, { httpStatus, reason });
 }
 
 /** The order of two event ids (negative, zero, positive); `undefined` when one does not parse (an app's own ids). */
