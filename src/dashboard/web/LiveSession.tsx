@@ -51,8 +51,10 @@ export function LiveSession({
     getToken: () => api.freshToken(),
     lastEventId: stored.resumeFrom,
     backoff: { initialMs: 500, maxMs: 5_000 },
-    onNotification: (data, event) => receive('notification', data, event),
-    onUpdate: (data, event) => receive('update', data, event),
+    handlers: {
+      notification: (data, event) => receive('notification', data, event),
+      update: (data, event) => receive('update', data, event),
+    },
     onReset: ({ reason }) => orders.reloadAfterReset(reason),
     onAuthExpired: () => log('auth-expired', 'Token expired: the server ended the stream. Getting a fresh token…'),
     onStatus: connection.onStatus,
@@ -78,6 +80,7 @@ export function LiveSession({
         resumedAfter={connection.resumedAfter}
         lastEventId={lastEventId}
         errorMessage={error?.message}
+        reason={error?.reason}
       />
       <SessionMeta session={session} tokensIssued={tokensIssued} lastEventId={lastEventId} shareRole={shareRole} />
       <div className="grid">

@@ -1,18 +1,21 @@
 import type { SseStatus } from '@nest-sse/client/react';
 
-/** Reconnecting, recovered or gave up: nothing while the first connection is open. */
+/** Reconnecting, recovered, gave up or signed out: nothing while the first connection is open. */
 export function ConnectionBanner({
   status,
   recoveries,
   resumedAfter,
   lastEventId,
   errorMessage,
+  reason,
 }: {
   status: SseStatus;
   recoveries: number;
   resumedAfter: string | undefined;
   lastEventId: string | undefined;
   errorMessage: string | undefined;
+  /** With `unauthorized`: the server's category of the refusal (`expired`, `revoked`...). */
+  reason?: string | undefined;
 }) {
   if (status === 'reconnecting') {
     return (
@@ -32,6 +35,14 @@ export function ConnectionBanner({
     return (
       <div className="banner banner-error" role="alert">
         <strong>Disconnected.</strong> {errorMessage ?? 'The client gave up.'}
+      </div>
+    );
+  }
+  if (status === 'unauthorized') {
+    return (
+      <div className="banner banner-error" data-testid="unauthorized" role="alert">
+        <strong>Signed out.</strong> The server refused the session&apos;s tokens{reason ? ` (${reason})` : ''}: press
+        Disconnect, then Connect again.
       </div>
     );
   }
