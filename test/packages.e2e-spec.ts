@@ -14,7 +14,7 @@ import {
   startFixture,
   userEnv,
 } from './support/packed-fixtures.js';
-import { followJobThroughWebRestart, refuseOthersOnTheJobRoute } from './support/first-day-fixture.js';
+import { followJobThroughWebRestart, refuseOthersOnTheJobRoute, stopThePageOnAWrongToken } from './support/first-day-fixture.js';
 import { hasRedisServer, startRedisServer } from './support/redis-server.js';
 import { rawGet, sleep, StreamClient } from './support/sse-client.js';
 
@@ -465,6 +465,12 @@ describe("first-day: issue 22's job-progress app from the tarballs (test/fixture
   withRedis(
     "(g) first-day: the job's route answers no credential 401, another user's ticket 403 (the jobs/:id policy), a spent ticket 401",
     () => refuseOthersOnTheJobRoute(fixtureDir('first-day'), SECRET),
+    BOOT_AND_SEND_MS,
+  );
+
+  withRedis(
+    '(g) first-day: the page given a token the server refuses stops at unauthorized (reason invalid) after 3 ticket requests, and asks no more within 2 s',
+    () => stopThePageOnAWrongToken(fixtureDir('first-day'), SECRET),
     BOOT_AND_SEND_MS,
   );
 });

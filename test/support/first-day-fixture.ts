@@ -162,3 +162,39 @@ export async function refuseOthersOnTheJobRoute(dir: string, secret: string): Pr
     await redis.dispose();
   }
 }
+
+/** How long a page that stopped is watched for another ticket request. */
+const NO_MORE_REQUESTS_MS = 2000;
+
+/**
+ * A page whose token the server does not accept (signed with another key) stops, saying why,
+ * rather than reconnecting forever: `unauthorized` with the server's reason, and no more requests.
+ */
+export async function stopThePageOnAWrongToken(dir: string, secret: string): Promise<void> {
+  const redis = await startRedisServer();
+  const app = await startFixture(dir, secret, { env: { REDIS_URL: redis.url, KEY_PREFIX: `first-day-${randomUUID()}:` } });
+  const browser = await launchChromium();
+  const tickets: string[] = [];
+  try {
+    const { id } = await post(`${app.baseUrl}/jobs`, signHs256('alice', secret), { steps: 3 });
+    const page = await browser.newPage();
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().startsWith(`${app.baseUrl}/api/events`)) tickets.push(r.url());
+    });
+    await page.goto(`${app.baseUrl}/#user=alice&token=${signHs256('alice', 'another-key')}&job=${id}`);
+    await page.waitForSelector('#status[data-status="unauthorized"]', { timeout: WAIT_MS });
+    expect(await page.locator('#signed-out').getAttribute('data-reason')).toBe('invalid');
+    const asked = tickets.length;
+    // maxAuthFailures' default: three ticket requests, each refused.
+    expect(asked).toBe(3);
+    await page.waitForTimeout(NO_MORE_REQUESTS_MS);
+    expect(tickets.length).toBe(asked);
+    expect(await page.locator('#status').getAttribute('data-status')).toBe('unauthorized');
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nticket requests: ${tickets.length}\n--- app ---\n${app.output()}`);
+  } finally {
+    await browser.close();
+    await app.stop();
+    await redis.dispose();
+  }
+}
