@@ -6,6 +6,7 @@ import type { Observable, Observer, Subscription } from 'rxjs';
 import { SseFrame } from './sse-frame.js';
 import { rawRequestAndResponse, takeOverResponse } from './sse-platform.adapter.js';
 import { subscribeAsHead } from './sse-stream.lease.js';
+import { subscribeForRequest } from './sse-subscription.context.js';
 
 /** Node's own request of either protocol, as any HTTP adapter holds it (Fastify's `request.raw`). */
 export type SseRawRequest = IncomingMessage | Http2ServerRequest;
@@ -90,7 +91,8 @@ export function pipeSseStream(
     sink.headOnly();
     return;
   }
-  const subscription = messages.subscribe(sink);
+  // For its request: the module's streams in it resume from the request even when the handler did not pass it.
+  const subscription = subscribeForRequest(request, messages, sink);
   if (sink.failure !== undefined) {
     subscription.unsubscribe();
     throw sink.failure;

@@ -28,10 +28,18 @@ type StreamHandler = (...args: any[]) => Observable<MessageEvent> | PromiseLike<
  * ```ts
  * @SseRoute('projects/:id/events')
  * @UseGuards(SseAuthGuard, ProjectMemberGuard)
- * events(@SseStreamUser() user: SseUser, @Headers('last-event-id') lastEventId?: string) {
- *   return this.sse.stream(user.userId, { lastEventId, expiresAt: user.expiresAt });
+ * events(@SseStreamUser() user: SseUser, @Req() request: Request) {
+ *   return this.sse.stream(user.userId, { request, expiresAt: user.expiresAt });
  * }
  * ```
+ *
+ * The stream resumes from the request as the module's route does: its
+ * `Last-Event-ID` header, else its `?lastEventId=` (how `@nest-sse/client` and a
+ * reloaded page resume, since EventSource cannot set headers), with a replay of
+ * what was missed or a `reset`. Give it the `request` (it also tells a HEAD at
+ * the call); a stream the handler made without it reads the request the sink
+ * subscribes it for. `lastEventId: null` starts from now whatever the request
+ * says, and a non-empty `lastEventId` overrides it.
  *
  * Guards, pipes, interceptors and exception filters apply as on any route: a
  * handler that throws (or a stream that fails as it is subscribed, such as

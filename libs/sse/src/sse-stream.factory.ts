@@ -12,21 +12,27 @@ import { SseLifecycleHub } from './sse-lifecycle.hub.js';
 import { SseStatsCollector } from './sse-stats.collector.js';
 import type { SseUser } from './sse-user.js';
 import { isThenable } from './sse.utils.js';
-import { SSE_LIMITS, topicProblem } from './sse-wire.rules.js';
+import { subscribingRequest } from './sse-subscription.context.js';
+import { readLastEventId, SSE_LIMITS, topicProblem } from './sse-wire.rules.js';
 import type { SsePresence, SseTransport } from './transport/sse-transport.interface.js';
 import { SseConnectionLimitError, SsePresenceUnavailableError } from './sse.exceptions.js';
 import { SSE_HISTORY_STORE, SSE_OPTIONS, SSE_TRANSPORT } from './sse.tokens.js';
 
 export interface SseStreamContext {
-  /** What the client resumes from: the `Last-Event-ID` header, else the `lastEventId` query parameter. */
-  lastEventId?: string;
+  /**
+   * Where the stream resumes from. Not given (or empty): from the route's request, read
+   * when the stream is subscribed (see `resumePoint`); `null`: from now, whatever the request says.
+   */
+  lastEventId?: string | null;
   /** Topics the stream subscribes to, checked and authorised by the caller. */
   topics?: readonly string[];
   /** Its cluster-wide slot, owned by the stream (see `open`). */
   lease?: SseStreamLease;
   /**
    * The route's request: a HEAD is answered at once, with the checks alone (see
-   * `create`, `open`), and a stream the sink dropped for not reading says so when it ends.
+   * `create`, `open`), the stream resumes from its `Last-Event-ID` (unless `lastEventId`
+   * says otherwise), and a stream the sink dropped for not reading says so when it ends.
+   * Not given, the `@SseRoute()` sink's request when it subscribes the stream stands in.
    */
   request?: object;
   /**
@@ -90,8 +96,10 @@ export class SseStreamFactory {
       }
       // The subscription that opens the stream owns its slot from here (another one throws).
       const slot = lease?.claim();
+      // The handler's request, or the one the @SseRoute() sink subscribes this stream for.
+      const routeRequest = request ?? subscribingRequest();
       // Node's own request: what the sink marks, and alive anyway while the stream is.
-      const incoming = request === undefined ? undefined : ((request as { raw?: object }).raw ?? request);
+      const incoming = routeRequest === undefined ? undefined : ((routeRequest as { raw?: object }).raw ?? routeRequest);
       const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.relays, slot, incoming, shared);
       // Live messages reach the relay from here on, held back while history is read,
       // so an event published during the reconnect is neither lost nor sent twice.
@@ -125,7 +133,7 @@ export class SseStreamFactory {
       };
       let start: SseStartPoint | PromiseLike<SseStartPoint>;
       try {
-        start = this.startPoint(userId, lastEventId, topics);
+        start = this.startPoint(userId, resumePoint(lastEventId, routeRequest), topics);
       } catch (err) {
         start = unavailable(err);
       }
@@ -253,6 +261,18 @@ export class SseStreamFactory {
     const result = this.history.replay(userId, after, topics);
     return isThenable<SseReplayResult>(result) ? result.then(toStart) : toStart(result);
   }
+}
+
+/**
+ * Where a stream resumes from: the handler's own `lastEventId` when it gave one
+ * (a non-empty string; `null` for "from now"), else what its route's request
+ * asks for by the module's rule (`readLastEventId`: header, then query), so that
+ * an app's route resumes as the module's does without reading either itself.
+ */
+function resumePoint(lastEventId: string | null | undefined, request: object | undefined): string | undefined {
+  if (lastEventId === null) return undefined;
+  if (lastEventId !== undefined && lastEventId !== '') return lastEventId;
+  return request === undefined ? undefined : readLastEventId(request);
 }
 
 /**

@@ -50,6 +50,17 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    * the module's route. The slot is taken on subscribe; over the limit it errors
    * with `SseConnectionLimitError`, an HttpException that answers 429.
    *
+   * It resumes from the request as the module's route does (`Last-Event-ID`
+   * header, else `?lastEventId=`), unless `lastEventId` says otherwise:
+   *
+   * ```ts
+   * @SseRoute('projects/:id/events')
+   * @UseGuards(SseAuthGuard, ProjectMemberGuard)
+   * events(@SseStreamUser() user: SseUser, @Req() request: Request) {
+   *   return this.sse.stream(user.userId, { request, expiresAt: user.expiresAt });
+   * }
+   * ```
+   *
    * Give it the route's `request` (on Nest's `@Sse()`, which subscribes a HEAD's
    * Observable as a GET's, only the request tells a HEAD): a HEAD is then answered
    * by this call, which throws the 429 (or the 503 once shutdown began) at once,
@@ -71,6 +82,8 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    * already holds `maxConnectionsPerUser` streams on any of them (a 503 when the
    * slots cannot be checked). Return it from an `@SseRoute()` handler, which
    * awaits it before any byte. Without a cluster transport, the same as `stream()`.
+   * It resumes as `stream()` does, from the request, read when it is subscribed:
+   * `return this.sse.openStream(user.userId, { request, expiresAt: user.expiresAt })`.
    *
    * The slot belongs to the stream: its one subscription claims it and its end
    * gives it back. Give it the route's `request`: for a HEAD it then takes no slot
@@ -232,8 +245,17 @@ const ALL: SseAudience = Object.freeze({ kind: 'all' });
  * @publicApi
  */
 export interface SseStreamOptions {
-  /** Where the client resumes from (its `Last-Event-ID`). */
-  lastEventId?: string;
+  /**
+   * Where the stream resumes from. Leave it out: the stream resumes from the
+   * route's request, by the module route's rule (its `Last-Event-ID` header when
+   * not empty, else its `lastEventId` query parameter, which `@nest-sse/client`
+   * and a reloaded page use since EventSource cannot set headers; a repeated
+   * parameter is a malformed id, answered with a `reset`), read when the stream
+   * is subscribed: the `request` below, or else the `@SseRoute()` sink's.
+   * A non-empty string overrides the request; `null` starts from now whatever
+   * the request says; an empty string counts as left out.
+   */
+  lastEventId?: string | null;
   /** Epoch ms at which the stream ends with `auth-expired`. */
   expiresAt?: number;
   /**
@@ -243,11 +265,15 @@ export interface SseStreamOptions {
    */
   topics?: readonly string[];
   /**
-   * The route's `@Req()`: with it, a stream dropped for not reading ends with
+   * The route's `@Req()`, recommended on every own route: the stream resumes
+   * from it (see `lastEventId`), a stream dropped for not reading ends with
    * reason `slow_client` in `stats()` and lifecycle events (else `client_left`),
    * and a HEAD is known when the stream is made: `stream()` and `openStream()`
    * answer it with their checks alone (429 or 503, not counted as refused
-   * streams), take no slot and return a stream that ends at once.
+   * streams), take no slot and return a stream that ends at once. On an
+   * `@SseRoute()` route the sink's request stands in for the first two when it
+   * is left out (for a stream subscribed as the sink subscribes the handler's
+   * Observable, not later); Nest's `@Sse()` knows the request only from here.
    */
   request?: object;
   /**
