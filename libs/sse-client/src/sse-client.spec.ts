@@ -165,6 +165,17 @@ describe('SseClient: connecting and events', () => {
     expect(seen).toEqual(['u:8']);
   });
 
+  it("reports every move of the stream's position to onPosition, a shared stream's opening and heartbeats included, once per id", () => {
+    const positions: string[] = [];
+    const { client } = start({ lastEventId: 'u:1', onPosition: (id) => void positions.push(id) });
+    FakeEventSource.latest.open();
+    FakeEventSource.latest.emit('connected', null, 'u:7');
+    FakeEventSource.latest.emit('heartbeat', null, 'u:7');
+    FakeEventSource.latest.emit('update', { n: 1 }, 'u:8');
+    expect(positions).toEqual(['u:7', 'u:8']);
+    expect(client.lastEventId).toBe('u:8');
+  });
+
   it('reports a JSON parse error with the event type and keeps the stream', () => {
     const onNotification = jest.fn();
     const { client, errors } = start({ handlers: { notification: onNotification } });

@@ -457,7 +457,11 @@ export class SseClient<TEvents extends object = SseEventMap> {
   private dispatch(type: string, text: string, event: MessageEvent<string>, own: boolean): void {
     const id = event.lastEventId;
     if (typeof id === 'string' && id !== '') {
-      this.position = id;
+      if (id !== this.position) {
+        this.position = id;
+        const onPosition = this.options.onPosition;
+        if (onPosition) this.callback('onPosition', () => onPosition(id));
+      }
       if (!POSITION_EVENT_TYPES.has(type) && id !== this.currentLastEventId) {
         this.currentLastEventId = id;
         const onLastEventId = this.options.onLastEventId;

@@ -189,6 +189,13 @@ export interface SseClientOptions<TEvents extends object = SseEventMap> {
    * the stream stands (the client still resumes from there).
    */
   onLastEventId?: (lastEventId: string) => void;
+  /**
+   * Called whenever the stream's position moves: every id the stream brought, including a
+   * shared stream's opening (`connected`) and `heartbeat` events, which `onLastEventId`
+   * skips. The id a new client resumes from without missing anything: store it for a page
+   * reload and pass it back as `lastEventId`.
+   */
+  onPosition?: (position: string) => void;
   /** Passed to the EventSource (cookies on cross-origin requests). */
   withCredentials?: boolean;
   /** Delays between replacement EventSources after a permanent failure. */

@@ -58,10 +58,9 @@ export function LiveSession({
     onReset: ({ reason }) => orders.reloadAfterReset(reason),
     onAuthExpired: () => log('auth-expired', 'Token expired: the server ended the stream. Getting a fresh token…'),
     onStatus: connection.onStatus,
-    onLastEventId: (id) => {
-      connection.onLastEventId(id);
-      stored.remember(id);
-    },
+    onLastEventId: connection.onLastEventId,
+    // Where the stream stands (a shared stream's opening included), so a reload before any event misses nothing.
+    onPosition: (position) => stored.remember(position),
     // Connection failures show as the status and the banner.
     onError: (err) => {
       if (err.code !== 'connection') log('error', `${err.code}: ${err.message}`);

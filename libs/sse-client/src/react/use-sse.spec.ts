@@ -94,6 +94,18 @@ describe('useSSE', () => {
     expect(onLastEventId.mock.calls).toEqual([['u:2']]);
   });
 
+  it("calls the latest onPosition with the stream's position, a shared stream's opening included", () => {
+    const first = jest.fn();
+    const onPosition = jest.fn();
+    const { rerender } = renderUseSse('/api/events', { onPosition: first });
+    act(() => FakeEventSource.latest.open());
+    act(() => FakeEventSource.latest.emit('connected', null, 'u:1'));
+    rerender({ url: '/api/events', options: withFake({ onPosition }) });
+    act(() => FakeEventSource.latest.emit('update', 1, 'u:2'));
+    expect(first.mock.calls).toEqual([['u:1']]);
+    expect(onPosition.mock.calls).toEqual([['u:2']]);
+  });
+
   it('calls the latest callbacks after a rerender without a new EventSource', () => {
     const first = jest.fn();
     const second = jest.fn();

@@ -261,7 +261,7 @@ function mirrorCallbacks<TEvents extends object>(
   latest: Latest<TEvents>,
   view: ViewUpdates,
   client: () => SseClient<TEvents> | undefined,
-): Pick<SseClientOptions<TEvents>, 'onStatus' | 'onError' | 'onLastEventId' | 'onReset' | 'onAuthExpired' | 'onShareRole'> {
+): Pick<SseClientOptions<TEvents>, 'onStatus' | 'onError' | 'onLastEventId' | 'onPosition' | 'onReset' | 'onAuthExpired' | 'onShareRole'> {
   return {
     onStatus: (status, previous, reason) => {
       if (!view.live) return;
@@ -278,6 +278,9 @@ function mirrorCallbacks<TEvents extends object>(
       if (!view.live) return;
       view.show({ lastEventId });
       latest().onLastEventId?.(lastEventId);
+    },
+    onPosition: (position) => {
+      if (view.live) latest().onPosition?.(position);
     },
     onShareRole: (shareRole) => {
       if (!view.live) return;
