@@ -5,8 +5,9 @@ import { DEFAULT_SSE_HEALTH_TIMEOUT_MS } from '../libs/sse/src/health/sse-health
 import { DEFAULT_SSE_METRICS_PREFIX } from '../libs/sse/src/metrics/sse-metrics.constants.js';
 import { resolveRedisTransportOptions } from '../libs/sse/src/redis/redis-transport.options.js';
 import { resolveSseExtras, resolveSseOptions } from '../libs/sse/src/sse-options.resolver.js';
-import { SSE_RESET_REASONS } from '../libs/sse/src/sse-wire.rules.js';
+import { SSE_AUTH_FAILURE_REASONS, SSE_AUTH_REASON_HEADER, SSE_RESET_REASONS } from '../libs/sse/src/sse-wire.rules.js';
 import { resolveBackoff } from '../libs/sse-client/src/backoff.js';
+import { DEFAULT_MAX_AUTH_FAILURES } from '../libs/sse-client/src/sse-client.js';
 
 /**
  * Each package's README is its npm user's whole manual (npm shows it; the repository is one
@@ -231,6 +232,23 @@ describe('the @nest-sse/server README (libs/sse/README.md) stands alone', () => 
     expect(doc.text).toContain('setGlobalPrefix');
     expect(unlinkedReferences(doc.text)).toEqual([]);
   });
+
+  it("explains every 401 reason in a row of its own, and the header that carries it", () => {
+    const undocumented = Object.keys(SSE_AUTH_FAILURE_REASONS).filter((reason) => !row(doc.text, reason)?.[1]);
+    expect(undocumented).toEqual([]);
+    expect(section(doc, 'answers')).toContain(SSE_AUTH_REASON_HEADER);
+  });
+
+  it('says jwt.algorithms is required with jwt.service, without exception', () => {
+    expect(row(section(doc, 'SseModule options'), 'jwt.algorithms')?.[1]).toMatch(/required with `jwt\.service`/);
+    expect(doc.text).not.toMatch(/required unless/);
+  });
+});
+
+describe('the package READMEs carry no marks of sections written ahead of the code', () => {
+  it.each(['libs/sse/README.md', 'libs/sse-client/README.md'])('%s', (file) => {
+    expect(readme(file).text).not.toMatch(/<!--\s*reconcile/);
+  });
 });
 
 describe('the @nest-sse/client README (libs/sse-client/README.md) stands alone', () => {
@@ -244,7 +262,9 @@ describe('the @nest-sse/client README (libs/sse-client/README.md) stands alone',
   it('has a row with the code default for every option of the client, the backoff, the share, the ticket request and useSSE', () => {
     const backoff = resolveBackoff();
     const problems = [
-      ...optionProblems(section(doc, 'Client options'), optionKeys(`${CLIENT}/sse-client.types.ts`, 'SseClientOptions'), () => undefined),
+      ...optionProblems(section(doc, 'Client options'), optionKeys(`${CLIENT}/sse-client.types.ts`, 'SseClientOptions'), (key) =>
+        ({ maxAuthFailures: DEFAULT_MAX_AUTH_FAILURES, maxRecoveries: Number.POSITIVE_INFINITY })[key],
+      ),
       ...optionProblems(
         section(doc, 'Client options'),
         optionKeys(`${CLIENT}/backoff.ts`, 'SseBackoffOptions', 'backoff.'),
@@ -270,6 +290,11 @@ describe('the @nest-sse/client README (libs/sse-client/README.md) stands alone',
     const recovery = section(doc, 'backoff');
     expect(recovery).toContain('100');
     expect(recovery).not.toMatch(/never below `initialMs`/);
+  });
+
+  it('names each category of a 401 the client reports as error.reason', () => {
+    const missing = Object.keys(SSE_AUTH_FAILURE_REASONS).filter((reason) => !doc.text.includes(`\`${reason}\``));
+    expect(missing).toEqual([]);
   });
 
   it('sends the reader to no README without a link', () => {
