@@ -47,6 +47,7 @@ describe('entry points', () => {
     expect(Object.keys(core).sort()).toEqual(
       [
         'DEFAULT_BACKOFF',
+        'DEFAULT_MAX_AUTH_FAILURES',
         'HEALTHY_AFTER_MS',
         'MIN_RECOVERY_DELAY_MS',
         'SseClient',

@@ -1,5 +1,5 @@
 /** Framework-free entry point: no React (or any other) dependency. */
-export { SseClient, createSseClient, HEALTHY_AFTER_MS } from './sse-client.js';
+export { SseClient, createSseClient, DEFAULT_MAX_AUTH_FAILURES, HEALTHY_AFTER_MS } from './sse-client.js';
 export { SseClientError, type SseClientErrorDetails, type SseErrorCode } from './sse-client.errors.js';
 export {
   DEFAULT_BACKOFF,
