@@ -127,3 +127,53 @@ describe('SseModule refuses an ambiguous or unsafe jwt.service configuration at 
     await expect(attempt).rejects.not.toThrow(APP_SECRET);
   });
 });
+
+describe('SseModule with a jwt.service that only decodes (ignores the options it is given)', () => {
+  let server: RunningApp;
+  const url = (token: string) => `${server.baseUrl}/api/events?token=${token}`;
+  const now = () => Math.floor(Date.now() / 1000);
+  const signer = new JwtService({ secret: APP_SECRET });
+  const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+  beforeAll(async () => {
+    /** A careless app's "service": it decodes, never verifies; the stream's own checks stand behind it. */
+    const decodeOnly = { verify: (token: string) => signer.decode(token) as object };
+    const moduleRef = await Test.createTestingModule({
+      imports: [SseModule.forRoot({ jwt: { service: decodeOnly, algorithms: ['HS256'] }, heartbeatIntervalMs: 0 })],
+    }).compile();
+    server = await listen(moduleRef.createNestApplication({ logger: false }));
+  });
+  afterAll(() => server?.close());
+
+  it.each([
+    ['an expired token', () => signer.sign({ sub: 'u', exp: now() - 60 }), 'expired'],
+    ['a token not valid yet (nbf)', () => signer.sign({ sub: 'u', nbf: now() + 600 }, { expiresIn: '1h' }), 'not-yet-valid'],
+    ['an unsigned token (alg none)', () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'u', exp: now() + 600 })}.`, 'invalid'],
+  ])('refuses %s with 401 and its reason', async (_what, token, reason) => {
+    const res = await rawGet(url(token()));
+    expect(res.status).toBe(401);
+    expect(res.headers['sse-auth-reason']).toBe(reason);
+  });
+
+  it('still opens a stream for a valid token', async () => {
+    expect((await rawGet(url(signer.sign({ sub: 'u' }, { expiresIn: '1h' })))).status).toBe(200);
+  });
+});
+
+describe("SseModule refuses the app's JwtService with an async secretOrKeyProvider at bootstrap", () => {
+  it('with an error that says why (every token would be a 401)', async () => {
+    @Module({
+      imports: [
+        SseModule.forRootAsync({
+          imports: [JwtModule.register({ secretOrKeyProvider: async () => APP_SECRET })],
+          inject: [JwtService],
+          useFactory: (service: JwtService) => ({ jwt: { service, algorithms: ['HS256'] } }),
+        }),
+      ],
+    })
+    class AsyncKeyModule {}
+    await expect(Test.createTestingModule({ imports: [AsyncKeyModule] }).compile()).rejects.toThrow(
+      /jwt\.service's secretOrKeyProvider returns a Promise/,
+    );
+  });
+});

@@ -1,4 +1,6 @@
 import { generateKeyPairSync, KeyObject } from 'node:crypto';
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { JwtService, type JwtModuleOptions, type JwtVerifyOptions } from '@nestjs/jwt';
 import { createSseJwtService } from './sse-jwt-service.factory.js';
 import { resolveSseOptions } from './sse-options.resolver.js';
@@ -57,5 +59,27 @@ describe("createSseJwtService with the app's JwtService", () => {
     expect(verifier.verify(token)).toMatchObject({ sub: 'u' });
     expect(verifier.verify(token)).toMatchObject({ sub: 'u' });
     expect(asked).toBe(2);
+  });
+
+  it('fails at bootstrap, once and clearly, on an async secretOrKeyProvider (every verify would throw)', () => {
+    const app = new JwtService({ secretOrKeyProvider: async () => SECRET });
+    expect(() => verifierFor(app)).toThrow(/SseModule: jwt\.service's secretOrKeyProvider returns a Promise.*synchronous/);
+  });
+
+  it('logs once when a provider not declared async returns a Promise: every token is refused', () => {
+    const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const app = new JwtService({ secretOrKeyProvider: () => Promise.resolve(SECRET) as unknown as string });
+      const verifier = verifierFor(app);
+      const token = new JwtService({ secret: SECRET }).sign({ sub: 'u' }, { expiresIn: '1h' });
+      expect(() => verifier.verify(token)).toThrow();
+      expect(() => verifier.verify(token)).toThrow();
+      const ours = error.mock.calls.filter(([message]) => /secretOrKeyProvider returns a Promise/.test(String(message)));
+      expect(ours).toHaveLength(1);
+    } finally {
+      error.mockRestore();
+      warn.mockRestore();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { createPublicKey, createSecretKey } from 'node:crypto';
-import { JwtService, type JwtModuleOptions, type JwtVerifyOptions } from '@nestjs/jwt';
+import { Logger } from '@nestjs/common';
+import { JwtService, type JwtModuleOptions, type JwtVerifyOptions, WrongSecretProviderError } from '@nestjs/jwt';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
 
 /** What `SseTokenVerifier` verifies a token with: `verify(token)`, all the stream's rules applied. */
@@ -38,6 +39,7 @@ function privateJwtService(jwt: ResolvedSseOptions['jwt']): JwtService {
  * whole token); issuer and audience only when the SSE options name them, so the app's own still apply.
  */
 function appJwtService(service: NonNullable<ResolvedSseOptions['jwt']['service']>, jwt: ResolvedSseOptions['jwt']): SseJwtVerify {
+  refuseAsyncKeyProvider(service);
   const options: JwtVerifyOptions = {
     algorithms: jwt.algorithms,
     clockTolerance: jwt.clockToleranceSec,
@@ -48,7 +50,44 @@ function appJwtService(service: NonNullable<ResolvedSseOptions['jwt']['service']
     ...(jwt.audience !== undefined && { audience: jwt.audience }),
     ...preparedKeyOf(service),
   };
-  return { verify: (token: string) => service.verify(token, options) };
+  let warned = false;
+  return {
+    verify: (token: string) => {
+      try {
+        return service.verify(token, options);
+      } catch (err) {
+        // A provider that returned a Promise though not declared async (not seen at bootstrap): said once, not per connect.
+        if (!warned && isWrongSecretProvider(err)) {
+          warned = true;
+          new Logger('SseModule').error(ASYNC_PROVIDER);
+        }
+        throw err;
+      }
+    },
+  };
+}
+
+const ASYNC_PROVIDER =
+  "jwt.service's secretOrKeyProvider returns a Promise, but the stream verifies tokens synchronously " +
+  '(JwtService.verify): every token would be refused with 401. Give the JwtModule a synchronous ' +
+  'secretOrKeyProvider (e.g. keys fetched ahead and cached), or its secret / publicKey';
+
+/**
+ * Fails at bootstrap on an `async` `secretOrKeyProvider`: `JwtService.verify` throws for every
+ * token then (and logs a warning each time). Read from the options @nestjs/jwt keeps on the
+ * service; a provider that returns a Promise without being declared `async` is only seen on a
+ * verify, and reported once then.
+ */
+function refuseAsyncKeyProvider(service: object): void {
+  const provider = (service as { options?: JwtModuleOptions }).options?.secretOrKeyProvider;
+  if (typeof provider === 'function' && provider.constructor?.name === 'AsyncFunction') {
+    throw new Error(`SseModule: ${ASYNC_PROVIDER}`);
+  }
+}
+
+function isWrongSecretProvider(err: unknown): boolean {
+  // By name too: the app may hold another copy of @nestjs/jwt than this package's.
+  return err instanceof WrongSecretProviderError || (err as object | undefined)?.constructor?.name === 'WrongSecretProviderError';
 }
 
 /**

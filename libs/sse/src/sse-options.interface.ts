@@ -51,7 +51,8 @@ export interface SseJwtOptions {
    * The app's `JwtService` (from `@nestjs/jwt`), injected through `forRootAsync`: tokens are
    * verified with its key (`secret`, `publicKey`, or a synchronous `secretOrKeyProvider`), so the
    * key is configured only in the app's `JwtModule`. Exactly one of `secret`, `publicKey` or `service`.
-   * An async `secretOrKeyProvider` cannot serve: the stream verifies synchronously (every token would be a 401).
+   * An `async` `secretOrKeyProvider` cannot serve (the stream verifies synchronously) and fails at startup;
+   * one that returns a Promise without being declared `async` makes every token a 401, logged once.
    *
    * Each verify passes the stream's own rules to it, over the service's `verifyOptions`:
    * `algorithms` (required with `service`: the module cannot see which key the service holds),
@@ -59,6 +60,8 @@ export interface SseJwtOptions {
    * `ignoreNotBefore` does not apply); `issuer` and `audience` when set here, else the
    * service's own. `requireExp`, `maxTokenAgeSec`, the claims and `isRevoked` apply as with a secret.
    * A plain `secret` or PEM `publicKey` of the service is prepared once, as `jwt.secret` would be.
+   * Whatever the service's `verify` does, the stream then checks the token's header `alg` against
+   * `algorithms` and its `exp`/`nbf` (with `clockToleranceSec`) itself.
    */
   service?: { verify(token: string, options?: JwtVerifyOptions): object };
   /**

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { JwtService } from '@nestjs/jwt';
+import type { SseJwtVerify } from './sse-jwt-service.factory.js';
+import type { SseJwtAlgorithm } from './sse-options.interface.js';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
 import type { SseUser } from './sse-user.js';
 import { SSE_LIMITS, type SseAuthFailureReason, toUserId } from './sse-wire.rules.js';
@@ -26,11 +27,15 @@ export type SseTokenClaims = Record<string, unknown>;
 @Injectable()
 export class SseTokenVerifier {
   constructor(
-    @Inject(SSE_JWT_SERVICE) private readonly jwt: JwtService,
+    @Inject(SSE_JWT_SERVICE) private readonly jwt: SseJwtVerify,
     @Inject(SSE_OPTIONS) private readonly options: ResolvedSseOptions,
   ) {}
 
-  /** The claims of a token signed as `jwt` requires (key, pinned algorithms, issuer, audience, `exp`, `nbf`). */
+  /**
+   * The claims of a token signed as `jwt` requires (key, pinned algorithms, issuer, audience, `exp`, `nbf`).
+   * The header's `alg`, `exp` and `nbf` are checked here too, after the service: an app's `jwt.service`
+   * that ignored the stream's rules (one that only decodes) still lets no unsigned, expired or early token in.
+   */
   verify(token: string): SseTokenClaims {
     if (token.length > SSE_LIMITS.tokenLength) throw new SseUnauthorizedError('Invalid token: too long', 'malformed');
     let claims: unknown;
@@ -43,10 +48,21 @@ export class SseTokenVerifier {
     if (claims === null || typeof claims !== 'object') {
       throw new SseUnauthorizedError('Invalid token: payload is not a JSON object', 'malformed');
     }
-    const { exp, iat } = claims as { exp?: unknown; iat?: unknown };
-    const { requireExp, maxTokenAgeSec } = this.options.jwt;
-    if (requireExp && typeof exp !== 'number') throw new SseUnauthorizedError('Invalid token: no expiry', 'invalid');
-    if (maxTokenAgeSec !== undefined && typeof exp === 'number') {
+    // Checked here again, whatever verified the token: an app's `jwt.service` might not apply the stream's rules.
+    if (!this.options.jwt.algorithms.includes(headerAlgorithm(token) as SseJwtAlgorithm)) {
+      throw new SseUnauthorizedError('Invalid token: invalid algorithm', 'invalid');
+    }
+    const { exp, nbf, iat } = claims as { exp?: unknown; nbf?: unknown; iat?: unknown };
+    const { requireExp, maxTokenAgeSec, clockToleranceSec } = this.options.jwt;
+    if ((exp !== undefined && typeof exp !== 'number') || (nbf !== undefined && typeof nbf !== 'number')) {
+      throw new SseUnauthorizedError('Invalid token', 'invalid');
+    }
+    if (requireExp && exp === undefined) throw new SseUnauthorizedError('Invalid token: no expiry', 'invalid');
+    // jsonwebtoken's own rule (whole seconds), so a token it accepts is never refused here.
+    const now = Math.floor(Date.now() / 1000);
+    if (exp !== undefined && now >= exp + clockToleranceSec) throw new SseUnauthorizedError(TOKEN_EXPIRED, 'expired');
+    if (nbf !== undefined && nbf > now + clockToleranceSec) throw new SseUnauthorizedError(NOT_YET_VALID, 'not-yet-valid');
+    if (maxTokenAgeSec !== undefined && exp !== undefined) {
       const from = typeof iat === 'number' ? iat : Date.now() / 1000;
       if (exp - from > maxTokenAgeSec) throw new SseUnauthorizedError('Invalid token: lifetime too long', 'invalid');
     }
@@ -82,6 +98,19 @@ export class SseTokenVerifier {
 }
 
 const TOKEN_EXPIRED = 'Token expired';
+const NOT_YET_VALID = 'Token not yet valid';
+
+/** The `alg` of a token's header (base64url JSON before the first dot); `undefined` when it has none that reads. */
+function headerAlgorithm(token: string): string | undefined {
+  const end = token.indexOf('.');
+  if (end <= 0) return undefined;
+  try {
+    const alg: unknown = JSON.parse(Buffer.from(token.slice(0, end), 'base64url').toString('utf8'))?.alg;
+    return typeof alg === 'string' ? alg : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * One fixed message per kind of jsonwebtoken error, and its category: its own
@@ -103,7 +132,7 @@ const JWT_ERROR_MESSAGES: ReadonlyArray<readonly [RegExp, string, SseAuthFailure
 function describeJwtError(err: unknown): readonly [string, SseAuthFailureReason] {
   const name = (err as Error | undefined)?.name;
   if (name === 'TokenExpiredError') return [TOKEN_EXPIRED, 'expired'];
-  if (name === 'NotBeforeError') return ['Token not yet valid', 'not-yet-valid'];
+  if (name === 'NotBeforeError') return [NOT_YET_VALID, 'not-yet-valid'];
   if (name === 'JsonWebTokenError') {
     const known = JWT_ERROR_MESSAGES.find(([pattern]) => pattern.test((err as Error).message));
     if (known) return [known[1], known[2]];
