@@ -13,9 +13,18 @@ import {
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { EventSource } from 'eventsource';
-import { concat, type Observable, of } from 'rxjs';
+import { concat, merge, type Observable, of, share } from 'rxjs';
 import { createSseClient } from '@nest-sse/client';
-import { SseAuthGuard, SseModule, type SseModuleOptions, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
+import {
+  SseAuthGuard,
+  SseLifecycleHub,
+  SseModule,
+  type SseModuleOptions,
+  SseRoute,
+  SseService,
+  SseStreamUser,
+  type SseUser,
+} from '@nest-sse/server';
 import { RedisSseTransport } from '@nest-sse/server/redis';
 import { ConditionWaiter } from './support/condition-waiter.js';
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
@@ -43,11 +52,21 @@ class RecordingGuard implements CanActivate {
   }
 }
 
+/** A second stream each `/own/stash-bare` handler made without its request, by user: the test subscribes it later. */
+const stashed = new Map<string, Observable<MessageEvent>>();
+/** The user whose stream every `/own/with-shared` route shares. */
+const SHARED_FEED = 'shared-feed';
+
 /** An app's own stream routes, each written the way an app might write it. */
 @Controller('own')
 @UseGuards(SseAuthGuard, RecordingGuard)
 class OwnStreamsController {
-  constructor(private readonly sse: SseService) {}
+  /** One stream for every request of `/own/with-shared`, made outside any handler. */
+  private readonly sharedFeed: Observable<MessageEvent>;
+
+  constructor(private readonly sse: SseService) {
+    this.sharedFeed = sse.stream(SHARED_FEED).pipe(share());
+  }
 
   @SseRoute('stream-request')
   streamWithRequest(@SseStreamUser() user: SseUser, @Req() request: object): Observable<MessageEvent> {
@@ -73,6 +92,19 @@ class OwnStreamsController {
   @SseRoute('wrapped-bare')
   async wrappedBare(@SseStreamUser() user: SseUser): Promise<Observable<MessageEvent>> {
     return concat(of({ type: 'update', data: 'hello' }), await this.sse.openStream(user.userId));
+  }
+
+  /** Makes two streams without its request, returns one: the other is subscribed later, outside the sink. */
+  @SseRoute('stash-bare')
+  stashBare(@SseStreamUser() user: SseUser): Observable<MessageEvent> {
+    stashed.set(user.userId, this.sse.stream(user.userId));
+    return this.sse.stream(user.userId);
+  }
+
+  /** Its own stream, and a stream shared by every request of the route (made outside the handler). */
+  @SseRoute('with-shared')
+  withShared(@SseStreamUser() user: SseUser): Observable<MessageEvent> {
+    return merge(this.sharedFeed, this.sse.stream(user.userId));
   }
 
   /** Nest's own @Sse(): only the request given tells the stream where to resume. */
@@ -140,6 +172,19 @@ function notifications(body: string): Array<{ id: string; data: string }> {
 }
 function resets(body: string): string[] {
   return [...body.matchAll(/event: reset\nid: \S+\ndata: \{"reason":"([^"]+)"/g)].map(([, reason]) => reason);
+}
+
+/** A stream subscribed by the test itself, outside any route: the notifications it gets. */
+function subscribeHere(stream: Observable<MessageEvent>) {
+  const got: string[] = [];
+  const changes = new ConditionWaiter();
+  const subscription = stream.subscribe((message) => {
+    const frame = message as { type?: string; data?: string };
+    if (frame.type !== 'notification') return;
+    got.push(JSON.parse(frame.data ?? 'null') as string);
+    changes.notify();
+  });
+  return { got, subscription, until: (data: string) => changes.until(() => got.includes(data), 5000, data) };
 }
 
 for (const transport of TRANSPORTS) {
@@ -247,6 +292,92 @@ for (const transport of TRANSPORTS) {
         expect(body).not.toMatch(/evil|forged|\u0000/);
         expect(body).not.toContain(ids[0]);
         expect(body).not.toContain(ids[1]);
+      });
+    });
+
+    describe('a stream that is not the route\'s own does not resume from its request', () => {
+      it('neither a stream() made and subscribed outside any route after an @SseRoute() subscribe, nor one the handler made but the test subscribed later', async () => {
+        const { user, ids } = await userWhoMissedTwo();
+        const route = await openStream(urlOf('/own/stash-bare', user), { 'last-event-id': ids[0] });
+        expect(route.status).toBe(200);
+        // The route's own stream resumed from its header.
+        await route.until((body) => datas(body).length === 2, 'the replay of n2 and n3');
+        const later = subscribeHere(sse.stream(user));
+        const stashedByHandler = subscribeHere(stashed.get(user)!);
+        try {
+          await waitForCount(() => sse.connectionCount(user), 3);
+          sse.sendToUser(user, { type: 'notification', data: 'live' });
+          await route.until((body) => body.includes('data: "live"\n'), 'the live event on the route');
+          await later.until('live');
+          await stashedByHandler.until('live');
+          expect(datas(route.body())).toEqual(['n2', 'n3', 'live']);
+          expect(later.got).toEqual(['live']);
+          expect(stashedByHandler.got).toEqual(['live']);
+        } finally {
+          later.subscription.unsubscribe();
+          stashedByHandler.subscription.unsubscribe();
+          route.destroy();
+          await waitForCount(() => sse.connectionCount(user), 0);
+        }
+      });
+
+      it('a stream shared by the route\'s requests (share(), made outside the handler): first subscribed in one request\'s sink, it resumes from neither request\'s id', async () => {
+        const first = await userWhoMissedTwo();
+        // Published to the shared stream's user after the first request's id: a resume from it would replay this.
+        sse.sendToUser(SHARED_FEED, { type: 'notification', data: 'before' });
+        // (Whose live n1, published after it, tells that it went through the cluster's transport before the streams open.)
+        const second = await userWhoMissedTwo();
+        const a = await openStream(urlOf('/own/with-shared', first.user), { 'last-event-id': first.ids[0] });
+        const b = await openStream(urlOf('/own/with-shared', second.user, `&lastEventId=${second.ids[0]}`));
+        try {
+          expect([a.status, b.status]).toEqual([200, 200]);
+          await waitForCount(() => sse.connectionCount(first.user) + sse.connectionCount(second.user), 2);
+          expect(sse.connectionCount(SHARED_FEED)).toBe(1);
+          sse.sendToUser(SHARED_FEED, { type: 'notification', data: 'shared-live' });
+          await a.until((body) => body.includes('data: "shared-live"\n'), 'the shared live event on the first request');
+          await b.until((body) => body.includes('data: "shared-live"\n'), 'the shared live event on the second request');
+          // Each request's own stream resumed from its own id; the shared one from neither.
+          expect(datas(a.body())).toEqual(['n2', 'n3', 'shared-live']);
+          expect(datas(b.body())).toEqual(['n2', 'n3', 'shared-live']);
+          // The first request leaves: the shared stream goes on for the second.
+          a.destroy();
+          await waitForCount(() => sse.connectionCount(first.user), 0);
+          sse.sendToUser(SHARED_FEED, { type: 'notification', data: 'after' });
+          await b.until((body) => body.includes('data: "after"\n'), 'the shared stream after the first request left');
+          expect(datas(b.body())).toEqual(['n2', 'n3', 'shared-live', 'after']);
+        } finally {
+          a.destroy();
+          b.destroy();
+          await waitForCount(() => sse.connectionCount(SHARED_FEED), 0);
+        }
+      });
+
+      it('a stream a lifecycle listener makes and subscribes as the route\'s stream connects starts from now', async () => {
+        const { user, ids } = await userWhoMissedTwo();
+        let side: ReturnType<typeof subscribeHere> | undefined;
+        let made = false;
+        const stop = server.app.get(SseLifecycleHub).listen({
+          connected: ({ userId }) => {
+            if (userId !== user || made) return;
+            made = true;
+            side = subscribeHere(sse.stream(user));
+          },
+        });
+        const route = await openStream(urlOf('/own/stream-bare', user, `&lastEventId=${ids[0]}`));
+        try {
+          expect(route.status).toBe(200);
+          await waitForCount(() => sse.connectionCount(user), 2);
+          sse.sendToUser(user, { type: 'notification', data: 'live' });
+          await route.until((body) => body.includes('data: "live"\n'), 'the live event on the route');
+          await side!.until('live');
+          expect(datas(route.body())).toEqual(['n2', 'n3', 'live']);
+          expect(side!.got).toEqual(['live']);
+        } finally {
+          stop();
+          side?.subscription.unsubscribe();
+          route.destroy();
+          await waitForCount(() => sse.connectionCount(user), 0);
+        }
       });
     });
 

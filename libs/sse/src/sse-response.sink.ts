@@ -33,6 +33,11 @@ const { Connection: _connection, ...SSE_HTTP2_RESPONSE_HEADERS } = SSE_RESPONSE_
 export interface SseSinkOptions {
   /** Bytes a client may owe; one that owes more and does not catch up within a check interval is dropped. */
   maxPendingDataLength: number;
+  /**
+   * When the route's handler started (`tick()`): the module's streams it made without
+   * `request` resume from this request (see `subscribeForRequest`), and no other stream does.
+   */
+  handlerStartedAt: number;
 }
 
 /**
@@ -75,7 +80,7 @@ export function pipeSseStream(
   messages: Observable<MessageEvent>,
   request: object,
   response: object,
-  { maxPendingDataLength }: SseSinkOptions,
+  { maxPendingDataLength, handlerStartedAt }: SseSinkOptions,
 ): void {
   const raw = rawRequestAndResponse(request, response);
   const sink = isHttp2(raw.response)
@@ -91,8 +96,8 @@ export function pipeSseStream(
     sink.headOnly();
     return;
   }
-  // For its request: the module's streams in it resume from the request even when the handler did not pass it.
-  const subscription = subscribeForRequest(request, messages, sink);
+  // For its request: the module's streams its handler made resume from the request even when it did not pass it.
+  const subscription = subscribeForRequest(request, handlerStartedAt, messages, sink);
   if (sink.failure !== undefined) {
     subscription.unsubscribe();
     throw sink.failure;

@@ -8,6 +8,7 @@ import { SseShuttingDownError } from './sse.exceptions.js';
 import { integerOption } from './sse-options.resolver.js';
 import { rawRequestAndResponse } from './sse-platform.adapter.js';
 import { pipeSseStream } from './sse-response.sink.js';
+import { tick } from './sse-subscription.context.js';
 import { isThenable } from './sse.utils.js';
 
 /** Options of `@SseRoute()`. */
@@ -76,6 +77,8 @@ export function SseRoute(path?: string | string[], options: SseRouteOptions = {}
     const route = function (this: unknown, ...args: unknown[]): unknown {
       const request = args[arity];
       const response = args[arity + 1];
+      // Streams made from here (stream() / openStream() without request) are this route's: see subscribeForRequest.
+      const handlerStartedAt = tick();
       const refused = (err: unknown): never => {
         if (err instanceof SseShuttingDownError) setRetryAfter(request as object, response as object, err.retryAfterSec);
         throw err;
@@ -84,7 +87,10 @@ export function SseRoute(path?: string | string[], options: SseRouteOptions = {}
         if (!isObservable(frames)) {
           throw new TypeError(`@SseRoute() handler ${String(key)} must return an Observable of messages`);
         }
-        pipeSseStream(frames as Observable<MessageEvent>, request as object, response as object, { maxPendingDataLength });
+        pipeSseStream(frames as Observable<MessageEvent>, request as object, response as object, {
+          maxPendingDataLength,
+          handlerStartedAt,
+        });
       };
       let result: unknown;
       try {

@@ -12,7 +12,7 @@ import { SseLifecycleHub } from './sse-lifecycle.hub.js';
 import { SseStatsCollector } from './sse-stats.collector.js';
 import type { SseUser } from './sse-user.js';
 import { isThenable } from './sse.utils.js';
-import { subscribingRequest } from './sse-subscription.context.js';
+import { requestForStream } from './sse-subscription.context.js';
 import { readLastEventId, SSE_LIMITS, topicProblem } from './sse-wire.rules.js';
 import type { SsePresence, SseTransport } from './transport/sse-transport.interface.js';
 import { SseConnectionLimitError, SsePresenceUnavailableError } from './sse.exceptions.js';
@@ -32,9 +32,16 @@ export interface SseStreamContext {
    * The route's request: a HEAD is answered at once, with the checks alone (see
    * `create`, `open`), the stream resumes from its `Last-Event-ID` (unless `lastEventId`
    * says otherwise), and a stream the sink dropped for not reading says so when it ends.
-   * Not given, the `@SseRoute()` sink's request when it subscribes the stream stands in.
+   * Not given, the `@SseRoute()` sink's request when it subscribes the stream stands in,
+   * if the stream was made while that route's handler ran (see `madeAt`).
    */
   request?: object;
+  /**
+   * When a stream without `request` was made (`tick()`, at `SseService.stream()` /
+   * `openStream()`): the sink's request stands in only for a stream made while that
+   * route's handler ran (see `requestForStream`). Left out, no request stands in.
+   */
+  madeAt?: number;
   /**
    * One client holds the stream for several subscribers (`?shared=1`): topic events carry
    * their topic in front of their data (see `SseFrame.tagged`), and the opening is a `connected` event.
@@ -82,7 +89,7 @@ export class SseStreamFactory {
    */
   create(
     { userId, expiresAt }: SseUser,
-    { lastEventId, topics = [], lease, request, shared = false }: SseStreamContext = {},
+    { lastEventId, topics = [], lease, request, madeAt, shared = false }: SseStreamContext = {},
   ): Observable<SseFrame> {
     if (isHead(request)) return this.answerHead(userId, lease);
     const expiry = this.options.closeOnTokenExpiry ? expiresAt : undefined;
@@ -96,8 +103,9 @@ export class SseStreamFactory {
       }
       // The subscription that opens the stream owns its slot from here (another one throws).
       const slot = lease?.claim();
-      // The handler's request, or the one the @SseRoute() sink subscribes this stream for.
-      const routeRequest = request ?? subscribingRequest();
+      // The handler's request, or the one the @SseRoute() sink subscribes this stream for
+      // when the stream was made by that route's handler (never a stream shared across requests).
+      const routeRequest = request ?? requestForStream(madeAt);
       // Node's own request: what the sink marks, and alive anyway while the stream is.
       const incoming = routeRequest === undefined ? undefined : ((routeRequest as { raw?: object }).raw ?? routeRequest);
       const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.relays, slot, incoming, shared);

@@ -6,6 +6,7 @@ import type { SseEvent, SseEventMap } from './sse-event.interface.js';
 import { SseEventError, SseTopicInvalidError } from './sse.exceptions.js';
 import { SseFrame } from './sse-frame.js';
 import { type SseStreamContext, SseStreamFactory } from './sse-stream.factory.js';
+import { tick } from './sse-subscription.context.js';
 import type { SseUser } from './sse-user.js';
 import { type SseStats, SseStatsCollector, type SseTargetKind } from './sse-stats.collector.js';
 import type { SseAudience, SseTransport } from './transport/sse-transport.interface.js';
@@ -291,7 +292,9 @@ function streamArguments(userId: string, options: SseStreamOptions): [SseUser, S
   const topics = options.topics === undefined ? [] : checkTopics(options.topics);
   if (typeof topics === 'string') throw new SseTopicInvalidError(topics);
   const { lastEventId, request, shared } = options;
-  return [{ userId, expiresAt: options.expiresAt }, { lastEventId, topics, request, shared: shared === true }];
+  // Without a request, when it was made: the @SseRoute() sink's request stands in only for a stream its handler made.
+  const madeAt = request === undefined ? tick() : undefined;
+  return [{ userId, expiresAt: options.expiresAt }, { lastEventId, topics, request, madeAt, shared: shared === true }];
 }
 
 function assertUserId(userId: unknown): asserts userId is string {
