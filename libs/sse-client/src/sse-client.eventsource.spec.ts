@@ -357,7 +357,8 @@ describe('SseClient with the eventsource package against an HTTP server', () => 
     token = 'good';
     const ticketed = connect({ getTicket: () => fetchSseTicket(server.url, token), maxAuthFailures: 1 } as never);
     await until(() => ticketed.status === 'open', 'open');
-    expect(server.requests.slice(3).map((r) => r.method)).toEqual(['POST', 'GET', 'POST', 'GET', 'POST', 'GET']);
+    // Each refused stream is probed with its spent ticket: 401 `ticket`, which does not count.
+    expect(server.requests.slice(3).map((r) => r.method)).toEqual(['POST', 'GET', 'HEAD', 'POST', 'GET', 'HEAD', 'POST', 'GET']);
   });
 
   it('stops on a 403 for a refused topic: one request, status error, reason forbidden', async () => {

@@ -30,6 +30,9 @@ const FORBIDDEN = 403;
 /** The server's answer to a credential it does not accept: counted toward `maxAuthFailures`. */
 const UNAUTHORIZED = 401;
 
+/** The 401 category of a ticket the server does not know (spent, expired, dropped for a newer one). */
+const TICKET_REASON = 'ticket';
+
 /** `maxAuthFailures` when not given: a fresh credential refused three times in a row will not do. */
 export const DEFAULT_MAX_AUTH_FAILURES = 3;
 
@@ -147,8 +150,13 @@ export class SseClient<TEvents extends object = SseEventMap> {
   private healthy = false;
   /** Consecutive recoveries since the last healthy connection. */
   private attempts = 0;
-  /** Consecutive 401s since a connection last opened or a ticket was obtained (`maxAuthFailures`). */
+  /**
+   * Consecutive 401s since a connection last opened or a ticket was obtained (`maxAuthFailures`);
+   * once a ticket's stream was refused for another reason than the ticket, only an opening resets it.
+   */
   private authFailures = 0;
+  /** A ticket's stream was refused with a 401 that was not the ticket's (found by `checkRefusal`), and none opened since. */
+  private ticketStreamsRefused = false;
   /** Connections opened so far: a probe's answer that comes after a newer one opened is stale. */
   private openings = 0;
   /** The `HEAD` asked after the last refusal, while no connection opened since: the share's `probe()` reuses it. */
@@ -306,7 +314,9 @@ export class SseClient<TEvents extends object = SseEventMap> {
       const ticket = await this.ask('getTicket', () => getTicket({ topics: this.topics }));
       if (ticket === undefined) return;
       // The server took the credential for this ticket: a 401 on its stream is the ticket's, not the token's.
-      this.authFailures = 0;
+      // Unless its streams keep answering 401 for another reason (a route that does not take tickets):
+      // a new ticket each round would otherwise retry such a route forever.
+      if (!this.ticketStreamsRefused) this.authFailures = 0;
       this.openSource({ ticket, shared: this.internals?.shared });
       return;
     }
@@ -390,6 +400,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
     this.openedAt = Date.now();
     this.openings += 1;
     this.authFailures = 0;
+    this.ticketStreamsRefused = false;
     this.refusalProbe = undefined;
     this.currentError = undefined;
     this.setStatus('open', 'opened');
@@ -404,11 +415,13 @@ export class SseClient<TEvents extends object = SseEventMap> {
         this.giveUp('forbidden', failure);
         return;
       }
-      // A ticket's 401 is the ticket's (spent, dropped for a newer one): its request checked the credential.
-      const mayBeAuth = !this.options.getTicket && (failure.httpStatus === undefined || failure.httpStatus === UNAUTHORIZED);
+      const mayBeAuth = failure.httpStatus === undefined || failure.httpStatus === UNAUTHORIZED;
       // A browser's EventSource does not say why: a HEAD of the same URL does (and a 401's category).
+      // With a ticket too, the spent one: the module's route answers 401 `ticket` (not counted: the
+      // ticket request checked the credential), a route that ignores tickets another reason (counted).
       const probe = mayBeAuth ? this.probeRefusal() : undefined;
-      if (mayBeAuth && !probe && failure.httpStatus === UNAUTHORIZED && this.authFailed(failure)) return;
+      // Without a probe, a ticket's 401 cannot be told apart from the ticket's own: not counted.
+      if (!this.options.getTicket && mayBeAuth && !probe && failure.httpStatus === UNAUTHORIZED && this.authFailed(failure)) return;
       this.recover('refused', failure);
       if (probe) void this.checkRefusal(probe, failure);
     } else if (this.options.getTicket) {
@@ -678,7 +691,11 @@ export class SseClient<TEvents extends object = SseEventMap> {
     return this.refusalProbe;
   }
 
-  /** What the probe found, once it answers: a 401 counts (with its category), unless a connection opened since. */
+  /**
+   * What the probe found, once it answers: a 401 counts (with its category), unless a connection
+   * opened since. With a ticket, only a 401 whose category is known and is not `ticket`: the stream
+   * refused the credential itself (a route that does not take tickets), not the spent ticket.
+   */
   private async checkRefusal(probe: Promise<ProbeAnswer | undefined>, failure: SseClientError): Promise<void> {
     const openings = this.openings;
     const answer = await probe;
@@ -686,6 +703,10 @@ export class SseClient<TEvents extends object = SseEventMap> {
     const status = answer?.status ?? failure.httpStatus;
     if (status !== UNAUTHORIZED) return;
     const reason = answer?.reason;
+    if (this.options.getTicket) {
+      if (reason === undefined || reason === TICKET_REASON) return;
+      this.ticketStreamsRefused = true;
+    }
     const found = new SseClientError(
       'connection',
       `The event stream at ${this.url} was refused: HTTP 401${reason === undefined ? '' : ` (${reason})`}`,
@@ -742,13 +763,16 @@ export class SseClient<TEvents extends object = SseEventMap> {
   private async probe(): Promise<number | undefined> {
     const url = this.sourceUrl;
     if (this.refusalProbe) return (await this.refusalProbe)?.status;
-    if (url === undefined || !this.canProbe()) return undefined;
+    if (url === undefined || this.options.getTicket || !this.canProbe()) return undefined;
     return (await this.head(url))?.status;
   }
 
-  /** Whether a `HEAD` of the stream URL can be asked: not with a ticket (its stream spent it), and only with `fetch`. */
+  /**
+   * Whether a `HEAD` of the stream URL can be asked: only with `fetch`. With a ticket, only after a
+   * refusal (`probeRefusal`): a `HEAD` looks at a ticket without spending it, and the refused stream's is spent.
+   */
   private canProbe(): boolean {
-    return !this.options.getTicket && typeof (globalThis as { fetch?: unknown }).fetch === 'function';
+    return typeof (globalThis as { fetch?: unknown }).fetch === 'function';
   }
 
   private async head(url: string): Promise<ProbeAnswer | undefined> {

@@ -40,7 +40,8 @@ export type SseStatus = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'err
  *   EventSource implementation that reports the status (not the browser's). Retrying would
  *   get the same answer;
  * - `unauthorized` (to `unauthorized`): `maxAuthFailures` consecutive 401s (the ticket request's,
- *   the stream's as the EventSource reports it or the client's `HEAD` finds it);
+ *   the stream's as the EventSource reports it or the client's `HEAD` finds it; with
+ *   `getTicket`, a stream's only when its category is not `ticket`);
  * - `unsupported` (to `error`): only `useSSE`'s `statusReason`, when the client could not be created (no EventSource);
  * - `closed` (to `closed`): `close()` was called (and `useSSE`'s `statusReason` when it is disabled or has no url).
  *
@@ -210,11 +211,13 @@ export interface SseClientOptions<TEvents extends object = SseEventMap> {
    * `unauthorized` and an `SseClientError` (code `unauthorized`, `reason` the server's category when
    * it said) instead of retrying. Counted: a 401 to the ticket request (`fetchSseTicket` rejects so),
    * and a 401 to the stream itself, as the EventSource reports it, or as the client's `HEAD` of the
-   * stream URL finds it after a browser's EventSource failed without saying why (not with
-   * `getTicket`: a ticket is spent by its stream, and a ticket's 401 is not the credential's). Every
+   * stream URL finds it after a browser's EventSource failed without saying why. With `getTicket`,
+   * a refused stream is asked a `HEAD` with its spent ticket: a 401 `ticket` (the ticket's own) does
+   * not count, another category does (a route whose guard takes no tickets answers `missing`). Every
    * attempt uses the freshest credential the client can get (`getToken()` / `getTicket()` are asked
-   * again; a fixed `token` is reused). A connection that opens, or a ticket obtained, resets the
-   * count. Default 3; at least 1; `Infinity` retries 401s like any refusal (up to `maxRecoveries`).
+   * again; a fixed `token` is reused). A connection that opens resets the count, and a ticket obtained
+   * too unless a ticket's stream was refused for another reason since. Default 3; at least 1;
+   * `Infinity` retries 401s like any refusal (up to `maxRecoveries`).
    */
   maxAuthFailures?: number;
   /** EventSource implementation; defaults to `globalThis.EventSource`. */
