@@ -39,8 +39,9 @@ type StreamHandler = (...args: any[]) => Observable<MessageEvent> | PromiseLike<
  * reloaded page resume, since EventSource cannot set headers), with a replay of
  * what was missed or a `reset`. Give it the `request` (it also tells a HEAD at
  * the call); a stream the handler made without it reads the request the sink
- * subscribes it for. `lastEventId: null` starts from now whatever the request
- * says, and a non-empty `lastEventId` overrides it.
+ * subscribes it for, and a stream made outside the handler (one shared by the
+ * route's requests) never does. `lastEventId: null` starts from now whatever the
+ * request says, and a non-empty `lastEventId` overrides it.
  *
  * Guards, pipes, interceptors and exception filters apply as on any route: a
  * handler that throws (or a stream that fails as it is subscribed, such as

@@ -62,6 +62,14 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    * }
    * ```
    *
+   * Without `request`, an `@SseRoute()` route's request stands in only for a stream
+   * its handler made (this call while the handler ran, before its result reached the
+   * sink) and the sink subscribes as it subscribes the handler's Observable. Any other
+   * stream (made before the handler, such as one shared by the route's requests through
+   * `share()`, or made as the sink subscribes, by a lifecycle listener or a `switchMap`)
+   * starts from now and is never held for a route's request or reported `slow_client`;
+   * a stream a handler makes and keeps for later requests is its first request's.
+   *
    * Give it the route's `request` (on Nest's `@Sse()`, which subscribes a HEAD's
    * Observable as a GET's, only the request tells a HEAD): a HEAD is then answered
    * by this call, which throws the 429 (or the 503 once shutdown began) at once,
@@ -85,6 +93,8 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    * awaits it before any byte. Without a cluster transport, the same as `stream()`.
    * It resumes as `stream()` does, from the request, read when it is subscribed:
    * `return this.sse.openStream(user.userId, { request, expiresAt: user.expiresAt })`.
+   * Without `request`, by `stream()`'s rule: the `@SseRoute()` sink's request stands in
+   * only for a stream the route's handler made, never for one shared by its requests.
    *
    * The slot belongs to the stream: its one subscription claims it and its end
    * gives it back. Give it the route's `request`: for a HEAD it then takes no slot
@@ -252,7 +262,8 @@ export interface SseStreamOptions {
    * not empty, else its `lastEventId` query parameter, which `@nest-sse/client`
    * and a reloaded page use since EventSource cannot set headers; a repeated
    * parameter is a malformed id, answered with a `reset`), read when the stream
-   * is subscribed: the `request` below, or else the `@SseRoute()` sink's.
+   * is subscribed: the `request` below, or else the `@SseRoute()` sink's, for a
+   * stream the route's handler made (see `SseService.stream()`).
    * A non-empty string overrides the request; `null` starts from now whatever
    * the request says; an empty string counts as left out.
    */
@@ -273,8 +284,10 @@ export interface SseStreamOptions {
    * answer it with their checks alone (429 or 503, not counted as refused
    * streams), take no slot and return a stream that ends at once. On an
    * `@SseRoute()` route the sink's request stands in for the first two when it
-   * is left out (for a stream subscribed as the sink subscribes the handler's
-   * Observable, not later); Nest's `@Sse()` knows the request only from here.
+   * is left out, for a stream the route's handler made and the sink subscribes as
+   * it subscribes the handler's Observable (not later, and never a stream made
+   * outside the handler and shared by its requests: see `SseService.stream()`);
+   * Nest's `@Sse()` knows the request only from here.
    */
   request?: object;
   /**
