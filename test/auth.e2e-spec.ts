@@ -266,9 +266,13 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       const noToken = await post();
       expect(noToken.status).toBe(401);
       expect(await noToken.json()).toMatchObject({ reason: 'missing' });
+      expect(noToken.headers.get('sse-auth-reason')).toBe('missing');
+      const otherScheme = await post('Basic dXNlcjpwYXNz');
+      expect([otherScheme.status, otherScheme.headers.get('sse-auth-reason')]).toEqual([401, 'missing']);
       const expired = await post(`Bearer ${signToken('tess', { exp: Math.floor(Date.now() / 1000) - 10 })}`);
       expect(expired.status).toBe(401);
       expect(await expired.json()).toMatchObject({ message: 'Token expired', reason: 'expired' });
+      expect(expired.headers.get('sse-auth-reason')).toBe('expired');
 
       const { ticket } = (await (await post(`Bearer ${signToken('tess')}`)).json()) as { ticket: string };
       expect((await rawGet(`${stream}?ticket=${ticket}`)).status).toBe(200);

@@ -48,6 +48,40 @@ class AuditedSseAuthGuard extends SseAuthGuard {
   }
 }
 
+/**
+ * A subclass with a `tickets` field of its own (a service of the app's, nothing to do with stream tickets):
+ * the base class's injected ticket service must neither collide with it (TS2415) nor overwrite it after the
+ * constructor (Nest's property injection). It takes tickets (acceptsTickets) and notes every user in it.
+ */
+@Injectable()
+class TicketLedger {
+  readonly noted: string[] = [];
+  note(entry: string): void {
+    this.noted.push(entry);
+  }
+}
+@Injectable()
+class LedgerSseAuthGuard extends SseAuthGuard {
+  constructor(
+    verifier: SseTokenVerifier,
+    private readonly tickets: TicketLedger,
+  ) {
+    super(verifier);
+  }
+  protected override acceptsTickets(): boolean {
+    return true;
+  }
+  protected override async resolveUser(...args: Parameters<SseAuthGuard['resolveUser']>): Promise<SseUser> {
+    const user = await super.resolveUser(...args);
+    this.tickets.note(`token:${user.userId}`);
+    return user;
+  }
+  protected override resolveTicketUser(...[grant]: Parameters<SseAuthGuard['resolveTicketUser']>): SseUser {
+    this.tickets.note(`ticket:${grant.user.userId}`);
+    return grant.user;
+  }
+}
+
 /** Who may follow a job: everyone but the user 'outsider'. */
 @SseTopic('jobs/:id')
 class JobTopics implements SseTopicPolicy<{ id: string }> {
@@ -80,6 +114,13 @@ class JobEventsController {
     return this.sse.openStream(user.userId, { request, expiresAt: user.expiresAt });
   }
 
+  /** A subclass with its own `tickets` field. */
+  @SseRoute(':id/ledger')
+  @UseGuards(LedgerSseAuthGuard)
+  ledger(@SseStreamUser() user: SseUser, @Req() request: object) {
+    return this.sse.openStream(user.userId, { request, expiresAt: user.expiresAt });
+  }
+
   /** The app's own ticket route (for `route: false`): the token in Authorization: Bearer. */
   @Post('stream-ticket')
   @HttpCode(200)
@@ -90,7 +131,7 @@ class JobEventsController {
   }
 }
 
-@Module({ controllers: [JobEventsController], providers: [Audit, AuditedSseAuthGuard, JobTopics] })
+@Module({ controllers: [JobEventsController], providers: [Audit, AuditedSseAuthGuard, TicketLedger, LedgerSseAuthGuard, JobTopics] })
 class JobsModule {}
 
 async function start(adapter: (typeof ADAPTERS)[number], options: Partial<SseModuleOptions>, extras: SseModuleExtras = {}): Promise<RunningApp> {
@@ -217,6 +258,19 @@ describe.each(ADAPTERS)("tickets on an app's own route guarded by SseAuthGuard (
       const stream = await openRaw(`${server.baseUrl}/api/events?ticket=${ticket}`);
       stream.destroy();
       expect(stream.status).toBe(200);
+    });
+    it("a subclass with a private readonly tickets field of its own (constructor(verifier, tickets) { super(verifier) }) keeps it: tokens and tickets open, its hooks reach its own service", async () => {
+      const ledger = server.app.get(TicketLedger);
+      const withToken = await openRaw(`${server.baseUrl}/jobs/7/ledger?token=${signToken('led')}`);
+      withToken.destroy();
+      expect(withToken.status).toBe(200);
+      const ticket = await issue('led');
+      const withTicket = await openRaw(own(ticket, '7/ledger'));
+      withTicket.destroy();
+      expect(withTicket.status).toBe(200);
+      expect(ledger.noted).toEqual(expect.arrayContaining(['token:led', 'ticket:led']));
+      // Spent there, once.
+      expectInvalidTicket(await rawGet(own(ticket, '7/ledger')));
     });
   });
 

@@ -10,6 +10,7 @@ export { SseAuthGuard, type SseAuthRequest } from './sse-auth.guard.js';
 export { SseTicketService } from './sse-ticket.service.js';
 export type { SseIssuedTicket, SseTicketGrant, SseTicketStore, SseTicketStoreOptions } from './sse-ticket-store.interface.js';
 export { MemoryTicketStore } from './memory-ticket.store.js';
+export { newTicket } from './sse-ticket.format.js';
 export { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
 export { SseStreamUser } from './sse-stream-user.decorator.js';
 export { SseRoute, type SseRouteOptions } from './sse-route.decorator.js';

@@ -1,11 +1,5 @@
-import {
-  isTicketFormat,
-  newTicket,
-  type SseIssuedTicket,
-  type SseTicketGrant,
-  type SseTicketStore,
-  type SseTicketStoreOptions,
-} from './sse-ticket-store.interface.js';
+import type { SseIssuedTicket, SseTicketGrant, SseTicketStore, SseTicketStoreOptions } from './sse-ticket-store.interface.js';
+import { isTicketFormat, newTicket } from './sse-ticket.format.js';
 import type { SseTokenClaims } from './sse-token.verifier.js';
 
 const NO_CLAIMS: SseTokenClaims = Object.freeze({});

@@ -1,11 +1,20 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { exposeAuthReason } from './sse-auth-reason.header.js';
 import type { SseTicketGrant } from './sse-ticket-store.interface.js';
-import { SSE_CLAIMS_KEY, SseTicketService } from './sse-ticket.service.js';
+import { SseTicketService } from './sse-ticket.service.js';
 import { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
-import { SSE_USER_KEY, type SseUser } from './sse-user.js';
+import { SSE_CLAIMS_KEY, SSE_USER_KEY, type SseUser } from './sse-user.js';
 import { isUserId } from './sse-wire.rules.js';
 import { SseUnauthorizedError } from './sse.exceptions.js';
+
+/**
+ * Where Nest puts `SseTicketService` on the guard (property injection, after the
+ * constructor): a symbol of this file, not public, so that no subclass's own
+ * fields (a `tickets` of its own, say) can collide with it.
+ */
+export const SSE_TICKETS = Symbol('sseTickets');
+/** The one path by which both guards authenticate a request by its ticket (not public). */
+export const SSE_REDEEM_TICKET = Symbol('sseRedeemTicket');
 
 /**
  * What the guard reads from a request (Express's and Fastify's both have it),
@@ -28,10 +37,11 @@ export interface SseAuthRequest {
  * injects):
  *
  * ```ts
- * @Sse('orders/events')
+ * @SseRoute('orders/events')
  * @UseGuards(SseAuthGuard)
- * events(@SseStreamUser() user: SseUser) {
- *   return this.sse.stream(user.userId, { expiresAt: user.expiresAt });
+ * events(@SseStreamUser() user: SseUser, @Req() request: Request) {
+ *   // request: the stream resumes from the client's Last-Event-ID (or ?lastEventId=), as the module's route does
+ *   return this.sse.openStream(user.userId, { request, expiresAt: user.expiresAt });
  * }
  * ```
  *
@@ -74,23 +84,21 @@ export interface SseAuthRequest {
 export class SseAuthGuard implements CanActivate {
   /**
    * Set by Nest after construction (a property, so a subclass's constructor stays
-   * `super(verifier)`); absent in a guard made with `new`, which then takes no tickets.
+   * `super(verifier)`; keyed by a private symbol, so a subclass's own fields are
+   * its own); absent in a guard made with `new`, which then takes no tickets.
    */
   @Optional()
   @Inject(SseTicketService)
-  protected readonly tickets?: SseTicketService;
+  private readonly [SSE_TICKETS]?: SseTicketService;
 
   constructor(protected readonly verifier: SseTokenVerifier) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     try {
       const request = context.switchToHttp().getRequest<SseAuthRequest>();
-      if (this.tickets !== undefined && carriesTicket(request) && this.acceptsTickets(request)) {
-        const grant = await this.tickets.redeem(request.query!.ticket, request);
-        if (grant.topics.length > 0) {
-          throw new SseUnauthorizedError('Invalid ticket: bound to topics, it opens the module\'s stream route only', 'ticket');
-        }
-        request[SSE_USER_KEY] = checkedUser(await this.resolveTicketUser(grant, request));
+      if (this[SSE_TICKETS] !== undefined && carriesTicket(request) && this.acceptsTickets(request)) {
+        // A ticket bound to topics opens the module's route only: an own route picks its topics itself.
+        await this[SSE_REDEEM_TICKET](request, request.query!.ticket, { acceptTopics: false });
         return true;
       }
       const token = await this.extractToken(request);
@@ -105,6 +113,23 @@ export class SseAuthGuard implements CanActivate {
       exposeAuthReason(context, err);
       throw err;
     }
+  }
+
+  /**
+   * Authenticates `request` by `ticket` (spent; a `HEAD` only looks) and leaves its user on it, as
+   * `resolveTicketUser` gives it and checked as every user is; returns the grant. Both guards' one
+   * path: the module's route (which subscribes a ticket's topics: `acceptTopics`) and own routes.
+   */
+  protected async [SSE_REDEEM_TICKET](
+    request: SseAuthRequest,
+    ticket: unknown,
+    options: { acceptTopics: boolean },
+  ): Promise<SseTicketGrant> {
+    const tickets = this[SSE_TICKETS];
+    if (tickets === undefined) throw new Error('SseAuthGuard: no SseTicketService (a guard made with new takes no tickets)');
+    const grant = await tickets.redeem(ticket, request, options);
+    request[SSE_USER_KEY] = checkedUser(await this.resolveTicketUser(grant, request));
+    return grant;
   }
 
   /**

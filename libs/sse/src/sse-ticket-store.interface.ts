@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { SseTokenClaims } from './sse-token.verifier.js';
 import type { SseUser } from './sse-user.js';
 
@@ -70,7 +69,10 @@ export interface SseTicketStoreOptions {
  * @publicApi
  */
 export interface SseTicketStore {
-  /** A new ticket (`newTicket()`) for `grant`, making room by replacement rather than refusing. */
+  /**
+   * A new ticket for `grant` (`newTicket()`: 256 random bits, 43 URL-safe characters; the guards refuse any
+   * other shape without a lookup), making room by replacement rather than refusing.
+   */
   issue(grant: SseTicketGrant): SseIssuedTicket | Promise<SseIssuedTicket>;
   /**
    * The grant of a ticket issued for `scope`, at most once across everything
@@ -83,19 +85,4 @@ export interface SseTicketStore {
    * which answers what its `GET` would and opens nothing). Changes nothing.
    */
   peek(ticket: string, scope: string): SseTicketGrant | undefined | Promise<SseTicketGrant | undefined>;
-}
-
-/** Random bytes in a ticket: 256 bits, 43 URL-safe characters (base64url, no padding). */
-const TICKET_BYTES = 32;
-/** What a ticket looks like; anything else (a JWT, with its dots) is refused without a lookup. */
-const TICKET_FORMAT = /^[A-Za-z0-9_-]{43}$/;
-
-/** A new ticket: 256 random bits, 43 URL-safe characters. */
-export function newTicket(): string {
-  return randomBytes(TICKET_BYTES).toString('base64url');
-}
-
-/** Whether `value` can be a ticket at all (stores look nothing else up). */
-export function isTicketFormat(value: string): boolean {
-  return TICKET_FORMAT.test(value);
 }

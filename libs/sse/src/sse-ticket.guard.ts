@@ -1,6 +1,6 @@
 import { BadRequestException, type ExecutionContext, Injectable } from '@nestjs/common';
 import { exposeAuthReason } from './sse-auth-reason.header.js';
-import { readBearer, SseAuthGuard, type SseAuthRequest } from './sse-auth.guard.js';
+import { readBearer, SSE_REDEEM_TICKET, SseAuthGuard, type SseAuthRequest } from './sse-auth.guard.js';
 import { SseTokenVerifier } from './sse-token.verifier.js';
 import { SseTopicAuthorizer } from './sse-topic.authorizer.js';
 import { type SseRefusalReason, SseStatsCollector } from './sse-stats.collector.js';
@@ -59,12 +59,11 @@ export class SseTicketGuard extends SseAuthGuard {
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<TicketRequest>();
-    if (request.method === 'POST') return this.admit(request, context);
     try {
       return await this.admit(request, context);
     } catch (err) {
       // A stream refused before any byte, counted by why (a ticket request is not a stream).
-      const reason = REFUSAL_BY_STATUS[(err as { getStatus?: () => number })?.getStatus?.() ?? 0];
+      const reason = request.method === 'POST' ? undefined : REFUSAL_BY_STATUS[(err as { getStatus?: () => number })?.getStatus?.() ?? 0];
       if (reason) this.stats.refused[reason]++;
       exposeAuthReason(context, err);
       throw err;
@@ -89,9 +88,8 @@ export class SseTicketGuard extends SseAuthGuard {
     }
     // A HEAD opens no stream, so it spends none: it checks the ticket as its GET would
     // (the client's probe after a refusal, a link checker), and the GET still opens.
-    const { user, topics } = await this.tickets!.redeem(ticket, request);
-    request[SSE_USER_KEY] = user;
-    return this.subscribe(request, user, topics);
+    const { topics } = await this[SSE_REDEEM_TICKET](request, ticket, { acceptTopics: true });
+    return this.subscribe(request, request[SSE_USER_KEY]!, topics);
   }
 
   /** Authorises the topics (again, for a ticket: its user may have lost access since) and leaves them for the handler. */

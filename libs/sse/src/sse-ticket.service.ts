@@ -2,13 +2,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { SseAuthRequest } from './sse-auth.guard.js';
 import type { SseIssuedTicket, SseTicketGrant, SseTicketStore } from './sse-ticket-store.interface.js';
 import { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
-import { SSE_USER_KEY } from './sse-user.js';
+import { SSE_CLAIMS_KEY, SSE_USER_KEY } from './sse-user.js';
 import { checkTopics } from './sse-wire.rules.js';
 import { SseTicketsUnavailableError, SseTopicInvalidError, SseTransportError, SseUnauthorizedError } from './sse.exceptions.js';
 import { SSE_TICKET_SCOPE, SSE_TICKET_STORE } from './sse.tokens.js';
-
-/** Where `SseAuthGuard` leaves the claims of the token it verified: what a ticket issued for the request keeps (`jwt.isRevoked`). */
-export const SSE_CLAIMS_KEY = Symbol('sseClaims');
 
 /** One message for every ticket that cannot be used: a client learns nothing by probing. */
 export const INVALID_TICKET = 'Invalid ticket: unknown, expired or already used';
@@ -76,16 +73,22 @@ export class SseTicketService {
   /**
    * The grant of a ticket, spent (a `HEAD` only looks: `peek`), or a 401 for a
    * ticket that cannot be used (unknown, used, replaced, expired, another
-   * module's, not one string) or whose token expired or was revoked since it
-   * was issued; a 503 while the store cannot be reached.
+   * module's, not one string), whose token expired or was revoked since it
+   * was issued, or that is bound to topics (`POST <path>?topic=`) unless
+   * `acceptTopics` (the module's route, which subscribes them; a route that
+   * picks its topics itself refuses them, spent); a 503 while the store cannot
+   * be reached. The guards' one path to tickets (`SseAuthGuard`).
    */
-  async redeem(ticket: unknown, request: { method?: string }): Promise<SseTicketGrant> {
+  async redeem(ticket: unknown, request: { method?: string }, options: { acceptTopics?: boolean } = {}): Promise<SseTicketGrant> {
     // A repeated parameter arrives as an array: not a ticket.
     const grant =
       typeof ticket !== 'string'
         ? undefined
         : await this.ask(() => (request.method === 'HEAD' ? this.store.peek(ticket, this.scope) : this.store.redeem(ticket, this.scope)));
     if (!grant) throw new SseUnauthorizedError(INVALID_TICKET, 'ticket');
+    if (grant.topics.length > 0 && !options.acceptTopics) {
+      throw new SseUnauthorizedError("Invalid ticket: bound to topics, it opens the module's stream route only", 'ticket');
+    }
     this.verifier.assertNotExpired(grant.user);
     await this.verifier.assertNotRevoked(grant.claims);
     return grant;

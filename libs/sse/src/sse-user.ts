@@ -21,3 +21,9 @@ export interface SseUser {
  * @publicApi
  */
 export const SSE_USER_KEY = 'sseUser';
+
+/**
+ * Where `SseAuthGuard` leaves the claims of the token it verified (not public): what a ticket issued for the
+ * request keeps (`SseTicketService.issue()`, for `jwt.isRevoked` at redemption).
+ */
+export const SSE_CLAIMS_KEY = Symbol('sseClaims');

@@ -3,9 +3,12 @@ import { hasRedisServer, startRedisServer, type TestRedisServer } from '../../..
 import type { SseTicketGrant, SseTicketStoreOptions } from '../sse-ticket-store.interface.js';
 import { SseTicketService } from '../sse-ticket.service.js';
 import type { SseTokenVerifier } from '../sse-token.verifier.js';
+import { SSE_CLAIMS_KEY } from '../sse-user.js';
 import { SseTicketsUnavailableError, SseTransportError } from '../sse.exceptions.js';
 import type { SseDeliveryTarget } from '../transport/sse-transport.interface.js';
-import type { RedisTicketStore } from './redis-ticket.store.js';
+import { RedisTicketStore } from './redis-ticket.store.js';
+import { resolveRedisTransportOptions } from './redis-transport.options.js';
+import { defineScripts, type RedisScripts } from './redis.scripts.js';
 import { RedisSseTransport } from './redis.transport.js';
 
 const SCOPE = '/api/events';
@@ -63,9 +66,48 @@ describeRedis('RedisTicketStore (RedisSseTransport.createTicketStore)', () => {
     prefix = `tkt${++prefixes}:`;
   });
 
+  const clients: Redis[] = [];
   afterEach(async () => {
     await Promise.all(open.splice(0).map((t) => t.close()));
+    for (const client of clients.splice(0)) client.disconnect();
   });
+
+  /**
+   * A store whose every issue runs the issue script twice with the same arguments, as ioredis does when it
+   * sends a command again after a reconnect (the first run's answer was lost with the connection).
+   */
+  async function replayingStore(options: Partial<SseTicketStoreOptions> = {}): Promise<RedisTicketStore> {
+    const client = defineScripts(new Redis(server.url, { maxRetriesPerRequest: null }));
+    clients.push(client);
+    await new Promise((resolve) => client.once('ready', resolve));
+    const replaying = new Proxy(client, {
+      get(target, key) {
+        if (key === 'sseTicketIssue') {
+          return async (...args: (string | number)[]) => {
+            await target.sseTicketIssue(...args);
+            return target.sseTicketIssue(...args);
+          };
+        }
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as Redis & RedisScripts;
+    const { keys } = resolveRedisTransportOptions({ redis: server.url, keyPrefix: prefix });
+    return new RedisTicketStore(replaying, keys, { ...DEFAULTS, ...options });
+  }
+
+  /** The counts agree with the tickets: each holder's count is what its own set holds, and they add up to all. */
+  async function expectConsistentCounts(): Promise<void> {
+    const holders = await inspect.zrange(`${prefix}tkh`, 0, -1, 'WITHSCORES');
+    const counted: Record<string, number> = {};
+    const held: Record<string, number> = {};
+    for (let i = 0; i < holders.length; i += 2) {
+      counted[holders[i]!] = Number(holders[i + 1]);
+      held[holders[i]!] = await inspect.zcard(`${prefix}tku:${holders[i]}`);
+    }
+    expect(counted).toEqual(held);
+    expect(Object.values(counted).reduce((a, b) => a + b, 0)).toBe(await inspect.zcard(`${prefix}tks`));
+  }
 
   afterAll(async () => {
     inspect?.disconnect();
@@ -157,6 +199,62 @@ describeRedis('RedisTicketStore (RedisSseTransport.createTicketStore)', () => {
     expect(await inspect.zcard(`${prefix}tkh`)).toBe(0);
   });
 
+  it('an issue replayed by ioredis (the script run twice with the same arguments) counts its ticket once and makes room once: the caps hold', async () => {
+    const store = await replayingStore({ maxOutstanding: 2, maxPerUser: 5 });
+    const tickets = [];
+    for (const userId of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']) tickets.push(await store.issue(grant(userId)));
+    expect(await inspect.zcard(`${prefix}tks`)).toBe(2);
+    await expectConsistentCounts();
+    // Two stand, the newest among them (each replacement took one ticket: ties go to the id that sorts last, so
+    // 'a' keeps its own); a replay did not make room a second time at their expense.
+    const kept = [];
+    for (const t of tickets) kept.push(await redeems(store, t.ticket));
+    expect(kept).toEqual([true, false, false, false, false, false, false, true]);
+    // Per user too: a replayed issue is not a second ticket of the user's.
+    const own = await replayingStore({ maxPerUser: 2 });
+    const mine = [await own.issue(grant('pat')), await own.issue(grant('pat'))];
+    expect(await inspect.zcard(`${prefix}tku:pat`)).toBe(2);
+    expect([await redeems(own, mine[0]!.ticket), await redeems(own, mine[1]!.ticket)]).toEqual([true, true]);
+    await expectConsistentCounts();
+  });
+
+  it('a holder counted with no tickets of its own (a drifted count) is cleared, and the globally oldest ticket goes instead: the cap holds', async () => {
+    const store = await instance({ maxOutstanding: 2, maxPerUser: 5 });
+    const first = await store.issue(grant('ann'));
+    const second = await store.issue(grant('bo'));
+    await inspect.zadd(`${prefix}tkh`, 9, 'ghost');
+    const third = await store.issue(grant('cy'));
+    expect(await inspect.zcard(`${prefix}tks`)).toBe(2);
+    expect(await inspect.zscore(`${prefix}tkh`, 'ghost')).toBeNull();
+    expect([await redeems(store, first.ticket), await redeems(store, second.ticket), await redeems(store, third.ticket)]).toEqual([false, true, true]);
+    await expectConsistentCounts();
+  });
+
+  it("never shortens the shared sets' expiry: an instance with a shorter ttlMs leaves them to the longest ticket's deadline", async () => {
+    const long = await instance({ ttlMs: 60_000 });
+    const short = await instance({ ttlMs: 1_000 });
+    await long.issue(grant('lia'));
+    await short.issue(grant('lia'));
+    for (const key of ['tks', 'tkh', 'tku:lia']) {
+      expect({ key, longEnough: (await inspect.pttl(`${prefix}${key}`)) > 50_000 }).toEqual({ key, longEnough: true });
+    }
+    // And lengthens them for a longer one.
+    await instance({ ttlMs: 1_000 }).then((s) => s.issue(grant('mo')));
+    expect(await inspect.pttl(`${prefix}tku:mo`)).toBeLessThanOrEqual(1_000);
+    await long.issue(grant('mo'));
+    expect(await inspect.pttl(`${prefix}tku:mo`)).toBeGreaterThan(50_000);
+  });
+
+  it('an issue sweeps at most 100 expired tickets (one script stays short); later issues sweep the rest', async () => {
+    const store = await instance();
+    const expired = Array.from({ length: 150 }, (_, i) => [1, `${String(i).padStart(43, 'x')}:gone`] as const);
+    await inspect.zadd(`${prefix}tks`, ...expired.flat());
+    await store.issue(grant('sid'));
+    expect(await inspect.zcard(`${prefix}tks`)).toBe(51);
+    await store.issue(grant('sid'));
+    expect(await inspect.zcard(`${prefix}tks`)).toBe(2);
+  });
+
   it('peek (a HEAD) gives what redeem would, spends nothing and keeps the ticket its place; a redeemed ticket then peeks as nothing', async () => {
     const [a, b] = [await instance({ maxPerUser: 2 }), await instance({ maxPerUser: 2 })];
     const first = await a.issue(grant('pia', ['jobs/1']));
@@ -216,4 +314,50 @@ describeRedis('RedisTicketStore (RedisSseTransport.createTicketStore)', () => {
     }
     expect(await redeems(store, fresh)).toBe(true);
   }, 30_000);
+
+  it('an error reply (READONLY: a replica of a dead master) is SseTransportError with a fixed message (no arguments), which SseTicketService answers 503; the ticket is not spent', async () => {
+    const store = await instance();
+    const { ticket } = await store.issue(grant('eve'));
+    const service = new SseTicketService(store, SCOPE, {} as SseTokenVerifier);
+    await inspect.replicaof('127.0.0.1', 1);
+    try {
+      const issuing = await store.issue(grant('eve')).catch((err: unknown) => err);
+      expect(issuing).toBeInstanceOf(SseTransportError);
+      expect((issuing as Error).message).toBe('Redis refused a ticket command (READONLY)');
+      const redeeming = await store.redeem(ticket, SCOPE).catch((err: unknown) => err);
+      expect(redeeming).toBeInstanceOf(SseTransportError);
+      expect((redeeming as Error).message).toBe('Redis refused a ticket command (READONLY)');
+      await expect(service.redeem(ticket, { method: 'GET' })).rejects.toMatchObject({ status: 503 });
+      await expect(service.issue({ headers: {}, sseUser: { userId: 'eve' }, [SSE_CLAIMS_KEY]: {} } as never)).rejects.toMatchObject({ status: 503 });
+    } finally {
+      await inspect.replicaof('NO', 'ONE');
+    }
+    expect(await redeems(store, ticket)).toBe(true);
+  });
+
+  it('an error reply (OOM: maxmemory 1, noeviction) refuses an issue with SseTransportError, a 503 from SseTicketService', async () => {
+    const store = await instance();
+    const service = new SseTicketService(store, SCOPE, {} as SseTokenVerifier);
+    await inspect.config('SET', 'maxmemory-policy', 'noeviction');
+    await inspect.config('SET', 'maxmemory', '1');
+    try {
+      const issuing = await store.issue(grant('oom')).catch((err: unknown) => err);
+      expect(issuing).toBeInstanceOf(SseTransportError);
+      expect((issuing as Error).message).toBe('Redis refused a ticket command (OOM)');
+      await expect(service.issue({ headers: {}, sseUser: { userId: 'oom' }, [SSE_CLAIMS_KEY]: {} } as never)).rejects.toMatchObject({ status: 503 });
+    } finally {
+      await inspect.config('SET', 'maxmemory', '0');
+    }
+    expect(await redeems(store, (await store.issue(grant('oom'))).ticket)).toBe(true);
+  });
+
+  it('after SCRIPT FLUSH (Redis lost its script cache) tickets still issue and redeem: ioredis sends the script again', async () => {
+    const store = await instance();
+    const { ticket } = await store.issue(grant('fay'));
+    await inspect.script('FLUSH');
+    expect(await redeems(store, ticket)).toBe(true);
+    await inspect.script('FLUSH');
+    const again = await store.issue(grant('fay'));
+    expect(await redeems(store, again.ticket)).toBe(true);
+  });
 });

@@ -1,13 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import {
-  isTicketFormat,
-  newTicket,
-  type SseIssuedTicket,
-  type SseTicketGrant,
-  type SseTicketStore,
-  type SseTicketStoreOptions,
-} from '../sse-ticket-store.interface.js';
+import type { SseIssuedTicket, SseTicketGrant, SseTicketStore, SseTicketStoreOptions } from '../sse-ticket-store.interface.js';
+import { isTicketFormat, newTicket } from '../sse-ticket.format.js';
 import { SseTransportError } from '../sse.exceptions.js';
 import { answered } from './redis-presence.js';
 import type { RedisScripts } from './redis.scripts.js';
@@ -31,8 +25,9 @@ import type { RedisSseKeys } from './redis-transport.options.js';
  * Redis holds the SHA-256 of each ticket, never the ticket, nor (without
  * `jwt.isRevoked`) the token's claims. While Redis is unreachable every call
  * throws `SseTransportError` at once (a 503 for the request, which the client
- * retries), and one that gets no answer within 2 s too; such a redemption may
- * still have spent the ticket, which the client then replaces.
+ * retries), and one that gets no answer within 2 s, or an error reply (READONLY,
+ * OOM, MISCONF, LOADING...), too; such a redemption may still have spent the
+ * ticket, which the client then replaces.
  */
 export class RedisTicketStore implements SseTicketStore {
   constructor(
@@ -48,7 +43,7 @@ export class RedisTicketStore implements SseTicketStore {
     const { user, scope, topics } = grant;
     const claims = this.limits.keepClaims ? grant.claims : {};
     const { keys } = this;
-    await answered(
+    await reply(
       this.client.sseTicketIssue(
         keys.allTickets,
         keys.ticketHolders,
@@ -81,7 +76,7 @@ export class RedisTicketStore implements SseTicketStore {
     this.assertReachable();
     const hash = hashOf(ticket);
     const { keys } = this;
-    const found = await answered(
+    const found = await reply(
       this.client.sseTicketRedeem(
         keys.allTickets,
         keys.ticketHolders,
@@ -101,6 +96,23 @@ export class RedisTicketStore implements SseTicketStore {
   /** Refused at once while Redis is away: a command would wait in the offline queue for it. */
   private assertReachable(): void {
     if (this.client.status !== 'ready') throw new SseTransportError('Redis is unreachable: stream tickets cannot be issued or checked');
+  }
+}
+
+/**
+ * A script's answer; any failure is `SseTransportError` (a 503 the client retries): no answer within 2 s, and
+ * every error reply too (READONLY after a failover, OOM, MISCONF, LOADING while Redis loads its data...), which
+ * would otherwise be a 500. Its message is fixed, with at most Redis's error code: never the command's
+ * arguments (hashes, user ids, claims). A NOSCRIPT (Redis lost its script cache) never gets here: ioredis sends
+ * the script again.
+ */
+async function reply<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await answered(call);
+  } catch (err) {
+    if (err instanceof SseTransportError) throw err;
+    const code = /^[A-Z]{2,16}(?=\s|$)/.exec(String((err as Error)?.message ?? ''))?.[0];
+    throw new SseTransportError(`Redis refused a ticket command${code ? ` (${code})` : ''}`);
   }
 }
 

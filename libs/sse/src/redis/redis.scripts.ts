@@ -235,6 +235,9 @@ const COUNT = `${NOW}
 return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 `;
 
+/** Expired tickets an issue sweeps at most: one script stays short however many expired at once. */
+const TICKET_SWEEP_LIMIT = 100;
+
 /**
  * Stream tickets (RedisTicketStore). Per ticket, keyed by the SHA-256 of the ticket (Redis never holds a ticket
  * itself): a hash `u` user id, `d` deadline (µs, Redis's clock), `s` scope, `g` the grant's JSON, expiring with
@@ -258,32 +261,48 @@ end
 
 /**
  * KEYS: all, holders, the user's tickets, the new ticket's hash key. ARGV: ticket key prefix, user tickets key
- * prefix, user id, hash, ttl ms, maxPerUser, maxOutstanding, scope, grant JSON. Sweeps the expired, makes room by
+ * prefix, user id, hash, ttl ms, maxPerUser, maxOutstanding, scope, grant JSON. Sweeps the expired (at most
+ * SWEEP_LIMIT per issue: the rest go with later issues, and each ticket's own key expires anyway), makes room by
  * replacement (the user's oldest past maxPerUser, else past maxOutstanding the oldest of a user holding the most),
  * then adds the ticket; never refuses. Returns the tickets held after it.
+ *
+ * Idempotent: ioredis sends a command again when the connection dropped before its answer, so the same issue may
+ * run twice. A replay finds the ticket's key and makes no room again, and the ticket is counted only when `ZADD
+ * all` added it. A holder counted with no tickets of its own (a count that drifted) is cleared, and the globally
+ * oldest ticket goes instead. The sets' expiry is only ever lengthened (instances may run different ttlMs; PTTL
+ * compared here rather than PEXPIRE GT, which needs Redis 7).
  */
 const TICKET_ISSUE = `${TICKETS}
 local all, holders, own = KEYS[1], KEYS[2], KEYS[3]
 local ticketPrefix, userPrefix, userId, hash = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ttl, maxPerUser, maxOutstanding = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-for _, member in ipairs(redis.call('ZRANGEBYSCORE', all, '-inf', now)) do
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', all, '-inf', now, 'LIMIT', 0, ${TICKET_SWEEP_LIMIT})) do
   drop(all, holders, ticketPrefix, userPrefix, string.sub(member, 1, 43), string.sub(member, 45))
 end
-if redis.call('ZCARD', own) >= maxPerUser then
-  drop(all, holders, ticketPrefix, userPrefix, redis.call('ZRANGE', own, 0, 0)[1], userId)
-elseif redis.call('ZCARD', all) >= maxOutstanding then
-  local heaviest = redis.call('ZREVRANGE', holders, 0, 0)[1]
-  local oldest = heaviest and redis.call('ZRANGE', userPrefix .. heaviest, 0, 0)[1]
-  if oldest then drop(all, holders, ticketPrefix, userPrefix, oldest, heaviest) end
+if redis.call('EXISTS', KEYS[4]) == 0 then
+  if redis.call('ZCARD', own) >= maxPerUser then
+    drop(all, holders, ticketPrefix, userPrefix, redis.call('ZRANGE', own, 0, 0)[1], userId)
+  elseif redis.call('ZCARD', all) >= maxOutstanding then
+    local heaviest = redis.call('ZREVRANGE', holders, 0, 0)[1]
+    local oldest = heaviest and redis.call('ZRANGE', userPrefix .. heaviest, 0, 0)[1]
+    if oldest then
+      drop(all, holders, ticketPrefix, userPrefix, oldest, heaviest)
+    else
+      if heaviest then redis.call('ZREM', holders, heaviest) end
+      local first = redis.call('ZRANGE', all, 0, 0)[1]
+      if first then drop(all, holders, ticketPrefix, userPrefix, string.sub(first, 1, 43), string.sub(first, 45)) end
+    end
+  end
 end
 local deadline = now + ttl * 1000
 redis.call('HSET', KEYS[4], 'u', userId, 'd', deadline, 's', ARGV[8], 'g', ARGV[9])
 redis.call('PEXPIRE', KEYS[4], ttl)
-redis.call('ZADD', all, deadline, hash .. ':' .. userId)
+if redis.call('ZADD', all, deadline, hash .. ':' .. userId) == 1 then redis.call('ZINCRBY', holders, 1, userId) end
 redis.call('ZADD', own, deadline, hash)
-redis.call('ZINCRBY', holders, 1, userId)
--- Every ticket in them ends within ttl: an idle cluster's keys go with its last ticket.
-for _, key in ipairs({ all, holders, own }) do redis.call('PEXPIRE', key, ttl) end
+-- Every ticket in them ends within the longest ttl given: an idle cluster's keys go with its last ticket.
+for _, key in ipairs({ all, holders, own }) do
+  if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+end
 return redis.call('ZCARD', all)
 `;
 
