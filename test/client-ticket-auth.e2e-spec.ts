@@ -20,7 +20,7 @@ import { ADAPTERS, createApp } from './support/nest-app.factory.js';
 import { waitForCount } from './support/sse-client.js';
 
 /**
- * SseClient with `getTicket` against an app's own routes (issue 22 review, C2 item 2): a stream's 401
+ * SseClient with `getTicket` against an app's own routes: a stream's 401
  * that is not the ticket's (a route whose guard does not take tickets answers `missing`) counts toward
  * `maxAuthFailures`, though every round obtains a new ticket; a refusal of another kind (a 503) does not.
  */

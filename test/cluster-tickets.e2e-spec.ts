@@ -7,7 +7,7 @@ import { hasRedisServer, startRedisServer } from './support/redis-server.js';
 import { openRaw } from './support/sse-client.js';
 
 /**
- * Issue 22, item 2: stream tickets behind a round-robin balancer. Two instances of
+ * Stream tickets behind a round-robin balancer. Two instances of
  * test/support/cluster-app.main.ts on the Redis transport (their own redis-server)
  * behind a real nginx balancing round-robin, as an ordinary Kubernetes Service or
  * nginx upstream does: a ticket's POST and its GET reach different instances, so a

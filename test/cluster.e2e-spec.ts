@@ -6,7 +6,7 @@ import { hasRedisServer, startRedisServer } from './support/redis-server.js';
 import { openRaw, rawGet, StreamClient } from './support/sse-client.js';
 
 /**
- * Issue 14's cluster, end to end: its own redis-server on a loopback port (so it
+ * Several instances as one app, end to end: its own redis-server on a loopback port (so it
  * can be stopped and restarted), two instances of test/support/cluster-app.main.ts
  * (each its own process, on the Redis transport) and a real nginx balancing
  * between them round-robin, buffering left on. Clients connect through nginx with

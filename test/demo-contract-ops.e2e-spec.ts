@@ -1,5 +1,5 @@
 /**
- * The demo's operations contract (issue 15): GET /health, GET /metrics (Prometheus
+ * The demo's operations contract (docs/demo-http-contract.md): GET /health, GET /metrics (Prometheus
  * text) and the admin view's topic `admin/stats`, over real HTTP and real SSE clients.
  */
 import net from 'node:net';
@@ -248,7 +248,7 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
       const { samples, types } = parsePrometheus(await res.text());
-      // The names the README's contract lists, and nothing else.
+      // The names docs/demo-http-contract.md lists, and nothing else.
       expect([...types.keys()].sort()).toEqual(
         [
           'sse_open_streams',

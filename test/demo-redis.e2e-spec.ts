@@ -9,7 +9,7 @@ import { hasRedisServer, startRedisServer, type TestRedisServer } from './suppor
 import { postJson, StreamClient } from './support/sse-client.js';
 
 /**
- * Issue 14's demo and deployment: `SSE_TRANSPORT=redis REDIS_URL=… npm start`,
+ * The demo as several instances are deployed: `SSE_TRANSPORT=redis REDIS_URL=… npm start`,
  * two such instances behind nginx as deploy/nginx.conf sets it up.
  */
 describe('demo config: SSE_TRANSPORT and REDIS_URL', () => {

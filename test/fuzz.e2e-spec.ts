@@ -106,7 +106,7 @@ class RequestFuzzer {
     const param = (name: string, value: string) => query.push(Buffer.concat([text(name), this.queryValue(value, taint)]));
     const field = (name: string, value: string) => header.push(Buffer.concat([text(name), this.headerValue(value, taint)]));
 
-    // HEAD about one request in nine: it answers as its GET would and holds no slot (issue 21).
+    // HEAD about one request in nine: it answers as its GET would and holds no slot, not even a cluster-wide one.
     const method = r.chance(0.55)
       ? 'GET'
       : r.chance(0.25)

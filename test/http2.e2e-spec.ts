@@ -233,7 +233,7 @@ describe.each([
   });
 });
 
-/** The cluster-wide slot (issue 21): a HEAD over HTTP/2 must not take one, or the user is locked out on every instance. */
+/** The cluster-wide slot: a HEAD over HTTP/2 must not take one, or the user is locked out on every instance. */
 const redisMissing = !hasRedisServer();
 if (redisMissing && process.env.CI === 'true') throw new Error('redis-server is required in CI (.ci/run installs it)');
 if (redisMissing) console.warn('test/http2.e2e-spec.ts: the Redis case is skipped, redis-server is not installed');

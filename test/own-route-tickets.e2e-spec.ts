@@ -22,7 +22,7 @@ import { openRaw, rawGet, rawHead, waitForCount } from './support/sse-client.js'
 import { ConditionWaiter } from './support/condition-waiter.js';
 
 /**
- * Issue 22, item 3: tickets on an app's own stream routes. `SseAuthGuard` redeems
+ * Tickets on an app's own stream routes. `SseAuthGuard` redeems
  * `?ticket=` (from the module's `POST <path>`, or from `SseTicketService.issue()` on
  * the app's own `POST` with `route: false`), so an own route keeps the token out of
  * its URL as the module's route does.

@@ -21,7 +21,7 @@ import { hasRedisServer, startRedisServer, type TestRedisServer } from './suppor
 import { openRaw, rawGet, rawHead, sleep } from './support/sse-client.js';
 
 /**
- * Issue 21, items 1 and 2: a stream's cluster-wide slot belongs to the stream
+ * A stream's cluster-wide slot belongs to the stream
  * that uses it. A HEAD takes none (it answers what its GET would, 429 included),
  * and a slot taken for a stream that never opens (the sink answered HEAD, the
  * subscribe failed, the client left, the handler failed) is given back.

@@ -7,7 +7,7 @@ import { hasRedisServer, type RedisPersistence, startRedisServer, type TestRedis
 import { type ReceivedEvent, sleep, StreamClient, waitForCount } from './support/sse-client.js';
 
 /**
- * Issue 21, item 3: a Redis restarted under two running instances, from an older snapshot (RDB), from its
+ * A Redis restarted under two running instances, from an older snapshot (RDB), from its
  * append-only file (AOF, `appendfsync always`) or empty. Real EventSource clients on each instance; the
  * test's own redis-server is killed with SIGKILL and started again from its directory.
  */
@@ -32,7 +32,7 @@ interface Instance {
   transport: RedisSseTransport;
 }
 
-describeRedis('Redis restarted under running instances (issue 21)', () => {
+describeRedis('Redis restarted under running instances: no repeat, no id going back, a history-lost reset where events were lost', () => {
   let redis: TestRedisServer | undefined;
   let inspect: Redis | undefined;
   const instances: Instance[] = [];

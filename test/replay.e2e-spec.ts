@@ -353,8 +353,8 @@ const describeRedisChaos = hasRedisServer() ? describe.each(ADAPTERS) : describe
 if (!hasRedisServer() && process.env.CI) throw new Error('redis-server is required in CI (.ci/run installs it)');
 
 /**
- * The replay race on the Redis transport, with Redis killed (SIGKILL) and restarted from an older snapshot, twice
- * (issue 21): two instances, clients whose reconnects alternate between them, connections cut, events published from
+ * The replay race on the Redis transport, with Redis killed (SIGKILL) and restarted from an older snapshot, twice:
+ * two instances, clients whose reconnects alternate between them, connections cut, events published from
  * either instance to one user or to all, before the snapshot, after it (lost by the restart), while Redis is away
  * (queued, the first time) and after. Seeded: CHAOS_SEED=<n> replays a run.
  */
@@ -442,7 +442,7 @@ describeRedisChaos(`replay race on the Redis transport across restarts from an o
         if (quiet) await drain();
         const before = clients.map((c) => c.events.length);
         // Redis answered every publish: none is in flight when it is killed (a batch whose answer is lost with the
-        // connection is sent again by ioredis, and written again when Redis lost it: the README says so).
+        // connection is sent again by ioredis, and written again when Redis lost it: docs/deployment.md says so).
         for (const t of transports) {
           const deadline = Date.now() + 10_000;
           while (t.pendingPublishCount() > 0) {

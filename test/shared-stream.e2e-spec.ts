@@ -20,7 +20,7 @@ import { openRaw, type RawResponse, rawGet, rawHead, StreamClient, waitForCount 
 import { startTopicsApp } from './support/topics-app.js';
 
 /**
- * `?shared=1` (issue 16: one client holds the stream for several subscribers): on a
+ * `?shared=1` (one client holds the stream for several subscribers): on a
  * shared stream every topic event's data is its topic, a line feed, then its JSON;
  * events to users and broadcasts, and the server's other frames, are unchanged; the
  * opening is a `connected` event whose id is where the stream starts. Topics are

@@ -7,7 +7,7 @@ import { hasRedisServer, startRedisServer, type TestRedisServer } from './suppor
 import { openRaw, rawGet } from './support/sse-client.js';
 
 /**
- * Issue 22 review, item 3: Redis answering the ticket scripts with an error (READONLY after a failover, OOM,
+ * Redis answering the ticket scripts with an error (READONLY after a failover, OOM,
  * MISCONF, LOADING...) is a 503 the client retries, as an unreachable Redis is, never a 500; and the answer
  * names no ticket. On a redis-server of the test's own, made to refuse writes with CONFIG SET / REPLICAOF.
  */

@@ -5,7 +5,7 @@ import { type RunningFixture, signHs256, startFixture } from './packed-fixtures.
 import { startRedisServer, type TestRedisServer } from './redis-server.js';
 
 /**
- * What test/fixtures/first-day is checked for (issue 22: an npm user's first day): a job-progress
+ * What test/fixtures/first-day is checked for (an npm user's first day, done as the READMEs say): a job-progress
  * page in Chromium, on the app's own stream route with tickets, through the app's crash or
  * restart. Called by test/packages.e2e-spec.ts with the installed fixture's folder.
  */

@@ -22,7 +22,7 @@ export function hasNginx(): boolean {
  * left on, as nginx ships: the module's `X-Accel-Buffering: no` turns it off for
  * streams. `max_fails=0` keeps every instance in the rotation (a dead one is
  * skipped per request by `proxy_next_upstream`), so the rotation stays strict.
- * This is the configuration the README shows.
+ * This is the configuration docs/deployment.md shows.
  *
  * `upstreamHttp: '1.0'` leaves nginx's default (HTTP/1.0 to the app, one
  * connection per request): there nginx 1.22 buffers a stream's events until its

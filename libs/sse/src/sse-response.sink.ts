@@ -122,7 +122,7 @@ function isHttp2(response: SseRawResponse): response is Http2ServerResponse {
   return 'stream' in response;
 }
 
-/** One stream's writer (an object, not closures: see the README's design notes). */
+/** One stream's writer (an object, not closures: see docs/design.md). */
 abstract class ResponseSink implements Observer<MessageEvent> {
   subscription?: Subscription;
   /** What the stream failed with before it was opened: thrown to the route, for the exception filters. */

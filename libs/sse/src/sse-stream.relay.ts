@@ -28,7 +28,7 @@ const HEARTBEAT_COMMENT = new SseFrame({ comment: 'heartbeat' });
  * Relays a user's channel to one stream's subscriber: holds live frames back
  * until the start (replay or reset) is out, turns heartbeat ticks into frames,
  * and is the stream's teardown. An object with its methods on the prototype,
- * not closures, as it is what each open stream keeps (see the README's design notes).
+ * not closures, as it is what each open stream keeps (see docs/design.md).
  */
 export class SseStreamRelay implements SseChannelMember {
   /**

@@ -490,7 +490,7 @@ describeRedis('RedisSseTransport', () => {
 });
 
 /**
- * Issue 21, item 3: Redis restarted under running instances, from what it kept on disk. Each test has its own
+ * Redis restarted under running instances, from what it kept on disk. Each test has its own
  * redis-server (its own directory), killed with SIGKILL (nothing saved on the way out) and started again.
  */
 describeRedis('RedisSseTransport across a Redis restart', () => {
