@@ -21,8 +21,10 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
   let browser: Browser;
   const contexts: BrowserContext[] = [];
   const pageErrors: string[] = [];
-  /** Every /api/events request: its user's token is opaque here, so the URL's other parameters. */
+  /** Every /api/events stream (GET): its ticket is opaque here, so the URL's other parameters. */
   const streamRequests: URLSearchParams[] = [];
+  /** Every URL the tabs requested: the dashboard uses tickets, so none may carry a token. */
+  const pageRequestUrls: string[] = [];
   let users = 0;
   /** A user of its own per test: the server's counts are per user. */
   const newUser = () => `tabs-${++users}`;
@@ -41,6 +43,7 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
   afterEach(async () => {
     await Promise.all(contexts.splice(0).map((c) => c.close()));
     expect(pageErrors.splice(0)).toEqual([]);
+    expect(pageRequestUrls.splice(0).filter((url) => /[?&]token=/.test(url))).toEqual([]);
   });
 
   afterAll(async () => {
@@ -53,6 +56,7 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
     const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
     if (initScript) await context.addInitScript(initScript);
     contexts.push(context);
+    context.on('request', (r) => pageRequestUrls.push(r.url()));
     return context;
   }
 
@@ -261,7 +265,7 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
 
   it('a crashed leader tab (Web Locks released by the browser) is replaced, resuming without loss', async () => {
     const { user, context, tabs, leader, others } = await sharedTabs(3);
-    // The next leader's token request is held until the events below are published: they fall
+    // The next leader's token request (for its ticket) is held until the events below are published: they fall
     // in the gap between the streams, so only a resume from the old stream's position brings them.
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));

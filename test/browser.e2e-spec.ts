@@ -18,15 +18,17 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUTPUT = fileURLToPath(new URL('../test-output/', import.meta.url));
 const WAIT = 10_000;
 
-/** The `sub` of the token in a stream URL (the test only reads it to pick sockets). */
-function userOf(url: string): string {
-  const token = new URL(url, 'http://x').searchParams.get('token') ?? '';
+/** The `sub` of a token (the test only reads it to pick sockets). */
+function subOf(token: string): string {
   try {
     return (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { sub?: string }).sub ?? '';
   } catch {
     return '';
   }
 }
+
+/** A URL that carries a token in its query: the dashboard must never make one (it uses tickets). */
+const TOKEN_IN_URL = /[?&]token=/;
 
 interface ListedEvent {
   id: string;
@@ -38,10 +40,26 @@ describe('dashboard in headless Chromium', () => {
   let server: RunningApp;
   let sse: SseService;
   let browser: Browser;
-  /** Sockets carrying /api/events responses, by user: the "server side of the stream" a test can drop. */
+  /** Sockets carrying /api/events responses, with their request URL: the "server side of the stream" a test can drop. */
   const streamSockets = new Map<Socket, string>();
-  /** Every /api/events request the server received (url and Last-Event-ID header). */
-  const streamRequests: Array<{ url: string; lastEventIdHeader?: string }> = [];
+  /** The user of each ticket the pages obtained (from the ticket POST's Authorization header). */
+  const ticketUsers = new Map<string, string>();
+  /** Every URL the pages requested (page, bundle, API, streams, their HEAD probes). */
+  const pageRequestUrls: string[] = [];
+  /** The user of a stream request: its ticket's (the dashboard's), or its `?token=`'s (a test's own client). */
+  const userOf = (url: string): string => {
+    const params = new URL(url, 'http://x').searchParams;
+    const ticket = params.get('ticket');
+    return ticket ? (ticketUsers.get(ticket) ?? '') : subOf(params.get('token') ?? '');
+  };
+  /** Every /api/events request the server received (method, url and Last-Event-ID header). */
+  const streamRequests: Array<{ method?: string; url: string; lastEventIdHeader?: string }> = [];
+  /** The streams the server was asked for since `from`: their query parameters (tickets are POSTs, probes HEADs). */
+  const streamsSince = (from: number): URLSearchParams[] =>
+    streamRequests
+      .slice(from)
+      .filter((r) => r.method === 'GET')
+      .map((r) => new URL(r.url, server.baseUrl).searchParams);
   const contexts: BrowserContext[] = [];
   const pageErrors: string[] = [];
 
@@ -55,9 +73,9 @@ describe('dashboard in headless Chromium', () => {
     http.on('request', (req: IncomingMessage) => {
       if (!req.url?.startsWith('/api/events')) return;
       const header = req.headers['last-event-id'];
-      streamRequests.push({ url: req.url, lastEventIdHeader: typeof header === 'string' ? header : undefined });
+      streamRequests.push({ method: req.method, url: req.url, lastEventIdHeader: typeof header === 'string' ? header : undefined });
       const socket = req.socket;
-      streamSockets.set(socket, userOf(req.url));
+      streamSockets.set(socket, req.url);
       socket.once('close', () => streamSockets.delete(socket));
     });
 
@@ -67,6 +85,9 @@ describe('dashboard in headless Chromium', () => {
   afterEach(async () => {
     await Promise.all(contexts.splice(0).map((c) => c.close()));
     expect(pageErrors.splice(0)).toEqual([]);
+    // The dashboard models the recommended browser flow: tickets, so no token in any URL
+    // (stream, HEAD probe or other); the `?token=` route stays for clients that need it.
+    expect(pageRequestUrls.splice(0).filter((url) => TOKEN_IN_URL.test(url))).toEqual([]);
   });
 
   afterAll(async () => {
@@ -77,6 +98,14 @@ describe('dashboard in headless Chromium', () => {
   async function openDashboard(query = '', baseUrl = server.baseUrl): Promise<Page> {
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     contexts.push(context);
+    context.on('request', (r) => pageRequestUrls.push(r.url()));
+    context.on('response', async (r) => {
+      const request = r.request();
+      if (request.method() !== 'POST' || new URL(r.url()).pathname !== '/api/events' || !r.ok()) return;
+      const { ticket } = (await r.json().catch(() => ({}))) as { ticket?: string };
+      const token = /^Bearer (.+)$/.exec(request.headers().authorization ?? '')?.[1];
+      if (ticket && token) ticketUsers.set(ticket, subOf(token));
+    });
     const page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(err.message));
     await page.goto(`${baseUrl}/${query}`);
@@ -184,24 +213,35 @@ describe('dashboard in headless Chromium', () => {
     const beforeId = expectListedOnce(await waitForListed(page, 'before the drop'), 'before the drop').id;
 
     // Drop the server side of the stream, as a proxy or a network failure would.
-    const bobs = [...streamSockets].filter(([, user]) => user === 'bob').map(([socket]) => socket);
+    const bobs = [...streamSockets].filter(([, url]) => userOf(url) === 'bob').map(([socket]) => socket);
     expect(bobs).toHaveLength(1);
     const requestsBefore = streamRequests.length;
+    // The reconnection asks for a new token (then a ticket): held until the test has published meanwhile.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/api/dev/token', async (route) => {
+      await released;
+      await route.continue();
+    });
     for (const socket of bobs) socket.destroy();
     await waitForStatus(page, 'reconnecting');
     await page.getByTestId('reconnecting').waitFor({ timeout: WAIT });
     expect(await page.locator('[data-testid="activity"] [data-kind="lost"]').count()).toBe(1);
 
-    // Published while the browser waits to reconnect (the server suggests retry: 3000): no open stream.
+    // Published while the page waits for its new token: no open stream.
     expect(sse.connectionCount('bob')).toBe(0);
     expect(sse.sendToUser('bob', { type: 'notification', data: { message: 'missed while away' } })).toBe(0);
     const placed = await postJson(`${server.baseUrl}/api/orders`, { item: 'tea', quantity: 3 }, await devToken('bob'));
     expect(placed.status).toBe(201);
+    release();
 
     await waitForStatus(page, 'open', 15_000);
     await page.getByTestId('recovered').waitFor({ timeout: WAIT });
-    // The browser resumed by itself with Last-Event-ID: the server replayed what was missed.
-    expect(streamRequests.slice(requestsBefore).map((r) => r.lastEventIdHeader)).toEqual([beforeId]);
+    // The client resumed on a new ticket with ?lastEventId= (the browser's own reconnect, with
+    // Last-Event-ID, would present the spent ticket): the server replayed what was missed.
+    const resumed = streamRequests.slice(requestsBefore).filter((r) => r.method === 'GET');
+    expect(resumed.map((r) => r.lastEventIdHeader)).toEqual([undefined]);
+    expect(streamsSince(requestsBefore).map((params) => params.get('lastEventId'))).toEqual([beforeId]);
 
     await waitForListed(page, placed.json.id);
     await page.waitForSelector(`[data-order-id="${placed.json.id}"] [data-testid="order-status"]:text-is("shipped")`, {
@@ -226,7 +266,7 @@ describe('dashboard in headless Chromium', () => {
     await page.screenshot({ path: `${OUTPUT}dashboard.png`, fullPage: true });
   });
 
-  it('renews an expired token through getToken() and resumes without loss or repeats (?ttl=3)', async () => {
+  it('renews an expired token for the next ticket through getTicket() and resumes without loss or repeats (?ttl=3)', async () => {
     const page = await openDashboard('?ttl=3');
     // Count the dev-token requests, and hold the renewal (the first one once the stream is open)
     // until the test has published meanwhile.
@@ -244,6 +284,11 @@ describe('dashboard in headless Chromium', () => {
       }
       await route.continue();
     });
+    /** The token of each ticket request (its Authorization header: never in a URL). */
+    const ticketTokens: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/events') ticketTokens.push(r.headers().authorization ?? '');
+    });
     const requestsBefore = streamRequests.length;
     await connect(page, 'carol');
     streamOpen = true;
@@ -253,7 +298,8 @@ describe('dashboard in headless Chromium', () => {
     expect([1, 2]).toContain(tokensAtOpen);
 
     // Nothing is published before the 3 s token runs out: the server sends auth-expired, which
-    // carries the stream's position, and ends the stream; the page asks getToken() for a new one.
+    // carries the stream's position, and ends the stream (a ticket's stream ends at its token's exp);
+    // the page's getTicket() asks for a new token, then a ticket with it.
     await renewal;
     await page.locator('[data-testid="activity"] [data-kind="auth-expired"]').first().waitFor({ timeout: WAIT });
     expect(await page.getByTestId('status').textContent()).toBe('reconnecting');
@@ -267,11 +313,17 @@ describe('dashboard in headless Chromium', () => {
     await page.getByTestId('recovered').waitFor({ timeout: WAIT });
     expect(await page.getByTestId('tokens').textContent()).toBe(String(tokensAtOpen + 1));
 
-    // A new EventSource with the new token, resuming from the stream's position (?lastEventId=).
-    const urls = streamRequests.slice(requestsBefore).map((r) => new URL(r.url, server.baseUrl).searchParams);
+    // A new EventSource on a new ticket, asked with the new token, resuming from the stream's position (?lastEventId=).
+    const urls = streamsSince(requestsBefore);
     expect(urls.length).toBeGreaterThanOrEqual(2);
-    expect(urls[1]!.get('token')).not.toBe(urls[0]!.get('token'));
+    expect(urls[0]!.get('ticket')).toBeTruthy();
+    expect(urls[1]!.get('ticket')).toBeTruthy();
+    expect(urls[1]!.get('ticket')).not.toBe(urls[0]!.get('ticket'));
     expect(urls[1]!.get('lastEventId')).toBe(position);
+    expect(ticketTokens.length).toBeGreaterThanOrEqual(2);
+    expect(ticketTokens[0]).toMatch(/^Bearer /);
+    expect(ticketTokens[1]).toMatch(/^Bearer /);
+    expect(ticketTokens[1]).not.toBe(ticketTokens[0]);
 
     await waitForListed(page, 'during renewal');
     sse.sendToUser('carol', { type: 'notification', data: { message: 'after renewal' } });
@@ -304,10 +356,13 @@ describe('dashboard in headless Chromium', () => {
     const slow = await startDemo({ heartbeatMs: 0, shipDelayMs: 3_000 });
     try {
       const slowSse = slow.app.get(SseService);
+      /** Topics asked for: in the ticket request (POST), which binds them into the ticket; never on the stream's URL. */
       const topicRequests: string[] = [];
+      const streamUrlTopics: string[] = [];
       (slow.app.getHttpServer() as Server).on('request', (req: IncomingMessage) => {
         const url = new URL(req.url ?? '/', slow.baseUrl);
-        if (url.pathname === '/api/events') topicRequests.push(...url.searchParams.getAll('topic'));
+        if (url.pathname !== '/api/events') return;
+        (req.method === 'POST' ? topicRequests : streamUrlTopics).push(...url.searchParams.getAll('topic'));
       });
       const page = await openDashboard('', slow.baseUrl);
       await connect(page, 'fay');
@@ -324,6 +379,7 @@ describe('dashboard in headless Chromium', () => {
       // The detail's client shares the session's stream: the leader reconnects it with the
       // order's topic added (resuming after its last id), so fay still has one stream.
       expect(topicRequests).toEqual([`orders/${order.id}`]);
+      expect(streamUrlTopics).toEqual([]);
       expect(slowSse.connectionCount('fay')).toBe(1);
       expect(slowSse.topicCount()).toBe(1);
       // The shared stream resumed from its last id with the topic added, so the detail may also

@@ -6,7 +6,7 @@ import { LiveSession } from './LiveSession.js';
 
 /**
  * Page options from the URL: `?user=alice&admin=1&ttl=3&share=0` (ttl: seconds each dev
- * token lives, to watch `auth-expired` and the renewal through `getToken()`; share=0: this
+ * token lives, to watch `auth-expired` and the renewal through `getTicket()`; share=0: this
  * tab opens its own stream instead of sharing one with the other tabs).
  */
 export function readPageOptions(search: string): { userId: string; admin: boolean; ttlSec?: number; share: boolean } {
@@ -87,7 +87,8 @@ export function Dashboard({ initial }: { initial: ReturnType<typeof readPageOpti
       ) : (
         <p className="idle" data-testid="idle">
           Not connected. Choose a user and press <strong>Connect</strong>: the page gets a dev token from{' '}
-          <code>POST /api/dev/token</code> and opens <code>GET /api/events</code> with <code>useSSE()</code>.
+          <code>POST /api/dev/token</code>, trades it for a one-time ticket (<code>POST /api/events</code>, token in the{' '}
+          <code>Authorization</code> header) and opens <code>GET /api/events?ticket=</code> with <code>useSSE()</code>.
         </p>
       )}
     </div>

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { fetchSseTicket } from '@nest-sse/client';
 import { type SseStatus, useSSE } from '@nest-sse/client/react';
 import { type DemoSession, shareKeyOf } from './api.js';
 import { ActivityLog } from './components/ActivityLog.js';
@@ -48,7 +49,9 @@ export function LiveSession({
   const { status, error, lastEventId, shareRole } = useSSE<DemoEvents>('/api/events', {
     key: shareKeyOf(session),
     share: session.share ?? true,
-    getToken: () => api.freshToken(),
+    // A ticket per connection (POST with the token in Authorization): the token is never in a URL.
+    // Each ticket is asked with a fresh token; the stream still ends at that token's exp.
+    getTicket: async ({ topics }) => fetchSseTicket('/api/events', await api.freshToken(), { topics }),
     lastEventId: stored.resumeFrom,
     backoff: { initialMs: 500, maxMs: 5_000 },
     handlers: {
@@ -56,7 +59,7 @@ export function LiveSession({
       update: (data, event) => receive('update', data, event),
     },
     onReset: ({ reason }) => orders.reloadAfterReset(reason),
-    onAuthExpired: () => log('auth-expired', 'Token expired: the server ended the stream. Getting a fresh token…'),
+    onAuthExpired: () => log('auth-expired', 'Token expired: the server ended the stream. Getting a fresh token and ticket…'),
     onStatus: connection.onStatus,
     onLastEventId: connection.onLastEventId,
     // Where the stream stands (a shared stream's opening included), so a reload before any event misses nothing.

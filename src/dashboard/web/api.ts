@@ -35,8 +35,8 @@ export class ApiError extends Error {
 const EXPIRY_MARGIN_MS = 1_000;
 
 /**
- * Holds the session's current dev token. `freshToken()` always signs a new one (the
- * stream's `getToken`); `request()` reuses the current one and renews it on expiry or 401.
+ * Holds the session's current dev token. `freshToken()` always signs a new one (for
+ * each stream ticket: `getTicket`); `request()` reuses the current one and renews it on expiry or 401.
  */
 export class DemoApi {
   private current: { token: string; expiresAt: number } | undefined;

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
+import { fetchSseTicket } from '@nest-sse/client';
 import { type SseStatus, useSSE } from '@nest-sse/client/react';
 import { ADMIN_STATS_INTERVAL_MS, ADMIN_STATS_TOPIC } from '../../../admin/admin-stats.js';
 import { type DemoApi, shareKeyOf } from '../api.js';
@@ -53,7 +54,8 @@ export function useAdminStats(api: DemoApi): AdminStatsFeed {
   const { status } = useSSE<DemoEvents>('/api/events', {
     key: shareKeyOf(api.session),
     share: api.session.share ?? true,
-    getToken: () => api.freshToken(),
+    // The topics go in the ticket request (the server binds them into the ticket).
+    getTicket: async ({ topics }) => fetchSseTicket('/api/events', await api.freshToken(), { topics }),
     topics: [ADMIN_STATS_TOPIC],
     backoff: { initialMs: 500, maxMs: 5_000 },
     maxRecoveries: 3,

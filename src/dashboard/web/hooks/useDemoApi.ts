@@ -11,7 +11,7 @@ export function useDemoApi(session: DemoSession, log: LogActivity): { api: DemoA
   const [api] = useState(() => new DemoApi(session, setTokensIssued));
 
   useEffect(() => {
-    if (tokensIssued > 1) log('token', `New token #${tokensIssued} from getToken().`);
+    if (tokensIssued > 1) log('token', `New token #${tokensIssued} (api.freshToken()).`);
   }, [tokensIssued, log]);
 
   return { api, tokensIssued };

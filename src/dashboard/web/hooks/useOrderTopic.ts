@@ -1,4 +1,5 @@
 import { useCallback, useState } from 'react';
+import { fetchSseTicket } from '@nest-sse/client';
 import { type SseStatus, useSSE } from '@nest-sse/client/react';
 import { orderTopic } from '../../../notifications/order-topic.js';
 import { type DemoApi, shareKeyOf } from '../api.js';
@@ -40,7 +41,8 @@ export function useOrderTopic(api: DemoApi, orderId: string): OrderTopicFeed {
   const { status } = useSSE<DemoEvents>('/api/events', {
     key: shareKeyOf(api.session),
     share: api.session.share ?? true,
-    getToken: () => api.freshToken(),
+    // The topics go in the ticket request (the server binds them into the ticket).
+    getTicket: async ({ topics }) => fetchSseTicket('/api/events', await api.freshToken(), { topics }),
     topics: [topic],
     backoff: { initialMs: 500, maxMs: 5_000 },
     maxRecoveries: 3,
