@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common';
 import { defer, EMPTY, Observable } from 'rxjs';
 import type { SseHistoryStore, SseReplayResult } from './history/sse-history-store.interface.js';
 import { type SseConnection, SseConnectionRegistry } from './sse-connection.registry.js';
@@ -13,7 +13,7 @@ import { SseStatsCollector } from './sse-stats.collector.js';
 import type { SseUser } from './sse-user.js';
 import { isThenable } from './sse.utils.js';
 import { requestForStream } from './sse-subscription.context.js';
-import { readLastEventId, SSE_LIMITS, topicProblem } from './sse-wire.rules.js';
+import { readLastEventId, readSharedParam, SSE_LIMITS, topicProblem } from './sse-wire.rules.js';
 import type { SsePresence, SseTransport } from './transport/sse-transport.interface.js';
 import { SseConnectionLimitError, SsePresenceUnavailableError } from './sse.exceptions.js';
 import { SSE_HISTORY_STORE, SSE_OPTIONS, SSE_TRANSPORT } from './sse.tokens.js';
@@ -45,6 +45,8 @@ export interface SseStreamContext {
   /**
    * One client holds the stream for several subscribers (`?shared=1`): topic events carry
    * their topic in front of their data (see `SseFrame.tagged`), and the opening is a `connected` event.
+   * Not given: what the route's request asks (`readSharedParam`), read as `lastEventId` is
+   * (`request`, else the sink's when it stands in); a bad value is a 400 (see `sharedFor`).
    */
   shared?: boolean;
 }
@@ -89,8 +91,10 @@ export class SseStreamFactory {
    */
   create(
     { userId, expiresAt }: SseUser,
-    { lastEventId, topics = [], lease, request, madeAt, shared = false }: SseStreamContext = {},
+    { lastEventId, topics = [], lease, request, madeAt, shared }: SseStreamContext = {},
   ): Observable<SseFrame> {
+    // With the request at hand, a bad ?shared= is refused now, before any slot (a HEAD's too: its GET's answer).
+    const asked = request === undefined ? shared : this.sharedFor(shared, request, lease);
     if (isHead(request)) return this.answerHead(userId, lease);
     const expiry = this.options.closeOnTokenExpiry ? expiresAt : undefined;
     this.registry.assertFreeSlot(userId);
@@ -101,14 +105,16 @@ export class SseStreamFactory {
         subscriber.complete();
         return undefined;
       }
-      // The subscription that opens the stream owns its slot from here (another one throws).
-      const slot = lease?.claim();
       // The handler's request, or the one the @SseRoute() sink subscribes this stream for
       // when the stream was made by that route's handler (never a stream shared across requests).
       const routeRequest = request ?? requestForStream(madeAt);
+      // A bad ?shared= on the sink's request: refused as it is subscribed, before any byte (the slot goes back).
+      const isShared = this.sharedFor(asked, routeRequest, lease);
+      // The subscription that opens the stream owns its slot from here (another one throws).
+      const slot = lease?.claim();
       // Node's own request: what the sink marks, and alive anyway while the stream is.
       const incoming = routeRequest === undefined ? undefined : ((routeRequest as { raw?: object }).raw ?? routeRequest);
-      const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.relays, slot, incoming, shared);
+      const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.relays, slot, incoming, isShared);
       // Live messages reach the relay from here on, held back while history is read,
       // so an event published during the reconnect is neither lost nor sent twice.
       let connection: SseConnection | undefined;
@@ -186,7 +192,10 @@ export class SseStreamFactory {
   open(user: SseUser, context: SseStreamContext = {}): Observable<SseFrame> | Promise<Observable<SseFrame>> {
     const presence = this.transport.presence;
     if (!presence) return this.create(user, context);
-    if (isHead(context.request)) return this.answerHeadInCluster(user.userId, presence);
+    // A bad ?shared= is refused before any slot is taken (a HEAD's too: its GET's answer); the request is read once.
+    const { request } = context;
+    const shared = request === undefined ? context.shared : this.sharedFor(context.shared, request, undefined);
+    if (isHead(request)) return this.answerHeadInCluster(user.userId, presence);
     this.registry.assertFreeSlot(user.userId);
     const limit = this.options.maxConnectionsPerUser;
     return presence.acquire(user.userId, limit).then(
@@ -194,7 +203,7 @@ export class SseStreamFactory {
         if (!slot) this.refuseOverLimit(limit);
         const lease = new SseStreamLease(slot);
         try {
-          return this.create(user, { ...context, lease });
+          return this.create(user, { ...context, shared, lease });
         } catch (err) {
           lease.release();
           throw err;
@@ -230,6 +239,23 @@ export class SseStreamFactory {
       },
       (err: unknown) => this.refuseUnavailable(err, false),
     );
+  }
+
+  /**
+   * Whether the stream is shared: the caller's `shared` when it gave one (`true` or
+   * `false`: the request is then not read), else what `request` asks by the module
+   * route's rule (`readSharedParam`: `?shared=1`), else not. A bad value (another than
+   * `1`, or the parameter repeated) throws a 400 (`BadRequestException`), counted in
+   * `stats().refused` unless it answers a HEAD, after giving back a `lease`'s slot.
+   */
+  private sharedFor(shared: boolean | undefined, request: object | undefined, lease: SseStreamLease | undefined): boolean {
+    if (shared !== undefined) return shared === true;
+    if (request === undefined) return false;
+    const flag = readSharedParam(request);
+    if (typeof flag === 'boolean') return flag;
+    lease?.release();
+    if (!isHead(request)) this.stats.refused.bad_request++;
+    throw new BadRequestException(flag);
   }
 
   /** A 429; `counted` in `stats().refused` unless it answers a HEAD. */

@@ -5,13 +5,11 @@ import { SseTokenVerifier } from './sse-token.verifier.js';
 import { SseTopicAuthorizer } from './sse-topic.authorizer.js';
 import { type SseRefusalReason, SseStatsCollector } from './sse-stats.collector.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
-import { checkTopics, readShared, SSE_SHARED_PARAM } from './sse-wire.rules.js';
+import { checkTopics, readSharedParam } from './sse-wire.rules.js';
 import { SseTopicInvalidError, SseUnauthorizedError } from './sse.exceptions.js';
 
 /** Where the guard leaves the checked, authorised topics of the request (a stream's, or a ticket's). */
 export const SSE_TOPICS_KEY = Symbol('sseTopics');
-/** Where the guard leaves whether the stream is one client's for several subscribers (`?shared=1`). */
-export const SSE_SHARED_KEY = Symbol('sseShared');
 
 const REFUSAL_BY_STATUS: Partial<Record<number, SseRefusalReason>> = {
   400: 'bad_request',
@@ -21,7 +19,6 @@ const REFUSAL_BY_STATUS: Partial<Record<number, SseRefusalReason>> = {
 
 interface TicketRequest extends SseAuthRequest {
   [SSE_TOPICS_KEY]?: readonly string[];
-  [SSE_SHARED_KEY]?: boolean;
 }
 
 /**
@@ -45,7 +42,9 @@ interface TicketRequest extends SseAuthRequest {
  * - `shared=1` on the GET (with a ticket or not) asks for a shared stream (topic
  *   events tagged, the opening a `connected` event);
  *   any other value, or the parameter repeated, is a 400 before anything else is
- *   looked at. The POST does not read it: a ticket does not carry it.
+ *   looked at. The POST does not read it: a ticket does not carry it. The guard only
+ *   checks it (`readSharedParam`, the rule own routes get too): the stream reads it
+ *   from the request, as `SseService.stream()` / `openStream()` do on an app's route.
  */
 @Injectable()
 export class SseTicketGuard extends SseAuthGuard {
@@ -74,7 +73,7 @@ export class SseTicketGuard extends SseAuthGuard {
     const query = request.query;
     const asked = readTopics(query?.topic);
     const asksForTicket = request.method === 'POST';
-    if (!asksForTicket) request[SSE_SHARED_KEY] = readSharedParam(query?.[SSE_SHARED_PARAM]);
+    if (!asksForTicket) checkShared(request);
     // With a Bearer header, SseAuthGuard reads the token from it and never from the query.
     if (asksForTicket && !readBearer(request)) throw new SseUnauthorizedError('Missing token: pass Authorization: Bearer', 'missing');
     // A ticket never buys another: the POST looks at no ?ticket=.
@@ -101,11 +100,10 @@ export class SseTicketGuard extends SseAuthGuard {
 
 }
 
-/** The `shared` query parameter as a flag; a 400 (Nest's own, not a topic's) for anything but absent or `1`. */
-function readSharedParam(value: unknown): boolean {
-  const flag = readShared(value);
+/** The `shared` query parameter: a 400 (Nest's own, not a topic's) for anything but absent or `1`. */
+function checkShared(request: object): void {
+  const flag = readSharedParam(request);
   if (typeof flag === 'string') throw new BadRequestException(flag);
-  return flag;
 }
 
 /** The `topic` query parameter (absent, once, or repeated) as checked topics; a 400 when they break the rules. */

@@ -3,7 +3,7 @@ import type { Observable } from 'rxjs';
 import type { SseFrame } from './sse-frame.js';
 import { SseRoute } from './sse-route.decorator.js';
 import { SseStreamFactory } from './sse-stream.factory.js';
-import { SSE_SHARED_KEY, SSE_TOPICS_KEY, SseTicketGuard } from './sse-ticket.guard.js';
+import { SSE_TOPICS_KEY, SseTicketGuard } from './sse-ticket.guard.js';
 import type { SseIssuedTicket } from './sse-ticket-store.interface.js';
 import { SseTicketService } from './sse-ticket.service.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
@@ -14,7 +14,6 @@ interface StreamRequest {
   query?: Record<string, unknown>;
   [SSE_USER_KEY]: SseUser;
   [SSE_TOPICS_KEY]?: readonly string[];
-  [SSE_SHARED_KEY]?: boolean;
 }
 
 /**
@@ -40,12 +39,9 @@ export function createSseController(path: string, maxPendingDataLength: number):
 
     @SseRoute(path, { maxPendingDataLength })
     events(@Req() request: StreamRequest): Observable<SseFrame> | Promise<Observable<SseFrame>> {
-      // Resumes from the request, by the rule own routes get too (`readLastEventId`: header, then query).
-      return this.streams.open(request[SSE_USER_KEY], {
-        topics: request[SSE_TOPICS_KEY],
-        request,
-        shared: request[SSE_SHARED_KEY],
-      });
+      // Resumes from the request, and is shared for `?shared=1` (checked by the guard), by the
+      // rules own routes get too (`readLastEventId`: header, then query; `readSharedParam`).
+      return this.streams.open(request[SSE_USER_KEY], { topics: request[SSE_TOPICS_KEY], request });
     }
 
     /** A ticket for one `GET ?ticket=`; never cached, by the browser or anything between. */

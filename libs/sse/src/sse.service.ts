@@ -51,8 +51,11 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    * the module's route. The slot is taken on subscribe; over the limit it errors
    * with `SseConnectionLimitError`, an HttpException that answers 429.
    *
-   * It resumes from the request as the module's route does (`Last-Event-ID`
-   * header, else `?lastEventId=`), unless `lastEventId` says otherwise:
+   * It reads what the client asks from the request as the module's route does:
+   * where to resume (`Last-Event-ID` header, else `?lastEventId=`) unless
+   * `lastEventId` says otherwise, and whether it is a shared stream (`?shared=1`,
+   * as `@nest-sse/client`'s shared-stream leader asks) unless `shared` says otherwise;
+   * a bad `shared` (not `1`, or repeated) errors with a 400 at subscribe, before any byte:
    *
    * ```ts
    * @SseRoute('projects/:id/events')
@@ -62,7 +65,7 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    * }
    * ```
    *
-   * Without `request`, an `@SseRoute()` route's request stands in only for a stream
+   * Without `request`, an `@SseRoute()` route's request (for both) stands in only for a stream
    * its handler made (this call while the handler ran, before its result reached the
    * sink) and the sink subscribes as it subscribes the handler's Observable. Any other
    * stream (made before the handler, such as one shared by the route's requests through
@@ -91,8 +94,12 @@ export class SseService<TEvents extends Record<string, any> = SseEventMap> {
    * already holds `maxConnectionsPerUser` streams on any of them (a 503 when the
    * slots cannot be checked). Return it from an `@SseRoute()` handler, which
    * awaits it before any byte. Without a cluster transport, the same as `stream()`.
-   * It resumes as `stream()` does, from the request, read when it is subscribed:
+   * It resumes and is shared as `stream()` is, by what the request asks (`Last-Event-ID`
+   * or `?lastEventId=`, and `?shared=1`), unless `lastEventId` or `shared` say otherwise:
    * `return this.sse.openStream(user.userId, { request, expiresAt: user.expiresAt })`.
+   * Given `request`, a bad `?shared=` (not `1`, or repeated) rejects with a 400 before
+   * any slot is taken; without it, the sink's request is read as it subscribes, and the
+   * same 400 is answered there, before any byte.
    * Without `request`, by `stream()`'s rule: the `@SseRoute()` sink's request stands in
    * only for a stream the route's handler made, never for one shared by its requests.
    *
@@ -296,6 +303,11 @@ export interface SseStreamOptions {
    * with its topic as the first line of its data (`orders/1\n{"orderId":"1"}`;
    * `untagTopicData` splits it), events to users and broadcasts unchanged, and the
    * opening is a `connected` event whose id is where the stream starts.
+   * Leave it out: the request decides, by the module route's rule (`?shared=1` shared,
+   * absent not; any other value, or the parameter repeated, is a 400 before any byte,
+   * counted as `bad_request` in `stats().refused`), read from the `request` below, or
+   * else the `@SseRoute()` sink's, as `lastEventId` is; no request, not shared.
+   * `true` or `false` wins over the request, which is then not read.
    */
   shared?: boolean;
 }
@@ -307,7 +319,7 @@ function streamArguments(userId: string, options: SseStreamOptions): [SseUser, S
   const { lastEventId, request, shared } = options;
   // Without a request, when it was made: the @SseRoute() sink's request stands in only for a stream its handler made.
   const madeAt = request === undefined ? tick() : undefined;
-  return [{ userId, expiresAt: options.expiresAt }, { lastEventId, topics, request, madeAt, shared: shared === true }];
+  return [{ userId, expiresAt: options.expiresAt }, { lastEventId, topics, request, madeAt, shared: shared === undefined ? undefined : shared === true }];
 }
 
 function assertUserId(userId: unknown): asserts userId is string {
