@@ -10,7 +10,7 @@ import { ADAPTERS, createApp } from './support/nest-app.factory.js';
 import { openRaw, rawGet, type RawResponse, waitForCount } from './support/sse-client.js';
 
 /**
- * Issue 22 item 1, `?shared=1`: an app's own stream route honours what the client asks
+ * An app's own stream route honours what the client asks
  * on the request, as the module's route does, without the handler reading it: a shared
  * stream (topic events tagged, the opening a `connected` event) for `?shared=1`, a 400
  * before any byte for a bad value, and the handler's own `shared` wins when it gives one.
