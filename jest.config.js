@@ -10,6 +10,7 @@ export default {
   modulePathIgnorePatterns: ['<rootDir>/test/fixtures/'],
   moduleNameMapper: {
     // Tests run the packages from their sources; apps outside this repository use the built tarballs (test/fixtures).
+    '^@nest-sse/protocol$': '<rootDir>/libs/protocol/src/index.ts',
     '^@nest-sse/server$': '<rootDir>/libs/sse/src/index.ts',
     '^@nest-sse/server/bridge$': '<rootDir>/libs/sse/src/bridge/index.ts',
     '^@nest-sse/server/redis$': '<rootDir>/libs/sse/src/redis/index.ts',

@@ -10,7 +10,7 @@ import path from 'node:path';
  * (every subpath of each `exports` map), so a new entry cannot ship without its API page.
  */
 
-const PACKAGES = ['libs/sse/package.json', 'libs/sse-client/package.json'];
+const PACKAGES = ['libs/protocol/package.json', 'libs/sse/package.json', 'libs/sse-client/package.json'];
 
 /** Every import the packages offer: `@nest-sse/server`, `@nest-sse/server/bridge`, … (not `./package.json`). */
 function publicImports(): string[] {
@@ -44,7 +44,7 @@ describe('npm run docs (TypeDoc)', () => {
     if (out) await rm(out, { recursive: true, force: true });
   });
 
-  it('documents every public symbol, with one module per import of the two packages', async () => {
+  it('documents every public symbol, with one module per import of the three packages', async () => {
     const json = path.join(out, 'api.json');
     // Into a temporary folder; an undocumented export is a validation warning, made an error here.
     const { code, output } = await npmRunDocs([
@@ -58,7 +58,7 @@ describe('npm run docs (TypeDoc)', () => {
     expect({ code, output }).toEqual({ code: 0, output: expect.not.stringMatching(/does not have any documentation|\[error\]/) });
 
     const modules = (JSON.parse(readFileSync(json, 'utf8')) as { children: Array<{ name: string }> }).children.map((c) => c.name);
-    expect(publicImports()).toEqual(expect.arrayContaining(['@nest-sse/server', '@nest-sse/server/redis', '@nest-sse/client/react']));
+    expect(publicImports()).toEqual(expect.arrayContaining(['@nest-sse/protocol', '@nest-sse/server', '@nest-sse/server/redis', '@nest-sse/client/react']));
     expect(modules.sort()).toEqual(publicImports());
     expect(existsSync(path.join(out, 'html/index.html'))).toBe(true);
   }, 120_000);

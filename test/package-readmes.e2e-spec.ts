@@ -1,3 +1,5 @@
+import * as protocol from '@nest-sse/protocol';
+import { SSE_AUTH_FAILURE_REASONS, SSE_AUTH_REASON_HEADER, SSE_RESET_REASONS } from '@nest-sse/protocol';
 import { readFileSync } from 'node:fs';
 import ts from 'typescript';
 import { resolveSseBridgeOptions } from '../libs/sse/src/bridge/sse-bridge-options.resolver.js';
@@ -5,7 +7,6 @@ import { DEFAULT_SSE_HEALTH_TIMEOUT_MS } from '../libs/sse/src/health/sse-health
 import { DEFAULT_SSE_METRICS_PREFIX } from '../libs/sse/src/metrics/sse-metrics.constants.js';
 import { resolveRedisTransportOptions } from '../libs/sse/src/redis/redis-transport.options.js';
 import { resolveSseExtras, resolveSseOptions } from '../libs/sse/src/sse-options.resolver.js';
-import { SSE_AUTH_FAILURE_REASONS, SSE_AUTH_REASON_HEADER, SSE_RESET_REASONS } from '../libs/sse/src/sse-wire.rules.js';
 import { resolveBackoff } from '../libs/sse-client/src/backoff.js';
 import { DEFAULT_MAX_AUTH_FAILURES } from '../libs/sse-client/src/sse-client.js';
 
@@ -246,7 +247,7 @@ describe('the @nest-sse/server README (libs/sse/README.md) stands alone', () => 
 });
 
 describe('the package READMEs carry no marks of sections written ahead of the code', () => {
-  it.each(['libs/sse/README.md', 'libs/sse-client/README.md'])('%s', (file) => {
+  it.each(['libs/protocol/README.md', 'libs/sse/README.md', 'libs/sse-client/README.md'])('%s', (file) => {
     expect(readme(file).text).not.toMatch(/<!--\s*reconcile/);
   });
 });
@@ -294,6 +295,27 @@ describe('the @nest-sse/client README (libs/sse-client/README.md) stands alone',
 
   it('names each category of a 401 the client reports as error.reason', () => {
     const missing = Object.keys(SSE_AUTH_FAILURE_REASONS).filter((reason) => !doc.text.includes(`\`${reason}\``));
+    expect(missing).toEqual([]);
+  });
+
+  it('sends the reader to no README without a link', () => {
+    expect(unlinkedReferences(doc.text)).toEqual([]);
+  });
+});
+
+describe('the @nest-sse/protocol README (libs/protocol/README.md) stands alone', () => {
+  const doc = readme('libs/protocol/README.md');
+
+  it('names its import, and says that both packages depend on it', () => {
+    expect(imports('libs/protocol/package.json')).toEqual(['@nest-sse/protocol']);
+    expect(doc.text).toContain('`@nest-sse/protocol`');
+    expect(doc.text).toMatch(/\[`@nest-sse\/server`\]\(https:/);
+    expect(doc.text).toMatch(/\[`@nest-sse\/client`\]\(https:/);
+    expect(doc.text).toMatch(/both\s+packages depend on/);
+  });
+
+  it('names every export of the package', () => {
+    const missing = Object.keys(protocol).filter((name) => !doc.text.includes(`\`${name}\``));
     expect(missing).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -143,14 +143,29 @@ async function proveDelivery(
   }
 }
 
-/** The server's own files the client imports (libs/sse/src/, shared by both sides), shipped in its tarball. */
-const CLIENT_SERVER_FILES = ['sse-event-id', 'sse-wire.rules'];
+/** The three packages: the wire contract both sides depend on, the server, the browser client. */
+const PACKAGES = ['@nest-sse/protocol', '@nest-sse/server', '@nest-sse/client'] as const;
 
-describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () => {
+/** Each package's folder in the repository. */
+const DIRECTORIES: Record<string, string> = {
+  '@nest-sse/protocol': 'libs/protocol',
+  '@nest-sse/server': 'libs/sse',
+  '@nest-sse/client': 'libs/sse-client',
+};
+
+/** The source files under a folder (relative, without extension), tests and test helpers left out. */
+function sourceModules(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => /\.tsx?$/.test(f) && !/\.spec\.tsx?$/.test(f) && !f.split(path.sep).includes('testing'))
+    .map((f) => f.split(path.sep).join('/').replace(/\.tsx?$/, ''))
+    .sort();
+}
+
+describe('the tarballs (npm pack -w @nest-sse/protocol -w @nest-sse/server -w @nest-sse/client)', () => {
   const SHIPPED = /^(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts))$/;
   const TEST_ONLY = /\.(spec|test)\.|(^|\/)(testing|__tests__|fixtures)\//;
 
-  it.each(['@nest-sse/server', '@nest-sse/client'])('%s holds its build, README and LICENSE, and nothing test-only', (name) => {
+  it.each(PACKAGES)('%s holds its build, README and LICENSE, and nothing test-only', (name) => {
     const files = packedFiles(name);
     expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE']));
     expect(files.filter((f) => !SHIPPED.test(f))).toEqual([]);
@@ -167,11 +182,12 @@ describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () =
    * mistake goes over.
    */
   const SIZE_BOUNDS: Record<string, { size: number; unpackedSize: number }> = {
+    '@nest-sse/protocol': { size: 20_000, unpackedSize: 60_000 },
     '@nest-sse/server': { size: 200_000, unpackedSize: 700_000 },
     '@nest-sse/client': { size: 80_000, unpackedSize: 300_000 },
   };
 
-  it.each(['@nest-sse/server', '@nest-sse/client'])(
+  it.each(PACKAGES)(
     '%s ships no source maps (no .map file, no sourceMappingURL pointing at one) and stays within its size bound',
     async (name) => {
       const pkg = packed.get(name)!;
@@ -210,19 +226,29 @@ describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () =
     );
   });
 
-  it('@nest-sse/client: its own build plus the dependency-free server files it imports (the wire rules, event ids)', () => {
-    const files = packedFiles('@nest-sse/client');
-    expect(files).toEqual(expect.arrayContaining(['dist/sse-client/src/index.js', 'dist/sse-client/src/react/index.js']));
-    expect(files.filter((f) => f.startsWith('dist/') && !f.startsWith('dist/sse-client/src/'))).toEqual(
-      CLIENT_SERVER_FILES.flatMap((f) => [`dist/sse/src/${f}.d.ts`, `dist/sse/src/${f}.js`]),
-    );
+  it.each(['@nest-sse/protocol', '@nest-sse/client'])('%s: its own build and no other file (the client ships no server file)', (name) => {
+    const files = packedFiles(name);
+    const built = files.filter((f) => f.startsWith('dist/')).map((f) => f.replace(/^dist\//, '').replace(/\.(js|d\.ts)$/, ''));
+    // dist/ mirrors the package's own src/ (each module once as .js, once as .d.ts), nothing from elsewhere.
+    expect([...new Set(built)].sort()).toEqual(sourceModules(path.join(DIRECTORIES[name], 'src')));
+    const entries = name === '@nest-sse/client' ? ['dist/index.js', 'dist/react/index.js'] : ['dist/index.js'];
+    expect(files).toEqual(expect.arrayContaining(entries));
   });
 
-  it('@nest-sse/client: the server files it ships import nothing (so the client pulls in no server code)', () => {
-    for (const f of CLIENT_SERVER_FILES) {
-      const text = readFileSync(path.resolve('libs/sse/src', `${f}.ts`), 'utf8');
-      expect([f, ts.preProcessFile(text, true, true).importedFiles.map((i) => i.fileName)]).toEqual([f, []]);
+  it('@nest-sse/protocol imports nothing, not even Node (JavaScript and declarations): browsers and servers read it alike', async () => {
+    const pkg = packed.get('@nest-sse/protocol')!;
+    const dir = path.join(work, 'protocol-imports');
+    await mkdir(dir, { recursive: true });
+    await run('tar', ['-xzf', pkg.tarball, '-C', dir], work);
+    const manifest = readJson(path.join(dir, 'package/package.json'));
+    expect([manifest.dependencies, manifest.peerDependencies]).toEqual([undefined, undefined]);
+    const outside: string[] = [];
+    for (const file of pkg.files.filter((f) => /\.(js|d\.ts)$/.test(f))) {
+      const text = readFileSync(path.join(dir, 'package', file), 'utf8');
+      const { importedFiles, typeReferenceDirectives } = ts.preProcessFile(text, true, true);
+      for (const { fileName } of [...importedFiles, ...typeReferenceDirectives]) if (!fileName.startsWith('.')) outside.push(`${file}: ${fileName}`);
     }
+    expect(outside).toEqual([]);
   });
 
   /**
@@ -231,6 +257,7 @@ describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () =
    */
   const PEER_HOMES: Record<string, Record<string, string | null>> = {
     '@nest-sse/server': {
+      '@nest-sse/protocol': null,
       '@nestjs/common': null,
       '@nestjs/core': null,
       '@nestjs/jwt': null,
@@ -241,7 +268,7 @@ describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () =
       'prom-client': 'dist/metrics/',
       '@nestjs/terminus': 'dist/health/',
     },
-    '@nest-sse/client': { react: 'dist/sse-client/src/react/' },
+    '@nest-sse/client': { '@nest-sse/protocol': null, react: 'dist/react/' },
   };
 
   it.each(['@nest-sse/server', '@nest-sse/client'])(
@@ -277,7 +304,7 @@ describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () =
     },
   );
 
-  it.each(['@nest-sse/server', '@nest-sse/client'])(
+  it.each(PACKAGES)(
     '%s: package.json as published (exports in the tarball, types first, engines, sideEffects, repository, homepage, bugs)',
     async (name) => {
       const pkg = packed.get(name)!;
@@ -296,7 +323,7 @@ describe('the tarballs (npm pack -w @nest-sse/server -w @nest-sse/client)', () =
       expect(readFileSync(path.join(root, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
 
       // Where npm links the package to: its folder in the repository, the README and the issues.
-      const directory = name === '@nest-sse/server' ? 'libs/sse' : 'libs/sse-client';
+      const directory = DIRECTORIES[name];
       expect(manifest).toMatchObject({
         repository: { type: 'git', url: expect.stringMatching(/^git\+https:\/\/github\.com\/[\w.-]+\/[\w.-]+\.git$/), directory },
         homepage: expect.stringMatching(new RegExp(`^https://github\\.com/.+/tree/main/${directory}#readme$`)),
@@ -427,10 +454,11 @@ describe('fixture apps installed from the tarballs (test/fixtures)', () => {
     expect(readFileSync(path.join(dir, 'tsconfig.json'), 'utf8')).toMatch(/"skipLibCheck": false/);
     const inputs = Object.keys(readJson(path.join(dir, 'dist/meta.json')).inputs as Record<string, unknown>);
     const ours = inputs.filter((f) => f.includes('node_modules/@nest-sse/'));
-    expect(ours).toEqual(expect.arrayContaining(['node_modules/@nest-sse/client/dist/sse-client/src/react/use-sse.js']));
-    expect(ours.filter((f) => !f.startsWith('node_modules/@nest-sse/client/dist/sse-client/src/')).sort()).toEqual(
-      CLIENT_SERVER_FILES.map((f) => `node_modules/@nest-sse/client/dist/sse/src/${f}.js`),
-    );
+    expect(ours).toEqual(expect.arrayContaining(['node_modules/@nest-sse/client/dist/react/use-sse.js']));
+    // Besides the client, only the wire contract it depends on; nothing of the server.
+    const contract = ours.filter((f) => !f.startsWith('node_modules/@nest-sse/client/dist/'));
+    expect(contract.length).toBeGreaterThan(0);
+    expect(contract.filter((f) => !f.startsWith('node_modules/@nest-sse/protocol/dist/'))).toEqual([]);
     expect(inputs.filter((f) => f.includes('@nestjs') || f.includes('rxjs'))).toEqual([]);
     expect(existsSync(path.join(dir, 'dist/app.js'))).toBe(true);
   }, BOOT_AND_SEND_MS);

@@ -66,14 +66,15 @@ export interface PackedPackage {
 }
 
 /**
- * `npm pack` of both workspaces, as a release would make them: `prepack` builds each
- * package from a clean dist first. The tarballs are renamed without their version
- * (`nest-sse-server.tgz`), which is what the fixtures depend on (`file:../nest-sse-server.tgz`).
+ * `npm pack` of the three workspaces, as a release would make them: `prepack` builds each
+ * package from a clean dist first, the protocol first (the others compile against its build).
+ * The tarballs are renamed without their version (`nest-sse-server.tgz`), which is what the
+ * fixtures depend on (`file:../nest-sse-server.tgz`).
  */
 export async function packPackages(root: string, destination: string): Promise<Map<string, PackedPackage>> {
   const { stdout } = await run(
     'npm',
-    ['pack', '-w', '@nest-sse/server', '-w', '@nest-sse/client', '--pack-destination', destination, '--json', '--loglevel=error'],
+    ['pack', '-w', '@nest-sse/protocol', '-w', '@nest-sse/server', '-w', '@nest-sse/client', '--pack-destination', destination, '--json', '--loglevel=error'],
     root,
   );
   // prepack's build logs may come before the JSON array on stdout.

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { SseClient, createSseClient } from './sse-client.js';
 import type { SseClientError } from './sse-client.errors.js';
 import type { SseClientOptions, SseShareOptions, SseStatus, SseStatusReason } from './sse-client.types.js';
-import { SSE_LIMITS } from '../../sse/src/sse-wire.rules.js';
+import { SSE_LIMITS } from '@nest-sse/protocol';
 import { SSE_SHARE_TIMINGS } from './share/tab-share.js';
 import { SSE_SHARE_LIMITS } from './share/tab-share.protocol.js';
 import { FakeEventSource } from './testing/fake-event-source.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { SSE_EVENT_TYPES, SSE_LIMITS } from '../../sse/src/sse-wire.rules.js';
+import { SSE_EVENT_TYPES, SSE_LIMITS } from '@nest-sse/protocol';
 import { HEALTHY_AFTER_MS, SseClient, createSseClient } from './sse-client.js';
 import { SseClientError } from './sse-client.errors.js';
 import type {

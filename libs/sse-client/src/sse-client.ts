@@ -1,4 +1,4 @@
-import { SSE_AUTH_REASON_HEADER, SSE_EVENT_TYPES, untagTopicData } from '../../sse/src/sse-wire.rules.js';
+import { SSE_AUTH_REASON_HEADER, SSE_EVENT_TYPES, untagTopicData } from '@nest-sse/protocol';
 import { backoffDelay, resolveBackoff, type SseBackoff } from './backoff.js';
 import { readAuthReason, SseClientError } from './sse-client.errors.js';
 import type {

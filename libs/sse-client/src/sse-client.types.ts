@@ -1,4 +1,4 @@
-import type { SSE_EVENT_TYPES, SseResetReason } from '../../sse/src/sse-wire.rules.js';
+import type { SSE_EVENT_TYPES, SseResetReason } from '@nest-sse/protocol';
 import type { SseBackoffOptions } from './backoff.js';
 import type { SseClientError } from './sse-client.errors.js';
 import type { SseBroadcastChannelLike, SseLockManagerLike } from './share/tab-share.protocol.js';

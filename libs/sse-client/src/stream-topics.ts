@@ -1,4 +1,4 @@
-import { checkTopics } from '../../sse/src/sse-wire.rules.js';
+import { checkTopics } from '@nest-sse/protocol';
 
 /**
  * The topics a stream subscribes to, checked with the server's own rule

@@ -1,4 +1,4 @@
-import { SSE_SHARED_PARAM } from '../../sse/src/sse-wire.rules.js';
+import { SSE_SHARED_PARAM } from '@nest-sse/protocol';
 
 /**
  * Sets query parameters on a URL (absolute or relative), keeping its other parameters

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import { SSE_EVENT_TYPES } from '../../../sse/src/sse-wire.rules.js';
+import { SSE_EVENT_TYPES } from '@nest-sse/protocol';
 import { SseClient } from '../sse-client.js';
 import { SseClientError } from '../sse-client.errors.js';
 import type {

@@ -1,5 +1,4 @@
-import { parseEventId } from '../../../sse/src/sse-event-id.js';
-import { SSE_LIMITS, checkTopics, eventIdProblem, eventTypeProblem, topicProblem } from '../../../sse/src/sse-wire.rules.js';
+import { SSE_LIMITS, checkTopics, eventIdProblem, eventTypeProblem, parseEventId, topicProblem } from '@nest-sse/protocol';
 import { readAuthReason, type SseErrorCode } from '../sse-client.errors.js';
 import type { SseStatus, SseStatusReason } from '../sse-client.types.js';
 

@@ -1,5 +1,4 @@
-import { compareEventIds, parseEventId } from '../../../sse/src/sse-event-id.js';
-import { SSE_EVENT_TYPES, SSE_LIMITS } from '../../../sse/src/sse-wire.rules.js';
+import { SSE_EVENT_TYPES, SSE_LIMITS, compareEventIds, parseEventId } from '@nest-sse/protocol';
 import { SseClientError } from '../sse-client.errors.js';
 import type { SseStatus, SseStatusReason } from '../sse-client.types.js';
 import type { SseTabElection } from './tab-election.interface.js';
