@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { SseService } from '@nest-sse/server';
 import { launchChromium } from './support/chromium.js';
-import { type RunningApp, startDemo } from './support/demo-app.js';
+import { type RunningApp, signToken, startDemo } from './support/demo-app.js';
 import { postJson, sleep, StreamClient } from './support/sse-client.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -331,6 +331,27 @@ describe('dashboard in headless Chromium', () => {
     expectListedOnce(events, 'during renewal');
     expectListedOnce(events, 'after renewal');
     await expectNoDuplicates(page);
+  });
+
+  it('a token the server refuses signs the session out: the ticket requests\' 401s show "Signed out." with the reason, and no stream is asked', async () => {
+    const page = await openDashboard();
+    // Every dev token the page gets is signed with another secret: the server answers 401 invalid.
+    await page.route('**/api/dev/token', (route) =>
+      route.fulfill({ status: 201, contentType: 'application/json', body: JSON.stringify({ token: signToken('gus', {}, {}, 'not-the-secret') }) }),
+    );
+    const requests: string[] = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/events') requests.push(r.method());
+    });
+    await page.getByTestId('user-id').fill('gus');
+    await page.getByTestId('connect').click();
+    await waitForStatus(page, 'unauthorized');
+    const banner = page.getByTestId('unauthorized');
+    expect(await banner.textContent()).toContain('Signed out.');
+    expect(await banner.textContent()).toContain('(invalid)');
+    // maxAuthFailures (3) ticket requests, each refused; no stream was opened with a token.
+    expect(requests).toEqual(['POST', 'POST', 'POST']);
+    expect(sse.connectionCount('gus')).toBe(0);
   });
 
   it('reloads the orders when the server cannot resume (reset)', async () => {
