@@ -15,17 +15,20 @@ export interface FreshBuild {
 }
 
 /**
- * Compiles the demo (`src/`), the library (`libs/sse/src/`) and any extra entry
- * files from the sources as they are now, with the repository's compiler options,
- * into `test-output/fresh-build/<hash of those sources>/`, where the demo imports
- * `@nest-sse/server` as a package (as `npm start` does with the built one). A
- * process test that runs it can never pass on a stale `dist`: a changed source is
- * a new hash, so a new build. An unchanged tree reuses its build.
+ * Compiles the demo (`src/`), the library (`libs/sse/src/`), its wire contract
+ * (`libs/protocol/src/`) and any extra entry files from the sources as they are
+ * now, with the repository's compiler options, into
+ * `test-output/fresh-build/<hash of those sources>/`, where the demo imports
+ * `@nest-sse/server` and the server `@nest-sse/protocol` as packages (as `npm start`
+ * does with the built ones). A process test that runs it can never pass on a
+ * stale `dist`: a changed source is a new hash, so a new build. An unchanged tree
+ * reuses its build.
  */
 export async function freshBuild(extraEntries: string[] = []): Promise<FreshBuild> {
   const inputs = [
     ...sourceFiles('src').filter((f) => !f.startsWith('src/dashboard/web/')),
     ...sourceFiles('libs/sse/src'),
+    ...sourceFiles('libs/protocol/src'),
     ...extraEntries,
   ].sort();
   const hash = createHash('sha256');
@@ -56,11 +59,16 @@ export async function freshBuild(extraEntries: string[] = []): Promise<FreshBuil
     }).catch((err: { stdout?: string; message: string }) => {
       throw new Error(`the fresh build failed to compile:\n${err.stdout || err.message}`);
     });
-    // The library as an installed package, as the demo finds it in node_modules after `npm run build`.
-    const pkg = join(work, 'node_modules/@nest-sse/server');
-    cpSync(join(work, 'libs/sse/src'), join(pkg, 'dist'), { recursive: true });
-    const manifest = JSON.parse(readFileSync(join(ROOT, 'libs/sse/package.json'), 'utf8')) as Record<string, unknown>;
-    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: manifest.name, type: 'module', exports: manifest.exports }));
+    // The library and its wire contract as installed packages, as the demo finds them in node_modules after `npm run build`.
+    for (const [name, dir] of [
+      ['server', 'libs/sse'],
+      ['protocol', 'libs/protocol'],
+    ]) {
+      const pkg = join(work, 'node_modules/@nest-sse', name);
+      cpSync(join(work, dir, 'src'), join(pkg, 'dist'), { recursive: true });
+      const manifest = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as Record<string, unknown>;
+      writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: manifest.name, type: 'module', exports: manifest.exports }));
+    }
     // The assets `nest build` copies (nest-cli.json).
     cpSync(join(ROOT, 'src/public'), join(work, 'src/public'), { recursive: true });
     writeFileSync(join(work, '.complete'), new Date().toISOString());

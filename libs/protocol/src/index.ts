@@ -27,5 +27,5 @@ export { compareEventIds, formatEventId, parseEventId, type SseEventId } from '.
 /** Shared streams (`?shared=1`): the parameter and the topic tag of their data. */
 export { readShared, SSE_SHARED_PARAM, tagTopicData, untagTopicData } from './shared-stream.js';
 
-/** What a stream request asks for: where it resumes from. */
-export { readLastEventId, SSE_LAST_EVENT_ID_PARAM } from './stream-request.js';
+/** What a stream request asks for: where it resumes from, and whether it is shared. */
+export { readLastEventId, readSharedParam, SSE_LAST_EVENT_ID_PARAM } from './stream-request.js';

@@ -1,6 +1,10 @@
+import { readShared, SSE_SHARED_PARAM } from './shared-stream.js';
+
 /**
  * What a stream request asks for besides its credential, read the same way by the
- * server's route and by `SseService.stream()` / `openStream()` on an app's own routes.
+ * server's route and by `SseService.stream()` / `openStream()` on an app's own routes:
+ * where it resumes from, and whether it is a shared stream. Each takes Express's or
+ * Fastify's request (its parsed `query`) or Node's own (its `url`).
  */
 
 /** Where a fresh EventSource resumes from, in the stream's URL (`@nest-sse/client` after a recovery, a page after a reload). */
@@ -25,17 +29,33 @@ const NOT_AN_EVENT_ID = '\u0000';
  * Node's own (its `url`).
  */
 export function readLastEventId(request: object): string | undefined {
-  const { headers, query, url } = request as { headers?: Record<string, unknown>; query?: unknown; url?: unknown };
-  const header = headers?.['last-event-id'];
+  const header = (request as { headers?: Record<string, unknown> }).headers?.['last-event-id'];
   if (typeof header === 'string' && header.length > 0) return header;
-  let value: unknown;
-  if (query !== null && typeof query === 'object') {
-    value = (query as Record<string, unknown>)[SSE_LAST_EVENT_ID_PARAM];
-  } else if (typeof url === 'string' && url.includes('?')) {
-    const values = new URLSearchParams(url.slice(url.indexOf('?') + 1)).getAll(SSE_LAST_EVENT_ID_PARAM);
-    value = values.length > 1 ? values : values[0];
-  }
+  const value = queryParam(request, SSE_LAST_EVENT_ID_PARAM);
   if (value === undefined) return undefined;
   // A repeated parameter arrives as an array (qs may make an object of it): not an id.
   return typeof value === 'string' ? value : NOT_AN_EVENT_ID;
+}
+
+/**
+ * One query parameter of a request: from Express's or Fastify's parsed `query`, else
+ * from Node's own `url` (an array when repeated there); `undefined` when absent.
+ */
+function queryParam(request: object, name: string): unknown {
+  const { query, url } = request as { query?: unknown; url?: unknown };
+  if (query !== null && typeof query === 'object') return (query as Record<string, unknown>)[name];
+  if (typeof url !== 'string' || !url.includes('?')) return undefined;
+  const values = new URLSearchParams(url.slice(url.indexOf('?') + 1)).getAll(name);
+  return values.length > 1 ? values : values[0];
+}
+
+/**
+ * Whether a stream request asks for a shared stream, the one rule of the module's
+ * route and of `SseService.stream()` / `openStream()`: its `shared` query parameter
+ * by `readShared` (`false` when absent, `true` for `1`, a string saying why for a
+ * bad value, answered with a 400). Takes Express's or Fastify's request (its parsed
+ * `query`) or Node's own (its `url`), as `readLastEventId` does.
+ */
+export function readSharedParam(request: object): boolean | string {
+  return readShared(queryParam(request, SSE_SHARED_PARAM));
 }

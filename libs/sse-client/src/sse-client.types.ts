@@ -87,7 +87,7 @@ export interface SseAuthExpiredData {
 
 /**
  * The events the server sends, with their data types; extend it for your own payloads.
- * The names are the server's own (`SSE_EVENT_TYPES` in libs/sse/src/sse-wire.rules.ts).
+ * The names are the server's own (`SSE_EVENT_TYPES` of `@nest-sse/protocol`).
  */
 export interface SseServerEvents {
   [SSE_EVENT_TYPES.notification]: unknown;

@@ -65,7 +65,7 @@ export {
   DEFAULT_TICKET_TTL_MS,
 } from './sse.constants.js';
 
-/** The wire rules: documented event types, reset reasons, 401 categories and limits. */
+/** The wire contract (`@nest-sse/protocol`): documented event types, reset reasons, 401 categories and limits. */
 export {
   SSE_AUTH_FAILURE_REASONS,
   SSE_AUTH_REASON_HEADER,
@@ -76,7 +76,7 @@ export {
   type SseAuthFailureReason,
   type SseResetReason,
   untagTopicData,
-} from './sse-wire.rules.js';
+} from '@nest-sse/protocol';
 
 /** How events reach streams: the transport interface (a cluster's is in `@nest-sse/server/redis`) and its in-process default. */
 export type {
@@ -93,5 +93,5 @@ export { MemorySseTransport } from './transport/memory.transport.js';
 /** History for Last-Event-ID replay: the store interface, its in-memory default, event ids. */
 export type { SseHistoryRecord, SseHistoryStore, SseReplayResult } from './history/sse-history-store.interface.js';
 export { MemoryHistoryStore, type MemoryHistoryOptions } from './history/memory-history.store.js';
-export { compareEventIds, formatEventId, parseEventId, type SseEventId } from './sse-event-id.js';
+export { compareEventIds, formatEventId, parseEventId, type SseEventId } from '@nest-sse/protocol';
 export { SseFrame, type SseFrameFields } from './sse-frame.js';

@@ -1,5 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { SSE_AUTH_REASON_HEADER } from './sse-wire.rules.js';
+import { SSE_AUTH_REASON_HEADER } from '@nest-sse/protocol';
 import { SseUnauthorizedError } from './sse.exceptions.js';
 
 /** Express's response (Node's own) or Fastify's reply: where a header goes before the exception filter answers. */

@@ -4,7 +4,7 @@ import type { SseTicketGrant } from './sse-ticket-store.interface.js';
 import { SseTicketService } from './sse-ticket.service.js';
 import { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
 import { SSE_CLAIMS_KEY, SSE_USER_KEY, type SseUser } from './sse-user.js';
-import { isUserId } from './sse-wire.rules.js';
+import { isUserId } from '@nest-sse/protocol';
 import { SseUnauthorizedError } from './sse.exceptions.js';
 
 /**

@@ -17,7 +17,7 @@ import type { SseAudience, SseDeliveryTarget, SseTransport } from './transport/s
 import { SSE_OPTIONS, SSE_TRANSPORT } from './sse.tokens.js';
 import { SseLifecycleHub } from './sse-lifecycle.hub.js';
 import { SseStatsCollector } from './sse-stats.collector.js';
-import type { SseResetReason } from './sse-wire.rules.js';
+import type { SseResetReason } from '@nest-sse/protocol';
 
 /**
  * Pushed through every channel at shutdown: each stream ends with a `retry:`

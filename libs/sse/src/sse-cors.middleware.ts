@@ -1,7 +1,7 @@
 import { Inject, Injectable, NestMiddleware } from '@nestjs/common';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
 import type { SseRawRequest, SseRawResponse } from './sse-response.sink.js';
-import { SSE_AUTH_REASON_HEADER } from './sse-wire.rules.js';
+import { SSE_AUTH_REASON_HEADER } from '@nest-sse/protocol';
 import { SSE_OPTIONS } from './sse.tokens.js';
 
 /**

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { SseEventId } from './sse-event-id.js';
+import type { SseEventId } from '@nest-sse/protocol';
 
 /** Monotonic even if the wall clock steps back: the last millisecond is kept until time passes it. */
 @Injectable()

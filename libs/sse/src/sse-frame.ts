@@ -9,7 +9,7 @@ import {
   SSE_RESET_REASONS,
   type SseResetReason,
   tagTopicData,
-} from './sse-wire.rules.js';
+} from '@nest-sse/protocol';
 
 /**
  * The fields of a frame; `data` is already text (JSON for published events).

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { SseResetReason } from './sse-wire.rules.js';
+import type { SseResetReason } from '@nest-sse/protocol';
 
 /**
  * Why a stream was refused before any byte: 401, 403, 400, 429 (the user's

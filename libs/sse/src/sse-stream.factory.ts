@@ -2,7 +2,7 @@ import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common'
 import { defer, EMPTY, Observable } from 'rxjs';
 import type { SseHistoryStore, SseReplayResult } from './history/sse-history-store.interface.js';
 import { type SseConnection, SseConnectionRegistry } from './sse-connection.registry.js';
-import { parseEventId } from './sse-event-id.js';
+import { parseEventId, readLastEventId, readSharedParam, SSE_LIMITS, topicProblem } from '@nest-sse/protocol';
 import { SseExpiryScheduler } from './sse-expiry.scheduler.js';
 import { SseFrame, type SseFrameFields } from './sse-frame.js';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
@@ -13,7 +13,6 @@ import { SseStatsCollector } from './sse-stats.collector.js';
 import type { SseUser } from './sse-user.js';
 import { isThenable } from './sse.utils.js';
 import { requestForStream } from './sse-subscription.context.js';
-import { readLastEventId, readSharedParam, SSE_LIMITS, topicProblem } from './sse-wire.rules.js';
 import type { SsePresence, SseTransport } from './transport/sse-transport.interface.js';
 import { SseConnectionLimitError, SsePresenceUnavailableError } from './sse.exceptions.js';
 import { SSE_HISTORY_STORE, SSE_OPTIONS, SSE_TRANSPORT } from './sse.tokens.js';

@@ -6,7 +6,7 @@ import {
   type SseConnection,
   type SseConnectionRegistry,
 } from './sse-connection.registry.js';
-import { compareEventIds, parseEventId } from './sse-event-id.js';
+import { compareEventIds, parseEventId, SSE_EVENT_TYPES, type SseResetReason } from '@nest-sse/protocol';
 import type { SseExpiryScheduler } from './sse-expiry.scheduler.js';
 import type { SseLifecycleHub } from './sse-lifecycle.hub.js';
 import { wasDroppedAsSlowClient } from './sse-response.sink.js';
@@ -14,7 +14,6 @@ import type { SseDisconnectReason, SseStatsCollector } from './sse-stats.collect
 import type { SsePresenceSlot } from './transport/sse-transport.interface.js';
 import { resetFrame, SseFrame } from './sse-frame.js';
 import { HEARTBEAT_TICK } from './sse-heartbeat.timer.js';
-import { SSE_EVENT_TYPES, type SseResetReason } from './sse-wire.rules.js';
 
 /** Where a new stream starts: after the client's id (with what it missed), or at the present. */
 export type SseStartPoint =

@@ -5,7 +5,7 @@ import { SseTokenVerifier } from './sse-token.verifier.js';
 import { SseTopicAuthorizer } from './sse-topic.authorizer.js';
 import { type SseRefusalReason, SseStatsCollector } from './sse-stats.collector.js';
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
-import { checkTopics, readSharedParam } from './sse-wire.rules.js';
+import { checkTopics, readSharedParam } from '@nest-sse/protocol';
 import { SseTopicInvalidError, SseUnauthorizedError } from './sse.exceptions.js';
 
 /** Where the guard leaves the checked, authorised topics of the request (a stream's, or a ticket's). */

@@ -3,7 +3,7 @@ import type { SseAuthRequest } from './sse-auth.guard.js';
 import type { SseIssuedTicket, SseTicketGrant, SseTicketStore } from './sse-ticket-store.interface.js';
 import { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
 import { SSE_CLAIMS_KEY, SSE_USER_KEY } from './sse-user.js';
-import { checkTopics } from './sse-wire.rules.js';
+import { checkTopics } from '@nest-sse/protocol';
 import { SseTicketsUnavailableError, SseTopicInvalidError, SseTransportError, SseUnauthorizedError } from './sse.exceptions.js';
 import { SSE_TICKET_SCOPE, SSE_TICKET_STORE } from './sse.tokens.js';
 

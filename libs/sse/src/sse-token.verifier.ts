@@ -3,7 +3,7 @@ import type { SseJwtVerify } from './sse-jwt-service.factory.js';
 import type { SseJwtAlgorithm } from './sse-options.interface.js';
 import type { ResolvedSseOptions } from './sse-options.resolver.js';
 import type { SseUser } from './sse-user.js';
-import { SSE_LIMITS, type SseAuthFailureReason, toUserId } from './sse-wire.rules.js';
+import { SSE_LIMITS, type SseAuthFailureReason, toUserId } from '@nest-sse/protocol';
 import { SseUnauthorizedError } from './sse.exceptions.js';
 import { SSE_JWT_SERVICE, SSE_OPTIONS } from './sse.tokens.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { SseTopic } from './sse-topic.decorator.js';
 import { SseTopicPattern } from './sse-topic.pattern.js';
-import { SSE_LIMITS } from './sse-wire.rules.js';
+import { SSE_LIMITS } from '@nest-sse/protocol';
 
 describe('SseTopicPattern', () => {
   it('binds each :param to one segment and matches literals exactly', () => {

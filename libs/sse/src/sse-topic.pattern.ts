@@ -1,4 +1,4 @@
-import { SSE_LIMITS, topicProblem } from './sse-wire.rules.js';
+import { SSE_LIMITS, topicProblem } from '@nest-sse/protocol';
 
 /** A parameter segment of a pattern: `:orderId`. */
 const PARAM_SEGMENT = /^:([A-Za-z_][A-Za-z0-9_]*)$/;

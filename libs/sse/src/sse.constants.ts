@@ -1,4 +1,4 @@
-/** Every default of the module, in one place. The wire rules and limits are in `sse-wire.rules.ts`. */
+/** Every default of the module, in one place. The wire rules and limits are the protocol's (`@nest-sse/protocol`). */
 
 /**
  * Default `heartbeatIntervalMs`.

@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus, UnauthorizedException } from '@nestjs/common';
-import type { SseAuthFailureReason } from './sse-wire.rules.js';
+import type { SseAuthFailureReason } from '@nest-sse/protocol';
 
 /**
  * A publish call was given something that must not reach the wire; nothing was sent.

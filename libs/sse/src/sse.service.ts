@@ -10,7 +10,7 @@ import { tick } from './sse-subscription.context.js';
 import type { SseUser } from './sse-user.js';
 import { type SseStats, SseStatsCollector, type SseTargetKind } from './sse-stats.collector.js';
 import type { SseAudience, SseTransport } from './transport/sse-transport.interface.js';
-import { checkTopics, isUserId, topicProblem, USER_ID_RULE } from './sse-wire.rules.js';
+import { checkTopics, isUserId, topicProblem, USER_ID_RULE } from '@nest-sse/protocol';
 import { SSE_HISTORY_STORE, SSE_MAX_PENDING_DATA_LENGTH, SSE_TRANSPORT } from './sse.tokens.js';
 
 /**

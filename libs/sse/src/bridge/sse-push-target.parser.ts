@@ -1,5 +1,5 @@
 import { isThenable } from '../sse.utils.js';
-import { topicProblem, toUserId, USER_ID_RULE } from '../sse-wire.rules.js';
+import { topicProblem, toUserId, USER_ID_RULE } from '@nest-sse/protocol';
 import type { SseEventMappingMetadata } from './sse-event-mapping.decorator.js';
 
 /** Who a checked push goes to. */

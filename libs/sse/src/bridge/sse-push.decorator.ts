@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { extendArrayMetadata } from '@nestjs/common/utils/extend-metadata.util.js';
 import type { SseEventMap, SseEventType } from '../sse-event.interface.js';
 import { SseEventError } from '../sse.exceptions.js';
-import { eventTypeProblem } from '../sse-wire.rules.js';
+import { eventTypeProblem } from '@nest-sse/protocol';
 import { SSE_PUSH_METADATA } from './sse-bridge.constants.js';
 import { className, formatEventName, isPushEvent, isSameEvent } from './sse-bridge.utils.js';
 import type { SsePushResult } from './sse-push-target.interface.js';

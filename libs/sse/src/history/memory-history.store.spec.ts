@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { formatEventId, parseEventId, type SseEventId } from '../sse-event-id.js';
+import { formatEventId, parseEventId, type SseEventId } from '@nest-sse/protocol';
 import { SseFrame } from '../sse-frame.js';
 import { MemoryHistoryStore } from './memory-history.store.js';
 

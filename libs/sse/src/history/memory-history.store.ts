@@ -1,6 +1,6 @@
 import type { OnModuleDestroy } from '@nestjs/common';
 import { DEFAULT_HISTORY_MAX_TOPICS, DEFAULT_HISTORY_MAX_USERS } from '../sse.constants.js';
-import { compareEventIds, type SseEventId } from '../sse-event-id.js';
+import { compareEventIds, type SseEventId } from '@nest-sse/protocol';
 import type { SseFrame } from '../sse-frame.js';
 import { integerOption, MAX_HISTORY_USERS } from '../sse-options.resolver.js';
 import { type HistoryLog, HistoryLogMap, newHistoryLog } from './history-log.map.js';

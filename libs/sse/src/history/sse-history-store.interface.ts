@@ -1,4 +1,4 @@
-import type { SseEventId } from '../sse-event-id.js';
+import type { SseEventId } from '@nest-sse/protocol';
 import type { SseFrame, SseFrameFields } from '../sse-frame.js';
 
 /**

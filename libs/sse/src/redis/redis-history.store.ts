@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { SseHistoryRecord, SseHistoryStore, SseReplayResult } from '../history/sse-history-store.interface.js';
-import { compareEventIds, formatEventId, parseEventId, type SseEventId } from '../sse-event-id.js';
+import { compareEventIds, formatEventId, parseEventId, type SseEventId } from '@nest-sse/protocol';
 import { SseFrame } from '../sse-frame.js';
 import type { RedisLogReader } from './redis-log.reader.js';
 import type { RedisSseKeys } from './redis-transport.options.js';

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { SseHistoryStore } from '../history/sse-history-store.interface.js';
-import { compareEventIds, formatEventId, type SseEventId } from '../sse-event-id.js';
+import { compareEventIds, formatEventId, type SseEventId } from '@nest-sse/protocol';
 import type { SseEventIdGenerator } from '../sse-event-id.generator.js';
 import { SseFrame } from '../sse-frame.js';
 import { isThenable } from '../sse.utils.js';

@@ -1,8 +1,7 @@
 import type { SseHistoryStore } from '../history/sse-history-store.interface.js';
 import type { SseTicketStore, SseTicketStoreOptions } from '../sse-ticket-store.interface.js';
-import type { SseEventId } from '../sse-event-id.js';
+import type { SseEventId, SseResetReason } from '@nest-sse/protocol';
 import type { SseFrame } from '../sse-frame.js';
-import type { SseResetReason } from '../sse-wire.rules.js';
 
 /**
  * Who an event is for: some users, the subscribers of a topic, or every stream.
