@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import net from 'node:net';
 import type { Observable } from 'rxjs';
 import { SseAuthGuard, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
-import { SseStreamFactory } from '../libs/sse/src/sse-stream.factory.js';
+import { SseStreamFactory } from '../libs/sse/src/streams/sse-stream.factory.js';
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { Gate } from './support/gate.js';
 import { startLibrary } from './support/library-app.js';

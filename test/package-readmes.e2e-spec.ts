@@ -6,7 +6,7 @@ import { resolveSseBridgeOptions } from '../libs/sse/src/bridge/sse-bridge-optio
 import { DEFAULT_SSE_HEALTH_TIMEOUT_MS } from '../libs/sse/src/health/sse-health.indicator.js';
 import { DEFAULT_SSE_METRICS_PREFIX } from '../libs/sse/src/metrics/sse-metrics.constants.js';
 import { resolveRedisTransportOptions } from '../libs/sse/src/redis/redis-transport.options.js';
-import { resolveSseExtras, resolveSseOptions } from '../libs/sse/src/sse-options.resolver.js';
+import { resolveSseExtras, resolveSseOptions } from '../libs/sse/src/options/sse-options.resolver.js';
 import { resolveBackoff } from '../libs/sse-client/src/backoff.js';
 import { DEFAULT_MAX_AUTH_FAILURES } from '../libs/sse-client/src/sse-client.js';
 
@@ -173,8 +173,8 @@ describe('the @nest-sse/server README (libs/sse/README.md) stands alone', () => 
 
   it('has a row with the code default for every SseModule option', () => {
     const keys = [
-      ...optionKeys(`${SERVER}/sse-options.interface.ts`, 'SseModuleOptions'),
-      ...optionKeys(`${SERVER}/sse-options.interface.ts`, 'SseModuleExtras'),
+      ...optionKeys(`${SERVER}/options/sse-options.interface.ts`, 'SseModuleOptions'),
+      ...optionKeys(`${SERVER}/options/sse-options.interface.ts`, 'SseModuleExtras'),
     ];
     expect(keys).toEqual(expect.arrayContaining(['jwt.secret', 'tickets.ttlMs', 'history.store', 'path', 'route']));
     const resolved = { ...resolveSseOptions({ jwt: { secret: 'x' } }), ...resolveSseExtras({}) };
@@ -223,8 +223,8 @@ describe('the @nest-sse/server README (libs/sse/README.md) stands alone', () => 
     const statuses = ['200', '400', '401', '403', '429', '503', 'HEAD', 'POST'].filter((s) => !answers.includes(s));
     const reasons = [
       ...Object.keys(SSE_RESET_REASONS),
-      ...unionLiterals(`${SERVER}/sse-stats.collector.ts`, 'SseRefusalReason'),
-      ...unionLiterals(`${SERVER}/sse-stats.collector.ts`, 'SseDisconnectReason'),
+      ...unionLiterals(`${SERVER}/observe/sse-stats.collector.ts`, 'SseRefusalReason'),
+      ...unionLiterals(`${SERVER}/observe/sse-stats.collector.ts`, 'SseDisconnectReason'),
     ].filter((reason) => !doc.text.includes(`\`${reason}\``));
     expect({ statuses, reasons }).toEqual({ statuses: [], reasons: [] });
   });

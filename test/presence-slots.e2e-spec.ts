@@ -31,7 +31,7 @@ const LIMIT = 3;
 const QUIET_MS = 500;
 /** Bound on a positive wait. */
 const WAIT_MS = 5000;
-/** The stream factory's claim window (sse-stream.lease.ts), plus room for a loaded machine. */
+/** The stream factory's claim window (streams/sse-stream.lease.ts), plus room for a loaded machine. */
 const CLAIM_WINDOW_BOUND_MS = 10_000 + 3000;
 
 /** An app's own routes on the cluster's limit (`openStream()`), as the README shows them. */

@@ -3,7 +3,7 @@ import { createSseClient, fetchSseTicket, type SseStatusReason } from '@nest-sse
 import { SseService } from '@nest-sse/server';
 import { ConditionWaiter } from './support/condition-waiter.js';
 import { type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
-import type { MemoryTicketStore } from '../libs/sse/src/memory-ticket.store.js';
+import type { MemoryTicketStore } from '../libs/sse/src/tickets/memory-ticket.store.js';
 import { SSE_TICKET_STORE } from '../libs/sse/src/sse.tokens.js';
 import { startLibrary } from './support/library-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';
@@ -363,7 +363,7 @@ describe.each(ADAPTERS)('stream tickets on %s', (adapter) => {
     }, 120_000);
 
     // Scaled down: 30 accounts holding 4 each would need 120 places. A ticket of a user holding one is taken only
-    // once as many accounts as the cap hold tickets (10,000 at the defaults, libs/sse/src/sse-ticket.store.spec.ts).
+    // once as many accounts as the cap hold tickets (10,000 at the defaults, libs/sse/src/tickets/memory-ticket.store.spec.ts).
     it('past the server-wide cap (40 in all, 4 per user; 30 accounts x 8 POSTs), the heaviest holders lose tickets first: a ticket issued before the flood still opens its stream, and so does one issued after', async () => {
       server = await startLibrary({ heartbeatIntervalMs: 0, tickets: { maxOutstanding: 40, maxPerUser: 4 } }, {}, { adapter });
       const before = await postTicket(url(), bearer(signToken('innocent')));

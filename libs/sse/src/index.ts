@@ -1,20 +1,20 @@
 /** The module and its publishing service, typed by an optional event map. */
 export { SseModule } from './sse.module.js';
 export { SseService, type SseStreamOptions } from './sse.service.js';
-export type { SseEvent, SseEventMap, SseEventType } from './sse-event.interface.js';
+export type { SseEvent, SseEventMap, SseEventType } from './wire/sse-event.interface.js';
 
 /** Authenticating streams, on the module's route or your own: the guard, its hooks' types, the user. */
-export { SseAuthGuard, type SseAuthRequest } from './sse-auth.guard.js';
+export { SseAuthGuard, type SseAuthRequest } from './auth/sse-auth.guard.js';
 
 /** Stream tickets: issuing them from your own route, and the store interface with its in-memory default. */
-export { SseTicketService } from './sse-ticket.service.js';
-export type { SseIssuedTicket, SseTicketGrant, SseTicketStore, SseTicketStoreOptions } from './sse-ticket-store.interface.js';
-export { MemoryTicketStore } from './memory-ticket.store.js';
-export { newTicket } from './sse-ticket.format.js';
-export { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
-export { SseStreamUser } from './sse-stream-user.decorator.js';
-export { SseRoute, type SseRouteOptions } from './sse-route.decorator.js';
-export { SSE_USER_KEY, type SseUser } from './sse-user.js';
+export { SseTicketService } from './tickets/sse-ticket.service.js';
+export type { SseIssuedTicket, SseTicketGrant, SseTicketStore, SseTicketStoreOptions } from './tickets/sse-ticket-store.interface.js';
+export { MemoryTicketStore } from './tickets/memory-ticket.store.js';
+export { newTicket } from './tickets/sse-ticket.format.js';
+export { SseTokenVerifier, type SseTokenClaims } from './auth/sse-token.verifier.js';
+export { SseStreamUser } from './auth/sse-stream-user.decorator.js';
+export { SseRoute, type SseRouteOptions } from './http/sse-route.decorator.js';
+export { SSE_USER_KEY, type SseUser } from './auth/sse-user.js';
 
 /** What happened, for code that reacts and for metrics: `SseService.stats()`'s types and the lifecycle hub. */
 export type {
@@ -23,12 +23,12 @@ export type {
   SseRefusalReason,
   SseStats,
   SseTargetKind,
-} from './sse-stats.collector.js';
-export { SseLifecycleHub, type SseLifecycleListener, type SseStreamInfo } from './sse-lifecycle.hub.js';
+} from './observe/sse-stats.collector.js';
+export { SseLifecycleHub, type SseLifecycleListener, type SseStreamInfo } from './observe/sse-lifecycle.hub.js';
 
 /** Topics: declaring who may subscribe (`@SseTopic()` on a provider), and checking it on your own route. */
-export { SseTopic, type SseTopicPolicy } from './sse-topic.decorator.js';
-export { SseTopicAuthorizer } from './sse-topic.authorizer.js';
+export { SseTopic, type SseTopicPolicy } from './topics/sse-topic.decorator.js';
+export { SseTopicAuthorizer } from './topics/sse-topic.authorizer.js';
 
 /** What publishing and connecting throw. */
 export { SseShuttingDownError } from './sse.exceptions.js';
@@ -46,7 +46,7 @@ export type {
   SseModuleExtras,
   SseModuleOptions,
   SseTicketOptions,
-} from './sse-options.interface.js';
+} from './options/sse-options.interface.js';
 export type { SseModuleAsyncOptions, SseModuleForRootOptions } from './sse.module-options.js';
 export {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -63,7 +63,7 @@ export {
   DEFAULT_TICKET_MAX_OUTSTANDING,
   DEFAULT_TICKET_MAX_PER_USER,
   DEFAULT_TICKET_TTL_MS,
-} from './sse.constants.js';
+} from './options/sse.defaults.js';
 
 /** The wire contract (`@nest-sse/protocol`): documented event types, reset reasons, 401 categories and limits. */
 export {
@@ -94,4 +94,4 @@ export { MemorySseTransport } from './transport/memory.transport.js';
 export type { SseHistoryRecord, SseHistoryStore, SseReplayResult } from './history/sse-history-store.interface.js';
 export { MemoryHistoryStore, type MemoryHistoryOptions } from './history/memory-history.store.js';
 export { compareEventIds, formatEventId, parseEventId, type SseEventId } from '@nest-sse/protocol';
-export { SseFrame, type SseFrameFields } from './sse-frame.js';
+export { SseFrame, type SseFrameFields } from './wire/sse-frame.js';

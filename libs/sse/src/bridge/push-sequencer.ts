@@ -1,4 +1,4 @@
-import { isThenable } from '../sse.utils.js';
+import { isThenable } from '../utils/is-thenable.js';
 
 export interface PushSequencerOptions<L, V> {
   /** Milliseconds an unsettled value may hold back the ones behind it; 0 waits forever. */

@@ -1,4 +1,4 @@
-import { integerOption, MAX_TIMER_MS } from '../sse-options.resolver.js';
+import { integerOption, MAX_TIMER_MS } from '../options/sse-options.resolver.js';
 import { DEFAULT_BRIDGE_HANDLER_TIMEOUT_MS, DEFAULT_BRIDGE_MAX_PENDING } from './sse-bridge.constants.js';
 import type { ResolvedSseBridgeOptions, SseBridgeOptions } from './sse-bridge-options.interface.js';
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { SetMetadata } from '@nestjs/common';
-import type { SseEventMap, SseEventType } from '../sse-event.interface.js';
+import type { SseEventMap, SseEventType } from '../wire/sse-event.interface.js';
 import { SseEventError } from '../sse.exceptions.js';
 import { eventTypeProblem } from '@nest-sse/protocol';
 import { SSE_EVENT_MAPPING_METADATA } from './sse-bridge.constants.js';

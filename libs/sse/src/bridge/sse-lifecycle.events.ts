@@ -1,4 +1,4 @@
-import type { SseDisconnectReason } from '../sse-stats.collector.js';
+import type { SseDisconnectReason } from '../observe/sse-stats.collector.js';
 
 /**
  * The names of the lifecycle events `SseBridgeModule` emits on the app's

@@ -1,4 +1,4 @@
-import { isThenable } from '../sse.utils.js';
+import { isThenable } from '../utils/is-thenable.js';
 import { topicProblem, toUserId, USER_ID_RULE } from '@nest-sse/protocol';
 import type { SseEventMappingMetadata } from './sse-event-mapping.decorator.js';
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { extendArrayMetadata } from '@nestjs/common/utils/extend-metadata.util.js';
-import type { SseEventMap, SseEventType } from '../sse-event.interface.js';
+import type { SseEventMap, SseEventType } from '../wire/sse-event.interface.js';
 import { SseEventError } from '../sse.exceptions.js';
 import { eventTypeProblem } from '@nest-sse/protocol';
 import { SSE_PUSH_METADATA } from './sse-bridge.constants.js';

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { SseService } from '../sse.service.js';
-import { isThenable } from '../sse.utils.js';
+import { isThenable } from '../utils/is-thenable.js';
 import { SSE_BRIDGE_OPTIONS } from './sse-bridge.constants.js';
 import type { ResolvedSseBridgeOptions } from './sse-bridge-options.interface.js';
 import type { SseEventMappingMetadata } from './sse-event-mapping.decorator.js';

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { SseConnectionRegistry } from '../sse-connection.registry.js';
+import { SseConnectionRegistry } from '../streams/sse-connection.registry.js';
 import { SSE_TRANSPORT } from '../sse.tokens.js';
 import type { SseTransport } from '../transport/sse-transport.interface.js';
 

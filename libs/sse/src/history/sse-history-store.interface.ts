@@ -1,5 +1,5 @@
 import type { SseEventId } from '@nest-sse/protocol';
-import type { SseFrame, SseFrameFields } from '../sse-frame.js';
+import type { SseFrame, SseFrameFields } from '../wire/sse-frame.js';
 
 /**
  * One published event as history keeps it.

@@ -1,5 +1,5 @@
 import type { Aggregator, MetricValueWithName } from 'prom-client';
-import { PUBLISH_TO_WRITE_BUCKETS, type SseStatsCollector } from '../sse-stats.collector.js';
+import { PUBLISH_TO_WRITE_BUCKETS, type SseStatsCollector } from '../observe/sse-stats.collector.js';
 
 /**
  * The publish-to-write histogram, as a registry reads any metric (`get()`):

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { compareEventIds, parseEventId, type SseEventId } from '@nest-sse/protocol';
-import { resetFrame, SseFrame } from '../sse-frame.js';
+import { resetFrame, SseFrame } from '../wire/sse-frame.js';
 import type { SseAudience, SseDeliveryTarget } from '../transport/sse-transport.interface.js';
 import type { RedisScripts } from './redis.scripts.js';
 import type { RedisSseKeys } from './redis-transport.options.js';

@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { hasRedisServer, startRedisServer, type TestRedisServer } from '../../../../test/support/redis-server.js';
-import type { SseTicketGrant, SseTicketStoreOptions } from '../sse-ticket-store.interface.js';
-import { SseTicketService } from '../sse-ticket.service.js';
-import type { SseTokenVerifier } from '../sse-token.verifier.js';
-import { SSE_CLAIMS_KEY } from '../sse-user.js';
+import type { SseTicketGrant, SseTicketStoreOptions } from '../tickets/sse-ticket-store.interface.js';
+import { SseTicketService } from '../tickets/sse-ticket.service.js';
+import type { SseTokenVerifier } from '../auth/sse-token.verifier.js';
+import { SSE_CLAIMS_KEY } from '../auth/sse-user.js';
 import { SseTicketsUnavailableError, SseTransportError } from '../sse.exceptions.js';
 import type { SseDeliveryTarget } from '../transport/sse-transport.interface.js';
 import { RedisTicketStore } from './redis-ticket.store.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { SseIssuedTicket, SseTicketGrant, SseTicketStore, SseTicketStoreOptions } from '../sse-ticket-store.interface.js';
-import { isTicketFormat, newTicket } from '../sse-ticket.format.js';
+import type { SseIssuedTicket, SseTicketGrant, SseTicketStore, SseTicketStoreOptions } from '../tickets/sse-ticket-store.interface.js';
+import { isTicketFormat, newTicket } from '../tickets/sse-ticket.format.js';
 import { SseTransportError } from '../sse.exceptions.js';
 import { answered } from './redis-presence.js';
 import type { RedisScripts } from './redis.scripts.js';

@@ -1,5 +1,5 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import { integerOption } from '../sse-options.resolver.js';
+import { integerOption } from '../options/sse-options.resolver.js';
 
 /**
  * Options of `RedisSseTransport`.

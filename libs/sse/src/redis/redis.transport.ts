@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
 import { SseEventError, SseTransportError } from '../sse.exceptions.js';
-import type { SseTicketStoreOptions } from '../sse-ticket-store.interface.js';
+import type { SseTicketStoreOptions } from '../tickets/sse-ticket-store.interface.js';
 import type { SseDeliveryTarget, SseOutgoingEvent, SseTransport } from '../transport/sse-transport.interface.js';
 import { RedisHistoryStore } from './redis-history.store.js';
 import { RedisLogReader } from './redis-log.reader.js';

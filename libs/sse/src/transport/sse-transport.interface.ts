@@ -1,7 +1,7 @@
 import type { SseHistoryStore } from '../history/sse-history-store.interface.js';
-import type { SseTicketStore, SseTicketStoreOptions } from '../sse-ticket-store.interface.js';
+import type { SseTicketStore, SseTicketStoreOptions } from '../tickets/sse-ticket-store.interface.js';
 import type { SseEventId, SseResetReason } from '@nest-sse/protocol';
-import type { SseFrame } from '../sse-frame.js';
+import type { SseFrame } from '../wire/sse-frame.js';
 
 /**
  * Who an event is for: some users, the subscribers of a topic, or every stream.
