@@ -189,6 +189,22 @@ describe('SseClient share: one stream for the group', () => {
     for (const m of [a, b, none]) expect(m.errors).toEqual([]);
   });
 
+  it('gives every client the events of a topic its route adds by itself (its URL names it), which no client asked for', async () => {
+    const a = join('a', { topics: ['a'] });
+    const none = join('none');
+    await settle();
+    const source = theLiveSource();
+    source.open();
+    source.emitRaw('update', tagged('jobs/7', { n: 1 }), '100-0');
+    source.emitRaw('update', tagged('a', { n: 2 }), '100-1');
+    await settle();
+    expect(a.updates).toEqual([
+      [1, '100-0'],
+      [2, '100-1'],
+    ]);
+    expect(none.updates).toEqual([[1, '100-0']]);
+  });
+
   it('reconnects once, resuming from the last id, when a member joins with a new topic; nothing is dispatched twice', async () => {
     const a = join('a', { topics: ['a'] });
     const plain = join('plain');

@@ -445,7 +445,10 @@ export class SseClient<TEvents extends object = SseEventMap> {
     const tagged = this.internals?.shared ? untagTopicData(event.data) : { topic: undefined, data: event.data };
     const id = typeof event.lastEventId === 'string' ? event.lastEventId : '';
     this.dispatch(type, tagged.data, event, true);
-    relay({ type, data: tagged.data, id, topic: tagged.topic });
+    // A topic no member asked for was added by the route itself (its URL names it, and every
+    // member shares the URL): relayed untagged, to all of them.
+    const topic = tagged.topic !== undefined && this.topicSet.has(tagged.topic) ? tagged.topic : undefined;
+    relay({ type, data: tagged.data, id, topic });
   }
 
   /**
