@@ -147,8 +147,16 @@ describe('SseModule with a jwt.service that only decodes (ignores the options it
 
   it.each([
     ['an expired token', () => signer.sign({ sub: 'u', exp: now() - 60 }), 'expired'],
-    ['a token not valid yet (nbf)', () => signer.sign({ sub: 'u', nbf: now() + 600 }, { expiresIn: '1h' }), 'not-yet-valid'],
-    ['an unsigned token (alg none)', () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'u', exp: now() + 600 })}.`, 'invalid'],
+    [
+      'a token not valid yet (nbf)',
+      () => signer.sign({ sub: 'u', nbf: now() + 600 }, { expiresIn: '1h' }),
+      'not-yet-valid',
+    ],
+    [
+      'an unsigned token (alg none)',
+      () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'u', exp: now() + 600 })}.`,
+      'invalid',
+    ],
   ])('refuses %s with 401 and its reason', async (_what, token, reason) => {
     const res = await rawGet(url(token()));
     expect(res.status).toBe(401);

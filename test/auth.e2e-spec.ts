@@ -43,39 +43,57 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       ['malformed', () => 'not.a.jwt', /Invalid token/, 'malformed'],
       ['garbage', () => 'abc', /Invalid token/, 'malformed'],
       ['longer than SSE_LIMITS.tokenLength', () => 'a'.repeat(8193), /too long/, 'malformed'],
-      ['signed with another secret', () => signToken('alice', {}, {}, 'another-secret'), /invalid signature/, 'invalid'],
+      [
+        'signed with another secret',
+        () => signToken('alice', {}, {}, 'another-secret'),
+        /invalid signature/,
+        'invalid',
+      ],
       [
         "signed with alg 'none'",
         () => `${header({ alg: 'none', typ: 'JWT' })}.${header({ sub: 'alice', exp: now() + 60 })}.`,
         /Invalid token/,
         'invalid',
       ],
-      ['signed with a wrong algorithm (HS512 when HS256 is pinned)', () => signToken('alice', {}, { algorithm: 'HS512' }), /invalid algorithm/, 'invalid'],
+      [
+        'signed with a wrong algorithm (HS512 when HS256 is pinned)',
+        () => signToken('alice', {}, { algorithm: 'HS512' }),
+        /invalid algorithm/,
+        'invalid',
+      ],
       ['expired', () => signToken('alice', { exp: now() - 10 }), /Token expired/, 'expired'],
       ['not yet valid', () => signToken('alice', {}, { notBefore: 3600 }), /not yet valid/, 'not-yet-valid'],
       ['without the user id claim', () => signToken(undefined, { name: 'alice' }), /no usable 'sub' claim/, 'invalid'],
       ['with an empty user id', () => signToken('', {}), /no usable 'sub' claim/, 'invalid'],
-    ['without exp (its stream would never end)', () => jwt.sign({ sub: 'alice' }, TEST_SECRET, { algorithm: 'HS256' }), /no expiry/, 'invalid'],
+      [
+        'without exp (its stream would never end)',
+        () => jwt.sign({ sub: 'alice' }, TEST_SECRET, { algorithm: 'HS256' }),
+        /no expiry/,
+        'invalid',
+      ],
     ];
 
-    it.each(badTokens)('refuses a token that is %s with 401 JSON naming its reason category, and no stream bytes', async (_, token, message, reason) => {
-      const t = token();
-      const res = await rawGet(t === undefined ? url() : url(encodeURIComponent(t)));
-      expect(res.status).toBe(401);
-      expect(res.headers['content-type']).toMatch(/^application\/json/);
-      const body = JSON.parse(res.body);
-      expect(body).toMatchObject({ statusCode: 401, error: 'Unauthorized', reason });
-      expect(body.message).toMatch(message);
-      // A HEAD (the browser client's probe) has no body: the category is in a header, on both.
-      expect(res.headers['sse-auth-reason']).toBe(reason);
-      const head = await headWithHeaders(t === undefined ? url() : url(encodeURIComponent(t)));
-      expect(head.status).toBe(401);
-      expect(head.headers['sse-auth-reason']).toBe(reason);
-      expect(res.body).not.toMatch(/retry:|event:|data:/);
-      // Tokens are never echoed back.
-      if (t) expect(res.body).not.toContain(t);
-      expect(server.app.get(SseService).connectionCount()).toBe(0);
-    });
+    it.each(badTokens)(
+      'refuses a token that is %s with 401 JSON naming its reason category, and no stream bytes',
+      async (_, token, message, reason) => {
+        const t = token();
+        const res = await rawGet(t === undefined ? url() : url(encodeURIComponent(t)));
+        expect(res.status).toBe(401);
+        expect(res.headers['content-type']).toMatch(/^application\/json/);
+        const body = JSON.parse(res.body);
+        expect(body).toMatchObject({ statusCode: 401, error: 'Unauthorized', reason });
+        expect(body.message).toMatch(message);
+        // A HEAD (the browser client's probe) has no body: the category is in a header, on both.
+        expect(res.headers['sse-auth-reason']).toBe(reason);
+        const head = await headWithHeaders(t === undefined ? url() : url(encodeURIComponent(t)));
+        expect(head.status).toBe(401);
+        expect(head.headers['sse-auth-reason']).toBe(reason);
+        expect(res.body).not.toMatch(/retry:|event:|data:/);
+        // Tokens are never echoed back.
+        if (t) expect(res.body).not.toContain(t);
+        expect(server.app.get(SseService).connectionCount()).toBe(0);
+      },
+    );
 
     it('takes the same user ids as SseService: 256 characters and numeric claims stream, 257 characters is a 401', async () => {
       const longest = 'u'.repeat(256);
@@ -113,9 +131,13 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
     const publicPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
     let server: RunningApp;
     beforeAll(async () => {
-      server = await startLibrary({
-        jwt: { publicKey: publicPem, algorithms: ['RS256'], issuer: 'https://issuer.test', audience: 'nest-sse' },
-      }, {}, { adapter });
+      server = await startLibrary(
+        {
+          jwt: { publicKey: publicPem, algorithms: ['RS256'], issuer: 'https://issuer.test', audience: 'nest-sse' },
+        },
+        {},
+        { adapter },
+      );
     });
     afterAll(() => server.close());
 
@@ -160,7 +182,9 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
     it('accepts a token without exp only with requireExp: false', async () => {
       const server = await startLibrary({ jwt: { secret: TEST_SECRET, requireExp: false } }, {}, { adapter });
       try {
-        expect((await rawGet(url(server, jwt.sign({ sub: 'alice' }, TEST_SECRET, { algorithm: 'HS256' })))).status).toBe(200);
+        expect(
+          (await rawGet(url(server, jwt.sign({ sub: 'alice' }, TEST_SECRET, { algorithm: 'HS256' })))).status,
+        ).toBe(200);
       } finally {
         await server.close();
       }
@@ -257,7 +281,10 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       const stream = `${server.baseUrl}/api/events`;
       const unknown = await rawGet(`${stream}?ticket=not-a-ticket`);
       expect(unknown.status).toBe(401);
-      expect(JSON.parse(unknown.body)).toMatchObject({ message: 'Invalid ticket: unknown, expired or already used', reason: 'ticket' });
+      expect(JSON.parse(unknown.body)).toMatchObject({
+        message: 'Invalid ticket: unknown, expired or already used',
+        reason: 'ticket',
+      });
       expect(unknown.headers['sse-auth-reason']).toBe('ticket');
       expect((await headWithHeaders(`${stream}?ticket=not-a-ticket`)).headers['sse-auth-reason']).toBe('ticket');
 
@@ -285,7 +312,11 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       const res = await headWithHeaders(`${server.baseUrl}/api/events?token=bad`, { origin: 'https://app.example' });
       expect(res.status).toBe(401);
       expect(res.headers['access-control-allow-origin']).toBe('https://app.example');
-      expect(String(res.headers['access-control-expose-headers']).toLowerCase().split(/\s*,\s*/)).toContain('sse-auth-reason');
+      expect(
+        String(res.headers['access-control-expose-headers'])
+          .toLowerCase()
+          .split(/\s*,\s*/),
+      ).toContain('sse-auth-reason');
       const other = await headWithHeaders(`${server.baseUrl}/api/events?token=bad`, { origin: 'https://evil.example' });
       expect(other.headers['access-control-expose-headers']).toBeUndefined();
     });
@@ -293,7 +324,10 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
 });
 
 /** A HEAD request's status and headers, once its (bodiless) response ended. */
-function headWithHeaders(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+function headWithHeaders(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'HEAD', headers, agent: false }, (res) => {
       res.resume();

@@ -53,7 +53,11 @@ describe.each(ADAPTERS)('back-pressure: a reading client is never dropped (%s)',
   let sse: SseService;
   beforeAll(async () => {
     // The default limit (1 MiB): each case below sends several times that to a client that reads.
-    server = await startLibrary({ heartbeatIntervalMs: 0, history: { maxEvents: 6000 } }, {}, { adapter, logger: false });
+    server = await startLibrary(
+      { heartbeatIntervalMs: 0, history: { maxEvents: 6000 } },
+      {},
+      { adapter, logger: false },
+    );
     sse = server.app.get(SseService);
   });
   afterAll(() => server.close());
@@ -107,7 +111,11 @@ describe.each(ADAPTERS)('back-pressure: a client that does not read (%s)', (adap
   let server: RunningApp;
   let sse: SseService;
   beforeAll(async () => {
-    server = await startLibrary({ heartbeatIntervalMs: 0 }, { maxPendingDataLength: 256 * 1024 }, { adapter, logger: false });
+    server = await startLibrary(
+      { heartbeatIntervalMs: 0 },
+      { maxPendingDataLength: 256 * 1024 },
+      { adapter, logger: false },
+    );
     sse = server.app.get(SseService);
   });
   afterAll(() => server.close());

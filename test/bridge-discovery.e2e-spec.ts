@@ -17,7 +17,13 @@ import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitte
 import { Test } from '@nestjs/testing';
 import type { Observable } from 'rxjs';
 import { SseModule, SseService } from '@nest-sse/server';
-import { SseBridgeModule, SseEventMapping, SsePush, type SsePushResult, type SsePushTarget } from '@nest-sse/server/bridge';
+import {
+  SseBridgeModule,
+  SseEventMapping,
+  SsePush,
+  type SsePushResult,
+  type SsePushTarget,
+} from '@nest-sse/server/bridge';
 import { SseBridgeLoader } from '../libs/sse/src/bridge/sse-bridge.loader.js';
 import { listen, type RunningApp, TEST_SECRET } from './support/demo-app.js';
 import { sleep, StreamClient, waitForCount } from './support/sse-client.js';
@@ -304,7 +310,9 @@ describe('bridge discovery', () => {
     server = await startApp([EventEmitterModule.forRoot(), SseBridgeModule.forRoot(), OrderTopicModule, EmitterModule]);
     const sse = server.app.get(SseService);
     const watch = async (user: string, topic?: string) => {
-      const client = new StreamClient(`${server!.baseUrl}/watch?user=${user}${topic ? `&topic=${topic}` : ''}`, ['update']);
+      const client = new StreamClient(`${server!.baseUrl}/watch?user=${user}${topic ? `&topic=${topic}` : ''}`, [
+        'update',
+      ]);
       clients.push(client);
       await client.opened();
       await waitForCount(() => sse.connectionCount(user), 0, 1);
@@ -439,7 +447,10 @@ describe('bridge discovery', () => {
 
   it('validates forRootAsync options when the app is created', async () => {
     await expect(
-      startApp([EventEmitterModule.forRoot(), SseBridgeModule.forRootAsync({ useFactory: () => ({ maxPendingPushes: 0 }) })]),
+      startApp([
+        EventEmitterModule.forRoot(),
+        SseBridgeModule.forRootAsync({ useFactory: () => ({ maxPendingPushes: 0 }) }),
+      ]),
     ).rejects.toThrow('SseBridgeModule: maxPendingPushes must be an integer >= 1, got 0');
   });
 

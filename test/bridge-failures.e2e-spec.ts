@@ -3,7 +3,13 @@ import { Injectable, Logger, Module } from '@nestjs/common';
 import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import { SseModule } from '@nest-sse/server';
-import { SseBridgeModule, SseEventMapping, SsePush, type SsePushResult, type SsePushTarget } from '@nest-sse/server/bridge';
+import {
+  SseBridgeModule,
+  SseEventMapping,
+  SsePush,
+  type SsePushResult,
+  type SsePushTarget,
+} from '@nest-sse/server/bridge';
 import { listen, type RunningApp, TEST_SECRET } from './support/demo-app.js';
 import { sleep, StreamClient } from './support/sse-client.js';
 import { connectUser } from './support/streams.js';
@@ -128,11 +134,20 @@ describe('bridge failures', () => {
     expect(plainListenerCalls).toEqual(['plain', 'plain']);
 
     const incident = (source: string) =>
-      expect.stringMatching(new RegExp(`^SSE push 'notification' for event 'incident' from MixedListener\\.${source} failed: `));
+      expect.stringMatching(
+        new RegExp(`^SSE push 'notification' for event 'incident' from MixedListener\\.${source} failed: `),
+      );
     expect(errors.filter((m) => m.includes('MixedListener.throws'))).toEqual([incident('throws'), incident('throws')]);
-    expect(errors.filter((m) => m.includes('MixedListener.rejects'))).toEqual([incident('rejects'), incident('rejects')]);
-    expect(errors.find((m) => m.includes('MixedListener.throws'))).toContain('the handler threw: Error: handler exploded');
-    expect(errors.find((m) => m.includes('MixedListener.rejects'))).toContain('the handler rejected: Error: async handler exploded');
+    expect(errors.filter((m) => m.includes('MixedListener.rejects'))).toEqual([
+      incident('rejects'),
+      incident('rejects'),
+    ]);
+    expect(errors.find((m) => m.includes('MixedListener.throws'))).toContain(
+      'the handler threw: Error: handler exploded',
+    );
+    expect(errors.find((m) => m.includes('MixedListener.rejects'))).toContain(
+      'the handler rejected: Error: async handler exploded',
+    );
     expect(errors.find((m) => m.includes('MixedListener.unserialisable'))).toMatch(/not JSON-serialisable/);
     expect(errors.find((m) => m.includes('MixedListener.noAudience'))).toMatch(/no audience/);
     expect(errors).toContain(

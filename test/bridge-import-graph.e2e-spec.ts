@@ -130,7 +130,8 @@ describe('orders domain import graph', () => {
     });
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-    const check = () => describeViolations(findSseImports(path.join(dir, 'domain'), path.join(dir, 'lib/sse')).violations);
+    const check = () =>
+      describeViolations(findSseImports(path.join(dir, 'domain'), path.join(dir, 'lib/sse')).violations);
 
     it('passes a clean domain', () => {
       expect(check()).toEqual([]);
@@ -153,7 +154,9 @@ describe('orders domain import graph', () => {
       writeFileSync(path.join(dir, 'domain/events/e.ts'), "import '../../shared/helper.js';\nexport class E {}\n");
       writeFileSync(path.join(dir, 'shared/helper.ts'), "export { SseService } from '../lib/sse/src/index.js';\n");
       expect(check()).toEqual([
-        expect.stringMatching(/domain\/events\/e\.ts -> .*shared\/helper\.ts imports '\.\.\/lib\/sse\/src\/index\.js'$/),
+        expect.stringMatching(
+          /domain\/events\/e\.ts -> .*shared\/helper\.ts imports '\.\.\/lib\/sse\/src\/index\.js'$/,
+        ),
       ]);
     });
   });

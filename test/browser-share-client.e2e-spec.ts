@@ -64,7 +64,14 @@ describe('SseClient tab sharing in headless Chromium: topics per tab on one stre
   const streamTopics: string[][] = [];
 
   beforeAll(async () => {
-    const bundled = await build({ entryPoints: [CLIENT_ENTRY], bundle: true, write: false, format: 'esm', platform: 'browser', logLevel: 'silent' });
+    const bundled = await build({
+      entryPoints: [CLIENT_ENTRY],
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'browser',
+      logLevel: 'silent',
+    });
     clientBundle = bundled.outputFiles[0]!.text;
     server = (await startTopicsApp({ retryMs: 200 })) as typeof server;
     sse = server.app.get(SseService);
@@ -91,7 +98,8 @@ describe('SseClient tab sharing in headless Chromium: topics per tab on one stre
     // The harness page and the client bundle, served as if by the app itself (same origin as the stream).
     await context.route(`${server.baseUrl}/harness/**`, async (route) => {
       const path = new URL(route.request().url()).pathname;
-      if (path === '/harness/sse-client.js') await route.fulfill({ contentType: 'text/javascript', body: clientBundle });
+      if (path === '/harness/sse-client.js')
+        await route.fulfill({ contentType: 'text/javascript', body: clientBundle });
       else await route.fulfill({ contentType: 'text/html', body: HARNESS });
     });
     return context;
@@ -114,7 +122,8 @@ describe('SseClient tab sharing in headless Chromium: topics per tab on one stre
     for (;;) {
       const state = await stateOf(page);
       if (Object.entries(expected).every(([k, v]) => state[k as keyof typeof state] === v)) return;
-      if (Date.now() > deadline) throw new Error(`tab is ${JSON.stringify(state)}, expected ${JSON.stringify(expected)}`);
+      if (Date.now() > deadline)
+        throw new Error(`tab is ${JSON.stringify(state)}, expected ${JSON.stringify(expected)}`);
       await sleep(50);
     }
   }
@@ -126,7 +135,9 @@ describe('SseClient tab sharing in headless Chromium: topics per tab on one stre
       await page.waitForFunction((n) => (window as any).received.tab.length >= n, count, { timeout: WAIT });
     } catch (err) {
       const got = (await receivedBy(page)).map((r) => `${r.id}:${JSON.stringify(r.data)}`);
-      throw new Error(`${(err as Error).message}: received ${got.length} of ${count} (${got.join(' ')}), tab ${JSON.stringify(await page.evaluate(() => (window as any).debug?.('tab')))}`);
+      throw new Error(
+        `${(err as Error).message}: received ${got.length} of ${count} (${got.join(' ')}), tab ${JSON.stringify(await page.evaluate(() => (window as any).debug?.('tab')))}`,
+      );
     }
     return receivedBy(page);
   }
@@ -139,7 +150,7 @@ describe('SseClient tab sharing in headless Chromium: topics per tab on one stre
     }
   }
 
-  it('three tabs with different topics hold one stream; each receives its own topics and the user\'s events, once each, nothing else', async () => {
+  it("three tabs with different topics hold one stream; each receives its own topics and the user's events, once each, nothing else", async () => {
     const user = 'uma';
     const context = await newBrowser();
     const feedA = await openTab(context, user, ['feeds/a']);
@@ -191,7 +202,7 @@ describe('SseClient tab sharing in headless Chromium: topics per tab on one stre
     expect(await receivedBy(other)).toEqual([]);
   }, 60_000);
 
-  it('a script of the origin posting forged messages on the group\'s channel (a bad topic, a status error, an absurd id, a roll-call, re-joins every 20 ms) silences no tab: every event arrives once, in order, on one stream', async () => {
+  it("a script of the origin posting forged messages on the group's channel (a bad topic, a status error, an absurd id, a roll-call, re-joins every 20 ms) silences no tab: every event arrives once, in order, on one stream", async () => {
     const user = 'wes';
     const context = await newBrowser();
     const tabs = [await openTab(context, user, ['feeds/a'])];
@@ -213,8 +224,23 @@ describe('SseClient tab sharing in headless Chromium: topics per tab on one stre
       (window as any).forging = setInterval(() => {
         step += 1;
         channel.postMessage({ kind: 'member', topics: ['not a topic!'] });
-        channel.postMessage({ kind: 'member', from: stranger, join: true, topics: step % 2 ? ['feeds/b'] : [], types: [], lastEventId: '1-0' });
-        channel.postMessage({ kind: 'status', from: stranger, status: 'error', reason: 'gave-up', topics: [], position: undefined, error: { code: 'gave-up', message: 'forged', httpStatus: undefined } });
+        channel.postMessage({
+          kind: 'member',
+          from: stranger,
+          join: true,
+          topics: step % 2 ? ['feeds/b'] : [],
+          types: [],
+          lastEventId: '1-0',
+        });
+        channel.postMessage({
+          kind: 'status',
+          from: stranger,
+          status: 'error',
+          reason: 'gave-up',
+          topics: [],
+          position: undefined,
+          error: { code: 'gave-up', message: 'forged', httpStatus: undefined },
+        });
         channel.postMessage({ kind: 'event', from: stranger, event: absurd });
         channel.postMessage({ kind: 'roll-call', from: stranger });
       }, 20);

@@ -117,7 +117,10 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
   /** The messages a tab lists, oldest first, with their ids. */
   async function listed(page: Page, prefix: string): Promise<Array<{ id: string; message: string }>> {
     const items = await page.$$eval('[data-testid="event"]', (lis) =>
-      lis.map((li) => ({ id: (li as HTMLElement).dataset.eventId ?? '', message: li.querySelector('.message')?.textContent ?? '' })),
+      lis.map((li) => ({
+        id: (li as HTMLElement).dataset.eventId ?? '',
+        message: li.querySelector('.message')?.textContent ?? '',
+      })),
     );
     return items.reverse().filter((item) => item.message.startsWith(prefix));
   }
@@ -137,8 +140,9 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
   async function waitForListed(page: Page, prefix: string, count: number): Promise<void> {
     await page.waitForFunction(
       ([p, n]) =>
-        [...document.querySelectorAll('[data-testid="event"] .message')].filter((m) => m.textContent?.startsWith(p as string))
-          .length >= (n as number),
+        [...document.querySelectorAll('[data-testid="event"] .message')].filter((m) =>
+          m.textContent?.startsWith(p as string),
+        ).length >= (n as number),
       [prefix, count] as const,
       { timeout: WAIT },
     );
@@ -149,7 +153,9 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
     for (const page of pages) {
       await waitForListed(page, prefix, messages.length).catch(async (err: Error) => {
         const states = await Promise.all(pages.map(describeTab));
-        throw new Error(`${err.message}\nwaiting for ${messages.length} "${prefix}" events; tabs: ${states.join(' | ')}`);
+        throw new Error(
+          `${err.message}\nwaiting for ${messages.length} "${prefix}" events; tabs: ${states.join(' | ')}`,
+        );
       });
       const items = await listed(page, prefix);
       expect(items.map((i) => i.message)).toEqual(messages);
@@ -236,7 +242,9 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
       delete (window as { BroadcastChannel?: unknown }).BroadcastChannel;
     });
     const tabs = await openTabs(context, user, 3);
-    expect(await tabs[0]!.evaluate(() => typeof (window as { BroadcastChannel?: unknown }).BroadcastChannel)).toBe('undefined');
+    expect(await tabs[0]!.evaluate(() => typeof (window as { BroadcastChannel?: unknown }).BroadcastChannel)).toBe(
+      'undefined',
+    );
     await expectStreams(user, 3);
     expect(await Promise.all(tabs.map(roleOf))).toEqual(['none', 'none', 'none']);
     const messages = publish(user, 'alone', 10);
@@ -354,7 +362,9 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
     expect(await shipped.count()).toBe(1);
     // Both tabs list the user's own update about it.
     for (const page of [watcher!, other!]) {
-      await page.waitForSelector(`[data-order-id="${order.id}"] [data-testid="order-status"]:text-is("shipped")`, { timeout: WAIT });
+      await page.waitForSelector(`[data-order-id="${order.id}"] [data-testid="order-status"]:text-is("shipped")`, {
+        timeout: WAIT,
+      });
     }
 
     await detail.getByTestId('order-detail-close').click();

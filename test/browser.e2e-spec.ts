@@ -73,7 +73,11 @@ describe('dashboard in headless Chromium', () => {
     http.on('request', (req: IncomingMessage) => {
       if (!req.url?.startsWith('/api/events')) return;
       const header = req.headers['last-event-id'];
-      streamRequests.push({ method: req.method, url: req.url, lastEventIdHeader: typeof header === 'string' ? header : undefined });
+      streamRequests.push({
+        method: req.method,
+        url: req.url,
+        lastEventIdHeader: typeof header === 'string' ? header : undefined,
+      });
       const socket = req.socket;
       streamSockets.set(socket, req.url);
       socket.once('close', () => streamSockets.delete(socket));
@@ -287,7 +291,8 @@ describe('dashboard in headless Chromium', () => {
     /** The token of each ticket request (its Authorization header: never in a URL). */
     const ticketTokens: string[] = [];
     page.on('request', (r) => {
-      if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/events') ticketTokens.push(r.headers().authorization ?? '');
+      if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/events')
+        ticketTokens.push(r.headers().authorization ?? '');
     });
     const requestsBefore = streamRequests.length;
     await connect(page, 'carol');
@@ -337,7 +342,11 @@ describe('dashboard in headless Chromium', () => {
     const page = await openDashboard();
     // Every dev token the page gets is signed with another secret: the server answers 401 invalid.
     await page.route('**/api/dev/token', (route) =>
-      route.fulfill({ status: 201, contentType: 'application/json', body: JSON.stringify({ token: signToken('gus', {}, {}, 'not-the-secret') }) }),
+      route.fulfill({
+        status: 201,
+        contentType: 'application/json',
+        body: JSON.stringify({ token: signToken('gus', {}, {}, 'not-the-secret') }),
+      }),
     );
     const requests: string[] = [];
     page.on('request', (r) => {
@@ -355,7 +364,11 @@ describe('dashboard in headless Chromium', () => {
   });
 
   it('reloads the orders when the server cannot resume (reset)', async () => {
-    const placed = await postJson(`${server.baseUrl}/api/orders`, { item: 'scone', quantity: 1 }, await devToken('erin'));
+    const placed = await postJson(
+      `${server.baseUrl}/api/orders`,
+      { item: 'scone', quantity: 1 },
+      await devToken('erin'),
+    );
     const page = await openDashboard();
     // As if the page had been reloaded with an id from another server run.
     await page.evaluate(() => sessionStorage.setItem('nest-sse:lastEventId:erin', 'not-an-event-id'));
@@ -372,7 +385,7 @@ describe('dashboard in headless Chromium', () => {
     await page.locator(`[data-order-id="${placed.json.id}"]`).waitFor({ timeout: WAIT });
   });
 
-  it('the order detail view subscribes to orders/<id> and shows the order\'s shipment live', async () => {
+  it("the order detail view subscribes to orders/<id> and shows the order's shipment live", async () => {
     // A demo of its own whose orders ship after 3 s: time to open the detail before it happens.
     const slow = await startDemo({ heartbeatMs: 0, shipDelayMs: 3_000 });
     try {
@@ -406,7 +419,9 @@ describe('dashboard in headless Chromium', () => {
       // The shared stream resumed from its last id with the topic added, so the detail may also
       // list the order's placed event, published just after that id; never the shipment yet.
       const listedKinds = () =>
-        detail.locator('[data-testid="order-detail-event"]').evaluateAll((items) => items.map((i) => (i as HTMLElement).dataset.kind));
+        detail
+          .locator('[data-testid="order-detail-event"]')
+          .evaluateAll((items) => items.map((i) => (i as HTMLElement).dataset.kind));
       expect((await listedKinds()).filter((kind) => kind !== 'order.placed')).toEqual([]);
 
       const shipped = detail.locator('[data-testid="order-detail-event"][data-kind="order.shipped"]');
@@ -420,7 +435,8 @@ describe('dashboard in headless Chromium', () => {
       await detail.getByTestId('order-detail-close').click();
       const deadline = Date.now() + WAIT;
       while (slowSse.topicCount() !== 0 || slowSse.connectionCount('fay') !== 1) {
-        if (Date.now() > deadline) throw new Error(`topics ${slowSse.topicCount()}, fay's streams ${slowSse.connectionCount('fay')}`);
+        if (Date.now() > deadline)
+          throw new Error(`topics ${slowSse.topicCount()}, fay's streams ${slowSse.connectionCount('fay')}`);
         await sleep(20);
       }
     } finally {
@@ -464,7 +480,8 @@ describe('dashboard in headless Chromium', () => {
     await page.getByTestId('admin-watch').click();
     const deadline = Date.now() + WAIT;
     while (sse.topicCount() !== 0 || sse.connectionCount('root') !== 1) {
-      if (Date.now() > deadline) throw new Error(`root has ${sse.connectionCount('root')} streams, ${sse.topicCount()} topics`);
+      if (Date.now() > deadline)
+        throw new Error(`root has ${sse.connectionCount('root')} streams, ${sse.topicCount()} topics`);
       await sleep(20);
     }
   });

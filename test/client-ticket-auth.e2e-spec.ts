@@ -13,7 +13,15 @@ import { Test } from '@nestjs/testing';
 import { EventSource } from 'eventsource';
 import type { Observable } from 'rxjs';
 import { createSseClient, fetchSseTicket, type SseClient, type SseStatusReason } from '@nest-sse/client';
-import { SseAuthGuard, type SseAuthRequest, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
+import {
+  SseAuthGuard,
+  type SseAuthRequest,
+  SseModule,
+  SseRoute,
+  SseService,
+  SseStreamUser,
+  type SseUser,
+} from '@nest-sse/server';
 import { ConditionWaiter } from './support/condition-waiter.js';
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { ADAPTERS, createApp } from './support/nest-app.factory.js';
@@ -88,7 +96,9 @@ describe.each(ADAPTERS)('SseClient with getTicket against own routes (%s)', (ada
   const requests: string[] = [];
 
   beforeAll(async () => {
-    @Module({ imports: [SseModule.forRoot({ jwt: { secret: TEST_SECRET }, heartbeatIntervalMs: 0 }), OwnStreamsModule] })
+    @Module({
+      imports: [SseModule.forRoot({ jwt: { secret: TEST_SECRET }, heartbeatIntervalMs: 0 }), OwnStreamsModule],
+    })
     class AppModule {}
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
     const app = createApp(moduleRef, { adapter });
@@ -140,7 +150,7 @@ describe.each(ADAPTERS)('SseClient with getTicket against own routes (%s)', (ada
   });
 
   it.each(EVENT_SOURCES)(
-    "a route whose guard takes no tickets (401 missing on every stream): with %s, the client stops unauthorized with reason missing after maxAuthFailures rounds",
+    'a route whose guard takes no tickets (401 missing on every stream): with %s, the client stops unauthorized with reason missing after maxAuthFailures rounds',
     async (_what, ES) => {
       const { client, reasons, changes, tickets } = start('header-only', 'no-tickets', ES, 3);
       try {
@@ -150,7 +160,14 @@ describe.each(ADAPTERS)('SseClient with getTicket against own routes (%s)', (ada
         // Three rounds: a ticket, its stream refused, a HEAD that tells why; then nothing more.
         expect(tickets()).toBe(3);
         const own = requests.filter((r) => r.endsWith('/own/header-only'));
-        expect(own).toEqual(['GET /own/header-only', 'HEAD /own/header-only', 'GET /own/header-only', 'HEAD /own/header-only', 'GET /own/header-only', 'HEAD /own/header-only']);
+        expect(own).toEqual([
+          'GET /own/header-only',
+          'HEAD /own/header-only',
+          'GET /own/header-only',
+          'HEAD /own/header-only',
+          'GET /own/header-only',
+          'HEAD /own/header-only',
+        ]);
       } finally {
         client.close();
       }
@@ -158,12 +175,16 @@ describe.each(ADAPTERS)('SseClient with getTicket against own routes (%s)', (ada
   );
 
   it.each(EVENT_SOURCES)(
-    'a route that takes tickets, its reconnects refused with a 503 twice: with %s and maxAuthFailures 1, the client recovers on new tickets (the spent ticket\'s 401 does not count)',
+    "a route that takes tickets, its reconnects refused with a 503 twice: with %s and maxAuthFailures 1, the client recovers on new tickets (the spent ticket's 401 does not count)",
     async (_what, ES) => {
       const sse = server.app.get(SseService);
       const { client, changes, tickets } = start('tickets', 'restarted', ES, 1);
       try {
-        await changes.until(() => client.status === 'open' && sse.connectionCount('restarted') === 1, 5000, 'the first connection');
+        await changes.until(
+          () => client.status === 'open' && sse.connectionCount('restarted') === 1,
+          5000,
+          'the first connection',
+        );
         refuseNext = 2;
         sse.disconnectUser('restarted');
         await changes.until(() => refuseNext === 0 && tickets() >= 4 && client.status === 'open', 5000, 'the recovery');

@@ -98,7 +98,11 @@ if (missing.length > 0 && process.env.CI === 'true') {
       return onA === 1 ? [a, b] : [b, a];
     }
 
-    async function waitFor(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = WAIT_MS): Promise<void> {
+    async function waitFor(
+      predicate: () => boolean | Promise<boolean>,
+      what: string,
+      timeoutMs = WAIT_MS,
+    ): Promise<void> {
       const deadline = Date.now() + timeoutMs;
       while (!(await predicate())) {
         if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -152,7 +156,11 @@ if (missing.length > 0 && process.env.CI === 'true') {
           const from = n % 2 === 0 ? a : b;
           const sentAt = Date.now();
           await from.sendOk({ userId: user }, 'notification', { n });
-          await client.until(() => notes(client).length === n + 1, PROMPT_MS, `event ${n} (sent by ${from.name}) through nginx`);
+          await client.until(
+            () => notes(client).length === n + 1,
+            PROMPT_MS,
+            `event ${n} (sent by ${from.name}) through nginx`,
+          );
           expect(Date.now() - sentAt).toBeLessThan(PROMPT_MS);
         }
         expect(ns(client)).toEqual([0, 1, 2, 3, 4, 5]);
@@ -243,10 +251,15 @@ if (missing.length > 0 && process.env.CI === 'true') {
       await first.until(() => notes(first).length === 1, WAIT_MS, 'the first event');
       const resumeFrom = notes(first)[0].lastEventId;
       first.close();
-      for (let n = 1; n <= HISTORY_MAX_EVENTS + 5; n++) await (n % 2 ? a : b).sendOk({ userId: 'overflow' }, 'notification', { n });
+      for (let n = 1; n <= HISTORY_MAX_EVENTS + 5; n++)
+        await (n % 2 ? a : b).sendOk({ userId: 'overflow' }, 'notification', { n });
 
       const again = await connect('overflow', `&lastEventId=${resumeFrom}`);
-      await again.until(() => again.ofType('reset').length > 0 || notes(again).length >= HISTORY_MAX_EVENTS, WAIT_MS, 'a reset');
+      await again.until(
+        () => again.ofType('reset').length > 0 || notes(again).length >= HISTORY_MAX_EVENTS,
+        WAIT_MS,
+        'a reset',
+      );
       expect(again.ofType('reset').map((e) => (e.data as { reason: string }).reason)).toEqual(['too-old']);
       // What replay could still give is not passed off as complete: no event before the reset.
       expect(notes(again)).toEqual([]);
@@ -269,12 +282,16 @@ if (missing.length > 0 && process.env.CI === 'true') {
       streams[0].destroy();
       const closedAt = Date.now();
       let reopened: Awaited<ReturnType<typeof openStream>> | undefined;
-      await waitFor(async () => {
-        const attempt = await openStream(viaNginx('limited'));
-        if (attempt.status === 200) reopened = attempt;
-        else attempt.destroy();
-        return reopened !== undefined;
-      }, 'a slot after closing a stream', SLOT_TTL_MS);
+      await waitFor(
+        async () => {
+          const attempt = await openStream(viaNginx('limited'));
+          if (attempt.status === 200) reopened = attempt;
+          else attempt.destroy();
+          return reopened !== undefined;
+        },
+        'a slot after closing a stream',
+        SLOT_TTL_MS,
+      );
       expect(Date.now() - closedAt).toBeLessThan(SLOT_TTL_MS);
       expect((await rawGet(viaNginx('limited'))).status).toBe(429);
     });
@@ -356,7 +373,8 @@ if (missing.length > 0 && process.env.CI === 'true') {
           'B to publish again after Redis came back',
         );
         const recovered = () =>
-          client.ofType('reset').length > 0 || accepted.every((n) => ns(client).includes(n)) && ns(client).includes(100);
+          client.ofType('reset').length > 0 ||
+          (accepted.every((n) => ns(client).includes(n)) && ns(client).includes(100));
         await client.until(recovered, WAIT_MS, 'the queued events (or a reset) and the event sent after the restart');
         if (client.ofType('reset').length === 0) {
           const got = ns(client);

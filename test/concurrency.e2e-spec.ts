@@ -70,7 +70,9 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
     it(`the module's route: exactly ${LIMIT} stream, the other ${CONNECTS - LIMIT} get 429`, async () => {
       server = await startLibrary({ heartbeatIntervalMs: 0 }, {}, { adapter });
       const sse = server.app.get(SseService);
-      const { streams, statuses, close } = await connectAtOnce(`${server.baseUrl}/api/events?token=${signToken('crowd')}`);
+      const { streams, statuses, close } = await connectAtOnce(
+        `${server.baseUrl}/api/events?token=${signToken('crowd')}`,
+      );
       try {
         expect(statuses).toEqual(expected);
         expect(sse.connectionCount('crowd')).toBe(LIMIT);
@@ -90,7 +92,10 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       const isRevoked = () => guardGate.pass().then(() => false);
       server = await startLibrary({ heartbeatIntervalMs: 0, jwt: { secret: TEST_SECRET, isRevoked } }, {}, { adapter });
       const sse = server.app.get(SseService);
-      const { statuses, close } = await connectAtOnce(`${server.baseUrl}/api/events?token=${signToken('crowd')}`, guardGate);
+      const { statuses, close } = await connectAtOnce(
+        `${server.baseUrl}/api/events?token=${signToken('crowd')}`,
+        guardGate,
+      );
       try {
         expect(statuses).toEqual(expected);
         expect(sse.connectionCount('crowd')).toBe(LIMIT);

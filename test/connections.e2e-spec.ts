@@ -65,7 +65,11 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
         const sixth = await rawGet(url('limited'));
         expect(sixth.status).toBe(429);
         expect(sixth.headers['content-type']).toMatch(/^application\/json/);
-        expect(JSON.parse(sixth.body)).toMatchObject({ statusCode: 429, limit: 5, message: expect.stringMatching(/at most 5/) });
+        expect(JSON.parse(sixth.body)).toMatchObject({
+          statusCode: 429,
+          limit: 5,
+          message: expect.stringMatching(/at most 5/),
+        });
         expect(sixth.body).not.toMatch(/retry:|data:/);
         // Another user is not affected by this user's limit.
         expect((await rawGet(url('someone-else'))).status).toBe(200);

@@ -99,7 +99,9 @@ describe.each(ADAPTERS)('delivery through SseService on %s', (adapter) => {
 
   it('assigns ordered ids, and refuses caller ids while history is on', async () => {
     const a = await connect('A');
-    expect(() => sse.sendToUser('A', { type: 'notification', data: 1, id: 'order-42' })).toThrow(/assigned by the server/);
+    expect(() => sse.sendToUser('A', { type: 'notification', data: 1, id: 'order-42' })).toThrow(
+      /assigned by the server/,
+    );
     sse.sendToUser('A', { type: 'notification', data: 1 });
     sse.broadcast({ type: 'notification', data: 2 });
     await a.until(() => a.events.length === 2);
@@ -132,7 +134,17 @@ describe.each(ADAPTERS)('delivery through SseService on %s', (adapter) => {
     expect(a.events[0].type).toBe('order.status:changed');
   });
 
-  const unsafeTypes = ['', 'a\nb', 'a\rb', 'a\0b', 'has space', '1starts-with-digit', ':comment', 'x'.repeat(65), 'événement'];
+  const unsafeTypes = [
+    '',
+    'a\nb',
+    'a\rb',
+    'a\0b',
+    'has space',
+    '1starts-with-digit',
+    ':comment',
+    'x'.repeat(65),
+    'événement',
+  ];
   it.each(unsafeTypes.map((t) => [JSON.stringify(t)]))('rejects the event type %s at the call site', async (json) => {
     const type = JSON.parse(json) as string;
     const a = await connect('A');

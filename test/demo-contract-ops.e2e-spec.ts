@@ -40,10 +40,13 @@ function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, 
     if (!sample) throw new Error(`not a Prometheus text line: ${JSON.stringify(line)}`);
     const labels: Record<string, string> = {};
     const labelText = sample[2] ?? '';
-    const rest = labelText.replace(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g, (_, key: string, value: string) => {
-      labels[key] = value;
-      return '';
-    });
+    const rest = labelText.replace(
+      /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)",?/g,
+      (_, key: string, value: string) => {
+        labels[key] = value;
+        return '';
+      },
+    );
     if (rest !== '') throw new Error(`bad labels in ${JSON.stringify(line)}`);
     const value = /^[+-]Inf$/.test(sample[3]) ? (sample[3].startsWith('-') ? -Infinity : Infinity) : Number(sample[3]);
     if (Number.isNaN(value) && sample[3] !== 'NaN') throw new Error(`bad value in ${JSON.stringify(line)}`);
@@ -120,7 +123,10 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
     let port: number;
     const clients: StreamClient[] = [];
     beforeAll(async () => {
-      server = await startServedDemo(adapter, { HTTP_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS), HTTP_HEADERS_TIMEOUT_MS: String(TIMEOUT_MS) });
+      server = await startServedDemo(adapter, {
+        HTTP_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
+        HTTP_HEADERS_TIMEOUT_MS: String(TIMEOUT_MS),
+      });
       port = Number(new URL(server.baseUrl).port);
     });
     afterEach(() => clients.splice(0).forEach((c) => c.close()));
@@ -144,26 +150,54 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
 
     it('the timeouts default to 10 s for a request and 5 s for its head; a head timeout past the request timeout stops the start', () => {
       expect(loadConfig({})).toMatchObject({ httpRequestTimeoutMs: 10_000, httpHeadersTimeoutMs: 5_000 });
-      expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '2000' })).toMatchObject({ httpRequestTimeoutMs: 2_000, httpHeadersTimeoutMs: 2_000 });
-      expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '0', HTTP_HEADERS_TIMEOUT_MS: '0' })).toMatchObject({ httpRequestTimeoutMs: 0, httpHeadersTimeoutMs: 0 });
-      expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_HEADERS_TIMEOUT_MS: '3000' })).toThrow(/HTTP_HEADERS_TIMEOUT_MS must be/);
+      expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '2000' })).toMatchObject({
+        httpRequestTimeoutMs: 2_000,
+        httpHeadersTimeoutMs: 2_000,
+      });
+      expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '0', HTTP_HEADERS_TIMEOUT_MS: '0' })).toMatchObject({
+        httpRequestTimeoutMs: 0,
+        httpHeadersTimeoutMs: 0,
+      });
+      expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_HEADERS_TIMEOUT_MS: '3000' })).toThrow(
+        /HTTP_HEADERS_TIMEOUT_MS must be/,
+      );
     });
 
     it('no request timeout (HTTP_REQUEST_TIMEOUT_MS=0) leaves the head its own 5 s, not none; a head timeout may stand alone; past 2^31 - 1 ms either stops the start', () => {
       // min(5 s, 0) would be 0: no head timeout at all, a slowloris held forever.
-      expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '0' })).toMatchObject({ httpRequestTimeoutMs: 0, httpHeadersTimeoutMs: 5_000 });
-      expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '0', HTTP_HEADERS_TIMEOUT_MS: '60000' })).toMatchObject({ httpRequestTimeoutMs: 0, httpHeadersTimeoutMs: 60_000 });
-      expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: String(MAX_HTTP_TIMEOUT_MS), HTTP_HEADERS_TIMEOUT_MS: String(MAX_HTTP_TIMEOUT_MS) })).toMatchObject({
+      expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '0' })).toMatchObject({
+        httpRequestTimeoutMs: 0,
+        httpHeadersTimeoutMs: 5_000,
+      });
+      expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '0', HTTP_HEADERS_TIMEOUT_MS: '60000' })).toMatchObject({
+        httpRequestTimeoutMs: 0,
+        httpHeadersTimeoutMs: 60_000,
+      });
+      expect(
+        loadConfig({
+          HTTP_REQUEST_TIMEOUT_MS: String(MAX_HTTP_TIMEOUT_MS),
+          HTTP_HEADERS_TIMEOUT_MS: String(MAX_HTTP_TIMEOUT_MS),
+        }),
+      ).toMatchObject({
         httpRequestTimeoutMs: 2 ** 31 - 1,
         httpHeadersTimeoutMs: 2 ** 31 - 1,
       });
-      for (const [name, raw] of [['HTTP_REQUEST_TIMEOUT_MS', '2147483648'], ['HTTP_REQUEST_TIMEOUT_MS', '1e12'], ['HTTP_HEADERS_TIMEOUT_MS', '9007199254740993']] as const) {
-        expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '0', [name]: raw })).toThrow(new RegExp(`^${name} must be at most 2147483647 ms .*, got '${raw}'$`));
+      for (const [name, raw] of [
+        ['HTTP_REQUEST_TIMEOUT_MS', '2147483648'],
+        ['HTTP_REQUEST_TIMEOUT_MS', '1e12'],
+        ['HTTP_HEADERS_TIMEOUT_MS', '9007199254740993'],
+      ] as const) {
+        expect(() => loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '0', [name]: raw })).toThrow(
+          new RegExp(`^${name} must be at most 2147483647 ms .*, got '${raw}'$`),
+        );
       }
     });
 
     it(`open streams (token and ticket) outlive the request timeout: after 3 timeouts (${3 * TIMEOUT_MS} ms, a negative wait) each is still its first connection and receives an event`, async () => {
-      const fromTicket = await fetch(`${server.baseUrl}/api/events`, { method: 'POST', headers: { authorization: `Bearer ${signToken('long')}` } });
+      const fromTicket = await fetch(`${server.baseUrl}/api/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${signToken('long')}` },
+      });
       expect(fromTicket.status).toBe(200);
       const { ticket } = (await fromTicket.json()) as { ticket: string };
       const streams = [
@@ -192,13 +226,21 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       const server = await startServedDemo(adapter, env);
       servers.push(server);
       const port = Number(new URL(server.baseUrl).port);
-      return sendSlowly(port, 'POST /api/events HTTP/1.1\r\nHost: localhost\r\n', 'X-Slow: ' + 'a'.repeat(100), boundMs);
+      return sendSlowly(
+        port,
+        'POST /api/events HTTP/1.1\r\nHost: localhost\r\n',
+        'X-Slow: ' + 'a'.repeat(100),
+        boundMs,
+      );
     }
 
     it(`with a head timeout of ${HEAD_MS} ms below a request timeout of ${REQUEST_MS} ms, a 408 after ${HEAD_MS} ms and within one check and 2,000 ms more, before the request timeout could`, async () => {
       const bound = HEAD_MS + TIMEOUT_CHECK_INTERVAL_MS + 2_000;
       expect(bound).toBeLessThan(REQUEST_MS);
-      const cut = await slowloris({ HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_MS), HTTP_HEADERS_TIMEOUT_MS: String(HEAD_MS) }, bound);
+      const cut = await slowloris(
+        { HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_MS), HTTP_HEADERS_TIMEOUT_MS: String(HEAD_MS) },
+        bound,
+      );
       expect(cut).toEqual({ status: 408, afterMs: expect.any(Number) });
       expect((cut as Cutoff).afterMs).toBeGreaterThanOrEqual(HEAD_MS - 50);
     });
@@ -231,17 +273,24 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
       const body = (await res.json()) as Record<string, any>;
-      expect(body).toEqual({ status: 'ok', info: { sse: { status: 'up' } }, error: {}, details: { sse: { status: 'up' } } });
+      expect(body).toEqual({
+        status: 'ok',
+        info: { sse: { status: 'up' } },
+        error: {},
+        details: { sse: { status: 'up' } },
+      });
     });
 
-    it('GET /metrics: 200 Prometheus text 0.0.4 that parses, the contract\'s sse_ names only, with the figures of a scripted sequence', async () => {
+    it("GET /metrics: 200 Prometheus text 0.0.4 that parses, the contract's sse_ names only, with the figures of a scripted sequence", async () => {
       // Two users, three streams; then refused: no token (401), a topic not allowed (403), alice's third stream (429).
       const alice = signToken('alice');
       await stream(`token=${alice}`);
       await stream(`token=${alice}`);
       await stream(`token=${signToken('bob')}`);
       expect((await rawGet(`${server.baseUrl}/api/events`)).status).toBe(401);
-      expect((await rawGet(`${server.baseUrl}/api/events?token=${signToken('bob')}&topic=admin/stats`)).status).toBe(403);
+      expect((await rawGet(`${server.baseUrl}/api/events?token=${signToken('bob')}&topic=admin/stats`)).status).toBe(
+        403,
+      );
       expect((await rawGet(`${server.baseUrl}/api/events?token=${alice}`)).status).toBe(429);
 
       const res = await fetch(`${server.baseUrl}/metrics`);
@@ -271,11 +320,13 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       expect(valueOf(samples, 'sse_open_streams')).toBe(3);
       expect(valueOf(samples, 'sse_connected_users')).toBe(2);
       const refused = (reason: string) => valueOf(samples, 'sse_connections_refused_total', { reason });
-      expect(['unauthorized', 'forbidden', 'per_user_limit', 'global_cap', 'shutting_down'].map(refused)).toEqual([1, 1, 1, 0, 0]);
+      expect(['unauthorized', 'forbidden', 'per_user_limit', 'global_cap', 'shutting_down'].map(refused)).toEqual([
+        1, 1, 1, 0, 0,
+      ]);
     });
   });
 
-  describe('the admin view\'s topic admin/stats', () => {
+  describe("the admin view's topic admin/stats", () => {
     let server: RunningApp;
     let sse: SseService;
     const clients: StreamClient[] = [];
@@ -328,14 +379,16 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
     });
 
     it('a user without role admin gets 403 naming admin/stats, on the stream and on the ticket route', async () => {
-      const res = await rawGet(`${server.baseUrl}/api/events?token=${signToken('bob', { roles: ['staff'] })}&topic=admin/stats`);
+      const res = await rawGet(
+        `${server.baseUrl}/api/events?token=${signToken('bob', { roles: ['staff'] })}&topic=admin/stats`,
+      );
       expect(res.status).toBe(403);
       expect(JSON.parse(res.body)).toMatchObject({ statusCode: 403, topics: ['admin/stats'] });
       const ticket = await postJson(`${server.baseUrl}/api/events?topic=admin/stats`, {}, signToken('bob'));
       expect(ticket.status).toBe(403);
     });
 
-    it('events per second counts the app\'s events over the last second, not the stats events: 0 when idle', async () => {
+    it("events per second counts the app's events over the last second, not the stats events: 0 when idle", async () => {
       const admin = await stream(`token=${adminToken()}&topic=admin/stats`);
       await nextStats(admin);
       // A full idle interval: only stats events were published.

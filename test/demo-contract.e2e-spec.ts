@@ -49,7 +49,7 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       expect(await res.text()).toMatch(/<div id="root">[\s\S]*<script type="module" src="\/dashboard\.js"><\/script>/);
     });
 
-    it('POST /api/orders: 201 with the order, and a notification with its id on all of the user\'s streams only', async () => {
+    it("POST /api/orders: 201 with the order, and a notification with its id on all of the user's streams only", async () => {
       const alice = await devToken('alice');
       const bob = await devToken('bob');
       const [a1, a2, b] = [await stream(alice), await stream(alice), await stream(bob)];
@@ -138,7 +138,7 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
     }
     const dataOf = (c: StreamClient, type: string) => c.ofType(type).map((e) => e.data as Record<string, unknown>);
 
-    it('the owner subscribes with ?topic= and gets placed (replayed) and shipped (live) as `order` events with orderId; the owner\'s own pushes are unchanged', async () => {
+    it("the owner subscribes with ?topic= and gets placed (replayed) and shipped (live) as `order` events with orderId; the owner's own pushes are unchanged", async () => {
       const owner = signToken('olga');
       const plain = await stream(`token=${owner}`);
       // A position from before the order, to resume the topic stream from.
@@ -162,7 +162,13 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
           { kind: 'order.placed', orderId, item: 'kettle', quantity: 1, message: 'Order placed: 1 x kettle' },
         ]);
         expect(dataOf(c, 'update')).toEqual([
-          { kind: 'order.shipped', orderId, status: 'shipped', shippedAt: expect.any(String), message: `Order ${orderId.slice(0, 8)} has shipped` },
+          {
+            kind: 'order.shipped',
+            orderId,
+            status: 'shipped',
+            shippedAt: expect.any(String),
+            message: `Order ${orderId.slice(0, 8)} has shipped`,
+          },
         ]);
       }
       // A stream that did not subscribe gets none of the topic's events.
@@ -187,7 +193,7 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
     });
 
     // The token's `roles` reach the stream's user through jwt.rolesClaim (default `roles`).
-    it('an admin may subscribe to any order\'s topic, and sees it ship', async () => {
+    it("an admin may subscribe to any order's topic, and sees it ship", async () => {
       const orderId = await placeOrder(signToken('olga'));
       const query = `token=${signToken('root', { roles: ['admin'] })}&topic=orders/${orderId}`;
       const answer = await rawGet(streamUrl(query));
@@ -297,9 +303,16 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
     it('signs for at most one hour, whatever is asked', async () => {
       const server = await startDemo({ heartbeatMs: 0 }, adapter);
       try {
-        const res = await postJson(`${server.baseUrl}/api/dev/token`, { userId: 'mallory', roles: ['admin'], expiresInSec: 315360000 });
+        const res = await postJson(`${server.baseUrl}/api/dev/token`, {
+          userId: 'mallory',
+          roles: ['admin'],
+          expiresInSec: 315360000,
+        });
         const { token } = res.json as { token: string };
-        const { iat, exp } = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { iat: number; exp: number };
+        const { iat, exp } = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as {
+          iat: number;
+          exp: number;
+        };
         expect(exp - iat).toBe(3600);
       } finally {
         await server.close();
@@ -334,7 +347,11 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
             const body = JSON.stringify({ userId: 'a' });
             const req = http.request(
               `${server.baseUrl}/api/dev/token`,
-              { method: 'POST', agent: false, headers: { host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+              {
+                method: 'POST',
+                agent: false,
+                headers: { host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+              },
               (res) => {
                 res.resume();
                 res.on('end', () => resolve(res.statusCode ?? 0));
@@ -343,10 +360,25 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
             req.on('error', reject);
             req.end(body);
           });
-        for (const host of [`localhost:${port}`, 'localhost', `LocalHost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`, `dashboard.localhost:${port}`]) {
+        for (const host of [
+          `localhost:${port}`,
+          'localhost',
+          `LocalHost:${port}`,
+          `127.0.0.1:${port}`,
+          `[::1]:${port}`,
+          `dashboard.localhost:${port}`,
+        ]) {
           expect([host, await askAs(host)]).toEqual([host, 200]);
         }
-        for (const host of ['example.com', `example.com:${port}`, 'abc123.tunnel.example', `localhost.example.com:${port}`, `127.0.0.1.example.com`, `notlocalhost:${port}`, `[::2]:${port}`]) {
+        for (const host of [
+          'example.com',
+          `example.com:${port}`,
+          'abc123.tunnel.example',
+          `localhost.example.com:${port}`,
+          `127.0.0.1.example.com`,
+          `notlocalhost:${port}`,
+          `[::2]:${port}`,
+        ]) {
           expect([host, await askAs(host)]).toEqual([host, 404]);
         }
       } finally {

@@ -25,13 +25,18 @@ describe('demo config: SSE_TRANSPORT and REDIS_URL', () => {
 
   it('takes redis with its URL (redis:// or rediss://)', () => {
     for (const url of ['redis://127.0.0.1:6379', `rediss://user:${PASSWORD}@redis.internal:6380/2`]) {
-      expect(loadConfig({ SSE_TRANSPORT: 'redis', REDIS_URL: url })).toMatchObject({ sseTransport: 'redis', redisUrl: url });
+      expect(loadConfig({ SSE_TRANSPORT: 'redis', REDIS_URL: url })).toMatchObject({
+        sseTransport: 'redis',
+        redisUrl: url,
+      });
     }
   });
 
   it('refuses any other transport, naming the choices', () => {
     for (const value of ['kafka', 'Redis', ' redis']) {
-      expect(() => loadConfig({ SSE_TRANSPORT: value })).toThrow(`SSE_TRANSPORT must be one of memory, redis, got '${value}'`);
+      expect(() => loadConfig({ SSE_TRANSPORT: value })).toThrow(
+        `SSE_TRANSPORT must be one of memory, redis, got '${value}'`,
+      );
     }
   });
 
@@ -42,7 +47,12 @@ describe('demo config: SSE_TRANSPORT and REDIS_URL', () => {
   });
 
   it('refuses a REDIS_URL that is not a redis URL without repeating it (it may hold a password)', () => {
-    const urls = [`http://user:${PASSWORD}@host`, `${PASSWORD}@127.0.0.1:6379`, `127.0.0.1:6379 ${PASSWORD}`, 'localhost:6379'];
+    const urls = [
+      `http://user:${PASSWORD}@host`,
+      `${PASSWORD}@127.0.0.1:6379`,
+      `127.0.0.1:6379 ${PASSWORD}`,
+      'localhost:6379',
+    ];
     for (const url of urls) {
       let message = '';
       try {
@@ -111,10 +121,16 @@ async function startDemoProcess(main: string, env: NodeJS.ProcessEnv): Promise<D
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? `code ${code}`)));
+  const exited = new Promise<string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(signal ?? `code ${code}`)),
+  );
   const deadline = Date.now() + 15_000;
   let match: RegExpMatchArray | null = null;
-  while (!(match = output.match(/Dashboard: http:\/\/localhost:(\d+)\//)) && child.exitCode === null && Date.now() < deadline) {
+  while (
+    !(match = output.match(/Dashboard: http:\/\/localhost:(\d+)\//)) &&
+    child.exitCode === null &&
+    Date.now() < deadline
+  ) {
     await new Promise((r) => setTimeout(r, 50));
   }
   if (!match) {
@@ -125,7 +141,11 @@ async function startDemoProcess(main: string, env: NodeJS.ProcessEnv): Promise<D
 }
 
 /** The compiled demo started with `env`, expected to fail: its exit and everything it printed. */
-async function failedStart(main: string, env: NodeJS.ProcessEnv, boundMs: number): Promise<{ exit: string; output: string }> {
+async function failedStart(
+  main: string,
+  env: NodeJS.ProcessEnv,
+  boundMs: number,
+): Promise<{ exit: string; output: string }> {
   const child = spawn(process.execPath, [main], {
     env: { ...process.env, NODE_OPTIONS: '', JWT_SECRET: SECRET, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -134,7 +154,9 @@ async function failedStart(main: string, env: NodeJS.ProcessEnv, boundMs: number
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), boundMs);
-  const exit = await new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? `code ${code}`)));
+  const exit = await new Promise<string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(signal ?? `code ${code}`)),
+  );
   clearTimeout(timer);
   return { exit, output };
 }
@@ -237,7 +259,9 @@ if (missing.length > 0 && process.env.CI === 'true') {
         for (const id of orders) {
           expect(notified(stream, id)).toHaveLength(1);
           expect(shipped(stream, id)).toHaveLength(1);
-          const [placedAt, shippedAt] = [notified(stream, id)[0], shipped(stream, id)[0]].map((e) => stream.events.indexOf(e));
+          const [placedAt, shippedAt] = [notified(stream, id)[0], shipped(stream, id)[0]].map((e) =>
+            stream.events.indexOf(e),
+          );
           expect(placedAt).toBeLessThan(shippedAt);
         }
       }

@@ -65,7 +65,8 @@ function linksOf(file: string): Array<{ line: number; target: string }> {
   const links: Array<{ line: number; target: string }> = [];
   proseLines(readFileSync(file, 'utf8')).forEach((raw, index) => {
     const line = raw.replace(/`[^`]*`/g, '``'); // code spans are not links
-    for (const m of line.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) links.push({ line: index + 1, target: m[1] });
+    for (const m of line.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g))
+      links.push({ line: index + 1, target: m[1] });
     const definition = /^\s{0,3}\[[^\]]+\]:\s+<?(\S+?)>?(?:\s+.*)?$/.exec(line);
     if (definition) links.push({ line: index + 1, target: definition[1] });
   });
@@ -104,7 +105,13 @@ export function brokenLinks(files: string[]): string[] {
 describe('documentation links', () => {
   it('checks the root README, every guide in docs/, the benchmark README and the package READMEs', () => {
     expect(DOCS).toEqual(
-      expect.arrayContaining(['README.md', 'bench/README.md', 'docs/demo-http-contract.md', 'libs/sse/README.md', 'libs/sse-client/README.md']),
+      expect.arrayContaining([
+        'README.md',
+        'bench/README.md',
+        'docs/demo-http-contract.md',
+        'libs/sse/README.md',
+        'libs/sse-client/README.md',
+      ]),
     );
   });
 

@@ -15,7 +15,10 @@ const PACKAGES = ['libs/protocol/package.json', 'libs/sse/package.json', 'libs/s
 /** Every import the packages offer: `@nest-sse/server`, `@nest-sse/server/bridge`, … (not `./package.json`). */
 function publicImports(): string[] {
   return PACKAGES.flatMap((file) => {
-    const { name, exports } = JSON.parse(readFileSync(file, 'utf8')) as { name: string; exports: Record<string, unknown> };
+    const { name, exports } = JSON.parse(readFileSync(file, 'utf8')) as {
+      name: string;
+      exports: Record<string, unknown>;
+    };
     return Object.keys(exports)
       .filter((subpath) => subpath !== './package.json')
       .map((subpath) => (subpath === '.' ? name : `${name}/${subpath.slice(2)}`));
@@ -26,7 +29,11 @@ function npmRunDocs(args: string[]): Promise<{ code: number | null; output: stri
   return new Promise((resolve, reject) => {
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
-    const child = spawn('npm', ['run', 'docs', '--', ...args], { cwd: process.cwd(), env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npm', ['run', 'docs', '--', ...args], {
+      cwd: process.cwd(),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -55,10 +62,22 @@ describe('npm run docs (TypeDoc)', () => {
       '--validation.notDocumented',
       '--treatValidationWarningsAsErrors',
     ]);
-    expect({ code, output }).toEqual({ code: 0, output: expect.not.stringMatching(/does not have any documentation|\[error\]/) });
+    expect({ code, output }).toEqual({
+      code: 0,
+      output: expect.not.stringMatching(/does not have any documentation|\[error\]/),
+    });
 
-    const modules = (JSON.parse(readFileSync(json, 'utf8')) as { children: Array<{ name: string }> }).children.map((c) => c.name);
-    expect(publicImports()).toEqual(expect.arrayContaining(['@nest-sse/protocol', '@nest-sse/server', '@nest-sse/server/redis', '@nest-sse/client/react']));
+    const modules = (JSON.parse(readFileSync(json, 'utf8')) as { children: Array<{ name: string }> }).children.map(
+      (c) => c.name,
+    );
+    expect(publicImports()).toEqual(
+      expect.arrayContaining([
+        '@nest-sse/protocol',
+        '@nest-sse/server',
+        '@nest-sse/server/redis',
+        '@nest-sse/client/react',
+      ]),
+    );
     expect(modules.sort()).toEqual(publicImports());
     expect(existsSync(path.join(out, 'html/index.html'))).toBe(true);
   }, 120_000);

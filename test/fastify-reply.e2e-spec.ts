@@ -8,7 +8,11 @@ describe("the stream route takes Fastify's reply over", () => {
 
   it(`is not cut by Fastify's handlerTimeout (waits twice its ${handlerTimeout} ms)`, async () => {
     // Fastify ends a reply still unsent when handlerTimeout passes; a hijacked one is left to the stream.
-    const server = await startLibrary({ heartbeatIntervalMs: 0 }, {}, { adapter: 'fastify', fastify: { handlerTimeout } });
+    const server = await startLibrary(
+      { heartbeatIntervalMs: 0 },
+      {},
+      { adapter: 'fastify', fastify: { handlerTimeout } },
+    );
     const sse = server.app.get(SseService);
     const client = new StreamClient(`${server.baseUrl}/api/events?token=${signToken('patient')}`);
     try {

@@ -15,8 +15,10 @@ const REQUESTS = 500;
 const IN_FLIGHT = 10;
 const USERS = ['fuzz-0', 'fuzz-1', 'fuzz-2'];
 /** The Redis variant runs where a redis-server can be started (always in CI). */
-const TRANSPORTS = hasRedisServer() || process.env.CI === 'true' ? (['memory', 'redis'] as const) : (['memory'] as const);
-if (TRANSPORTS.length === 1) console.warn('test/fuzz.e2e-spec.ts: the Redis transport variant is skipped, redis-server is not installed');
+const TRANSPORTS =
+  hasRedisServer() || process.env.CI === 'true' ? (['memory', 'redis'] as const) : (['memory'] as const);
+if (TRANSPORTS.length === 1)
+  console.warn('test/fuzz.e2e-spec.ts: the Redis transport variant is skipped, redis-server is not installed');
 
 /** mulberry32: a small seeded PRNG, floats in [0, 1). */
 function mulberry32(seed: number): () => number {
@@ -51,7 +53,8 @@ class Random {
     const length = this.int(max + 1);
     if (alphabet === 'utf8') {
       let text = '';
-      for (let i = 0; i < length; i++) text += String.fromCodePoint(0x20 + this.int(this.chance(0.5) ? 0x60 : 0x10ffff - 0x20));
+      for (let i = 0; i < length; i++)
+        text += String.fromCodePoint(0x20 + this.int(this.chance(0.5) ? 0x60 : 0x10ffff - 0x20));
       return Buffer.from(text, 'utf8');
     }
     const out = Buffer.alloc(length);
@@ -79,10 +82,27 @@ interface FuzzedRequest {
 
 const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'PROPFIND', 'SEARCH'];
 const ODD_METHODS = ['CONNECT', 'BREW', 'get', 'G ET'];
-const ODD_PATHS = ['/api/events/', '/api/EVENTS', '//api/events', '/api/./events', '/api/events;x=1', '/api/events%00', '*'];
+const ODD_PATHS = [
+  '/api/events/',
+  '/api/EVENTS',
+  '//api/events',
+  '/api/./events',
+  '/api/events;x=1',
+  '/api/events%00',
+  '*',
+];
 const ODD_SCHEMES = ['bearer ', 'Bearer  ', 'Basic ', ''];
 const ODD_RESUME_PARAMS = ['lastEventId=1-1&lastEventId=2-2', 'lastEventId[]=1-1', 'lastEventId[a]=1', 'lastEventId'];
-const ODD_PARAMS = ['__proto__[x]=1', 'constructor[prototype][x]=1', 'a[b][c][d][e][f]=1', '&&', '=', '%', '%zz=%', 'a=%E0%A4%A'];
+const ODD_PARAMS = [
+  '__proto__[x]=1',
+  'constructor[prototype][x]=1',
+  'a[b][c][d][e][f]=1',
+  '&&',
+  '=',
+  '%',
+  '%zz=%',
+  'a=%E0%A4%A',
+];
 
 const text = (s: string) => Buffer.from(s, 'latin1');
 
@@ -103,8 +123,10 @@ class RequestFuzzer {
     };
     const query: Buffer[] = [];
     const header: Buffer[] = [];
-    const param = (name: string, value: string) => query.push(Buffer.concat([text(name), this.queryValue(value, taint)]));
-    const field = (name: string, value: string) => header.push(Buffer.concat([text(name), this.headerValue(value, taint)]));
+    const param = (name: string, value: string) =>
+      query.push(Buffer.concat([text(name), this.queryValue(value, taint)]));
+    const field = (name: string, value: string) =>
+      header.push(Buffer.concat([text(name), this.headerValue(value, taint)]));
 
     // HEAD about one request in nine: it answers as its GET would and holds no slot, not even a cluster-wide one.
     const method = r.chance(0.55)
@@ -121,7 +143,8 @@ class RequestFuzzer {
     const tokenAt = r.int(6);
     if (tokenAt <= 2) param('token=', token);
     if (tokenAt === 2) param(r.pick(['token=', 'token[]=', 'token[a]=', 'token.x=']), this.token());
-    if (tokenAt === 3 || tokenAt === 4) field(`Authorization: ${r.chance(0.6) ? 'Bearer ' : r.pick(ODD_SCHEMES)}`, token);
+    if (tokenAt === 3 || tokenAt === 4)
+      field(`Authorization: ${r.chance(0.6) ? 'Bearer ' : r.pick(ODD_SCHEMES)}`, token);
     // tokenAt 5: no token at all.
 
     // Where the client resumes from.
@@ -145,7 +168,11 @@ class RequestFuzzer {
     if (r.chance(0.1)) field('X-Fuzz: ', r.bytes(40, 'utf8').toString('latin1'));
     if (r.chance(0.1)) header.push(text(r.pick(['Accept: text/event-stream', 'Origin: https://evil.example'])));
 
-    const version = r.chance(0.9) ? 'HTTP/1.1' : r.chance(0.7) ? 'HTTP/1.0' : taint(r.pick(['HTTP/2.0', 'HTTP/1.9', 'HTTX/1.1']));
+    const version = r.chance(0.9)
+      ? 'HTTP/1.1'
+      : r.chance(0.7)
+        ? 'HTTP/1.0'
+        : taint(r.pick(['HTTP/2.0', 'HTTP/1.9', 'HTTX/1.1']));
     let body: Buffer = Buffer.alloc(0);
     if (method !== 'GET' && method !== 'HEAD' && r.chance(0.5)) {
       body = r.bytes(64, 'any');
@@ -244,124 +271,133 @@ class RequestFuzzer {
 }
 
 describe.each(ADAPTERS)('on %s', (adapter) => {
-  describe.each(TRANSPORTS)(`fuzzing the stream route with the %s transport (seed 0x${SEED.toString(16)}, ${REQUESTS} requests, ${IN_FLIGHT} in flight)`, (transport) => {
-    let server: RunningApp;
-    let sse: SseService;
-    let redis: TestRedisServer | undefined;
-    const loggedErrors: string[] = [];
-    const crashes: unknown[] = [];
-    const onCrash = (err: unknown) => crashes.push(err);
+  describe.each(TRANSPORTS)(
+    `fuzzing the stream route with the %s transport (seed 0x${SEED.toString(16)}, ${REQUESTS} requests, ${IN_FLIGHT} in flight)`,
+    (transport) => {
+      let server: RunningApp;
+      let sse: SseService;
+      let redis: TestRedisServer | undefined;
+      const loggedErrors: string[] = [];
+      const crashes: unknown[] = [];
+      const onCrash = (err: unknown) => crashes.push(err);
 
-    beforeAll(async () => {
-      // An async revocation check of 0 to 3 ms: clients that leave early often do so while the guard runs.
-      let checks = 0;
-      const isRevoked = () => new Promise<boolean>((resolve) => setTimeout(() => resolve(false), checks++ % 4));
-      if (transport === 'redis') redis = await startRedisServer();
-      const onRedis = redis ? { transport: new RedisSseTransport({ redis: redis.url }) } : {};
-      server = await startLibrary({ heartbeatIntervalMs: 0, jwt: { secret: TEST_SECRET, isRevoked }, ...onRedis }, {}, { adapter });
-      sse = server.app.get(SseService);
-      // Every error the app logs (a 5xx, a failed stream or replay) is a finding.
-      const logger: LoggerService = {
-        log: () => undefined,
-        warn: () => undefined,
-        error: (message: unknown) => loggedErrors.push(String(message)),
-      };
-      server.app.useLogger(logger);
-      process.on('uncaughtException', onCrash);
-      process.on('unhandledRejection', onCrash);
-    });
-    afterAll(async () => {
-      process.off('uncaughtException', onCrash);
-      process.off('unhandledRejection', onCrash);
-      await server?.close();
-      await redis?.stop();
-    });
-
-    /** Every slot free: this instance's, and on Redis the cluster's (each released by a script after its stream). */
-    async function expectNoSlotHeld(): Promise<void> {
-      await waitForCount(() => sse.connectionCount(), 0);
-      expect(sse.connectedUserCount()).toBe(0);
-      const deadline = Date.now() + 5000;
-      while ((await sse.clusterConnectionCount()) !== 0 && Date.now() < deadline) await sleep(20);
-      expect({ cluster: await sse.clusterConnectionCount() }).toEqual({ cluster: 0 });
-    }
-
-    it('answers random tokens, resume ids, query strings and methods (HEAD among them) without a 5xx, a hang or a crash, and frees every slot (on Redis, the cluster count back to 0)', async () => {
-      // History to resume from: events of each user and broadcasts, with the ids the server gave them.
-      const ids: string[] = [];
-      const witness = new StreamClient(`${server.baseUrl}/api/events?token=${signToken(USERS[0])}`);
-      try {
-        await witness.opened();
-        await waitForCount(() => sse.connectionCount(USERS[0]), 1);
-        for (let i = 0; i < 30; i++) {
-          if (i % 3 === 0) sse.broadcast({ type: 'update', data: { i } });
-          else sse.sendToUsers(USERS, { type: 'notification', data: { i, text: 'é\u2028x' } });
-        }
-        await witness.until(() => witness.events.length === 30);
-        ids.push(...witness.events.map((e) => e.lastEventId));
-      } finally {
-        witness.close();
-      }
-      await expectNoSlotHeld();
-
-      const fuzzer = new RequestFuzzer(new Random(mulberry32(SEED)), ids);
-      const requests = Array.from({ length: REQUESTS }, () => fuzzer.request());
-      const port = Number(new URL(server.baseUrl).port);
-      const findings: string[] = [];
-      const statuses = new Map<string, number>();
-      let replayed = 0;
-      let heads = 0;
-      let next = 0;
-      const worker = async () => {
-        while (next < requests.length) {
-          const index = next++;
-          const { bytes, strict, how } = requests[index];
-          // Live events keep arriving while streams open, resume and close.
-          if (index % 7 === 0) sse.broadcast({ type: 'update', data: { index } });
-          const result: RawExchange = await exchangeRaw(port, bytes, {
-            holdMs: how === 'hold' ? 100 + (index % 200) : index % 30,
-            leaveAfterMs: how === 'leave' ? index % 5 : undefined,
-          });
-          const key = result.status === undefined ? `none/${result.end}` : String(result.status);
-          statuses.set(key, (statuses.get(key) ?? 0) + 1);
-          const sent = JSON.stringify(bytes.toString('latin1').slice(0, 300));
-          const what = () => `request #${index} (seed 0x${SEED.toString(16)}): ${sent} → ${JSON.stringify(result.head.slice(0, 300))}`;
-          if (result.status !== undefined && result.status >= 500) findings.push(`${result.status} for ${what()}`);
-          if (strict && how !== 'leave' && result.status === undefined) findings.push(`no answer (${result.end}) to ${what()}`);
-          // Events published before the run (data {"i":…}) on a 200: a resume that replayed history.
-          if (result.status === 200 && /^data: \{"i":/m.test(result.head)) replayed++;
-          if (result.status === 200 && bytes.subarray(0, 5).toString('latin1') === 'HEAD ') heads++;
-        }
-      };
-      await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-
-      const counts = JSON.stringify(Object.fromEntries([...statuses].sort()));
-      const summary = `statuses on ${adapter} with ${transport}, seed 0x${SEED.toString(16)}: ${counts}`;
-      expect({ summary, findings }).toEqual({ summary, findings: [] });
-      // The run reached the streams and the replay, not only the guard.
-      expect({ summary, streams: (statuses.get('200') ?? 0) > REQUESTS / 10, replayed: replayed > 0 }).toEqual({
-        summary,
-        streams: true,
-        replayed: true,
+      beforeAll(async () => {
+        // An async revocation check of 0 to 3 ms: clients that leave early often do so while the guard runs.
+        let checks = 0;
+        const isRevoked = () => new Promise<boolean>((resolve) => setTimeout(() => resolve(false), checks++ % 4));
+        if (transport === 'redis') redis = await startRedisServer();
+        const onRedis = redis ? { transport: new RedisSseTransport({ redis: redis.url }) } : {};
+        server = await startLibrary(
+          { heartbeatIntervalMs: 0, jwt: { secret: TEST_SECRET, isRevoked }, ...onRedis },
+          {},
+          { adapter },
+        );
+        sse = server.app.get(SseService);
+        // Every error the app logs (a 5xx, a failed stream or replay) is a finding.
+        const logger: LoggerService = {
+          log: () => undefined,
+          warn: () => undefined,
+          error: (message: unknown) => loggedErrors.push(String(message)),
+        };
+        server.app.useLogger(logger);
+        process.on('uncaughtException', onCrash);
+        process.on('unhandledRejection', onCrash);
       });
-      // HEADs reached the stream (200s among them): a slot one held would show below.
-      expect({ summary, heads: heads > 0 }).toEqual({ summary, heads: true });
-      await expectNoSlotHeld();
-      expect(crashes).toEqual([]);
-      expect(loggedErrors).toEqual([]);
+      afterAll(async () => {
+        process.off('uncaughtException', onCrash);
+        process.off('unhandledRejection', onCrash);
+        await server?.close();
+        await redis?.stop();
+      });
 
-      // And the server still streams as before.
-      const after = new StreamClient(`${server.baseUrl}/api/events?token=${signToken('after-fuzz')}`);
-      try {
-        await after.opened();
-        await waitForCount(() => sse.connectionCount('after-fuzz'), 1);
-        sse.sendToUser('after-fuzz', { type: 'notification', data: 'still streaming' });
-        await after.until(() => after.ofType('notification').length === 1);
-        expect(after.ofType('notification')[0].data).toBe('still streaming');
-      } finally {
-        after.close();
+      /** Every slot free: this instance's, and on Redis the cluster's (each released by a script after its stream). */
+      async function expectNoSlotHeld(): Promise<void> {
+        await waitForCount(() => sse.connectionCount(), 0);
+        expect(sse.connectedUserCount()).toBe(0);
+        const deadline = Date.now() + 5000;
+        while ((await sse.clusterConnectionCount()) !== 0 && Date.now() < deadline) await sleep(20);
+        expect({ cluster: await sse.clusterConnectionCount() }).toEqual({ cluster: 0 });
       }
-      await expectNoSlotHeld();
-    });
-  });
+
+      it('answers random tokens, resume ids, query strings and methods (HEAD among them) without a 5xx, a hang or a crash, and frees every slot (on Redis, the cluster count back to 0)', async () => {
+        // History to resume from: events of each user and broadcasts, with the ids the server gave them.
+        const ids: string[] = [];
+        const witness = new StreamClient(`${server.baseUrl}/api/events?token=${signToken(USERS[0])}`);
+        try {
+          await witness.opened();
+          await waitForCount(() => sse.connectionCount(USERS[0]), 1);
+          for (let i = 0; i < 30; i++) {
+            if (i % 3 === 0) sse.broadcast({ type: 'update', data: { i } });
+            else sse.sendToUsers(USERS, { type: 'notification', data: { i, text: 'é\u2028x' } });
+          }
+          await witness.until(() => witness.events.length === 30);
+          ids.push(...witness.events.map((e) => e.lastEventId));
+        } finally {
+          witness.close();
+        }
+        await expectNoSlotHeld();
+
+        const fuzzer = new RequestFuzzer(new Random(mulberry32(SEED)), ids);
+        const requests = Array.from({ length: REQUESTS }, () => fuzzer.request());
+        const port = Number(new URL(server.baseUrl).port);
+        const findings: string[] = [];
+        const statuses = new Map<string, number>();
+        let replayed = 0;
+        let heads = 0;
+        let next = 0;
+        const worker = async () => {
+          while (next < requests.length) {
+            const index = next++;
+            const { bytes, strict, how } = requests[index];
+            // Live events keep arriving while streams open, resume and close.
+            if (index % 7 === 0) sse.broadcast({ type: 'update', data: { index } });
+            const result: RawExchange = await exchangeRaw(port, bytes, {
+              holdMs: how === 'hold' ? 100 + (index % 200) : index % 30,
+              leaveAfterMs: how === 'leave' ? index % 5 : undefined,
+            });
+            const key = result.status === undefined ? `none/${result.end}` : String(result.status);
+            statuses.set(key, (statuses.get(key) ?? 0) + 1);
+            const sent = JSON.stringify(bytes.toString('latin1').slice(0, 300));
+            const what = () =>
+              `request #${index} (seed 0x${SEED.toString(16)}): ${sent} → ${JSON.stringify(result.head.slice(0, 300))}`;
+            if (result.status !== undefined && result.status >= 500) findings.push(`${result.status} for ${what()}`);
+            if (strict && how !== 'leave' && result.status === undefined)
+              findings.push(`no answer (${result.end}) to ${what()}`);
+            // Events published before the run (data {"i":…}) on a 200: a resume that replayed history.
+            if (result.status === 200 && /^data: \{"i":/m.test(result.head)) replayed++;
+            if (result.status === 200 && bytes.subarray(0, 5).toString('latin1') === 'HEAD ') heads++;
+          }
+        };
+        await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+
+        const counts = JSON.stringify(Object.fromEntries([...statuses].sort()));
+        const summary = `statuses on ${adapter} with ${transport}, seed 0x${SEED.toString(16)}: ${counts}`;
+        expect({ summary, findings }).toEqual({ summary, findings: [] });
+        // The run reached the streams and the replay, not only the guard.
+        expect({ summary, streams: (statuses.get('200') ?? 0) > REQUESTS / 10, replayed: replayed > 0 }).toEqual({
+          summary,
+          streams: true,
+          replayed: true,
+        });
+        // HEADs reached the stream (200s among them): a slot one held would show below.
+        expect({ summary, heads: heads > 0 }).toEqual({ summary, heads: true });
+        await expectNoSlotHeld();
+        expect(crashes).toEqual([]);
+        expect(loggedErrors).toEqual([]);
+
+        // And the server still streams as before.
+        const after = new StreamClient(`${server.baseUrl}/api/events?token=${signToken('after-fuzz')}`);
+        try {
+          await after.opened();
+          await waitForCount(() => sse.connectionCount('after-fuzz'), 1);
+          sse.sendToUser('after-fuzz', { type: 'notification', data: 'still streaming' });
+          await after.until(() => after.ofType('notification').length === 1);
+          expect(after.ofType('notification')[0].data).toBe('still streaming');
+        } finally {
+          after.close();
+        }
+        await expectNoSlotHeld();
+      });
+    },
+  );
 });

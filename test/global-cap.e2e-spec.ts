@@ -58,7 +58,9 @@ describe.each(ADAPTERS)('maxConnections on %s', (adapter) => {
 
   it(`lets exactly ${CAP} of 10 concurrent connects stream; the other 7 get the retry hint, with hints that differ`, async () => {
     const streams = await Promise.all(Array.from({ length: 10 }, (_, i) => open(`concurrent-${i}`)));
-    await Promise.all(streams.map((s) => waitForCount(() => (started(s) || CAPACITY_ANSWER.test(s.body()) ? 1 : 0), 1)));
+    await Promise.all(
+      streams.map((s) => waitForCount(() => (started(s) || CAPACITY_ANSWER.test(s.body()) ? 1 : 0), 1)),
+    );
     const streaming = streams.filter(started);
     const refused = streams.filter((s) => CAPACITY_ANSWER.test(s.body()));
     expect(streaming).toHaveLength(CAP);

@@ -14,7 +14,12 @@ import { rawGet, rawHead } from './support/sse-client.js';
 async function appWithPrefix(adapter: (typeof ADAPTERS)[number], path?: string): Promise<RunningApp> {
   @Module({
     imports: [
-      SseModule.forRoot({ jwt: { secret: TEST_SECRET }, heartbeatIntervalMs: 0, cors: { origins: ['https://app.example'] }, path }),
+      SseModule.forRoot({
+        jwt: { secret: TEST_SECRET },
+        heartbeatIntervalMs: 0,
+        cors: { origins: ['https://app.example'] },
+        path,
+      }),
     ],
   })
   class PrefixedApp {}
@@ -40,7 +45,10 @@ describe.each(ADAPTERS)("the stream route under setGlobalPrefix('api') on %s", (
   it("serves path '/events' at /api/events: the stream, the ticket POST and the CORS middleware", async () => {
     const server = await appWithPrefix(adapter, '/events');
     try {
-      const post = await fetch(`${server.baseUrl}/api/events`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      const post = await fetch(`${server.baseUrl}/api/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(post.status).toBe(200);
       const { ticket } = (await post.json()) as { ticket: string };
       const res = await rawGet(`${server.baseUrl}/api/events?ticket=${ticket}`, { origin: 'https://app.example' }, 100);

@@ -68,7 +68,8 @@ async function healthUntil(server: RunningApp, predicate: (h: Health) => boolean
   for (;;) {
     const health = await getHealth(server);
     if (predicate(health)) return health;
-    if (Date.now() > deadline) throw new Error(`GET /health still ${health.status} ${JSON.stringify(health.body)} after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`GET /health still ${health.status} ${JSON.stringify(health.body)} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -157,7 +158,9 @@ describeRedis('health indicator (@nestjs/terminus), Redis transport', () => {
       await admin.call('CLIENT', 'PAUSE', '2000', 'ALL');
       const paused = await getHealth(server);
       expect(isDown(paused)).toBe(true);
-      expect(paused.body.details.sse.message).toBe(`transport unreachable: Redis did not answer PING within ${PING_TIMEOUT_MS} ms`);
+      expect(paused.body.details.sse.message).toBe(
+        `transport unreachable: Redis did not answer PING within ${PING_TIMEOUT_MS} ms`,
+      );
       expect(paused.ms).toBeGreaterThanOrEqual(PING_TIMEOUT_MS - 20);
       expect(paused.ms).toBeLessThan(PING_TIMEOUT_MS + 500);
       await healthUntil(server, isUp, 5000);

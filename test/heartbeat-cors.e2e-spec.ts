@@ -120,7 +120,11 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       const preflight = (origin: string) =>
         fetch(`${server.baseUrl}/api/events`, {
           method: 'OPTIONS',
-          headers: { origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+          headers: {
+            origin,
+            'access-control-request-method': 'GET',
+            'access-control-request-headers': 'authorization',
+          },
         });
       const ok = await preflight('https://app.example');
       expect(ok.status).toBe(204);

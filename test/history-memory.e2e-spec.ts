@@ -37,7 +37,11 @@ describe.each(ADAPTERS)('on %s, history.maxUsers: 3', (adapter) => {
   let sse: SseService;
   const clients: StreamClient[] = [];
   beforeAll(async () => {
-    server = await startLibrary({ heartbeatIntervalMs: 0, history: { maxEvents: 10, ttlMs: 60_000, maxUsers: 3 } }, {}, { adapter });
+    server = await startLibrary(
+      { heartbeatIntervalMs: 0, history: { maxEvents: 10, ttlMs: 60_000, maxUsers: 3 } },
+      {},
+      { adapter },
+    );
     sse = server.app.get(SseService);
   });
   afterEach(async () => {
@@ -47,7 +51,9 @@ describe.each(ADAPTERS)('on %s, history.maxUsers: 3', (adapter) => {
   afterAll(() => server.close());
 
   const resume = (user: string, lastEventId: string) => {
-    const client = new StreamClient(`${server.baseUrl}/api/events?token=${signToken(user)}`, [], { 'Last-Event-ID': lastEventId });
+    const client = new StreamClient(`${server.baseUrl}/api/events?token=${signToken(user)}`, [], {
+      'Last-Event-ID': lastEventId,
+    });
     clients.push(client);
     return client;
   };
@@ -59,7 +65,7 @@ describe.each(ADAPTERS)('on %s, history.maxUsers: 3', (adapter) => {
     expect((server.app.get(SSE_HISTORY_STORE) as MemoryHistoryStore).userCount()).toBe(3);
 
     const [first, ...others] = users.map((user) => resume(user, before));
-    await first.until(() => first.events.length > 0, 5000, 'the evicted user\'s reset');
+    await first.until(() => first.events.length > 0, 5000, "the evicted user's reset");
     expect(first.events.map((e) => e.type)).toEqual(['reset']);
     expect(first.events[0].data).toMatchObject({ reason: 'too-old' });
 

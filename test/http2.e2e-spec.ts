@@ -100,7 +100,10 @@ describe.each([
     await unauthorized.until(() => unauthorized.closed, 5000, 'the 401 to end');
     expect(unauthorized.status).toBe(401);
     expect(unauthorized.headers['content-type']).toMatch(/^application\/json/);
-    expect(JSON.parse(unauthorized.text)).toMatchObject({ statusCode: 401, message: expect.stringMatching(/Missing token/) });
+    expect(JSON.parse(unauthorized.text)).toMatchObject({
+      statusCode: 401,
+      message: expect.stringMatching(/Missing token/),
+    });
 
     const full = Array.from({ length: 20 }, () => open('full'));
     await waitForCount(() => sse.connectionCount('full'), 20);
@@ -237,49 +240,56 @@ describe.each([
 const redisMissing = !hasRedisServer();
 if (redisMissing && process.env.CI === 'true') throw new Error('redis-server is required in CI (.ci/run installs it)');
 if (redisMissing) console.warn('test/http2.e2e-spec.ts: the Redis case is skipped, redis-server is not installed');
-(redisMissing ? describe.skip : describe)('the stream route over HTTP/2 (h2c) on fastify, with the Redis transport', () => {
-  const LIMIT = 3;
-  let redis: TestRedisServer;
-  let server: RunningApp;
-  let sse: SseService;
-  let session: ClientHttp2Session;
+(redisMissing ? describe.skip : describe)(
+  'the stream route over HTTP/2 (h2c) on fastify, with the Redis transport',
+  () => {
+    const LIMIT = 3;
+    let redis: TestRedisServer;
+    let server: RunningApp;
+    let sse: SseService;
+    let session: ClientHttp2Session;
 
-  beforeAll(async () => {
-    redis = await startRedisServer();
-    server = await startLibrary(
-      { heartbeatIntervalMs: 0, maxConnectionsPerUser: LIMIT, transport: new RedisSseTransport({ redis: redis.url }) },
-      {},
-      { adapter: 'fastify', http2: true },
-    );
-    sse = server.app.get(SseService);
-    session = await connectH2(server.baseUrl);
-  });
-  afterAll(async () => {
-    session?.close();
-    await server?.close();
-    await redis?.stop();
-  });
+    beforeAll(async () => {
+      redis = await startRedisServer();
+      server = await startLibrary(
+        {
+          heartbeatIntervalMs: 0,
+          maxConnectionsPerUser: LIMIT,
+          transport: new RedisSseTransport({ redis: redis.url }),
+        },
+        {},
+        { adapter: 'fastify', http2: true },
+      );
+      sse = server.app.get(SseService);
+      session = await connectH2(server.baseUrl);
+    });
+    afterAll(async () => {
+      session?.close();
+      await server?.close();
+      await redis?.stop();
+    });
 
-  it(`answers HEADs with the head alone and takes no slot in the cluster: ${LIMIT + 3} HEADs, then the user opens its ${LIMIT} streams`, async () => {
-    const url = `/api/events?token=${signToken('h2-prober')}`;
-    for (let i = 0; i < LIMIT + 3; i++) {
-      const head = new H2Stream(session, url, { ':method': 'HEAD' });
-      await head.until(() => head.closed, 5000, 'the HEAD to end');
-      expect({ i, status: head.status, body: head.text }).toEqual({ i, status: 200, body: '' });
-    }
-    expect(await sse.clusterConnectionCount('h2-prober')).toBe(0);
-    const streams = Array.from({ length: LIMIT }, () => new H2Stream(session, url));
-    try {
-      await Promise.all(streams.map((s) => s.opened()));
-      expect(streams.map((s) => s.status)).toEqual(streams.map(() => 200));
-      await waitForCount(() => sse.connectionCount('h2-prober'), LIMIT);
-      expect(await sse.clusterConnectionCount('h2-prober')).toBe(LIMIT);
-    } finally {
-      streams.forEach((s) => s.close());
-    }
-    await waitForCount(() => sse.connectionCount('h2-prober'), 0);
-  });
-});
+    it(`answers HEADs with the head alone and takes no slot in the cluster: ${LIMIT + 3} HEADs, then the user opens its ${LIMIT} streams`, async () => {
+      const url = `/api/events?token=${signToken('h2-prober')}`;
+      for (let i = 0; i < LIMIT + 3; i++) {
+        const head = new H2Stream(session, url, { ':method': 'HEAD' });
+        await head.until(() => head.closed, 5000, 'the HEAD to end');
+        expect({ i, status: head.status, body: head.text }).toEqual({ i, status: 200, body: '' });
+      }
+      expect(await sse.clusterConnectionCount('h2-prober')).toBe(0);
+      const streams = Array.from({ length: LIMIT }, () => new H2Stream(session, url));
+      try {
+        await Promise.all(streams.map((s) => s.opened()));
+        expect(streams.map((s) => s.status)).toEqual(streams.map(() => 200));
+        await waitForCount(() => sse.connectionCount('h2-prober'), LIMIT);
+        expect(await sse.clusterConnectionCount('h2-prober')).toBe(LIMIT);
+      } finally {
+        streams.forEach((s) => s.close());
+      }
+      await waitForCount(() => sse.connectionCount('h2-prober'), 0);
+    });
+  },
+);
 
 describe('an HTTP/1.1 client on the HTTP/2 TLS server', () => {
   it('streams over HTTP/1.1 after ALPN, with chunked encoding', async () => {

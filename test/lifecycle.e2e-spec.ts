@@ -99,7 +99,11 @@ async function start({
   sse = {},
   bridge = {},
   providers = [],
-}: { sse?: Partial<SseModuleOptions> & SseModuleExtras; bridge?: SseBridgeOptions; providers?: Provider[] } = {}): Promise<Started> {
+}: {
+  sse?: Partial<SseModuleOptions> & SseModuleExtras;
+  bridge?: SseBridgeOptions;
+  providers?: Provider[];
+} = {}): Promise<Started> {
   @Module({
     imports: [
       EventEmitterModule.forRoot(),
@@ -175,7 +179,7 @@ describe('lifecycle events on the event emitter (SseBridgeModule)', () => {
     expect(app.recorder.of('expiring')).toEqual(['online', 'connected', 'disconnected:token_expired', 'offline']);
   });
 
-  it('disconnectUser: each of the user\'s streams disconnected once with disconnect_user, then offline once', async () => {
+  it("disconnectUser: each of the user's streams disconnected once with disconnect_user, then offline once", async () => {
     app = await start();
     const streams = [await openStream(app, 'kicked'), await openStream(app, 'kicked')];
     expect(app.sse.disconnectUser('kicked')).toBe(2);
@@ -220,7 +224,14 @@ describe('lifecycle events on the event emitter (SseBridgeModule)', () => {
     app = undefined;
     await Promise.all(streams.map((s) => s.ended));
     // The events went out before the app's listeners were removed (at the end of app.close()).
-    expect(recorder.of('ann')).toEqual(['online', 'connected', 'connected', 'disconnected:shutdown', 'disconnected:shutdown', 'offline']);
+    expect(recorder.of('ann')).toEqual([
+      'online',
+      'connected',
+      'connected',
+      'disconnected:shutdown',
+      'disconnected:shutdown',
+      'offline',
+    ]);
     expect(recorder.of('bob')).toEqual(['online', 'connected', 'disconnected:shutdown', 'offline']);
   });
 

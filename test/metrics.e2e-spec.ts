@@ -43,9 +43,10 @@ function parseExposition(text: string): Map<string, number> {
       types.set(m[1]!, m[2]!);
       continue;
     }
-    m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*"(?:,(?!\}))?)*\})? (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\+Inf|NaN))$/.exec(
-      line,
-    );
+    m =
+      /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*"(?:,(?!\}))?)*\})? (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\+Inf|NaN))$/.exec(
+        line,
+      );
     if (!m) throw new Error(`not a Prometheus text line: ${JSON.stringify(line)}`);
     const [, name, labels = '', value] = m;
     expect(family && types.has(family)).toBeTruthy();
@@ -69,7 +70,12 @@ describe('metrics (@nest-sse/server/metrics) after a scripted sequence', () => {
     registry = new Registry();
     @Module({
       imports: [
-        SseModule.forRoot({ jwt: { secret: TEST_SECRET }, heartbeatIntervalMs: 0, maxConnections: 3, maxConnectionsPerUser: 1 }),
+        SseModule.forRoot({
+          jwt: { secret: TEST_SECRET },
+          heartbeatIntervalMs: 0,
+          maxConnections: 3,
+          maxConnectionsPerUser: 1,
+        }),
         SseMetricsModule.forRoot({ registry }),
       ],
       providers: [RoomTopic],
@@ -139,7 +145,15 @@ describe('metrics (@nest-sse/server/metrics) after a scripted sequence', () => {
       openStreams: 2,
       connectedUsers: 2,
       liveTopics: 1,
-      refused: { unauthorized: 1, forbidden: 1, bad_request: 0, per_user_limit: 1, global_cap: 1, shutting_down: 0, unavailable: 0 },
+      refused: {
+        unauthorized: 1,
+        forbidden: 1,
+        bad_request: 0,
+        per_user_limit: 1,
+        global_cap: 1,
+        shutting_down: 0,
+        unavailable: 0,
+      },
       published: {
         byType: { note: 4, update: 2, fill: fills },
         byTarget: { user: 3 + fills, users: 1, broadcast: 1, topic: 1 },
@@ -147,7 +161,14 @@ describe('metrics (@nest-sse/server/metrics) after a scripted sequence', () => {
       // Openings (alice, bob, carol, slow, alice again, erin), 7 live, auth-expired, what reached slow, 2 replayed, erin's reset.
       framesWritten: 6 + 7 + 1 + reached + 2 + 1,
       eventsReplayed: 2,
-      resets: { 'malformed-id': 1, 'unknown-id': 0, 'too-old': 0, 'history-disabled': 0, 'history-unavailable': 0, 'history-lost': 0 },
+      resets: {
+        'malformed-id': 1,
+        'unknown-id': 0,
+        'too-old': 0,
+        'history-disabled': 0,
+        'history-unavailable': 0,
+        'history-lost': 0,
+      },
       disconnects: { client_left: 1, token_expired: 1, slow_client: 1, disconnect_user: 1, shutdown: 0 },
     };
     const stats = sse.stats();
@@ -156,7 +177,22 @@ describe('metrics (@nest-sse/server/metrics) after a scripted sequence', () => {
     // Live frames only (7 and what reached slow): replays are not timed. Where each fell depends on the
     // machine (a write to the stalled client can take more than a ms): the counts are exact, the buckets cumulative.
     const live = 7 + reached;
-    const les = ['0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf'];
+    const les = [
+      '0.001',
+      '0.0025',
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.1',
+      '0.25',
+      '0.5',
+      '1',
+      '2.5',
+      '5',
+      '10',
+      '+Inf',
+    ];
     expect(Object.keys(publishToWrite.buckets).sort()).toEqual([...les].sort());
     const cumulative = les.map((le) => publishToWrite.buckets[le]!);
     expect(cumulative).toEqual([...cumulative].sort((a, b) => a - b));
@@ -234,7 +270,7 @@ describe('metrics (@nest-sse/server/metrics) after a scripted sequence', () => {
 });
 
 describe('metrics: a registry of its own, a prefix, and none in the global one', () => {
-  it('forRootAsync({ useFactory }) registers into a new registry with the prefix; prom-client\'s global registry stays empty; closing removes them', async () => {
+  it("forRootAsync({ useFactory }) registers into a new registry with the prefix; prom-client's global registry stays empty; closing removes them", async () => {
     const { register } = await import('prom-client');
     @Module({
       imports: [

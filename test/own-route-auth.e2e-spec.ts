@@ -105,7 +105,10 @@ class OrderEventsController {
   @UseGuards(StaffSseAuthGuard)
   staffEvents(@SseStreamUser() user: StaffUser): Observable<MessageEvent> {
     // The first event says what the handler was given, so the test can see the roles resolveUser added.
-    return concat(of({ type: 'update', data: { note: `roles: ${user.roles.join(',')}` } }), this.sse.stream(user.userId));
+    return concat(
+      of({ type: 'update', data: { note: `roles: ${user.roles.join(',')}` } }),
+      this.sse.stream(user.userId),
+    );
   }
 
   @Sse('nickname-events')
@@ -227,7 +230,12 @@ describe("SseAuthGuard on an app's own @Sse() routes, in any module", () => {
   it("checks what a subclass's resolveUser returns: no usable user id is a 401", async () => {
     const url = `${server.baseUrl}/orders/nickname-events`;
     await expectRefused(`${url}?token=${signToken('gus')}`, {}, 401, /^Invalid credentials: no usable user id$/);
-    await expectRefused(`${url}?token=${signToken('gus', { nickname: 'x'.repeat(257) })}`, {}, 401, /no usable user id/);
+    await expectRefused(
+      `${url}?token=${signToken('gus', { nickname: 'x'.repeat(257) })}`,
+      {},
+      401,
+      /no usable user id/,
+    );
     const client = await open(`/orders/nickname-events?token=${signToken('gus', { nickname: 'gussie' })}`, 'gussie');
     sse.sendToUser('gussie', { type: 'notification', data: { orderId: 'o-4' } });
     await client.until(() => client.ofType('notification').length === 1);

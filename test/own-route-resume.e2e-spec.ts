@@ -40,10 +40,16 @@ let refuseNext = 0;
 @Injectable()
 class RecordingGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<{ method: string; url: string; headers: Record<string, string> }>();
+    const request = context
+      .switchToHttp()
+      .getRequest<{ method: string; url: string; headers: Record<string, string> }>();
     if (request.method !== 'GET') return true;
     const url = new URL(request.url, 'http://x');
-    asked.push({ path: url.pathname, header: request.headers['last-event-id'], query: url.searchParams.get('lastEventId') ?? undefined });
+    asked.push({
+      path: url.pathname,
+      header: request.headers['last-event-id'],
+      query: url.searchParams.get('lastEventId') ?? undefined,
+    });
     if (refuseNext > 0) {
       refuseNext--;
       throw new ServiceUnavailableException('refused by the test');
@@ -115,7 +121,11 @@ class OwnStreamsController {
 
   /** `?from=<id>` overrides the request, `?from=now` (null) ignores it. */
   @SseRoute('override')
-  override(@SseStreamUser() user: SseUser, @Req() request: object, @Query('from') from?: string): Observable<MessageEvent> {
+  override(
+    @SseStreamUser() user: SseUser,
+    @Req() request: object,
+    @Query('from') from?: string,
+  ): Observable<MessageEvent> {
     return this.sse.stream(user.userId, { request, lastEventId: from === 'now' ? null : from });
   }
 }
@@ -128,7 +138,11 @@ let redis: TestRedisServer | undefined;
 let prefixes = 0;
 const redisMissing = !hasRedisServer();
 
-async function startApp(adapter: AdapterName, transport: (typeof TRANSPORTS)[number], options: Partial<SseModuleOptions> = {}): Promise<RunningApp> {
+async function startApp(
+  adapter: AdapterName,
+  transport: (typeof TRANSPORTS)[number],
+  options: Partial<SseModuleOptions> = {},
+): Promise<RunningApp> {
   const onTransport: Partial<SseModuleOptions> =
     transport === 'redis'
       ? {
@@ -140,7 +154,15 @@ async function startApp(adapter: AdapterName, transport: (typeof TRANSPORTS)[num
         }
       : { history: { maxEvents: MAX_EVENTS } };
   @Module({
-    imports: [SseModule.forRoot({ jwt: { secret: TEST_SECRET }, heartbeatIntervalMs: 0, retryMs: 50, ...onTransport, ...options })],
+    imports: [
+      SseModule.forRoot({
+        jwt: { secret: TEST_SECRET },
+        heartbeatIntervalMs: 0,
+        retryMs: 50,
+        ...onTransport,
+        ...options,
+      }),
+    ],
     controllers: [OwnStreamsController],
   })
   class OwnResumeModule {}
@@ -160,7 +182,8 @@ async function openStream(url: string, headers: Record<string, string> = {}) {
   return {
     status: stream.status,
     body: stream.body,
-    until: (predicate: (body: string) => boolean, what: string) => changes.until(() => predicate(stream.body()), 5000, what),
+    until: (predicate: (body: string) => boolean, what: string) =>
+      changes.until(() => predicate(stream.body()), 5000, what),
     destroy: stream.destroy,
   };
 }
@@ -189,224 +212,246 @@ function subscribeHere(stream: Observable<MessageEvent>) {
 
 for (const transport of TRANSPORTS) {
   const describeTransport = transport === 'redis' && redisMissing ? describe.skip : describe;
-  describeTransport.each(ADAPTERS)(`an app's own stream route resumes from the request by default (%s, ${transport} transport)`, (adapter) => {
-    let server: RunningApp;
-    let sse: SseService;
-    let users = 0;
-    beforeAll(async () => {
-      server = await startApp(adapter, transport);
-      sse = server.app.get(SseService);
-    });
-    afterAll(() => server?.close());
-
-    const urlOf = (path: string, user: string, query = '') => `${server.baseUrl}${path}?token=${signToken(user)}${query}`;
-
-    /**
-     * A user who received `n1` on a stream that then closed, and missed `n2` and `n3`: returns
-     * the ids of all three (`n2`'s and `n3`'s read from the module's own route, which replays them).
-     */
-    async function userWhoMissedTwo(): Promise<{ user: string; ids: string[] }> {
-      const user = `${adapter}-${transport}-${++users}`;
-      const first = await openStream(urlOf('/api/events', user));
-      await waitForCount(() => sse.connectionCount(user), 1);
-      sse.sendToUser(user, { type: 'notification', data: 'n1' });
-      await first.until((body) => notifications(body).length === 1, 'n1');
-      first.destroy();
-      await waitForCount(() => sse.connectionCount(user), 0);
-      sse.sendToUser(user, { type: 'notification', data: 'n2' });
-      sse.sendToUser(user, { type: 'notification', data: 'n3' });
-      const [n1] = notifications(first.body());
-      const probe = await openStream(urlOf('/api/events', user, `&lastEventId=${n1.id}`));
-      await probe.until((body) => notifications(body).length === 2, 'n2 and n3 from the module route');
-      probe.destroy();
-      await waitForCount(() => sse.connectionCount(user), 0);
-      return { user, ids: [n1.id, ...notifications(probe.body()).map((e) => e.id)] };
-    }
-
-    /** Opens the route, then publishes `live` and waits for it: what came before it is what the resume gave. */
-    async function resumed(path: string, user: string, query: string, headers: Record<string, string> = {}): Promise<string> {
-      const stream = await openStream(urlOf(path, user, query), headers);
-      try {
-        expect(stream.status).toBe(200);
-        await waitForCount(() => sse.connectionCount(user), 1);
-        sse.sendToUser(user, { type: 'notification', data: 'live' });
-        await stream.until((body) => body.includes('data: "live"\n'), 'the live event');
-        return stream.body();
-      } finally {
-        stream.destroy();
-        await waitForCount(() => sse.connectionCount(user), 0);
-      }
-    }
-
-    const datas = (body: string) => notifications(body).map((e) => e.data);
-
-    describe.each(ROUTES)('/own/%s', (route) => {
-      const path = `/own/${route}`;
-
-      it('replays what was missed after ?lastEventId=<id> (how SseClient and a reloaded page resume), in order, once, then goes on live', async () => {
-        const { user, ids } = await userWhoMissedTwo();
-        const body = await resumed(path, user, `&lastEventId=${ids[0]}`);
-        expect(datas(body)).toEqual(['n2', 'n3', 'live']);
-        expect(resets(body)).toEqual([]);
+  describeTransport.each(ADAPTERS)(
+    `an app's own stream route resumes from the request by default (%s, ${transport} transport)`,
+    (adapter) => {
+      let server: RunningApp;
+      let sse: SseService;
+      let users = 0;
+      beforeAll(async () => {
+        server = await startApp(adapter, transport);
+        sse = server.app.get(SseService);
       });
+      afterAll(() => server?.close());
 
-      it('replays what was missed after a Last-Event-ID header (how an EventSource reconnects by itself)', async () => {
-        const { user, ids } = await userWhoMissedTwo();
-        const body = await resumed(path, user, '', { 'last-event-id': ids[0] });
-        expect(datas(body)).toEqual(['n2', 'n3', 'live']);
-      });
+      const urlOf = (path: string, user: string, query = '') =>
+        `${server.baseUrl}${path}?token=${signToken(user)}${query}`;
 
-      it('takes the Last-Event-ID header over the query parameter, as the module route does', async () => {
-        const { user, ids } = await userWhoMissedTwo();
-        const body = await resumed(path, user, `&lastEventId=${ids[0]}`, { 'last-event-id': ids[1] });
-        expect(datas(body)).toEqual(['n3', 'live']);
-      });
-
-      it('answers an id from before this server started with the reset the module route sends, then goes on live', async () => {
+      /**
+       * A user who received `n1` on a stream that then closed, and missed `n2` and `n3`: returns
+       * the ids of all three (`n2`'s and `n3`'s read from the module's own route, which replays them).
+       */
+      async function userWhoMissedTwo(): Promise<{ user: string; ids: string[] }> {
         const user = `${adapter}-${transport}-${++users}`;
-        const own = await resumed(path, user, '&lastEventId=1000-0');
-        const module = await resumed('/api/events', user, '&lastEventId=1000-0');
-        expect(resets(module)).toEqual(['unknown-id']);
-        expect(resets(own)).toEqual(resets(module));
-        expect(datas(own)).toEqual(['live']);
-      });
+        const first = await openStream(urlOf('/api/events', user));
+        await waitForCount(() => sse.connectionCount(user), 1);
+        sse.sendToUser(user, { type: 'notification', data: 'n1' });
+        await first.until((body) => notifications(body).length === 1, 'n1');
+        first.destroy();
+        await waitForCount(() => sse.connectionCount(user), 0);
+        sse.sendToUser(user, { type: 'notification', data: 'n2' });
+        sse.sendToUser(user, { type: 'notification', data: 'n3' });
+        const [n1] = notifications(first.body());
+        const probe = await openStream(urlOf('/api/events', user, `&lastEventId=${n1.id}`));
+        await probe.until((body) => notifications(body).length === 2, 'n2 and n3 from the module route');
+        probe.destroy();
+        await waitForCount(() => sse.connectionCount(user), 0);
+        return { user, ids: [n1.id, ...notifications(probe.body()).map((e) => e.id)] };
+      }
 
-      it('answers an id whose followers left history with the reset the module route sends (too-old)', async () => {
-        const { user, ids } = await userWhoMissedTwo();
-        for (let i = 0; i < MAX_EVENTS + 1; i++) sse.sendToUser(user, { type: 'notification', data: `m${i}` });
-        // The module route first, so the events are in the cluster's history before the own route reads it.
-        const module = await resumed('/api/events', user, `&lastEventId=${ids[0]}`);
-        const own = await resumed(path, user, `&lastEventId=${ids[0]}`);
-        expect(resets(module)).toEqual(['too-old']);
-        expect(resets(own)).toEqual(['too-old']);
-      });
-
-      it.each([
-        ['malformed', '&lastEventId=evil%0D%0Aevent%3A%20forged'],
-        ['repeated', '&lastEventId=ID1&lastEventId=ID2'],
-      ])('answers a %s lastEventId with a malformed-id reset, and the id never reaches the wire', async (_, query) => {
-        const { user, ids } = await userWhoMissedTwo();
-        const body = await resumed(path, user, query.replace('ID1', ids[0]).replace('ID2', ids[1]));
-        expect(resets(body)).toEqual(['malformed-id']);
-        expect(datas(body)).toEqual(['live']);
-        expect(body).not.toMatch(/evil|forged|\u0000/);
-        expect(body).not.toContain(ids[0]);
-        expect(body).not.toContain(ids[1]);
-      });
-    });
-
-    describe('a stream that is not the route\'s own does not resume from its request', () => {
-      it('neither a stream() made and subscribed outside any route after an @SseRoute() subscribe, nor one the handler made but the test subscribed later', async () => {
-        const { user, ids } = await userWhoMissedTwo();
-        const route = await openStream(urlOf('/own/stash-bare', user), { 'last-event-id': ids[0] });
-        expect(route.status).toBe(200);
-        // The route's own stream resumed from its header.
-        await route.until((body) => datas(body).length === 2, 'the replay of n2 and n3');
-        const later = subscribeHere(sse.stream(user));
-        const stashedByHandler = subscribeHere(stashed.get(user)!);
+      /** Opens the route, then publishes `live` and waits for it: what came before it is what the resume gave. */
+      async function resumed(
+        path: string,
+        user: string,
+        query: string,
+        headers: Record<string, string> = {},
+      ): Promise<string> {
+        const stream = await openStream(urlOf(path, user, query), headers);
         try {
-          await waitForCount(() => sse.connectionCount(user), 3);
+          expect(stream.status).toBe(200);
+          await waitForCount(() => sse.connectionCount(user), 1);
           sse.sendToUser(user, { type: 'notification', data: 'live' });
-          await route.until((body) => body.includes('data: "live"\n'), 'the live event on the route');
-          await later.until('live');
-          await stashedByHandler.until('live');
-          expect(datas(route.body())).toEqual(['n2', 'n3', 'live']);
-          expect(later.got).toEqual(['live']);
-          expect(stashedByHandler.got).toEqual(['live']);
+          await stream.until((body) => body.includes('data: "live"\n'), 'the live event');
+          return stream.body();
         } finally {
-          later.subscription.unsubscribe();
-          stashedByHandler.subscription.unsubscribe();
-          route.destroy();
+          stream.destroy();
           await waitForCount(() => sse.connectionCount(user), 0);
         }
-      });
+      }
 
-      it('a stream shared by the route\'s requests (share(), made outside the handler): first subscribed in one request\'s sink, it resumes from neither request\'s id', async () => {
-        const first = await userWhoMissedTwo();
-        // Published to the shared stream's user after the first request's id: a resume from it would replay this.
-        sse.sendToUser(SHARED_FEED, { type: 'notification', data: 'before' });
-        // (Whose live n1, published after it, tells that it went through the cluster's transport before the streams open.)
-        const second = await userWhoMissedTwo();
-        const a = await openStream(urlOf('/own/with-shared', first.user), { 'last-event-id': first.ids[0] });
-        const b = await openStream(urlOf('/own/with-shared', second.user, `&lastEventId=${second.ids[0]}`));
-        try {
-          expect([a.status, b.status]).toEqual([200, 200]);
-          // Each request's own stream replayed its two (from a cluster's history, after the streams joined).
-          await a.until((body) => datas(body).length >= 2, 'the first request\'s replay');
-          await b.until((body) => datas(body).length >= 2, 'the second request\'s replay');
-          expect(sse.connectionCount(SHARED_FEED)).toBe(1);
-          sse.sendToUser(SHARED_FEED, { type: 'notification', data: 'shared-live' });
-          await a.until((body) => body.includes('data: "shared-live"\n'), 'the shared live event on the first request');
-          await b.until((body) => body.includes('data: "shared-live"\n'), 'the shared live event on the second request');
-          // Each request's own stream resumed from its own id; the shared one from neither.
-          expect(datas(a.body())).toEqual(['n2', 'n3', 'shared-live']);
-          expect(datas(b.body())).toEqual(['n2', 'n3', 'shared-live']);
-          // The first request leaves: the shared stream goes on for the second.
-          a.destroy();
-          await waitForCount(() => sse.connectionCount(first.user), 0);
-          sse.sendToUser(SHARED_FEED, { type: 'notification', data: 'after' });
-          await b.until((body) => body.includes('data: "after"\n'), 'the shared stream after the first request left');
-          expect(datas(b.body())).toEqual(['n2', 'n3', 'shared-live', 'after']);
-        } finally {
-          a.destroy();
-          b.destroy();
-          await waitForCount(() => sse.connectionCount(SHARED_FEED), 0);
-        }
-      });
+      const datas = (body: string) => notifications(body).map((e) => e.data);
 
-      it('a stream a lifecycle listener makes and subscribes as the route\'s stream connects starts from now', async () => {
-        const { user, ids } = await userWhoMissedTwo();
-        let side: ReturnType<typeof subscribeHere> | undefined;
-        let made = false;
-        const stop = server.app.get(SseLifecycleHub).listen({
-          connected: ({ userId }) => {
-            if (userId !== user || made) return;
-            made = true;
-            side = subscribeHere(sse.stream(user));
-          },
+      describe.each(ROUTES)('/own/%s', (route) => {
+        const path = `/own/${route}`;
+
+        it('replays what was missed after ?lastEventId=<id> (how SseClient and a reloaded page resume), in order, once, then goes on live', async () => {
+          const { user, ids } = await userWhoMissedTwo();
+          const body = await resumed(path, user, `&lastEventId=${ids[0]}`);
+          expect(datas(body)).toEqual(['n2', 'n3', 'live']);
+          expect(resets(body)).toEqual([]);
         });
-        const route = await openStream(urlOf('/own/stream-bare', user, `&lastEventId=${ids[0]}`));
-        try {
+
+        it('replays what was missed after a Last-Event-ID header (how an EventSource reconnects by itself)', async () => {
+          const { user, ids } = await userWhoMissedTwo();
+          const body = await resumed(path, user, '', { 'last-event-id': ids[0] });
+          expect(datas(body)).toEqual(['n2', 'n3', 'live']);
+        });
+
+        it('takes the Last-Event-ID header over the query parameter, as the module route does', async () => {
+          const { user, ids } = await userWhoMissedTwo();
+          const body = await resumed(path, user, `&lastEventId=${ids[0]}`, { 'last-event-id': ids[1] });
+          expect(datas(body)).toEqual(['n3', 'live']);
+        });
+
+        it('answers an id from before this server started with the reset the module route sends, then goes on live', async () => {
+          const user = `${adapter}-${transport}-${++users}`;
+          const own = await resumed(path, user, '&lastEventId=1000-0');
+          const module = await resumed('/api/events', user, '&lastEventId=1000-0');
+          expect(resets(module)).toEqual(['unknown-id']);
+          expect(resets(own)).toEqual(resets(module));
+          expect(datas(own)).toEqual(['live']);
+        });
+
+        it('answers an id whose followers left history with the reset the module route sends (too-old)', async () => {
+          const { user, ids } = await userWhoMissedTwo();
+          for (let i = 0; i < MAX_EVENTS + 1; i++) sse.sendToUser(user, { type: 'notification', data: `m${i}` });
+          // The module route first, so the events are in the cluster's history before the own route reads it.
+          const module = await resumed('/api/events', user, `&lastEventId=${ids[0]}`);
+          const own = await resumed(path, user, `&lastEventId=${ids[0]}`);
+          expect(resets(module)).toEqual(['too-old']);
+          expect(resets(own)).toEqual(['too-old']);
+        });
+
+        it.each([
+          ['malformed', '&lastEventId=evil%0D%0Aevent%3A%20forged'],
+          ['repeated', '&lastEventId=ID1&lastEventId=ID2'],
+        ])(
+          'answers a %s lastEventId with a malformed-id reset, and the id never reaches the wire',
+          async (_, query) => {
+            const { user, ids } = await userWhoMissedTwo();
+            const body = await resumed(path, user, query.replace('ID1', ids[0]).replace('ID2', ids[1]));
+            expect(resets(body)).toEqual(['malformed-id']);
+            expect(datas(body)).toEqual(['live']);
+            expect(body).not.toMatch(/evil|forged|\u0000/);
+            expect(body).not.toContain(ids[0]);
+            expect(body).not.toContain(ids[1]);
+          },
+        );
+      });
+
+      describe("a stream that is not the route's own does not resume from its request", () => {
+        it('neither a stream() made and subscribed outside any route after an @SseRoute() subscribe, nor one the handler made but the test subscribed later', async () => {
+          const { user, ids } = await userWhoMissedTwo();
+          const route = await openStream(urlOf('/own/stash-bare', user), { 'last-event-id': ids[0] });
           expect(route.status).toBe(200);
-          await waitForCount(() => sse.connectionCount(user), 2);
-          sse.sendToUser(user, { type: 'notification', data: 'live' });
-          await route.until((body) => body.includes('data: "live"\n'), 'the live event on the route');
-          await side!.until('live');
-          expect(datas(route.body())).toEqual(['n2', 'n3', 'live']);
-          expect(side!.got).toEqual(['live']);
-        } finally {
-          stop();
-          side?.subscription.unsubscribe();
-          route.destroy();
-          await waitForCount(() => sse.connectionCount(user), 0);
-        }
-      });
-    });
+          // The route's own stream resumed from its header.
+          await route.until((body) => datas(body).length === 2, 'the replay of n2 and n3');
+          const later = subscribeHere(sse.stream(user));
+          const stashedByHandler = subscribeHere(stashed.get(user)!);
+          try {
+            await waitForCount(() => sse.connectionCount(user), 3);
+            sse.sendToUser(user, { type: 'notification', data: 'live' });
+            await route.until((body) => body.includes('data: "live"\n'), 'the live event on the route');
+            await later.until('live');
+            await stashedByHandler.until('live');
+            expect(datas(route.body())).toEqual(['n2', 'n3', 'live']);
+            expect(later.got).toEqual(['live']);
+            expect(stashedByHandler.got).toEqual(['live']);
+          } finally {
+            later.subscription.unsubscribe();
+            stashedByHandler.subscription.unsubscribe();
+            route.destroy();
+            await waitForCount(() => sse.connectionCount(user), 0);
+          }
+        });
 
-    describe('an explicit lastEventId', () => {
-      it('wins over the header and the query parameter', async () => {
-        const { user, ids } = await userWhoMissedTwo();
-        const body = await resumed('/own/override', user, `&from=${ids[1]}&lastEventId=${ids[0]}`, { 'last-event-id': ids[0] });
-        expect(datas(body)).toEqual(['n3', 'live']);
+        it("a stream shared by the route's requests (share(), made outside the handler): first subscribed in one request's sink, it resumes from neither request's id", async () => {
+          const first = await userWhoMissedTwo();
+          // Published to the shared stream's user after the first request's id: a resume from it would replay this.
+          sse.sendToUser(SHARED_FEED, { type: 'notification', data: 'before' });
+          // (Whose live n1, published after it, tells that it went through the cluster's transport before the streams open.)
+          const second = await userWhoMissedTwo();
+          const a = await openStream(urlOf('/own/with-shared', first.user), { 'last-event-id': first.ids[0] });
+          const b = await openStream(urlOf('/own/with-shared', second.user, `&lastEventId=${second.ids[0]}`));
+          try {
+            expect([a.status, b.status]).toEqual([200, 200]);
+            // Each request's own stream replayed its two (from a cluster's history, after the streams joined).
+            await a.until((body) => datas(body).length >= 2, "the first request's replay");
+            await b.until((body) => datas(body).length >= 2, "the second request's replay");
+            expect(sse.connectionCount(SHARED_FEED)).toBe(1);
+            sse.sendToUser(SHARED_FEED, { type: 'notification', data: 'shared-live' });
+            await a.until(
+              (body) => body.includes('data: "shared-live"\n'),
+              'the shared live event on the first request',
+            );
+            await b.until(
+              (body) => body.includes('data: "shared-live"\n'),
+              'the shared live event on the second request',
+            );
+            // Each request's own stream resumed from its own id; the shared one from neither.
+            expect(datas(a.body())).toEqual(['n2', 'n3', 'shared-live']);
+            expect(datas(b.body())).toEqual(['n2', 'n3', 'shared-live']);
+            // The first request leaves: the shared stream goes on for the second.
+            a.destroy();
+            await waitForCount(() => sse.connectionCount(first.user), 0);
+            sse.sendToUser(SHARED_FEED, { type: 'notification', data: 'after' });
+            await b.until((body) => body.includes('data: "after"\n'), 'the shared stream after the first request left');
+            expect(datas(b.body())).toEqual(['n2', 'n3', 'shared-live', 'after']);
+          } finally {
+            a.destroy();
+            b.destroy();
+            await waitForCount(() => sse.connectionCount(SHARED_FEED), 0);
+          }
+        });
+
+        it("a stream a lifecycle listener makes and subscribes as the route's stream connects starts from now", async () => {
+          const { user, ids } = await userWhoMissedTwo();
+          let side: ReturnType<typeof subscribeHere> | undefined;
+          let made = false;
+          const stop = server.app.get(SseLifecycleHub).listen({
+            connected: ({ userId }) => {
+              if (userId !== user || made) return;
+              made = true;
+              side = subscribeHere(sse.stream(user));
+            },
+          });
+          const route = await openStream(urlOf('/own/stream-bare', user, `&lastEventId=${ids[0]}`));
+          try {
+            expect(route.status).toBe(200);
+            await waitForCount(() => sse.connectionCount(user), 2);
+            sse.sendToUser(user, { type: 'notification', data: 'live' });
+            await route.until((body) => body.includes('data: "live"\n'), 'the live event on the route');
+            await side!.until('live');
+            expect(datas(route.body())).toEqual(['n2', 'n3', 'live']);
+            expect(side!.got).toEqual(['live']);
+          } finally {
+            stop();
+            side?.subscription.unsubscribe();
+            route.destroy();
+            await waitForCount(() => sse.connectionCount(user), 0);
+          }
+        });
       });
 
-      it('null starts from now, whatever the request says (no replay, no reset)', async () => {
-        const { user, ids } = await userWhoMissedTwo();
-        const body = await resumed('/own/override', user, `&from=now&lastEventId=${ids[0]}`, { 'last-event-id': ids[0] });
-        expect(datas(body)).toEqual(['live']);
-        expect(resets(body)).toEqual([]);
-      });
+      describe('an explicit lastEventId', () => {
+        it('wins over the header and the query parameter', async () => {
+          const { user, ids } = await userWhoMissedTwo();
+          const body = await resumed('/own/override', user, `&from=${ids[1]}&lastEventId=${ids[0]}`, {
+            'last-event-id': ids[0],
+          });
+          expect(datas(body)).toEqual(['n3', 'live']);
+        });
 
-      it('left out, the override route resumes from the request like any other', async () => {
-        const { user, ids } = await userWhoMissedTwo();
-        const body = await resumed('/own/override', user, `&lastEventId=${ids[0]}`);
-        expect(datas(body)).toEqual(['n2', 'n3', 'live']);
+        it('null starts from now, whatever the request says (no replay, no reset)', async () => {
+          const { user, ids } = await userWhoMissedTwo();
+          const body = await resumed('/own/override', user, `&from=now&lastEventId=${ids[0]}`, {
+            'last-event-id': ids[0],
+          });
+          expect(datas(body)).toEqual(['live']);
+          expect(resets(body)).toEqual([]);
+        });
+
+        it('left out, the override route resumes from the request like any other', async () => {
+          const { user, ids } = await userWhoMissedTwo();
+          const body = await resumed('/own/override', user, `&lastEventId=${ids[0]}`);
+          expect(datas(body)).toEqual(['n2', 'n3', 'live']);
+        });
       });
-    });
-  });
+    },
+  );
 }
 
-describe.each(ADAPTERS)('SseClient on an app\'s own @SseRoute() route (%s)', (adapter) => {
+describe.each(ADAPTERS)("SseClient on an app's own @SseRoute() route (%s)", (adapter) => {
   let server: RunningApp;
   let sse: SseService;
   beforeAll(async () => {

@@ -27,17 +27,28 @@ class OwnSharedController {
   constructor(private readonly sse: SseService) {}
 
   @SseRoute('open-request')
-  openWithRequest(@SseStreamUser() user: SseUser, @Req() request: object, @Query('topic') topic?: string | string[]): Promise<Observable<MessageEvent>> {
+  openWithRequest(
+    @SseStreamUser() user: SseUser,
+    @Req() request: object,
+    @Query('topic') topic?: string | string[],
+  ): Promise<Observable<MessageEvent>> {
     return this.sse.openStream(user.userId, { request, topics: topicsOf(topic) });
   }
 
   @SseRoute('open-bare')
-  openBare(@SseStreamUser() user: SseUser, @Query('topic') topic?: string | string[]): Promise<Observable<MessageEvent>> {
+  openBare(
+    @SseStreamUser() user: SseUser,
+    @Query('topic') topic?: string | string[],
+  ): Promise<Observable<MessageEvent>> {
     return this.sse.openStream(user.userId, { topics: topicsOf(topic) });
   }
 
   @SseRoute('stream-request')
-  streamWithRequest(@SseStreamUser() user: SseUser, @Req() request: object, @Query('topic') topic?: string | string[]): Observable<MessageEvent> {
+  streamWithRequest(
+    @SseStreamUser() user: SseUser,
+    @Req() request: object,
+    @Query('topic') topic?: string | string[],
+  ): Observable<MessageEvent> {
     return this.sse.stream(user.userId, { request, topics: topicsOf(topic) });
   }
 
@@ -48,13 +59,21 @@ class OwnSharedController {
 
   /** The handler says: never shared, whatever the request asks. */
   @SseRoute('open-unshared')
-  openUnshared(@SseStreamUser() user: SseUser, @Req() request: object, @Query('topic') topic?: string | string[]): Promise<Observable<MessageEvent>> {
+  openUnshared(
+    @SseStreamUser() user: SseUser,
+    @Req() request: object,
+    @Query('topic') topic?: string | string[],
+  ): Promise<Observable<MessageEvent>> {
     return this.sse.openStream(user.userId, { request, topics: topicsOf(topic), shared: false });
   }
 
   /** The handler says: always shared, whatever the request asks. */
   @SseRoute('open-shared')
-  openShared(@SseStreamUser() user: SseUser, @Req() request: object, @Query('topic') topic?: string | string[]): Promise<Observable<MessageEvent>> {
+  openShared(
+    @SseStreamUser() user: SseUser,
+    @Req() request: object,
+    @Query('topic') topic?: string | string[],
+  ): Promise<Observable<MessageEvent>> {
     return this.sse.openStream(user.userId, { request, topics: topicsOf(topic), shared: true });
   }
 }
@@ -69,7 +88,8 @@ async function openStream(url: string) {
   return {
     status: stream.status,
     body: stream.body,
-    until: (predicate: (body: string) => boolean, what: string) => changes.until(() => predicate(stream.body()), 5000, what),
+    until: (predicate: (body: string) => boolean, what: string) =>
+      changes.until(() => predicate(stream.body()), 5000, what),
     destroy: stream.destroy,
   };
 }
@@ -102,7 +122,8 @@ describe.each(ADAPTERS)("an app's own stream route honours ?shared=1 from the re
   afterAll(() => server?.close());
 
   const newUser = () => `${adapter}-shared-${++users}`;
-  const urlOf = (route: string, user: string, query = '') => `${server.baseUrl}/own/${route}?token=${signToken(user)}&topic=feeds/a${query}`;
+  const urlOf = (route: string, user: string, query = '') =>
+    `${server.baseUrl}/own/${route}?token=${signToken(user)}&topic=feeds/a${query}`;
 
   /** Opens the route, publishes to its topic, to its user and a broadcast: the body once all three arrived. */
   async function received(route: string, query: string): Promise<string> {
@@ -123,17 +144,21 @@ describe.each(ADAPTERS)("an app's own stream route honours ?shared=1 from the re
   }
 
   describe.each(ROUTES)('/own/%s', (route) => {
-    it('?shared=1: a connected opening, then topic events tagged with their topic, the user\'s and broadcasts plain', async () => {
+    it("?shared=1: a connected opening, then topic events tagged with their topic, the user's and broadcasts plain", async () => {
       const body = await received(route, '&shared=1');
       expect(body).toMatch(SHARED_OPENING);
-      expect(body).toMatch(/event: update\nid: \S+\ndata: feeds\/a\ndata: \{"orderId":"1"\}\n\nevent: update\nid: \S+\ndata: "mine"\n\nevent: update\nid: \S+\ndata: "all"\n\n$/);
+      expect(body).toMatch(
+        /event: update\nid: \S+\ndata: feeds\/a\ndata: \{"orderId":"1"\}\n\nevent: update\nid: \S+\ndata: "mine"\n\nevent: update\nid: \S+\ndata: "all"\n\n$/,
+      );
     });
 
     it('without the parameter: unchanged (a plain opening, untagged data)', async () => {
       const body = await received(route, '');
       expect(body).toMatch(PLAIN_OPENING);
       expect(body).not.toMatch(/event: connected|data: feeds\/a/);
-      expect(body).toMatch(/event: update\nid: \S+\ndata: \{"orderId":"1"\}\n\nevent: update\nid: \S+\ndata: "mine"\n\n/);
+      expect(body).toMatch(
+        /event: update\nid: \S+\ndata: \{"orderId":"1"\}\n\nevent: update\nid: \S+\ndata: "mine"\n\n/,
+      );
     });
 
     it('?shared=2, or the parameter repeated: a 400 before any byte, no stream opened', async () => {
@@ -166,12 +191,19 @@ describe.each(ADAPTERS)("an app's own stream route honours ?shared=1 from the re
   it('given a request with a bad shared: openStream() rejects with the 400, stream() errors with it at subscribe, taking no slot', async () => {
     const user = newUser();
     const request = { method: 'GET', headers: {}, query: { shared: '2' } };
-    await expect(sse.openStream(user, { request })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/shared must be 1/) });
+    await expect(sse.openStream(user, { request })).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/shared must be 1/),
+    });
     const stream = sse.stream(user, { request: { ...request, query: { shared: ['1', '1'] } } });
-    const failure = await new Promise<unknown>((resolve) => stream.subscribe({ error: resolve, complete: () => resolve('completed') }));
+    const failure = await new Promise<unknown>((resolve) =>
+      stream.subscribe({ error: resolve, complete: () => resolve('completed') }),
+    );
     expect(failure).toMatchObject({ status: 400, message: expect.stringMatching(/at most once/) });
     // Node's own request (no parsed query): the same rule from its URL.
-    await expect(sse.openStream(user, { request: { method: 'GET', headers: {}, url: '/x?shared=1&shared=2' } })).rejects.toMatchObject({ status: 400 });
+    await expect(
+      sse.openStream(user, { request: { method: 'GET', headers: {}, url: '/x?shared=1&shared=2' } }),
+    ).rejects.toMatchObject({ status: 400 });
     expect(sse.connectionCount(user)).toBe(0);
   });
 
@@ -179,7 +211,7 @@ describe.each(ADAPTERS)("an app's own stream route honours ?shared=1 from the re
     const clients: SseClient[] = [];
     afterEach(() => clients.splice(0).forEach((client) => client.close()));
 
-    it('two clients with a topic each, on one stream: each receives its own topic\'s events, once, and the broadcasts', async () => {
+    it("two clients with a topic each, on one stream: each receives its own topic's events, once, and the broadcasts", async () => {
       const user = newUser();
       const seen: Record<string, string[]> = { a: [], b: [] };
       const changes = new ConditionWaiter();

@@ -131,11 +131,23 @@ class JobEventsController {
   }
 }
 
-@Module({ controllers: [JobEventsController], providers: [Audit, AuditedSseAuthGuard, TicketLedger, LedgerSseAuthGuard, JobTopics] })
+@Module({
+  controllers: [JobEventsController],
+  providers: [Audit, AuditedSseAuthGuard, TicketLedger, LedgerSseAuthGuard, JobTopics],
+})
 class JobsModule {}
 
-async function start(adapter: (typeof ADAPTERS)[number], options: Partial<SseModuleOptions>, extras: SseModuleExtras = {}): Promise<RunningApp> {
-  @Module({ imports: [SseModule.forRoot({ jwt: { secret: TEST_SECRET }, heartbeatIntervalMs: 0, ...options, ...extras }), JobsModule] })
+async function start(
+  adapter: (typeof ADAPTERS)[number],
+  options: Partial<SseModuleOptions>,
+  extras: SseModuleExtras = {},
+): Promise<RunningApp> {
+  @Module({
+    imports: [
+      SseModule.forRoot({ jwt: { secret: TEST_SECRET }, heartbeatIntervalMs: 0, ...options, ...extras }),
+      JobsModule,
+    ],
+  })
   class AppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
   return listen(createApp(moduleRef, { adapter }));
@@ -218,7 +230,7 @@ describe.each(ADAPTERS)("tickets on an app's own route guarded by SseAuthGuard (
       expectInvalidTicket(await rawGet(own(ticket)));
     });
 
-    it("a ticket bound to topics (POST with ?topic=) is refused on the own route (401), and spent there", async () => {
+    it('a ticket bound to topics (POST with ?topic=) is refused on the own route (401), and spent there', async () => {
       const ticket = await issue('top', '?topic=jobs/7');
       expectInvalidTicket(await rawGet(own(ticket)), /bound to topics/);
       expectInvalidTicket(await rawGet(`${server.baseUrl}/api/events?ticket=${ticket}`));
@@ -239,13 +251,15 @@ describe.each(ADAPTERS)("tickets on an app's own route guarded by SseAuthGuard (
 
     it('tokens still work on the own route as before (?token=, Bearer)', async () => {
       const byQuery = await openRaw(`${server.baseUrl}/jobs/7/events?token=${signToken('tok')}`);
-      const byHeader = await openRaw(`${server.baseUrl}/jobs/7/events`, { authorization: `Bearer ${signToken('tok')}` });
+      const byHeader = await openRaw(`${server.baseUrl}/jobs/7/events`, {
+        authorization: `Bearer ${signToken('tok')}`,
+      });
       byQuery.destroy();
       byHeader.destroy();
       expect([byQuery.status, byHeader.status]).toEqual([200, 200]);
     });
 
-    it("a subclass that overrides resolveUser (constructor(verifier, other) { super(verifier) }) still authenticates tokens and runs its hook; it takes no ticket (its hook would not run): ?ticket= alone is a 401 Missing token", async () => {
+    it('a subclass that overrides resolveUser (constructor(verifier, other) { super(verifier) }) still authenticates tokens and runs its hook; it takes no ticket (its hook would not run): ?ticket= alone is a 401 Missing token', async () => {
       const ticket = await issue('aud');
       const withToken = await openRaw(`${server.baseUrl}/jobs/7/audited?token=${signToken('aud')}`);
       withToken.destroy();
@@ -259,7 +273,7 @@ describe.each(ADAPTERS)("tickets on an app's own route guarded by SseAuthGuard (
       stream.destroy();
       expect(stream.status).toBe(200);
     });
-    it("a subclass with a private readonly tickets field of its own (constructor(verifier, tickets) { super(verifier) }) keeps it: tokens and tickets open, its hooks reach its own service", async () => {
+    it('a subclass with a private readonly tickets field of its own (constructor(verifier, tickets) { super(verifier) }) keeps it: tokens and tickets open, its hooks reach its own service', async () => {
       const ledger = server.app.get(TicketLedger);
       const withToken = await openRaw(`${server.baseUrl}/jobs/7/ledger?token=${signToken('led')}`);
       withToken.destroy();
@@ -274,7 +288,7 @@ describe.each(ADAPTERS)("tickets on an app's own route guarded by SseAuthGuard (
     });
   });
 
-  describe('with route: false: tickets from the app\'s own POST (SseTicketService.issue)', () => {
+  describe("with route: false: tickets from the app's own POST (SseTicketService.issue)", () => {
     let server: RunningApp;
     beforeAll(async () => {
       server = await start(adapter, {}, { route: false });

@@ -46,7 +46,7 @@ describe("the module's Observables in a user's own @Sse() handler", () => {
   });
   afterAll(() => server.close());
 
-  it('delivers, resumes and releases through Nest\'s own @Sse() pipeline', async () => {
+  it("delivers, resumes and releases through Nest's own @Sse() pipeline", async () => {
     const sse = server.app.get(SseService);
     const client = new StreamClient(`${server.baseUrl}/my/events?user=kim`);
     try {
@@ -72,7 +72,8 @@ describe("the module's Observables in a user's own @Sse() handler", () => {
   it("answers a HEAD as its GET when stream() is given the request: 200 without a slot, 429 at the user's limit (not counted as a refused stream)", async () => {
     const sse = server.app.get(SseService);
     const url = `${server.baseUrl}/my/checked?user=lou`;
-    for (let i = 0; i < 3; i++) expect(await rawHead(url)).toEqual({ status: 200, type: expect.stringMatching(/^text\/event-stream/) });
+    for (let i = 0; i < 3; i++)
+      expect(await rawHead(url)).toEqual({ status: 200, type: expect.stringMatching(/^text\/event-stream/) });
     await sleep(200);
     expect(sse.connectionCount('lou')).toBe(0);
     const client = new StreamClient(url);

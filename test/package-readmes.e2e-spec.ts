@@ -55,7 +55,10 @@ function row(text: string, key: string): string[] | undefined {
 
 /** Every import a package offers: `@nest-sse/server`, `@nest-sse/server/bridge`, … (not `./package.json`). */
 function imports(packageJson: string): string[] {
-  const { name, exports } = JSON.parse(readFileSync(packageJson, 'utf8')) as { name: string; exports: Record<string, unknown> };
+  const { name, exports } = JSON.parse(readFileSync(packageJson, 'utf8')) as {
+    name: string;
+    exports: Record<string, unknown>;
+  };
   return Object.keys(exports)
     .filter((subpath) => subpath !== './package.json')
     .map((subpath) => (subpath === '.' ? name : `${name}/${subpath.slice(2)}`));
@@ -78,7 +81,9 @@ function source(file: string): ts.SourceFile {
  */
 function optionKeys(file: string, name: string, prefix = ''): string[] {
   const sf = source(file);
-  const decl = sf.statements.find((s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === name);
+  const decl = sf.statements.find(
+    (s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === name,
+  );
   if (!decl) throw new Error(`${file}: no interface ${name}`);
   return membersKeys(sf, decl.members, prefix);
 }
@@ -107,7 +112,9 @@ function objectType(sf: ts.SourceFile, type: ts.TypeNode | undefined): ts.NodeAr
   }
   if (ts.isTypeReferenceNode(type) && ts.isIdentifier(type.typeName)) {
     const ref = type.typeName.text;
-    const decl = sf.statements.find((s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === ref);
+    const decl = sf.statements.find(
+      (s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === ref,
+    );
     return decl?.members;
   }
   return undefined;
@@ -116,7 +123,9 @@ function objectType(sf: ts.SourceFile, type: ts.TypeNode | undefined): ts.NodeAr
 /** The string literals of a union type alias (`SseStatus`, `SseStatusReason`, …). */
 function unionLiterals(file: string, name: string): string[] {
   const sf = source(file);
-  const decl = sf.statements.find((s): s is ts.TypeAliasDeclaration => ts.isTypeAliasDeclaration(s) && s.name.text === name);
+  const decl = sf.statements.find(
+    (s): s is ts.TypeAliasDeclaration => ts.isTypeAliasDeclaration(s) && s.name.text === name,
+  );
   if (!decl || !ts.isUnionTypeNode(decl.type)) throw new Error(`${file}: no union type ${name}`);
   return decl.type.types.flatMap((t) =>
     ts.isLiteralTypeNode(t) && ts.isStringLiteral(t.literal) ? [t.literal.text] : [],
@@ -132,7 +141,8 @@ function statesDefault(cell: string, value: unknown): boolean {
     return new RegExp(`(^|[^\\d.])${value}([^\\d]|$)`).test(plain);
   }
   if (typeof value === 'boolean' || typeof value === 'string') return plain.includes(String(value));
-  if (Array.isArray(value)) return value.length === 0 ? /\[\]|none/.test(cell) : value.every((v) => plain.includes(String(v)));
+  if (Array.isArray(value))
+    return value.length === 0 ? /\[\]|none/.test(cell) : value.every((v) => plain.includes(String(v)));
   return true;
 }
 
@@ -147,7 +157,8 @@ function optionProblems(text: string, keys: string[], defaults: (key: string) =>
     const cells = row(text, key);
     if (!cells) problems.push(`no row for \`${key}\``);
     else if (!cells[1]) problems.push(`no default for \`${key}\``);
-    else if (!statesDefault(cells[1], defaults(key))) problems.push(`\`${key}\`: default "${cells[1]}", code ${String(defaults(key))}`);
+    else if (!statesDefault(cells[1], defaults(key)))
+      problems.push(`\`${key}\`: default "${cells[1]}", code ${String(defaults(key))}`);
   }
   return problems;
 }
@@ -200,8 +211,10 @@ describe('the @nest-sse/server README (libs/sse/README.md) stands alone', () => 
   it('has a row with the code default for every option of the bridge, metrics and health', () => {
     const bridge = resolveSseBridgeOptions();
     const problems = [
-      ...optionProblems(section(doc, 'SseBridgeModule options'), optionKeys(`${SERVER}/bridge/sse-bridge-options.interface.ts`, 'SseBridgeOptions'), (key) =>
-        at(bridge, key),
+      ...optionProblems(
+        section(doc, 'SseBridgeModule options'),
+        optionKeys(`${SERVER}/bridge/sse-bridge-options.interface.ts`, 'SseBridgeOptions'),
+        (key) => at(bridge, key),
       ),
       ...optionProblems(
         section(doc, 'SseMetricsModule options'),
@@ -211,8 +224,10 @@ describe('the @nest-sse/server README (libs/sse/README.md) stands alone', () => 
         ],
         (key) => ({ prefix: DEFAULT_SSE_METRICS_PREFIX, isGlobal: true })[key],
       ),
-      ...optionProblems(section(doc, 'SseHealthIndicator options'), optionKeys(`${SERVER}/health/sse-health.indicator.ts`, 'SseHealthCheckOptions'), (key) =>
-        ({ timeoutMs: DEFAULT_SSE_HEALTH_TIMEOUT_MS })[key],
+      ...optionProblems(
+        section(doc, 'SseHealthIndicator options'),
+        optionKeys(`${SERVER}/health/sse-health.indicator.ts`, 'SseHealthCheckOptions'),
+        (key) => ({ timeoutMs: DEFAULT_SSE_HEALTH_TIMEOUT_MS })[key],
       ),
     ];
     expect(problems).toEqual([]);
@@ -234,7 +249,7 @@ describe('the @nest-sse/server README (libs/sse/README.md) stands alone', () => 
     expect(unlinkedReferences(doc.text)).toEqual([]);
   });
 
-  it("explains every 401 reason in a row of its own, and the header that carries it", () => {
+  it('explains every 401 reason in a row of its own, and the header that carries it', () => {
     const undocumented = Object.keys(SSE_AUTH_FAILURE_REASONS).filter((reason) => !row(doc.text, reason)?.[1]);
     expect(undocumented).toEqual([]);
     expect(section(doc, 'answers')).toContain(SSE_AUTH_REASON_HEADER);
@@ -263,17 +278,31 @@ describe('the @nest-sse/client README (libs/sse-client/README.md) stands alone',
   it('has a row with the code default for every option of the client, the backoff, the share, the ticket request and useSSE', () => {
     const backoff = resolveBackoff();
     const problems = [
-      ...optionProblems(section(doc, 'Client options'), optionKeys(`${CLIENT}/sse-client.types.ts`, 'SseClientOptions'), (key) =>
-        ({ maxAuthFailures: DEFAULT_MAX_AUTH_FAILURES, maxRecoveries: Number.POSITIVE_INFINITY })[key],
+      ...optionProblems(
+        section(doc, 'Client options'),
+        optionKeys(`${CLIENT}/sse-client.types.ts`, 'SseClientOptions'),
+        (key) => ({ maxAuthFailures: DEFAULT_MAX_AUTH_FAILURES, maxRecoveries: Number.POSITIVE_INFINITY })[key],
       ),
       ...optionProblems(
         section(doc, 'Client options'),
         optionKeys(`${CLIENT}/backoff.ts`, 'SseBackoffOptions', 'backoff.'),
         (key) => at({ backoff }, key),
       ),
-      ...optionProblems(section(doc, 'Client options'), optionKeys(`${CLIENT}/sse-client.types.ts`, 'SseShareOptions', 'share.'), () => undefined),
-      ...optionProblems(section(doc, 'fetchSseTicket'), optionKeys(`${CLIENT}/stream-ticket.ts`, 'FetchSseTicketOptions'), () => undefined),
-      ...optionProblems(section(doc, 'useSSE'), optionKeys(`${CLIENT}/react/use-sse.ts`, 'UseSseOptions'), () => undefined),
+      ...optionProblems(
+        section(doc, 'Client options'),
+        optionKeys(`${CLIENT}/sse-client.types.ts`, 'SseShareOptions', 'share.'),
+        () => undefined,
+      ),
+      ...optionProblems(
+        section(doc, 'fetchSseTicket'),
+        optionKeys(`${CLIENT}/stream-ticket.ts`, 'FetchSseTicketOptions'),
+        () => undefined,
+      ),
+      ...optionProblems(
+        section(doc, 'useSSE'),
+        optionKeys(`${CLIENT}/react/use-sse.ts`, 'UseSseOptions'),
+        () => undefined,
+      ),
     ];
     expect(problems).toEqual([]);
   });

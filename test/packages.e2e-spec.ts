@@ -14,7 +14,11 @@ import {
   startFixture,
   userEnv,
 } from './support/packed-fixtures.js';
-import { followJobThroughWebRestart, refuseOthersOnTheJobRoute, stopThePageOnAWrongToken } from './support/first-day-fixture.js';
+import {
+  followJobThroughWebRestart,
+  refuseOthersOnTheJobRoute,
+  stopThePageOnAWrongToken,
+} from './support/first-day-fixture.js';
 import { hasRedisServer, startRedisServer } from './support/redis-server.js';
 import { rawGet, sleep, StreamClient } from './support/sse-client.js';
 
@@ -46,7 +50,9 @@ beforeAll(async () => {
     const r = results[i];
     return r.status === 'fulfilled' ? `${name} ${r.value.installMs}+${r.value.buildMs} ms` : `${name} failed`;
   });
-  console.info(`packed in ${packMs} ms; fixtures installed+built: ${timings.join(', ')}; total ${Date.now() - started} ms`);
+  console.info(
+    `packed in ${packMs} ms; fixtures installed+built: ${timings.join(', ')}; total ${Date.now() - started} ms`,
+  );
 }, 600_000);
 
 afterAll(async () => {
@@ -114,7 +120,11 @@ async function expectHealthUp(app: RunningFixture): Promise<void> {
  */
 async function proveDelivery(
   name: Fixture,
-  { bridge, env, then }: { bridge: boolean; env?: Record<string, string>; then?: (app: RunningFixture) => Promise<void> },
+  {
+    bridge,
+    env,
+    then,
+  }: { bridge: boolean; env?: Record<string, string>; then?: (app: RunningFixture) => Promise<void> },
 ): Promise<void> {
   const app = await startFixture(fixtureDir(name), SECRET, { env });
   const userId = `user-${name}`;
@@ -157,7 +167,12 @@ const DIRECTORIES: Record<string, string> = {
 function sourceModules(dir: string): string[] {
   return (readdirSync(dir, { recursive: true }) as string[])
     .filter((f) => /\.tsx?$/.test(f) && !/\.spec\.tsx?$/.test(f) && !f.split(path.sep).includes('testing'))
-    .map((f) => f.split(path.sep).join('/').replace(/\.tsx?$/, ''))
+    .map((f) =>
+      f
+        .split(path.sep)
+        .join('/')
+        .replace(/\.tsx?$/, ''),
+    )
     .sort();
 }
 
@@ -226,14 +241,19 @@ describe('the tarballs (npm pack -w @nest-sse/protocol -w @nest-sse/server -w @n
     );
   });
 
-  it.each(['@nest-sse/protocol', '@nest-sse/client'])('%s: its own build and no other file (the client ships no server file)', (name) => {
-    const files = packedFiles(name);
-    const built = files.filter((f) => f.startsWith('dist/')).map((f) => f.replace(/^dist\//, '').replace(/\.(js|d\.ts)$/, ''));
-    // dist/ mirrors the package's own src/ (each module once as .js, once as .d.ts), nothing from elsewhere.
-    expect([...new Set(built)].sort()).toEqual(sourceModules(path.join(DIRECTORIES[name], 'src')));
-    const entries = name === '@nest-sse/client' ? ['dist/index.js', 'dist/react/index.js'] : ['dist/index.js'];
-    expect(files).toEqual(expect.arrayContaining(entries));
-  });
+  it.each(['@nest-sse/protocol', '@nest-sse/client'])(
+    '%s: its own build and no other file (the client ships no server file)',
+    (name) => {
+      const files = packedFiles(name);
+      const built = files
+        .filter((f) => f.startsWith('dist/'))
+        .map((f) => f.replace(/^dist\//, '').replace(/\.(js|d\.ts)$/, ''));
+      // dist/ mirrors the package's own src/ (each module once as .js, once as .d.ts), nothing from elsewhere.
+      expect([...new Set(built)].sort()).toEqual(sourceModules(path.join(DIRECTORIES[name], 'src')));
+      const entries = name === '@nest-sse/client' ? ['dist/index.js', 'dist/react/index.js'] : ['dist/index.js'];
+      expect(files).toEqual(expect.arrayContaining(entries));
+    },
+  );
 
   it('@nest-sse/protocol imports nothing, not even Node (JavaScript and declarations): browsers and servers read it alike', async () => {
     const pkg = packed.get('@nest-sse/protocol')!;
@@ -246,7 +266,8 @@ describe('the tarballs (npm pack -w @nest-sse/protocol -w @nest-sse/server -w @n
     for (const file of pkg.files.filter((f) => /\.(js|d\.ts)$/.test(f))) {
       const text = readFileSync(path.join(dir, 'package', file), 'utf8');
       const { importedFiles, typeReferenceDirectives } = ts.preProcessFile(text, true, true);
-      for (const { fileName } of [...importedFiles, ...typeReferenceDirectives]) if (!fileName.startsWith('.')) outside.push(`${file}: ${fileName}`);
+      for (const { fileName } of [...importedFiles, ...typeReferenceDirectives])
+        if (!fileName.startsWith('.')) outside.push(`${file}: ${fileName}`);
     }
     expect(outside).toEqual([]);
   });
@@ -279,10 +300,14 @@ describe('the tarballs (npm pack -w @nest-sse/protocol -w @nest-sse/server -w @n
       await mkdir(dir, { recursive: true });
       await run('tar', ['-xzf', pkg.tarball, '-C', dir], work);
       const manifest = readJson(path.join(dir, 'package/package.json'));
-      const declared = new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]);
+      const declared = new Set([
+        ...Object.keys(manifest.dependencies ?? {}),
+        ...Object.keys(manifest.peerDependencies ?? {}),
+      ]);
       // The table above and the manifest name the same peers, and every optional one has a home.
       expect(Object.keys(PEER_HOMES[name]).sort()).toEqual([...declared].sort());
-      for (const optional of Object.keys(manifest.peerDependenciesMeta ?? {})) expect([optional, PEER_HOMES[name][optional]]).toEqual([optional, expect.any(String)]);
+      for (const optional of Object.keys(manifest.peerDependenciesMeta ?? {}))
+        expect([optional, PEER_HOMES[name][optional]]).toEqual([optional, expect.any(String)]);
 
       const misplaced: string[] = [];
       let bare = 0;
@@ -291,7 +316,9 @@ describe('the tarballs (npm pack -w @nest-sse/protocol -w @nest-sse/server -w @n
         for (const { fileName: specifier } of ts.preProcessFile(text, true, true).importedFiles) {
           if (specifier.startsWith('.') || specifier.startsWith('node:')) continue;
           bare++;
-          const dependency = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
+          const dependency = specifier.startsWith('@')
+            ? specifier.split('/').slice(0, 2).join('/')
+            : specifier.split('/')[0];
           if (!declared.has(dependency)) misplaced.push(`${file}: ${specifier} (not declared)`);
           else {
             const home = PEER_HOMES[name][dependency];
@@ -314,7 +341,12 @@ describe('the tarballs (npm pack -w @nest-sse/protocol -w @nest-sse/server -w @n
       const root = path.join(dir, 'package');
       const manifest = readJson(path.join(root, 'package.json'));
 
-      expect(manifest).toMatchObject({ type: 'module', license: 'MIT', sideEffects: false, engines: { node: '>=20.19' } });
+      expect(manifest).toMatchObject({
+        type: 'module',
+        license: 'MIT',
+        sideEffects: false,
+        engines: { node: '>=20.19' },
+      });
       for (const target of exportTargets(manifest.exports)) expect(existsSync(path.join(root, target))).toBe(true);
       // TypeScript takes the first matching condition, so `types` must come before `default`.
       for (const [subpath, conditions] of Object.entries(manifest.exports as Record<string, unknown>)) {
@@ -325,11 +357,17 @@ describe('the tarballs (npm pack -w @nest-sse/protocol -w @nest-sse/server -w @n
       // Where npm links the package to: its folder in the repository, the README and the issues.
       const directory = DIRECTORIES[name];
       expect(manifest).toMatchObject({
-        repository: { type: 'git', url: expect.stringMatching(/^git\+https:\/\/github\.com\/[\w.-]+\/[\w.-]+\.git$/), directory },
+        repository: {
+          type: 'git',
+          url: expect.stringMatching(/^git\+https:\/\/github\.com\/[\w.-]+\/[\w.-]+\.git$/),
+          directory,
+        },
         homepage: expect.stringMatching(new RegExp(`^https://github\\.com/.+/tree/main/${directory}#readme$`)),
         bugs: { url: expect.stringMatching(/^https:\/\/github\.com\/.+\/issues$/) },
       });
-      expect(manifest.homepage.startsWith(manifest.repository.url.replace(/^git\+/, '').replace(/\.git$/, ''))).toBe(true);
+      expect(manifest.homepage.startsWith(manifest.repository.url.replace(/^git\+/, '').replace(/\.git$/, ''))).toBe(
+        true,
+      );
     },
   );
 });
@@ -338,130 +376,175 @@ describe('the tarballs (npm pack -w @nest-sse/protocol -w @nest-sse/server -w @n
 const BOOT_AND_SEND_MS = 60_000;
 
 describe('fixture apps installed from the tarballs (test/fixtures)', () => {
-  it('(a) esm-express: an ESM Nest 12 app on Express gets events from SseService and from the bridge', async () => {
-    await proveDelivery('esm-express', { bridge: true });
-  }, BOOT_AND_SEND_MS);
+  it(
+    '(a) esm-express: an ESM Nest 12 app on Express gets events from SseService and from the bridge',
+    async () => {
+      await proveDelivery('esm-express', { bridge: true });
+    },
+    BOOT_AND_SEND_MS,
+  );
 
-  it('(a) esm-express: the packed framework-free client receives the event in Node, with no react installed', async () => {
-    const dir = fixtureDir('esm-express');
-    // react is an optional peer of ./react only: npm must not have installed it for the main entry.
-    expect(existsSync(path.join(dir, 'node_modules/react'))).toBe(false);
+  it(
+    '(a) esm-express: the packed framework-free client receives the event in Node, with no react installed',
+    async () => {
+      const dir = fixtureDir('esm-express');
+      // react is an optional peer of ./react only: npm must not have installed it for the main entry.
+      expect(existsSync(path.join(dir, 'node_modules/react'))).toBe(false);
 
-    const app = await startFixture(dir, SECRET);
-    const userId = 'user-client';
-    const child = spawn(process.execPath, ['dist/client.js', `${app.baseUrl}/api/events`, signHs256(userId, SECRET)], {
-      cwd: dir,
-      env: userEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    try {
-      await until(async () => output.includes('status open'), 'the client to open', 10_000);
-      await until(async () => (await connectionCount(app, userId)) === 1, 'the stream to be registered');
-      expect(await post(`${app.baseUrl}/notify/${userId}`)).toEqual({ reached: 1 });
-      await until(async () => output.includes('notification '), 'the client to print the notification');
-      expect(output).toContain('notification {"fixture":"esm-express"}');
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- client ---\n${output}\n--- app ---\n${app.output()}`);
-    } finally {
-      child.kill('SIGTERM');
-      await app.stop();
-    }
-  }, BOOT_AND_SEND_MS);
+      const app = await startFixture(dir, SECRET);
+      const userId = 'user-client';
+      const child = spawn(
+        process.execPath,
+        ['dist/client.js', `${app.baseUrl}/api/events`, signHs256(userId, SECRET)],
+        {
+          cwd: dir,
+          env: userEnv(),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let output = '';
+      child.stdout.on('data', (d) => (output += d));
+      child.stderr.on('data', (d) => (output += d));
+      try {
+        await until(async () => output.includes('status open'), 'the client to open', 10_000);
+        await until(async () => (await connectionCount(app, userId)) === 1, 'the stream to be registered');
+        expect(await post(`${app.baseUrl}/notify/${userId}`)).toEqual({ reached: 1 });
+        await until(async () => output.includes('notification '), 'the client to print the notification');
+        expect(output).toContain('notification {"fixture":"esm-express"}');
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n--- client ---\n${output}\n--- app ---\n${app.output()}`);
+      } finally {
+        child.kill('SIGTERM');
+        await app.stop();
+      }
+    },
+    BOOT_AND_SEND_MS,
+  );
 
-  it('(a) esm-express: ./health (@nestjs/terminus 12) and ./metrics (prom-client 15.0) from the tarball answer for the open stream', async () => {
-    const dir = fixtureDir('esm-express');
-    // The floor of the peer range, so that the range's claim is what the declarations were checked against.
-    expect(readJson(path.join(dir, 'node_modules/prom-client/package.json')).version).toBe('15.0.0');
-    await proveDelivery('esm-express', {
-      bridge: false,
-      then: async (app) => {
-        await expectHealthUp(app);
-        const res = await fetch(`${app.baseUrl}/metrics`);
-        expect(res.status).toBe(200);
-        expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-        const text = await res.text();
-        expect(text).toMatch(/^sse_open_streams 1$/m);
-        expect(text).toMatch(/^sse_connected_users 1$/m);
-        expect(text).toMatch(/^sse_events_published_total\{target="user"\} 1$/m);
-        expect(text).toMatch(/^sse_connections_refused_total\{reason="unauthorized"\} 1$/m);
-      },
-    });
-  }, BOOT_AND_SEND_MS);
+  it(
+    '(a) esm-express: ./health (@nestjs/terminus 12) and ./metrics (prom-client 15.0) from the tarball answer for the open stream',
+    async () => {
+      const dir = fixtureDir('esm-express');
+      // The floor of the peer range, so that the range's claim is what the declarations were checked against.
+      expect(readJson(path.join(dir, 'node_modules/prom-client/package.json')).version).toBe('15.0.0');
+      await proveDelivery('esm-express', {
+        bridge: false,
+        then: async (app) => {
+          await expectHealthUp(app);
+          const res = await fetch(`${app.baseUrl}/metrics`);
+          expect(res.status).toBe(200);
+          expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+          const text = await res.text();
+          expect(text).toMatch(/^sse_open_streams 1$/m);
+          expect(text).toMatch(/^sse_connected_users 1$/m);
+          expect(text).toMatch(/^sse_events_published_total\{target="user"\} 1$/m);
+          expect(text).toMatch(/^sse_connections_refused_total\{reason="unauthorized"\} 1$/m);
+        },
+      });
+    },
+    BOOT_AND_SEND_MS,
+  );
 
   // With a redis-server on this machine (.ci/run installs one); without it, skipped.
   const withRedis = hasRedisServer() ? it : it.skip;
-  withRedis('(a) esm-express: ./redis (ioredis 5.4) from the tarball carries the events through a redis-server of its own', async () => {
-    const dir = fixtureDir('esm-express');
-    expect(readJson(path.join(dir, 'node_modules/ioredis/package.json')).version).toBe('5.4.0');
-    const redis = await startRedisServer();
-    try {
-      await proveDelivery('esm-express', {
-        bridge: true,
-        env: { REDIS_URL: redis.url },
-        then: async (app) => {
-          await expectHealthUp(app);
-          // Through Redis, the fixture's route counted the stream in the cluster: stop Redis and health says so.
-          await redis.stop();
-          await until(async () => (await fetch(`${app.baseUrl}/health`)).status === 503, 'health to say Redis is away');
-        },
-      });
-    } finally {
-      await redis.stop();
-    }
-  }, BOOT_AND_SEND_MS);
+  withRedis(
+    '(a) esm-express: ./redis (ioredis 5.4) from the tarball carries the events through a redis-server of its own',
+    async () => {
+      const dir = fixtureDir('esm-express');
+      expect(readJson(path.join(dir, 'node_modules/ioredis/package.json')).version).toBe('5.4.0');
+      const redis = await startRedisServer();
+      try {
+        await proveDelivery('esm-express', {
+          bridge: true,
+          env: { REDIS_URL: redis.url },
+          then: async (app) => {
+            await expectHealthUp(app);
+            // Through Redis, the fixture's route counted the stream in the cluster: stop Redis and health says so.
+            await redis.stop();
+            await until(
+              async () => (await fetch(`${app.baseUrl}/health`)).status === 503,
+              'health to say Redis is away',
+            );
+          },
+        });
+      } finally {
+        await redis.stop();
+      }
+    },
+    BOOT_AND_SEND_MS,
+  );
 
-  it('(b) cjs-express: a CommonJS app require()s the ESM package and its ./bridge (Node >= 20.19)', async () => {
-    const dir = fixtureDir('cjs-express');
-    expect(readJson(path.join(dir, 'package.json')).type).toBeUndefined();
-    // Compiled with module commonjs: the app really loads us through require().
-    expect(readFileSync(path.join(dir, 'dist/app.module.js'), 'utf8')).toMatch(/require\("@nest-sse\/server"\)[\s\S]*require\("@nest-sse\/server\/bridge"\)/);
-    await proveDelivery('cjs-express', { bridge: true });
-  }, BOOT_AND_SEND_MS);
+  it(
+    '(b) cjs-express: a CommonJS app require()s the ESM package and its ./bridge (Node >= 20.19)',
+    async () => {
+      const dir = fixtureDir('cjs-express');
+      expect(readJson(path.join(dir, 'package.json')).type).toBeUndefined();
+      // Compiled with module commonjs: the app really loads us through require().
+      expect(readFileSync(path.join(dir, 'dist/app.module.js'), 'utf8')).toMatch(
+        /require\("@nest-sse\/server"\)[\s\S]*require\("@nest-sse\/server\/bridge"\)/,
+      );
+      await proveDelivery('cjs-express', { bridge: true });
+    },
+    BOOT_AND_SEND_MS,
+  );
 
-  it('(c) fastify: a Nest 12 app on @nestjs/platform-fastify 12.5.0', async () => {
-    const dir = fixtureDir('fastify');
-    expect(readJson(path.join(dir, 'node_modules/@nestjs/platform-fastify/package.json')).version).toBe('12.5.0');
-    // Nothing of ours pulls Express in.
-    expect(existsSync(path.join(dir, 'node_modules/@nestjs/platform-express'))).toBe(false);
-    expect(existsSync(path.join(dir, 'node_modules/express'))).toBe(false);
-    await proveDelivery('fastify', { bridge: false });
-  }, BOOT_AND_SEND_MS);
+  it(
+    '(c) fastify: a Nest 12 app on @nestjs/platform-fastify 12.5.0',
+    async () => {
+      const dir = fixtureDir('fastify');
+      expect(readJson(path.join(dir, 'node_modules/@nestjs/platform-fastify/package.json')).version).toBe('12.5.0');
+      // Nothing of ours pulls Express in.
+      expect(existsSync(path.join(dir, 'node_modules/@nestjs/platform-express'))).toBe(false);
+      expect(existsSync(path.join(dir, 'node_modules/express'))).toBe(false);
+      await proveDelivery('fastify', { bridge: false });
+    },
+    BOOT_AND_SEND_MS,
+  );
 
-  it('(d) no-event-emitter: SseModule and SseService work without @nestjs/event-emitter or ioredis installed', async () => {
-    // The optional peers must not have been installed by npm (a required peer would be).
-    expect(existsSync(path.join(fixtureDir('no-event-emitter'), 'node_modules/@nestjs/event-emitter'))).toBe(false);
-    expect(existsSync(path.join(fixtureDir('no-event-emitter'), 'node_modules/ioredis'))).toBe(false);
-    await proveDelivery('no-event-emitter', { bridge: false });
-  }, BOOT_AND_SEND_MS);
+  it(
+    '(d) no-event-emitter: SseModule and SseService work without @nestjs/event-emitter or ioredis installed',
+    async () => {
+      // The optional peers must not have been installed by npm (a required peer would be).
+      expect(existsSync(path.join(fixtureDir('no-event-emitter'), 'node_modules/@nestjs/event-emitter'))).toBe(false);
+      expect(existsSync(path.join(fixtureDir('no-event-emitter'), 'node_modules/ioredis'))).toBe(false);
+      await proveDelivery('no-event-emitter', { bridge: false });
+    },
+    BOOT_AND_SEND_MS,
+  );
 
-  it('(e) nest11: a CommonJS Nest 11 app (common, core, platform-express, jwt 11) with the bridge and ./health on terminus 11', async () => {
-    const dir = fixtureDir('nest11');
-    for (const pkg of ['common', 'core', 'platform-express']) {
-      expect(readJson(path.join(dir, `node_modules/@nestjs/${pkg}/package.json`)).version).toMatch(/^11\./);
-    }
-    expect(readJson(path.join(dir, 'node_modules/@nestjs/jwt/package.json')).version).toMatch(/^11\./);
-    // ./health with @nestjs/terminus 11.0.0, the floor of the range the peer dependency claims.
-    expect(readJson(path.join(dir, 'node_modules/@nestjs/terminus/package.json')).version).toBe('11.0.0');
-    await proveDelivery('nest11', { bridge: true, then: expectHealthUp });
-  }, BOOT_AND_SEND_MS);
+  it(
+    '(e) nest11: a CommonJS Nest 11 app (common, core, platform-express, jwt 11) with the bridge and ./health on terminus 11',
+    async () => {
+      const dir = fixtureDir('nest11');
+      for (const pkg of ['common', 'core', 'platform-express']) {
+        expect(readJson(path.join(dir, `node_modules/@nestjs/${pkg}/package.json`)).version).toMatch(/^11\./);
+      }
+      expect(readJson(path.join(dir, 'node_modules/@nestjs/jwt/package.json')).version).toMatch(/^11\./);
+      // ./health with @nestjs/terminus 11.0.0, the floor of the range the peer dependency claims.
+      expect(readJson(path.join(dir, 'node_modules/@nestjs/terminus/package.json')).version).toBe('11.0.0');
+      await proveDelivery('nest11', { bridge: true, then: expectHealthUp });
+    },
+    BOOT_AND_SEND_MS,
+  );
 
-  it('(f) browser-react: useSSE from @nest-sse/client/react type-checks (skipLibCheck false, React 18) and bundles without server code', () => {
-    const dir = fixtureDir('browser-react');
-    expect(readJson(path.join(dir, 'node_modules/react/package.json')).version).toMatch(/^18\./);
-    expect(readFileSync(path.join(dir, 'tsconfig.json'), 'utf8')).toMatch(/"skipLibCheck": false/);
-    const inputs = Object.keys(readJson(path.join(dir, 'dist/meta.json')).inputs as Record<string, unknown>);
-    const ours = inputs.filter((f) => f.includes('node_modules/@nest-sse/'));
-    expect(ours).toEqual(expect.arrayContaining(['node_modules/@nest-sse/client/dist/react/use-sse.js']));
-    // Besides the client, only the wire contract it depends on; nothing of the server.
-    const contract = ours.filter((f) => !f.startsWith('node_modules/@nest-sse/client/dist/'));
-    expect(contract.length).toBeGreaterThan(0);
-    expect(contract.filter((f) => !f.startsWith('node_modules/@nest-sse/protocol/dist/'))).toEqual([]);
-    expect(inputs.filter((f) => f.includes('@nestjs') || f.includes('rxjs'))).toEqual([]);
-    expect(existsSync(path.join(dir, 'dist/app.js'))).toBe(true);
-  }, BOOT_AND_SEND_MS);
+  it(
+    '(f) browser-react: useSSE from @nest-sse/client/react type-checks (skipLibCheck false, React 18) and bundles without server code',
+    () => {
+      const dir = fixtureDir('browser-react');
+      expect(readJson(path.join(dir, 'node_modules/react/package.json')).version).toMatch(/^18\./);
+      expect(readFileSync(path.join(dir, 'tsconfig.json'), 'utf8')).toMatch(/"skipLibCheck": false/);
+      const inputs = Object.keys(readJson(path.join(dir, 'dist/meta.json')).inputs as Record<string, unknown>);
+      const ours = inputs.filter((f) => f.includes('node_modules/@nest-sse/'));
+      expect(ours).toEqual(expect.arrayContaining(['node_modules/@nest-sse/client/dist/react/use-sse.js']));
+      // Besides the client, only the wire contract it depends on; nothing of the server.
+      const contract = ours.filter((f) => !f.startsWith('node_modules/@nest-sse/client/dist/'));
+      expect(contract.length).toBeGreaterThan(0);
+      expect(contract.filter((f) => !f.startsWith('node_modules/@nest-sse/protocol/dist/'))).toEqual([]);
+      expect(inputs.filter((f) => f.includes('@nestjs') || f.includes('rxjs'))).toEqual([]);
+      expect(existsSync(path.join(dir, 'dist/app.js'))).toBe(true);
+    },
+    BOOT_AND_SEND_MS,
+  );
 });
 
 /** Two app processes, a redis-server and Chromium; the page's reconnect waits out the client's backoff. */

@@ -89,7 +89,14 @@ interface Instance {
 
 async function startInstance(adapter: AdapterName, options: Partial<SseModuleOptions>): Promise<Instance> {
   @Module({
-    imports: [SseModule.forRoot({ jwt: { secret: TEST_SECRET }, heartbeatIntervalMs: 0, maxConnectionsPerUser: LIMIT, ...options })],
+    imports: [
+      SseModule.forRoot({
+        jwt: { secret: TEST_SECRET },
+        heartbeatIntervalMs: 0,
+        maxConnectionsPerUser: LIMIT,
+        ...options,
+      }),
+    ],
     controllers: [OwnStreamsController],
   })
   class SlotsAppModule {}
@@ -118,7 +125,8 @@ async function waitFor(read: () => Promise<boolean> | boolean, what: string, tim
 
 const redisMissing = !hasRedisServer();
 if (redisMissing && process.env.CI === 'true') throw new Error('redis-server is required in CI (.ci/run installs it)');
-if (redisMissing) console.warn('test/presence-slots.e2e-spec.ts: the Redis cases are skipped, redis-server is not installed');
+if (redisMissing)
+  console.warn('test/presence-slots.e2e-spec.ts: the Redis cases are skipped, redis-server is not installed');
 const TRANSPORTS = redisMissing ? (['memory'] as const) : (['memory', 'redis'] as const);
 
 type Stream = Awaited<ReturnType<typeof openRaw>>;
@@ -155,7 +163,10 @@ describe.each(ADAPTERS)('stream slots on %s', (adapter) => {
 
     const tokenQuery = (user: string) => `token=${signToken(user)}`;
     async function ticketQuery(user: string): Promise<string> {
-      const res = await fetch(`${here.server.baseUrl}/api/events`, { method: 'POST', headers: { authorization: `Bearer ${signToken(user)}` } });
+      const res = await fetch(`${here.server.baseUrl}/api/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${signToken(user)}` },
+      });
       expect(res.status).toBe(200);
       return `ticket=${((await res.json()) as { ticket: string }).ticket}`;
     }
@@ -173,11 +184,19 @@ describe.each(ADAPTERS)('stream slots on %s', (adapter) => {
      * HEADs, more than the limit, each answered 200 with the stream's head; then, after waiting QUIET_MS:
      * no slot in the cluster's count and no online reported; then the user's LIMIT GETs stream.
      */
-    async function expectHeadsTakeNoSlot(path: string, query: (user: string) => Promise<string> | string, checkLifecycle = true) {
+    async function expectHeadsTakeNoSlot(
+      path: string,
+      query: (user: string) => Promise<string> | string,
+      checkLifecycle = true,
+    ) {
       const user = newUser();
       for (let i = 0; i < LIMIT + 4; i++) {
         const head = await rawHead(`${here.server.baseUrl}${path}?${await query(user)}`);
-        expect({ head: i, ...head }).toEqual({ head: i, status: 200, type: expect.stringMatching(/^text\/event-stream/) });
+        expect({ head: i, ...head }).toEqual({
+          head: i,
+          status: 200,
+          type: expect.stringMatching(/^text\/event-stream/),
+        });
       }
       await sleep(QUIET_MS);
       expect(await here.sse.clusterConnectionCount(user)).toBe(0);
@@ -218,14 +237,22 @@ describe.each(ADAPTERS)('stream slots on %s', (adapter) => {
       const head = (path: string) => rawHead(`${here.server.baseUrl}${path}?${tokenQuery(user)}`);
       const refused = () => here.sse.stats().refused.per_user_limit;
       for (const path of ['/own/local', '/own/local-bare']) {
-        expect({ path, ...(await head(path)) }).toEqual({ path, status: 200, type: expect.stringMatching(/^text\/event-stream/) });
+        expect({ path, ...(await head(path)) }).toEqual({
+          path,
+          status: 200,
+          type: expect.stringMatching(/^text\/event-stream/),
+        });
       }
       expect(here.sse.connectionCount(user)).toBe(0);
       await openStreams(here, '/own/local', user, LIMIT);
 
       const before = refused();
       for (const path of ['/own/local', '/own/local-bare']) {
-        expect({ path, ...(await head(path)) }).toEqual({ path, status: 429, type: expect.stringMatching(/^application\/json/) });
+        expect({ path, ...(await head(path)) }).toEqual({
+          path,
+          status: 429,
+          type: expect.stringMatching(/^application\/json/),
+        });
       }
       expect(refused()).toBe(before);
       expect((await rawGet(`${here.server.baseUrl}/own/local?${tokenQuery(user)}`)).status).toBe(429);
@@ -233,7 +260,8 @@ describe.each(ADAPTERS)('stream slots on %s', (adapter) => {
 
       streams.pop()!.destroy();
       await waitFor(() => here.sse.connectionCount(user) === LIMIT - 1, `one stream of ${user} closed`);
-      for (const path of ['/own/local', '/own/local-bare']) expect({ path, ...(await head(path)) }).toMatchObject({ path, status: 200 });
+      for (const path of ['/own/local', '/own/local-bare'])
+        expect({ path, ...(await head(path)) }).toMatchObject({ path, status: 200 });
       await sleep(QUIET_MS);
       expect(here.sse.connectionCount(user)).toBe(LIMIT - 1);
     });
@@ -243,7 +271,10 @@ describe.each(ADAPTERS)('stream slots on %s', (adapter) => {
       await openStreams(elsewhere, '/api/events', user, LIMIT);
       const refused = () => here.sse.stats().refused.per_user_limit;
       let before = refused();
-      const head = async (path: string, query = tokenQuery(user)) => ({ path, ...(await rawHead(`${here.server.baseUrl}${path}?${query}`)) });
+      const head = async (path: string, query = tokenQuery(user)) => ({
+        path,
+        ...(await rawHead(`${here.server.baseUrl}${path}?${query}`)),
+      });
       // Known to be HEADs (the route's request): not counted.
       for (const path of ['/api/events', '/own/events']) expect(await head(path)).toMatchObject({ path, status: 429 });
       expect(await head('/api/events', await ticketQuery(user))).toMatchObject({ status: 429 });
@@ -256,7 +287,10 @@ describe.each(ADAPTERS)('stream slots on %s', (adapter) => {
       expect(await here.sse.clusterConnectionCount(user)).toBe(LIMIT);
 
       streams.pop()!.destroy();
-      await waitFor(async () => (await here.sse.clusterConnectionCount(user)) === LIMIT - 1, `one slot of ${user} back`);
+      await waitFor(
+        async () => (await here.sse.clusterConnectionCount(user)) === LIMIT - 1,
+        `one slot of ${user} back`,
+      );
       expect(await rawHead(`${here.server.baseUrl}/api/events?${tokenQuery(user)}`)).toMatchObject({ status: 200 });
       expect(await here.sse.clusterConnectionCount(user)).toBe(LIMIT - 1);
     });
@@ -270,7 +304,8 @@ describe.each(ADAPTERS)('stream slots on %s', (adapter) => {
         expect(await here.sse.clusterConnectionCount(failing)).toBe(1);
         expect(await here.sse.clusterConnectionCount(unused)).toBe(1);
         await waitFor(
-          async () => (await here.sse.clusterConnectionCount(failing)) + (await here.sse.clusterConnectionCount(unused)) === 0,
+          async () =>
+            (await here.sse.clusterConnectionCount(failing)) + (await here.sse.clusterConnectionCount(unused)) === 0,
           'the unclaimed slots back',
           CLAIM_WINDOW_BOUND_MS,
         );
@@ -300,7 +335,12 @@ describeRedis.each(ADAPTERS)('slots taken for streams that do not open, on %s wi
     redis = await startRedisServer();
     admin = new Redis(redis.url);
     // Renewals far apart: they would put the lost slots back (as they should), ending what the test sets up.
-    const transport = new RedisSseTransport({ redis: redis.url, keyPrefix: 'slots:', slotRefreshMs: 60_000, slotTtlMs: 120_000 });
+    const transport = new RedisSseTransport({
+      redis: redis.url,
+      keyPrefix: 'slots:',
+      slotRefreshMs: 60_000,
+      slotTtlMs: 120_000,
+    });
     instance = await startInstance(adapter, { transport, maxConnectionsPerUser: PER_USER });
   });
   afterEach(() => {
@@ -329,7 +369,10 @@ describeRedis.each(ADAPTERS)('slots taken for streams that do not open, on %s wi
 
     streams.forEach((s) => s.destroy());
     await waitFor(() => instance.sse.connectionCount(user) === 0, 'the streams closed');
-    await waitFor(async () => (await instance.sse.clusterConnectionCount(user)) === 0, `the cluster count of ${user} back to 0`);
+    await waitFor(
+      async () => (await instance.sse.clusterConnectionCount(user)) === 0,
+      `the cluster count of ${user} back to 0`,
+    );
     expect(await instance.sse.clusterConnectionCount()).toBe(0);
   });
 

@@ -57,7 +57,10 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
     let cut: () => void;
     const clients: StreamClient[] = [];
     beforeAll(async () => {
-      ({ server, sse, cut } = await startWithSockets({ retryMs: 200, history: { maxEvents: 5, ttlMs: 60_000 } }, adapter));
+      ({ server, sse, cut } = await startWithSockets(
+        { retryMs: 200, history: { maxEvents: 5, ttlMs: 60_000 } },
+        adapter,
+      ));
     });
     afterEach(async () => {
       clients.splice(0).forEach((c) => c.close());
@@ -149,7 +152,7 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       expect(res.body).not.toMatch(/event: notification/);
     });
 
-    it('replays a user only their own events and broadcasts, even from another user\'s id', async () => {
+    it("replays a user only their own events and broadcasts, even from another user's id", async () => {
       const holly = await open('holly');
       sse.sendToUser('holly', { type: 'notification', data: 'holly 1' });
       await holly.until(() => holly.events.length === 1);
@@ -188,7 +191,9 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
         first.close();
         sse.sendToUser('jo', { type: 'notification', data: 'expires too' });
         await sleep(400);
-        const res = await rawGet(`${server.baseUrl}/api/events?token=${signToken('jo')}&lastEventId=${first.events[0].lastEventId}`);
+        const res = await rawGet(
+          `${server.baseUrl}/api/events?token=${signToken('jo')}&lastEventId=${first.events[0].lastEventId}`,
+        );
         expect(res.body).toMatch(/"reason":"too-old"/);
         expect(res.body).not.toMatch(/expires too/);
       } finally {
@@ -203,7 +208,10 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
     ['a store that gives back frames as plain fields', () => new SerialisingStore()],
   ])('replay race with %s', (_, store) => {
     it('keeps every client gap-free and duplicate-free while publishing in a tight loop and cutting connections', async () => {
-      const { server, sse, cut } = await startWithSockets({ retryMs: 5, history: { maxEvents: 20_000, store: store() } }, adapter);
+      const { server, sse, cut } = await startWithSockets(
+        { retryMs: 5, history: { maxEvents: 20_000, store: store() } },
+        adapter,
+      );
       const users = ['r1', 'r2', 'r3', 'r4'];
       const clients = users.map((u) => new StreamClient(`${server.baseUrl}/api/events?token=${signToken(u)}`));
       try {
@@ -244,42 +252,59 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
 
 /** Stores that fail in every way a store can: each resume gets a reset, and no slot is ever kept. */
 const failingStores: Array<[string, () => SseHistoryStore]> = [
-  ['throws as it replays', () => ({ append: () => undefined, replay: () => { throw new Error('store down'); } })],
+  [
+    'throws as it replays',
+    () => ({
+      append: () => undefined,
+      replay: () => {
+        throw new Error('store down');
+      },
+    }),
+  ],
   ['rejects', () => ({ append: () => undefined, replay: () => Promise.reject(new Error('store down')) })],
   // Given up after history.replayTimeoutMs (50 ms below).
   ['never answers', () => ({ append: () => undefined, replay: () => new Promise<never>(() => undefined) })],
-  ['answers a null frame', () => ({ append: () => undefined, replay: async () => ({ ok: true, frames: [null as never] }) })],
+  [
+    'answers a null frame',
+    () => ({ append: () => undefined, replay: async () => ({ ok: true, frames: [null as never] }) }),
+  ],
   ['answers something that is not a result', () => ({ append: () => undefined, replay: async () => 42 as never })],
   [
     'answers a frame whose type would break the stream',
-    () => ({ append: () => undefined, replay: async () => ({ ok: true, frames: [{ type: 'a\nb', id: '1-0', data: '1' }] }) }),
+    () => ({
+      append: () => undefined,
+      replay: async () => ({ ok: true, frames: [{ type: 'a\nb', id: '1-0', data: '1' }] }),
+    }),
   ],
 ];
 
 describe.each(ADAPTERS)('a failing history store (%s)', (adapter) => {
-  it.each(failingStores)('that %s: every resume is a history-unavailable reset, and every slot is freed', async (_, store) => {
-    const server = await startLibrary(
-      { heartbeatIntervalMs: 0, history: { store: store(), replayTimeoutMs: 50 } },
-      {},
-      { adapter, logger: false },
-    );
-    try {
-      const sse = server.app.get(SseService);
-      const url = `${server.baseUrl}/api/events?token=${signToken('resumer')}`;
-      const fresh = await rawGet(url);
-      const lastId = /^id: (\S+)$/m.exec(fresh.body)![1];
-      // More resumes than the per-user limit (5): a leaked slot would turn the last ones into 429s.
-      for (let i = 0; i < 7; i++) {
-        const res = await rawGet(url, { 'last-event-id': lastId });
-        expect(res.status).toBe(200);
-        expect(res.body).toMatch(/event: reset\nid: \S+\ndata: \{"reason":"history-unavailable"/);
-        expect(res.body).not.toMatch(/a\nb/);
+  it.each(failingStores)(
+    'that %s: every resume is a history-unavailable reset, and every slot is freed',
+    async (_, store) => {
+      const server = await startLibrary(
+        { heartbeatIntervalMs: 0, history: { store: store(), replayTimeoutMs: 50 } },
+        {},
+        { adapter, logger: false },
+      );
+      try {
+        const sse = server.app.get(SseService);
+        const url = `${server.baseUrl}/api/events?token=${signToken('resumer')}`;
+        const fresh = await rawGet(url);
+        const lastId = /^id: (\S+)$/m.exec(fresh.body)![1];
+        // More resumes than the per-user limit (5): a leaked slot would turn the last ones into 429s.
+        for (let i = 0; i < 7; i++) {
+          const res = await rawGet(url, { 'last-event-id': lastId });
+          expect(res.status).toBe(200);
+          expect(res.body).toMatch(/event: reset\nid: \S+\ndata: \{"reason":"history-unavailable"/);
+          expect(res.body).not.toMatch(/a\nb/);
+        }
+        await waitForCount(() => sse.connectionCount('resumer'), 0);
+      } finally {
+        await server.close();
       }
-      await waitForCount(() => sse.connectionCount('resumer'), 0);
-    } finally {
-      await server.close();
-    }
-  });
+    },
+  );
 });
 
 /** Answers after the token below has expired. */
@@ -310,7 +335,6 @@ describe.each(ADAPTERS)('a token that expires while history is read (%s)', (adap
     }
   });
 });
-
 
 /** mulberry32: a small seeded PRNG, floats in [0, 1). */
 function mulberry32(seed: number): () => number {
@@ -358,162 +382,201 @@ if (!hasRedisServer() && process.env.CI) throw new Error('redis-server is requir
  * either instance to one user or to all, before the snapshot, after it (lost by the restart), while Redis is away
  * (queued, the first time) and after. Seeded: CHAOS_SEED=<n> replays a run.
  */
-describeRedisChaos(`replay race on the Redis transport across restarts from an older snapshot (%s, seed 0x${CHAOS_SEED.toString(16)})`, (adapter) => {
-  it('never gives a client an event twice or out of id order, skips events only across a history-lost reset, and every client gets that reset (one per restart) and the last event', async () => {
-    const random = mulberry32(CHAOS_SEED);
-    const redis = await startRedisServer({ persistence: 'rdb' });
-    const inspect = new Redis(redis.url, { maxRetriesPerRequest: null, disconnectTimeout: 100 });
-    inspect.on('error', () => undefined);
-    const transports: RedisSseTransport[] = [];
-    const instance = () => {
-      const transport = new RedisSseTransport({ redis: redis.url, keyPrefix: 'chaos:', maxPendingPublishes: 100_000, history: { maxEvents: 20_000 } });
-      transports.push(transport);
-      return startWithSockets({ retryMs: 5, transport }, adapter);
-    };
-    const instances = [await instance(), await instance()];
-    const proxy = await roundRobin(instances.map(({ server }) => Number(new URL(server.baseUrl).port)));
-    const users = ['k1', 'k2', 'k3', 'k4'];
-    const clients = users.map((u) => new StreamClient(`http://127.0.0.1:${proxy.port}/api/events?token=${signToken(u)}`));
-    /**
-     * Per user and per publishing instance, the seqs published to the user that the transport took (a refused
-     * publish threw), in order: the cluster keeps each publisher's order, not the order between two publishers.
-     */
-    const accepted = new Map(users.map((u) => [u, [[], []] as number[][]]));
-    let seq = 0;
-    let cuts = 0;
-    const publish = () => {
-      const from = random() < 0.5 ? 0 : 1;
-      const { sse } = instances[from];
-      const event = { type: 'update', data: { seq } };
-      try {
-        if (random() < 1 / 3) {
-          sse.broadcast(event);
-          users.forEach((u) => accepted.get(u)![from].push(seq));
-        } else {
-          const user = users[Math.floor(random() * users.length)];
-          sse.sendToUser(user, event);
-          accepted.get(user)![from].push(seq);
-        }
-      } catch (err) {
-        if (!(err instanceof SseTransportError)) throw err;
-      }
-      seq++;
-    };
-    /** Publishes for `ms`, cutting an instance's connections every 60 ms when `cutting`. */
-    const run = async (ms: number, cutting: boolean) => {
-      const chaos = cutting
-        ? setInterval(() => {
-            instances[random() < 0.5 ? 0 : 1].cut();
-            cuts++;
-          }, 60)
-        : undefined;
-      const until = Date.now() + ms;
-      for (let i = 0; Date.now() < until; i++) {
-        publish();
-        if (i % 5 === 0) await sleep(1);
-      }
-      clearInterval(chaos);
-    };
-    /** Every client has its stream open: none reconnects while Redis is away (a new stream is refused then). */
-    const allOpen = async () => {
-      const deadline = Date.now() + 10_000;
-      while (instances.reduce((n, { sse }) => n + sse.connectionCount(), 0) !== users.length || clients.some((c) => c.readyState !== 1)) {
-        if (Date.now() > deadline) throw new Error('timed out waiting for every client to be connected');
-        await sleep(10);
-      }
-    };
-    /** A broadcast after every event published so far (in time: each publisher's sequence goes on with it), which every client gets. */
-    const drain = async () => {
-      const mark = seq++;
-      instances[0].sse.broadcast({ type: 'update', data: { seq: mark } });
-      users.forEach((u) => accepted.get(u)!.forEach((seqs) => seqs.push(mark)));
-      for (const c of clients) await c.until(() => c.ofType('update').some((e) => (e.data as { seq: number }).seq === mark), 15_000, `event ${mark}`);
-    };
-    try {
-      await Promise.all(clients.map((c) => c.opened()));
-      await run(600, true);
-      // Twice: once with events published while Redis is away (queued, they reach the restarted Redis first),
-      // once quiet until the instances found the restarted Redis on their own (as in the issue).
-      for (const quiet of [false, true]) {
-        await allOpen();
-        await inspect.save();
-        // Lost with the restart: Redis acknowledged them, then forgot them.
-        await run(300, false);
-        if (quiet) await drain();
-        const before = clients.map((c) => c.events.length);
-        // Redis answered every publish: none is in flight when it is killed (a batch whose answer is lost with the
-        // connection is sent again by ioredis, and written again when Redis lost it: docs/deployment.md says so).
-        for (const t of transports) {
-          const deadline = Date.now() + 10_000;
-          while (t.pendingPublishCount() > 0) {
-            if (Date.now() > deadline) throw new Error('timed out waiting for Redis to answer every publish');
-            await sleep(5);
+describeRedisChaos(
+  `replay race on the Redis transport across restarts from an older snapshot (%s, seed 0x${CHAOS_SEED.toString(16)})`,
+  (adapter) => {
+    it('never gives a client an event twice or out of id order, skips events only across a history-lost reset, and every client gets that reset (one per restart) and the last event', async () => {
+      const random = mulberry32(CHAOS_SEED);
+      const redis = await startRedisServer({ persistence: 'rdb' });
+      const inspect = new Redis(redis.url, { maxRetriesPerRequest: null, disconnectTimeout: 100 });
+      inspect.on('error', () => undefined);
+      const transports: RedisSseTransport[] = [];
+      const instance = () => {
+        const transport = new RedisSseTransport({
+          redis: redis.url,
+          keyPrefix: 'chaos:',
+          maxPendingPublishes: 100_000,
+          history: { maxEvents: 20_000 },
+        });
+        transports.push(transport);
+        return startWithSockets({ retryMs: 5, transport }, adapter);
+      };
+      const instances = [await instance(), await instance()];
+      const proxy = await roundRobin(instances.map(({ server }) => Number(new URL(server.baseUrl).port)));
+      const users = ['k1', 'k2', 'k3', 'k4'];
+      const clients = users.map(
+        (u) => new StreamClient(`http://127.0.0.1:${proxy.port}/api/events?token=${signToken(u)}`),
+      );
+      /**
+       * Per user and per publishing instance, the seqs published to the user that the transport took (a refused
+       * publish threw), in order: the cluster keeps each publisher's order, not the order between two publishers.
+       */
+      const accepted = new Map(users.map((u) => [u, [[], []] as number[][]]));
+      let seq = 0;
+      let cuts = 0;
+      const publish = () => {
+        const from = random() < 0.5 ? 0 : 1;
+        const { sse } = instances[from];
+        const event = { type: 'update', data: { seq } };
+        try {
+          if (random() < 1 / 3) {
+            sse.broadcast(event);
+            users.forEach((u) => accepted.get(u)![from].push(seq));
+          } else {
+            const user = users[Math.floor(random() * users.length)];
+            sse.sendToUser(user, event);
+            accepted.get(user)![from].push(seq);
           }
+        } catch (err) {
+          if (!(err instanceof SseTransportError)) throw err;
         }
-        await redis.stop();
-        if (!quiet) await run(200, false);
-        await redis.restart();
-        if (quiet) {
-          for (const [k, c] of clients.entries()) await c.until(() => c.events.length > before[k], 10_000, 'something after the restart, before any publish');
+        seq++;
+      };
+      /** Publishes for `ms`, cutting an instance's connections every 60 ms when `cutting`. */
+      const run = async (ms: number, cutting: boolean) => {
+        const chaos = cutting
+          ? setInterval(() => {
+              instances[random() < 0.5 ? 0 : 1].cut();
+              cuts++;
+            }, 60)
+          : undefined;
+        const until = Date.now() + ms;
+        for (let i = 0; Date.now() < until; i++) {
+          publish();
+          if (i % 5 === 0) await sleep(1);
         }
+        clearInterval(chaos);
+      };
+      /** Every client has its stream open: none reconnects while Redis is away (a new stream is refused then). */
+      const allOpen = async () => {
         const deadline = Date.now() + 10_000;
-        while (!(await Promise.all(transports.map((t) => t.ping(500).then(() => true, () => false)))).every(Boolean)) {
-          if (Date.now() > deadline) throw new Error('timed out waiting for both instances to reach the restarted Redis');
-          await sleep(20);
+        while (
+          instances.reduce((n, { sse }) => n + sse.connectionCount(), 0) !== users.length ||
+          clients.some((c) => c.readyState !== 1)
+        ) {
+          if (Date.now() > deadline) throw new Error('timed out waiting for every client to be connected');
+          await sleep(10);
         }
+      };
+      /** A broadcast after every event published so far (in time: each publisher's sequence goes on with it), which every client gets. */
+      const drain = async () => {
+        const mark = seq++;
+        instances[0].sse.broadcast({ type: 'update', data: { seq: mark } });
+        users.forEach((u) => accepted.get(u)!.forEach((seqs) => seqs.push(mark)));
+        for (const c of clients)
+          await c.until(
+            () => c.ofType('update').some((e) => (e.data as { seq: number }).seq === mark),
+            15_000,
+            `event ${mark}`,
+          );
+      };
+      try {
+        await Promise.all(clients.map((c) => c.opened()));
         await run(600, true);
-      }
-      await allOpen();
-      await drain();
-
-      expect(cuts).toBeGreaterThanOrEqual(10);
-      /** Every breach of the rules, per client: an empty list is a pass, and a failure names what broke. */
-      const violations: string[] = [];
-      users.forEach((user, k) => {
-        const events = clients[k].events.filter((e) => e.type === 'update' || e.type === 'reset');
-        const reasons = events.filter((e) => e.type === 'reset').map((e) => (e.data as { reason: string }).reason);
-        // One per restart: the client was connected across both.
-        if (reasons.filter((r) => r === 'history-lost').length < 2) violations.push(`${user}: not a history-lost reset per restart (resets: ${reasons.join(',') || 'none'})`);
-        const others = reasons.filter((r) => r !== 'history-lost');
-        if (others.length > 0) violations.push(`${user}: other resets: ${others.join(',')}`);
-        // Ids go up, and no event comes twice.
-        let lastId: SseEventId = { ms: 0, seq: 0 };
-        const got = new Set<number>();
-        for (const event of events.filter((e) => e.type === 'update')) {
-          const s = (event.data as { seq: number }).seq;
-          const [ms, idSeq] = event.lastEventId.split('-').map(Number);
-          if (!(ms > lastId.ms || (ms === lastId.ms && idSeq > lastId.seq))) violations.push(`${user}: ${s}'s id ${event.lastEventId} is not above the one before`);
-          lastId = { ms, seq: idSeq };
-          if (got.has(s)) violations.push(`${user}: got ${s} twice`);
-          got.add(s);
-        }
-        // Each publisher's events in its order; one skipped only across a reset that came between its neighbours.
-        for (const published of accepted.get(user)!) {
-          const at = new Map(published.map((s, i) => [s, i]));
-          let next = 0;
-          let resetSince = false;
-          for (const event of events) {
-            if (event.type === 'reset') {
-              resetSince = true;
-              continue;
+        // Twice: once with events published while Redis is away (queued, they reach the restarted Redis first),
+        // once quiet until the instances found the restarted Redis on their own (as in the issue).
+        for (const quiet of [false, true]) {
+          await allOpen();
+          await inspect.save();
+          // Lost with the restart: Redis acknowledged them, then forgot them.
+          await run(300, false);
+          if (quiet) await drain();
+          const before = clients.map((c) => c.events.length);
+          // Redis answered every publish: none is in flight when it is killed (a batch whose answer is lost with the
+          // connection is sent again by ioredis, and written again when Redis lost it: docs/deployment.md says so).
+          for (const t of transports) {
+            const deadline = Date.now() + 10_000;
+            while (t.pendingPublishCount() > 0) {
+              if (Date.now() > deadline) throw new Error('timed out waiting for Redis to answer every publish');
+              await sleep(5);
             }
-            const index = at.get((event.data as { seq: number }).seq);
-            if (index === undefined) continue;
-            if (index < next) violations.push(`${user}: got ${published[index]} after ${published[next - 1]}, published before it`);
-            else if (index > next && !resetSince) violations.push(`${user}: missed ${published.slice(next, index).join(',')} without a reset`);
-            next = Math.max(next, index + 1);
-            resetSince = false;
           }
-          if (next !== published.length) violations.push(`${user}: did not get the last event`);
+          await redis.stop();
+          if (!quiet) await run(200, false);
+          await redis.restart();
+          if (quiet) {
+            for (const [k, c] of clients.entries())
+              await c.until(
+                () => c.events.length > before[k],
+                10_000,
+                'something after the restart, before any publish',
+              );
+          }
+          const deadline = Date.now() + 10_000;
+          while (
+            !(
+              await Promise.all(
+                transports.map((t) =>
+                  t.ping(500).then(
+                    () => true,
+                    () => false,
+                  ),
+                ),
+              )
+            ).every(Boolean)
+          ) {
+            if (Date.now() > deadline)
+              throw new Error('timed out waiting for both instances to reach the restarted Redis');
+            await sleep(20);
+          }
+          await run(600, true);
         }
-      });
-      expect(violations.slice(0, 20)).toEqual([]);
-    } finally {
-      clients.forEach((c) => c.close());
-      await proxy.close();
-      await Promise.all(instances.map(({ server }) => server.close()));
-      inspect.disconnect();
-      await redis.dispose();
-    }
-  }, 60_000);
-});
+        await allOpen();
+        await drain();
+
+        expect(cuts).toBeGreaterThanOrEqual(10);
+        /** Every breach of the rules, per client: an empty list is a pass, and a failure names what broke. */
+        const violations: string[] = [];
+        users.forEach((user, k) => {
+          const events = clients[k].events.filter((e) => e.type === 'update' || e.type === 'reset');
+          const reasons = events.filter((e) => e.type === 'reset').map((e) => (e.data as { reason: string }).reason);
+          // One per restart: the client was connected across both.
+          if (reasons.filter((r) => r === 'history-lost').length < 2)
+            violations.push(`${user}: not a history-lost reset per restart (resets: ${reasons.join(',') || 'none'})`);
+          const others = reasons.filter((r) => r !== 'history-lost');
+          if (others.length > 0) violations.push(`${user}: other resets: ${others.join(',')}`);
+          // Ids go up, and no event comes twice.
+          let lastId: SseEventId = { ms: 0, seq: 0 };
+          const got = new Set<number>();
+          for (const event of events.filter((e) => e.type === 'update')) {
+            const s = (event.data as { seq: number }).seq;
+            const [ms, idSeq] = event.lastEventId.split('-').map(Number);
+            if (!(ms > lastId.ms || (ms === lastId.ms && idSeq > lastId.seq)))
+              violations.push(`${user}: ${s}'s id ${event.lastEventId} is not above the one before`);
+            lastId = { ms, seq: idSeq };
+            if (got.has(s)) violations.push(`${user}: got ${s} twice`);
+            got.add(s);
+          }
+          // Each publisher's events in its order; one skipped only across a reset that came between its neighbours.
+          for (const published of accepted.get(user)!) {
+            const at = new Map(published.map((s, i) => [s, i]));
+            let next = 0;
+            let resetSince = false;
+            for (const event of events) {
+              if (event.type === 'reset') {
+                resetSince = true;
+                continue;
+              }
+              const index = at.get((event.data as { seq: number }).seq);
+              if (index === undefined) continue;
+              if (index < next)
+                violations.push(`${user}: got ${published[index]} after ${published[next - 1]}, published before it`);
+              else if (index > next && !resetSince)
+                violations.push(`${user}: missed ${published.slice(next, index).join(',')} without a reset`);
+              next = Math.max(next, index + 1);
+              resetSince = false;
+            }
+            if (next !== published.length) violations.push(`${user}: did not get the last event`);
+          }
+        });
+        expect(violations.slice(0, 20)).toEqual([]);
+      } finally {
+        clients.forEach((c) => c.close());
+        await proxy.close();
+        await Promise.all(instances.map(({ server }) => server.close()));
+        inspect.disconnect();
+        await redis.dispose();
+      }
+    }, 60_000);
+  },
+);

@@ -38,7 +38,9 @@ describe.each(ADAPTERS)('SseModule with route: false on %s', (adapter) => {
   afterAll(() => server.close());
 
   it('serves nothing at the path: 404, and no CORS middleware there either', async () => {
-    const res = await rawGet(`${server.baseUrl}/api/events?token=${signToken('ann')}`, { origin: 'https://app.example' });
+    const res = await rawGet(`${server.baseUrl}/api/events?token=${signToken('ann')}`, {
+      origin: 'https://app.example',
+    });
     expect(res.status).toBe(404);
     expect(res.body).not.toMatch(/retry:/);
     // The module's CORS middleware echoes this origin and always adds Vary: Origin.

@@ -41,7 +41,11 @@ function expectInvalid(res: RawResponse, message: RegExp): void {
   expect({ status: res.status, body: res.body }).toMatchObject({ status: 400 });
   expect(res.headers['content-type']).toMatch(/^application\/json/);
   expect(res.body).not.toMatch(/^retry:|^: |^event:|^data:|^id:/m);
-  expect(JSON.parse(res.body)).toMatchObject({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(message) });
+  expect(JSON.parse(res.body)).toMatchObject({
+    statusCode: 400,
+    error: 'Bad Request',
+    message: expect.stringMatching(message),
+  });
 }
 
 /** One instance's app and the helpers that open streams on it. */
@@ -189,7 +193,7 @@ describe.each(ADAPTERS)('shared streams (?shared=1) on %s', (adapter) => {
     }
   });
 
-  it('a resume after a Last-Event-ID replays the topic events tagged, the user\'s own plain, then goes on live tagged', async () => {
+  it("a resume after a Last-Event-ID replays the topic events tagged, the user's own plain, then goes on live tagged", async () => {
     const first = await open('rene', topicQuery('feeds/r') + TAG);
     sse().publish('feeds/r', { type: 'update', data: 0 });
     await first.until(() => first.ofType('update').length === 1);
@@ -222,12 +226,15 @@ describe.each(ADAPTERS)('shared streams (?shared=1) on %s', (adapter) => {
   describe('through a ticket', () => {
     const path = () => `${server.baseUrl}/api/events`;
     const ticketFor = async (user: string, query: string): Promise<string> => {
-      const res = await fetch(`${path()}?${query.replace(/^&/, '')}`, { method: 'POST', headers: { authorization: `Bearer ${signToken(user)}` } });
+      const res = await fetch(`${path()}?${query.replace(/^&/, '')}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${signToken(user)}` },
+      });
       expect(res.status).toBe(200);
       return (await res.json()).ticket;
     };
 
-    it('GET ?ticket=…&shared=1 streams the ticket\'s topics tagged, after a connected event', async () => {
+    it("GET ?ticket=…&shared=1 streams the ticket's topics tagged, after a connected event", async () => {
       const ticket = await ticketFor('tina', topicQuery('feeds/t'));
       const client = new StreamClient(`${path()}?ticket=${ticket}${TAG}`, [CONNECTED]);
       clients.push(client);
@@ -262,8 +269,12 @@ describe.each(ADAPTERS)('shared streams (?shared=1) on %s', (adapter) => {
   it("SseService.stream(userId, { shared: true }) opens an app's own stream with a connected event and tags it; without it, the opening is a comment and the same event plain", async () => {
     const received = { tagged: [] as SseFrame[], plain: [] as SseFrame[] };
     const subscriptions: Subscription[] = [
-      sse().stream('own', { topics: ['feeds/own'], shared: true }).subscribe((f) => received.tagged.push(f as SseFrame)),
-      sse().stream('own', { topics: ['feeds/own'] }).subscribe((f) => received.plain.push(f as SseFrame)),
+      sse()
+        .stream('own', { topics: ['feeds/own'], shared: true })
+        .subscribe((f) => received.tagged.push(f as SseFrame)),
+      sse()
+        .stream('own', { topics: ['feeds/own'] })
+        .subscribe((f) => received.plain.push(f as SseFrame)),
     ];
     try {
       expect(sse().publish('feeds/own', { type: 'update', data: { n: 1 } })).toBe(2);
@@ -292,7 +303,9 @@ class SerialisingStore implements SseHistoryStore {
   async replay(userId: string, after: SseEventId, topics?: readonly string[]): Promise<SseReplayResult> {
     const result = await this.inner.replay(userId, after, topics);
     if (!result.ok) return result;
-    const frames = result.frames.map(({ type, id, data, topic }) => JSON.parse(JSON.stringify({ type, id, data, topic })));
+    const frames = result.frames.map(({ type, id, data, topic }) =>
+      JSON.parse(JSON.stringify({ type, id, data, topic })),
+    );
     return { ok: true, frames };
   }
 }

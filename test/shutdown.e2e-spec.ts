@@ -90,7 +90,9 @@ describe('shutdown of a real process (SIGTERM)', () => {
     it(`ends open streams with retry hints spread over [retryMs, retryMs + retryJitterMs], gives no stream to a request inside the guard (503 with Retry-After) nor to one 20 ms later, and exits within ${EXIT_BOUND_MS} ms`, async () => {
       const app = await startApp(main, adapter);
       try {
-        const streams = await Promise.all(Array.from({ length: OPEN_STREAMS }, (_, i) => openRaw(app.url(`open-${i}`))));
+        const streams = await Promise.all(
+          Array.from({ length: OPEN_STREAMS }, (_, i) => openRaw(app.url(`open-${i}`))),
+        );
         expect(streams.map((s) => s.status)).toEqual(Array(OPEN_STREAMS).fill(200));
         await waitFor(() => streams.every((s) => s.body().includes(': connected')), 'every stream to start');
 
@@ -183,7 +185,9 @@ class OwnRoutes {
 
 async function startOwnRoutes(adapter: AdapterName): Promise<RunningApp> {
   @Module({
-    imports: [SseModule.forRoot({ jwt: { secret: TEST_SECRET }, heartbeatIntervalMs: 0, retryMs: 2000, retryJitterMs: 2000 })],
+    imports: [
+      SseModule.forRoot({ jwt: { secret: TEST_SECRET }, heartbeatIntervalMs: 0, retryMs: 2000, retryJitterMs: 2000 }),
+    ],
     controllers: [OwnRoutes],
     providers: [GatedGuard],
   })
@@ -198,27 +202,30 @@ describe.each(ADAPTERS)('shutdown in process, on %s', (adapter) => {
   it.each([
     ['@SseRoute()', 'own/events', true],
     ["Nest's @Sse()", 'nest/events', false],
-  ])('answers 503 to a stream of %s whose request was in the guard when shutdown began', async (_, path, retryAfter) => {
-    gate.current = new GuardGate();
-    const server = await startOwnRoutes(adapter);
-    const sse = server.app.get(SseService);
-    // A stream open before: its end tells that the shutdown hooks ran.
-    const witness = await openRaw(`${server.baseUrl}/api/events?token=${signToken('witness')}`);
-    const pending = rawGet(`${server.baseUrl}/${path}`, {}, 5000);
-    await waitForCount(() => gate.current.arrived, 1);
-    const closed = server.close();
-    await witness.ended;
-    expect(witness.body()).toMatch(/: server shutting down: reconnect later\n\n$/);
-    gate.current.open();
-    const res = await pending;
-    await closed;
-    expect(res.status).toBe(503);
-    expect(JSON.parse(res.body)).toMatchObject({ statusCode: 503, retryAfter: expect.any(Number) });
-    if (retryAfter) expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(2);
-    if (retryAfter) expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(4);
-    expect(res.body).not.toMatch(/retry:|data:/);
-    expect(sse.connectionCount()).toBe(0);
-  });
+  ])(
+    'answers 503 to a stream of %s whose request was in the guard when shutdown began',
+    async (_, path, retryAfter) => {
+      gate.current = new GuardGate();
+      const server = await startOwnRoutes(adapter);
+      const sse = server.app.get(SseService);
+      // A stream open before: its end tells that the shutdown hooks ran.
+      const witness = await openRaw(`${server.baseUrl}/api/events?token=${signToken('witness')}`);
+      const pending = rawGet(`${server.baseUrl}/${path}`, {}, 5000);
+      await waitForCount(() => gate.current.arrived, 1);
+      const closed = server.close();
+      await witness.ended;
+      expect(witness.body()).toMatch(/: server shutting down: reconnect later\n\n$/);
+      gate.current.open();
+      const res = await pending;
+      await closed;
+      expect(res.status).toBe(503);
+      expect(JSON.parse(res.body)).toMatchObject({ statusCode: 503, retryAfter: expect.any(Number) });
+      if (retryAfter) expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(2);
+      if (retryAfter) expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(4);
+      expect(res.body).not.toMatch(/retry:|data:/);
+      expect(sse.connectionCount()).toBe(0);
+    },
+  );
 
   const HARD_TIMEOUT_MS = 500;
   it(`finishes app.close() by destroying a connection that does not read, ${HARD_TIMEOUT_MS} ms (shutdownTimeoutMs) after shutdown began`, async () => {

@@ -14,7 +14,9 @@ describe('the demo compiled from the current sources (npm start)', () => {
   }, 120_000);
 
   /** Starts the compiled demo and resolves with it and its port once it prints its dashboard URL. */
-  async function startDemoProcess(env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+  async function startDemoProcess(
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<{ child: ChildProcess; port: number; output: () => string }> {
     const child = spawn(process.execPath, [main], {
       env: { ...process.env, PORT: '0', JWT_SECRET: '', NODE_OPTIONS: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -34,7 +36,7 @@ describe('the demo compiled from the current sources (npm start)', () => {
     return { child, port: Number(match[1]), output: () => output };
   }
 
-  it('queues 2,000 connects while it is stopped (a listen backlog of 4,096, not Node\'s 511)', async () => {
+  it("queues 2,000 connects while it is stopped (a listen backlog of 4,096, not Node's 511)", async () => {
     const { child, port } = await startDemoProcess();
     const sockets: net.Socket[] = [];
     try {
@@ -60,14 +62,19 @@ describe('the demo compiled from the current sources (npm start)', () => {
 
   // The timeouts on both platforms, and streams outliving them: test/demo-contract-ops.e2e-spec.ts. Here, that main.ts sets them.
   it('cuts off a request whose body never comes after HTTP_REQUEST_TIMEOUT_MS: 408 and closed within the timeout and one 1 s check (bound 4 s)', async () => {
-    const { child, port } = await startDemoProcess({ HTTP_REQUEST_TIMEOUT_MS: '1000', HTTP_HEADERS_TIMEOUT_MS: '1000' });
+    const { child, port } = await startDemoProcess({
+      HTTP_REQUEST_TIMEOUT_MS: '1000',
+      HTTP_HEADERS_TIMEOUT_MS: '1000',
+    });
     try {
       const socket = net.connect(port, '127.0.0.1');
       socket.on('error', () => undefined);
       let received = '';
       socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
       const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-      socket.write('POST /api/events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n');
+      socket.write(
+        'POST /api/events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n',
+      );
       const bound = new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), 4_000).unref());
       expect(await Promise.race([closed, bound])).toBeUndefined();
       expect(received).toMatch(/^HTTP\/1\.1 408 /);
@@ -79,7 +86,9 @@ describe('the demo compiled from the current sources (npm start)', () => {
 
   it('prints the dashboard URL, warns about a generated secret, and ends streams on SIGTERM', async () => {
     const { child, port, output } = await startDemoProcess();
-    const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? `code ${code}`)));
+    const exited = new Promise<string>((resolve) =>
+      child.on('exit', (code, signal) => resolve(signal ?? `code ${code}`)),
+    );
     try {
       expect(output()).toMatch(/JWT_SECRET is not set/);
       const base = `http://127.0.0.1:${port}`;

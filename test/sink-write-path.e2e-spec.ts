@@ -64,7 +64,9 @@ describe.each(ADAPTERS)("the sink's write path on %s", (adapter) => {
     const watch = (socket: net.Socket & { _writeGeneric: WriteGeneric }) => {
       const original = socket._writeGeneric;
       socket._writeGeneric = function (this: net.Socket, writev, data, ...rest) {
-        const parts = writev ? (data as Array<{ chunk: Buffer | string }>).map((d) => d.chunk) : [data as Buffer | string];
+        const parts = writev
+          ? (data as Array<{ chunk: Buffer | string }>).map((d) => d.chunk)
+          : [data as Buffer | string];
         writes.push(parts.map((part) => part.toString()).join(''));
         return original.call(this, writev, data, ...rest);
       };
@@ -75,7 +77,9 @@ describe.each(ADAPTERS)("the sink's write path on %s", (adapter) => {
       await client.opened();
       await waitForCount(() => sse.connectionCount('one-write'), 1);
       expect(writes).toHaveLength(1);
-      expect(writes[0]).toMatch(/^HTTP\/1\.1 200 [\s\S]*\r\n\r\n[0-9a-f]+\r\nid: \S+\nretry: \d+\n: connected\n\n\r\n$/);
+      expect(writes[0]).toMatch(
+        /^HTTP\/1\.1 200 [\s\S]*\r\n\r\n[0-9a-f]+\r\nid: \S+\nretry: \d+\n: connected\n\n\r\n$/,
+      );
     } finally {
       client.close();
     }

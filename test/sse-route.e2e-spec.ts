@@ -100,9 +100,7 @@ class ProjectEventsController {
 
 async function start(adapter: AdapterName): Promise<RunningApp> {
   @Module({
-    imports: [
-      SseModule.forRoot({ jwt: { secret: TEST_SECRET }, heartbeatIntervalMs: 0, maxConnectionsPerUser: 2 }),
-    ],
+    imports: [SseModule.forRoot({ jwt: { secret: TEST_SECRET }, heartbeatIntervalMs: 0, maxConnectionsPerUser: 2 })],
     controllers: [ProjectEventsController],
     providers: [ProjectMemberGuard],
   })
@@ -111,7 +109,7 @@ async function start(adapter: AdapterName): Promise<RunningApp> {
   return listen(createApp(moduleRef, { adapter, logger: false }));
 }
 
-describe.each(ADAPTERS)('@SseRoute() on an app\'s own route (%s)', (adapter) => {
+describe.each(ADAPTERS)("@SseRoute() on an app's own route (%s)", (adapter) => {
   let server: RunningApp;
   let sse: SseService;
   const clients: StreamClient[] = [];
@@ -215,7 +213,8 @@ describe.each(ADAPTERS)('@SseRoute() on an app\'s own route (%s)', (adapter) => 
 
   it('answers HEAD with the head alone: no stream, no slot', async () => {
     const head = () => rawHead(url('p8/events'));
-    for (let i = 0; i < 3; i++) expect(await head()).toEqual({ status: 200, type: expect.stringMatching(/^text\/event-stream/) });
+    for (let i = 0; i < 3; i++)
+      expect(await head()).toEqual({ status: 200, type: expect.stringMatching(/^text\/event-stream/) });
     expect(sse.connectionCount('p8:ann')).toBe(0);
     expect((await rawGet(url('p8/events'))).status).toBe(200);
   });

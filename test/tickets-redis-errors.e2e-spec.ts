@@ -24,7 +24,11 @@ describeRedis.each(ADAPTERS)('ticket routes when Redis answers with an error (%s
     redis = await startRedisServer();
     admin = new Redis(redis.url, { maxRetriesPerRequest: null });
     admin.on('error', () => undefined);
-    server = await startLibrary({ heartbeatIntervalMs: 0, transport: new RedisSseTransport({ redis: redis.url, keyPrefix: 'b2err:' }) }, {}, { adapter });
+    server = await startLibrary(
+      { heartbeatIntervalMs: 0, transport: new RedisSseTransport({ redis: redis.url, keyPrefix: 'b2err:' }) },
+      {},
+      { adapter },
+    );
   });
   afterAll(async () => {
     await server?.close();
@@ -36,7 +40,10 @@ describeRedis.each(ADAPTERS)('ticket routes when Redis answers with an error (%s
   const post = () => fetch(stream(), { method: 'POST', headers: { authorization: `Bearer ${signToken('rita')}` } });
   async function expect503(res: { status: number; body: string }, ticket?: string): Promise<void> {
     expect(res.status).toBe(503);
-    expect(JSON.parse(res.body)).toMatchObject({ statusCode: 503, message: expect.stringMatching(/^Stream tickets cannot be issued or checked/) });
+    expect(JSON.parse(res.body)).toMatchObject({
+      statusCode: 503,
+      message: expect.stringMatching(/^Stream tickets cannot be issued or checked/),
+    });
     if (ticket) expect(res.body).not.toContain(ticket);
   }
 

@@ -110,7 +110,11 @@ describe.each(ADAPTERS)('stream tickets on %s', (adapter) => {
     it("a HEAD with ?ticket= answers what its GET would (200, the stream's head) without spending the ticket: the GET then opens its stream, once", async () => {
       const ticket = await issue(signToken('peek'));
       for (let i = 0; i < 3; i++) {
-        expect({ head: i, ...(await rawHead(`${path()}?ticket=${ticket}`)) }).toEqual({ head: i, status: 200, type: expect.stringMatching(/^text\/event-stream/) });
+        expect({ head: i, ...(await rawHead(`${path()}?ticket=${ticket}`)) }).toEqual({
+          head: i,
+          status: 200,
+          type: expect.stringMatching(/^text\/event-stream/),
+        });
       }
       const stream = await openRaw(`${path()}?ticket=${ticket}`);
       try {
@@ -126,11 +130,14 @@ describe.each(ADAPTERS)('stream tickets on %s', (adapter) => {
     it.each([
       ['unknown to the server', async () => 'A'.repeat(43)],
       ['a JWT', async () => signToken('peek')],
-      ['already used', async () => {
-        const used = await issue(signToken('peek'));
-        expect((await rawGet(`${path()}?ticket=${used}`)).status).toBe(200);
-        return used;
-      }],
+      [
+        'already used',
+        async () => {
+          const used = await issue(signToken('peek'));
+          expect((await rawGet(`${path()}?ticket=${used}`)).status).toBe(200);
+          return used;
+        },
+      ],
     ])('a HEAD with a ticket %s is a 401, as its GET', async (_, ticket) => {
       expect(await rawHead(`${path()}?ticket=${encodeURIComponent(await ticket())}`)).toMatchObject({ status: 401 });
     });
@@ -315,7 +322,12 @@ describe.each(ADAPTERS)('stream tickets on %s', (adapter) => {
     afterEach(() => server?.close());
 
     /** `perUser` POSTs from each of `users` accounts, `concurrency` in flight at once: the statuses answered, counted. */
-    async function flood(prefix: string, users: number, perUser: number, concurrency = 64): Promise<Record<number, number>> {
+    async function flood(
+      prefix: string,
+      users: number,
+      perUser: number,
+      concurrency = 64,
+    ): Promise<Record<number, number>> {
       const tokens = Array.from({ length: users }, (_, n) => signToken(`${prefix}-${n}`));
       const requests = tokens.flatMap((token) => Array.from({ length: perUser }, () => token));
       const statuses: Record<number, number> = {};
@@ -365,7 +377,11 @@ describe.each(ADAPTERS)('stream tickets on %s', (adapter) => {
     // Scaled down: 30 accounts holding 4 each would need 120 places. A ticket of a user holding one is taken only
     // once as many accounts as the cap hold tickets (10,000 at the defaults, libs/sse/src/tickets/memory-ticket.store.spec.ts).
     it('past the server-wide cap (40 in all, 4 per user; 30 accounts x 8 POSTs), the heaviest holders lose tickets first: a ticket issued before the flood still opens its stream, and so does one issued after', async () => {
-      server = await startLibrary({ heartbeatIntervalMs: 0, tickets: { maxOutstanding: 40, maxPerUser: 4 } }, {}, { adapter });
+      server = await startLibrary(
+        { heartbeatIntervalMs: 0, tickets: { maxOutstanding: 40, maxPerUser: 4 } },
+        {},
+        { adapter },
+      );
       const before = await postTicket(url(), bearer(signToken('innocent')));
       expect(before.status).toBe(200);
       expect(await flood('past-cap', 30, 8)).toEqual({ 200: 240 });

@@ -125,18 +125,23 @@ describe.each(ADAPTERS)('topics on %s', (adapter) => {
     it.each([
       ['sync, not the owner', () => access.orderOwners.set('2', 'someone-else'), 'orders/2'],
       ['async, not a member', () => access.boardMembers.set('b2', new Set(['someone-else'])), 'boards/b2'],
-    ])('a refusing policy (%s): 403 naming the topic, before any stream byte, no slot taken', async (_, setup, topic) => {
-      setup();
-      const res = await rawGet(url('olga', topicQuery(topic)));
-      expectForbidden(res, [topic]);
-      expect(sse.connectionCount('olga')).toBe(0);
-    });
+    ])(
+      'a refusing policy (%s): 403 naming the topic, before any stream byte, no slot taken',
+      async (_, setup, topic) => {
+        setup();
+        const res = await rawGet(url('olga', topicQuery(topic)));
+        expectForbidden(res, [topic]);
+        expect(sse.connectionCount('olga')).toBe(0);
+      },
+    );
 
     it('one refused topic refuses the whole connect, and the 403 names every refused topic (not only the first), in order', async () => {
       access.orderOwners.set('3', 'olga');
       access.boardMembers.set('b3', new Set(['bob']));
       const refused = ['orders/4', 'boards/b3', 'nothing/declared', 'broken/1', 'truthy/one'];
-      const res = await rawGet(url('olga', topicQuery('orders/3', refused[0], refused[1], 'feeds/x', ...refused.slice(2))));
+      const res = await rawGet(
+        url('olga', topicQuery('orders/3', refused[0], refused[1], 'feeds/x', ...refused.slice(2))),
+      );
       expectForbidden(res, refused);
       expect(JSON.parse(res.body).message).not.toContain('orders/3');
       expect(sse.connectionCount('olga')).toBe(0);
@@ -234,8 +239,16 @@ describe.each(ADAPTERS)('topics on %s', (adapter) => {
       ['feeds/ (an empty segment a :param would bind)', topicQuery('feeds/'), badName],
       ['feeds/é (not ASCII)', topicQuery('feeds/é'), badName],
       ['feeds/a\\0 (a NUL)', topicQuery('feeds/a\u0000'), badName],
-      [`longer than ${SSE_LIMITS.topicLength}`, topicQuery(tooLong), new RegExp(`longer than ${SSE_LIMITS.topicLength}`)],
-      [`${SSE_LIMITS.topicsPerStream + 1} topics`, topicQuery(...tooMany), new RegExp(`at most ${SSE_LIMITS.topicsPerStream} topics`)],
+      [
+        `longer than ${SSE_LIMITS.topicLength}`,
+        topicQuery(tooLong),
+        new RegExp(`longer than ${SSE_LIMITS.topicLength}`),
+      ],
+      [
+        `${SSE_LIMITS.topicsPerStream + 1} topics`,
+        topicQuery(...tooMany),
+        new RegExp(`at most ${SSE_LIMITS.topicsPerStream} topics`),
+      ],
       ['a good one beside a bad one', topicQuery('feeds/ok', 'a//b'), badName],
     ])('%s: a 400 saying why, before any byte, and no policy is asked', async (_, query, message) => {
       const asked = access.asked.length;
@@ -290,7 +303,9 @@ describe.each(ADAPTERS)('topics on %s', (adapter) => {
     it('topic[]= (an array of text, as qs reads it) is the repeated form: the stream subscribes to each', async () => {
       const sse = extended.app.get(SseService);
       const asked = extendedAccess.asked.length;
-      const res = await openRaw(`${extended.baseUrl}/api/events?token=${signToken('arr')}&topic[]=feeds/a&topic[]=feeds/b`);
+      const res = await openRaw(
+        `${extended.baseUrl}/api/events?token=${signToken('arr')}&topic[]=feeds/a&topic[]=feeds/b`,
+      );
       try {
         expect(res.status).toBe(200);
         await waitForCount(() => sse.connectionCount('arr'), 1);
@@ -303,7 +318,7 @@ describe.each(ADAPTERS)('topics on %s', (adapter) => {
   });
 
   describe('isolation', () => {
-    it('only streams subscribed to a topic get its events: not other users, not the same user\'s other stream, not another topic (until a later marker)', async () => {
+    it("only streams subscribed to a topic get its events: not other users, not the same user's other stream, not another topic (until a later marker)", async () => {
       const subscribed = await open('iso', ['feeds/iso']);
       const sameUserNoTopic = await open('iso');
       const otherUser = await open('iso-other');
@@ -322,7 +337,7 @@ describe.each(ADAPTERS)('topics on %s', (adapter) => {
       expect(dataOf(otherTopic, 'update')).toEqual([]);
     });
 
-    it('after reconnecting without the topic (new EventSource, lastEventId): the user\'s missed events replayed, the topic\'s neither replayed nor live (until a later marker)', async () => {
+    it("after reconnecting without the topic (new EventSource, lastEventId): the user's missed events replayed, the topic's neither replayed nor live (until a later marker)", async () => {
       const first = await open('leaver', ['feeds/left']);
       sse.publish('feeds/left', { type: 'update', data: 'seen' });
       await first.until(() => first.ofType('update').length === 1);
@@ -342,7 +357,7 @@ describe.each(ADAPTERS)('topics on %s', (adapter) => {
       expect(later.ofType('reset')).toEqual([]);
     });
 
-    it('a raw reconnect with a Last-Event-ID header and no topic gets the user\'s missed event and nothing of the topic (until a later marker)', async () => {
+    it("a raw reconnect with a Last-Event-ID header and no topic gets the user's missed event and nothing of the topic (until a later marker)", async () => {
       const first = await open('header', ['feeds/hdr']);
       sse.publish('feeds/hdr', { type: 'update', data: 'seen' });
       await first.until(() => first.ofType('update').length === 1);
@@ -425,7 +440,10 @@ describe.each(ADAPTERS)('topics on %s', (adapter) => {
   describe('tickets', () => {
     const path = () => `${server.baseUrl}/api/events`;
     async function postTicket(user: string, query: string): Promise<{ status: number; json: any }> {
-      const res = await fetch(`${path()}?${query.replace(/^&/, '')}`, { method: 'POST', headers: bearer(signToken(user)) });
+      const res = await fetch(`${path()}?${query.replace(/^&/, '')}`, {
+        method: 'POST',
+        headers: bearer(signToken(user)),
+      });
       return { status: res.status, json: await res.json() };
     }
 
@@ -502,7 +520,7 @@ describe.each(ADAPTERS)('topics on %s', (adapter) => {
   });
 
   describe('concurrency', () => {
-    it('several users\' streams on one topic each get every event once, in order', async () => {
+    it("several users' streams on one topic each get every event once, in order", async () => {
       const users = ['c1', 'c2', 'c3', 'c4', 'c5'];
       const streams = [];
       for (const u of users) streams.push(await open(u, ['feeds/fan']));
@@ -554,7 +572,9 @@ describe('topic cleanup in process', () => {
 
   it('a stream whose subscriber errors or completes on the server side leaves no topic either', () => {
     const subscriptions = Array.from({ length: 50 }, (_, i) =>
-      sse.stream(`ender-${i % 5}`, { topics: [`feeds/end-${i}`] }).subscribe({ next: () => undefined, error: () => undefined }),
+      sse
+        .stream(`ender-${i % 5}`, { topics: [`feeds/end-${i}`] })
+        .subscribe({ next: () => undefined, error: () => undefined }),
     );
     expect(sse.topicCount()).toBe(50);
     for (let i = 0; i < 5; i++) sse.disconnectUser(`ender-${i}`);

@@ -29,7 +29,11 @@ export class SseConnection {
   private text = '';
   private closed = false;
 
-  constructor(port: number, path: string, private readonly events: SseConnectionEvents) {
+  constructor(
+    port: number,
+    path: string,
+    private readonly events: SseConnectionEvents,
+  ) {
     this.socket = connect({ host: '127.0.0.1', port, noDelay: true });
     this.socket.setEncoding('latin1');
     this.socket.on('connect', () =>

@@ -34,7 +34,8 @@ export function runStorm(command: StormCommand, connections: SseConnection[], fd
       for (const t of timers) clearTimeout(t);
       timers.clear();
       const sorted = openMs.sort((a, b) => a - b);
-      const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
+      const at = (q: number) =>
+        sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN;
       resolve({
         connected: openMs.length,
         failed: total - openMs.length,

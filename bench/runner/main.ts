@@ -58,15 +58,21 @@ async function main(settings: BenchSettings): Promise<number> {
   const clusters = settings.variants.filter((v) => CLUSTER_VARIANTS[v]);
   if (clusters.length && !hasRedisServer()) {
     // A newcomer's machine may have no Redis: the run goes on without the variants that need one.
-    console.log(`notice: no redis-server on this machine (PATH), so ${clusters.join(', ')} is skipped; install redis-server to measure it`);
+    console.log(
+      `notice: no redis-server on this machine (PATH), so ${clusters.join(', ')} is skipped; install redis-server to measure it`,
+    );
     settings.variants = settings.variants.filter((v) => !CLUSTER_VARIANTS[v]);
-    settings.pacedVariants = settings.pacedVariants.filter((v) => settings.variants.some((c) => CLUSTER_VARIANTS[c]?.baseline === v));
+    settings.pacedVariants = settings.pacedVariants.filter((v) =>
+      settings.variants.some((c) => CLUSTER_VARIANTS[c]?.baseline === v),
+    );
   }
   const machine = machineInfo();
   const source = revision();
   const startedAt = new Date().toISOString();
   console.log(`nest-sse benchmark, ${startedAt}`);
-  console.log(`machine: ${machine.cpuCount} x ${machine.cpuModel}, ${machine.totalMemGiB} GiB, ${machine.os}, node ${machine.node}`);
+  console.log(
+    `machine: ${machine.cpuCount} x ${machine.cpuModel}, ${machine.totalMemGiB} GiB, ${machine.os}, node ${machine.node}`,
+  );
   console.log(`load average at start: ${machine.loadAverage} (other work on the machine makes the ratios noisy)`);
   if (source) console.log(`source: ${source.commit.slice(0, 12)}${source.dirty ? ' (with uncommitted changes)' : ''}`);
   console.log(

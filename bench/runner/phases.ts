@@ -65,10 +65,22 @@ async function spreadRound(
 }
 
 export function broadcastRound(server: ServerHandle, load: Child, settings: BenchSettings): Promise<BroadcastRun> {
-  return burstRound(server, load, 'b', { cmd: 'broadcast', count: settings.broadcastEvents, bytes: settings.eventBytes }, settings);
+  return burstRound(
+    server,
+    load,
+    'b',
+    { cmd: 'broadcast', count: settings.broadcastEvents, bytes: settings.eventBytes },
+    settings,
+  );
 }
 
-export function targetedRound(server: ServerHandle, load: Child, settings: BenchSettings, users: number, seed: number): Promise<TargetedRun> {
+export function targetedRound(
+  server: ServerHandle,
+  load: Child,
+  settings: BenchSettings,
+  users: number,
+  seed: number,
+): Promise<TargetedRun> {
   const command: ServerCommand = {
     cmd: 'targeted',
     count: settings.targetedEvents,
@@ -85,7 +97,13 @@ export function targetedRound(server: ServerHandle, load: Child, settings: Bench
  * Targeted at a steady rate (issue 14's latency target): the burst above measures
  * how fast a queue drains, this what one event's path costs when nothing queues.
  */
-export function pacedRound(server: ServerHandle, load: Child, settings: BenchSettings, users: number, seed: number): Promise<TargetedRun> {
+export function pacedRound(
+  server: ServerHandle,
+  load: Child,
+  settings: BenchSettings,
+  users: number,
+  seed: number,
+): Promise<TargetedRun> {
   const command: ServerCommand = {
     cmd: 'paced',
     count: settings.pacedEvents,
@@ -100,7 +118,12 @@ export function pacedRound(server: ServerHandle, load: Child, settings: BenchSet
 
 /** Shape (a): events to the one topic all N streams are in. */
 export function oneTopicRound(server: ServerHandle, load: Child, settings: BenchSettings): Promise<BroadcastRun> {
-  const command: ServerCommand = { cmd: 'publishOne', topic: ONE_TOPIC, count: settings.topicEvents, bytes: settings.eventBytes };
+  const command: ServerCommand = {
+    cmd: 'publishOne',
+    topic: ONE_TOPIC,
+    count: settings.topicEvents,
+    bytes: settings.eventBytes,
+  };
   return burstRound(server, load, 'o', command, settings);
 }
 
@@ -122,6 +145,7 @@ export function manyTopicsRound(
     timeCapMs: settings.targetedTimeCapMs,
     seed,
   };
-  const perClient = (send: SendReport) => Array.from({ length: clients }, (_, i) => send.perTopic?.[topicOf(i, topics)] ?? 0);
+  const perClient = (send: SendReport) =>
+    Array.from({ length: clients }, (_, i) => send.perTopic?.[topicOf(i, topics)] ?? 0);
   return spreadRound(server, load, 'm', command, perClient, settings);
 }

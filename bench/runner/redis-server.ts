@@ -38,14 +38,29 @@ export async function startRedisServer(): Promise<BenchRedis> {
  * Runs redis-server on `port` (loopback, no persistence unless `extraArgs` turn it on: they come last,
  * so they override); resolves once it answers PING, with the way to stop it.
  */
-export async function launchRedisServer(port: number, extraArgs: readonly string[] = []): Promise<Pick<BenchRedis, 'stop'>> {
+export async function launchRedisServer(
+  port: number,
+  extraArgs: readonly string[] = [],
+): Promise<Pick<BenchRedis, 'stop'>> {
   if (!killedOnExit) {
     killedOnExit = true;
     process.on('exit', () => {
       for (const child of live) child.kill('SIGKILL');
     });
   }
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', ...extraArgs];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--daemonize',
+    'no',
+    ...extraArgs,
+  ];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(child);
   let stderr = '';
@@ -59,7 +74,8 @@ export async function launchRedisServer(port: number, extraArgs: readonly string
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (!(await answersPing(port))) {
-    if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited (${child.exitCode}): ${stderr.trim()}`);
+    if (child.exitCode !== null)
+      throw new Error(`redis-server on port ${port} exited (${child.exitCode}): ${stderr.trim()}`);
     if (Date.now() > deadline) {
       await stop();
       throw new Error(`redis-server did not answer on port ${port} within ${START_TIMEOUT_MS} ms: ${stderr.trim()}`);

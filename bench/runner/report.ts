@@ -9,7 +9,8 @@ interface Row {
 }
 
 /** Over every round of the phases (paced ones included where they ran), not just the median ones. */
-const lostOf = (r: VariantResult) => (r.broadcast && r.targeted ? r.broadcast.lost + r.targeted.lost + (r.paced?.lost ?? 0) : undefined);
+const lostOf = (r: VariantResult) =>
+  r.broadcast && r.targeted ? r.broadcast.lost + r.targeted.lost + (r.paced?.lost ?? 0) : undefined;
 const duplicatesOf = (r: VariantResult) =>
   r.broadcast && r.targeted ? r.broadcast.duplicates + r.targeted.duplicates + (r.paced?.duplicates ?? 0) : undefined;
 
@@ -99,7 +100,9 @@ export function formatTable(n: number, results: VariantResult[], settings: Bench
     ...pairs.map(({ cluster, baseline }) => `${cluster.variant}/${baseline.variant}`),
   ];
   // Storm, topic and paced rows only when some variant went through them.
-  const rows = ROWS.filter((row) => results.some((r) => row.value(r) !== undefined) || !/storm|topic|paced/.test(row.label));
+  const rows = ROWS.filter(
+    (row) => results.some((r) => row.value(r) !== undefined) || !/storm|topic|paced/.test(row.label),
+  );
   const lines = rows.map((row) => [
     row.label,
     ...results.map((r) => fmt(row.value(r), row.digits)),
@@ -111,18 +114,28 @@ export function formatTable(n: number, results: VariantResult[], settings: Bench
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   const topics = results.find((r) => r.topics)?.topics;
   const shapes = topics
-    ? [`  topics: "one topic" has all ${n.toLocaleString('en-US')} streams; "many topics" are ${topics.topics.toLocaleString('en-US')} of ${topics.subscribers} streams each (every stream in one of them too)`]
+    ? [
+        `  topics: "one topic" has all ${n.toLocaleString('en-US')} streams; "many topics" are ${topics.topics.toLocaleString('en-US')} of ${topics.subscribers} streams each (every stream in one of them too)`,
+      ]
     : [];
   const paced = results.some((r) => r.paced)
-    ? [`  paced targeted: ${settings.pacedEvents.toLocaleString('en-US')} events at ${settings.pacedRate.toLocaleString('en-US')}/s to random users, median round by p99`]
+    ? [
+        `  paced targeted: ${settings.pacedEvents.toLocaleString('en-US')} events at ${settings.pacedRate.toLocaleString('en-US')}/s to random users, median round by p99`,
+      ]
     : [];
   const clusters = results
     .filter((r) => CLUSTER_VARIANTS[r.variant])
-    .map((r) => `  ${r.variant}: ${CLUSTER_VARIANTS[r.variant]!.instances} instances on one private redis-server, streams split between them, every event sent from the first`);
+    .map(
+      (r) =>
+        `  ${r.variant}: ${CLUSTER_VARIANTS[r.variant]!.instances} instances on one private redis-server, streams split between them, every event sent from the first`,
+    );
   const metrics = metricsVerdicts(results).map((v) => `  ${word(v)}  ${v.target}: ${v.detail}`);
   const targets = pairs.flatMap(({ cluster }) => {
     const verdicts = clusterVerdicts(results, cluster.variant, settings);
-    return [`  ${cluster.variant} targets at N = ${n.toLocaleString('en-US')}:`, ...verdicts.map((v) => `    ${word(v)}  ${v.target}: ${v.detail}`)];
+    return [
+      `  ${cluster.variant} targets at N = ${n.toLocaleString('en-US')}:`,
+      ...verdicts.map((v) => `    ${word(v)}  ${v.target}: ${v.detail}`),
+    ];
   });
   return [
     `N = ${n.toLocaleString('en-US')}`,
@@ -155,12 +168,16 @@ function notes(results: VariantResult[], n: number, settings: BenchSettings): st
     ];
     if (r.topics?.error) out.push(`  ! ${r.variant}: topic phase did not finish: ${r.topics.error}`);
     if (r.topics?.serverConnections !== undefined && r.topics.serverConnections !== n) {
-      out.push(`  ! ${r.variant}: in the topic phase the server counted ${r.topics.serverConnections} open streams, expected ${n}`);
+      out.push(
+        `  ! ${r.variant}: in the topic phase the server counted ${r.topics.serverConnections} open streams, expected ${n}`,
+      );
     }
     for (const [name, phase] of phases) {
-      if (phase.timedOut) out.push(`  ! ${r.variant}: ${name} timed out with ${phase.delivered}/${phase.expected} delivered`);
+      if (phase.timedOut)
+        out.push(`  ! ${r.variant}: ${name} timed out with ${phase.delivered}/${phase.expected} delivered`);
       if (phase.closed) out.push(`  ! ${r.variant}: ${phase.closed} streams closed during ${name}`);
-      if (phase.gaps || phase.stray) out.push(`  ! ${r.variant}: ${name}: ${phase.gaps} sequence gaps, ${phase.stray} stray frames`);
+      if (phase.gaps || phase.stray)
+        out.push(`  ! ${r.variant}: ${name}: ${phase.gaps} sequence gaps, ${phase.stray} stray frames`);
     }
     for (const storm of [r.storm, r.jitteredStorm]) {
       if (!storm) continue;
@@ -169,21 +186,28 @@ function notes(results: VariantResult[], n: number, settings: BenchSettings): st
       const load = storm.load;
       if (!load) continue;
       if (load.capped) {
-        out.push(`  ! ${r.variant}: ${name} hit its time cap with ${load.connected}/${n} open (${load.errors.join('; ') || 'no error seen'})`);
+        out.push(
+          `  ! ${r.variant}: ${name} hit its time cap with ${load.connected}/${n} open (${load.errors.join('; ') || 'no error seen'})`,
+        );
       }
       if (load.dropped) out.push(`  ! ${r.variant}: ${load.dropped} streams closed during the ${name} after opening`);
       if (storm.serverConnections !== undefined && storm.serverConnections !== load.connected) {
-        out.push(`  ! ${r.variant}: after the ${name} the server counted ${storm.serverConnections} open streams, the client ${load.connected}`);
+        out.push(
+          `  ! ${r.variant}: after the ${name} the server counted ${storm.serverConnections} open streams, the client ${load.connected}`,
+        );
       }
     }
     for (const run of r.paced?.runs ?? []) {
       const sentPerSec = (run.send.sent / (run.send.endedAt - run.send.startedAt)) * 1000;
       if (sentPerSec < settings.pacedRate * 0.95) {
-        out.push(`  ! ${r.variant}: a paced round sent ${sentPerSec.toFixed(0)}/s, short of ${settings.pacedRate}/s: the server could not keep the rate`);
+        out.push(
+          `  ! ${r.variant}: a paced round sent ${sentPerSec.toFixed(0)}/s, short of ${settings.pacedRate}/s: the server could not keep the rate`,
+        );
         break;
       }
     }
-    if (r.topics?.many?.median.send.capped) out.push(`  * ${r.variant}: many topics hit the time cap; their rate is measured on the events sent`);
+    if (r.topics?.many?.median.send.capped)
+      out.push(`  * ${r.variant}: many topics hit the time cap; their rate is measured on the events sent`);
     const t = r.targeted?.median;
     if (t?.send.capped) {
       const projectedSec = requested / t.eventsPerSec;
@@ -202,15 +226,15 @@ export function formatStormBuckets(results: VariantResult[], settings: BenchSett
     const rows = results.filter((r) => pick(r)?.load);
     if (!rows.length) return [];
     const width = Math.max(...rows.map((r) => r.variant.length));
-    return [
-      title,
-      ...rows.map((r) => `  ${r.variant.padEnd(width)}  ${pick(r)!.load!.perBucket.join(' ')}`),
-    ];
+    return [title, ...rows.map((r) => `  ${r.variant.padEnd(width)}  ${pick(r)!.load!.perBucket.join(' ')}`)];
   };
   const per = `${settings.stormBucketMs} ms`;
   return [
     ...block(`Storm, all N at once: streams opened per ${per}`, (r) => r.storm),
-    ...block(`Jittered storm (each client waits 0..${settings.stormJitterMs} ms): streams opened per ${per}`, (r) => r.jitteredStorm),
+    ...block(
+      `Jittered storm (each client waits 0..${settings.stormJitterMs} ms): streams opened per ${per}`,
+      (r) => r.jitteredStorm,
+    ),
   ].join('\n');
 }
 
@@ -247,7 +271,11 @@ function metricsVerdicts(results: VariantResult[]): Verdict[] {
       off,
       (x) => x <= METRICS_FAN_OUT_RATIO,
     );
-    return [verdict.pass === null ? verdict : { ...verdict, detail: `${verdict.detail} (${on!.toFixed(1)} ms / ${off!.toFixed(1)} ms)` }];
+    return [
+      verdict.pass === null
+        ? verdict
+        : { ...verdict, detail: `${verdict.detail} (${on!.toFixed(1)} ms / ${off!.toFixed(1)} ms)` },
+    ];
   });
 }
 
@@ -282,7 +310,11 @@ function clusterVerdicts(results: VariantResult[], variant: Variant, settings: B
       (x) => x >= 0.5,
     ),
     p99 === undefined || !Number.isFinite(p99) || settings.pacedRate !== CLUSTER_P99_RATE
-      ? { target: pacedTarget, pass: null, detail: p99 === undefined ? 'not measured' : `measured at ${settings.pacedRate}/s (BENCH_PACED_RATE)` }
+      ? {
+          target: pacedTarget,
+          pass: null,
+          detail: p99 === undefined ? 'not measured' : `measured at ${settings.pacedRate}/s (BENCH_PACED_RATE)`,
+        }
       : {
           target: pacedTarget,
           pass: p99 < CLUSTER_P99_MS,
@@ -290,7 +322,11 @@ function clusterVerdicts(results: VariantResult[], variant: Variant, settings: B
         },
     lost === undefined || cluster?.error
       ? { target: `${variant}: no event lost`, pass: null, detail: 'not measured' }
-      : { target: `${variant}: no event lost`, pass: lost === 0 && dups === 0, detail: `${lost} lost, ${dups} duplicates` },
+      : {
+          target: `${variant}: no event lost`,
+          pass: lost === 0 && dups === 0,
+          detail: `${lost} lost, ${dups} duplicates`,
+        },
   ];
 }
 
@@ -312,7 +348,8 @@ export function judge(all: VariantResult[], settings: BenchSettings): Verdict[] 
   const lost = lib && lostOf(lib);
   const dups = lib && duplicatesOf(lib);
   const stormCpu = (r?: VariantResult) => r?.storm?.cpuPerConnectUs;
-  const stormWall = (r?: VariantResult) => (r?.storm?.load && !r.storm.load.capped ? r.storm.load.elapsedMs : undefined);
+  const stormWall = (r?: VariantResult) =>
+    r?.storm?.load && !r.storm.load.capped ? r.storm.load.elapsedMs : undefined;
   const libStorm = lib?.storm?.load;
   const complete = lib && !lib.error && lib.connect?.connected === TARGET_N && settings.targetedEvents > 0;
   return [
@@ -347,12 +384,18 @@ export function judge(all: VariantResult[], settings: BenchSettings): Verdict[] 
       const losses = r && topicLosses(r);
       return !losses || r.topics?.error
         ? { target, pass: null, detail: 'not measured' }
-        : { target, pass: losses.lost === 0 && losses.duplicates === 0, detail: `${losses.lost} lost, ${losses.duplicates} duplicates` };
+        : {
+            target,
+            pass: losses.lost === 0 && losses.duplicates === 0,
+            detail: `${losses.lost} lost, ${losses.duplicates} duplicates`,
+          };
     }),
     // Issue 15: metrics on, against the same variant without.
     ...metricsVerdicts(atTarget),
     // Issue 14, for each cluster variant that ran.
-    ...atTarget.filter((r) => CLUSTER_VARIANTS[r.variant]).flatMap((r) => clusterVerdicts(atTarget, r.variant, settings)),
+    ...atTarget
+      .filter((r) => CLUSTER_VARIANTS[r.variant])
+      .flatMap((r) => clusterVerdicts(atTarget, r.variant, settings)),
   ];
 }
 

@@ -27,12 +27,23 @@ export async function runVariant(
       const baseline = await server.request<MemoryReport>({ cmd: 'memory' }, COMMAND_TIMEOUT_MS);
 
       const connect = await load.request<ConnectReport>(
-        { cmd: 'connect', port: ports[0], ports, path, tokens, concurrency: settings.connectConcurrency, timeoutMs: settings.phaseTimeoutMs },
+        {
+          cmd: 'connect',
+          port: ports[0],
+          ports,
+          path,
+          tokens,
+          concurrency: settings.connectConcurrency,
+          timeoutMs: settings.phaseTimeoutMs,
+        },
         settings.phaseTimeoutMs + COMMAND_TIMEOUT_MS,
       );
       result.connect = connect;
-      log(`connected ${connect.connected}/${n} in ${connect.elapsedMs.toFixed(0)} ms (client fd limit ${connect.fdLimit})`);
-      if (connect.connected < n) throw new Error(`only ${connect.connected}/${n} streams opened: ${connect.errors.join('; ')}`);
+      log(
+        `connected ${connect.connected}/${n} in ${connect.elapsedMs.toFixed(0)} ms (client fd limit ${connect.fdLimit})`,
+      );
+      if (connect.connected < n)
+        throw new Error(`only ${connect.connected}/${n} streams opened: ${connect.errors.join('; ')}`);
 
       // Nest's @Sse() (the naive pattern) sends its headers on a timer after subscribing: let every stream settle first.
       await sleep(500);
@@ -45,7 +56,9 @@ export async function runVariant(
         heapPerConnection: (idle.heapUsed - baseline.heapUsed) / n,
         rssPerConnection: (idle.rss - baseline.rss) / n,
       };
-      log(`idle: ${(result.memory.heapPerConnection / 1024).toFixed(2)} KB heap per stream (server counts ${result.serverConnections})`);
+      log(
+        `idle: ${(result.memory.heapPerConnection / 1024).toFixed(2)} KB heap per stream (server counts ${result.serverConnections})`,
+      );
 
       const broadcasts: BroadcastRun[] = [];
       for (let round = 0; round < settings.repeats; round++) {

@@ -1,6 +1,13 @@
 import { fileURLToPath } from 'node:url';
 import { type Child, spawnChild } from '../shared/ipc.js';
-import { CLUSTER_VARIANTS, type CpuReport, type MemoryReport, type ServerCommand, type ServerReady, type Variant } from '../shared/protocol.js';
+import {
+  CLUSTER_VARIANTS,
+  type CpuReport,
+  type MemoryReport,
+  type ServerCommand,
+  type ServerReady,
+  type Variant,
+} from '../shared/protocol.js';
 import { COMMAND_TIMEOUT_MS, stopProcesses } from './phases.js';
 import { type BenchRedis, startRedisServer } from './redis-server.js';
 import type { BenchSettings } from './settings.js';
@@ -37,11 +44,17 @@ export class ServerGroup implements ServerHandle {
     switch (body.cmd) {
       case 'memory': {
         const reports = await all<MemoryReport>();
-        return { heapUsed: sum(reports.map((r) => r.heapUsed)), rss: sum(reports.map((r) => r.rss)) } satisfies MemoryReport as T;
+        return {
+          heapUsed: sum(reports.map((r) => r.heapUsed)),
+          rss: sum(reports.map((r) => r.rss)),
+        } satisfies MemoryReport as T;
       }
       case 'cpu': {
         const reports = await all<CpuReport>();
-        return { user: sum(reports.map((r) => r.user)), system: sum(reports.map((r) => r.system)) } satisfies CpuReport as T;
+        return {
+          user: sum(reports.map((r) => r.user)),
+          system: sum(reports.map((r) => r.system)),
+        } satisfies CpuReport as T;
       }
       case 'count':
         return sum(await all<number>()) as T;
@@ -74,7 +87,12 @@ export async function startServers(variant: Variant, settings: BenchSettings): P
   );
   try {
     const ready = await Promise.all(instances.map((i) => i.ready<ServerReady>(STARTUP_TIMEOUT_MS)));
-    return new ServerGroup(instances, ready.map((r) => r.port), ready[0].path, redis);
+    return new ServerGroup(
+      instances,
+      ready.map((r) => r.port),
+      ready[0].path,
+      redis,
+    );
   } catch (err) {
     await stopProcesses(new ServerGroup(instances, [], '', redis), undefined);
     throw err;

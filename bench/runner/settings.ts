@@ -84,7 +84,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
       ? []
       : env.BENCH_STORM_VARIANTS
         ? variantList('BENCH_STORM_VARIANTS', env.BENCH_STORM_VARIANTS, '').map((v) => {
-            if (CLUSTER_VARIANTS[v]) throw new Error(`BENCH_STORM_VARIANTS: '${v}' runs several instances, storms take one server`);
+            if (CLUSTER_VARIANTS[v])
+              throw new Error(`BENCH_STORM_VARIANTS: '${v}' runs several instances, storms take one server`);
             return v;
           })
         : variants.filter((v) => !CLUSTER_VARIANTS[v]);
@@ -101,7 +102,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
       ? []
       : env.BENCH_TOPIC_VARIANTS
         ? variantList('BENCH_TOPIC_VARIANTS', env.BENCH_TOPIC_VARIANTS, '').map((v) => {
-            if (!TOPIC_VARIANTS.includes(v)) throw new Error(`BENCH_TOPIC_VARIANTS: '${v}' takes no topics (only ${TOPIC_VARIANTS.join(', ')})`);
+            if (!TOPIC_VARIANTS.includes(v))
+              throw new Error(`BENCH_TOPIC_VARIANTS: '${v}' takes no topics (only ${TOPIC_VARIANTS.join(', ')})`);
             return v;
           })
         : variants.filter((v) => TOPIC_VARIANTS.includes(v));

@@ -24,7 +24,10 @@ export async function stormVariant(
   const run: StormRun = { mode, jitterMs };
   try {
     await withVariantProcesses(variant, settings, async (server, load) => {
-      const { ports: [port], path } = server;
+      const {
+        ports: [port],
+        path,
+      } = server;
       // Start from a collected heap, so a GC the startup left pending does not land in the storm.
       await server.request<MemoryReport>({ cmd: 'memory' }, COMMAND_TIMEOUT_MS);
 

@@ -24,7 +24,10 @@ export async function topicVariant(
   const run: TopicRun = { subscribers: settings.topicSubscribers, topics };
   try {
     await withVariantProcesses(variant, settings, async (server, load) => {
-      const { ports: [port], path } = server;
+      const {
+        ports: [port],
+        path,
+      } = server;
       const subscriptions = tokens.map((_, i) => [ONE_TOPIC, topicName(topicOf(i, topics))]);
       const connect = await load.request<ConnectReport>(
         {
@@ -40,7 +43,8 @@ export async function topicVariant(
       );
       run.connect = connect;
       log(`topics: connected ${connect.connected}/${n}, each with 2 topics, in ${connect.elapsedMs.toFixed(0)} ms`);
-      if (connect.connected < n) throw new Error(`only ${connect.connected}/${n} streams opened: ${connect.errors.join('; ')}`);
+      if (connect.connected < n)
+        throw new Error(`only ${connect.connected}/${n} streams opened: ${connect.errors.join('; ')}`);
       await sleep(500);
       run.serverConnections = await server.request<number>({ cmd: 'count' }, COMMAND_TIMEOUT_MS);
 

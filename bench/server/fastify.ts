@@ -57,11 +57,16 @@ export async function startFastifyModule(
   more: DynamicModule[] = [],
 ): Promise<Publisher & { app: NestFastifyApplication }> {
   @Module({
-    imports: [SseModule.forRoot({ jwt: { secret }, heartbeatIntervalMs: 600_000, maxConnectionsPerUser: 10, transport }), ...more],
+    imports: [
+      SseModule.forRoot({ jwt: { secret }, heartbeatIntervalMs: 600_000, maxConnectionsPerUser: 10, transport }),
+      ...more,
+    ],
     providers: [BenchTopicPolicy],
   })
   class FastifyApp {}
-  const app = await NestFactory.create<NestFastifyApplication>(FastifyApp, new FastifyAdapter(), { logger: ['error', 'warn'] });
+  const app = await NestFactory.create<NestFastifyApplication>(FastifyApp, new FastifyAdapter(), {
+    logger: ['error', 'warn'],
+  });
   // Fastify listens itself (its server is not ready for a bare listen()); it takes the backlog.
   await app.listen({ port: 0, host: '127.0.0.1', backlog: LISTEN_BACKLOG });
   return { ...nestPublisher(app, app.get(SseService)), app };

@@ -19,10 +19,14 @@ async function importBuilt<T>(relativePath: string): Promise<T> {
  * own), so every variant's streams subscribe to the same topics.
  */
 export async function startLibrary({ secret }: ServerOptions): Promise<Publisher> {
-  const { AppModule } = await importBuilt<{ AppModule: { forRoot(config: unknown): DynamicModule } }>('dist/src/app.module.js');
+  const { AppModule } = await importBuilt<{ AppModule: { forRoot(config: unknown): DynamicModule } }>(
+    'dist/src/app.module.js',
+  );
   const { loadConfig } = await importBuilt<{ loadConfig(env: NodeJS.ProcessEnv): unknown }>('dist/src/config.js');
   // The package the built app imports (node_modules/@nest-sse/server, its dist), so it is the same SseService class.
-  const { SseService } = (await import('@nest-sse/server')) as unknown as { SseService: new (...args: never[]) => SseServiceApi };
+  const { SseService } = (await import('@nest-sse/server')) as unknown as {
+    SseService: new (...args: never[]) => SseServiceApi;
+  };
 
   const config = loadConfig({
     JWT_SECRET: secret,

@@ -98,7 +98,8 @@ function publishOf(publisher: Publisher, variant: Variant): NonNullable<Publishe
 async function main(): Promise<void> {
   const variant = process.argv[2] as Variant;
   const secret = process.env.BENCH_SECRET;
-  if (!(variant in starters) || !secret) throw new Error(`usage: BENCH_SECRET=... main.js ${Object.keys(starters).join('|')}`);
+  if (!(variant in starters) || !secret)
+    throw new Error(`usage: BENCH_SECRET=... main.js ${Object.keys(starters).join('|')}`);
   const publisher = await (await starters[variant]())({ secret });
 
   const handle = async (command: ServerCommand): Promise<unknown> => {

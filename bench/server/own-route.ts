@@ -32,7 +32,10 @@ class NestSseRoute {
   }
 }
 
-async function start(controller: typeof DecoratedRoute | typeof NestSseRoute, { secret }: ServerOptions): Promise<Publisher> {
+async function start(
+  controller: typeof DecoratedRoute | typeof NestSseRoute,
+  { secret }: ServerOptions,
+): Promise<Publisher> {
   @Module({
     imports: [
       SseModule.forRoot({

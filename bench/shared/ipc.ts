@@ -104,7 +104,8 @@ export function serveCommands<C>(handler: (command: C) => Promise<unknown>, read
     const { id, body } = raw as IpcRequest<C>;
     handler(body).then(
       (result) => process.send?.({ id, ok: true, result } satisfies IpcResponse),
-      (err: unknown) => process.send?.({ id, ok: false, error: String((err as Error)?.stack ?? err) } satisfies IpcResponse),
+      (err: unknown) =>
+        process.send?.({ id, ok: false, error: String((err as Error)?.stack ?? err) } satisfies IpcResponse),
     );
   });
   process.send({ ready });

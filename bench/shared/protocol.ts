@@ -1,15 +1,7 @@
 /** Messages exchanged over IPC between the runner and its child processes. */
 
 export type Variant =
-  | 'plain'
-  | 'nest-bare'
-  | 'library'
-  | 'fastify'
-  | 'fastify-metrics'
-  | 'sse-route'
-  | 'nest-sse'
-  | 'naive'
-  | 'redis-2';
+  'plain' | 'nest-bare' | 'library' | 'fastify' | 'fastify-metrics' | 'sse-route' | 'nest-sse' | 'naive' | 'redis-2';
 export const VARIANTS: readonly Variant[] = [
   'plain',
   'nest-bare',

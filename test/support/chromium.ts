@@ -7,7 +7,9 @@ export const CHROMIUM = '/usr/bin/chromium';
 /** Headless Chromium with nothing of its own on the network (loopback tests only). */
 export function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium); .ci/run does it when missing`);
+    throw new Error(
+      `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium); .ci/run does it when missing`,
+    );
   }
   return chromium.launch({
     executablePath: CHROMIUM,

@@ -82,7 +82,9 @@ class ClusterControlController {
       // TICKET_STORE=memory: each instance keeps its own tickets, as before the transport shared them (test/cluster-tickets).
       tickets:
         env.TICKET_STORE === 'memory'
-          ? { store: new MemoryTicketStore({ ttlMs: 30_000, maxPerUser: 5, maxOutstanding: 10_000, keepClaims: false }) }
+          ? {
+              store: new MemoryTicketStore({ ttlMs: 30_000, maxPerUser: 5, maxOutstanding: 10_000, keepClaims: false }),
+            }
           : undefined,
     }),
   ],

@@ -29,15 +29,26 @@ async function deploy(dir: string, secret: string): Promise<Deployment> {
   const redis = await startRedisServer();
   // A prefix of this run's own (the fixture puts it before every key, the transport's included).
   const env = { REDIS_URL: redis.url, KEY_PREFIX: `first-day-${randomUUID()}:` };
-  const started: Array<Promise<RunningFixture>> = [startFixture(dir, secret, { env }), startFixture(dir, secret, { env })];
+  const started: Array<Promise<RunningFixture>> = [
+    startFixture(dir, secret, { env }),
+    startFixture(dir, secret, { env }),
+  ];
   const settled = await Promise.allSettled([...started, launchChromium()]);
   const failed = settled.find((r) => r.status === 'rejected');
   if (failed) {
-    await Promise.all(settled.map((r) => (r.status === 'fulfilled' ? ('close' in r.value ? r.value.close() : r.value.stop()) : undefined)));
+    await Promise.all(
+      settled.map((r) =>
+        r.status === 'fulfilled' ? ('close' in r.value ? r.value.close() : r.value.stop()) : undefined,
+      ),
+    );
     await redis.dispose();
     throw (failed as PromiseRejectedResult).reason;
   }
-  const [worker, web, browser] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [RunningFixture, RunningFixture, Browser];
+  const [worker, web, browser] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+    RunningFixture,
+    RunningFixture,
+    Browser,
+  ];
   return { redis, env, worker, web, browser };
 }
 
@@ -95,17 +106,25 @@ export async function followJobThroughWebRestart(dir: string, secret: string, ho
     await page.waitForSelector('#status[data-status="open"]', { timeout: WAIT_MS });
     await post(`${d.worker.baseUrl}/jobs/${id}/run`, token, { intervalMs: STEP_MS });
 
-    await page.waitForFunction((n) => document.querySelectorAll('#progress li').length >= n, STEPS / 4, { timeout: WAIT_MS });
+    await page.waitForFunction((n) => document.querySelectorAll('#progress li').length >= n, STEPS / 4, {
+      timeout: WAIT_MS,
+    });
     const beforeRestart = requests.length;
     await (how === 'crash' ? d.web.crash() : d.web.stop());
     d.web = await startFixture(dir, secret, { env: d.env, port: d.web.port });
 
     // The last step arrives (live, or replayed after the restart); then nothing is missing or twice.
     const last = `job.progress ${id} ${STEPS}/${STEPS}`;
-    await page.waitForFunction((text) => [...document.querySelectorAll('#progress li')].some((li) => li.textContent === text), last, {
-      timeout: WAIT_MS,
-    });
-    expect(await progressLines(page)).toEqual(Array.from({ length: STEPS }, (_, i) => `job.progress ${id} ${i + 1}/${STEPS}`));
+    await page.waitForFunction(
+      (text) => [...document.querySelectorAll('#progress li')].some((li) => li.textContent === text),
+      last,
+      {
+        timeout: WAIT_MS,
+      },
+    );
+    expect(await progressLines(page)).toEqual(
+      Array.from({ length: STEPS }, (_, i) => `job.progress ${id} ${i + 1}/${STEPS}`),
+    );
 
     // It went through a reconnect: a new ticket from the restarted server, and a stream that resumed.
     const statuses = await page.locator('#statuses li').allTextContents();
@@ -132,7 +151,9 @@ export async function followJobThroughWebRestart(dir: string, secret: string, ho
  */
 export async function refuseOthersOnTheJobRoute(dir: string, secret: string): Promise<void> {
   const redis = await startRedisServer();
-  const app = await startFixture(dir, secret, { env: { REDIS_URL: redis.url, KEY_PREFIX: `first-day-${randomUUID()}:` } });
+  const app = await startFixture(dir, secret, {
+    env: { REDIS_URL: redis.url, KEY_PREFIX: `first-day-${randomUUID()}:` },
+  });
   const ticketOf = async (userId: string) =>
     ((await post(`${app.baseUrl}/api/events`, signHs256(userId, secret))) as { ticket: string }).ticket;
   /** A GET of the stream: its status and JSON body, then it lets go. */
@@ -172,7 +193,9 @@ const NO_MORE_REQUESTS_MS = 2000;
  */
 export async function stopThePageOnAWrongToken(dir: string, secret: string): Promise<void> {
   const redis = await startRedisServer();
-  const app = await startFixture(dir, secret, { env: { REDIS_URL: redis.url, KEY_PREFIX: `first-day-${randomUUID()}:` } });
+  const app = await startFixture(dir, secret, {
+    env: { REDIS_URL: redis.url, KEY_PREFIX: `first-day-${randomUUID()}:` },
+  });
   const browser = await launchChromium();
   const tickets: string[] = [];
   try {

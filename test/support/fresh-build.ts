@@ -1,6 +1,16 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -33,7 +43,11 @@ export async function freshBuild(extraEntries: string[] = []): Promise<FreshBuil
   ].sort();
   const hash = createHash('sha256');
   for (const file of [...inputs, 'tsconfig.json', 'package.json', 'src/public/index.html']) {
-    hash.update(file).update('\0').update(readFileSync(join(ROOT, file))).update('\0');
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(ROOT, file)))
+      .update('\0');
   }
   const dir = join(BUILDS, hash.digest('hex').slice(0, 16));
   const build = { dir, path: (relativePath: string) => join(dir, relativePath) };
@@ -48,15 +62,26 @@ export async function freshBuild(extraEntries: string[] = []): Promise<FreshBuil
       join(work, 'tsconfig.json'),
       JSON.stringify({
         extends: join(ROOT, 'tsconfig.json'),
-        compilerOptions: { rootDir: ROOT, outDir: work, noEmit: false, sourceMap: false, declaration: false, types: ['node'] },
+        compilerOptions: {
+          rootDir: ROOT,
+          outDir: work,
+          noEmit: false,
+          sourceMap: false,
+          declaration: false,
+          types: ['node'],
+        },
         files: inputs.map((f) => join(ROOT, f)),
         include: [],
       }),
     );
-    await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(work, 'tsconfig.json')], {
-      cwd: ROOT,
-      maxBuffer: 16 * 1024 * 1024,
-    }).catch((err: { stdout?: string; message: string }) => {
+    await promisify(execFile)(
+      process.execPath,
+      [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(work, 'tsconfig.json')],
+      {
+        cwd: ROOT,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    ).catch((err: { stdout?: string; message: string }) => {
       throw new Error(`the fresh build failed to compile:\n${err.stdout || err.message}`);
     });
     // The library and its wire contract as installed packages, as the demo finds them in node_modules after `npm run build`.
@@ -67,7 +92,10 @@ export async function freshBuild(extraEntries: string[] = []): Promise<FreshBuil
       const pkg = join(work, 'node_modules/@nest-sse', name);
       cpSync(join(work, dir, 'src'), join(pkg, 'dist'), { recursive: true });
       const manifest = JSON.parse(readFileSync(join(ROOT, dir, 'package.json'), 'utf8')) as Record<string, unknown>;
-      writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: manifest.name, type: 'module', exports: manifest.exports }));
+      writeFileSync(
+        join(pkg, 'package.json'),
+        JSON.stringify({ name: manifest.name, type: 'module', exports: manifest.exports }),
+      );
     }
     // The assets `nest build` copies (nest-cli.json).
     cpSync(join(ROOT, 'src/public'), join(work, 'src/public'), { recursive: true });

@@ -21,7 +21,11 @@ export class Gate {
 
   /** Resolves once `count` callers have arrived since the last reset. */
   untilArrived(count: number, timeoutMs = 5000): Promise<void> {
-    return this.changes.until(() => this.arrived >= count, timeoutMs, `${count} callers at the gate (${this.arrived} so far)`);
+    return this.changes.until(
+      () => this.arrived >= count,
+      timeoutMs,
+      `${count} callers at the gate (${this.arrived} so far)`,
+    );
   }
 
   open(): void {

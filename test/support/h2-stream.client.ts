@@ -60,7 +60,8 @@ export class H2Stream {
         if (line.startsWith(':')) message.comment = line.slice(1).trim();
         else if (line.startsWith('event: ')) message.type = line.slice(7);
         else if (line.startsWith('id: ')) message.id = line.slice(4);
-        else if (line.startsWith('data: ')) message.data = (message.data === undefined ? '' : `${message.data}\n`) + line.slice(6);
+        else if (line.startsWith('data: '))
+          message.data = (message.data === undefined ? '' : `${message.data}\n`) + line.slice(6);
       }
       return message;
     });
@@ -75,7 +76,6 @@ export class H2Stream {
     return this.changes.until(predicate, timeoutMs, what);
   }
 
-
   opened(): Promise<void> {
     return this.until(() => this.status !== 0, 5000, 'the response headers');
   }
@@ -87,5 +87,4 @@ export class H2Stream {
   private notify(): void {
     this.changes.notify();
   }
-
 }

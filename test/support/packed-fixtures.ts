@@ -74,7 +74,19 @@ export interface PackedPackage {
 export async function packPackages(root: string, destination: string): Promise<Map<string, PackedPackage>> {
   const { stdout } = await run(
     'npm',
-    ['pack', '-w', '@nest-sse/protocol', '-w', '@nest-sse/server', '-w', '@nest-sse/client', '--pack-destination', destination, '--json', '--loglevel=error'],
+    [
+      'pack',
+      '-w',
+      '@nest-sse/protocol',
+      '-w',
+      '@nest-sse/server',
+      '-w',
+      '@nest-sse/client',
+      '--pack-destination',
+      destination,
+      '--json',
+      '--loglevel=error',
+    ],
     root,
   );
   // prepack's build logs may come before the JSON array on stdout.
@@ -105,7 +117,10 @@ export async function packPackages(root: string, destination: string): Promise<M
  * repository's node_modules), installs it from the registry and the tarballs, and builds it.
  * `--prefer-offline` reuses npm's cache, so a second run hardly touches the network.
  */
-export async function installFixture(name: string, workRoot: string): Promise<{ dir: string; installMs: number; buildMs: number }> {
+export async function installFixture(
+  name: string,
+  workRoot: string,
+): Promise<{ dir: string; installMs: number; buildMs: number }> {
   const dir = path.join(workRoot, name);
   await mkdir(dir, { recursive: true });
   for (const entry of await readdir(path.join(FIXTURES_SOURCE, name))) {

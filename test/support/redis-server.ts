@@ -38,7 +38,9 @@ export interface TestRedisServer {
 }
 
 /** Starts a redis-server on a free loopback port (kept across restarts); resolves once it answers PING. */
-export async function startRedisServer({ persistence = 'none' }: { persistence?: RedisPersistence } = {}): Promise<TestRedisServer> {
+export async function startRedisServer({
+  persistence = 'none',
+}: { persistence?: RedisPersistence } = {}): Promise<TestRedisServer> {
   const port = await freePort();
   const dir = persistence === 'none' ? undefined : mkdtempSync(join(tmpdir(), `nest-sse-redis-${persistence}-`));
   const args =

@@ -59,7 +59,6 @@ export class StreamClient {
     return this.changes.until(predicate, timeoutMs, what);
   }
 
-
   opened(timeoutMs = 5000): Promise<void> {
     return this.until(() => this.opens > 0, timeoutMs, 'the stream to open');
   }
@@ -71,7 +70,6 @@ export class StreamClient {
   private notify(): void {
     this.changes.notify();
   }
-
 }
 
 export interface RawResponse {
@@ -125,7 +123,13 @@ export function rawHead(url: string): Promise<{ status: number; type?: string }>
 export function openRaw(
   url: string,
   headers: Record<string, string> = {},
-): Promise<{ status: number; response: http.IncomingMessage; body: () => string; ended: Promise<void>; destroy: () => void }> {
+): Promise<{
+  status: number;
+  response: http.IncomingMessage;
+  body: () => string;
+  ended: Promise<void>;
+  destroy: () => void;
+}> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { headers, agent: false }, (res) => {
       let body = '';
@@ -141,11 +145,7 @@ export function openRaw(
   });
 }
 
-export async function postJson(
-  url: string,
-  body: unknown,
-  token?: string,
-): Promise<{ status: number; json: any }> {
+export async function postJson(url: string, body: unknown, token?: string): Promise<{ status: number; json: any }> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },

@@ -114,7 +114,9 @@ export async function startTopicsApp(
   let app: RunningApp['app'];
   if (!extendedQuery) app = createApp(moduleRef, platform);
   else if (platform.adapter === 'fastify') {
-    app = moduleRef.createNestApplication(new FastifyAdapter({ routerOptions: { querystringParser: parseBrackets } }), { logger: ['error'] });
+    app = moduleRef.createNestApplication(new FastifyAdapter({ routerOptions: { querystringParser: parseBrackets } }), {
+      logger: ['error'],
+    });
   } else {
     app = createApp(moduleRef, platform);
     (app as unknown as { set(setting: string, value: string): void }).set('query parser', 'extended');

@@ -16,12 +16,16 @@ const TYPE_ERRORS = new Set([2322, 2339, 2345, 2353, 2367, 2741, 2769, 1238, 124
 
 /** Errors of the type-test file by line (1-based), compiled with the root tsconfig; `edit` changes its text first. */
 function errorsByLine(edit: (text: string) => string = (text) => text): Map<number, number[]> {
-  const config = ts.getParsedCommandLineOfConfigFile(TSCONFIG, { noEmit: true }, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => {
-      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  const config = ts.getParsedCommandLineOfConfigFile(
+    TSCONFIG,
+    { noEmit: true },
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
     },
-  });
+  );
   if (!config) throw new Error('could not read tsconfig.json');
   const host = ts.createCompilerHost(config.options);
   const read = host.getSourceFile.bind(host);
@@ -47,9 +51,7 @@ describe('typed events (test/types/typed-events.type-test.ts)', () => {
 
     // Without the directives: errors exactly on the lines they guarded, and of the expected kinds.
     const source = ts.sys.readFile(TYPE_TEST) ?? '';
-    const guarded = source
-      .split('\n')
-      .flatMap((line, index) => (line.trim().startsWith(DIRECTIVE) ? [index + 2] : []));
+    const guarded = source.split('\n').flatMap((line, index) => (line.trim().startsWith(DIRECTIVE) ? [index + 2] : []));
     expect(guarded.length).toBeGreaterThanOrEqual(20);
     const errors = errorsByLine((text) => text.replaceAll(DIRECTIVE, '// (expected error)'));
     expect([...errors.keys()].sort((a, b) => a - b)).toEqual(guarded);

@@ -44,8 +44,11 @@ sse.broadcast({ type: 'update', data: { orderId: 'o1', status: 'lost' } });
 /** An event for one type only. */
 const placed: SseEvent<AppEvents, 'notification'> = { type: 'notification', data: { orderId: 'o1', item: 'book' } };
 sse.sendToUser('u1', placed);
-// @ts-expect-error SseEvent<AppEvents, 'notification'> takes only notification data
-const wrongPlaced: SseEvent<AppEvents, 'notification'> = { type: 'notification', data: { orderId: 'o1', status: 'shipped' } };
+const wrongPlaced: SseEvent<AppEvents, 'notification'> = {
+  type: 'notification',
+  // @ts-expect-error SseEvent<AppEvents, 'notification'> takes only notification data
+  data: { orderId: 'o1', status: 'shipped' },
+};
 /** An event whose type is only known as a union still has to match it: no mixing one type's name with another's data. */
 declare const either: SseEvent<AppEvents>;
 sse.broadcast(either);
@@ -137,10 +140,18 @@ export class TypedListener {
   }
 }
 
-@AppEventMapping<OrderPlaced>({ type: 'notification', to: (e) => e.userId, data: (e) => ({ orderId: e.orderId, item: e.item }) })
+@AppEventMapping<OrderPlaced>({
+  type: 'notification',
+  to: (e) => e.userId,
+  data: (e) => ({ orderId: e.orderId, item: e.item }),
+})
 export class MappedPlaced extends OrderPlaced {}
 
-@SseEventMapping<OrderPlaced, AppEvents>({ type: 'update', to: 'all', data: (e) => ({ orderId: e.orderId, status: 'shipped' }) })
+@SseEventMapping<OrderPlaced, AppEvents>({
+  type: 'update',
+  to: 'all',
+  data: (e) => ({ orderId: e.orderId, status: 'shipped' }),
+})
 export class MappedExplicit extends OrderPlaced {}
 
 // @ts-expect-error unknown event type

@@ -7,7 +7,21 @@ describe('event ids', () => {
   });
 
   it('are nothing else: no sign, space, extra part, or digits beyond the format', () => {
-    for (const bad of ['', '1', '1-', '-1', '1-2-3', ' 1-2', '1-2 ', '+1-2', '1.5-2', 'a-1', '1234567890123456-1', '1-1234567890', '\u0000']) {
+    for (const bad of [
+      '',
+      '1',
+      '1-',
+      '-1',
+      '1-2-3',
+      ' 1-2',
+      '1-2 ',
+      '+1-2',
+      '1.5-2',
+      'a-1',
+      '1234567890123456-1',
+      '1-1234567890',
+      '\u0000',
+    ]) {
       expect([bad, parseEventId(bad)]).toEqual([bad, undefined]);
     }
   });

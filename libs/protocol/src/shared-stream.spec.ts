@@ -21,7 +21,11 @@ describe('shared streams', () => {
   });
 
   it('untags what it tags', () => {
-    for (const [topic, data] of [['orders/1', '{"x":[1,2]}'], ['a', 'null'], ['x.y~z:w@v-1/_', '"\\u2028"']]) {
+    for (const [topic, data] of [
+      ['orders/1', '{"x":[1,2]}'],
+      ['a', 'null'],
+      ['x.y~z:w@v-1/_', '"\\u2028"'],
+    ]) {
       expect(tagTopicData(topic, data)).toBe(`${topic}\n${data}`);
       expect(untagTopicData(tagTopicData(topic, data))).toEqual({ topic, data });
     }

@@ -11,7 +11,14 @@ import {
 
 describe('wire rules', () => {
   it('lists the built-in event types, the opening of a shared stream among them', () => {
-    expect(Object.values(SSE_EVENT_TYPES)).toEqual(['notification', 'update', 'heartbeat', 'auth-expired', 'reset', 'connected']);
+    expect(Object.values(SSE_EVENT_TYPES)).toEqual([
+      'notification',
+      'update',
+      'heartbeat',
+      'auth-expired',
+      'reset',
+      'connected',
+    ]);
   });
 
   it('accept event types up to the limit and refuse anything that could break a field', () => {
@@ -69,7 +76,7 @@ describe('topic rules', () => {
     expect(topicProblem('t'.repeat(SSE_LIMITS.topicLength))).toBeUndefined();
   });
 
-  it('checks a stream\'s list: duplicates count once, past the limit or one bad name is the reason', () => {
+  it("checks a stream's list: duplicates count once, past the limit or one bad name is the reason", () => {
     expect(checkTopics(['a', 'b', 'a'])).toEqual(['a', 'b']);
     const limit = Array.from({ length: SSE_LIMITS.topicsPerStream }, (_, i) => `t/${i}`);
     expect(checkTopics([...limit, 't/0'])).toEqual(limit);

@@ -94,7 +94,8 @@ class DemoServer {
     };
     this.requests.push(log);
     if (url.searchParams.get('channel') !== 'main') return json(res, 404, { statusCode: 404 });
-    const refuse = () => json(res, 401, { statusCode: 401, reason: this.authReason }, { 'sse-auth-reason': this.authReason });
+    const refuse = () =>
+      json(res, 401, { statusCode: 401, reason: this.authReason }, { 'sse-auth-reason': this.authReason });
     if (req.method === 'POST') {
       const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
       if (!bearer || !this.validTokens.has(bearer)) return refuse();
@@ -104,7 +105,8 @@ class DemoServer {
     }
     const ticket = url.searchParams.get('ticket');
     if (ticket !== null) {
-      if (!this.tickets.delete(ticket) || this.spoilTickets-- > 0) return json(res, 401, { statusCode: 401, reason: 'ticket' }, { 'sse-auth-reason': 'ticket' });
+      if (!this.tickets.delete(ticket) || this.spoilTickets-- > 0)
+        return json(res, 401, { statusCode: 401, reason: 'ticket' }, { 'sse-auth-reason': 'ticket' });
     } else if (!log.token || !this.validTokens.has(log.token)) {
       return json(res, 401, { statusCode: 401, reason: this.authReason }, { 'sse-auth-reason': this.authReason });
     }
@@ -158,7 +160,12 @@ describe('SseClient with the eventsource package against an HTTP server', () => 
 
   let reasons: SseStatusReason[];
 
-  const connect = (options: { token?: string; getToken?: () => Promise<string>; topics?: string[]; maxAuthFailures?: number }): SseClient => {
+  const connect = (options: {
+    token?: string;
+    getToken?: () => Promise<string>;
+    topics?: string[];
+    maxAuthFailures?: number;
+  }): SseClient => {
     client = createSseClient(server.url, {
       ...options,
       EventSource,
@@ -306,7 +313,11 @@ describe('SseClient with the eventsource package against an HTTP server', () => 
     expect(statuses).toEqual(['reconnecting', 'unauthorized']);
     // Well past the backoff (at most 400 ms) and the stream's retry (50 ms): nobody asks again.
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect(server.requests.filter((r) => r.method === 'GET').map((r) => r.token)).toEqual(['stale', 'fresh-1', 'fresh-2']);
+    expect(server.requests.filter((r) => r.method === 'GET').map((r) => r.token)).toEqual([
+      'stale',
+      'fresh-1',
+      'fresh-2',
+    ]);
     expect(issued).toBe(2);
   });
 
@@ -340,7 +351,9 @@ describe('SseClient with the eventsource package against an HTTP server', () => 
   it("stops with unauthorized after 3 ticket requests refused (401), with the server's reason; a ticket's own 401 does not count", async () => {
     server.authReason = 'expired';
     let token = 'expired-token';
-    const sse = connect({ getTicket: ({ topics }: { topics: readonly string[] }) => fetchSseTicket(server.url, token, { topics }) } as never);
+    const sse = connect({
+      getTicket: ({ topics }: { topics: readonly string[] }) => fetchSseTicket(server.url, token, { topics }),
+    } as never);
     await until(() => sse.status === 'unauthorized', 'unauthorized');
     expect(sse.error).toMatchObject({ code: 'unauthorized', reason: 'expired' });
     expect(errors.map((e) => [e.code, e.reason])).toEqual([
@@ -358,7 +371,16 @@ describe('SseClient with the eventsource package against an HTTP server', () => 
     const ticketed = connect({ getTicket: () => fetchSseTicket(server.url, token), maxAuthFailures: 1 } as never);
     await until(() => ticketed.status === 'open', 'open');
     // Each refused stream is probed with its spent ticket: 401 `ticket`, which does not count.
-    expect(server.requests.slice(3).map((r) => r.method)).toEqual(['POST', 'GET', 'HEAD', 'POST', 'GET', 'HEAD', 'POST', 'GET']);
+    expect(server.requests.slice(3).map((r) => r.method)).toEqual([
+      'POST',
+      'GET',
+      'HEAD',
+      'POST',
+      'GET',
+      'HEAD',
+      'POST',
+      'GET',
+    ]);
   });
 
   it('stops on a 403 for a refused topic: one request, status error, reason forbidden', async () => {

@@ -98,7 +98,11 @@ describe('SseClient share over Node BroadcastChannel', () => {
     second.emit('update', { n: 3 }, '300-3');
     await waitFor(() => seen.slice(1).every((log) => log.length === 3));
     await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(seen).toEqual([[1, 2], [1, 2, 3], [1, 2, 3]]);
+    expect(seen).toEqual([
+      [1, 2],
+      [1, 2, 3],
+      [1, 2, 3],
+    ]);
   });
 
   it('keeps every client receiving when a script posts forged messages on the real channel: a bad topic, a status error, an absurd id, a roll-call', async () => {
@@ -118,10 +122,29 @@ describe('SseClient share over Node BroadcastChannel', () => {
     const stranger = '000000000-forged00';
     try {
       forger.postMessage({ kind: 'member', topics: ['not a topic!'] });
-      forger.postMessage({ kind: 'member', from: stranger, join: true, topics: ['not a topic!'], types: [], lastEventId: undefined });
+      forger.postMessage({
+        kind: 'member',
+        from: stranger,
+        join: true,
+        topics: ['not a topic!'],
+        types: [],
+        lastEventId: undefined,
+      });
       forger.postMessage({ kind: 'roll-call', from: stranger });
-      forger.postMessage({ kind: 'status', from: stranger, status: 'error', reason: 'gave-up', topics: [], position: undefined, error: { code: 'gave-up', message: 'forged', httpStatus: undefined } });
-      forger.postMessage({ kind: 'event', from: stranger, event: { type: 'update', data: '{"n":999}', id: '9999999999999-0', topic: undefined } });
+      forger.postMessage({
+        kind: 'status',
+        from: stranger,
+        status: 'error',
+        reason: 'gave-up',
+        topics: [],
+        position: undefined,
+        error: { code: 'gave-up', message: 'forged', httpStatus: undefined },
+      });
+      forger.postMessage({
+        kind: 'event',
+        from: stranger,
+        event: { type: 'update', data: '{"n":999}', id: '9999999999999-0', topic: undefined },
+      });
       forger.postMessage(null);
       forger.postMessage({ kind: 'solo', from: stranger, members: 'everyone' });
       // What the clients make of it travels as a task, like the messages: waited a stated 100 ms.

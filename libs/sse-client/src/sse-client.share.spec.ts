@@ -440,7 +440,7 @@ describe('SseClient share: topics coming and going', () => {
     ]);
   });
 
-  it('stops retrying a stream refused (403) for a member\'s topic while the stream without it waits for its turn: the leader does not give up', async () => {
+  it("stops retrying a stream refused (403) for a member's topic while the stream without it waits for its turn: the leader does not give up", async () => {
     const quick = { backoff: { initialMs: 100, maxMs: 100, factor: 1, jitter: 0 }, maxRecoveries: 2 };
     const a = join('a', { topics: ['a'], ...quick });
     await settle();
@@ -499,7 +499,11 @@ describe('SseClient share: topics coming and going', () => {
     const third = join('third', { topics: topicsFrom('z', 8) });
     await settle();
     await settle();
-    expect([first.client.shareRole, second.client.shareRole, third.client.shareRole]).toEqual(['leader', 'follower', 'none']);
+    expect([first.client.shareRole, second.client.shareRole, third.client.shareRole]).toEqual([
+      'leader',
+      'follower',
+      'none',
+    ]);
     const sources = live();
     expect(sources).toHaveLength(2);
     const shared = sources.find((source) => source.param('shared') === '1')!;
@@ -560,7 +564,11 @@ describe('SseClient share: status and errors', () => {
 
   it('renews the token once, in the leader, on auth-expired; every client hears of it', async () => {
     const getTokens = [jest.fn(async () => 'tok-a'), jest.fn(async () => 'tok-b'), jest.fn(async () => 'tok-c')];
-    const [a, b, c] = [join('a', { getToken: getTokens[0] }), join('b', { getToken: getTokens[1] }), join('c', { getToken: getTokens[2] })];
+    const [a, b, c] = [
+      join('a', { getToken: getTokens[0] }),
+      join('b', { getToken: getTokens[1] }),
+      join('c', { getToken: getTokens[2] }),
+    ];
     await settle();
     expect(roles()).toEqual(['a:leader', 'b:follower', 'c:follower']);
     const source = theLiveSource();
@@ -720,10 +728,19 @@ describe('SseClient share: hand-over', () => {
     for (const m of [b, c]) expect(m.statuses).toEqual([['open', 'opened']]);
     // The new leader's stream has not opened: past the bound, the stream is down for the page.
     await settle(100);
-    for (const m of [b, c]) expect(m.statuses).toEqual([['open', 'opened'], ['reconnecting', 'dropped']]);
+    for (const m of [b, c])
+      expect(m.statuses).toEqual([
+        ['open', 'opened'],
+        ['reconnecting', 'dropped'],
+      ]);
     theLiveSource().open();
     await settle();
-    for (const m of [b, c]) expect(m.statuses).toEqual([['open', 'opened'], ['reconnecting', 'dropped'], ['open', 'opened']]);
+    for (const m of [b, c])
+      expect(m.statuses).toEqual([
+        ['open', 'opened'],
+        ['reconnecting', 'dropped'],
+        ['open', 'opened'],
+      ]);
   });
 
   it("resumes from the shared stream's opening (its connected event) when the leader goes before any event", async () => {
@@ -760,7 +777,9 @@ describe('SseClient share: hand-over', () => {
 
   it('a reset on a stream rewound for a member that joined behind it goes to that member only; the others catch up at once from where they stood', async () => {
     const resets: string[] = [];
-    const onReset = (name: string) => ({ onReset: ({ reason }: { reason: string }) => void resets.push(`${name}:${reason}`) });
+    const onReset = (name: string) => ({
+      onReset: ({ reason }: { reason: string }) => void resets.push(`${name}:${reason}`),
+    });
     const [a, b] = [join('a', onReset('a')), join('b', onReset('b'))];
     await settle();
     const first = theLiveSource();
@@ -796,7 +815,9 @@ describe('SseClient share: hand-over', () => {
 
   it('a reset after a rewound stream brought its first event (the server lost history) goes to every member', async () => {
     const resets: string[] = [];
-    const onReset = (name: string) => ({ onReset: ({ reason }: { reason: string }) => void resets.push(`${name}:${reason}`) });
+    const onReset = (name: string) => ({
+      onReset: ({ reason }: { reason: string }) => void resets.push(`${name}:${reason}`),
+    });
     const [a, b] = [join('a', onReset('a')), join('b', onReset('b'))];
     await settle();
     theLiveSource().open();
@@ -922,7 +943,10 @@ describe('SseClient share: who shares', () => {
     const opts = (key: string | undefined): SseShareOptions => ({ BroadcastChannel: hub.BroadcastChannel, locks, key });
     const u1 = [join('u1-1', {}, opts('user-1')), join('u1-2', {}, opts('user-1'))];
     const u2 = [join('u2-1', {}, opts('user-2')), join('u2-2', {}, opts('user-2'))];
-    const other = [join('o-1', {}, opts(undefined), '/other/events'), join('o-2', {}, opts(undefined), '/other/events')];
+    const other = [
+      join('o-1', {}, opts(undefined), '/other/events'),
+      join('o-2', {}, opts(undefined), '/other/events'),
+    ];
     await settle();
     expect(FakeEventSource.instances).toHaveLength(3);
     expect(roles().filter((r) => r.endsWith(':leader'))).toEqual(['u1-1:leader', 'u2-1:leader', 'o-1:leader']);
@@ -982,7 +1006,14 @@ describe('SseClient share: messages nobody should trust', () => {
     const forged = forger();
     // As the issue posted it, then complete, from a well-formed id.
     forged.postMessage({ kind: 'member', topics: ['not a topic!'] });
-    forged.postMessage({ kind: 'member', from: FORGED, join: true, topics: ['not a topic!'], types: [], lastEventId: undefined });
+    forged.postMessage({
+      kind: 'member',
+      from: FORGED,
+      join: true,
+      topics: ['not a topic!'],
+      types: [],
+      lastEventId: undefined,
+    });
     await settle(SSE_SHARE_TIMINGS.keepAliveMs);
     expect(theLiveSource()).toBe(source);
     source.emit('update', { n: 2 }, '100-1');
@@ -1002,7 +1033,15 @@ describe('SseClient share: messages nobody should trust', () => {
     const forged = forger();
     const error = { code: 'gave-up', message: 'forged: give up', httpStatus: undefined };
     forged.postMessage({ kind: 'status', status: 'error', reason: 'gave-up', topics: [], position: undefined, error });
-    forged.postMessage({ kind: 'status', from: FORGED, status: 'error', reason: 'gave-up', topics: [], position: undefined, error });
+    forged.postMessage({
+      kind: 'status',
+      from: FORGED,
+      status: 'error',
+      reason: 'gave-up',
+      topics: [],
+      position: undefined,
+      error,
+    });
     forged.postMessage({ kind: 'error', from: FORGED, ...error });
     await settle();
     source.emit('update', { n: 2 }, '100-1');
@@ -1020,7 +1059,15 @@ describe('SseClient share: messages nobody should trust', () => {
     const [a, b, c, source] = await openGroup();
     const forged = forger();
     const error = { code: 'unauthorized', message: 'forged', httpStatus: 401, reason: 'Bearer eyJhbGciOiJIUzI1NiJ9' };
-    forged.postMessage({ kind: 'status', from: leaderId(), status: 'unauthorized', reason: 'unauthorized', topics: [], position: undefined, error });
+    forged.postMessage({
+      kind: 'status',
+      from: leaderId(),
+      status: 'unauthorized',
+      reason: 'unauthorized',
+      topics: [],
+      position: undefined,
+      error,
+    });
     await settle();
     source.emit('update', { n: 2 }, '100-1');
     await settle();
@@ -1028,10 +1075,14 @@ describe('SseClient share: messages nobody should trust', () => {
       expect(m.statuses).toEqual([['open', 'opened']]);
       expect(m.updates.map(([n]) => n)).toEqual([1, 2]);
     }
-    for (const m of [b, c]) expect(statsOf(m)).toMatchObject({ malformedMessages: 1, lastIgnored: expect.stringMatching(/reason is not a 401 category/) });
+    for (const m of [b, c])
+      expect(statsOf(m)).toMatchObject({
+        malformedMessages: 1,
+        lastIgnored: expect.stringMatching(/reason is not a 401 category/),
+      });
   });
 
-  it('shows no event with an absurd id (9999999999999-0), from a stranger or in the leader\'s name, and drops no real event after it', async () => {
+  it("shows no event with an absurd id (9999999999999-0), from a stranger or in the leader's name, and drops no real event after it", async () => {
     const [a, b, c, source] = await openGroup();
     const forged = forger();
     const absurd = { type: 'update', data: JSON.stringify({ n: 999 }), id: '9999999999999-0', topic: undefined };
@@ -1102,7 +1153,14 @@ describe('SseClient share: messages nobody should trust', () => {
     await settle();
     expect(theLiveSource().param('lastEventId')).toBe('1-0');
     // Before the server answers it, the same member asks for a topic: the next restart waits its turn.
-    forged.postMessage({ kind: 'member', from: FORGED, join: false, topics: ['feeds/x'], types: [], lastEventId: '1-0' });
+    forged.postMessage({
+      kind: 'member',
+      from: FORGED,
+      join: false,
+      topics: ['feeds/x'],
+      types: [],
+      lastEventId: '1-0',
+    });
     await settle();
     server.publish();
     for (let i = 0; i < 3; i += 1) {
@@ -1130,7 +1188,14 @@ describe('SseClient share: messages nobody should trust', () => {
     const long = 'x'.repeat(100_000);
     const member = { kind: 'member', from: FORGED_2, join: true, topics: [], types: [], lastEventId: undefined };
     const event = { type: 'update', data: '{"n":999}', id: '100-5', topic: undefined };
-    const status = { kind: 'status', from: FORGED_2, status: 'open', reason: 'opened', topics: [], position: undefined };
+    const status = {
+      kind: 'status',
+      from: FORGED_2,
+      status: 'open',
+      reason: 'opened',
+      topics: [],
+      position: undefined,
+    };
     const malformed: unknown[] = [
       null,
       42,
@@ -1219,7 +1284,9 @@ describe('SseClient share: messages nobody should trust', () => {
     await settle();
     expect(many.client.shareRole).toBe('none');
     expect(live()).toHaveLength(2);
-    expect(hub.messages('member').some((m) => (m as { types: string[] }).types.length > SSE_SHARE_LIMITS.typesPerMember)).toBe(false);
+    expect(
+      hub.messages('member').some((m) => (m as { types: string[] }).types.length > SSE_SHARE_LIMITS.typesPerMember),
+    ).toBe(false);
   });
 
   it('follows no one who only claims to lead: a roll-call, events and solo from a stranger change nothing', async () => {
@@ -1227,7 +1294,11 @@ describe('SseClient share: messages nobody should trust', () => {
     const forged = forger();
     const memberIds = [...new Set(hub.messages('member').map((m) => (m as { from: string }).from))];
     forged.postMessage({ kind: 'roll-call', from: FORGED });
-    forged.postMessage({ kind: 'event', from: FORGED, event: { type: 'update', data: '{"n":999}', id: '100-5', topic: undefined } });
+    forged.postMessage({
+      kind: 'event',
+      from: FORGED,
+      event: { type: 'update', data: '{"n":999}', id: '100-5', topic: undefined },
+    });
     forged.postMessage({ kind: 'solo', from: FORGED, members: memberIds });
     forged.postMessage({ kind: 'bye', from: FORGED, leader: true });
     // The stranger is asked whether it leads (a ping); it never answers: waited the whole answer window.
@@ -1242,7 +1313,6 @@ describe('SseClient share: messages nobody should trust', () => {
     expect(live()).toEqual([source]);
   });
 });
-
 
 /**
  * The server's part where the leader's stream is replaced: it keeps every event published
@@ -1334,13 +1404,35 @@ class Random {
  */
 function forgedMessage(r: Random, memberIds: readonly string[], leader: string): unknown {
   const now = Date.now();
-  const ids = [FORGED_IDS[0], FORGED_IDS[1], FORGED_IDS[2], `${now.toString(36)}-${r.int(1e6).toString(36).padStart(8, '0')}`];
+  const ids = [
+    FORGED_IDS[0],
+    FORGED_IDS[1],
+    FORGED_IDS[2],
+    `${now.toString(36)}-${r.int(1e6).toString(36).padStart(8, '0')}`,
+  ];
   const from = r.chance(0.85) ? r.pick(ids) : r.pick([42, '', 'x'.repeat(300), undefined, 'NOT-AN-ID', null]);
   const topics = r.chance(0.05)
     ? Array.from({ length: 5_000 }, (_, i) => `t/${i}`)
     : r.some(['feeds/a', 'orders/1', 'x', 'not a topic!', '', 'a//b', 42, 'feeds/b']);
-  const eventId = r.pick([undefined, '', '1-0', '100-0', `${now}-0`, `${now + 3_600_000}-0`, '9999999999999-0', 'x'.repeat(200), 'not an id', 42]);
-  const error = r.pick([undefined, { code: 'gave-up', message: 'forged', httpStatus: undefined }, { code: 'nope' }, 'str', { code: 'connection', message: 'forged', httpStatus: 403 }]);
+  const eventId = r.pick([
+    undefined,
+    '',
+    '1-0',
+    '100-0',
+    `${now}-0`,
+    `${now + 3_600_000}-0`,
+    '9999999999999-0',
+    'x'.repeat(200),
+    'not an id',
+    42,
+  ]);
+  const error = r.pick([
+    undefined,
+    { code: 'gave-up', message: 'forged', httpStatus: undefined },
+    { code: 'nope' },
+    'str',
+    { code: 'connection', message: 'forged', httpStatus: 403 },
+  ]);
   const event = {
     type: r.pick(['update', 'reset', 'auth-expired', 'heartbeat', 'connected', 'message', 'open', 'not a type!', 42]),
     data: r.pick(['{"n":-1}', 'null', 'not json', '{"reason":"too-old"}', 42]),
@@ -1355,14 +1447,20 @@ function forgedMessage(r: Random, memberIds: readonly string[], leader: string):
         from,
         join: r.pick([true, false, 'yes']),
         topics,
-        types: r.chance(0.05) ? Array.from({ length: 5_000 }, (_, i) => `t${i}`) : r.some(['update', 'custom', 'open', 'error', 'not a type!', 7]),
+        types: r.chance(0.05)
+          ? Array.from({ length: 5_000 }, (_, i) => `t${i}`)
+          : r.some(['update', 'custom', 'open', 'error', 'not a type!', 7]),
         lastEventId: eventId,
       };
     case 2:
       return { kind: 'bye', from, leader: r.pick([true, false, 'yes']) };
     case 3:
       // Absurd ids in the leader's own name are not trusted either.
-      return { kind: 'event', from: r.chance(0.3) ? leader : from, event: { ...event, id: r.pick([`${now + 3 * 86_400_000}-0`, '9999999999999-0']) } };
+      return {
+        kind: 'event',
+        from: r.chance(0.3) ? leader : from,
+        event: { ...event, id: r.pick([`${now + 3 * 86_400_000}-0`, '9999999999999-0']) },
+      };
     case 4:
       return { kind: 'event', from, event, only: r.pick([undefined, [], memberIds, ['x'], 'abc']) };
     case 5:
@@ -1376,18 +1474,35 @@ function forgedMessage(r: Random, memberIds: readonly string[], leader: string):
         error,
       };
     case 6:
-      return { kind: 'error', from, code: r.pick(['connection', 'gave-up', 'token', 'nope']), message: r.pick(['forged', 42]), httpStatus: r.pick([undefined, 403, 'x']) };
+      return {
+        kind: 'error',
+        from,
+        code: r.pick(['connection', 'gave-up', 'token', 'nope']),
+        message: r.pick(['forged', 42]),
+        httpStatus: r.pick([undefined, 403, 'x']),
+      };
     case 7:
       return { kind: r.pick(['roll-call', 'pong', 'resigned']), from };
     case 8:
       return { kind: 'ping', from, to: r.pick([undefined, ...memberIds, ...FORGED_IDS, 42]) };
     case 9:
-      return { kind: 'solo', from, members: r.pick([memberIds, [...FORGED_IDS], 'abc', [42], Array.from({ length: 5_000 }, () => 'x')]) };
+      return {
+        kind: 'solo',
+        from,
+        members: r.pick([memberIds, [...FORGED_IDS], 'abc', [42], Array.from({ length: 5_000 }, () => 'x')]),
+      };
     case 10:
       return r.pick([null, 42, 'member', [], {}, { kind: 'nothing-we-know', from }, { from }]);
     default:
       // A re-join behind the stream with a topic that comes and goes: reconnects to coalesce.
-      return { kind: 'member', from: FORGED_IDS[r.int(2)], join: true, topics: r.pick([[], ['feeds/x']]), types: [], lastEventId: '1-0' };
+      return {
+        kind: 'member',
+        from: FORGED_IDS[r.int(2)],
+        join: true,
+        topics: r.pick([[], ['feeds/x']]),
+        types: [],
+        lastEventId: '1-0',
+      };
   }
 }
 

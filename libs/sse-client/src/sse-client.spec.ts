@@ -857,7 +857,8 @@ describe('SseClient: tickets (getTicket)', () => {
 });
 
 describe('SseClient: topics', () => {
-  const topicsOf = (source: FakeEventSource): string[] => new URL(source.url, 'http://localhost').searchParams.getAll('topic');
+  const topicsOf = (source: FakeEventSource): string[] =>
+    new URL(source.url, 'http://localhost').searchParams.getAll('topic');
 
   it('subscribes every connection, the first and each replacement, with one topic parameter each', async () => {
     const getToken = jest.fn(async () => 'tok-2');
@@ -950,8 +951,14 @@ describe('SseClient: topics', () => {
   });
 
   it('stops when the ticket request answers 403, asking no more tickets', async () => {
-    const fetch = jest.fn<SseTicketFetch>(async () => ({ ok: false, status: 403, json: async () => ({ statusCode: 403 }) }));
-    const getTicket = jest.fn(({ topics }: { topics: readonly string[] }) => fetchSseTicket('/api/events', 'jwt', { fetch, topics }));
+    const fetch = jest.fn<SseTicketFetch>(async () => ({
+      ok: false,
+      status: 403,
+      json: async () => ({ statusCode: 403 }),
+    }));
+    const getTicket = jest.fn(({ topics }: { topics: readonly string[] }) =>
+      fetchSseTicket('/api/events', 'jwt', { fetch, topics }),
+    );
     const { client, reasons, errors } = start({ token: undefined, getTicket, topics: ['orders/9'] });
     await jest.advanceTimersByTimeAsync(0);
     expect(new URL(fetch.mock.calls[0]![0], 'http://h').searchParams.getAll('topic')).toEqual(['orders/9']);

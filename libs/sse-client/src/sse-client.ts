@@ -17,7 +17,13 @@ import type {
   SseStatusReason,
 } from './sse-client.types.js';
 import { resolveShareParts } from './share/share-environment.js';
-import { isAfter, type SseLeaderRelay, type SseLeaderStream, type SseShareHost, SseTabShare } from './share/tab-share.js';
+import {
+  isAfter,
+  type SseLeaderRelay,
+  type SseLeaderStream,
+  type SseShareHost,
+  SseTabShare,
+} from './share/tab-share.js';
 import { EVENTSOURCE_OWN_TYPES, type SseRelayedEvent } from './share/tab-share.protocol.js';
 import { resolveTopics } from './stream-topics.js';
 import { buildStreamUrl } from './stream-url.js';
@@ -169,10 +175,18 @@ export class SseClient<TEvents extends object = SseEventMap> {
   /** The URL of the last EventSource opened (credential included): for `probe()`. */
   private sourceUrl: string | undefined;
   private readonly topicSet: ReadonlySet<string>;
-  private readonly ignoredByShare = { malformedMessages: 0, untrustedMessages: 0, lastIgnored: undefined as string | undefined };
+  private readonly ignoredByShare = {
+    malformedMessages: 0,
+    untrustedMessages: 0,
+    lastIgnored: undefined as string | undefined,
+  };
 
   /** @param internals The leader's hooks when this client holds a shared stream; not for apps. */
-  constructor(url: string | URL, options: SseClientOptions<TEvents> = {}, private readonly internals?: SseLeaderInternals) {
+  constructor(
+    url: string | URL,
+    options: SseClientOptions<TEvents> = {},
+    private readonly internals?: SseLeaderInternals,
+  ) {
     this.url = String(url);
     this.options = options;
     const EventSourceImpl =
@@ -342,7 +356,11 @@ export class SseClient<TEvents extends object = SseEventMap> {
       if (!this.stopped) {
         const httpStatus = err instanceof SseClientError ? err.httpStatus : undefined;
         const reason = err instanceof SseClientError ? err.reason : undefined;
-        const failure = new SseClientError('token', `${name}() failed: ${messageOf(err)}`, { httpStatus, reason, cause: err });
+        const failure = new SseClientError('token', `${name}() failed: ${messageOf(err)}`, {
+          httpStatus,
+          reason,
+          cause: err,
+        });
         if (httpStatus === FORBIDDEN) this.giveUp('forbidden', failure);
         else if (httpStatus !== UNAUTHORIZED || !this.authFailed(failure)) this.recover('token-failed', failure);
       }
@@ -421,7 +439,14 @@ export class SseClient<TEvents extends object = SseEventMap> {
       // ticket request checked the credential), a route that ignores tickets another reason (counted).
       const probe = mayBeAuth ? this.probeRefusal() : undefined;
       // Without a probe, a ticket's 401 cannot be told apart from the ticket's own: not counted.
-      if (!this.options.getTicket && mayBeAuth && !probe && failure.httpStatus === UNAUTHORIZED && this.authFailed(failure)) return;
+      if (
+        !this.options.getTicket &&
+        mayBeAuth &&
+        !probe &&
+        failure.httpStatus === UNAUTHORIZED &&
+        this.authFailed(failure)
+      )
+        return;
       this.recover('refused', failure);
       if (probe) void this.checkRefusal(probe, failure);
     } else if (this.options.getTicket) {
@@ -677,11 +702,15 @@ export class SseClient<TEvents extends object = SseEventMap> {
     const why = reason === undefined ? '' : ` (${reason})`;
     this.giveUp(
       'unauthorized',
-      new SseClientError('unauthorized', `The server refused the credential ${this.authFailures} times in a row: HTTP 401${why}; not reconnecting`, {
-        httpStatus: UNAUTHORIZED,
-        reason,
-        cause: failure,
-      }),
+      new SseClientError(
+        'unauthorized',
+        `The server refused the credential ${this.authFailures} times in a row: HTTP 401${why}; not reconnecting`,
+        {
+          httpStatus: UNAUTHORIZED,
+          reason,
+          cause: failure,
+        },
+      ),
     );
     return true;
   }

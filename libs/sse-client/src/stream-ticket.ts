@@ -44,12 +44,17 @@ export interface FetchSseTicketOptions {
  * });
  * ```
  */
-export async function fetchSseTicket(url: string | URL, token: string, options: FetchSseTicketOptions = {}): Promise<string> {
+export async function fetchSseTicket(
+  url: string | URL,
+  token: string,
+  options: FetchSseTicketOptions = {},
+): Promise<string> {
   const target = String(url);
   // Before any request: a name the server refuses is the app's mistake, not a reason to ask.
   const topics = resolveTopics(options.topics);
   const fetchImpl = options.fetch ?? (globalThis as { fetch?: SseTicketFetch }).fetch;
-  if (typeof fetchImpl !== 'function') throw new SseClientError('unsupported', 'No fetch implementation: pass options.fetch');
+  if (typeof fetchImpl !== 'function')
+    throw new SseClientError('unsupported', 'No fetch implementation: pass options.fetch');
   let response: Awaited<ReturnType<SseTicketFetch>>;
   try {
     response = await fetchImpl(withQueryParams(target, { topic: topics }), {
@@ -59,17 +64,26 @@ export async function fetchSseTicket(url: string | URL, token: string, options: 
       signal: options.signal,
     });
   } catch (err) {
-    throw new SseClientError('token', `The ticket request to ${target} failed: ${(err as Error)?.message ?? String(err)}`, {
-      cause: err,
-    });
+    throw new SseClientError(
+      'token',
+      `The ticket request to ${target} failed: ${(err as Error)?.message ?? String(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
   const { status } = response;
   if (!response.ok) {
     // A 403 names the topics the server refused, a 401 why the token was refused: worth a line in the error.
-    const body = status === FORBIDDEN || status === UNAUTHORIZED ? await response.json().catch(() => undefined) : undefined;
-    const reason = status === UNAUTHORIZED ? readAuthReason((body as { reason?: unknown } | undefined)?.reason) : undefined;
+    const body =
+      status === FORBIDDEN || status === UNAUTHORIZED ? await response.json().catch(() => undefined) : undefined;
+    const reason =
+      status === UNAUTHORIZED ? readAuthReason((body as { reason?: unknown } | undefined)?.reason) : undefined;
     const detail = status === FORBIDDEN ? refusedTopics(body) : reason === undefined ? '' : ` (${reason})`;
-    throw new SseClientError('token', `The ticket request to ${target} answered HTTP ${status}${detail}`, { httpStatus: status, reason });
+    throw new SseClientError('token', `The ticket request to ${target} answered HTTP ${status}${detail}`, {
+      httpStatus: status,
+      reason,
+    });
   }
   const body = await response.json().catch(() => undefined);
   const ticket = (body as { ticket?: unknown } | undefined)?.ticket;

@@ -6,7 +6,10 @@ const many = (n: number): string[] => Array.from({ length: n }, (_, i) => `t/${i
 
 describe('resolveTopics', () => {
   it('keeps good names in order and removes duplicates', () => {
-    expect(resolveTopics(['orders/123', 'tenants/acme/feed', 'orders/123'])).toEqual(['orders/123', 'tenants/acme/feed']);
+    expect(resolveTopics(['orders/123', 'tenants/acme/feed', 'orders/123'])).toEqual([
+      'orders/123',
+      'tenants/acme/feed',
+    ]);
     expect(resolveTopics(undefined)).toEqual([]);
     expect(resolveTopics([])).toEqual([]);
     expect(Object.isFrozen(resolveTopics(['a']))).toBe(true);

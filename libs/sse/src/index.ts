@@ -8,7 +8,12 @@ export { SseAuthGuard, type SseAuthRequest } from './auth/sse-auth.guard.js';
 
 /** Stream tickets: issuing them from your own route, and the store interface with its in-memory default. */
 export { SseTicketService } from './tickets/sse-ticket.service.js';
-export type { SseIssuedTicket, SseTicketGrant, SseTicketStore, SseTicketStoreOptions } from './tickets/sse-ticket-store.interface.js';
+export type {
+  SseIssuedTicket,
+  SseTicketGrant,
+  SseTicketStore,
+  SseTicketStoreOptions,
+} from './tickets/sse-ticket-store.interface.js';
 export { MemoryTicketStore } from './tickets/memory-ticket.store.js';
 export { newTicket } from './tickets/sse-ticket.format.js';
 export { SseTokenVerifier, type SseTokenClaims } from './auth/sse-token.verifier.js';
@@ -33,7 +38,12 @@ export { SseTopicAuthorizer } from './topics/sse-topic.authorizer.js';
 /** What publishing and connecting throw. */
 export { SseShuttingDownError } from './sse.exceptions.js';
 export { SseConnectionLimitError, SseEventError, SseTicketLimitError } from './sse.exceptions.js';
-export { SsePresenceUnavailableError, SseTopicForbiddenError, SseTopicInvalidError, SseTransportError } from './sse.exceptions.js';
+export {
+  SsePresenceUnavailableError,
+  SseTopicForbiddenError,
+  SseTopicInvalidError,
+  SseTransportError,
+} from './sse.exceptions.js';
 export { SseUnauthorizedError } from './sse.exceptions.js';
 export { SseTicketsUnavailableError } from './sse.exceptions.js';
 

@@ -14,7 +14,14 @@ import { SseTokenVerifier } from './auth/sse-token.verifier.js';
 import { MemoryTicketStore } from './tickets/memory-ticket.store.js';
 import type { SseTicketStore } from './tickets/sse-ticket-store.interface.js';
 import { SseTicketService } from './tickets/sse-ticket.service.js';
-import { SSE_HISTORY_STORE, SSE_JWT_SERVICE, SSE_OPTIONS, SSE_ROUTE_PATH, SSE_TICKET_STORE, SSE_TRANSPORT } from './sse.tokens.js';
+import {
+  SSE_HISTORY_STORE,
+  SSE_JWT_SERVICE,
+  SSE_OPTIONS,
+  SSE_ROUTE_PATH,
+  SSE_TICKET_STORE,
+  SSE_TRANSPORT,
+} from './sse.tokens.js';
 import { MemorySseTransport } from './transport/memory.transport.js';
 import { MemoryHistoryStore } from './history/memory-history.store.js';
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';

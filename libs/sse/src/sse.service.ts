@@ -319,7 +319,10 @@ function streamArguments(userId: string, options: SseStreamOptions): [SseUser, S
   const { lastEventId, request, shared } = options;
   // Without a request, when it was made: the @SseRoute() sink's request stands in only for a stream its handler made.
   const madeAt = request === undefined ? tick() : undefined;
-  return [{ userId, expiresAt: options.expiresAt }, { lastEventId, topics, request, madeAt, shared: shared === undefined ? undefined : shared === true }];
+  return [
+    { userId, expiresAt: options.expiresAt },
+    { lastEventId, topics, request, madeAt, shared: shared === undefined ? undefined : shared === true },
+  ];
 }
 
 function assertUserId(userId: unknown): asserts userId is string {

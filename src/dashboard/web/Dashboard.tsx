@@ -32,7 +32,13 @@ export function Dashboard({ initial }: { initial: ReturnType<typeof readPageOpti
     event.preventDefault();
     const id = userId.trim();
     if (!id) return;
-    setSession((previous) => ({ userId: id, admin, ttlSec: initial.ttlSec, share: initial.share, n: (previous?.n ?? 0) + 1 }));
+    setSession((previous) => ({
+      userId: id,
+      admin,
+      ttlSec: initial.ttlSec,
+      share: initial.share,
+      n: (previous?.n ?? 0) + 1,
+    }));
     setStatus('connecting');
   }
 

@@ -24,13 +24,7 @@ import { useStoredLastEventId } from './hooks/useStoredLastEventId.js';
  * `useSSE` close its EventSource). Wires the stream to the page's state; each piece
  * of state is its own hook.
  */
-export function LiveSession({
-  session,
-  onStatus,
-}: {
-  session: DemoSession;
-  onStatus: (status: SseStatus) => void;
-}) {
+export function LiveSession({ session, onStatus }: { session: DemoSession; onStatus: (status: SseStatus) => void }) {
   const { entries, log } = useActivityLog();
   const { api, tokensIssued } = useDemoApi(session, log);
   const feed = useEventFeed();
@@ -59,7 +53,8 @@ export function LiveSession({
       update: (data, event) => receive('update', data, event),
     },
     onReset: ({ reason }) => orders.reloadAfterReset(reason),
-    onAuthExpired: () => log('auth-expired', 'Token expired: the server ended the stream. Getting a fresh token and ticket…'),
+    onAuthExpired: () =>
+      log('auth-expired', 'Token expired: the server ended the stream. Getting a fresh token and ticket…'),
     onStatus: connection.onStatus,
     onLastEventId: connection.onLastEventId,
     // Where the stream stands (a shared stream's opening included), so a reload before any event misses nothing.

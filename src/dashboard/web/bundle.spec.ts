@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 describe('dashboard bundle', () => {
-  it('takes React, the client and the wire contract it depends on, nothing of the server package, and of the demo only the order topics\' names and the admin figures\' topic', async () => {
+  it("takes React, the client and the wire contract it depends on, nothing of the server package, and of the demo only the order topics' names and the admin figures' topic", async () => {
     const result = await build({
       absWorkingDir: ROOT,
       entryPoints: ['src/dashboard/web/main.tsx'],
@@ -24,9 +24,6 @@ describe('dashboard bundle', () => {
     const ours = ['node_modules/', 'src/dashboard/web/', 'libs/sse-client/src/', 'libs/protocol/src/'];
     const others = inputs.filter((path) => !ours.some((prefix) => path.startsWith(prefix)));
     expect(inputs.filter((path) => path.startsWith('libs/protocol/src/')).length).toBeGreaterThan(0);
-    expect(others.sort()).toEqual([
-      'src/admin/admin-stats.ts',
-      'src/notifications/order-topic.ts',
-    ]);
+    expect(others.sort()).toEqual(['src/admin/admin-stats.ts', 'src/notifications/order-topic.ts']);
   });
 });

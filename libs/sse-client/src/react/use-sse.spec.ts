@@ -9,7 +9,11 @@ import { useSSE, type UseSseOptions } from './index.js';
 
 type Props = { url: string | null; options: UseSseOptions };
 
-const withFake = (options: UseSseOptions): UseSseOptions => ({ EventSource: FakeEventSource, token: 'tok-1', ...options });
+const withFake = (options: UseSseOptions): UseSseOptions => ({
+  EventSource: FakeEventSource,
+  token: 'tok-1',
+  ...options,
+});
 
 function renderUseSse(
   url: string | null,
@@ -301,7 +305,10 @@ describe('useSSE', () => {
 
   it("shows unauthorized with the server's reason once the credential is refused maxAuthFailures times, so the page can sign out", async () => {
     const getTicket = jest.fn(async () => {
-      throw new SseClientError('token', 'The ticket request answered HTTP 401 (expired)', { httpStatus: 401, reason: 'expired' });
+      throw new SseClientError('token', 'The ticket request answered HTTP 401 (expired)', {
+        httpStatus: 401,
+        reason: 'expired',
+      });
     });
     const { result } = renderUseSse('/api/events', { token: undefined, getTicket, maxAuthFailures: 2 });
     await act(async () => {

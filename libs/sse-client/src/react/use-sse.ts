@@ -216,7 +216,17 @@ function routeEvents<TEvents extends object>(latest: Latest<TEvents>) {
 /** Step 2: what the client is created with; changing these later does not reconnect. */
 function connectionOptions<TEvents extends object>(initial: UseSseOptions<TEvents>): SseClientOptions<TEvents> {
   const { token, topics, lastEventId, withCredentials, backoff, maxRecoveries, maxAuthFailures, EventSource } = initial;
-  return { token, topics, lastEventId, withCredentials, backoff, maxRecoveries, maxAuthFailures, EventSource, share: shareOption(initial) };
+  return {
+    token,
+    topics,
+    lastEventId,
+    withCredentials,
+    backoff,
+    maxRecoveries,
+    maxAuthFailures,
+    EventSource,
+    share: shareOption(initial),
+  };
 }
 
 /** The hook's `key` (the signed-in user, say) is the share key unless `share.key` is given. */
@@ -261,7 +271,10 @@ function mirrorCallbacks<TEvents extends object>(
   latest: Latest<TEvents>,
   view: ViewUpdates,
   client: () => SseClient<TEvents> | undefined,
-): Pick<SseClientOptions<TEvents>, 'onStatus' | 'onError' | 'onLastEventId' | 'onPosition' | 'onReset' | 'onAuthExpired' | 'onShareRole'> {
+): Pick<
+  SseClientOptions<TEvents>,
+  'onStatus' | 'onError' | 'onLastEventId' | 'onPosition' | 'onReset' | 'onAuthExpired' | 'onShareRole'
+> {
   return {
     onStatus: (status, previous, reason) => {
       if (!view.live) return;

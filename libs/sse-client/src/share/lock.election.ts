@@ -45,18 +45,16 @@ export class SseLockElection implements SseTabElection {
         events.lead();
       });
     };
-    this.locks
-      .request(this.name, steal ? { steal: true } : { signal: abort.signal }, granted)
-      .catch(() => {
-        // Withdrawn (stop(), or replaced by a steal), or stolen from this holder.
-        if (this.abort !== abort || abort.signal.aborted) return;
-        const held = this.release !== undefined;
-        this.release = undefined;
-        if (held) {
-          events.resign();
-          this.request(false);
-        }
-      });
+    this.locks.request(this.name, steal ? { steal: true } : { signal: abort.signal }, granted).catch(() => {
+      // Withdrawn (stop(), or replaced by a steal), or stolen from this holder.
+      if (this.abort !== abort || abort.signal.aborted) return;
+      const held = this.release !== undefined;
+      this.release = undefined;
+      if (held) {
+        events.resign();
+        this.request(false);
+      }
+    });
   }
 
   stop(): void {

@@ -17,7 +17,10 @@ const SHARE_NAME_PREFIX = 'nest-sse:v1:';
  * `BroadcastChannel` implementation is given. The election
  * uses Web Locks where present, else leases over a second channel.
  */
-export function resolveShareParts(url: string, option: boolean | SseShareOptions | undefined): SseShareParts | undefined {
+export function resolveShareParts(
+  url: string,
+  option: boolean | SseShareOptions | undefined,
+): SseShareParts | undefined {
   if (option === false) return undefined;
   const options: SseShareOptions = typeof option === 'object' && option !== null ? option : {};
   const { leaseMs } = options;

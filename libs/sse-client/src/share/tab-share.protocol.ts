@@ -1,4 +1,11 @@
-import { SSE_LIMITS, checkTopics, eventIdProblem, eventTypeProblem, parseEventId, topicProblem } from '@nest-sse/protocol';
+import {
+  SSE_LIMITS,
+  checkTopics,
+  eventIdProblem,
+  eventTypeProblem,
+  parseEventId,
+  topicProblem,
+} from '@nest-sse/protocol';
 import { readAuthReason, type SseErrorCode } from '../sse-client.errors.js';
 import type { SseStatus, SseStatusReason } from '../sse-client.types.js';
 
@@ -135,7 +142,14 @@ const NONCE_PATTERN = /^[0-9a-z]{1,32}$/;
 /** An `EventSource`'s own events: never an event of the stream. */
 export const EVENTSOURCE_OWN_TYPES: ReadonlySet<string> = new Set(['open', 'error']);
 
-const STATUSES = { connecting: true, open: true, reconnecting: true, closed: true, error: true, unauthorized: true } satisfies Record<SseStatus, true>;
+const STATUSES = {
+  connecting: true,
+  open: true,
+  reconnecting: true,
+  closed: true,
+  error: true,
+  unauthorized: true,
+} satisfies Record<SseStatus, true>;
 const STATUS_REASONS = {
   opened: true,
   dropped: true,
@@ -246,7 +260,14 @@ export function checkShareMessage(data: unknown, now: number = Date.now()): SseS
         id: event.id as string,
         topic: event.topic as string | undefined,
       };
-      return { message: { kind, from, event: relayed, only: data.only === undefined ? undefined : [...(data.only as string[])] } };
+      return {
+        message: {
+          kind,
+          from,
+          event: relayed,
+          only: data.only === undefined ? undefined : [...(data.only as string[])],
+        },
+      };
     }
     case 'status': {
       const { status, reason, position } = data;
@@ -285,7 +306,9 @@ export function checkShareMessage(data: unknown, now: number = Date.now()): SseS
       return { message: { kind, from } };
     case 'solo': {
       const problem = membersProblem(data.members, 'members');
-      return problem === undefined ? { message: { kind, from, members: [...(data.members as string[])] } } : fail(problem);
+      return problem === undefined
+        ? { message: { kind, from, members: [...(data.members as string[])] } }
+        : fail(problem);
     }
     default:
       return { problem: `unknown kind ${describeKind(kind)}` };
@@ -326,7 +349,9 @@ function typesProblem(types: unknown): string | undefined {
 export function streamTypeProblem(type: unknown): string | undefined {
   const problem = eventTypeProblem(type);
   if (problem !== undefined) return problem;
-  return EVENTSOURCE_OWN_TYPES.has(type as string) ? `${type as string} is an EventSource event, not a stream's` : undefined;
+  return EVENTSOURCE_OWN_TYPES.has(type as string)
+    ? `${type as string} is an EventSource event, not a stream's`
+    : undefined;
 }
 
 function membersProblem(ids: unknown, field: string): string | undefined {
@@ -340,7 +365,10 @@ function sharedErrorProblem(error: unknown): string | undefined {
   const { code, message, httpStatus, reason } = error;
   if (typeof code !== 'string' || !Object.hasOwn(ERROR_CODES, code)) return 'unknown error code';
   if (typeof message !== 'string') return 'error message is not a string';
-  if (httpStatus !== undefined && !(Number.isInteger(httpStatus) && (httpStatus as number) >= 100 && (httpStatus as number) <= 599)) {
+  if (
+    httpStatus !== undefined &&
+    !(Number.isInteger(httpStatus) && (httpStatus as number) >= 100 && (httpStatus as number) <= 599)
+  ) {
     return 'httpStatus is not an HTTP status';
   }
   if (reason !== undefined && readAuthReason(reason) === undefined) return 'reason is not a 401 category';
@@ -348,7 +376,11 @@ function sharedErrorProblem(error: unknown): string | undefined {
 }
 
 function sharedError({ code, message, httpStatus, reason }: Fields): SseSharedError {
-  const error: SseSharedError = { code: code as SseErrorCode, message: message as string, httpStatus: httpStatus as number | undefined };
+  const error: SseSharedError = {
+    code: code as SseErrorCode,
+    message: message as string,
+    httpStatus: httpStatus as number | undefined,
+  };
   if (reason !== undefined) error.reason = reason as string;
   return error;
 }

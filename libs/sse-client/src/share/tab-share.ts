@@ -91,7 +91,12 @@ export interface SseShareHost {
   /** Leaves the share for good and opens a stream of its own (see the `solo` message). */
   goSolo(): void;
   /** Opens the real stream, subscribed to `topics`, resuming after `lastEventId`. */
-  openLeaderStream(topics: readonly string[], types: Iterable<string>, lastEventId: string | undefined, relay: SseLeaderRelay): SseLeaderStream;
+  openLeaderStream(
+    topics: readonly string[],
+    types: Iterable<string>,
+    lastEventId: string | undefined,
+    relay: SseLeaderRelay,
+  ): SseLeaderStream;
 }
 
 interface MemberNeeds {
@@ -361,7 +366,8 @@ export class SseTabShare {
   private claim(id: string): Claimant {
     const known = this.claimants.get(id);
     if (known) return known;
-    if (this.claimants.size >= MAX_CLAIMANTS) this.dropClaimant(this.claimants.keys().next().value!, 'too many claimants');
+    if (this.claimants.size >= MAX_CLAIMANTS)
+      this.dropClaimant(this.claimants.keys().next().value!, 'too many claimants');
     const claimant: Claimant = { nonce: newNonce(), since: Date.now(), held: [] };
     this.claimants.set(id, claimant);
     this.post({ kind: 'ping', from: this.id, to: id, nonce: claimant.nonce });
@@ -790,7 +796,8 @@ export class SseTabShare {
       this.fromLeader(message);
       return;
     }
-    const claimant = this.claimants.get(message.from) ?? (leader.id === undefined ? this.claim(message.from) : undefined);
+    const claimant =
+      this.claimants.get(message.from) ?? (leader.id === undefined ? this.claim(message.from) : undefined);
     if (!claimant) {
       this.host.ignored('untrusted', `${message.kind} from ${message.from}, not the leader`);
     } else if (claimant.held.length >= MAX_HELD) {

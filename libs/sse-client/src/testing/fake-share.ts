@@ -47,7 +47,10 @@ export class FakeBroadcastHub {
   /** Messages of one kind posted so far (optionally on channels whose name ends with `suffix`). */
   messages(kind: string, suffix?: string): unknown[] {
     return this.posted
-      .filter(({ name, message }) => (message as { kind?: unknown }).kind === kind && (suffix === undefined || name.endsWith(suffix)))
+      .filter(
+        ({ name, message }) =>
+          (message as { kind?: unknown }).kind === kind && (suffix === undefined || name.endsWith(suffix)),
+      )
       .map(({ message }) => message);
   }
 

@@ -126,7 +126,8 @@ export class SseAuthGuard implements CanActivate {
     options: { acceptTopics: boolean },
   ): Promise<SseTicketGrant> {
     const tickets = this[SSE_TICKETS];
-    if (tickets === undefined) throw new Error('SseAuthGuard: no SseTicketService (a guard made with new takes no tickets)');
+    if (tickets === undefined)
+      throw new Error('SseAuthGuard: no SseTicketService (a guard made with new takes no tickets)');
     const grant = await tickets.redeem(ticket, request, options);
     request[SSE_USER_KEY] = checkedUser(await this.resolveTicketUser(grant, request));
     return grant;
@@ -141,7 +142,11 @@ export class SseAuthGuard implements CanActivate {
    */
   protected acceptsTickets(request: SseAuthRequest): boolean {
     const own = SseAuthGuard.prototype;
-    return this.extractToken === own.extractToken && this.verifyToken === own.verifyToken && this.resolveUser === own.resolveUser;
+    return (
+      this.extractToken === own.extractToken &&
+      this.verifyToken === own.verifyToken &&
+      this.resolveUser === own.resolveUser
+    );
   }
 
   /**

@@ -33,7 +33,9 @@ describe("createSseJwtService with the app's JwtService", () => {
     expect((first as KeyObject).type).toBe('secret');
     expect(second).toBe(first);
     // The same key: another secret's token is still refused.
-    expect(() => verifier.verify(new JwtService({ secret: 'other' }).sign({ sub: 'u' }, { expiresIn: '1h' }))).toThrow(/invalid signature/);
+    expect(() => verifier.verify(new JwtService({ secret: 'other' }).sign({ sub: 'u' }, { expiresIn: '1h' }))).toThrow(
+      /invalid signature/,
+    );
   });
 
   it("prepares the service's PEM public key once (RS256)", () => {
@@ -63,7 +65,9 @@ describe("createSseJwtService with the app's JwtService", () => {
 
   it('fails at bootstrap, once and clearly, on an async secretOrKeyProvider (every verify would throw)', () => {
     const app = new JwtService({ secretOrKeyProvider: async () => SECRET });
-    expect(() => verifierFor(app)).toThrow(/SseModule: jwt\.service's secretOrKeyProvider returns a Promise.*synchronous/);
+    expect(() => verifierFor(app)).toThrow(
+      /SseModule: jwt\.service's secretOrKeyProvider returns a Promise.*synchronous/,
+    );
   });
 
   it('logs once when a provider not declared async returns a Promise: every token is refused', () => {
@@ -75,7 +79,9 @@ describe("createSseJwtService with the app's JwtService", () => {
       const token = new JwtService({ secret: SECRET }).sign({ sub: 'u' }, { expiresIn: '1h' });
       expect(() => verifier.verify(token)).toThrow();
       expect(() => verifier.verify(token)).toThrow();
-      const ours = error.mock.calls.filter(([message]) => /secretOrKeyProvider returns a Promise/.test(String(message)));
+      const ours = error.mock.calls.filter(([message]) =>
+        /secretOrKeyProvider returns a Promise/.test(String(message)),
+      );
       expect(ours).toHaveLength(1);
     } finally {
       error.mockRestore();

@@ -38,7 +38,10 @@ function privateJwtService(jwt: ResolvedSseOptions['jwt']): JwtService {
  * algorithms, the tolerance its expiry timer uses, `exp`/`nbf` checked, the claims rather than the
  * whole token); issuer and audience only when the SSE options name them, so the app's own still apply.
  */
-function appJwtService(service: NonNullable<ResolvedSseOptions['jwt']['service']>, jwt: ResolvedSseOptions['jwt']): SseJwtVerify {
+function appJwtService(
+  service: NonNullable<ResolvedSseOptions['jwt']['service']>,
+  jwt: ResolvedSseOptions['jwt'],
+): SseJwtVerify {
   refuseAsyncKeyProvider(service);
   const options: JwtVerifyOptions = {
     algorithms: jwt.algorithms,
@@ -87,7 +90,10 @@ function refuseAsyncKeyProvider(service: object): void {
 
 function isWrongSecretProvider(err: unknown): boolean {
   // By name too: the app may hold another copy of @nestjs/jwt than this package's.
-  return err instanceof WrongSecretProviderError || (err as object | undefined)?.constructor?.name === 'WrongSecretProviderError';
+  return (
+    err instanceof WrongSecretProviderError ||
+    (err as object | undefined)?.constructor?.name === 'WrongSecretProviderError'
+  );
 }
 
 /**
@@ -100,9 +106,11 @@ function isWrongSecretProvider(err: unknown): boolean {
 function preparedKeyOf(service: object): Pick<JwtVerifyOptions, 'secret' | 'publicKey'> {
   const own = (service as { options?: JwtModuleOptions }).options;
   if (!own || typeof own !== 'object') return {};
-  const plain = (key: unknown): key is string | Buffer => (typeof key === 'string' && key !== '') || Buffer.isBuffer(key);
+  const plain = (key: unknown): key is string | Buffer =>
+    (typeof key === 'string' && key !== '') || Buffer.isBuffer(key);
   try {
-    if (own.secret !== undefined) return plain(own.secret) ? { secret: createSecretKey(toBuffer(own.secret)) as unknown as string } : {};
+    if (own.secret !== undefined)
+      return plain(own.secret) ? { secret: createSecretKey(toBuffer(own.secret)) as unknown as string } : {};
     if (plain(own.publicKey)) return { publicKey: createPublicKey(own.publicKey) as unknown as string };
   } catch {
     // A key node:crypto cannot read: the service keeps using it as it is (and refuses tokens as it would).

@@ -37,7 +37,11 @@ describe("SseTokenVerifier.verify with an app's jwt.service that ignores the str
     try {
       run();
     } catch (err) {
-      return { status: (err as SseUnauthorizedError).getStatus(), message: (err as Error).message, reason: (err as SseUnauthorizedError).reason };
+      return {
+        status: (err as SseUnauthorizedError).getStatus(),
+        message: (err as Error).message,
+        reason: (err as SseUnauthorizedError).reason,
+      };
     }
     throw new Error('not refused');
   };
@@ -45,33 +49,61 @@ describe("SseTokenVerifier.verify with an app's jwt.service that ignores the str
 
   it('accepts a valid token (the checks refuse nothing jsonwebtoken accepts)', () => {
     expect(through().verify(signer.sign({ sub: 'ann' }, { expiresIn: '1h' }))).toMatchObject({ sub: 'ann' });
-    expect(through({ clockToleranceSec: 30 }).verify(signer.sign({ sub: 'ann', exp: now() - 10, nbf: now() + 10 }))).toMatchObject({ sub: 'ann' });
+    expect(
+      through({ clockToleranceSec: 30 }).verify(signer.sign({ sub: 'ann', exp: now() - 10, nbf: now() + 10 })),
+    ).toMatchObject({ sub: 'ann' });
   });
 
   it('refuses an expired token: 401 expired', () => {
-    expect(refusal(() => through().verify(signer.sign({ sub: 'ann', exp: now() - 60 })))).toEqual({ status: 401, message: 'Token expired', reason: 'expired' });
-    expect(refusal(() => through({ clockToleranceSec: 30 }).verify(signer.sign({ sub: 'ann', exp: now() - 60 })))).toMatchObject({ reason: 'expired' });
+    expect(refusal(() => through().verify(signer.sign({ sub: 'ann', exp: now() - 60 })))).toEqual({
+      status: 401,
+      message: 'Token expired',
+      reason: 'expired',
+    });
+    expect(
+      refusal(() => through({ clockToleranceSec: 30 }).verify(signer.sign({ sub: 'ann', exp: now() - 60 }))),
+    ).toMatchObject({ reason: 'expired' });
   });
 
   it('refuses a token not valid yet: 401 not-yet-valid', () => {
     const early = signer.sign({ sub: 'ann', nbf: now() + 600 }, { expiresIn: '1h' });
-    expect(refusal(() => through().verify(early))).toEqual({ status: 401, message: 'Token not yet valid', reason: 'not-yet-valid' });
+    expect(refusal(() => through().verify(early))).toEqual({
+      status: 401,
+      message: 'Token not yet valid',
+      reason: 'not-yet-valid',
+    });
   });
 
   it("refuses an unsigned token (alg none) and an algorithm not pinned, from the header's alg", () => {
     const unsigned = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'mallory', exp: now() + 600 })}.`;
-    expect(refusal(() => through().verify(unsigned))).toEqual({ status: 401, message: 'Invalid token: invalid algorithm', reason: 'invalid' });
+    expect(refusal(() => through().verify(unsigned))).toEqual({
+      status: 401,
+      message: 'Invalid token: invalid algorithm',
+      reason: 'invalid',
+    });
     const hs512 = signer.sign({ sub: 'ann' }, { algorithm: 'HS512', expiresIn: '1h' });
-    expect(refusal(() => through().verify(hs512))).toMatchObject({ reason: 'invalid', message: 'Invalid token: invalid algorithm' });
+    expect(refusal(() => through().verify(hs512))).toMatchObject({
+      reason: 'invalid',
+      message: 'Invalid token: invalid algorithm',
+    });
     const noAlg = `${b64({ typ: 'JWT' })}.${b64({ sub: 'mallory', exp: now() + 600 })}.`;
-    expect(refusal(() => through().verify(noAlg))).toMatchObject({ reason: 'invalid', message: 'Invalid token: invalid algorithm' });
+    expect(refusal(() => through().verify(noAlg))).toMatchObject({
+      reason: 'invalid',
+      message: 'Invalid token: invalid algorithm',
+    });
   });
 
   it('refuses exp or nbf that are not numbers (jsonwebtoken would)', () => {
     // Written by hand: jsonwebtoken's sign() refuses such claims.
     const unsigned = (claims: object) => `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'ann', ...claims })}.sig`;
-    expect(refusal(() => through().verify(unsigned({ exp: 'never' })))).toEqual({ status: 401, message: 'Invalid token', reason: 'invalid' });
-    expect(refusal(() => through().verify(unsigned({ exp: now() + 600, nbf: 'now' })))).toMatchObject({ reason: 'invalid' });
+    expect(refusal(() => through().verify(unsigned({ exp: 'never' })))).toEqual({
+      status: 401,
+      message: 'Invalid token',
+      reason: 'invalid',
+    });
+    expect(refusal(() => through().verify(unsigned({ exp: now() + 600, nbf: 'now' })))).toMatchObject({
+      reason: 'invalid',
+    });
     expect(through().verify(unsigned({ exp: now() + 600, nbf: now() }))).toMatchObject({ sub: 'ann' });
   });
 });

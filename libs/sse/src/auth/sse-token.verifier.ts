@@ -61,7 +61,8 @@ export class SseTokenVerifier {
     // jsonwebtoken's own rule (whole seconds), so a token it accepts is never refused here.
     const now = Math.floor(Date.now() / 1000);
     if (exp !== undefined && now >= exp + clockToleranceSec) throw new SseUnauthorizedError(TOKEN_EXPIRED, 'expired');
-    if (nbf !== undefined && nbf > now + clockToleranceSec) throw new SseUnauthorizedError(NOT_YET_VALID, 'not-yet-valid');
+    if (nbf !== undefined && nbf > now + clockToleranceSec)
+      throw new SseUnauthorizedError(NOT_YET_VALID, 'not-yet-valid');
     if (maxTokenAgeSec !== undefined && exp !== undefined) {
       const from = typeof iat === 'number' ? iat : Date.now() / 1000;
       if (exp - from > maxTokenAgeSec) throw new SseUnauthorizedError('Invalid token: lifetime too long', 'invalid');
@@ -77,7 +78,8 @@ export class SseTokenVerifier {
 
   /** A 401 `Token expired` for a user whose token ended since it was verified (a ticket redeemed late). */
   assertNotExpired(user: SseUser): void {
-    if (user.expiresAt !== undefined && user.expiresAt <= Date.now()) throw new SseUnauthorizedError(TOKEN_EXPIRED, 'expired');
+    if (user.expiresAt !== undefined && user.expiresAt <= Date.now())
+      throw new SseUnauthorizedError(TOKEN_EXPIRED, 'expired');
   }
 
   /**
@@ -87,7 +89,8 @@ export class SseTokenVerifier {
   toUser(claims: SseTokenClaims): SseUser {
     const { userIdClaim, rolesClaim, clockToleranceSec } = this.options.jwt;
     const userId = toUserId(claims[userIdClaim]);
-    if (userId === undefined) throw new SseUnauthorizedError(`Invalid token: no usable '${userIdClaim}' claim`, 'invalid');
+    if (userId === undefined)
+      throw new SseUnauthorizedError(`Invalid token: no usable '${userIdClaim}' claim`, 'invalid');
     const exp = claims.exp;
     const user: SseUser = { userId, expiresAt: typeof exp === 'number' ? (exp + clockToleranceSec) * 1000 : undefined };
     const roles = claims[rolesClaim];

@@ -20,7 +20,10 @@ export class SseBridgeMetadataAccessor {
   /** The events a method's `@OnEvent()` decorators subscribe it to. */
   getOnEventNames(method: unknown): SsePushEvent[] {
     if (typeof method !== 'function') return [];
-    const metadata = this.reflector.get<OnEventMetadata | OnEventMetadata[] | undefined>(EVENT_LISTENER_METADATA, method);
+    const metadata = this.reflector.get<OnEventMetadata | OnEventMetadata[] | undefined>(
+      EVENT_LISTENER_METADATA,
+      method,
+    );
     if (!metadata) return [];
     return (Array.isArray(metadata) ? metadata : [metadata]).map(({ event }) => event);
   }

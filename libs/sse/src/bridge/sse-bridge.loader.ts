@@ -1,11 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationShutdown,
-  type OnModuleInit,
-  Optional,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { EventEmitter2 } from '@nestjs/event-emitter';
@@ -71,7 +64,9 @@ export class SseBridgeLoader implements OnModuleInit, OnApplicationShutdown {
     this.bridged = true;
     for (const handler of handlers) this.subscribe(handler);
     this.emitter.onAny(this.pushMapped);
-    this.logger.log(`${handlers.length} @SsePush() handler(s) bridged; @SseEventMapping() events are pushed when emitted`);
+    this.logger.log(
+      `${handlers.length} @SsePush() handler(s) bridged; @SseEventMapping() events are pushed when emitted`,
+    );
   }
 
   /** Removes exactly the listeners this loader added; other listeners on the emitter stay. */

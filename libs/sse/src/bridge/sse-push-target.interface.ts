@@ -55,11 +55,7 @@ export interface SsePushToTopic<T = unknown> {
  *
  * @publicApi
  */
-export type SsePushTarget<T = unknown> =
-  | SsePushToUser<T>
-  | SsePushToUsers<T>
-  | SsePushToAll<T>
-  | SsePushToTopic<T>;
+export type SsePushTarget<T = unknown> = SsePushToUser<T> | SsePushToUsers<T> | SsePushToAll<T> | SsePushToTopic<T>;
 
 /**
  * One target, several, or nothing to push (`null` / `undefined`); async handlers resolve to it.

@@ -61,7 +61,11 @@ function parsePushTarget(target: unknown): SsePushDelivery {
 export function parseMappedEvent(mapping: SseEventMappingMetadata, payload: object): SsePushDelivery {
   const { to } = mapping;
   const audience =
-    to === 'all' ? ALL : typeof to === 'function' ? readMappedAudience(to(payload)) : readMappedTopics(to.topic(payload));
+    to === 'all'
+      ? ALL
+      : typeof to === 'function'
+        ? readMappedAudience(to(payload))
+        : readMappedTopics(to.topic(payload));
   return { audience, data: checkedData(mapping.data(payload), "a mapping's data must be computed synchronously") };
 }
 
@@ -82,7 +86,9 @@ function readTargetAudience(target: object): SsePushAudience {
     return { kind: 'user', userId };
   }
   if ('userIds' in target) return { kind: 'users', userIds: readUserIds((target as { userIds: unknown }).userIds) };
-  throw new SsePushTargetError('no audience: return { userId }, { userIds }, { broadcast: true } or { topic } with the data');
+  throw new SsePushTargetError(
+    'no audience: return { userId }, { userIds }, { broadcast: true } or { topic } with the data',
+  );
 }
 
 function readMappedAudience(audience: unknown): SsePushAudience {

@@ -102,10 +102,10 @@ export interface SsePushMetadata {
  *
  * @publicApi
  */
-export function SsePush<TEvents extends Record<string, any> = SseEventMap, K extends SseEventType<TEvents> = SseEventType<TEvents>>(
-  event: SsePushEvent,
-  options: SsePushOptions<TEvents, K>,
-): SsePushMethodDecorator<TEvents[K]> {
+export function SsePush<
+  TEvents extends Record<string, any> = SseEventMap,
+  K extends SseEventType<TEvents> = SseEventType<TEvents>,
+>(event: SsePushEvent, options: SsePushOptions<TEvents, K>): SsePushMethodDecorator<TEvents[K]> {
   if (!isPushEvent(event)) {
     const oldForm = event !== null && typeof event === 'object' && 'type' in event;
     throw new SseEventError(

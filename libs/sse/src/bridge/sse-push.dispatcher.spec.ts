@@ -27,7 +27,9 @@ function fakeSse(sent: Sent[]): SseService {
   return {
     sendToUser: (userId: string, event: SseEvent) => (check(event), sent.push(['user', userId, event]), 1),
     sendToUsers: (userIds: Iterable<string>, event: SseEvent) => (
-      check(event), sent.push(['users', [...new Set(userIds)], event]), 1
+      check(event),
+      sent.push(['users', [...new Set(userIds)], event]),
+      1
     ),
     broadcast: (event: SseEvent) => (check(event), sent.push(['all', null, event]), 1),
     publish: (topic: string, event: SseEvent) => (check(event), sent.push(['topic', topic, event]), 1),
@@ -141,20 +143,48 @@ describe('SsePushDispatcher', () => {
       /no audience: userId is not usable \(user id must be a non-empty string of at most 256 characters, or a finite number\)$/,
     ],
     ['an infinite user id', { userId: Infinity, data: 1 }, /no audience: userId/],
-    ['a 257-character id in a list', { userIds: ['ok', 'u'.repeat(257)], data: 1 }, /a user id in the list is not usable/],
+    [
+      'a 257-character id in a list',
+      { userIds: ['ok', 'u'.repeat(257)], data: 1 },
+      /a user id in the list is not usable/,
+    ],
     ['a list that is not one', { userIds: 'u1', data: 1 }, /no audience/],
     ['a bad id in the list', { userIds: ['ok', null], data: 1 }, /a user id in the list/],
     ['broadcast that is not true', { broadcast: 'yes', data: 1 }, /broadcast must be `true`/],
-    ['an empty topic', { topic: '', data: 1 }, /no audience: topic is not usable \(SSE topic must be a non-empty string\)$/],
-    ['a topic with an empty segment', { topic: 'orders//1', data: 1 }, /no audience: topic is not usable \(SSE topic "orders\/\/1" is not allowed/],
+    [
+      'an empty topic',
+      { topic: '', data: 1 },
+      /no audience: topic is not usable \(SSE topic must be a non-empty string\)$/,
+    ],
+    [
+      'a topic with an empty segment',
+      { topic: 'orders//1', data: 1 },
+      /no audience: topic is not usable \(SSE topic "orders\/\/1" is not allowed/,
+    ],
     ['a topic of 201 characters', { topic: 't'.repeat(201), data: 1 }, /SSE topic is longer than 200 characters/],
     ['a topic that is not a string', { topic: ['orders/1'], data: 1 }, /no audience: topic is not usable/],
-    ['a topic and a user id', { topic: 'orders/1', userId: 'u', data: 1 }, /ambiguous audience: the target has userId and topic; give exactly one$/],
-    ['broadcast and a user id', { broadcast: true, userId: 'u', data: 1 }, /ambiguous audience: the target has userId and broadcast/],
-    ['a user id and a list', { userId: 'u', userIds: ['v'], data: 1 }, /ambiguous audience: the target has userId and userIds/],
+    [
+      'a topic and a user id',
+      { topic: 'orders/1', userId: 'u', data: 1 },
+      /ambiguous audience: the target has userId and topic; give exactly one$/,
+    ],
+    [
+      'broadcast and a user id',
+      { broadcast: true, userId: 'u', data: 1 },
+      /ambiguous audience: the target has userId and broadcast/,
+    ],
+    [
+      'a user id and a list',
+      { userId: 'u', userIds: ['v'], data: 1 },
+      /ambiguous audience: the target has userId and userIds/,
+    ],
     ['no data', { userId: 'u' }, /no data/],
     ['a Promise as data', { userId: 'u', data: Promise.resolve(1) }, /data is a Promise/],
-    ['data that is not JSON', { userId: 'u', data: { big: 1n } }, /failed: SseService refused it: SseEventError: SSE event data is not JSON-serialisable/],
+    [
+      'data that is not JSON',
+      { userId: 'u', data: { big: 1n } },
+      /failed: SseService refused it: SseEventError: SSE event data is not JSON-serialisable/,
+    ],
     ['a string', 'hello', /returned a string/],
   ])('logs %s with the event name, and still pushes the next target', (_, bad, reason) => {
     run([bad, { userId: 'fine', data: 'ok' }]);
@@ -260,15 +290,25 @@ describe('SsePushDispatcher', () => {
     ['a user id of 257 characters', new Mapped('u'.repeat(257)), /no audience: 'to' returned an unusable user id/],
     ['a projection that throws', new Throwing(), /the mapping threw: Error: projection failed/],
     ['no topic', new TopicMapped(null), /no audience: 'to\.topic' returned nothing/],
-    ['a bad topic', new TopicMapped('orders/1/'), /no audience: 'to\.topic' is not usable \(SSE topic "orders\/1\/" is not allowed/],
+    [
+      'a bad topic',
+      new TopicMapped('orders/1/'),
+      /no audience: 'to\.topic' is not usable \(SSE topic "orders\/1\/" is not allowed/,
+    ],
     ['a topic that is a number', new TopicMapped(123), /'to\.topic' must return a topic name or a list of them/],
-    ['a bad topic in a list', new TopicMapped(['orders/1', 'a b']), /a topic in the list from 'to\.topic' is not usable/],
+    [
+      'a bad topic in a list',
+      new TopicMapped(['orders/1', 'a b']),
+      /a topic in the list from 'to\.topic' is not usable/,
+    ],
     ['data that is not JSON', new Mapped('u', 1n), /not JSON-serialisable/],
   ])('logs a class mapping with %s, naming the event and the class', (_, payload, reason) => {
     emitted('thing.failed', payload);
     emitted('thing.ok', new Mapped('u9'));
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^SSE push 'update' for event 'thing\.failed' from @SseEventMapping\((Mapped|TopicMapped|Throwing)\) failed: /);
+    expect(errors[0]).toMatch(
+      /^SSE push 'update' for event 'thing\.failed' from @SseEventMapping\((Mapped|TopicMapped|Throwing)\) failed: /,
+    );
     expect(errors[0]).toMatch(reason);
     expect(sent).toEqual([['user', 'u9', { type: 'update', data: { n: 1 } }]]);
   });

@@ -58,7 +58,10 @@ export class SsePushDispatcher implements OnApplicationShutdown {
         ),
       onLate: (label) => this.fail(label, 'the handler settled after its timeout; its push was dropped'),
       onOverflow: (label) =>
-        this.fail(label, `${this.options.maxPendingPushes} pushes are already waiting on slower handlers; this one is dropped`),
+        this.fail(
+          label,
+          `${this.options.maxPendingPushes} pushes are already waiting on slower handlers; this one is dropped`,
+        ),
       onRejected: (label, error) => this.fail(label, 'the handler rejected', error),
     });
   }

@@ -10,7 +10,7 @@ describe('MemoryHistoryStore', () => {
   let store: MemoryHistoryStore;
   afterEach(() => store.onModuleDestroy());
 
-  it('replays a user\'s events and broadcasts after an id, merged in id order', () => {
+  it("replays a user's events and broadcasts after an id, merged in id order", () => {
     store = new MemoryHistoryStore({ maxEvents: 10, ttlMs: 60_000 });
     const at = Date.now();
     store.append({ id: id(1001), userIds: ['a'], frame: frame(1), at });
@@ -71,7 +71,7 @@ describe('MemoryHistoryStore: memory per user', () => {
   const toUser = (userId: string, n: number) =>
     store.append({ id: id(1000 + n), userIds: [userId], frame: frame(n), at: Date.now() });
 
-  it('starts a user\'s log at a few slots and doubles it up to maxEvents', () => {
+  it("starts a user's log at a few slots and doubles it up to maxEvents", () => {
     store = new MemoryHistoryStore({ maxEvents: 10, ttlMs: 60_000 });
     toUser('a', 1);
     expect(store.slots('a')).toBe(4);
@@ -154,10 +154,11 @@ describe('MemoryHistoryStore: topics', () => {
   afterEach(() => store.onModuleDestroy());
   const at = () => Date.now();
   const toTopic = (topic: string, n: number) => store.append({ id: id(1000 + n), topic, frame: frame(n), at: at() });
-  const toUser = (userId: string, n: number) => store.append({ id: id(1000 + n), userIds: [userId], frame: frame(n), at: at() });
+  const toUser = (userId: string, n: number) =>
+    store.append({ id: id(1000 + n), userIds: [userId], frame: frame(n), at: at() });
   const broadcast = (n: number) => store.append({ id: id(1000 + n), frame: frame(n), at: at() });
 
-  it('replays a topic\'s events only to a resume that asks for the topic', () => {
+  it("replays a topic's events only to a resume that asks for the topic", () => {
     store = new MemoryHistoryStore({ maxEvents: 10, ttlMs: 60_000 });
     toTopic('orders/1', 1);
     broadcast(2);
@@ -165,13 +166,16 @@ describe('MemoryHistoryStore: topics', () => {
     expect(store.replay('a', id(1000))).toEqual({ ok: true, frames: [frame(2)] });
     expect(store.replay('a', id(1000), [])).toEqual({ ok: true, frames: [frame(2)] });
     expect(store.replay('a', id(1000), ['orders/2'])).toEqual({ ok: true, frames: [frame(2), frame(3)] });
-    expect(store.replay('a', id(1000), ['orders/1', 'orders/2'])).toEqual({ ok: true, frames: [frame(1), frame(2), frame(3)] });
+    expect(store.replay('a', id(1000), ['orders/1', 'orders/2'])).toEqual({
+      ok: true,
+      frames: [frame(1), frame(2), frame(3)],
+    });
     expect(store.size()).toBe(3);
     expect(store.size({ topic: 'orders/1' })).toBe(1);
     expect(store.size('orders/1')).toBe(0); // a user id, not the topic
   });
 
-  it('merges the user\'s events, broadcasts and two topics in id order, after the id', () => {
+  it("merges the user's events, broadcasts and two topics in id order, after the id", () => {
     store = new MemoryHistoryStore({ maxEvents: 10, ttlMs: 60_000 });
     toTopic('t/b', 1);
     toUser('a', 2);
@@ -184,7 +188,10 @@ describe('MemoryHistoryStore: topics', () => {
     toUser('a', 9);
     broadcast(10);
     toTopic('t/b', 11);
-    expect(store.replay('a', id(1000), ['t/a', 't/b'])).toEqual({ ok: true, frames: [1, 2, 3, 4, 5, 8, 9, 10, 11].map(frame) });
+    expect(store.replay('a', id(1000), ['t/a', 't/b'])).toEqual({
+      ok: true,
+      frames: [1, 2, 3, 4, 5, 8, 9, 10, 11].map(frame),
+    });
     expect(store.replay('a', id(1004), ['t/b', 't/a'])).toEqual({ ok: true, frames: [5, 8, 9, 10, 11].map(frame) });
     expect(store.replay('b', id(1005), ['t/a', 't/c'])).toEqual({ ok: true, frames: [6, 7, 8, 10].map(frame) });
   });
@@ -213,7 +220,7 @@ describe('MemoryHistoryStore: topics', () => {
     expect(store.replay('a', id(1001))).toEqual({ ok: true, frames: [] });
   });
 
-  it('drops a topic\'s events older than ttlMs, and the sweep forgets its emptied log', () => {
+  it("drops a topic's events older than ttlMs, and the sweep forgets its emptied log", () => {
     jest.useFakeTimers({ now: 50_000 });
     try {
       store = new MemoryHistoryStore({ maxEvents: 100, ttlMs: 1000 });
@@ -271,7 +278,9 @@ describe('MemoryHistoryStore: topics', () => {
 
   it('refuses a maxTopics that is not a positive integer up to 2^24', () => {
     for (const maxTopics of [0, 1.5, 2 ** 24 + 1]) {
-      expect(() => new MemoryHistoryStore({ maxEvents: 10, ttlMs: 1000, maxTopics })).toThrow(/^MemoryHistoryStore: maxTopics must be an integer/);
+      expect(() => new MemoryHistoryStore({ maxEvents: 10, ttlMs: 1000, maxTopics })).toThrow(
+        /^MemoryHistoryStore: maxTopics must be an integer/,
+      );
     }
   });
 });

@@ -49,11 +49,18 @@ export class MemoryHistoryStore implements SseHistoryStore, OnModuleDestroy {
   private readonly sweeper: ReturnType<typeof setInterval>;
 
   constructor(options: MemoryHistoryOptions) {
-    const bound = (name: string, value: number, max?: number) => integerOption('MemoryHistoryStore', name, value, { min: 1, max });
+    const bound = (name: string, value: number, max?: number) =>
+      integerOption('MemoryHistoryStore', name, value, { min: 1, max });
     const maxEvents = bound('maxEvents', options?.maxEvents);
     this.ttlMs = bound('ttlMs', options?.ttlMs);
-    this.users = new HistoryLogMap(maxEvents, bound('maxUsers', options?.maxUsers ?? DEFAULT_HISTORY_MAX_USERS, MAX_HISTORY_USERS));
-    this.topics = new HistoryLogMap(maxEvents, bound('maxTopics', options?.maxTopics ?? DEFAULT_HISTORY_MAX_TOPICS, MAX_HISTORY_USERS));
+    this.users = new HistoryLogMap(
+      maxEvents,
+      bound('maxUsers', options?.maxUsers ?? DEFAULT_HISTORY_MAX_USERS, MAX_HISTORY_USERS),
+    );
+    this.topics = new HistoryLogMap(
+      maxEvents,
+      bound('maxTopics', options?.maxTopics ?? DEFAULT_HISTORY_MAX_TOPICS, MAX_HISTORY_USERS),
+    );
     this.broadcasts = newHistoryLog(maxEvents);
     // Users and topics who stop receiving events would otherwise keep their last records forever.
     this.sweeper = setInterval(() => this.sweep(), Math.max(1000, Math.min(this.ttlMs, 60_000)));
@@ -85,7 +92,13 @@ export class MemoryHistoryStore implements SseHistoryStore, OnModuleDestroy {
     for (const mark of [this.expiredUpTo, ...lost, ...logs.map((log) => log.evictedUpTo)]) {
       if (mark && compareEventIds(after, mark) < 0) return { ok: false, reason: 'too-old' };
     }
-    return { ok: true, frames: mergeAfter(after, logs.map((log) => log.records)) };
+    return {
+      ok: true,
+      frames: mergeAfter(
+        after,
+        logs.map((log) => log.records),
+      ),
+    };
   }
 
   /** Number of records held, in a user's log (by id), a topic's (`{ topic }`) or in all, for tests and metrics. */
@@ -115,7 +128,10 @@ export class MemoryHistoryStore implements SseHistoryStore, OnModuleDestroy {
     clearInterval(this.sweeper);
   }
 
-  private total(key: string | { topic: string } | undefined, measure: (records: RingBuffer<SseHistoryRecord>) => number): number {
+  private total(
+    key: string | { topic: string } | undefined,
+    measure: (records: RingBuffer<SseHistoryRecord>) => number,
+  ): number {
     if (key !== undefined) {
       const log = typeof key === 'string' ? this.users.get(key) : this.topics.get(key.topic);
       return log ? measure(log.records) : 0;

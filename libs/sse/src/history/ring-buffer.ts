@@ -18,7 +18,8 @@ export class RingBuffer<T> {
     readonly capacity: number,
     initialSlots = RING_BUFFER_INITIAL_SLOTS,
   ) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`RingBuffer: capacity must be an integer >= 1, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`RingBuffer: capacity must be an integer >= 1, got ${capacity}`);
     this.items = new Array(Math.min(capacity, Math.max(1, initialSlots)));
   }
 

@@ -11,7 +11,10 @@ interface FastifyReplyLike {
 }
 
 /** Node's own request and response behind a route's `@Req()` and `@Res()`: Express's are Node's own, Fastify wraps them. */
-export function rawRequestAndResponse(request: object, response: object): { request: SseRawRequest; response: SseRawResponse } {
+export function rawRequestAndResponse(
+  request: object,
+  response: object,
+): { request: SseRawRequest; response: SseRawResponse } {
   return isFastifyReply(response)
     ? { request: (request as FastifyRequestLike).raw, response: response.raw }
     : { request: request as SseRawRequest, response: response as SseRawResponse };

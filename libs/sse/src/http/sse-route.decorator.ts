@@ -64,13 +64,16 @@ export function SseRoute(path?: string | string[], options: SseRouteOptions = {}
     options.maxPendingDataLength ?? DEFAULT_SSE_EXTRAS.maxPendingDataLength,
     { min: 1 },
   );
-  return <T>(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<T>): TypedPropertyDescriptor<T> => {
+  return <T>(
+    target: object,
+    key: string | symbol,
+    descriptor: TypedPropertyDescriptor<T>,
+  ): TypedPropertyDescriptor<T> => {
     const handler = descriptor.value as unknown as StreamHandler;
     if (typeof handler !== 'function') throw new Error(`@SseRoute() decorates methods only (${String(key)})`);
     // Parameter decorators ran before this one: the wrapper's two arguments go after every recorded one.
     const recorded = Reflect.getMetadata(ROUTE_ARGS_METADATA, target.constructor, key) as
-      | Record<string, { index: number }>
-      | undefined;
+      Record<string, { index: number }> | undefined;
     const arity = Math.max(handler.length, ...Object.values(recorded ?? {}).map(({ index }) => index + 1));
     Req()(target, key, arity);
     Res()(target, key, arity + 1);
@@ -81,7 +84,8 @@ export function SseRoute(path?: string | string[], options: SseRouteOptions = {}
       // Streams made from here (stream() / openStream() without request) are this route's: see subscribeForRequest.
       const handlerStartedAt = tick();
       const refused = (err: unknown): never => {
-        if (err instanceof SseShuttingDownError) setRetryAfter(request as object, response as object, err.retryAfterSec);
+        if (err instanceof SseShuttingDownError)
+          setRetryAfter(request as object, response as object, err.retryAfterSec);
         throw err;
       };
       const write = (frames: unknown): void => {

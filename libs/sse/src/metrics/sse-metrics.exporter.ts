@@ -24,11 +24,30 @@ export class SseMetricsExporter implements OnModuleDestroy {
   ) {
     const prefix = options.prefix ?? DEFAULT_SSE_METRICS_PREFIX;
     const gauge = (name: string, help: string, read: () => number): void => {
-      this.add(new Gauge({ name: prefix + name, help, registers: [], collect() { this.set(read()); } }));
+      this.add(
+        new Gauge({
+          name: prefix + name,
+          help,
+          registers: [],
+          collect() {
+            this.set(read());
+          },
+        }),
+      );
     };
     const counter = (name: string, help: string, read: () => number): void => {
       // A counter can only go up by inc(): each scrape starts it over from the core's total.
-      this.add(new Counter({ name: prefix + name, help, registers: [], collect() { this.reset(); this.inc(read()); } }));
+      this.add(
+        new Counter({
+          name: prefix + name,
+          help,
+          registers: [],
+          collect() {
+            this.reset();
+            this.inc(read());
+          },
+        }),
+      );
     };
     const counterBy = (name: string, help: string, label: string, read: () => Iterable<[string, number]>): void => {
       this.add(
@@ -50,11 +69,22 @@ export class SseMetricsExporter implements OnModuleDestroy {
     gauge('live_topics', 'Topics with at least one subscribed stream on this instance', () => sse.topicCount());
     counterBy('connections_refused_total', 'Streams refused, by reason', 'reason', () => Object.entries(stats.refused));
     // Each publish is counted once by target and once by type: two metrics, since one with both labels would pair them.
-    counterBy('events_published_total', 'Events published, by target kind', 'target', () => Object.entries(stats.byTarget));
+    counterBy('events_published_total', 'Events published, by target kind', 'target', () =>
+      Object.entries(stats.byTarget),
+    );
     counterBy('events_published_by_type_total', 'Events published, by event type', 'type', () => stats.byType);
-    counter('frames_written_total', 'Frames handed to streams (events, openings, heartbeats, resets)', () => stats.framesWritten);
+    counter(
+      'frames_written_total',
+      'Frames handed to streams (events, openings, heartbeats, resets)',
+      () => stats.framesWritten,
+    );
     counter('events_replayed_total', 'Events sent to resuming streams from history', () => stats.eventsReplayed);
-    counterBy('resets_total', 'Resets sent to streams (resuming ones, or every open one when history-lost), by reason', 'reason', () => Object.entries(stats.resets));
+    counterBy(
+      'resets_total',
+      'Resets sent to streams (resuming ones, or every open one when history-lost), by reason',
+      'reason',
+      () => Object.entries(stats.resets),
+    );
     counterBy('disconnects_total', 'Streams ended, by reason (slow_client: dropped; token_expired)', 'reason', () =>
       Object.entries(stats.disconnects),
     );

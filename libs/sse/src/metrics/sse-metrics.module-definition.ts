@@ -8,5 +8,8 @@ export const {
   ASYNC_OPTIONS_TYPE: SSE_METRICS_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<SseMetricsOptions>({ moduleName: 'SseMetrics' })
   .setClassMethodName('forRoot')
-  .setExtras<SseMetricsModuleExtras>({ isGlobal: true }, (definition, { isGlobal }) => ({ ...definition, global: isGlobal }))
+  .setExtras<SseMetricsModuleExtras>({ isGlobal: true }, (definition, { isGlobal }) => ({
+    ...definition,
+    global: isGlobal,
+  }))
   .build();

@@ -10,14 +10,21 @@ import { PUBLISH_TO_WRITE_BUCKETS, type SseStatsCollector } from '../observe/sse
 export class SsePublishToWriteMetric {
   readonly type = 'histogram';
   readonly aggregator: Aggregator = 'sum';
-  readonly help = 'Time from an event published to its frame written to a stream, per stream (live events, not replays)';
+  readonly help =
+    'Time from an event published to its frame written to a stream, per stream (live events, not replays)';
 
   constructor(
     readonly name: string,
     private readonly stats: SseStatsCollector,
   ) {}
 
-  async get(): Promise<{ name: string; help: string; type: string; aggregator: Aggregator; values: MetricValueWithName<string>[] }> {
+  async get(): Promise<{
+    name: string;
+    help: string;
+    type: string;
+    aggregator: Aggregator;
+    values: MetricValueWithName<string>[];
+  }> {
     const { buckets, count, sum } = this.stats.publishToWrite();
     const bucket = `${this.name}_bucket`;
     return {

@@ -9,13 +9,7 @@ import type { SseResetReason } from '@nest-sse/protocol';
  * @publicApi
  */
 export type SseRefusalReason =
-  | 'unauthorized'
-  | 'forbidden'
-  | 'bad_request'
-  | 'per_user_limit'
-  | 'global_cap'
-  | 'shutting_down'
-  | 'unavailable';
+  'unauthorized' | 'forbidden' | 'bad_request' | 'per_user_limit' | 'global_cap' | 'shutting_down' | 'unavailable';
 
 /**
  * Who a published event was for: `sendToUser`, `sendToUsers`, `broadcast`, `publish`.
@@ -74,7 +68,9 @@ export interface SsePublishToWriteStats {
 }
 
 /** Upper bounds (seconds) of the publish-to-write buckets: from this instance's own fan-out (ms) to a backed-up cluster (s). */
-export const PUBLISH_TO_WRITE_BUCKETS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const PUBLISH_TO_WRITE_BUCKETS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 const BUCKET_BOUNDS_MS = PUBLISH_TO_WRITE_BUCKETS.map((le) => le * 1000);
 
 /** Event types counted one by one; past this many, the rest count as `other` (a metric label must stay bounded). */
@@ -109,7 +105,13 @@ export class SseStatsCollector {
     'history-unavailable',
     'history-lost',
   ]);
-  readonly disconnects = zero<SseDisconnectReason>(['client_left', 'token_expired', 'slow_client', 'disconnect_user', 'shutdown']);
+  readonly disconnects = zero<SseDisconnectReason>([
+    'client_left',
+    'token_expired',
+    'slow_client',
+    'disconnect_user',
+    'shutdown',
+  ]);
   framesWritten = 0;
   eventsReplayed = 0;
   /**

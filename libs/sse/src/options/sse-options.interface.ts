@@ -10,18 +10,7 @@ import type { SseTransport } from '../transport/sse-transport.interface.js';
  * @publicApi
  */
 export type SseJwtAlgorithm =
-  | 'HS256'
-  | 'HS384'
-  | 'HS512'
-  | 'RS256'
-  | 'RS384'
-  | 'RS512'
-  | 'ES256'
-  | 'ES384'
-  | 'ES512'
-  | 'PS256'
-  | 'PS384'
-  | 'PS512';
+  'HS256' | 'HS384' | 'HS512' | 'RS256' | 'RS384' | 'RS512' | 'ES256' | 'ES384' | 'ES512' | 'PS256' | 'PS384' | 'PS512';
 
 /**
  * How `?token=` / `Authorization: Bearer` tokens are verified: with exactly one

@@ -35,9 +35,15 @@ describe('resolveSseOptions', () => {
     [{ jwt: { secret: 's' }, maxConnectionsPerUser: 0 }, /maxConnectionsPerUser/],
     [{ jwt: { secret: 's' }, heartbeatIntervalMs: -1 }, /heartbeatIntervalMs/],
     // Node clamps a longer delay to 1 ms: the heartbeat would fire every millisecond.
-    [{ jwt: { secret: 's' }, heartbeatIntervalMs: 2 ** 31 }, /heartbeatIntervalMs must be an integer between 0 and 2147483647/],
+    [
+      { jwt: { secret: 's' }, heartbeatIntervalMs: 2 ** 31 },
+      /heartbeatIntervalMs must be an integer between 0 and 2147483647/,
+    ],
     [{ jwt: { secret: 's' }, history: { ttlMs: 0 } }, /history.ttlMs/],
-    [{ jwt: { secret: 's' }, history: { maxTopics: 2 ** 24 + 1 } }, /history.maxTopics must be an integer between 1 and 16777216/],
+    [
+      { jwt: { secret: 's' }, history: { maxTopics: 2 ** 24 + 1 } },
+      /history.maxTopics must be an integer between 1 and 16777216/,
+    ],
     [{ jwt: { secret: 's' }, retryMs: 1.5 }, /retryMs/],
     [{ jwt: { secret: 's' }, heartbeatAs: 'beep' }, /heartbeatAs/],
   ])('fails fast on %j', (options, message) => {
@@ -46,7 +52,10 @@ describe('resolveSseOptions', () => {
 
   it('names the jwt options at fault, never their values', () => {
     const secret = 'a-secret-that-must-not-be-printed';
-    for (const jwt of [{ secret, publicKey: secret }, { secret, service: jwtService }]) {
+    for (const jwt of [
+      { secret, publicKey: secret },
+      { secret, service: jwtService },
+    ]) {
       expect(() => resolveSseOptions({ jwt } as never)).toThrow(/^SseModule: /);
       expect(() => resolveSseOptions({ jwt } as never)).not.toThrow(secret);
     }

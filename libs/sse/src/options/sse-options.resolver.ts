@@ -29,7 +29,9 @@ import type {
 import type { SseHistoryStore } from '../history/sse-history-store.interface.js';
 import type { SseTransport } from '../transport/sse-transport.interface.js';
 
-export type ResolvedSseOptions = Required<Omit<SseModuleOptions, 'jwt' | 'cors' | 'history' | 'tickets' | 'transport'>> & {
+export type ResolvedSseOptions = Required<
+  Omit<SseModuleOptions, 'jwt' | 'cors' | 'history' | 'tickets' | 'transport'>
+> & {
   transport?: SseTransport;
   jwt: Required<Pick<SseJwtOptions, 'algorithms' | 'userIdClaim' | 'rolesClaim' | 'clockToleranceSec' | 'requireExp'>> &
     SseJwtOptions;
@@ -85,7 +87,9 @@ export function resolveSseOptions(options: SseModuleOptions): ResolvedSseOptions
   }
   // A secret implies HMAC, hence the default; the app's service may hold any key, which the module cannot see.
   if (jwt.service !== undefined && !jwt.algorithms?.length) {
-    throw new Error("SseModule: jwt.algorithms is required with jwt.service: pin what the app's tokens are signed with, e.g. ['HS256']");
+    throw new Error(
+      "SseModule: jwt.algorithms is required with jwt.service: pin what the app's tokens are signed with, e.g. ['HS256']",
+    );
   }
   const algorithms = jwt.algorithms?.length ? [...jwt.algorithms] : [...DEFAULT_JWT_ALGORITHMS];
   if (algorithms.some((a) => String(a).toLowerCase() === 'none')) {
@@ -103,7 +107,8 @@ export function resolveSseOptions(options: SseModuleOptions): ResolvedSseOptions
       rolesClaim: jwt.rolesClaim ?? DEFAULT_ROLES_CLAIM,
       clockToleranceSec: option('jwt.clockToleranceSec', jwt.clockToleranceSec ?? 0),
       requireExp: jwt.requireExp ?? true,
-      maxTokenAgeSec: jwt.maxTokenAgeSec === undefined ? undefined : option('jwt.maxTokenAgeSec', jwt.maxTokenAgeSec, { min: 1 }),
+      maxTokenAgeSec:
+        jwt.maxTokenAgeSec === undefined ? undefined : option('jwt.maxTokenAgeSec', jwt.maxTokenAgeSec, { min: 1 }),
     },
     heartbeatIntervalMs: option('heartbeatIntervalMs', options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, {
       max: MAX_TIMER_MS,
@@ -145,7 +150,8 @@ function jwtKeySources(jwt: SseJwtOptions | undefined): string[] {
 }
 
 function resolveHistory(history: SseHistoryOptions | false | undefined): ResolvedSseOptions['history'] {
-  if (history === false) return { enabled: false, maxEvents: 0, maxUsers: 0, maxTopics: 0, ttlMs: 0, replayTimeoutMs: 0 };
+  if (history === false)
+    return { enabled: false, maxEvents: 0, maxUsers: 0, maxTopics: 0, ttlMs: 0, replayTimeoutMs: 0 };
   return {
     enabled: true,
     maxEvents: option('history.maxEvents', history?.maxEvents ?? DEFAULT_HISTORY_MAX_EVENTS, { min: 1 }),

@@ -34,7 +34,8 @@ export class RedisHistoryStore implements SseHistoryStore {
   async replay(userId: string, after: SseEventId, topics: readonly string[] = []): Promise<SseReplayResult> {
     if (this.client.status !== 'ready') throw new Error('Redis is unreachable');
     // Redis is back, but the reader has not yet checked what it came back with (a restart point may be due).
-    if (!(await this.reader.settled(CATCH_UP_MS))) throw new Error('the cluster log reader has not read Redis since it came back');
+    if (!(await this.reader.settled(CATCH_UP_MS)))
+      throw new Error('the cluster log reader has not read Redis since it came back');
     // Replay stops at what this instance delivered: newer events reach the stream
     // live (it joined before asking), so none comes both ways or not at all.
     if (compareEventIds(after, parseEventId(this.reader.position())!) > 0) {
@@ -42,7 +43,8 @@ export class RedisHistoryStore implements SseHistoryStore {
       const [newest] = (await this.client.xrevrange(this.keys.log, '+', '-', 'COUNT', 1)) as StreamEntry[];
       const newestId = newest ? parseEventId(newest[0]) : undefined;
       if (!newestId || compareEventIds(after, newestId) > 0) return UNKNOWN_ID;
-      if (!(await this.reader.reached(after, CATCH_UP_MS))) throw new Error(`the cluster log reader is behind ${formatEventId(after)}`);
+      if (!(await this.reader.reached(after, CATCH_UP_MS)))
+        throw new Error(`the cluster log reader is behind ${formatEventId(after)}`);
     }
     const upTo = this.reader.position();
     const unique = [...new Set(topics)];
@@ -50,7 +52,13 @@ export class RedisHistoryStore implements SseHistoryStore {
     const from = formatEventId(after);
     const { log, epoch: epochKey, restart: restartKey } = this.keys;
     // The log's first entry, and the entry `after` if the log has it.
-    const pipeline = this.client.pipeline().time().get(epochKey).get(restartKey).xrange(log, '-', '+', 'COUNT', 1).xrange(log, from, from);
+    const pipeline = this.client
+      .pipeline()
+      .time()
+      .get(epochKey)
+      .get(restartKey)
+      .xrange(log, '-', '+', 'COUNT', 1)
+      .xrange(log, from, from);
     for (const key of logs) pipeline.xinfo('STREAM', key).xrange(key, `(${from}`, upTo);
     const replies = (await pipeline.exec()) as PipelineReply;
     const head = replies.slice(0, HEAD);
@@ -67,8 +75,14 @@ export class RedisHistoryStore implements SseHistoryStore {
     // An event the log should still hold (not older than its first entry) that it does not: lost, though no
     // instance that read it has found that yet. The epoch (a position at boot, no entry's) and the restart point are not.
     const [firstEntry] = first as StreamEntry[];
-    const isMark = compareEventIds(after, epochId) === 0 || (restartId !== undefined && compareEventIds(after, restartId) === 0);
-    if (!isMark && (exact as StreamEntry[]).length === 0 && firstEntry && compareEventIds(after, parseEventId(firstEntry[0])!) >= 0) {
+    const isMark =
+      compareEventIds(after, epochId) === 0 || (restartId !== undefined && compareEventIds(after, restartId) === 0);
+    if (
+      !isMark &&
+      (exact as StreamEntry[]).length === 0 &&
+      firstEntry &&
+      compareEventIds(after, parseEventId(firstEntry[0])!) >= 0
+    ) {
       return HISTORY_LOST;
     }
     // A log nobody wrote to for ttlMs expired whole, and a missing key cannot be told
@@ -84,11 +98,15 @@ export class RedisHistoryStore implements SseHistoryStore {
       // No such key: nothing kept (or it expired, which the age check covers).
       if (!infoErr && this.trimmedPast(info as unknown[], after)) return TOO_OLD;
       // Logs after the user's and the broadcasts' are topics': the entry's topic is its log's (entries keep only type and data).
-      for (const [id, fields] of entries as StreamEntry[]) frames.push({ id: parseEventId(id)!, frame: toFrame(id, fields, k < 2 ? undefined : unique[k - 2]) });
+      for (const [id, fields] of entries as StreamEntry[])
+        frames.push({ id: parseEventId(id)!, frame: toFrame(id, fields, k < 2 ? undefined : unique[k - 2]) });
     }
     frames.sort((a, b) => compareEventIds(a.id, b.id));
     // An event sits in one log per recipient; a stream reads one of each kind, but say it once regardless.
-    return { ok: true, frames: frames.filter((f, i) => i === 0 || compareEventIds(f.id, frames[i - 1].id) !== 0).map((f) => f.frame) };
+    return {
+      ok: true,
+      frames: frames.filter((f, i) => i === 0 || compareEventIds(f.id, frames[i - 1].id) !== 0).map((f) => f.frame),
+    };
   }
 
   /** Whether the log dropped (by its count bound) an event newer than `after`. */
@@ -101,7 +119,9 @@ export class RedisHistoryStore implements SseHistoryStore {
     if (typeof maxDeleted === 'string') return compareEventIds(after, parseEventId(maxDeleted)!) < 0;
     // Redis before 7 does not say what it trimmed: a full log that starts after `after` may have.
     const first = field('first-entry') as StreamEntry | null | undefined;
-    return Number(field('length')) >= this.bounds.maxEvents && !!first && compareEventIds(parseEventId(first[0])!, after) > 0;
+    return (
+      Number(field('length')) >= this.bounds.maxEvents && !!first && compareEventIds(parseEventId(first[0])!, after) > 0
+    );
   }
 }
 

@@ -123,16 +123,24 @@ export class RedisLogReader {
           this.logger.log(`Redis is back: reading the cluster log after ${this.lastId}`);
           for (const settle of this.settling.splice(0)) settle();
         }
-        const reply = (await this.client.xread('COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', this.keys.log, this.lastId)) as
-          | [string, StreamEntry[]][]
-          | null;
+        const reply = (await this.client.xread(
+          'COUNT',
+          BATCH,
+          'BLOCK',
+          BLOCK_MS,
+          'STREAMS',
+          this.keys.log,
+          this.lastId,
+        )) as [string, StreamEntry[]][] | null;
         failures = 0;
         for (const [, entries] of reply ?? []) for (const entry of entries) this.deliver(entry);
       } catch (err) {
         if (this.stopped) return;
         if (!this.outage) {
           this.outage = true;
-          this.logger.warn(`cannot read the cluster log (${(err as Error)?.message ?? err}): retrying until Redis is back`);
+          this.logger.warn(
+            `cannot read the cluster log (${(err as Error)?.message ?? err}): retrying until Redis is back`,
+          );
         }
         await this.sleep(Math.min(100 * 2 ** failures++, MAX_BACKOFF_MS));
       }
@@ -154,7 +162,7 @@ export class RedisLogReader {
     const { log, epoch, restart } = this.keys;
     const point = await this.client.sseRestart(log, epoch, restart, this.lastId, this.lastIsEntry ? '1' : '0');
     if (point === null) return;
-    for (let batch: StreamEntry[] = []; ; ) {
+    for (let batch: StreamEntry[] = []; ;) {
       batch = (await this.client.xrange(log, `(${this.lastId}`, point, 'COUNT', BATCH)) as StreamEntry[];
       for (const entry of batch) this.deliver(entry);
       if (batch.length < BATCH) break;

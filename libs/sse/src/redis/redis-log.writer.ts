@@ -104,7 +104,8 @@ export class RedisLogWriter {
     }
     const writes = 1 + history.length;
     const chars = data.length * writes;
-    if (this.batch && (this.batch.writes + writes > MAX_BATCH_WRITES || this.batch.chars + chars > MAX_BATCH_CHARS)) this.flush();
+    if (this.batch && (this.batch.writes + writes > MAX_BATCH_WRITES || this.batch.chars + chars > MAX_BATCH_CHARS))
+      this.flush();
     const batch = this.batch ?? this.open();
     for (const key of history) batch.keys.push(key);
     batch.args.push(type, data, field, value, String(history.length));
@@ -126,19 +127,31 @@ export class RedisLogWriter {
     const lost = this.disconnects;
     const check = lost > this.checked;
     const floor = [id, entry ? '1' : '0', check ? '1' : '0', String(++this.batches)];
-    this.client.ssePublish(4 + batch.keys.length, log, epoch, restart, this.writerKey, batch.keys, this.bounds, floor, batch.args).then(
-      () => {
-        if (check) this.checked = Math.max(this.checked, lost);
-        if (!this.abandoned) this.pending -= batch.types.length;
-      },
-      (err: unknown) => {
-        if (this.abandoned) return;
-        this.pending -= batch.types.length;
-        this.failed += batch.types.length;
-        // The types only: data may be personal.
-        this.logger.error(`publishing ${describe(batch.types)} failed: ${(err as Error)?.message ?? err}`);
-      },
-    );
+    this.client
+      .ssePublish(
+        4 + batch.keys.length,
+        log,
+        epoch,
+        restart,
+        this.writerKey,
+        batch.keys,
+        this.bounds,
+        floor,
+        batch.args,
+      )
+      .then(
+        () => {
+          if (check) this.checked = Math.max(this.checked, lost);
+          if (!this.abandoned) this.pending -= batch.types.length;
+        },
+        (err: unknown) => {
+          if (this.abandoned) return;
+          this.pending -= batch.types.length;
+          this.failed += batch.types.length;
+          // The types only: data may be personal.
+          this.logger.error(`publishing ${describe(batch.types)} failed: ${(err as Error)?.message ?? err}`);
+        },
+      );
   }
 
   /** At a close() with Redis away: what waits will not be sent (ioredis leaves it unsettled), so it is counted and said here. */

@@ -124,7 +124,8 @@ export class RedisSsePresence implements SsePresence {
   }
 
   private assertReachable(): void {
-    if (this.client.status !== 'ready') throw new SseTransportError('Redis is unreachable: cannot count streams across the cluster');
+    if (this.client.status !== 'ready')
+      throw new SseTransportError('Redis is unreachable: cannot count streams across the cluster');
   }
 }
 
@@ -132,7 +133,10 @@ export class RedisSsePresence implements SsePresence {
 export function answered<T>(reply: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new SseTransportError(`Redis did not answer within ${ANSWER_TIMEOUT_MS} ms`)), ANSWER_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new SseTransportError(`Redis did not answer within ${ANSWER_TIMEOUT_MS} ms`)),
+      ANSWER_TIMEOUT_MS,
+    );
   });
   return Promise.race([reply, timeout]).finally(() => clearTimeout(timer));
 }

@@ -50,7 +50,11 @@ describeRedis('RedisTicketStore (RedisSseTransport.createTicketStore)', () => {
     for (const key of keys) {
       const type = await inspect.type(key);
       const value =
-        type === 'hash' ? await inspect.hgetall(key) : type === 'zset' ? await inspect.zrange(key, 0, -1, 'WITHSCORES') : await inspect.get(key);
+        type === 'hash'
+          ? await inspect.hgetall(key)
+          : type === 'zset'
+            ? await inspect.zrange(key, 0, -1, 'WITHSCORES')
+            : await inspect.get(key);
       parts.push(key, JSON.stringify(value));
     }
     return parts.join('\n');
@@ -121,7 +125,12 @@ describeRedis('RedisTicketStore (RedisSseTransport.createTicketStore)', () => {
     const stored = await dump();
     expect(stored).not.toContain(issued.ticket);
     expect(stored).not.toContain('secretClaim');
-    expect(await b.redeem(issued.ticket, SCOPE)).toEqual({ user: { userId: 'ann', expiresAt: expect.any(Number) }, claims: {}, scope: SCOPE, topics: ['orders/1'] });
+    expect(await b.redeem(issued.ticket, SCOPE)).toEqual({
+      user: { userId: 'ann', expiresAt: expect.any(Number) },
+      claims: {},
+      scope: SCOPE,
+      topics: ['orders/1'],
+    });
     expect(await a.redeem(issued.ticket, SCOPE)).toBeUndefined();
     expect(await b.redeem(issued.ticket, SCOPE)).toBeUndefined();
     // Nothing left behind: the ticket, its user's list, the count.
@@ -160,7 +169,7 @@ describeRedis('RedisTicketStore (RedisSseTransport.createTicketStore)', () => {
     expect(await inspect.exists(ticketKey!)).toBe(0);
   });
 
-  it("sweeps expired tickets when issuing: they stop counting toward maxOutstanding", async () => {
+  it('sweeps expired tickets when issuing: they stop counting toward maxOutstanding', async () => {
     const store = await instance({ ttlMs: 200, maxOutstanding: 2, maxPerUser: 2 });
     const old = await store.issue(grant('old'));
     const deadline = Date.now() + 2_000;
@@ -181,11 +190,18 @@ describeRedis('RedisTicketStore (RedisSseTransport.createTicketStore)', () => {
     const other = await b.issue(grant('bo'));
     expect(await inspect.zcard(`${prefix}tks`)).toBe(3);
     expect(await redeems(b, first.ticket)).toBe(false);
-    expect([await redeems(a, second.ticket), await redeems(b, third.ticket), await redeems(a, other.ticket)]).toEqual([true, true, true]);
+    expect([await redeems(a, second.ticket), await redeems(b, third.ticket), await redeems(a, other.ticket)]).toEqual([
+      true,
+      true,
+      true,
+    ]);
   });
 
   it('past maxOutstanding (counted across the cluster) a new ticket replaces the oldest ticket of the user holding the most, never a refusal', async () => {
-    const [a, b] = [await instance({ maxOutstanding: 4, maxPerUser: 3 }), await instance({ maxOutstanding: 4, maxPerUser: 3 })];
+    const [a, b] = [
+      await instance({ maxOutstanding: 4, maxPerUser: 3 }),
+      await instance({ maxOutstanding: 4, maxPerUser: 3 }),
+    ];
     const innocent = await a.issue(grant('ivy'));
     const greedy = [await b.issue(grant('gus')), await a.issue(grant('gus')), await b.issue(grant('gus'))];
     const newcomer = await a.issue(grant('nia'));
@@ -226,7 +242,11 @@ describeRedis('RedisTicketStore (RedisSseTransport.createTicketStore)', () => {
     const third = await store.issue(grant('cy'));
     expect(await inspect.zcard(`${prefix}tks`)).toBe(2);
     expect(await inspect.zscore(`${prefix}tkh`, 'ghost')).toBeNull();
-    expect([await redeems(store, first.ticket), await redeems(store, second.ticket), await redeems(store, third.ticket)]).toEqual([false, true, true]);
+    expect([
+      await redeems(store, first.ticket),
+      await redeems(store, second.ticket),
+      await redeems(store, third.ticket),
+    ]).toEqual([false, true, true]);
     await expectConsistentCounts();
   });
 
@@ -258,7 +278,8 @@ describeRedis('RedisTicketStore (RedisSseTransport.createTicketStore)', () => {
   it('peek (a HEAD) gives what redeem would, spends nothing and keeps the ticket its place; a redeemed ticket then peeks as nothing', async () => {
     const [a, b] = [await instance({ maxPerUser: 2 }), await instance({ maxPerUser: 2 })];
     const first = await a.issue(grant('pia', ['jobs/1']));
-    for (let i = 0; i < 3; i++) expect(await b.peek(first.ticket, SCOPE)).toMatchObject({ user: { userId: 'pia' }, topics: ['jobs/1'] });
+    for (let i = 0; i < 3; i++)
+      expect(await b.peek(first.ticket, SCOPE)).toMatchObject({ user: { userId: 'pia' }, topics: ['jobs/1'] });
     expect(await b.peek(first.ticket, '/elsewhere')).toBeUndefined();
     expect(await a.redeem(first.ticket, SCOPE)).toMatchObject({ user: { userId: 'pia' }, topics: ['jobs/1'] });
     expect(await b.peek(first.ticket, SCOPE)).toBeUndefined();
@@ -328,7 +349,9 @@ describeRedis('RedisTicketStore (RedisSseTransport.createTicketStore)', () => {
       expect(redeeming).toBeInstanceOf(SseTransportError);
       expect((redeeming as Error).message).toBe('Redis refused a ticket command (READONLY)');
       await expect(service.redeem(ticket, { method: 'GET' })).rejects.toMatchObject({ status: 503 });
-      await expect(service.issue({ headers: {}, sseUser: { userId: 'eve' }, [SSE_CLAIMS_KEY]: {} } as never)).rejects.toMatchObject({ status: 503 });
+      await expect(
+        service.issue({ headers: {}, sseUser: { userId: 'eve' }, [SSE_CLAIMS_KEY]: {} } as never),
+      ).rejects.toMatchObject({ status: 503 });
     } finally {
       await inspect.replicaof('NO', 'ONE');
     }
@@ -344,7 +367,9 @@ describeRedis('RedisTicketStore (RedisSseTransport.createTicketStore)', () => {
       const issuing = await store.issue(grant('oom')).catch((err: unknown) => err);
       expect(issuing).toBeInstanceOf(SseTransportError);
       expect((issuing as Error).message).toBe('Redis refused a ticket command (OOM)');
-      await expect(service.issue({ headers: {}, sseUser: { userId: 'oom' }, [SSE_CLAIMS_KEY]: {} } as never)).rejects.toMatchObject({ status: 503 });
+      await expect(
+        service.issue({ headers: {}, sseUser: { userId: 'oom' }, [SSE_CLAIMS_KEY]: {} } as never),
+      ).rejects.toMatchObject({ status: 503 });
     } finally {
       await inspect.config('SET', 'maxmemory', '0');
     }

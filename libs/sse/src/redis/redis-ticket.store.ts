@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { SseIssuedTicket, SseTicketGrant, SseTicketStore, SseTicketStoreOptions } from '../tickets/sse-ticket-store.interface.js';
+import type {
+  SseIssuedTicket,
+  SseTicketGrant,
+  SseTicketStore,
+  SseTicketStoreOptions,
+} from '../tickets/sse-ticket-store.interface.js';
 import { isTicketFormat, newTicket } from '../tickets/sse-ticket.format.js';
 import { SseTransportError } from '../sse.exceptions.js';
 import { answered } from './redis-presence.js';
@@ -95,7 +100,8 @@ export class RedisTicketStore implements SseTicketStore {
 
   /** Refused at once while Redis is away: a command would wait in the offline queue for it. */
   private assertReachable(): void {
-    if (this.client.status !== 'ready') throw new SseTransportError('Redis is unreachable: stream tickets cannot be issued or checked');
+    if (this.client.status !== 'ready')
+      throw new SseTransportError('Redis is unreachable: stream tickets cannot be issued or checked');
   }
 }
 

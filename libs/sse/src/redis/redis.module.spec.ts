@@ -8,7 +8,10 @@ import { SseService } from '../sse.service.js';
 
 const redisMissing = !hasRedisServer();
 if (redisMissing && process.env.CI) throw new Error('redis-server is required in CI (.ci/run installs it)');
-if (redisMissing) console.warn('libs/sse/src/redis/redis.module.spec.ts skipped: redis-server is not installed (apt-get install redis-server)');
+if (redisMissing)
+  console.warn(
+    'libs/sse/src/redis/redis.module.spec.ts skipped: redis-server is not installed (apt-get install redis-server)',
+  );
 const describeRedis = redisMissing ? describe.skip : describe;
 
 describeRedis('SseModule with RedisSseTransport', () => {
@@ -18,7 +21,13 @@ describeRedis('SseModule with RedisSseTransport', () => {
   /** One instance: a Nest app context with the module on the test's Redis. */
   async function instance(): Promise<SseService> {
     const moduleRef = await Test.createTestingModule({
-      imports: [SseModule.forRoot({ jwt: { secret: 'a-test-secret-of-enough-length' }, route: false, transport: new RedisSseTransport({ redis: server.url }) })],
+      imports: [
+        SseModule.forRoot({
+          jwt: { secret: 'a-test-secret-of-enough-length' },
+          route: false,
+          transport: new RedisSseTransport({ redis: server.url }),
+        }),
+      ],
     }).compile();
     modules.push(moduleRef);
     await moduleRef.init();

@@ -51,7 +51,11 @@ const toUser = (userId: string, data: unknown): SseOutgoingEvent => ({
   type: 'note',
   data: JSON.stringify(data),
 });
-const toAll = (data: unknown): SseOutgoingEvent => ({ audience: { kind: 'all' }, type: 'news', data: JSON.stringify(data) });
+const toAll = (data: unknown): SseOutgoingEvent => ({
+  audience: { kind: 'all' },
+  type: 'news',
+  data: JSON.stringify(data),
+});
 const toTopic = (topic: string, data: unknown): SseOutgoingEvent => ({
   audience: { kind: 'topic', topic },
   type: 'order',
@@ -69,12 +73,18 @@ async function waitFor(check: () => Promise<boolean> | boolean, what: string, ti
 /** Script calls Redis ran since the last `CONFIG RESETSTAT`: how many batches the publishes went in. */
 async function scriptCalls(client: Redis): Promise<number> {
   const stats = await client.info('commandstats');
-  return [...stats.matchAll(/^cmdstat_(?:eval|evalsha):calls=(\d+)/gm)].reduce((sum, [, calls]) => sum + Number(calls), 0);
+  return [...stats.matchAll(/^cmdstat_(?:eval|evalsha):calls=(\d+)/gm)].reduce(
+    (sum, [, calls]) => sum + Number(calls),
+    0,
+  );
 }
 
 const redisMissing = !hasRedisServer();
 if (redisMissing && process.env.CI) throw new Error('redis-server is required in CI (.ci/run installs it)');
-if (redisMissing) console.warn('libs/sse/src/redis/redis.transport.spec.ts skipped: redis-server is not installed (apt-get install redis-server)');
+if (redisMissing)
+  console.warn(
+    'libs/sse/src/redis/redis.transport.spec.ts skipped: redis-server is not installed (apt-get install redis-server)',
+  );
 const describeRedis = redisMissing ? describe.skip : describe;
 
 describeRedis('RedisSseTransport', () => {
@@ -89,7 +99,11 @@ describeRedis('RedisSseTransport', () => {
     options: Partial<RedisSseTransportOptions> = {},
     target: SseDeliveryTarget = new Collector(),
   ): Promise<RedisSseTransport> {
-    const t = new RedisSseTransport({ redis: server.url, ...options, keyPrefix: options.keyPrefix ?? `t${++prefixes}:` });
+    const t = new RedisSseTransport({
+      redis: server.url,
+      ...options,
+      keyPrefix: options.keyPrefix ?? `t${++prefixes}:`,
+    });
     open.push(t);
     await t.connect(target);
     return t;
@@ -169,7 +183,9 @@ describeRedis('RedisSseTransport', () => {
       // Each history log got its events with the cluster log's ids: u0's, the broadcasts' and x's, merged.
       const forU0 = a.got.filter(({ audience }) => audience.kind !== 'users' || audience.userIds.includes('u0'));
       const replay = await first.history.replay('u0', start, ['x']);
-      expect(replay.ok && replay.frames.map((f) => [f.id, f.type, f.data])).toEqual(forU0.map(({ frame }) => [frame.id, frame.type, frame.data]));
+      expect(replay.ok && replay.frames.map((f) => [f.id, f.type, f.data])).toEqual(
+        forU0.map(({ frame }) => [frame.id, frame.type, frame.data]),
+      );
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(a.got).toHaveLength(2 * n);
       expect(b.got).toHaveLength(2 * n);
@@ -282,8 +298,14 @@ describeRedis('RedisSseTransport', () => {
       t.publish(toUser('ann', 1));
       await collector.until(1, 'one event');
       const newest = id(collector.ids[0]);
-      expect(await t.history.replay('ann', { ms: newest.ms, seq: newest.seq + 1 })).toEqual({ ok: false, reason: 'unknown-id' });
-      expect(await t.history.replay('ann', { ms: newest.ms + 60_000, seq: 0 })).toEqual({ ok: false, reason: 'unknown-id' });
+      expect(await t.history.replay('ann', { ms: newest.ms, seq: newest.seq + 1 })).toEqual({
+        ok: false,
+        reason: 'unknown-id',
+      });
+      expect(await t.history.replay('ann', { ms: newest.ms + 60_000, seq: 0 })).toEqual({
+        ok: false,
+        reason: 'unknown-id',
+      });
       expect(await t.history.replay('ann', { ms: 1, seq: 0 })).toEqual({ ok: false, reason: 'unknown-id' });
     });
 
@@ -376,7 +398,14 @@ describeRedis('RedisSseTransport', () => {
       await waitFor(() => t.pendingPublishCount() === 0, 'Redis to acknowledge the event before the outage');
       await server.stop();
       try {
-        await waitFor(async () => t.presence.count().then(() => false, (err) => err instanceof SseTransportError), 'the transport to see Redis gone');
+        await waitFor(
+          async () =>
+            t.presence.count().then(
+              () => false,
+              (err) => err instanceof SseTransportError,
+            ),
+          'the transport to see Redis gone',
+        );
         for (let i = 0; i < 5; i++) expect(t.publish(toUser('ann', i))).toBeUndefined();
         expect(() => t.publish(toUser('ann', 5))).toThrow(SseTransportError);
         expect(t.pendingPublishCount()).toBe(5);
@@ -405,7 +434,14 @@ describeRedis('RedisSseTransport', () => {
       const t = await transport({ maxPendingPublishes: 5 }, collector);
       await server.stop();
       try {
-        await waitFor(async () => t.presence.count().then(() => false, (err) => err instanceof SseTransportError), 'the transport to see Redis gone');
+        await waitFor(
+          async () =>
+            t.presence.count().then(
+              () => false,
+              (err) => err instanceof SseTransportError,
+            ),
+          'the transport to see Redis gone',
+        );
         for (let i = 0; i < 3; i++) t.publish(toUser('ann', i));
         // The first batch is handed to the client (its offline queue) before the next turn's publishes.
         await new Promise((resolve) => setImmediate(resolve));
@@ -442,7 +478,14 @@ describeRedis('RedisSseTransport', () => {
       const t = await transport({ maxPendingPublishes: 5 });
       await server.stop();
       try {
-        await waitFor(async () => t.presence.count().then(() => false, () => true), 'the transport to see Redis gone');
+        await waitFor(
+          async () =>
+            t.presence.count().then(
+              () => false,
+              () => true,
+            ),
+          'the transport to see Redis gone',
+        );
         t.publish(toAll(1));
         t.publish(toAll(2));
         await t.close();
@@ -467,9 +510,15 @@ describeRedis('RedisSseTransport', () => {
   describe('options', () => {
     it('fails fast on options that could not work', () => {
       expect(() => new RedisSseTransport({} as RedisSseTransportOptions)).toThrow(/redis/);
-      expect(() => new RedisSseTransport({ redis: 'redis://x', maxPendingPublishes: 0 })).toThrow(/maxPendingPublishes/);
-      expect(() => new RedisSseTransport({ redis: 'redis://x', history: { maxEvents: 1.5 } })).toThrow(/history.maxEvents/);
-      expect(() => new RedisSseTransport({ redis: 'redis://x', slotTtlMs: 1000, slotRefreshMs: 1000 })).toThrow(/slotRefreshMs/);
+      expect(() => new RedisSseTransport({ redis: 'redis://x', maxPendingPublishes: 0 })).toThrow(
+        /maxPendingPublishes/,
+      );
+      expect(() => new RedisSseTransport({ redis: 'redis://x', history: { maxEvents: 1.5 } })).toThrow(
+        /history.maxEvents/,
+      );
+      expect(() => new RedisSseTransport({ redis: 'redis://x', slotTtlMs: 1000, slotRefreshMs: 1000 })).toThrow(
+        /slotRefreshMs/,
+      );
     });
 
     it('works from a client it is given, without using or closing that client', async () => {
@@ -498,14 +547,20 @@ describeRedis('RedisSseTransport across a Redis restart', () => {
   let server: TestRedisServer | undefined;
   let inspect: Redis | undefined;
 
-  async function redisKeeping(persistence: 'none' | 'rdb' | 'aof'): Promise<{ server: TestRedisServer; inspect: Redis }> {
+  async function redisKeeping(
+    persistence: 'none' | 'rdb' | 'aof',
+  ): Promise<{ server: TestRedisServer; inspect: Redis }> {
     server = await startRedisServer({ persistence });
     inspect = new Redis(server.url, { maxRetriesPerRequest: null, disconnectTimeout: 100 });
     inspect.on('error', () => undefined);
     return { server, inspect };
   }
 
-  async function transport(url: string, target: SseDeliveryTarget, options: Partial<RedisSseTransportOptions> = {}): Promise<RedisSseTransport> {
+  async function transport(
+    url: string,
+    target: SseDeliveryTarget,
+    options: Partial<RedisSseTransportOptions> = {},
+  ): Promise<RedisSseTransport> {
     const t = new RedisSseTransport({ redis: url, keyPrefix: 'restart:', ...options });
     open.push(t);
     await t.connect(target);
@@ -523,15 +578,19 @@ describeRedis('RedisSseTransport across a Redis restart', () => {
    * Redis answered every publish of `t`: none is in flight when Redis is killed. (One whose answer is lost
    * with the connection is sent again by ioredis: written once if Redis kept it, again if Redis lost it.)
    */
-  const acknowledged = (t: RedisSseTransport) => waitFor(() => t.pendingPublishCount() === 0, 'Redis to answer every publish');
+  const acknowledged = (t: RedisSseTransport) =>
+    waitFor(() => t.pendingPublishCount() === 0, 'Redis to answer every publish');
 
   /** What an instance's streams were handed, in order: each event's data, and `reset:<reason>` for a reset. */
   const seen = (collector: Collector) =>
-    collector.got.map(({ frame }) => (frame.type === 'reset' ? `reset:${JSON.parse(frame.data!).reason}` : JSON.parse(frame.data!)));
+    collector.got.map(({ frame }) =>
+      frame.type === 'reset' ? `reset:${JSON.parse(frame.data!).reason}` : JSON.parse(frame.data!),
+    );
   const note = (data: string) => toUser('ann', data);
   /** Every id an instance's streams got is above the one before: none repeated, none older. */
   function expectIncreasing(collector: Collector): void {
-    for (let k = 1; k < collector.ids.length; k++) expect(compareEventIds(id(collector.ids[k - 1]), id(collector.ids[k]))).toBeLessThan(0);
+    for (let k = 1; k < collector.ids.length; k++)
+      expect(compareEventIds(id(collector.ids[k - 1]), id(collector.ids[k]))).toBeLessThan(0);
   }
 
   /**
@@ -555,7 +614,8 @@ describeRedis('RedisSseTransport across a Redis restart', () => {
     await acknowledged(t);
     await server.restart();
     if (c1 === 'after the instances are back') {
-      for (const collector of [publisher, reader]) await collector.until(6, 'a delivery after b2, before c1 was published', 10_000);
+      for (const collector of [publisher, reader])
+        await collector.until(6, 'a delivery after b2, before c1 was published', 10_000);
     }
     t.publish(note('c1'));
     for (const collector of [publisher, reader]) {
@@ -623,7 +683,8 @@ describeRedis('RedisSseTransport across a Redis restart', () => {
     const [, , a3, b1, b2, reset, c1] = collector.ids;
     const later = await transport(server!.url, new Collector());
     for (const instance of [t, later]) {
-      for (const lost of [b2, b1, a3]) expect(await instance.history.replay('ann', id(lost))).toEqual({ ok: false, reason: 'history-lost' });
+      for (const lost of [b2, b1, a3])
+        expect(await instance.history.replay('ann', id(lost))).toEqual({ ok: false, reason: 'history-lost' });
       const fromReset = await instance.history.replay('ann', id(reset));
       expect(fromReset.ok && fromReset.frames.map((f) => [f.id, f.data])).toEqual([[c1, '"c1"']]);
       expect(await instance.history.replay('ann', id(c1))).toEqual({ ok: true, frames: [] });
@@ -641,7 +702,13 @@ describeRedis('RedisSseTransport across a Redis restart', () => {
     const e1 = id(collector.ids[0]);
     const other = defineScripts(inspect.duplicate());
     try {
-      const point = await other.sseRestart('restart:log', 'restart:epoch', 'restart:restart', `${e1.ms}-${e1.seq + 5}`, '1');
+      const point = await other.sseRestart(
+        'restart:log',
+        'restart:epoch',
+        'restart:restart',
+        `${e1.ms}-${e1.seq + 5}`,
+        '1',
+      );
       expect(point).toEqual(expect.stringMatching(/^\d+-\d+$/));
       t.publish(note('e2'));
       await collector.until(3, 'a reset and e2');

@@ -54,7 +54,10 @@ export class RedisSseTransport implements SseTransport {
       connection(redis, { maxRetriesPerRequest: 0, enableOfflineQueue: false, autoResendUnfulfilledCommands: false }),
     );
     this.writer.on('error', (err: Error) => {
-      if (!this.writerDown) this.logger.warn(`Redis connection lost (${err.message}): publishes wait for it, up to ${this.options.maxPendingPublishes}`);
+      if (!this.writerDown)
+        this.logger.warn(
+          `Redis connection lost (${err.message}): publishes wait for it, up to ${this.options.maxPendingPublishes}`,
+        );
       this.writerDown = true;
     });
     this.writer.on('ready', () => {
@@ -94,7 +97,9 @@ export class RedisSseTransport implements SseTransport {
 
   publish({ audience, type, data, id }: SseOutgoingEvent): undefined {
     if (id !== undefined) {
-      throw new SseEventError('RedisSseTransport: event ids are assigned by Redis (they order the cluster); put your own ids in data');
+      throw new SseEventError(
+        'RedisSseTransport: event ids are assigned by Redis (they order the cluster); put your own ids in data',
+      );
     }
     if (this.closed) throw new SseTransportError('RedisSseTransport: closed, the event was not sent');
     this.logWriter.write(audience, type, data);
@@ -117,12 +122,19 @@ export class RedisSseTransport implements SseTransport {
    */
   async ping(timeoutMs: number): Promise<void> {
     if (this.closed) throw new SseTransportError('RedisSseTransport: closed');
-    for (const [name, client] of [['publishing', this.writer], ['reading', this.readerClient]] as const) {
-      if (client.status !== 'ready') throw new SseTransportError(`Redis is unreachable: its ${name} connection is ${client.status}`);
+    for (const [name, client] of [
+      ['publishing', this.writer],
+      ['reading', this.readerClient],
+    ] as const) {
+      if (client.status !== 'ready')
+        throw new SseTransportError(`Redis is unreachable: its ${name} connection is ${client.status}`);
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SseTransportError(`Redis did not answer PING within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new SseTransportError(`Redis did not answer PING within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
     await Promise.race([this.writer.ping(), timeout]).finally(() => clearTimeout(timer));
   }
@@ -170,7 +182,9 @@ function whenReady(client: Redis, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       client.off('ready', ready);
-      reject(new SseTransportError(`RedisSseTransport: Redis did not answer within ${timeoutMs} ms (connectTimeoutMs)`));
+      reject(
+        new SseTransportError(`RedisSseTransport: Redis did not answer within ${timeoutMs} ms (connectTimeoutMs)`),
+      );
     }, timeoutMs);
     const ready = () => {
       clearTimeout(timer);

@@ -112,7 +112,8 @@ export class SseStreamFactory {
       // The subscription that opens the stream owns its slot from here (another one throws).
       const slot = lease?.claim();
       // Node's own request: what the sink marks, and alive anyway while the stream is.
-      const incoming = routeRequest === undefined ? undefined : ((routeRequest as { raw?: object }).raw ?? routeRequest);
+      const incoming =
+        routeRequest === undefined ? undefined : ((routeRequest as { raw?: object }).raw ?? routeRequest);
       const relay = new SseStreamRelay(subscriber, this.options.heartbeatAs, this.relays, slot, incoming, isShared);
       // Live messages reach the relay from here on, held back while history is read,
       // so an event published during the reconnect is neither lost nor sent twice.
@@ -247,7 +248,11 @@ export class SseStreamFactory {
    * `1`, or the parameter repeated) throws a 400 (`BadRequestException`), counted in
    * `stats().refused` unless it answers a HEAD, after giving back a `lease`'s slot.
    */
-  private sharedFor(shared: boolean | undefined, request: object | undefined, lease: SseStreamLease | undefined): boolean {
+  private sharedFor(
+    shared: boolean | undefined,
+    request: object | undefined,
+    lease: SseStreamLease | undefined,
+  ): boolean {
     if (shared !== undefined) return shared === true;
     if (request === undefined) return false;
     const flag = readSharedParam(request);
@@ -285,7 +290,10 @@ export class SseStreamFactory {
       if (result?.ok === true && Array.isArray(result.frames)) {
         return { kind: 'resume', from: lastEventId, frames: result.frames.map(asFrame) };
       }
-      if (result?.ok === false && (result.reason === 'too-old' || result.reason === 'unknown-id' || result.reason === 'history-lost')) {
+      if (
+        result?.ok === false &&
+        (result.reason === 'too-old' || result.reason === 'unknown-id' || result.reason === 'history-lost')
+      ) {
         return { kind: 'reset', reason: result.reason };
       }
       throw new Error('the history store answered something that is not a replay result');
@@ -320,7 +328,8 @@ function isHead(request: object | undefined): boolean {
 /** A store that keeps events outside this process gives back their fields, not the frames it was handed. */
 function asFrame(frame: SseFrameFields): SseFrame {
   if (frame instanceof SseFrame) return frame;
-  if (frame === null || typeof frame !== 'object') throw new Error('the history store gave back a frame that is not one');
+  if (frame === null || typeof frame !== 'object')
+    throw new Error('the history store gave back a frame that is not one');
   // Checked by the wire rules like any message: a store cannot put a broken name or id on the wire.
   const checked = SseFrame.fromMessage(frame);
   const { topic } = frame;

@@ -49,7 +49,6 @@ describe('SseStreamLease', () => {
     expect(slot.releases).toBe(1);
     expect(() => lease.claim()).toThrow(/opens once/);
   });
-
 });
 
 describe('subscribeAsHead', () => {
@@ -61,15 +60,35 @@ describe('subscribeAsHead', () => {
       return () => void tornDown++;
     });
     const received: number[] = [];
-    subscribeAsHead(concat(of(1), defer(() => inner)), { next: (n) => received.push(n) });
-    expect({ seen, tornDown, received, after: isSubscribedAsHead() }).toEqual({ seen: [true], tornDown: 1, received: [1], after: false });
+    subscribeAsHead(
+      concat(
+        of(1),
+        defer(() => inner),
+      ),
+      { next: (n) => received.push(n) },
+    );
+    expect({ seen, tornDown, received, after: isSubscribedAsHead() }).toEqual({
+      seen: [true],
+      tornDown: 1,
+      received: [1],
+      after: false,
+    });
   });
 
   it('hands a failure as it is subscribed to the observer, and is no HEAD’s once a subscription threw', () => {
     const failures: unknown[] = [];
-    subscribeAsHead(defer(() => { throw new Error('over the limit'); }), { error: (err) => failures.push(err) });
+    subscribeAsHead(
+      defer(() => {
+        throw new Error('over the limit');
+      }),
+      { error: (err) => failures.push(err) },
+    );
     expect(failures).toEqual([new Error('over the limit')]);
-    const throwing = { subscribe: () => { throw new Error('not an Observable'); } } as unknown as Observable<never>;
+    const throwing = {
+      subscribe: () => {
+        throw new Error('not an Observable');
+      },
+    } as unknown as Observable<never>;
     expect(() => subscribeAsHead(throwing, {})).toThrow('not an Observable');
     expect(isSubscribedAsHead()).toBe(false);
   });

@@ -129,7 +129,9 @@ export class SseStreamRelay implements SseChannelMember {
       return;
     }
     this.endedBecause = 'token_expired';
-    this.write(new SseFrame({ type: SSE_EVENT_TYPES.authExpired, data: '{"reason":"token expired"}', id: this.lastId }));
+    this.write(
+      new SseFrame({ type: SSE_EVENT_TYPES.authExpired, data: '{"reason":"token expired"}', id: this.lastId }),
+    );
     this.out.complete();
   }
 

@@ -34,7 +34,12 @@ describe('subscribeForRequest', () => {
   it('puts the outer request back after an inner call for another request', () => {
     const seen: Array<object | undefined> = [];
     const innerSeen: Array<object | undefined> = [];
-    subscribeForRequest(outer, tick(), recording(seen, () => subscribeForRequest(inner, tick(), recording(innerSeen), {})), {});
+    subscribeForRequest(
+      outer,
+      tick(),
+      recording(seen, () => subscribeForRequest(inner, tick(), recording(innerSeen), {})),
+      {},
+    );
     expect(innerSeen).toEqual([inner, inner]);
     // Before and after the inner call, the outer request.
     expect(seen).toEqual([outer, outer]);
@@ -66,7 +71,7 @@ describe('subscribeForRequest', () => {
   });
 });
 
-describe('requestForStream: the request stands in only for a stream made while its route\'s handler ran', () => {
+describe("requestForStream: the request stands in only for a stream made while its route's handler ran", () => {
   const request = { name: 'A' };
 
   it('gives it to a stream made after the handler started and before the sink subscribed it', () => {
@@ -88,7 +93,12 @@ describe('requestForStream: the request stands in only for a stream made while i
   it('not to a stream made during the subscribe (a lifecycle listener, a switchMap reacting to it)', () => {
     const handlerStartedAt = tick();
     const seen: Array<object | undefined> = [];
-    subscribeForRequest(request, handlerStartedAt, defer(() => given(tick(), seen)), {});
+    subscribeForRequest(
+      request,
+      handlerStartedAt,
+      defer(() => given(tick(), seen)),
+      {},
+    );
     expect(seen).toEqual([undefined]);
   });
 
@@ -96,7 +106,12 @@ describe('requestForStream: the request stands in only for a stream made while i
     const handlerStartedAt = tick();
     const made = tick();
     const seen: Array<object | undefined> = [];
-    subscribeForRequest(request, handlerStartedAt, defer(() => (seen.push(requestForStream(undefined)), of(1))), {});
+    subscribeForRequest(
+      request,
+      handlerStartedAt,
+      defer(() => (seen.push(requestForStream(undefined)), of(1))),
+      {},
+    );
     expect(seen).toEqual([undefined]);
     // The handler's own stream, subscribed later (a timer, the test harness): no request.
     expect(requestForStream(made)).toBeUndefined();

@@ -6,8 +6,16 @@ import { MemoryTicketStore } from './memory-ticket.store.js';
 const SCOPE = '/api/events';
 /** The store as the module makes it from its options. */
 const store = (tickets: SseTicketOptions = {}, isRevoked?: () => boolean) =>
-  new MemoryTicketStore({ ...resolveSseOptions({ jwt: { secret: 's' }, tickets }).tickets, keepClaims: isRevoked !== undefined });
-const grant = (userId: string) => ({ user: { userId, expiresAt: Date.now() + 3_600_000 }, claims: { sub: userId }, scope: SCOPE, topics: ['orders/1'] });
+  new MemoryTicketStore({
+    ...resolveSseOptions({ jwt: { secret: 's' }, tickets }).tickets,
+    keepClaims: isRevoked !== undefined,
+  });
+const grant = (userId: string) => ({
+  user: { userId, expiresAt: Date.now() + 3_600_000 },
+  claims: { sub: userId },
+  scope: SCOPE,
+  topics: ['orders/1'],
+});
 const redeems = (tickets: MemoryTicketStore, ticket: string) => tickets.redeem(ticket, SCOPE) !== undefined;
 
 /** A small seeded PRNG (mulberry32): the interleavings are random, and the same on every run. */
@@ -49,7 +57,9 @@ class TicketModel {
     if (own !== undefined && own.tickets.length >= this.limits.maxPerUser) this.drop(own.tickets[0]!);
     else if (this.issued.length >= this.limits.maxOutstanding) {
       const most = this.heaviest();
-      const victim = [...this.users.values()].filter((u) => u.tickets.length === most).sort((a, b) => a.since - b.since)[0]!;
+      const victim = [...this.users.values()]
+        .filter((u) => u.tickets.length === most)
+        .sort((a, b) => a.since - b.since)[0]!;
       this.drop(victim.tickets[0]!);
     }
     this.issued.push({ ticket, userId, deadline: now + this.limits.ttlMs });
@@ -100,7 +110,12 @@ describe('MemoryTicketStore', () => {
     const a = tickets.issue(grant('ann'));
     const b = tickets.issue(grant('ann'));
     for (let i = 0; i < 3; i++) {
-      expect(tickets.peek(a.ticket, SCOPE)).toEqual({ user: { userId: 'ann', expiresAt: expect.any(Number) }, claims: {}, scope: SCOPE, topics: ['orders/1'] });
+      expect(tickets.peek(a.ticket, SCOPE)).toEqual({
+        user: { userId: 'ann', expiresAt: expect.any(Number) },
+        claims: {},
+        scope: SCOPE,
+        topics: ['orders/1'],
+      });
     }
     // Another route's ticket, an unknown one, a JWT: nothing, and the ticket is still there for its own route.
     expect(tickets.peek(b.ticket, '/elsewhere')).toBeUndefined();
@@ -261,7 +276,11 @@ describe('MemoryTicketStore', () => {
 
 describe('tickets options', () => {
   it('defaults to 30 s, 10,000 outstanding, 5 per user', () => {
-    expect(resolveSseOptions({ jwt: { secret: 's' } }).tickets).toEqual({ ttlMs: 30_000, maxOutstanding: 10_000, maxPerUser: 5 });
+    expect(resolveSseOptions({ jwt: { secret: 's' } }).tickets).toEqual({
+      ttlMs: 30_000,
+      maxOutstanding: 10_000,
+      maxPerUser: 5,
+    });
   });
 
   it.each([

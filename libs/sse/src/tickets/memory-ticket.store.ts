@@ -1,4 +1,9 @@
-import type { SseIssuedTicket, SseTicketGrant, SseTicketStore, SseTicketStoreOptions } from './sse-ticket-store.interface.js';
+import type {
+  SseIssuedTicket,
+  SseTicketGrant,
+  SseTicketStore,
+  SseTicketStoreOptions,
+} from './sse-ticket-store.interface.js';
 import { isTicketFormat, newTicket } from './sse-ticket.format.js';
 import type { SseTokenClaims } from '../auth/sse-token.verifier.js';
 
@@ -61,7 +66,13 @@ export class MemoryTicketStore implements SseTicketStore {
     else if (this.tickets.size >= maxOutstanding) this.evictFromHeaviest();
     const ticket = newTicket();
     const claims = this.limits.keepClaims ? grant.claims : NO_CLAIMS;
-    this.tickets.set(ticket, { user: grant.user, claims, scope: grant.scope, topics: grant.topics, deadline: now + ttlMs });
+    this.tickets.set(ticket, {
+      user: grant.user,
+      claims,
+      scope: grant.scope,
+      topics: grant.topics,
+      deadline: now + ttlMs,
+    });
     this.add(userId, ticket);
     return { ticket, expiresInMs: ttlMs };
   }

@@ -62,7 +62,10 @@ export class SseTicketGuard extends SseAuthGuard {
       return await this.admit(request, context);
     } catch (err) {
       // A stream refused before any byte, counted by why (a ticket request is not a stream).
-      const reason = request.method === 'POST' ? undefined : REFUSAL_BY_STATUS[(err as { getStatus?: () => number })?.getStatus?.() ?? 0];
+      const reason =
+        request.method === 'POST'
+          ? undefined
+          : REFUSAL_BY_STATUS[(err as { getStatus?: () => number })?.getStatus?.() ?? 0];
       if (reason) this.stats.refused[reason]++;
       exposeAuthReason(context, err);
       throw err;
@@ -75,7 +78,8 @@ export class SseTicketGuard extends SseAuthGuard {
     const asksForTicket = request.method === 'POST';
     if (!asksForTicket) checkShared(request);
     // With a Bearer header, SseAuthGuard reads the token from it and never from the query.
-    if (asksForTicket && !readBearer(request)) throw new SseUnauthorizedError('Missing token: pass Authorization: Bearer', 'missing');
+    if (asksForTicket && !readBearer(request))
+      throw new SseUnauthorizedError('Missing token: pass Authorization: Bearer', 'missing');
     // A ticket never buys another: the POST looks at no ?ticket=.
     const ticket = asksForTicket ? undefined : query?.ticket;
     if (ticket === undefined) {
@@ -83,7 +87,9 @@ export class SseTicketGuard extends SseAuthGuard {
       return this.subscribe(request, request[SSE_USER_KEY]!, asked);
     }
     if (asked.length > 0) {
-      throw new SseTopicInvalidError('A ticket carries its topics: pass topic= when asking for the ticket, not beside it');
+      throw new SseTopicInvalidError(
+        'A ticket carries its topics: pass topic= when asking for the ticket, not beside it',
+      );
     }
     // A HEAD opens no stream, so it spends none: it checks the ticket as its GET would
     // (the client's probe after a refusal, a link checker), and the GET still opens.
@@ -97,7 +103,6 @@ export class SseTicketGuard extends SseAuthGuard {
     request[SSE_TOPICS_KEY] = topics;
     return true;
   }
-
 }
 
 /** The `shared` query parameter: a 400 (Nest's own, not a topic's) for anything but absent or `1`. */

@@ -4,7 +4,12 @@ import type { SseIssuedTicket, SseTicketGrant, SseTicketStore } from './sse-tick
 import { SseTokenVerifier, type SseTokenClaims } from '../auth/sse-token.verifier.js';
 import { SSE_CLAIMS_KEY, SSE_USER_KEY } from '../auth/sse-user.js';
 import { checkTopics } from '@nest-sse/protocol';
-import { SseTicketsUnavailableError, SseTopicInvalidError, SseTransportError, SseUnauthorizedError } from '../sse.exceptions.js';
+import {
+  SseTicketsUnavailableError,
+  SseTopicInvalidError,
+  SseTransportError,
+  SseUnauthorizedError,
+} from '../sse.exceptions.js';
 import { SSE_TICKET_SCOPE, SSE_TICKET_STORE } from '../sse.tokens.js';
 
 /** One message for every ticket that cannot be used: a client learns nothing by probing. */
@@ -63,7 +68,9 @@ export class SseTicketService {
     const user = request[SSE_USER_KEY];
     const claims = (request as AuthenticatedRequest)[SSE_CLAIMS_KEY];
     if (user === undefined || claims === undefined) {
-      throw new Error('SseTicketService.issue: the request was not authenticated with a token by SseAuthGuard (put @UseGuards(SseAuthGuard) on the route)');
+      throw new Error(
+        'SseTicketService.issue: the request was not authenticated with a token by SseAuthGuard (put @UseGuards(SseAuthGuard) on the route)',
+      );
     }
     const topics = checkTopics(options.topics ?? []);
     if (typeof topics === 'string') throw new SseTopicInvalidError(topics);
@@ -79,15 +86,24 @@ export class SseTicketService {
    * picks its topics itself refuses them, spent); a 503 while the store cannot
    * be reached. The guards' one path to tickets (`SseAuthGuard`).
    */
-  async redeem(ticket: unknown, request: { method?: string }, options: { acceptTopics?: boolean } = {}): Promise<SseTicketGrant> {
+  async redeem(
+    ticket: unknown,
+    request: { method?: string },
+    options: { acceptTopics?: boolean } = {},
+  ): Promise<SseTicketGrant> {
     // A repeated parameter arrives as an array: not a ticket.
     const grant =
       typeof ticket !== 'string'
         ? undefined
-        : await this.ask(() => (request.method === 'HEAD' ? this.store.peek(ticket, this.scope) : this.store.redeem(ticket, this.scope)));
+        : await this.ask(() =>
+            request.method === 'HEAD' ? this.store.peek(ticket, this.scope) : this.store.redeem(ticket, this.scope),
+          );
     if (!grant) throw new SseUnauthorizedError(INVALID_TICKET, 'ticket');
     if (grant.topics.length > 0 && !options.acceptTopics) {
-      throw new SseUnauthorizedError("Invalid ticket: bound to topics, it opens the module's stream route only", 'ticket');
+      throw new SseUnauthorizedError(
+        "Invalid ticket: bound to topics, it opens the module's stream route only",
+        'ticket',
+      );
     }
     this.verifier.assertNotExpired(grant.user);
     await this.verifier.assertNotRevoked(grant.claims);
@@ -102,7 +118,8 @@ export class SseTicketService {
       return answer;
     } catch (err) {
       if (!(err instanceof SseTransportError)) throw err;
-      if (!this.unavailable) this.logger.warn(`ticket store unavailable, answering 503 until it is back: ${err.message}`);
+      if (!this.unavailable)
+        this.logger.warn(`ticket store unavailable, answering 503 until it is back: ${err.message}`);
       this.unavailable = true;
       throw new SseTicketsUnavailableError();
     }

@@ -12,7 +12,10 @@ export const SSE_TOPIC_METADATA = 'sse:topic';
  *
  * @publicApi
  */
-export interface SseTopicPolicy<TParams extends Record<string, string> = Record<string, string>, TUser extends SseUser = SseUser> {
+export interface SseTopicPolicy<
+  TParams extends Record<string, string> = Record<string, string>,
+  TUser extends SseUser = SseUser,
+> {
   canSubscribe(user: TUser, params: TParams, topic: string): boolean | Promise<boolean>;
 }
 

@@ -29,10 +29,14 @@ export class SseTopicExplorer implements OnModuleInit {
       const name = wrapper.name ? String(wrapper.name) : 'a provider';
       const policy = wrapper.instance as Partial<SseTopicPolicy> | undefined;
       if (!wrapper.isDependencyTreeStatic() || !policy) {
-        throw new Error(`@SseTopic('${pattern}') on ${name}: the policy must be a singleton provider (not request-scoped or transient)`);
+        throw new Error(
+          `@SseTopic('${pattern}') on ${name}: the policy must be a singleton provider (not request-scoped or transient)`,
+        );
       }
       if (typeof policy.canSubscribe !== 'function') {
-        throw new Error(`@SseTopic('${pattern}') on ${name}: the class has no canSubscribe(user, params, topic) method`);
+        throw new Error(
+          `@SseTopic('${pattern}') on ${name}: the class has no canSubscribe(user, params, topic) method`,
+        );
       }
       this.authorizer.declare(SseTopicPattern.compile(pattern), policy as SseTopicPolicy, name);
     }

@@ -58,7 +58,8 @@ export class SseTopicPattern {
 /** Why `source` cannot be a topic pattern, or `undefined` when it can. */
 function topicPatternProblem(source: unknown): string | undefined {
   if (typeof source !== 'string' || source.length === 0) return 'a topic pattern must be a non-empty string';
-  if (source.length > SSE_LIMITS.topicLength) return `a topic pattern is longer than ${SSE_LIMITS.topicLength} characters`;
+  if (source.length > SSE_LIMITS.topicLength)
+    return `a topic pattern is longer than ${SSE_LIMITS.topicLength} characters`;
   const names = new Set<string>();
   for (const segment of source.split('/')) {
     const param = PARAM_SEGMENT.exec(segment);

@@ -37,7 +37,10 @@ export type SseEventType<TEvents extends Record<string, any> = SseEventMap> = ke
  *
  * @publicApi
  */
-export type SseEvent<TEvents extends Record<string, any> = SseEventMap, K extends SseEventType<TEvents> = SseEventType<TEvents>> = {
+export type SseEvent<
+  TEvents extends Record<string, any> = SseEventMap,
+  K extends SseEventType<TEvents> = SseEventType<TEvents>,
+> = {
   [P in K]: {
     /** The SSE event name: `notification`, `update`, or any name the wire rules accept. */
     type: P;

@@ -75,7 +75,13 @@ describe('SseFrame.chunk', () => {
 
 describe('SseFrame.tagged', () => {
   it("writes a topic event's data after its topic, made once and tagged once", () => {
-    const frame = new SseFrame({ type: 'order', id: '17-3', data: '{"orderId":"1"}', publishedAt: 5, topic: 'orders/1' });
+    const frame = new SseFrame({
+      type: 'order',
+      id: '17-3',
+      data: '{"orderId":"1"}',
+      publishedAt: 5,
+      topic: 'orders/1',
+    });
     const tagged = frame.tagged;
     expect(tagged.text).toBe('event: order\nid: 17-3\ndata: orders/1\ndata: {"orderId":"1"}\n\n');
     expect(tagged.publishedAt).toBe(5);

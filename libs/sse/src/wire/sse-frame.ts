@@ -189,7 +189,11 @@ export class SseFrame implements MessageEvent, SseFrameFields {
 
 /** A `reset` with its reason: data `{ reason, message }`, and the id where the stream goes on from. */
 export function resetFrame(reason: SseResetReason, id: string): SseFrame {
-  return new SseFrame({ type: SSE_EVENT_TYPES.reset, data: JSON.stringify({ reason, message: SSE_RESET_REASONS[reason] }), id });
+  return new SseFrame({
+    type: SSE_EVENT_TYPES.reset,
+    data: JSON.stringify({ reason, message: SSE_RESET_REASONS[reason] }),
+    id,
+  });
 }
 
 /** Splits like the spec's parser (CRLF, CR or LF each end a line), one field per line. */

@@ -21,7 +21,9 @@ export function AdminPanel({ api }: { api: DemoApi }) {
       {watching ? (
         <AdminStats api={api} />
       ) : (
-        <p className="hint">Watch opens a stream subscribed to <code>admin/stats</code> (admins only).</p>
+        <p className="hint">
+          Watch opens a stream subscribed to <code>admin/stats</code> (admins only).
+        </p>
       )}
     </section>
   );

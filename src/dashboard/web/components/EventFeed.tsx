@@ -8,8 +8,7 @@ export function EventFeed({ items, duplicates }: { items: FeedItem[]; duplicates
         Live events <span className="count">{items.length}</span>
       </h2>
       <p className="hint">
-        Newest first. Listed once per event id; duplicates dropped:{' '}
-        <span data-testid="duplicates">{duplicates}</span>
+        Newest first. Listed once per event id; duplicates dropped: <span data-testid="duplicates">{duplicates}</span>
       </p>
       {items.length === 0 ? <p className="empty">Nothing yet: place an order or send an announcement.</p> : null}
       <ul className="events" data-testid="events">

@@ -20,13 +20,19 @@ export function OrderDetail({ order, api, onClose }: { order: Order; api: DemoAp
         </button>
       </h2>
       <p className="hint">
-        {order.quantity} x {order.item}, {order.status}. Live from <code>GET /api/events?topic={feed.topic}</code>{' '}
-        (a second stream, open while this is shown).
+        {order.quantity} x {order.item}, {order.status}. Live from <code>GET /api/events?topic={feed.topic}</code> (a
+        second stream, open while this is shown).
       </p>
       {feed.events.length === 0 ? <p className="empty">No event on the topic yet.</p> : null}
       <ul className="events" data-testid="order-detail-events">
         {feed.events.map((event) => (
-          <li key={event.id} className="event" data-testid="order-detail-event" data-kind={event.kind} data-event-id={event.id}>
+          <li
+            key={event.id}
+            className="event"
+            data-testid="order-detail-event"
+            data-kind={event.kind}
+            data-event-id={event.id}
+          >
             <span className={`tag tag-${event.status}`}>{event.status}</span>
             <span className="message">{event.message}</span>
             <span className="meta">

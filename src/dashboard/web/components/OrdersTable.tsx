@@ -18,7 +18,9 @@ export function OrdersTable({
       <h2>
         My orders <span className="count">{orders.length}</span>
       </h2>
-      <p className="hint">{loadedAt ? `Loaded from GET /api/orders at ${time(loadedAt)}, then kept live.` : 'Loading…'}</p>
+      <p className="hint">
+        {loadedAt ? `Loaded from GET /api/orders at ${time(loadedAt)}, then kept live.` : 'Loading…'}
+      </p>
       {orders.length === 0 ? null : (
         <table data-testid="orders">
           <thead>

@@ -1,14 +1,6 @@
 import { useCallback, useRef, useState } from 'react';
 
-export type ActivityKind =
-  | 'connected'
-  | 'lost'
-  | 'recovered'
-  | 'auth-expired'
-  | 'token'
-  | 'reset'
-  | 'order'
-  | 'error';
+export type ActivityKind = 'connected' | 'lost' | 'recovered' | 'auth-expired' | 'token' | 'reset' | 'order' | 'error';
 
 export interface ActivityEntry {
   seq: number;

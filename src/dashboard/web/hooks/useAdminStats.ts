@@ -36,7 +36,9 @@ export function useAdminStats(api: DemoApi): AdminStatsFeed {
     if (typeof data?.instance !== 'string') return;
     const row = { ...data, receivedAt: Date.now() };
     setRows((list) =>
-      list.some((r) => r.instance === row.instance) ? list.map((r) => (r.instance === row.instance ? row : r)) : [...list, row],
+      list.some((r) => r.instance === row.instance)
+        ? list.map((r) => (r.instance === row.instance ? row : r))
+        : [...list, row],
     );
     setUpdates((n) => n + 1);
   }, []);
