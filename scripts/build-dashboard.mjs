@@ -1,8 +1,9 @@
 // Bundles the React dashboard (src/dashboard/web) into src/public/dashboard.js, which
 // DashboardController serves at /dashboard.js and `nest build` copies to dist/ as an asset.
 // Run by `npm run build` (and so by `npm start` and `npm test`) before `nest build`.
-import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
+
+import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 

@@ -1,10 +1,11 @@
+import { SseModule } from '@nest-sse/server';
+import { SseBridgeModule } from '@nest-sse/server/bridge';
+import { RedisSseTransport } from '@nest-sse/server/redis';
 import { type DynamicModule, Module, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { JwtModule } from '@nestjs/jwt';
-import { SseModule } from '@nest-sse/server';
-import { SseBridgeModule } from '@nest-sse/server/bridge';
-import { RedisSseTransport } from '@nest-sse/server/redis';
+
 import { AdminModule } from './admin/admin.module.js';
 import { AnnouncementsModule } from './announcements/announcements.module.js';
 import { DEMO_JWT_ALGORITHM } from './auth/demo-auth.js';

@@ -1,7 +1,10 @@
 import 'reflect-metadata';
+
+import type { AddressInfo } from 'node:net';
+
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { AddressInfo } from 'node:net';
+
 import { AppModule } from './app.module.js';
 import { type AppConfig, loadConfig, redactUrl } from './config.js';
 import { applyHttpTimeouts } from './http-server.js';

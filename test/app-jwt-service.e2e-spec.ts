@@ -1,7 +1,8 @@
+import { SseModule, SseService } from '@nest-sse/server';
 import { Module } from '@nestjs/common';
 import { JwtModule, JwtService } from '@nestjs/jwt';
 import { Test } from '@nestjs/testing';
-import { SseModule, SseService } from '@nest-sse/server';
+
 import { listen, type RunningApp, signToken } from './support/demo-app.js';
 import { rawGet, StreamClient } from './support/sse-client.js';
 

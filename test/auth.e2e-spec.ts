@@ -1,12 +1,14 @@
-import http from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
-import jwt from 'jsonwebtoken';
+import http from 'node:http';
+
+import type { SseAuthFailureReason } from '@nest-sse/server';
 import { SseService } from '@nest-sse/server';
+import jwt from 'jsonwebtoken';
+
 import { type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';
 import { rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';
-import type { SseAuthFailureReason } from '@nest-sse/server';
 
 describe.each(ADAPTERS)('on %s', (adapter) => {
   describe('stream authentication (GET /api/events)', () => {

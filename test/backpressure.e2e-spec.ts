@@ -1,11 +1,13 @@
 import net from 'node:net';
+
 import { SseEventError, SseService } from '@nest-sse/server';
+
+import { ConditionWaiter } from './support/condition-waiter.js';
 import type { RunningApp } from './support/demo-app.js';
 import { signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';
 import { openRaw, waitForCount } from './support/sse-client.js';
-import { ConditionWaiter } from './support/condition-waiter.js';
 
 /** 1 KB of data per event, as in the reproduction. */
 const KB = 'x'.repeat(1000);

@@ -1,4 +1,12 @@
 import { jest } from '@jest/globals';
+import { SseModule, SseService } from '@nest-sse/server';
+import {
+  SseBridgeModule,
+  SseEventMapping,
+  SsePush,
+  type SsePushResult,
+  type SsePushTarget,
+} from '@nest-sse/server/bridge';
 import {
   Controller,
   type DynamicModule,
@@ -16,14 +24,7 @@ import {
 import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import type { Observable } from 'rxjs';
-import { SseModule, SseService } from '@nest-sse/server';
-import {
-  SseBridgeModule,
-  SseEventMapping,
-  SsePush,
-  type SsePushResult,
-  type SsePushTarget,
-} from '@nest-sse/server/bridge';
+
 import { SseBridgeLoader } from '../libs/sse/src/bridge/sse-bridge.loader.js';
 import { listen, type RunningApp, TEST_SECRET } from './support/demo-app.js';
 import { sleep, StreamClient, waitForCount } from './support/sse-client.js';

@@ -1,7 +1,4 @@
 import { jest } from '@jest/globals';
-import { Injectable, Logger, Module } from '@nestjs/common';
-import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
-import { Test } from '@nestjs/testing';
 import { SseModule } from '@nest-sse/server';
 import {
   SseBridgeModule,
@@ -10,6 +7,10 @@ import {
   type SsePushResult,
   type SsePushTarget,
 } from '@nest-sse/server/bridge';
+import { Injectable, Logger, Module } from '@nestjs/common';
+import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
+import { Test } from '@nestjs/testing';
+
 import { listen, type RunningApp, TEST_SECRET } from './support/demo-app.js';
 import { sleep, StreamClient } from './support/sse-client.js';
 import { connectUser } from './support/streams.js';

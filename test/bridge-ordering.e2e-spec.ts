@@ -1,9 +1,10 @@
 import { jest } from '@jest/globals';
+import { SseModule } from '@nest-sse/server';
+import { SseBridgeModule, SseEventMapping, SsePush, type SsePushTarget } from '@nest-sse/server/bridge';
 import { Injectable, Logger, Module } from '@nestjs/common';
 import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
-import { SseModule } from '@nest-sse/server';
-import { SseBridgeModule, SseEventMapping, SsePush, type SsePushTarget } from '@nest-sse/server/bridge';
+
 import { listen, type RunningApp, TEST_SECRET } from './support/demo-app.js';
 import { sleep, StreamClient } from './support/sse-client.js';
 import { connectUser } from './support/streams.js';

@@ -6,10 +6,12 @@
  * What each tab receives, and the server's count of streams, show that one stream
  * carries every tab's topics and that each tab gets only its own.
  */
-import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+
 import { SseService } from '@nest-sse/server';
+import { build } from 'esbuild';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+
 import { launchChromium } from './support/chromium.js';
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { sleep } from './support/sse-client.js';
@@ -72,8 +74,8 @@ describe('SseClient tab sharing in headless Chromium: topics per tab on one stre
       platform: 'browser',
       logLevel: 'silent',
     });
-    clientBundle = bundled.outputFiles[0]!.text;
-    server = (await startTopicsApp({ retryMs: 200 })) as typeof server;
+    clientBundle = bundled.outputFiles[0].text;
+    server = await startTopicsApp({ retryMs: 200 });
     sse = server.app.get(SseService);
     server.app.getHttpServer().on('request', (req: { url?: string; method?: string }) => {
       const url = new URL(req.url ?? '/', server.baseUrl);
@@ -206,7 +208,7 @@ describe('SseClient tab sharing in headless Chromium: topics per tab on one stre
     const user = 'wes';
     const context = await newBrowser();
     const tabs = [await openTab(context, user, ['feeds/a'])];
-    await waitForState(tabs[0]!, { status: 'open', role: 'leader' });
+    await waitForState(tabs[0], { status: 'open', role: 'leader' });
     tabs.push(await openTab(context, user, ['feeds/a']), await openTab(context, user, []));
     for (const page of tabs.slice(1)) await waitForState(page, { status: 'open', role: 'follower' });
     await waitUntil(() => sse.connectionCount(user) === 1, 'one stream');
@@ -257,13 +259,13 @@ describe('SseClient tab sharing in headless Chromium: topics per tab on one stre
     await script.evaluate(() => clearInterval((window as any).forging));
     const names = (list: Received[]) => list.map((r) => (r.data as { n: string }).n);
     const users = sent.filter((n) => n.startsWith('u'));
-    expect(names(await waitForReceived(tabs[0]!, sent.length))).toEqual(sent);
-    expect(names(await waitForReceived(tabs[1]!, sent.length))).toEqual(sent);
-    expect(names(await waitForReceived(tabs[2]!, users.length))).toEqual(users);
+    expect(names(await waitForReceived(tabs[0], sent.length))).toEqual(sent);
+    expect(names(await waitForReceived(tabs[1], sent.length))).toEqual(sent);
+    expect(names(await waitForReceived(tabs[2], users.length))).toEqual(users);
     // Waited a stated bound for anything more (a forged event, a repeat): nothing.
     await sleep(300);
-    expect(names(await receivedBy(tabs[0]!))).toEqual(sent);
-    expect(names(await receivedBy(tabs[2]!))).toEqual(users);
+    expect(names(await receivedBy(tabs[0]))).toEqual(sent);
+    expect(names(await receivedBy(tabs[2]))).toEqual(users);
     for (const page of tabs) expect((await stateOf(page)).status).toBe('open');
     expect(sse.connectionCount(user)).toBe(1);
     // Two seconds of re-joins every 20 ms: at most one reconnect per second (and one of leeway).

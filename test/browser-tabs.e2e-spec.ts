@@ -6,8 +6,10 @@
 import { execFileSync } from 'node:child_process';
 import type { IncomingMessage, Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+
 import { SseService } from '@nest-sse/server';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+
 import { launchChromium } from './support/chromium.js';
 import { type RunningApp, startDemo } from './support/demo-app.js';
 import { sleep } from './support/sse-client.js';
@@ -95,7 +97,7 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
     for (;;) {
       const roles = await Promise.all(pages.map(roleOf));
       const leaders = pages.filter((_, i) => roles[i] === 'leader');
-      if (leaders.length === 1) return leaders[0]!;
+      if (leaders.length === 1) return leaders[0];
       if (Date.now() > deadline) throw new Error(`no single leader: ${roles.join(', ')}`);
       await sleep(50);
     }
@@ -140,9 +142,8 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
   async function waitForListed(page: Page, prefix: string, count: number): Promise<void> {
     await page.waitForFunction(
       ([p, n]) =>
-        [...document.querySelectorAll('[data-testid="event"] .message')].filter((m) =>
-          m.textContent?.startsWith(p as string),
-        ).length >= (n as number),
+        [...document.querySelectorAll('[data-testid="event"] .message')].filter((m) => m.textContent?.startsWith(p))
+          .length >= n,
       [prefix, count] as const,
       { timeout: WAIT },
     );
@@ -242,7 +243,7 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
       delete (window as { BroadcastChannel?: unknown }).BroadcastChannel;
     });
     const tabs = await openTabs(context, user, 3);
-    expect(await tabs[0]!.evaluate(() => typeof (window as { BroadcastChannel?: unknown }).BroadcastChannel)).toBe(
+    expect(await tabs[0].evaluate(() => typeof (window as { BroadcastChannel?: unknown }).BroadcastChannel)).toBe(
       'undefined',
     );
     await expectStreams(user, 3);
@@ -257,7 +258,7 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
       Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined, configurable: true });
     });
     const tabs = await openTabs(context, user, 3);
-    expect(await tabs[0]!.evaluate(() => navigator.locks === undefined)).toBe(true);
+    expect(await tabs[0].evaluate(() => navigator.locks === undefined)).toBe(true);
     await expectStreams(user, 1);
     const before = publish(user, 'lease-before', 5);
     await expectEveryTabListed(tabs, 'lease-before', before);
@@ -344,14 +345,14 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
     const context = await newBrowser();
     const [watcher, other] = await openTabs(context, user, 2);
     await expectStreams(user, 1);
-    await watcher!.getByTestId('order-item').fill('kettle');
+    await watcher.getByTestId('order-item').fill('kettle');
     const [response] = await Promise.all([
-      watcher!.waitForResponse((r) => r.url().endsWith('/api/orders') && r.request().method() === 'POST'),
-      watcher!.getByTestId('order-submit').click(),
+      watcher.waitForResponse((r) => r.url().endsWith('/api/orders') && r.request().method() === 'POST'),
+      watcher.getByTestId('order-submit').click(),
     ]);
     const order = (await response.json()) as { id: string };
-    await watcher!.locator(`[data-order-id="${order.id}"] [data-testid="order-watch"]`).click();
-    const detail = watcher!.locator(`[data-testid="order-detail"][data-order-id="${order.id}"]`);
+    await watcher.locator(`[data-order-id="${order.id}"] [data-testid="order-watch"]`).click();
+    const detail = watcher.locator(`[data-testid="order-detail"][data-order-id="${order.id}"]`);
     await detail.locator('[data-testid="order-detail-status"]:text-is("open")').waitFor({ timeout: WAIT });
     expect(sse.topicCount()).toBe(1);
     await expectStreams(user, 1);
@@ -361,7 +362,7 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
     await shipped.waitFor({ timeout: WAIT });
     expect(await shipped.count()).toBe(1);
     // Both tabs list the user's own update about it.
-    for (const page of [watcher!, other!]) {
+    for (const page of [watcher, other]) {
       await page.waitForSelector(`[data-order-id="${order.id}"] [data-testid="order-status"]:text-is("shipped")`, {
         timeout: WAIT,
       });

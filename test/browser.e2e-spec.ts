@@ -8,8 +8,10 @@ import { mkdirSync } from 'node:fs';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+
 import { SseService } from '@nest-sse/server';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+
 import { launchChromium } from './support/chromium.js';
 import { type RunningApp, signToken, startDemo } from './support/demo-app.js';
 import { postJson, sleep, StreamClient } from './support/sse-client.js';
@@ -156,7 +158,7 @@ describe('dashboard in headless Chromium', () => {
   function expectListedOnce(events: ListedEvent[], text: string, type = 'notification'): ListedEvent {
     const matching = events.filter((e) => e.type === type && e.text.includes(text));
     expect(matching).toHaveLength(1);
-    return matching[0]!;
+    return matching[0];
   }
 
   async function expectNoDuplicates(page: Page): Promise<void> {
@@ -321,10 +323,10 @@ describe('dashboard in headless Chromium', () => {
     // A new EventSource on a new ticket, asked with the new token, resuming from the stream's position (?lastEventId=).
     const urls = streamsSince(requestsBefore);
     expect(urls.length).toBeGreaterThanOrEqual(2);
-    expect(urls[0]!.get('ticket')).toBeTruthy();
-    expect(urls[1]!.get('ticket')).toBeTruthy();
-    expect(urls[1]!.get('ticket')).not.toBe(urls[0]!.get('ticket'));
-    expect(urls[1]!.get('lastEventId')).toBe(position);
+    expect(urls[0].get('ticket')).toBeTruthy();
+    expect(urls[1].get('ticket')).toBeTruthy();
+    expect(urls[1].get('ticket')).not.toBe(urls[0].get('ticket'));
+    expect(urls[1].get('lastEventId')).toBe(position);
     expect(ticketTokens.length).toBeGreaterThanOrEqual(2);
     expect(ticketTokens[0]).toMatch(/^Bearer /);
     expect(ticketTokens[1]).toMatch(/^Bearer /);

@@ -1,3 +1,13 @@
+import { createSseClient, fetchSseTicket, type SseClient, type SseStatusReason } from '@nest-sse/client';
+import {
+  SseAuthGuard,
+  type SseAuthRequest,
+  SseModule,
+  SseRoute,
+  SseService,
+  SseStreamUser,
+  type SseUser,
+} from '@nest-sse/server';
 import {
   type CanActivate,
   Controller,
@@ -12,16 +22,7 @@ import {
 import { Test } from '@nestjs/testing';
 import { EventSource } from 'eventsource';
 import type { Observable } from 'rxjs';
-import { createSseClient, fetchSseTicket, type SseClient, type SseStatusReason } from '@nest-sse/client';
-import {
-  SseAuthGuard,
-  type SseAuthRequest,
-  SseModule,
-  SseRoute,
-  SseService,
-  SseStreamUser,
-  type SseUser,
-} from '@nest-sse/server';
+
 import { ConditionWaiter } from './support/condition-waiter.js';
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { ADAPTERS, createApp } from './support/nest-app.factory.js';
@@ -139,10 +140,10 @@ describe.each(ADAPTERS)('SseClient with getTicket against own routes (%s)', (ada
   beforeEach(() => {
     requests.length = 0;
     realFetch = globalThis.fetch;
-    globalThis.fetch = ((input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+    globalThis.fetch = (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
       if ((init?.method ?? 'GET') === 'HEAD') requests.push(`HEAD ${new URL(String(input)).pathname}`);
       return realFetch(input, init);
-    }) as typeof fetch;
+    };
   });
   afterEach(() => {
     globalThis.fetch = realFetch;

@@ -1,4 +1,5 @@
 import jwt from 'jsonwebtoken';
+
 import { ClusterInstance } from './support/cluster-instance.js';
 import { ConditionWaiter } from './support/condition-waiter.js';
 import { freshBuild } from './support/fresh-build.js';

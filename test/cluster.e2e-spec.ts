@@ -1,4 +1,5 @@
 import jwt from 'jsonwebtoken';
+
 import { ClusterInstance, type SendResult } from './support/cluster-instance.js';
 import { freshBuild } from './support/fresh-build.js';
 import { hasNginx, type NginxProcess, startNginx } from './support/nginx.js';

@@ -1,7 +1,8 @@
+import { SseAuthGuard, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
 import { type CanActivate, Controller, Injectable, type MessageEvent, Module, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { Observable } from 'rxjs';
-import { SseAuthGuard, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
+
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { Gate } from './support/gate.js';
 import { startLibrary } from './support/library-app.js';

@@ -1,8 +1,10 @@
+import net from 'node:net';
+
+import { SseAuthGuard, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
 import { type CanActivate, Controller, Injectable, type MessageEvent, Module, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import net from 'node:net';
 import type { Observable } from 'rxjs';
-import { SseAuthGuard, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
+
 import { SseStreamFactory } from '../libs/sse/src/streams/sse-stream.factory.js';
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { Gate } from './support/gate.js';

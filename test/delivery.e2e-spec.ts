@@ -1,5 +1,7 @@
 import net from 'node:net';
+
 import { SseEventError, SseService } from '@nest-sse/server';
+
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';

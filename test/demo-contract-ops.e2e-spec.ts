@@ -3,14 +3,16 @@
  * text) and the admin view's topic `admin/stats`, over real HTTP and real SSE clients.
  */
 import net from 'node:net';
-import { Test } from '@nestjs/testing';
+
 import { SseService } from '@nest-sse/server';
+import { Test } from '@nestjs/testing';
+
 import type { AdminStatsEventData } from '../src/admin/admin-stats.js';
 import { AppModule } from '../src/app.module.js';
 import { loadConfig, MAX_HTTP_TIMEOUT_MS } from '../src/config.js';
 import { applyHttpTimeouts, TIMEOUT_CHECK_INTERVAL_MS } from '../src/http-server.js';
 import { listen, type RunningApp, signToken, startDemo, TEST_SECRET } from './support/demo-app.js';
-import { ADAPTERS, type AdapterName, createApp } from './support/nest-app.factory.js';
+import { type AdapterName, ADAPTERS, createApp } from './support/nest-app.factory.js';
 import { postJson, rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';
 
 interface Sample {
@@ -100,7 +102,7 @@ function sendSlowly(port: number, head: string, dribble: string, boundMs: number
       socket.write(head);
       sentAt = Date.now();
       const drip = () => {
-        if (next < dribble.length - 1) socket.write(dribble[next++]!);
+        if (next < dribble.length - 1) socket.write(dribble[next++]);
         timers.push(setTimeout(drip, 200));
       };
       timers.push(setTimeout(drip, 200));

@@ -1,8 +1,10 @@
-import { Test } from '@nestjs/testing';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+
 import { SseService } from '@nest-sse/server';
+import { Test } from '@nestjs/testing';
+
 import { AppModule } from '../src/app.module.js';
 import { loadConfig } from '../src/config.js';
 import { type RunningApp, signToken, startDemo, TEST_SECRET } from './support/demo-app.js';
@@ -144,7 +146,7 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       // A position from before the order, to resume the topic stream from.
       server.app.get(SseService).sendToUser('olga', { type: 'notification', data: { message: 'mark' } });
       await plain.until(() => plain.ofType('notification').length === 1, 5000, 'the mark');
-      const mark = plain.events[0]!.lastEventId;
+      const mark = plain.events[0].lastEventId;
 
       const orderId = await placeOrder(owner);
       const topic = `orders/${orderId}`;
@@ -262,8 +264,8 @@ describe.each(ADAPTERS)('on %s', (adapter) => {
       for (let n = 0; n <= CAP; n++) orders.push(await place(owner, `cy-${n}`));
       const topicStatus = async (order: Record<string, unknown>) =>
         (await rawGet(`${server.baseUrl}/api/events?token=${owner}&topic=orders/${String(order.id)}`)).status;
-      expect(await topicStatus(orders[0]!)).toBe(403);
-      expect(await topicStatus(orders[1]!)).toBe(200);
+      expect(await topicStatus(orders[0])).toBe(403);
+      expect(await topicStatus(orders[1])).toBe(200);
     });
 
     it('ORDERS_MAX_PER_USER defaults to 1,000 and must be a positive integer', () => {

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+
 import jwt from 'jsonwebtoken';
+
 import { loadConfig, redactUrl } from '../src/config.js';
 import { freePort } from './support/cluster-ports.js';
 import { freshBuild } from './support/fresh-build.js';
@@ -119,8 +121,8 @@ async function startDemoProcess(main: string, env: NodeJS.ProcessEnv): Promise<D
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
   const exited = new Promise<string>((resolve) =>
     child.on('exit', (code, signal) => resolve(signal ?? `code ${code}`)),
   );
@@ -151,8 +153,8 @@ async function failedStart(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), boundMs);
   const exit = await new Promise<string>((resolve) =>
     child.on('exit', (code, signal) => resolve(signal ?? `code ${code}`)),

@@ -1,4 +1,5 @@
 import { SseService } from '@nest-sse/server';
+
 import { signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { sleep, StreamClient, waitForCount } from './support/sse-client.js';

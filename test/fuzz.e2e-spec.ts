@@ -1,7 +1,8 @@
-import { type LoggerService } from '@nestjs/common';
-import jwt from 'jsonwebtoken';
 import { SseService } from '@nest-sse/server';
 import { RedisSseTransport } from '@nest-sse/server/redis';
+import { type LoggerService } from '@nestjs/common';
+import jwt from 'jsonwebtoken';
+
 import { type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';

@@ -1,6 +1,7 @@
-import { EventSource } from 'eventsource';
 import { createSseClient, type SseStatusReason } from '@nest-sse/client';
 import { SseService } from '@nest-sse/server';
+import { EventSource } from 'eventsource';
+
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';
@@ -91,7 +92,7 @@ describe('SseClient past maxConnections', () => {
     const errors: unknown[] = [];
     const connecting = Date.now();
     const client = createSseClient(`${server.baseUrl}/api/events`, {
-      EventSource: EventSource as never,
+      EventSource: EventSource,
       getToken: () => {
         tokens++;
         return signToken('waiting');

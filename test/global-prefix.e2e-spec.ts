@@ -1,6 +1,7 @@
+import { SseModule } from '@nest-sse/server';
 import { Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { SseModule } from '@nest-sse/server';
+
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { ADAPTERS, createApp } from './support/nest-app.factory.js';
 import { rawGet, rawHead } from './support/sse-client.js';

@@ -1,10 +1,11 @@
+import { SseModule, type SseModuleOptions } from '@nest-sse/server';
+import { SseHealthIndicator, SseHealthModule } from '@nest-sse/server/health';
+import { RedisSseTransport } from '@nest-sse/server/redis';
 import { type BeforeApplicationShutdown, Controller, Get, Injectable, Module } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
-import { SseModule, type SseModuleOptions } from '@nest-sse/server';
-import { SseHealthIndicator, SseHealthModule } from '@nest-sse/server/health';
-import { RedisSseTransport } from '@nest-sse/server/redis';
+
 import { listen, type RunningApp, TEST_SECRET } from './support/demo-app.js';
 import { Gate } from './support/gate.js';
 import { createApp } from './support/nest-app.factory.js';

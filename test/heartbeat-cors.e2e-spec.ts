@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, SseService } from '@nest-sse/server';
+
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';

@@ -1,6 +1,7 @@
+import { MemoryHistoryStore, SseModule, SseService } from '@nest-sse/server';
 import { Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { MemoryHistoryStore, SseModule, SseService } from '@nest-sse/server';
+
 import { SSE_HISTORY_STORE } from '../libs/sse/src/sse.tokens.js';
 import { type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';

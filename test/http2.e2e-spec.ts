@@ -1,9 +1,11 @@
 import http2, { type ClientHttp2Session, type Http2Session, type ServerHttp2Stream } from 'node:http2';
 import https from 'node:https';
 import vm from 'node:vm';
-import { generate } from 'selfsigned';
+
 import { SseService } from '@nest-sse/server';
 import { RedisSseTransport } from '@nest-sse/server/redis';
+import { generate } from 'selfsigned';
+
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { connectH2, H2Stream } from './support/h2-stream.client.js';
 import { startLibrary } from './support/library-app.js';

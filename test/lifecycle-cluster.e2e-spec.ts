@@ -1,9 +1,10 @@
-import { Injectable, Module } from '@nestjs/common';
-import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
-import { Test } from '@nestjs/testing';
 import { SseModule, SseService } from '@nest-sse/server';
 import { SSE_LIFECYCLE_EVENTS, SseBridgeModule, type SseUserPresenceEvent } from '@nest-sse/server/bridge';
 import { RedisSseTransport } from '@nest-sse/server/redis';
+import { Injectable, Module } from '@nestjs/common';
+import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
+import { Test } from '@nestjs/testing';
+
 import { ConditionWaiter } from './support/condition-waiter.js';
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { hasRedisServer, startRedisServer, type TestRedisServer } from './support/redis-server.js';

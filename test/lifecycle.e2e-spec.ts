@@ -1,7 +1,5 @@
 import net from 'node:net';
-import { Injectable, type LoggerService, Module, type Provider } from '@nestjs/common';
-import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
-import { Test } from '@nestjs/testing';
+
 import { SseModule, type SseModuleExtras, type SseModuleOptions, SseService } from '@nest-sse/server';
 import {
   SSE_LIFECYCLE_EVENTS,
@@ -11,6 +9,10 @@ import {
   type SseDisconnectedEvent,
   type SseUserPresenceEvent,
 } from '@nest-sse/server/bridge';
+import { Injectable, type LoggerService, Module, type Provider } from '@nestjs/common';
+import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
+import { Test } from '@nestjs/testing';
+
 import { ConditionWaiter } from './support/condition-waiter.js';
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { openRaw, sleep, StreamClient, waitForCount } from './support/sse-client.js';

@@ -1,9 +1,11 @@
-import { Module } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import net from 'node:net';
-import { Registry } from 'prom-client';
+
 import { SseModule, SseService, SseTopic, type SseTopicPolicy } from '@nest-sse/server';
 import { SSE_METRICS_REGISTRY, SseMetricsModule } from '@nest-sse/server/metrics';
+import { Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Registry } from 'prom-client';
+
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { createApp } from './support/nest-app.factory.js';
 import { openRaw, rawGet, waitForCount } from './support/sse-client.js';
@@ -33,14 +35,14 @@ function parseExposition(text: string): Map<string, number> {
     if (line === '') continue;
     let m = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) (.+)$/.exec(line);
     if (m) {
-      expect(help.has(m[1]!)).toBe(false);
+      expect(help.has(m[1])).toBe(false);
       help.add((family = m[1]!));
       continue;
     }
     m = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line);
     if (m) {
       expect(m[1]).toBe(family);
-      types.set(m[1]!, m[2]!);
+      types.set(m[1], m[2]);
       continue;
     }
     m =
@@ -108,7 +110,7 @@ describe('metrics (@nest-sse/server/metrics) after a scripted sequence', () => {
     expect(sse.broadcast({ type: 'update', data: 3 })).toBe(3);
     expect(sse.publish('rooms/lobby', { type: 'update', data: 4 })).toBe(1);
     await waitForCount(() => (alice.body().includes('data: 4') ? 1 : 0), 1);
-    const aliceLastId = /^id: (\S+)$/gm.exec(alice.body().split('data: 4')[0]!.split('event: update').pop()!)![1]!;
+    const aliceLastId = /^id: (\S+)$/gm.exec(alice.body().split('data: 4')[0].split('event: update').pop()!)![1];
 
     // carol's token expires (auth-expired, then the end); bob is disconnected.
     await carol.ended;
@@ -194,7 +196,7 @@ describe('metrics (@nest-sse/server/metrics) after a scripted sequence', () => {
       '+Inf',
     ];
     expect(Object.keys(publishToWrite.buckets).sort()).toEqual([...les].sort());
-    const cumulative = les.map((le) => publishToWrite.buckets[le]!);
+    const cumulative = les.map((le) => publishToWrite.buckets[le]);
     expect(cumulative).toEqual([...cumulative].sort((a, b) => a - b));
     expect(publishToWrite.count).toBe(live);
     expect(publishToWrite.buckets['+Inf']).toBe(live);

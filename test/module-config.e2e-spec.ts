@@ -1,6 +1,7 @@
+import { SseModule, SseService } from '@nest-sse/server';
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { SseModule, SseService } from '@nest-sse/server';
+
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { rawGet, StreamClient } from './support/sse-client.js';
 

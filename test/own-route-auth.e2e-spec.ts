@@ -1,4 +1,14 @@
 import {
+  SseAuthGuard,
+  type SseAuthRequest,
+  SseModule,
+  SseService,
+  SseStreamUser,
+  type SseTokenClaims,
+  SseTokenVerifier,
+  type SseUser,
+} from '@nest-sse/server';
+import {
   Controller,
   ForbiddenException,
   Headers,
@@ -11,16 +21,7 @@ import {
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { concat, type Observable, of } from 'rxjs';
-import {
-  SseAuthGuard,
-  type SseAuthRequest,
-  SseModule,
-  SseService,
-  SseStreamUser,
-  type SseTokenClaims,
-  SseTokenVerifier,
-  type SseUser,
-} from '@nest-sse/server';
+
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { rawGet, StreamClient, waitForCount } from './support/sse-client.js';
 

@@ -1,3 +1,15 @@
+import { createSseClient } from '@nest-sse/client';
+import {
+  SseAuthGuard,
+  SseLifecycleHub,
+  SseModule,
+  type SseModuleOptions,
+  SseRoute,
+  SseService,
+  SseStreamUser,
+  type SseUser,
+} from '@nest-sse/server';
+import { RedisSseTransport } from '@nest-sse/server/redis';
 import {
   type CanActivate,
   Controller,
@@ -14,21 +26,10 @@ import {
 import { Test } from '@nestjs/testing';
 import { EventSource } from 'eventsource';
 import { concat, merge, type Observable, of, share } from 'rxjs';
-import { createSseClient } from '@nest-sse/client';
-import {
-  SseAuthGuard,
-  SseLifecycleHub,
-  SseModule,
-  type SseModuleOptions,
-  SseRoute,
-  SseService,
-  SseStreamUser,
-  type SseUser,
-} from '@nest-sse/server';
-import { RedisSseTransport } from '@nest-sse/server/redis';
+
 import { ConditionWaiter } from './support/condition-waiter.js';
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
-import { ADAPTERS, type AdapterName, createApp } from './support/nest-app.factory.js';
+import { type AdapterName, ADAPTERS, createApp } from './support/nest-app.factory.js';
 import { hasRedisServer, startRedisServer, type TestRedisServer } from './support/redis-server.js';
 import { openRaw, waitForCount } from './support/sse-client.js';
 
@@ -466,7 +467,7 @@ describe.each(ADAPTERS)("SseClient on an app's own @SseRoute() route (%s)", (ada
       const user = `client-${adapter}-${route}`;
       const received: number[] = [];
       const client = createSseClient(`${server.baseUrl}/own/${route}`, {
-        EventSource: EventSource as never,
+        EventSource: EventSource,
         getToken: () => signToken(user),
         backoff: { initialMs: 150, jitter: 0 },
         handlers: { notification: (data) => received.push((data as { n: number }).n) },

@@ -1,9 +1,10 @@
-import { Controller, Module, Query, Req, UseGuards, type MessageEvent } from '@nestjs/common';
+import { createSseClient, type SseClient } from '@nest-sse/client';
+import { SseAuthGuard, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
+import { Controller, type MessageEvent, Module, Query, Req, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { EventSource } from 'eventsource';
 import type { Observable } from 'rxjs';
-import { createSseClient, type SseClient } from '@nest-sse/client';
-import { SseAuthGuard, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
+
 import { ConditionWaiter } from './support/condition-waiter.js';
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { ADAPTERS, createApp } from './support/nest-app.factory.js';
@@ -218,7 +219,7 @@ describe.each(ADAPTERS)("an app's own stream route honours ?shared=1 from the re
       for (const name of ['a', 'b'] as const) {
         clients.push(
           createSseClient(`${server.baseUrl}/own/${route}`, {
-            EventSource: EventSource as never,
+            EventSource: EventSource,
             getToken: () => signToken(user),
             topics: [`feeds/${name}`],
             // Node has BroadcastChannel but no Web Locks: the clients elect a leader with leases.

@@ -1,5 +1,3 @@
-import { Controller, Header, HttpCode, Injectable, Module, Param, Post, Req, UseGuards } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import {
   SseAuthGuard,
   type SseAuthRequest,
@@ -16,10 +14,13 @@ import {
   type SseTopicPolicy,
   type SseUser,
 } from '@nest-sse/server';
+import { Controller, Header, HttpCode, Injectable, Module, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+
+import { ConditionWaiter } from './support/condition-waiter.js';
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { ADAPTERS, createApp } from './support/nest-app.factory.js';
 import { openRaw, rawGet, rawHead, waitForCount } from './support/sse-client.js';
-import { ConditionWaiter } from './support/condition-waiter.js';
 
 /**
  * Tickets on an app's own stream routes. `SseAuthGuard` redeems

@@ -1,16 +1,17 @@
+import { SseModule, SseService } from '@nest-sse/server';
 import {
   Controller,
+  Headers as ReqHeaders,
   type MessageEvent,
   Module,
   Query,
   Req,
   Sse,
-  Headers as ReqHeaders,
   UnauthorizedException,
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { Observable } from 'rxjs';
-import { SseModule, SseService } from '@nest-sse/server';
+
 import { listen, type RunningApp, TEST_SECRET } from './support/demo-app.js';
 import { rawGet, rawHead, sleep, StreamClient, waitForCount } from './support/sse-client.js';
 

@@ -1,12 +1,14 @@
+import { readFileSync } from 'node:fs';
+
 import * as protocol from '@nest-sse/protocol';
 import { SSE_AUTH_FAILURE_REASONS, SSE_AUTH_REASON_HEADER, SSE_RESET_REASONS } from '@nest-sse/protocol';
-import { readFileSync } from 'node:fs';
 import ts from 'typescript';
+
 import { resolveSseBridgeOptions } from '../libs/sse/src/bridge/sse-bridge-options.resolver.js';
 import { DEFAULT_SSE_HEALTH_TIMEOUT_MS } from '../libs/sse/src/health/sse-health.indicator.js';
 import { DEFAULT_SSE_METRICS_PREFIX } from '../libs/sse/src/metrics/sse-metrics.constants.js';
-import { resolveRedisTransportOptions } from '../libs/sse/src/redis/redis-transport.options.js';
 import { resolveSseExtras, resolveSseOptions } from '../libs/sse/src/options/sse-options.resolver.js';
+import { resolveRedisTransportOptions } from '../libs/sse/src/redis/redis-transport.options.js';
 import { resolveBackoff } from '../libs/sse-client/src/backoff.js';
 import { DEFAULT_MAX_AUTH_FAILURES } from '../libs/sse-client/src/sse-client.js';
 

@@ -3,22 +3,24 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+
 import ts from 'typescript';
+
+import {
+  followJobThroughWebRestart,
+  refuseOthersOnTheJobRoute,
+  stopThePageOnAWrongToken,
+} from './support/first-day-fixture.js';
 import {
   installFixture,
-  packPackages,
   type PackedPackage,
+  packPackages,
   run,
   type RunningFixture,
   signHs256,
   startFixture,
   userEnv,
 } from './support/packed-fixtures.js';
-import {
-  followJobThroughWebRestart,
-  refuseOthersOnTheJobRoute,
-  stopThePageOnAWrongToken,
-} from './support/first-day-fixture.js';
 import { hasRedisServer, startRedisServer } from './support/redis-server.js';
 import { rawGet, sleep, StreamClient } from './support/sse-client.js';
 

@@ -1,22 +1,24 @@
-import { Controller, ForbiddenException, Module, Req, UseGuards } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { Redis } from 'ioredis';
 import http from 'node:http';
-import { concat, map, of } from 'rxjs';
+
 import {
   SseAuthGuard,
   SseLifecycleHub,
   SseModule,
+  type SseModuleOptions,
   SseRoute,
   SseService,
   SseStreamUser,
-  type SseModuleOptions,
   type SseUser,
 } from '@nest-sse/server';
 import { RedisSseTransport } from '@nest-sse/server/redis';
+import { Controller, ForbiddenException, Module, Req, UseGuards } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Redis } from 'ioredis';
+import { concat, map, of } from 'rxjs';
+
 import { ConditionWaiter } from './support/condition-waiter.js';
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
-import { ADAPTERS, type AdapterName, createApp } from './support/nest-app.factory.js';
+import { type AdapterName, ADAPTERS, createApp } from './support/nest-app.factory.js';
 import { hasRedisServer, startRedisServer, type TestRedisServer } from './support/redis-server.js';
 import { openRaw, rawGet, rawHead, sleep } from './support/sse-client.js';
 

@@ -1,6 +1,7 @@
-import { Redis } from 'ioredis';
 import { SseService } from '@nest-sse/server';
 import { RedisSseTransport } from '@nest-sse/server/redis';
+import { Redis } from 'ioredis';
+
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import {

@@ -1,5 +1,5 @@
 import net, { type Socket } from 'node:net';
-import { Redis } from 'ioredis';
+
 import {
   MemoryHistoryStore,
   type SseEventId,
@@ -10,11 +10,13 @@ import {
   SseTransportError,
 } from '@nest-sse/server';
 import { RedisSseTransport } from '@nest-sse/server/redis';
+import { Redis } from 'ioredis';
+
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
-import { ADAPTERS, type AdapterName } from './support/nest-app.factory.js';
-import { rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';
+import { type AdapterName, ADAPTERS } from './support/nest-app.factory.js';
 import { hasRedisServer, startRedisServer } from './support/redis-server.js';
+import { rawGet, sleep, StreamClient, waitForCount } from './support/sse-client.js';
 import { connectUser } from './support/streams.js';
 
 /** A server whose sockets the test can cut, as a proxy or a network would. */

@@ -1,7 +1,8 @@
+import { SseModule, SseService } from '@nest-sse/server';
 import { Controller, type MessageEvent, Module, Query, Sse } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { Observable } from 'rxjs';
-import { SseModule, SseService } from '@nest-sse/server';
+
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { ADAPTERS, createApp } from './support/nest-app.factory.js';
 import { rawGet, StreamClient, waitForCount } from './support/sse-client.js';

@@ -1,3 +1,4 @@
+import { SseModule, SseService } from '@nest-sse/server';
 import {
   ArgumentsHost,
   type CallHandler,
@@ -13,7 +14,7 @@ import {
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import type { Observable } from 'rxjs';
-import { SseModule, SseService } from '@nest-sse/server';
+
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { ADAPTERS, createApp } from './support/nest-app.factory.js';
 import { rawGet, StreamClient, waitForCount } from './support/sse-client.js';

@@ -1,4 +1,3 @@
-import type { Subscription } from 'rxjs';
 import {
   MemoryHistoryStore,
   SSE_EVENT_TYPES,
@@ -12,11 +11,13 @@ import {
   untagTopicData,
 } from '@nest-sse/server';
 import { RedisSseTransport } from '@nest-sse/server/redis';
+import type { Subscription } from 'rxjs';
+
 import type { RunningApp } from './support/demo-app.js';
 import { signToken } from './support/demo-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';
 import { hasRedisServer, startRedisServer, type TestRedisServer } from './support/redis-server.js';
-import { openRaw, type RawResponse, rawGet, rawHead, StreamClient, waitForCount } from './support/sse-client.js';
+import { openRaw, rawGet, rawHead, type RawResponse, StreamClient, waitForCount } from './support/sse-client.js';
 import { startTopicsApp } from './support/topics-app.js';
 
 /**

@@ -1,15 +1,17 @@
-import { type CanActivate, Controller, Injectable, Module, Sse, UseGuards } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import jwt from 'jsonwebtoken';
+
 import { SseModule, SseRoute, SseService } from '@nest-sse/server';
+import { type CanActivate, Controller, Injectable, Module, Sse, UseGuards } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import jwt from 'jsonwebtoken';
+
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { freshBuild } from './support/fresh-build.js';
 import { connectH2, H2Stream } from './support/h2-stream.client.js';
 import { startLibrary } from './support/library-app.js';
-import { ADAPTERS, type AdapterName, createApp } from './support/nest-app.factory.js';
+import { type AdapterName, ADAPTERS, createApp } from './support/nest-app.factory.js';
 import { openRaw, rawGet, sleep, waitForCount } from './support/sse-client.js';
 
 const SECRET = 'shutdown-test-secret';

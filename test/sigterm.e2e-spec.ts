@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
+
 import jwt from 'jsonwebtoken';
+
 import { freshBuild } from './support/fresh-build.js';
 import { openRaw } from './support/sse-client.js';
 
@@ -22,8 +24,8 @@ describe('the demo compiled from the current sources (npm start)', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout!.on('data', (d) => (output += d));
-    child.stderr!.on('data', (d) => (output += d));
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
     const deadline = Date.now() + 15_000;
     let match: RegExpMatchArray | null = null;
     while (!(match = output.match(/Dashboard: http:\/\/localhost:(\d+)\//)) && Date.now() < deadline) {

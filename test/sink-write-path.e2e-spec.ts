@@ -1,8 +1,10 @@
-import { type INestApplication, Module } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
+
 import { SseModule, SseService } from '@nest-sse/server';
+import { type INestApplication, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
 import { connectH2, H2Stream } from './support/h2-stream.client.js';
 import { ADAPTERS, createApp, type ServeOptions } from './support/nest-app.factory.js';

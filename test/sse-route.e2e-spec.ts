@@ -1,3 +1,6 @@
+import type { ServerResponse } from 'node:http';
+
+import { SseAuthGuard, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
 import {
   CallHandler,
   CanActivate,
@@ -15,11 +18,10 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { ServerResponse } from 'node:http';
 import { concat, from, type Observable, of, Subject } from 'rxjs';
-import { SseAuthGuard, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
+
 import { listen, type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
-import { ADAPTERS, type AdapterName, createApp } from './support/nest-app.factory.js';
+import { type AdapterName, ADAPTERS, createApp } from './support/nest-app.factory.js';
 import { rawGet, rawHead, StreamClient, waitForCount } from './support/sse-client.js';
 
 /** A guard of the app's own, after the module's: only members of a project see its stream. */
@@ -94,7 +96,7 @@ class ProjectEventsController {
 
   @SseRoute(':id/not-a-stream')
   notAStream(): unknown {
-    return { not: 'an observable' } as never;
+    return { not: 'an observable' };
   }
 }
 

@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
 import { RedisSseTransport } from '@nest-sse/server/redis';
+import { Redis } from 'ioredis';
+
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { startLibrary } from './support/library-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';

@@ -1,10 +1,11 @@
-import { EventSource } from 'eventsource';
 import { createSseClient, fetchSseTicket, type SseStatusReason } from '@nest-sse/client';
 import { SseService } from '@nest-sse/server';
+import { EventSource } from 'eventsource';
+
+import { SSE_TICKET_STORE } from '../libs/sse/src/sse.tokens.js';
+import type { MemoryTicketStore } from '../libs/sse/src/tickets/memory-ticket.store.js';
 import { ConditionWaiter } from './support/condition-waiter.js';
 import { type RunningApp, signToken, TEST_SECRET } from './support/demo-app.js';
-import type { MemoryTicketStore } from '../libs/sse/src/tickets/memory-ticket.store.js';
-import { SSE_TICKET_STORE } from '../libs/sse/src/sse.tokens.js';
 import { startLibrary } from './support/library-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';
 import { openRaw, rawGet, rawHead, sleep, StreamClient, waitForCount } from './support/sse-client.js';
@@ -49,10 +50,10 @@ describe.each(ADAPTERS)('stream tickets on %s', (adapter) => {
       // Every log line the app writes, at every level, to check that no ticket or token is in one.
       for (const stream of ['stdout', 'stderr'] as const) {
         const original = writes[stream];
-        process[stream].write = ((chunk: unknown, ...rest: unknown[]) => {
+        process[stream].write = (chunk: unknown, ...rest: unknown[]) => {
           logged.push(String(chunk));
           return (original as (...args: unknown[]) => boolean).call(process[stream], chunk, ...rest);
-        }) as typeof process.stdout.write;
+        };
       }
       server = await startLibrary(
         { jwt: { secret: TEST_SECRET, isRevoked: (claims) => revoked.has(claims.sub) } },
@@ -280,7 +281,7 @@ describe.each(ADAPTERS)('stream tickets on %s', (adapter) => {
       const issued = [];
       for (let n = 0; n < 3; n++) issued.push(await postTicket(url(), bearer(signToken('cap-a'))));
       expect(issued.map((res) => res.status)).toEqual([200, 200, 200]);
-      expectRefused(await rawGet(`${url()}?ticket=${issued[0]!.json.ticket}`), /^Invalid ticket/);
+      expectRefused(await rawGet(`${url()}?ticket=${issued[0].json.ticket}`), /^Invalid ticket/);
       for (const res of issued.slice(1)) {
         const stream = await openRaw(`${url()}?ticket=${res.json.ticket}`);
         expect(stream.status).toBe(200);
@@ -335,7 +336,7 @@ describe.each(ADAPTERS)('stream tickets on %s', (adapter) => {
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
           while (next < requests.length) {
-            const res = await fetch(url(), { method: 'POST', headers: bearer(requests[next++]!) });
+            const res = await fetch(url(), { method: 'POST', headers: bearer(requests[next++]) });
             await res.arrayBuffer();
             statuses[res.status] = (statuses[res.status] ?? 0) + 1;
           }

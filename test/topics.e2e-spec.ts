@@ -1,9 +1,10 @@
-import type { Subscription } from 'rxjs';
 import { compareEventIds, parseEventId, SSE_LIMITS, SseService, SseTopic, type SseUser } from '@nest-sse/server';
+import type { Subscription } from 'rxjs';
+
 import { ConditionWaiter } from './support/condition-waiter.js';
 import { type RunningApp, signToken } from './support/demo-app.js';
 import { ADAPTERS } from './support/nest-app.factory.js';
-import { openRaw, type RawResponse, rawGet, StreamClient, waitForCount } from './support/sse-client.js';
+import { openRaw, rawGet, type RawResponse, StreamClient, waitForCount } from './support/sse-client.js';
 import { initWithPolicies, startTopicsApp, type TopicAccess } from './support/topics-app.js';
 
 /** `&topic=…` for each topic, encoded. */
@@ -41,10 +42,10 @@ async function captureOutput(run: () => Promise<void>): Promise<string> {
   const originals = { stdout: process.stdout.write, stderr: process.stderr.write };
   for (const stream of ['stdout', 'stderr'] as const) {
     const original = originals[stream];
-    process[stream].write = ((chunk: unknown, ...rest: unknown[]) => {
+    process[stream].write = (chunk: unknown, ...rest: unknown[]) => {
       lines.push(String(chunk));
       return (original as (...args: unknown[]) => boolean).call(process[stream], chunk, ...rest);
-    }) as typeof process.stdout.write;
+    };
   }
   try {
     await run();

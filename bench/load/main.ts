@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+
 import { now } from '../shared/clock.js';
 import { serveCommands, withTimeout } from '../shared/ipc.js';
 import type { ConnectReport, LoadCommand, PhaseReport } from '../shared/protocol.js';

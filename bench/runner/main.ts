@@ -2,14 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
+
 import jwt from 'jsonwebtoken';
+
 import { killAllChildren } from '../shared/ipc.js';
 import { REPO_ROOT } from '../shared/paths.js';
 import { userId } from '../shared/payload.js';
 import { CLUSTER_VARIANTS } from '../shared/protocol.js';
+import { hasRedisServer } from './redis-server.js';
 import { formatStormBuckets, formatTable, formatVerdicts, judge, TARGET_N } from './report.js';
 import type { VariantResult } from './result.js';
-import { hasRedisServer } from './redis-server.js';
 import { runVariant } from './run-variant.js';
 import { type BenchSettings, loadSettings } from './settings.js';
 import { stormVariant } from './storm.js';

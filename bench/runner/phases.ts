@@ -1,9 +1,9 @@
 import type { Child } from '../shared/ipc.js';
 import { ONE_TOPIC, topicOf } from '../shared/payload.js';
 import type { BenchPayload, MemoryReport, PhaseReport, SendReport, ServerCommand } from '../shared/protocol.js';
-import type { BenchSettings } from './settings.js';
 import type { BroadcastRun, TargetedRun } from './result.js';
 import type { ServerHandle } from './server-group.js';
+import type { BenchSettings } from './settings.js';
 
 export const COMMAND_TIMEOUT_MS = 15_000;
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
+
 import { sleep } from '../shared/clock.js';
 import { freePort } from './free-port.js';
 
@@ -64,13 +65,13 @@ export async function launchRedisServer(
   const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(child);
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => (live.delete(child), resolve())));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
     // Let go of the pipe too, so nothing of the server holds its parent (a jest worker) up.
-    child.stderr!.destroy();
+    child.stderr.destroy();
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (!(await answersPing(port))) {

@@ -1,6 +1,6 @@
 import { CLUSTER_VARIANTS, METRICS_VARIANTS, type Variant } from '../shared/protocol.js';
-import type { BenchSettings } from './settings.js';
 import type { StormRun, VariantResult } from './result.js';
+import type { BenchSettings } from './settings.js';
 
 interface Row {
   label: string;

@@ -1,8 +1,8 @@
 import { sleep } from '../shared/clock.js';
 import type { ConnectReport, MemoryReport, Variant } from '../shared/protocol.js';
-import type { BenchSettings } from './settings.js';
-import { broadcastRound, COMMAND_TIMEOUT_MS, collectGarbage, pacedRound, targetedRound } from './phases.js';
+import { broadcastRound, collectGarbage, COMMAND_TIMEOUT_MS, pacedRound, targetedRound } from './phases.js';
 import { type BroadcastRun, summarise, type TargetedRun, type VariantResult } from './result.js';
+import type { BenchSettings } from './settings.js';
 import { withVariantProcesses } from './variant-processes.js';
 
 /**

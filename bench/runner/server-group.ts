@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+
 import { type Child, spawnChild } from '../shared/ipc.js';
 import {
   CLUSTER_VARIANTS,

@@ -1,7 +1,7 @@
 import { sleep } from '../shared/clock.js';
 import { ONE_TOPIC, topicName, topicOf } from '../shared/payload.js';
 import type { ConnectReport, Variant } from '../shared/protocol.js';
-import { COMMAND_TIMEOUT_MS, collectGarbage, manyTopicsRound, oneTopicRound } from './phases.js';
+import { collectGarbage, COMMAND_TIMEOUT_MS, manyTopicsRound, oneTopicRound } from './phases.js';
 import { type BroadcastRun, summarise, type TargetedRun, type TopicRun } from './result.js';
 import type { BenchSettings } from './settings.js';
 import { withVariantProcesses } from './variant-processes.js';

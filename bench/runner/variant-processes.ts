@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
+
 import { type Child, spawnChild } from '../shared/ipc.js';
 import type { Variant } from '../shared/protocol.js';
 import { stopProcesses } from './phases.js';
-import { type ServerGroup, STARTUP_TIMEOUT_MS, startServers } from './server-group.js';
+import { type ServerGroup, startServers, STARTUP_TIMEOUT_MS } from './server-group.js';
 import type { BenchSettings } from './settings.js';
 
 /** Compiled entry point of the load generator, beside this one in dist-bench/. */

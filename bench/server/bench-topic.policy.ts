@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+
 import { SseTopic, type SseTopicPolicy } from '@nest-sse/server';
 
 /**

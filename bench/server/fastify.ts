@@ -1,13 +1,15 @@
 import 'reflect-metadata';
+
+import { SseModule, SseService, type SseTransport } from '@nest-sse/server';
+import { SSE_METRICS_REGISTRY, SseMetricsModule } from '@nest-sse/server/metrics';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { SseModule, SseService, type SseTransport } from '@nest-sse/server';
-import { SSE_METRICS_REGISTRY, SseMetricsModule } from '@nest-sse/server/metrics';
 import type { Registry } from 'prom-client';
+
 import { BenchTopicPolicy } from './bench-topic.policy.js';
-import { nestPublisher, type Publisher, type ServerOptions } from './publisher.js';
 import { LISTEN_BACKLOG } from './listen.js';
+import { nestPublisher, type Publisher, type ServerOptions } from './publisher.js';
 
 /**
  * The module's own route on Fastify: what an app gets with `SseModule.forRoot()`

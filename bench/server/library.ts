@@ -1,12 +1,15 @@
 import 'reflect-metadata';
-import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+
+import { type DynamicModule, type INestApplication, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+
 import { REPO_ROOT } from '../shared/paths.js';
 import { BenchTopicPolicy } from './bench-topic.policy.js';
-import { nestPublisher, type Publisher, type ServerOptions, type SseServiceApi } from './publisher.js';
 import { listenNest } from './listen.js';
+import { nestPublisher, type Publisher, type ServerOptions, type SseServiceApi } from './publisher.js';
 
 /** Loaded from `nest build`'s output, so the benchmark measures what ships (and one copy of each class). */
 async function importBuilt<T>(relativePath: string): Promise<T> {

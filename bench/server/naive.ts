@@ -1,4 +1,7 @@
 import 'reflect-metadata';
+
+import type { AddressInfo } from 'node:net';
+
 import {
   Controller,
   Inject,
@@ -10,11 +13,11 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { AddressInfo } from 'node:net';
 import { filter, map, type Observable, Subject } from 'rxjs';
+
 import { verifyUser } from './jwt.js';
-import type { Publisher, ServerOptions } from './publisher.js';
 import { listenNest } from './listen.js';
+import type { Publisher, ServerOptions } from './publisher.js';
 
 /** `to: null` is a broadcast. */
 interface BusEvent {

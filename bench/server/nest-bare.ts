@@ -1,9 +1,12 @@
 import 'reflect-metadata';
-import { Controller, Get, Inject, Module, Query, Res, UnauthorizedException } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
+import { Controller, Get, Inject, Module, Query, Res, UnauthorizedException } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+
 import { verifyUser } from './jwt.js';
 import { listenNest } from './listen.js';
 import { PlainStreams } from './plain-streams.js';

@@ -1,10 +1,12 @@
 import 'reflect-metadata';
+
+import { SseAuthGuard, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
 import { Controller, Headers, type MessageEvent, Module, Sse, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { SseAuthGuard, SseModule, SseRoute, SseService, SseStreamUser, type SseUser } from '@nest-sse/server';
 import type { Observable } from 'rxjs';
-import { nestPublisher, type Publisher, type ServerOptions } from './publisher.js';
+
 import { listenNest } from './listen.js';
+import { nestPublisher, type Publisher, type ServerOptions } from './publisher.js';
 
 /**
  * An app's own stream route over `SseService.stream()`, with the module's route

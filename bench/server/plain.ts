@@ -1,10 +1,11 @@
 import { createSecretKey } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
 import { verifyUser } from './jwt.js';
-import type { Publisher, ServerOptions } from './publisher.js';
 import { listenOnLoopback } from './listen.js';
 import { PlainStreams } from './plain-streams.js';
+import type { Publisher, ServerOptions } from './publisher.js';
 
 const PATH = '/api/events';
 

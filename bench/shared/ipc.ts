@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+
 import type { IpcRequest, IpcResponse } from './protocol.js';
 
 /** Every child still alive, so that any way the runner exits takes them down with it. */

@@ -1,4 +1,5 @@
 import { SseTopic, type SseTopicPolicy, type SseUser } from '@nest-sse/server';
+
 import { ADMIN_STATS_TOPIC } from './admin-stats.js';
 
 /** Who may watch the live figures: admins (the token's `roles` claim), nobody else. */

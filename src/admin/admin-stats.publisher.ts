@@ -1,6 +1,8 @@
-import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { SseLifecycleHub, SseService, type SseStats } from '@nest-sse/server';
 import { hostname } from 'node:os';
+
+import { SseLifecycleHub, SseService, type SseStats } from '@nest-sse/server';
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+
 import {
   ADMIN_STATS_EVENT_TYPE,
   ADMIN_STATS_INTERVAL_MS,

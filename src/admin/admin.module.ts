@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { AdminStatsPolicy } from './admin-stats.policy.js';
 import { AdminStatsPublisher } from './admin-stats.publisher.js';
 

@@ -1,5 +1,6 @@
 import { BadRequestException, Body, Controller, ForbiddenException, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+
 import { BearerAuthGuard } from '../auth/bearer-auth.guard.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import type { DemoUser } from '../auth/demo-auth.js';

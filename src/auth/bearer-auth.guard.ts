@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+
 import { DEMO_JWT_ALGORITHM, type DemoUser } from './demo-auth.js';
 
 /** Bearer-token auth for the demo's JSON endpoints (the stream has the library's own guard). */

@@ -1,4 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+
 import type { DemoUser } from './demo-auth.js';
 
 export const CurrentUser = createParamDecorator(

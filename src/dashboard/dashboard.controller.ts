@@ -1,8 +1,9 @@
-import { Controller, Get, Header, Logger, Res } from '@nestjs/common';
-import type { Response } from 'express';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+
+import { Controller, Get, Header, Logger, Res } from '@nestjs/common';
+import type { Response } from 'express';
 
 const publicFile = (name: string): string => fileURLToPath(new URL(`../public/${name}`, import.meta.url));
 

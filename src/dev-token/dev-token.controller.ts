@@ -1,5 +1,6 @@
 import { BadRequestException, Body, Controller, HttpCode, NotFoundException, Post, Req } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+
 import { DEMO_JWT_ALGORITHM, DEMO_TOKEN_TTL } from '../auth/demo-auth.js';
 
 const USER_ID_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/;

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+
 import { DevTokenController } from './dev-token.controller.js';
 
 @Module({ controllers: [DevTokenController] })

@@ -1,6 +1,6 @@
+import { SseHealthIndicator } from '@nest-sse/server/health';
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, type HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
-import { SseHealthIndicator } from '@nest-sse/server/health';
 
 /**
  * `GET /health`, for a load balancer's or an orchestrator's probe: 200 with

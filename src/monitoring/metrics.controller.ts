@@ -1,6 +1,6 @@
+import { SSE_METRICS_REGISTRY } from '@nest-sse/server/metrics';
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { Registry } from 'prom-client';
-import { SSE_METRICS_REGISTRY } from '@nest-sse/server/metrics';
 
 /**
  * `GET /metrics`: the SSE module's metrics in the Prometheus text format, for a

@@ -1,7 +1,8 @@
-import { Module } from '@nestjs/common';
-import { TerminusModule } from '@nestjs/terminus';
 import { SseHealthModule } from '@nest-sse/server/health';
 import { SseMetricsModule } from '@nest-sse/server/metrics';
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+
 import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
 

@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+
 import { OrderNotificationsListener } from './order-notifications.listener.js';
 import { OrderTopicPolicy } from './order-topic.policy.js';
 

@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
 import { SsePush, type SsePushTarget } from '@nest-sse/server/bridge';
+import { Injectable } from '@nestjs/common';
+
 import { OrderPlacedEvent } from '../orders/events/order-placed.event.js';
 import { OrderShippedEvent } from '../orders/events/order-shipped.event.js';
 import { ORDER_TOPIC_EVENT_TYPE, orderTopic, type OrderTopicEventData } from './order-topic.js';

@@ -1,4 +1,5 @@
 import { SseTopic, type SseTopicPolicy, type SseUser } from '@nest-sse/server';
+
 import { OrdersService } from '../orders/orders.service.js';
 import { ORDER_TOPIC_PATTERN } from './order-topic.js';
 

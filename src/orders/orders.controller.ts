@@ -1,4 +1,5 @@
 import { BadRequestException, Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
+
 import { BearerAuthGuard } from '../auth/bearer-auth.guard.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import type { DemoUser } from '../auth/demo-auth.js';

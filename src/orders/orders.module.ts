@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+
 import { OrdersController } from './orders.controller.js';
 import { ORDERS_OPTIONS, type OrdersOptions } from './orders.options.js';
 import { OrdersService } from './orders.service.js';

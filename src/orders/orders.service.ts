@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
+
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { randomUUID } from 'node:crypto';
+
 import { OrderPlacedEvent } from './events/order-placed.event.js';
 import { OrderShippedEvent } from './events/order-shipped.event.js';
 import type { Order, PlaceOrderInput } from './order.js';

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+
 import { type Browser, chromium } from 'playwright-core';
 
 /** Debian's chromium, driven by playwright-core (no `playwright install`); `.ci/run` installs it when missing. */

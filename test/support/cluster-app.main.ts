@@ -1,8 +1,9 @@
 import 'reflect-metadata';
-import { Body, Controller, Get, HttpCode, Module, Post, Query } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+
 import { MemoryTicketStore, SseModule, SseService } from '@nest-sse/server';
 import { RedisSseTransport } from '@nest-sse/server/redis';
+import { Body, Controller, Get, HttpCode, Module, Post, Query } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 
 /**
  * One instance of a user's app behind a load balancer, run as its own process by

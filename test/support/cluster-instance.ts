@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+
 import { freePort } from './cluster-ports.js';
 
 /** Settings of an instance of test/support/cluster-app.main.ts (its environment). */
@@ -139,8 +140,8 @@ export class ClusterInstance {
     });
     this.child = child;
     const mark = this.text.length;
-    child.stdout!.on('data', (d) => (this.text += d));
-    child.stderr!.on('data', (d) => (this.text += d));
+    child.stdout.on('data', (d) => (this.text += d));
+    child.stderr.on('data', (d) => (this.text += d));
     this.exited = new Promise<string>((resolve) =>
       child.on('exit', (code, signal) => {
         this.text += `\n[${this.name} exited: ${signal ?? `code ${code}`}]\n`;

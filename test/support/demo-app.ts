@@ -1,7 +1,9 @@
+import type { AddressInfo } from 'node:net';
+
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import jwt from 'jsonwebtoken';
-import type { AddressInfo } from 'node:net';
+
 import { AppModule } from '../../src/app.module.js';
 import { type AppConfig, loadConfig } from '../../src/config.js';
 import { type AdapterName, createApp } from './nest-app.factory.js';

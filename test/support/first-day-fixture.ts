@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+
 import type { Browser, Page } from 'playwright-core';
+
 import { launchChromium } from './chromium.js';
 import { type RunningFixture, signHs256, startFixture } from './packed-fixtures.js';
 import { startRedisServer, type TestRedisServer } from './redis-server.js';
@@ -42,7 +44,7 @@ async function deploy(dir: string, secret: string): Promise<Deployment> {
       ),
     );
     await redis.dispose();
-    throw (failed as PromiseRejectedResult).reason;
+    throw failed.reason;
   }
   const [worker, web, browser] = settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
     RunningFixture,

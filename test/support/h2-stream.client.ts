@@ -1,4 +1,5 @@
 import http2 from 'node:http2';
+
 import { ConditionWaiter } from './condition-waiter.js';
 
 /** One message of an event stream as read off the wire (comments kept, for heartbeats). */

@@ -1,6 +1,7 @@
+import { SseModule, type SseModuleExtras, type SseModuleOptions } from '@nest-sse/server';
 import { Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { SseModule, type SseModuleExtras, type SseModuleOptions } from '@nest-sse/server';
+
 import { listen, type RunningApp, TEST_SECRET } from './demo-app.js';
 import { createApp, type ServeOptions } from './nest-app.factory.js';
 

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { freePort, waitForListening } from './cluster-ports.js';
 
 /** Where nginx is: `NGINX_BIN`, else `/usr/sbin/nginx` (not on a plain user's PATH on Debian), else `nginx` on PATH. */

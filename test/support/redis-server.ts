@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
 import { type BenchRedis, launchRedisServer } from '../../bench/runner/redis-server.js';
 import { freePort } from './cluster-ports.js';
 

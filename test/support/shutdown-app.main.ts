@@ -1,9 +1,11 @@
 import 'reflect-metadata';
+
+import type { AddressInfo } from 'node:net';
+
+import { SseModule } from '@nest-sse/server';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { SseModule } from '@nest-sse/server';
-import type { AddressInfo } from 'node:net';
 
 /**
  * A user's app, run as its own process by test/shutdown.e2e-spec.ts (compiled

@@ -1,5 +1,7 @@
-import { EventSource } from 'eventsource';
 import http from 'node:http';
+
+import { EventSource } from 'eventsource';
+
 import { ConditionWaiter } from './condition-waiter.js';
 
 export interface ReceivedEvent {

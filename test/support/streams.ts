@@ -1,4 +1,5 @@
 import { SseService } from '@nest-sse/server';
+
 import { type RunningApp, signToken } from './demo-app.js';
 import { StreamClient, waitForCount } from './sse-client.js';
 

@@ -1,7 +1,8 @@
+import { SseModule, type SseModuleOptions, SseTopic, type SseTopicPolicy, type SseUser } from '@nest-sse/server';
 import { Injectable, Module, type Type } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import { SseModule, type SseModuleOptions, SseTopic, type SseTopicPolicy, type SseUser } from '@nest-sse/server';
+
 import { listen, type RunningApp, TEST_SECRET } from './demo-app.js';
 import { createApp, type ServeOptions } from './nest-app.factory.js';
 

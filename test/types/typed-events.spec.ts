@@ -1,5 +1,6 @@
-import { describe, expect, it } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
+
+import { describe, expect, it } from '@jest/globals';
 import ts from 'typescript';
 
 const TYPE_TEST = fileURLToPath(new URL('./typed-events.type-test.ts', import.meta.url));

@@ -4,7 +4,8 @@
  * that every `@ts-expect-error` line is an error of its own and nothing else is.
  * Nothing here runs.
  */
-import { type INestApplication, Injectable } from '@nestjs/common';
+import { SseClient, type SseEventSourceConstructor } from '@nest-sse/client';
+import { useSSE } from '@nest-sse/client/react';
 import { type SseEvent, type SseEventMap, SseService } from '@nest-sse/server';
 import {
   SseEventMapping,
@@ -13,8 +14,7 @@ import {
   type SsePushDecorator,
   type SsePushTarget,
 } from '@nest-sse/server/bridge';
-import { SseClient, type SseEventSourceConstructor } from '@nest-sse/client';
-import { useSSE } from '@nest-sse/client/react';
+import { type INestApplication, Injectable } from '@nestjs/common';
 
 /** Declared once, as an interface (no index signature), and shared by the server, the bridge and the client. */
 interface AppEvents {

@@ -13,8 +13,8 @@ export {
   SSE_LIMITS,
   SSE_RESET_REASONS,
   type SseResetReason,
-  toUserId,
   topicProblem,
+  toUserId,
   USER_ID_RULE,
 } from './wire.rules.js';
 

@@ -5,8 +5,8 @@ import {
   isUserId,
   SSE_EVENT_TYPES,
   SSE_LIMITS,
-  toUserId,
   topicProblem,
+  toUserId,
 } from './wire.rules.js';
 
 describe('wire rules', () => {

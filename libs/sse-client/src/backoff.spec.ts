@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { DEFAULT_BACKOFF, MIN_RECOVERY_DELAY_MS, backoffDelay, resolveBackoff } from './backoff.js';
+
+import { backoffDelay, DEFAULT_BACKOFF, MIN_RECOVERY_DELAY_MS, resolveBackoff } from './backoff.js';
 
 describe('resolveBackoff', () => {
   it('fills in the defaults', () => {

@@ -1,6 +1,7 @@
+import { fileURLToPath } from 'node:url';
+
 import { describe, expect, it } from '@jest/globals';
 import { build } from 'esbuild';
-import { fileURLToPath } from 'node:url';
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 

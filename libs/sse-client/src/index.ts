@@ -1,16 +1,19 @@
 /** Framework-free entry point: no React (or any other) dependency. */
-export { SseClient, createSseClient, DEFAULT_MAX_AUTH_FAILURES, HEALTHY_AFTER_MS } from './sse-client.js';
-export { SseClientError, type SseClientErrorDetails, type SseErrorCode } from './sse-client.errors.js';
 export {
+  backoffDelay,
   DEFAULT_BACKOFF,
   MIN_RECOVERY_DELAY_MS,
-  backoffDelay,
   resolveBackoff,
   type SseBackoff,
   type SseBackoffOptions,
 } from './backoff.js';
-export { buildStreamUrl, withQueryParams } from './stream-url.js';
-export { fetchSseTicket, type FetchSseTicketOptions, type SseTicketFetch } from './stream-ticket.js';
+export type {
+  SseBroadcastChannelConstructor,
+  SseBroadcastChannelLike,
+  SseLockManagerLike,
+} from './share/tab-share.protocol.js';
+export { SseClientError, type SseClientErrorDetails, type SseErrorCode } from './sse-client.errors.js';
+export { createSseClient, DEFAULT_MAX_AUTH_FAILURES, HEALTHY_AFTER_MS, SseClient } from './sse-client.js';
 export type {
   SseAuthExpiredData,
   SseClientOptions,
@@ -23,16 +26,13 @@ export type {
   SseHandler,
   SseHandlers,
   SseResetData,
+  SseServerEvents,
   SseShareOptions,
   SseShareRole,
   SseShareStats,
-  SseServerEvents,
   SseStatus,
   SseStatusReason,
   SseTicketRequest,
 } from './sse-client.types.js';
-export type {
-  SseBroadcastChannelLike,
-  SseBroadcastChannelConstructor,
-  SseLockManagerLike,
-} from './share/tab-share.protocol.js';
+export { fetchSseTicket, type FetchSseTicketOptions, type SseTicketFetch } from './stream-ticket.js';
+export { buildStreamUrl, withQueryParams } from './stream-url.js';

@@ -4,14 +4,16 @@
  * the nest-sse wire format: 401/403/429 as JSON before the stream, `event:`/`id:`/`data:`
  * frames, `auth-expired` followed by the end of the stream.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { EventSource } from 'eventsource';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createSseClient, type SseClient } from './sse-client.js';
-import { fetchSseTicket } from './stream-ticket.js';
+
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { EventSource } from 'eventsource';
+
 import type { SseClientError } from './sse-client.errors.js';
+import { createSseClient, type SseClient } from './sse-client.js';
 import type { SseStatus, SseStatusReason } from './sse-client.types.js';
+import { fetchSseTicket } from './stream-ticket.js';
 
 interface Frame {
   id: string;

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { SseClient, createSseClient } from './sse-client.js';
+
+import { shareName } from './share/share-environment.js';
+import { createSseClient, SseClient } from './sse-client.js';
 import type { SseShareOptions } from './sse-client.types.js';
 import { FakeEventSource } from './testing/fake-event-source.js';
 import { FakeLockManager } from './testing/fake-share.js';
-import { shareName } from './share/share-environment.js';
 
 /**
  * Shared streams over Node's own BroadcastChannel (global in Node 20: it delivers between
@@ -59,7 +60,7 @@ describe('SseClient share over Node BroadcastChannel', () => {
     const share = { BroadcastChannel: globalThis.BroadcastChannel, locks };
     seen.forEach((log) => join(url, share, log));
     await waitFor(() => live(url).length === 1);
-    const source = live(url)[0]!;
+    const source = live(url)[0];
     source.open();
     for (let n = 1; n <= 5; n += 1) source.emit('update', { n }, `200-${n}`);
     await waitFor(() => seen.every((log) => log.length === 5));
@@ -82,7 +83,7 @@ describe('SseClient share over Node BroadcastChannel', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(live(url)).toHaveLength(1);
     expect(clients.map((client) => client.shareRole)).toEqual(['leader', 'follower', 'follower']);
-    const first = live(url)[0]!;
+    const first = live(url)[0];
     first.open();
     first.emit('update', { n: 1 }, '300-1');
     first.emit('update', { n: 2 }, '300-2');
@@ -90,7 +91,7 @@ describe('SseClient share over Node BroadcastChannel', () => {
 
     a.close();
     await waitFor(() => live(url).length === 1 && live(url)[0] !== first);
-    const second = live(url)[0]!;
+    const second = live(url)[0];
     expect(second.param('lastEventId')).toBe('300-2');
     expect([b.shareRole, c.shareRole].sort()).toEqual(['follower', 'leader']);
     second.open();
@@ -112,7 +113,7 @@ describe('SseClient share over Node BroadcastChannel', () => {
     const share = { BroadcastChannel: globalThis.BroadcastChannel, locks };
     seen.forEach((log) => join(url, share, log));
     await waitFor(() => live(url).length === 1 && clients.filter((c) => c.shareRole === 'follower').length === 2);
-    const source = live(url)[0]!;
+    const source = live(url)[0];
     source.open();
     source.emit('update', { n: 1 }, '400-1');
     await waitFor(() => seen.every((log) => log.length === 1));

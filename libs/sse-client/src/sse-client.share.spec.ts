@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { SseClient, createSseClient } from './sse-client.js';
-import type { SseClientError } from './sse-client.errors.js';
-import type { SseClientOptions, SseShareOptions, SseStatus, SseStatusReason } from './sse-client.types.js';
 import { SSE_LIMITS } from '@nest-sse/protocol';
+
 import { SSE_SHARE_TIMINGS } from './share/tab-share.js';
 import { SSE_SHARE_LIMITS } from './share/tab-share.protocol.js';
+import type { SseClientError } from './sse-client.errors.js';
+import { createSseClient, SseClient } from './sse-client.js';
+import type { SseClientOptions, SseShareOptions, SseStatus, SseStatusReason } from './sse-client.types.js';
 import { FakeEventSource } from './testing/fake-event-source.js';
 import { FakeBroadcastHub, type FakeChannel, FakeLockManager } from './testing/fake-share.js';
 
@@ -90,7 +91,7 @@ const live = (): FakeEventSource[] => FakeEventSource.instances.filter((source) 
 function theLiveSource(): FakeEventSource {
   const sources = live();
   expect(sources).toHaveLength(1);
-  return sources[0]!;
+  return sources[0];
 }
 
 const topicsOf = (source: FakeEventSource): string[] =>
@@ -451,7 +452,7 @@ describe('SseClient share: topics coming and going', () => {
     const second = theLiveSource();
     expect(topicsOf(second)).toEqual(['a', 'secret']);
     const realFetch = globalThis.fetch;
-    globalThis.fetch = (async () => ({ status: 403 }) as Response) as typeof fetch;
+    globalThis.fetch = async () => ({ status: 403 }) as Response;
     const shared = () => live().filter((source) => source.param('shared') === '1');
     try {
       second.fail();
@@ -478,7 +479,7 @@ describe('SseClient share: topics coming and going', () => {
     const second = theLiveSource();
     expect(topicsOf(second)).toEqual(['a', 'b']);
     const realFetch = globalThis.fetch;
-    globalThis.fetch = (async () => ({ status: 401 }) as Response) as typeof fetch;
+    globalThis.fetch = async () => ({ status: 401 }) as Response;
     try {
       second.fail();
       await settle(NO_JITTER.initialMs);
@@ -951,9 +952,9 @@ describe('SseClient share: who shares', () => {
     expect(FakeEventSource.instances).toHaveLength(3);
     expect(roles().filter((r) => r.endsWith(':leader'))).toEqual(['u1-1:leader', 'u2-1:leader', 'o-1:leader']);
     const [s1, s2, s3] = FakeEventSource.instances;
-    s1!.emit('update', { n: 1 }, '100-0');
-    s2!.emit('update', { n: 2 }, '100-0');
-    s3!.emit('update', { n: 3 }, '100-0');
+    s1.emit('update', { n: 1 }, '100-0');
+    s2.emit('update', { n: 2 }, '100-0');
+    s3.emit('update', { n: 3 }, '100-0');
     await settle();
     expect(u1.map((m) => m.updates.map(([n]) => n))).toEqual([[1], [1]]);
     expect(u2.map((m) => m.updates.map(([n]) => n))).toEqual([[2], [2]]);
@@ -969,7 +970,7 @@ describe('SseClient share: who shares', () => {
     expect(hub.open()).toEqual([]);
     expect(jest.getTimerCount()).toBe(0);
     expect(live()).toHaveLength(0);
-    expect(locks.state(hub.channels[0]!.name)).toEqual({ held: false, waiting: 0 });
+    expect(locks.state(hub.channels[0].name)).toEqual({ held: false, waiting: 0 });
   });
 });
 
@@ -1363,7 +1364,7 @@ class FakeServer {
 /** The order of one of the server's ids `<ms>-<seq>` (a bigint: ms * 1e6 would lose the seq to rounding). */
 function order(id: string): bigint {
   const [ms, seq] = id.split('-').map(BigInt);
-  return ms! * 1_000_000n + seq!;
+  return ms * 1_000_000n + seq;
 }
 
 /** Fixed, so a failure replays the same messages; `FUZZ_SEED=<n>` tries others. */
@@ -1389,7 +1390,7 @@ class Random {
     return this.next() < p;
   }
   pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
+    return items[this.int(items.length)];
   }
   some<T>(items: readonly T[]): T[] {
     return Array.from({ length: this.int(4) }, () => this.pick(items));
@@ -1530,7 +1531,7 @@ describe.each([
     server.serve();
     const memberIds = [...new Set(hub.messages('member').map((m) => (m as { from: string }).from))];
     const leader = (hub.messages('roll-call').at(-1) as { from: string }).from;
-    const forged = new hub.BroadcastChannel(hub.channels[0]!.name);
+    const forged = new hub.BroadcastChannel(hub.channels[0].name);
     const random = new Random(mulberry32(FUZZ_SEED));
     const startedAt = Date.now();
     let publishedByA = 0;

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { SSE_EVENT_TYPES, SSE_LIMITS } from '@nest-sse/protocol';
-import { HEALTHY_AFTER_MS, SseClient, createSseClient } from './sse-client.js';
+
 import { SseClientError } from './sse-client.errors.js';
+import { createSseClient, HEALTHY_AFTER_MS, SseClient } from './sse-client.js';
 import type {
   SseClientOptions,
   SseEventSourceConstructor,
@@ -943,7 +944,7 @@ describe('SseClient: topics', () => {
       while (created() === before && !gaveUp()) await jest.advanceTimersByTimeAsync(100);
       if (created() > before) opened.push(Date.now());
     }
-    const gaps = opened.slice(1).map((at, i) => at - opened[i]!);
+    const gaps = opened.slice(1).map((at, i) => at - opened[i]);
     expect(gaps).toEqual([1000, 2000, 4000]);
     expect(created()).toBe(4);
     expect([client.status, client.statusReason]).toEqual(['error', 'gave-up']);
@@ -961,7 +962,7 @@ describe('SseClient: topics', () => {
     );
     const { client, reasons, errors } = start({ token: undefined, getTicket, topics: ['orders/9'] });
     await jest.advanceTimersByTimeAsync(0);
-    expect(new URL(fetch.mock.calls[0]![0], 'http://h').searchParams.getAll('topic')).toEqual(['orders/9']);
+    expect(new URL(fetch.mock.calls[0][0], 'http://h').searchParams.getAll('topic')).toEqual(['orders/9']);
     expect([client.status, client.statusReason]).toEqual(['error', 'forbidden']);
     expect(reasons).toEqual(['forbidden']);
     expect(errors.map((e) => [e.code, e.httpStatus])).toEqual([['token', 403]]);

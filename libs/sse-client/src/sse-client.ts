@@ -1,5 +1,15 @@
 import { SSE_AUTH_REASON_HEADER, SSE_EVENT_TYPES, untagTopicData } from '@nest-sse/protocol';
+
 import { backoffDelay, resolveBackoff, type SseBackoff } from './backoff.js';
+import { resolveShareParts } from './share/share-environment.js';
+import {
+  isAfter,
+  type SseLeaderRelay,
+  type SseLeaderStream,
+  type SseShareHost,
+  SseTabShare,
+} from './share/tab-share.js';
+import { EVENTSOURCE_OWN_TYPES, type SseRelayedEvent } from './share/tab-share.protocol.js';
 import { readAuthReason, SseClientError } from './sse-client.errors.js';
 import type {
   SseAuthExpiredData,
@@ -16,15 +26,6 @@ import type {
   SseStatus,
   SseStatusReason,
 } from './sse-client.types.js';
-import { resolveShareParts } from './share/share-environment.js';
-import {
-  isAfter,
-  type SseLeaderRelay,
-  type SseLeaderStream,
-  type SseShareHost,
-  SseTabShare,
-} from './share/tab-share.js';
-import { EVENTSOURCE_OWN_TYPES, type SseRelayedEvent } from './share/tab-share.protocol.js';
 import { resolveTopics } from './stream-topics.js';
 import { buildStreamUrl } from './stream-url.js';
 

@@ -1,7 +1,8 @@
 import type { SSE_EVENT_TYPES, SseResetReason } from '@nest-sse/protocol';
+
 import type { SseBackoffOptions } from './backoff.js';
-import type { SseClientError } from './sse-client.errors.js';
 import type { SseBroadcastChannelLike, SseLockManagerLike } from './share/tab-share.protocol.js';
+import type { SseClientError } from './sse-client.errors.js';
 
 /**
  * Where the client is:

@@ -1,4 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals';
+
 import { SseClientError } from './sse-client.errors.js';
 import { fetchSseTicket, type SseTicketFetch } from './stream-ticket.js';
 
@@ -12,7 +13,7 @@ describe('fetchSseTicket', () => {
     const fetch = answering(200, { ticket: 'tkt', expiresInMs: 30_000 });
     await expect(fetchSseTicket('/api/events?topic=a', TOKEN, { fetch, credentials: 'include' })).resolves.toBe('tkt');
     expect(fetch).toHaveBeenCalledTimes(1);
-    const [url, init] = fetch.mock.calls[0]!;
+    const [url, init] = fetch.mock.calls[0];
     expect(url).toBe('/api/events?topic=a');
     expect(url).not.toContain(TOKEN);
     expect(init).toMatchObject({
@@ -72,7 +73,7 @@ describe('fetchSseTicket', () => {
       fetch,
       topics: ['orders/123', 'tenants/acme/feed', 'orders/123'],
     });
-    const [url] = fetch.mock.calls[0]!;
+    const [url] = fetch.mock.calls[0];
     const sent = new URL(url, 'http://h');
     expect(sent.pathname).toBe('/api/events');
     expect(sent.searchParams.get('x')).toBe('1');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { SSE_LIMITS } from '@nest-sse/protocol';
+
 import { resolveTopics } from './stream-topics.js';
 
 const many = (n: number): string[] => Array.from({ length: n }, (_, i) => `t/${i}`);

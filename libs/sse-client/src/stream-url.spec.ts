@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+
 import { buildStreamUrl, withQueryParams } from './stream-url.js';
 
 describe('buildStreamUrl', () => {

@@ -7,6 +7,12 @@ export type { SseEvent, SseEventMap, SseEventType } from './wire/sse-event.inter
 export { SseAuthGuard, type SseAuthRequest } from './auth/sse-auth.guard.js';
 
 /** Stream tickets: issuing them from your own route, and the store interface with its in-memory default. */
+export { SseStreamUser } from './auth/sse-stream-user.decorator.js';
+export { type SseTokenClaims, SseTokenVerifier } from './auth/sse-token.verifier.js';
+export { SSE_USER_KEY, type SseUser } from './auth/sse-user.js';
+export { SseRoute, type SseRouteOptions } from './http/sse-route.decorator.js';
+export { MemoryTicketStore } from './tickets/memory-ticket.store.js';
+export { newTicket } from './tickets/sse-ticket.format.js';
 export { SseTicketService } from './tickets/sse-ticket.service.js';
 export type {
   SseIssuedTicket,
@@ -14,14 +20,9 @@ export type {
   SseTicketStore,
   SseTicketStoreOptions,
 } from './tickets/sse-ticket-store.interface.js';
-export { MemoryTicketStore } from './tickets/memory-ticket.store.js';
-export { newTicket } from './tickets/sse-ticket.format.js';
-export { SseTokenVerifier, type SseTokenClaims } from './auth/sse-token.verifier.js';
-export { SseStreamUser } from './auth/sse-stream-user.decorator.js';
-export { SseRoute, type SseRouteOptions } from './http/sse-route.decorator.js';
-export { SSE_USER_KEY, type SseUser } from './auth/sse-user.js';
 
 /** What happened, for code that reacts and for metrics: `SseService.stats()`'s types and the lifecycle hub. */
+export { SseLifecycleHub, type SseLifecycleListener, type SseStreamInfo } from './observe/sse-lifecycle.hub.js';
 export type {
   SseDisconnectReason,
   SsePublishToWriteStats,
@@ -29,11 +30,10 @@ export type {
   SseStats,
   SseTargetKind,
 } from './observe/sse-stats.collector.js';
-export { SseLifecycleHub, type SseLifecycleListener, type SseStreamInfo } from './observe/sse-lifecycle.hub.js';
 
 /** Topics: declaring who may subscribe (`@SseTopic()` on a provider), and checking it on your own route. */
-export { SseTopic, type SseTopicPolicy } from './topics/sse-topic.decorator.js';
 export { SseTopicAuthorizer } from './topics/sse-topic.authorizer.js';
+export { SseTopic, type SseTopicPolicy } from './topics/sse-topic.decorator.js';
 
 /** What publishing and connecting throw. */
 export { SseShuttingDownError } from './sse.exceptions.js';
@@ -48,16 +48,6 @@ export { SseUnauthorizedError } from './sse.exceptions.js';
 export { SseTicketsUnavailableError } from './sse.exceptions.js';
 
 /** Options of `SseModule.forRoot()` / `forRootAsync()`. */
-export type {
-  SseCorsOptions,
-  SseHistoryOptions,
-  SseJwtAlgorithm,
-  SseJwtOptions,
-  SseModuleExtras,
-  SseModuleOptions,
-  SseTicketOptions,
-} from './options/sse-options.interface.js';
-export type { SseModuleAsyncOptions, SseModuleForRootOptions } from './sse.module-options.js';
 export {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_HISTORY_MAX_EVENTS,
@@ -74,6 +64,16 @@ export {
   DEFAULT_TICKET_MAX_PER_USER,
   DEFAULT_TICKET_TTL_MS,
 } from './options/sse.defaults.js';
+export type {
+  SseCorsOptions,
+  SseHistoryOptions,
+  SseJwtAlgorithm,
+  SseJwtOptions,
+  SseModuleExtras,
+  SseModuleOptions,
+  SseTicketOptions,
+} from './options/sse-options.interface.js';
+export type { SseModuleAsyncOptions, SseModuleForRootOptions } from './sse.module-options.js';
 
 /** The wire contract (`@nest-sse/protocol`): documented event types, reset reasons, 401 categories and limits. */
 export {
@@ -89,6 +89,7 @@ export {
 } from '@nest-sse/protocol';
 
 /** How events reach streams: the transport interface (a cluster's is in `@nest-sse/server/redis`) and its in-process default. */
+export { MemorySseTransport } from './transport/memory.transport.js';
 export type {
   SseAudience,
   SseDeliveryTarget,
@@ -98,10 +99,9 @@ export type {
   SsePresenceSlot,
   SseTransport,
 } from './transport/sse-transport.interface.js';
-export { MemorySseTransport } from './transport/memory.transport.js';
 
 /** History for Last-Event-ID replay: the store interface, its in-memory default, event ids. */
+export { type MemoryHistoryOptions, MemoryHistoryStore } from './history/memory-history.store.js';
 export type { SseHistoryRecord, SseHistoryStore, SseReplayResult } from './history/sse-history-store.interface.js';
-export { MemoryHistoryStore, type MemoryHistoryOptions } from './history/memory-history.store.js';
-export { compareEventIds, formatEventId, parseEventId, type SseEventId } from '@nest-sse/protocol';
 export { SseFrame, type SseFrameFields } from './wire/sse-frame.js';
+export { compareEventIds, formatEventId, parseEventId, type SseEventId } from '@nest-sse/protocol';

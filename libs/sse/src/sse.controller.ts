@@ -1,12 +1,13 @@
 import { Controller, Header, HttpCode, HttpStatus, Post, Req, type Type, UseGuards } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import type { SseFrame } from './wire/sse-frame.js';
+
+import { SSE_USER_KEY, type SseUser } from './auth/sse-user.js';
 import { SseRoute } from './http/sse-route.decorator.js';
 import { SseStreamFactory } from './streams/sse-stream.factory.js';
 import { SSE_TOPICS_KEY, SseTicketGuard } from './tickets/sse-ticket.guard.js';
-import type { SseIssuedTicket } from './tickets/sse-ticket-store.interface.js';
 import { SseTicketService } from './tickets/sse-ticket.service.js';
-import { SSE_USER_KEY, type SseUser } from './auth/sse-user.js';
+import type { SseIssuedTicket } from './tickets/sse-ticket-store.interface.js';
+import type { SseFrame } from './wire/sse-frame.js';
 
 /** Express's request or Fastify's: both carry headers, the parsed query and what the guard left. */
 interface StreamRequest {

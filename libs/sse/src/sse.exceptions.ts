@@ -1,5 +1,5 @@
-import { HttpException, HttpStatus, UnauthorizedException } from '@nestjs/common';
 import type { SseAuthFailureReason } from '@nest-sse/protocol';
+import { HttpException, HttpStatus, UnauthorizedException } from '@nestjs/common';
 
 /**
  * A publish call was given something that must not reach the wire; nothing was sent.

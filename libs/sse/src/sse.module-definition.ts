@@ -1,8 +1,9 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import { createSseController } from './sse.controller.js';
+
 import { DEFAULT_SSE_EXTRAS } from './options/sse.defaults.js';
 import type { SseModuleExtras, SseModuleOptions } from './options/sse-options.interface.js';
 import { resolveSseExtras } from './options/sse-options.resolver.js';
+import { createSseController } from './sse.controller.js';
 import { SSE_MAX_PENDING_DATA_LENGTH, SSE_ROUTE_PATH, SSE_TICKET_SCOPE } from './sse.tokens.js';
 
 export const {

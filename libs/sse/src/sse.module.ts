@@ -1,19 +1,19 @@
 import { type DynamicModule, Inject, MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+
 import { SseAuthGuard } from './auth/sse-auth.guard.js';
-import { SseConnectionRegistry } from './streams/sse-connection.registry.js';
-import { SseCorsMiddleware } from './http/sse-cors.middleware.js';
-import { ConfigurableSseModule, SSE_MODULE_OPTIONS } from './sse.module-definition.js';
-import type { SseModuleOptions } from './options/sse-options.interface.js';
-import type { SseModuleAsyncOptions, SseModuleForRootOptions } from './sse.module-options.js';
-import { resolveSseOptions, type ResolvedSseOptions } from './options/sse-options.resolver.js';
 import { createSseJwtService } from './auth/sse-jwt-service.factory.js';
-import { SseService } from './sse.service.js';
-import { SseStreamFactory } from './streams/sse-stream.factory.js';
 import { SseTokenVerifier } from './auth/sse-token.verifier.js';
-import { MemoryTicketStore } from './tickets/memory-ticket.store.js';
-import type { SseTicketStore } from './tickets/sse-ticket-store.interface.js';
-import { SseTicketService } from './tickets/sse-ticket.service.js';
+import { MemoryHistoryStore } from './history/memory-history.store.js';
+import type { SseHistoryStore } from './history/sse-history-store.interface.js';
+import { SseCorsMiddleware } from './http/sse-cors.middleware.js';
+import { SseLifecycleHub } from './observe/sse-lifecycle.hub.js';
+import { SseStatsCollector } from './observe/sse-stats.collector.js';
+import type { SseModuleOptions } from './options/sse-options.interface.js';
+import { type ResolvedSseOptions, resolveSseOptions } from './options/sse-options.resolver.js';
+import { ConfigurableSseModule, SSE_MODULE_OPTIONS } from './sse.module-definition.js';
+import type { SseModuleAsyncOptions, SseModuleForRootOptions } from './sse.module-options.js';
+import { SseService } from './sse.service.js';
 import {
   SSE_HISTORY_STORE,
   SSE_JWT_SERVICE,
@@ -22,15 +22,16 @@ import {
   SSE_TICKET_STORE,
   SSE_TRANSPORT,
 } from './sse.tokens.js';
-import { MemorySseTransport } from './transport/memory.transport.js';
-import { MemoryHistoryStore } from './history/memory-history.store.js';
-import type { SseHistoryStore } from './history/sse-history-store.interface.js';
-import { SseEventIdGenerator } from './wire/sse-event-id.generator.js';
-import { SseTopicMetadataAccessor } from './topics/sse-topic-metadata.accessor.js';
-import { SseLifecycleHub } from './observe/sse-lifecycle.hub.js';
-import { SseStatsCollector } from './observe/sse-stats.collector.js';
+import { SseConnectionRegistry } from './streams/sse-connection.registry.js';
+import { SseStreamFactory } from './streams/sse-stream.factory.js';
+import { MemoryTicketStore } from './tickets/memory-ticket.store.js';
+import { SseTicketService } from './tickets/sse-ticket.service.js';
+import type { SseTicketStore } from './tickets/sse-ticket-store.interface.js';
 import { SseTopicAuthorizer } from './topics/sse-topic.authorizer.js';
 import { SseTopicExplorer } from './topics/sse-topic.explorer.js';
+import { SseTopicMetadataAccessor } from './topics/sse-topic-metadata.accessor.js';
+import { MemorySseTransport } from './transport/memory.transport.js';
+import { SseEventIdGenerator } from './wire/sse-event-id.generator.js';
 
 /**
  * `SseModule.forRoot({ jwt: { secret } })` or `SseModule.forRootAsync({ inject, useFactory })`.

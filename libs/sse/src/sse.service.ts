@@ -1,17 +1,18 @@
+import { checkTopics, isUserId, topicProblem, USER_ID_RULE } from '@nest-sse/protocol';
 import { Inject, Injectable, type MessageEvent } from '@nestjs/common';
 import type { Observable } from 'rxjs';
+
+import type { SseUser } from './auth/sse-user.js';
 import type { SseHistoryStore } from './history/sse-history-store.interface.js';
-import { SseConnectionRegistry } from './streams/sse-connection.registry.js';
-import type { SseEvent, SseEventMap } from './wire/sse-event.interface.js';
+import { type SseStats, SseStatsCollector, type SseTargetKind } from './observe/sse-stats.collector.js';
 import { SseEventError, SseTopicInvalidError } from './sse.exceptions.js';
-import { SseFrame } from './wire/sse-frame.js';
+import { SSE_HISTORY_STORE, SSE_MAX_PENDING_DATA_LENGTH, SSE_TRANSPORT } from './sse.tokens.js';
+import { SseConnectionRegistry } from './streams/sse-connection.registry.js';
 import { type SseStreamContext, SseStreamFactory } from './streams/sse-stream.factory.js';
 import { tick } from './streams/sse-subscription.context.js';
-import type { SseUser } from './auth/sse-user.js';
-import { type SseStats, SseStatsCollector, type SseTargetKind } from './observe/sse-stats.collector.js';
 import type { SseAudience, SseTransport } from './transport/sse-transport.interface.js';
-import { checkTopics, isUserId, topicProblem, USER_ID_RULE } from '@nest-sse/protocol';
-import { SSE_HISTORY_STORE, SSE_MAX_PENDING_DATA_LENGTH, SSE_TRANSPORT } from './sse.tokens.js';
+import type { SseEvent, SseEventMap } from './wire/sse-event.interface.js';
+import { SseFrame } from './wire/sse-frame.js';
 
 /**
  * The publishing API, injectable anywhere. Every send checks its event at the

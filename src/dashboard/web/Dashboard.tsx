@@ -1,5 +1,6 @@
-import { type FormEvent, useCallback, useState } from 'react';
 import type { SseStatus } from '@nest-sse/client/react';
+import { type FormEvent, useCallback, useState } from 'react';
+
 import type { DemoSession } from './api.js';
 import { StatusBadge } from './components/StatusBadge.js';
 import { LiveSession } from './LiveSession.js';

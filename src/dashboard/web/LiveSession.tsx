@@ -1,6 +1,7 @@
-import { useEffect, useState } from 'react';
 import { fetchSseTicket } from '@nest-sse/client';
 import { type SseStatus, useSSE } from '@nest-sse/client/react';
+import { useEffect, useState } from 'react';
+
 import { type DemoSession, shareKeyOf } from './api.js';
 import { ActivityLog } from './components/ActivityLog.js';
 import { AdminPanel } from './components/AdminPanel.js';

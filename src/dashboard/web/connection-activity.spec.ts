@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { type StatusChange, statusActivity } from './connection-activity.js';
+
+import { statusActivity, type StatusChange } from './connection-activity.js';
 
 const change = (over: Partial<StatusChange>): StatusChange => ({
   status: 'open',

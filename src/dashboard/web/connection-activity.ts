@@ -1,4 +1,5 @@
 import type { SseStatus, SseStatusReason } from '@nest-sse/client/react';
+
 import type { ActivityKind } from './hooks/useActivityLog.js';
 
 export interface StatusChange {

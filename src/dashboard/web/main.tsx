@@ -1,5 +1,6 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+
 import { Dashboard, readPageOptions } from './Dashboard.js';
 
 const root = document.getElementById('root');

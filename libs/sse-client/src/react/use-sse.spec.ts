@@ -1,7 +1,8 @@
 /** @jest-environment jsdom */
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { act, renderHook } from '@testing-library/react';
-import { StrictMode, createElement, type ReactNode } from 'react';
+import { createElement, type ReactNode, StrictMode } from 'react';
+
 import { SseClientError } from '../sse-client.errors.js';
 import type { SseClientOptions, SseGetTicket } from '../sse-client.types.js';
 import { FakeEventSource } from '../testing/fake-event-source.js';

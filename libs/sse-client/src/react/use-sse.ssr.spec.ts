@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { createElement } from 'react';
 import { renderToString } from 'react-dom/server';
+
 import { FakeEventSource } from '../testing/fake-event-source.js';
 import { useSSE } from './index.js';
 

@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { SSE_EVENT_TYPES } from '@nest-sse/protocol';
-import { SseClient } from '../sse-client.js';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+
 import { SseClientError } from '../sse-client.errors.js';
+import { SseClient } from '../sse-client.js';
 import type {
   SseClientOptions,
   SseEventData,
@@ -207,7 +208,7 @@ function routeEvents<TEvents extends object>(latest: Latest<TEvents>) {
       for (const type of handledTypes(latest())) {
         if (subscribed.has(type)) continue;
         subscribed.add(type);
-        client.on(type, dispatch(type) as never);
+        client.on(type, dispatch(type));
       }
     },
   };

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+
 import { FakeBroadcastHub, type FakeChannel, FakeLockManager } from '../testing/fake-share.js';
 import { SSE_LEASE_DEFAULTS, SseLeaseElection } from './lease.election.js';
 import { SseLockElection } from './lock.election.js';

@@ -1,5 +1,5 @@
-import type { SseBroadcastChannelLike } from './tab-share.protocol.js';
 import type { SseElectionEvents, SseTabElection } from './tab-election.interface.js';
+import type { SseBroadcastChannelLike } from './tab-share.protocol.js';
 
 /** Defaults of the lease election (where Web Locks are missing). */
 export const SSE_LEASE_DEFAULTS = {

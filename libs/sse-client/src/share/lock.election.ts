@@ -1,5 +1,5 @@
-import type { SseLockManagerLike } from './tab-share.protocol.js';
 import type { SseElectionEvents, SseTabElection } from './tab-election.interface.js';
+import type { SseLockManagerLike } from './tab-share.protocol.js';
 
 /**
  * Leadership is holding a Web Lock (`navigator.locks`). The browser grants it to one

@@ -1,11 +1,12 @@
 import {
-  SSE_LIMITS,
   checkTopics,
   eventIdProblem,
   eventTypeProblem,
   parseEventId,
+  SSE_LIMITS,
   topicProblem,
 } from '@nest-sse/protocol';
+
 import { readAuthReason, type SseErrorCode } from '../sse-client.errors.js';
 import type { SseStatus, SseStatusReason } from '../sse-client.types.js';
 

@@ -1,4 +1,5 @@
-import { SSE_EVENT_TYPES, SSE_LIMITS, compareEventIds, parseEventId } from '@nest-sse/protocol';
+import { compareEventIds, parseEventId, SSE_EVENT_TYPES, SSE_LIMITS } from '@nest-sse/protocol';
+
 import { SseClientError } from '../sse-client.errors.js';
 import type { SseStatus, SseStatusReason } from '../sse-client.types.js';
 import type { SseTabElection } from './tab-election.interface.js';
@@ -7,12 +8,12 @@ import {
   newMemberId,
   newNonce,
   shareIdProblem,
-  streamTypeProblem,
   SSE_SHARE_LIMITS,
   type SseBroadcastChannelLike,
   type SseRelayedEvent,
-  type SseShareMessage,
   type SseSharedError,
+  type SseShareMessage,
+  streamTypeProblem,
 } from './tab-share.protocol.js';
 
 const { reset: RESET, connected: CONNECTED } = SSE_EVENT_TYPES;

@@ -1,5 +1,6 @@
-import type { ExecutionContext } from '@nestjs/common';
 import { SSE_AUTH_REASON_HEADER } from '@nest-sse/protocol';
+import type { ExecutionContext } from '@nestjs/common';
+
 import { SseUnauthorizedError } from '../sse.exceptions.js';
 
 /** Express's response (Node's own) or Fastify's reply: where a header goes before the exception filter answers. */

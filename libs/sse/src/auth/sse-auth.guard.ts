@@ -1,11 +1,12 @@
-import { type CanActivate, type ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
-import { exposeAuthReason } from './sse-auth-reason.header.js';
-import type { SseTicketGrant } from '../tickets/sse-ticket-store.interface.js';
-import { SseTicketService } from '../tickets/sse-ticket.service.js';
-import { SseTokenVerifier, type SseTokenClaims } from './sse-token.verifier.js';
-import { SSE_CLAIMS_KEY, SSE_USER_KEY, type SseUser } from './sse-user.js';
 import { isUserId } from '@nest-sse/protocol';
+import { type CanActivate, type ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
+
 import { SseUnauthorizedError } from '../sse.exceptions.js';
+import { SseTicketService } from '../tickets/sse-ticket.service.js';
+import type { SseTicketGrant } from '../tickets/sse-ticket-store.interface.js';
+import { exposeAuthReason } from './sse-auth-reason.header.js';
+import { type SseTokenClaims, SseTokenVerifier } from './sse-token.verifier.js';
+import { SSE_CLAIMS_KEY, SSE_USER_KEY, type SseUser } from './sse-user.js';
 
 /**
  * Where Nest puts `SseTicketService` on the guard (property injection, after the

@@ -1,9 +1,11 @@
 import { generateKeyPairSync, KeyObject } from 'node:crypto';
+
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { JwtService, type JwtModuleOptions, type JwtVerifyOptions } from '@nestjs/jwt';
-import { createSseJwtService } from './sse-jwt-service.factory.js';
+import { type JwtModuleOptions, JwtService, type JwtVerifyOptions } from '@nestjs/jwt';
+
 import { resolveSseOptions } from '../options/sse-options.resolver.js';
+import { createSseJwtService } from './sse-jwt-service.factory.js';
 
 /** A real JwtService that records what each verify was given. */
 class RecordingJwtService extends JwtService {
@@ -74,7 +76,7 @@ describe("createSseJwtService with the app's JwtService", () => {
     const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     try {
-      const app = new JwtService({ secretOrKeyProvider: () => Promise.resolve(SECRET) as unknown as string });
+      const app = new JwtService({ secretOrKeyProvider: () => Promise.resolve(SECRET) });
       const verifier = verifierFor(app);
       const token = new JwtService({ secret: SECRET }).sign({ sub: 'u' }, { expiresIn: '1h' });
       expect(() => verifier.verify(token)).toThrow();

@@ -1,6 +1,8 @@
 import { createPublicKey, createSecretKey } from 'node:crypto';
+
 import { Logger } from '@nestjs/common';
-import { JwtService, type JwtModuleOptions, type JwtVerifyOptions, WrongSecretProviderError } from '@nestjs/jwt';
+import { type JwtModuleOptions, JwtService, type JwtVerifyOptions, WrongSecretProviderError } from '@nestjs/jwt';
+
 import type { ResolvedSseOptions } from '../options/sse-options.resolver.js';
 
 /** What `SseTokenVerifier` verifies a token with: `verify(token)`, all the stream's rules applied. */
@@ -21,8 +23,8 @@ function privateJwtService(jwt: ResolvedSseOptions['jwt']): JwtService {
   return new JwtService({
     // Prepared once: given a string, jsonwebtoken re-parses the key on every
     // verify (trying it as a PEM first), which dominated the cost of a connect.
-    secret: jwt.secret === undefined ? undefined : (createSecretKey(toBuffer(jwt.secret)) as unknown as string),
-    publicKey: jwt.publicKey === undefined ? undefined : (createPublicKey(jwt.publicKey) as unknown as string),
+    secret: jwt.secret === undefined ? undefined : createSecretKey(toBuffer(jwt.secret)),
+    publicKey: jwt.publicKey === undefined ? undefined : createPublicKey(jwt.publicKey),
     verifyOptions: {
       algorithms: jwt.algorithms,
       issuer: jwt.issuer,

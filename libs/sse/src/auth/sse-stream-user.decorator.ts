@@ -1,4 +1,5 @@
 import { createParamDecorator, type ExecutionContext, type PipeTransform, type Type } from '@nestjs/common';
+
 import { SSE_USER_KEY, type SseUser } from './sse-user.js';
 
 /**

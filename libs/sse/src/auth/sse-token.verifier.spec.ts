@@ -1,9 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { JwtService } from '@nestjs/jwt';
-import { createSseJwtService, type SseJwtVerify } from './sse-jwt-service.factory.js';
+
 import { resolveSseOptions } from '../options/sse-options.resolver.js';
-import { SseTokenVerifier } from './sse-token.verifier.js';
 import type { SseUnauthorizedError } from '../sse.exceptions.js';
+import { createSseJwtService, type SseJwtVerify } from './sse-jwt-service.factory.js';
+import { SseTokenVerifier } from './sse-token.verifier.js';
 
 const verifier = (jwt: object = {}) =>
   new SseTokenVerifier({} as SseJwtVerify, resolveSseOptions({ jwt: { secret: 's'.repeat(32), ...jwt } }));

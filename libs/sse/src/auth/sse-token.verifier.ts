@@ -1,11 +1,12 @@
+import { SSE_LIMITS, type SseAuthFailureReason, toUserId } from '@nest-sse/protocol';
 import { Inject, Injectable } from '@nestjs/common';
-import type { SseJwtVerify } from './sse-jwt-service.factory.js';
+
 import type { SseJwtAlgorithm } from '../options/sse-options.interface.js';
 import type { ResolvedSseOptions } from '../options/sse-options.resolver.js';
-import type { SseUser } from './sse-user.js';
-import { SSE_LIMITS, type SseAuthFailureReason, toUserId } from '@nest-sse/protocol';
 import { SseUnauthorizedError } from '../sse.exceptions.js';
 import { SSE_JWT_SERVICE, SSE_OPTIONS } from '../sse.tokens.js';
+import type { SseJwtVerify } from './sse-jwt-service.factory.js';
+import type { SseUser } from './sse-user.js';
 
 /**
  * The verified claims of a token: a JSON object.

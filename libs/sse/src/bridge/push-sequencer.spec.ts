@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+
 import { PushSequencer, type PushSequencerOptions } from './push-sequencer.js';
 
 function deferred<T>() {

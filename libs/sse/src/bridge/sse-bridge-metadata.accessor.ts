@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { EVENT_LISTENER_METADATA, type OnEventMetadata } from '@nestjs/event-emitter';
+
 import { SSE_EVENT_MAPPING_METADATA, SSE_PUSH_METADATA } from './sse-bridge.constants.js';
 import type { SseEventMappingMetadata } from './sse-event-mapping.decorator.js';
 import type { SsePushEvent, SsePushMetadata } from './sse-push.decorator.js';

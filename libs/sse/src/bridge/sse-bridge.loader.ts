@@ -2,10 +2,11 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { SseBridgeMetadataAccessor } from './sse-bridge-metadata.accessor.js';
+
 import { className, formatEventName, isSameEvent } from './sse-bridge.utils.js';
+import { SseBridgeMetadataAccessor } from './sse-bridge-metadata.accessor.js';
 import type { SsePushEvent } from './sse-push.decorator.js';
-import { type SsePushLabel, SsePushDispatcher } from './sse-push.dispatcher.js';
+import { SsePushDispatcher, type SsePushLabel } from './sse-push.dispatcher.js';
 
 /** Emitters a loader is subscribed to, so a second `SseBridgeModule` cannot double every push. */
 const bridgedEmitters = new WeakSet<EventEmitter2>();

@@ -1,4 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
+
 import type { SseBridgeOptions } from './sse-bridge-options.interface.js';
 
 export const {

@@ -1,18 +1,19 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+
 import { SSE_BRIDGE_OPTIONS } from './sse-bridge.constants.js';
 import { SseBridgeLoader } from './sse-bridge.loader.js';
-import { SseBridgeMetadataAccessor } from './sse-bridge-metadata.accessor.js';
 import {
   ConfigurableSseBridgeModule,
   SSE_BRIDGE_MODULE_OPTIONS,
   type SSE_BRIDGE_OPTIONS_TYPE,
 } from './sse-bridge.module-definition.js';
-import { resolveSseBridgeOptions } from './sse-bridge-options.resolver.js';
-import type { SseBridgeOptions } from './sse-bridge-options.interface.js';
 import type { SseBridgeModuleAsyncOptions } from './sse-bridge.module-options.js';
-import { SsePushDispatcher } from './sse-push.dispatcher.js';
+import { SseBridgeMetadataAccessor } from './sse-bridge-metadata.accessor.js';
+import type { SseBridgeOptions } from './sse-bridge-options.interface.js';
+import { resolveSseBridgeOptions } from './sse-bridge-options.resolver.js';
 import { SseLifecycleEmitter } from './sse-lifecycle.emitter.js';
+import { SsePushDispatcher } from './sse-push.dispatcher.js';
 
 /**
  * Turns `@nestjs/event-emitter` events into SSE pushes: `@SsePush()` handlers and

@@ -21,5 +21,5 @@ export function formatEventName(event: unknown): string {
 
 export function className(target: object): string {
   const ctor = typeof target === 'function' ? target : (target as { constructor?: { name?: string } }).constructor;
-  return (ctor as { name?: string } | undefined)?.name || '(anonymous class)';
+  return ctor?.name || '(anonymous class)';
 }

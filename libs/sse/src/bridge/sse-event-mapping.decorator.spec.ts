@@ -1,4 +1,5 @@
 import { Reflector } from '@nestjs/core';
+
 import { SseEventError } from '../sse.exceptions.js';
 import { SseBridgeMetadataAccessor } from './sse-bridge-metadata.accessor.js';
 import { SseEventMapping } from './sse-event-mapping.decorator.js';

@@ -1,8 +1,10 @@
 import 'reflect-metadata';
-import { SetMetadata } from '@nestjs/common';
-import type { SseEventMap, SseEventType } from '../wire/sse-event.interface.js';
-import { SseEventError } from '../sse.exceptions.js';
+
 import { eventTypeProblem } from '@nest-sse/protocol';
+import { SetMetadata } from '@nestjs/common';
+
+import { SseEventError } from '../sse.exceptions.js';
+import type { SseEventMap, SseEventType } from '../wire/sse-event.interface.js';
 import { SSE_EVENT_MAPPING_METADATA } from './sse-bridge.constants.js';
 import { className } from './sse-bridge.utils.js';
 import type { SseUserId } from './sse-push-target.interface.js';

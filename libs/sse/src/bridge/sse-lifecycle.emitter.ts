@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+
 import { SseLifecycleHub } from '../observe/sse-lifecycle.hub.js';
 import { SSE_BRIDGE_OPTIONS } from './sse-bridge.constants.js';
-import type { ResolvedSseBridgeOptions } from './sse-bridge-options.interface.js';
 import { formatEventName } from './sse-bridge.utils.js';
+import type { ResolvedSseBridgeOptions } from './sse-bridge-options.interface.js';
 import { SSE_LIFECYCLE_EVENTS } from './sse-lifecycle.events.js';
 
 /**

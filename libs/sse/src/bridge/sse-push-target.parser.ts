@@ -1,5 +1,6 @@
-import { isThenable } from '../utils/is-thenable.js';
 import { topicProblem, toUserId, USER_ID_RULE } from '@nest-sse/protocol';
+
+import { isThenable } from '../utils/is-thenable.js';
 import type { SseEventMappingMetadata } from './sse-event-mapping.decorator.js';
 
 /** Who a checked push goes to. */
@@ -51,7 +52,7 @@ function parsePushTarget(target: unknown): SsePushDelivery {
   if (!('data' in target)) {
     throw new SsePushTargetError('no data: a target must carry `data`, the projection to send');
   }
-  return { audience, data: checkedData((target as { data: unknown }).data, 'resolve it before returning the target') };
+  return { audience, data: checkedData(target.data, 'resolve it before returning the target') };
 }
 
 /**
@@ -75,17 +76,17 @@ function readTargetAudience(target: object): SsePushAudience {
   if (keys.length > 1) {
     throw new SsePushTargetError(`ambiguous audience: the target has ${keys.join(' and ')}; give exactly one`);
   }
-  if ('topic' in target) return { kind: 'topics', topics: [readTopic((target as { topic: unknown }).topic, 'topic')] };
+  if ('topic' in target) return { kind: 'topics', topics: [readTopic(target.topic, 'topic')] };
   if ('broadcast' in target) {
-    if ((target as { broadcast: unknown }).broadcast !== true) throw new SsePushTargetError('broadcast must be `true`');
+    if (target.broadcast !== true) throw new SsePushTargetError('broadcast must be `true`');
     return ALL;
   }
   if ('userId' in target) {
-    const userId = toUserId((target as { userId: unknown }).userId);
+    const userId = toUserId(target.userId);
     if (userId === undefined) throw new SsePushTargetError(`no audience: userId is not usable (${USER_ID_HINT})`);
     return { kind: 'user', userId };
   }
-  if ('userIds' in target) return { kind: 'users', userIds: readUserIds((target as { userIds: unknown }).userIds) };
+  if ('userIds' in target) return { kind: 'users', userIds: readUserIds(target.userIds) };
   throw new SsePushTargetError(
     'no audience: return { userId }, { userIds }, { broadcast: true } or { topic } with the data',
   );

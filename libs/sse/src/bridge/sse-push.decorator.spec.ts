@@ -1,5 +1,6 @@
 import { Reflector } from '@nestjs/core';
 import { OnEvent } from '@nestjs/event-emitter';
+
 import { SseEventError } from '../sse.exceptions.js';
 import { SseBridgeMetadataAccessor } from './sse-bridge-metadata.accessor.js';
 import { SsePush } from './sse-push.decorator.js';

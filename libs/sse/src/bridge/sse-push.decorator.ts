@@ -1,8 +1,10 @@
 import 'reflect-metadata';
-import { extendArrayMetadata } from '@nestjs/common/utils/extend-metadata.util.js';
-import type { SseEventMap, SseEventType } from '../wire/sse-event.interface.js';
-import { SseEventError } from '../sse.exceptions.js';
+
 import { eventTypeProblem } from '@nest-sse/protocol';
+import { extendArrayMetadata } from '@nestjs/common/utils/extend-metadata.util.js';
+
+import { SseEventError } from '../sse.exceptions.js';
+import type { SseEventMap, SseEventType } from '../wire/sse-event.interface.js';
 import { SSE_PUSH_METADATA } from './sse-bridge.constants.js';
 import { className, formatEventName, isPushEvent, isSameEvent } from './sse-bridge.utils.js';
 import type { SsePushResult } from './sse-push-target.interface.js';

@@ -1,13 +1,14 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+
 import { SseEventError } from '../sse.exceptions.js';
 import type { SseService } from '../sse.service.js';
+import { formatEventName } from './sse-bridge.utils.js';
 import { SseBridgeMetadataAccessor } from './sse-bridge-metadata.accessor.js';
 import { resolveSseBridgeOptions } from './sse-bridge-options.resolver.js';
-import { formatEventName } from './sse-bridge.utils.js';
 import { type SseAudience, SseEventMapping, type SseTopicAudience } from './sse-event-mapping.decorator.js';
-import { type SsePushLabel, SsePushDispatcher } from './sse-push.dispatcher.js';
+import { SsePushDispatcher, type SsePushLabel } from './sse-push.dispatcher.js';
 
 interface SseEvent {
   type: string;

@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
+
 import { SseService } from '../sse.service.js';
 import { isThenable } from '../utils/is-thenable.js';
+import { PushSequencer } from './push-sequencer.js';
 import { SSE_BRIDGE_OPTIONS } from './sse-bridge.constants.js';
 import type { ResolvedSseBridgeOptions } from './sse-bridge-options.interface.js';
 import type { SseEventMappingMetadata } from './sse-event-mapping.decorator.js';
@@ -10,7 +12,6 @@ import {
   type SsePushDelivery,
   SsePushTargetError,
 } from './sse-push-target.parser.js';
-import { PushSequencer } from './push-sequencer.js';
 
 /** Where a push came from, for ordering and for the log line of a failure. */
 export interface SsePushLabel {

@@ -1,8 +1,9 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { SseConnectionRegistry } from '../streams/sse-connection.registry.js';
+import { type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+
 import { SSE_TRANSPORT } from '../sse.tokens.js';
+import { SseConnectionRegistry } from '../streams/sse-connection.registry.js';
 import type { SseTransport } from '../transport/sse-transport.interface.js';
 
 /** How long `isHealthy()` waits on the transport's ping by default. */

@@ -1,4 +1,5 @@
 import { compareEventIds, type SseEventId } from '@nest-sse/protocol';
+
 import { RingBuffer } from './ring-buffer.js';
 import type { SseHistoryRecord } from './sse-history-store.interface.js';
 

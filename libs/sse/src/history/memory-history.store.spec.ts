@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
 import { formatEventId, parseEventId, type SseEventId } from '@nest-sse/protocol';
+
 import { SseFrame } from '../wire/sse-frame.js';
 import { MemoryHistoryStore } from './memory-history.store.js';
 

@@ -1,8 +1,9 @@
-import type { OnModuleDestroy } from '@nestjs/common';
-import { DEFAULT_HISTORY_MAX_TOPICS, DEFAULT_HISTORY_MAX_USERS } from '../options/sse.defaults.js';
 import { compareEventIds, type SseEventId } from '@nest-sse/protocol';
-import type { SseFrame } from '../wire/sse-frame.js';
+import type { OnModuleDestroy } from '@nestjs/common';
+
+import { DEFAULT_HISTORY_MAX_TOPICS, DEFAULT_HISTORY_MAX_USERS } from '../options/sse.defaults.js';
 import { integerOption, MAX_HISTORY_USERS } from '../options/sse-options.resolver.js';
+import type { SseFrame } from '../wire/sse-frame.js';
 import { type HistoryLog, HistoryLogMap, newHistoryLog } from './history-log.map.js';
 import type { RingBuffer } from './ring-buffer.js';
 import type { SseHistoryRecord, SseHistoryStore, SseReplayResult } from './sse-history-store.interface.js';

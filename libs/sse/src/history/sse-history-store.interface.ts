@@ -1,4 +1,5 @@
 import type { SseEventId } from '@nest-sse/protocol';
+
 import type { SseFrame, SseFrameFields } from '../wire/sse-frame.js';
 
 /**

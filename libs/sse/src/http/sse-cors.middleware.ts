@@ -1,8 +1,9 @@
-import { Inject, Injectable, NestMiddleware } from '@nestjs/common';
-import type { ResolvedSseOptions } from '../options/sse-options.resolver.js';
-import type { SseRawRequest, SseRawResponse } from './sse-response.sink.js';
 import { SSE_AUTH_REASON_HEADER } from '@nest-sse/protocol';
+import { Inject, Injectable, NestMiddleware } from '@nestjs/common';
+
+import type { ResolvedSseOptions } from '../options/sse-options.resolver.js';
 import { SSE_OPTIONS } from '../sse.tokens.js';
+import type { SseRawRequest, SseRawResponse } from './sse-response.sink.js';
 
 /**
  * CORS for the stream route only, so the app's own CORS policy is untouched.

@@ -1,12 +1,14 @@
-import { Logger, type MessageEvent } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
+
+import { Logger, type MessageEvent } from '@nestjs/common';
 import type { Observable, Observer, Subscription } from 'rxjs';
-import { SseFrame } from '../wire/sse-frame.js';
-import { rawRequestAndResponse, takeOverResponse } from './sse-platform.adapter.js';
+
 import { subscribeAsHead } from '../streams/sse-stream.lease.js';
 import { subscribeForRequest } from '../streams/sse-subscription.context.js';
+import { SseFrame } from '../wire/sse-frame.js';
+import { rawRequestAndResponse, takeOverResponse } from './sse-platform.adapter.js';
 
 /** Node's own request of either protocol, as any HTTP adapter holds it (Fastify's `request.raw`). */
 export type SseRawRequest = IncomingMessage | Http2ServerRequest;

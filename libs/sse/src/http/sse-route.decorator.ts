@@ -1,15 +1,17 @@
 import 'reflect-metadata';
+
+import type { MessageEvent } from '@nestjs/common';
 import { Get, Req, Res } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
-import type { MessageEvent } from '@nestjs/common';
 import { isObservable, type Observable } from 'rxjs';
+
 import { DEFAULT_SSE_EXTRAS } from '../options/sse.defaults.js';
-import { SseShuttingDownError } from '../sse.exceptions.js';
 import { integerOption } from '../options/sse-options.resolver.js';
-import { rawRequestAndResponse } from './sse-platform.adapter.js';
-import { pipeSseStream } from './sse-response.sink.js';
+import { SseShuttingDownError } from '../sse.exceptions.js';
 import { tick } from '../streams/sse-subscription.context.js';
 import { isThenable } from '../utils/is-thenable.js';
+import { rawRequestAndResponse } from './sse-platform.adapter.js';
+import { pipeSseStream } from './sse-response.sink.js';
 
 /** Options of `@SseRoute()`. */
 export interface SseRouteOptions {

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
+
 import { SseStatsCollector } from '../observe/sse-stats.collector.js';
 import { SseService } from '../sse.service.js';
 import { DEFAULT_SSE_METRICS_PREFIX, SSE_METRICS_REGISTRY } from './sse-metrics.constants.js';

@@ -1,4 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
+
 import type { SseMetricsModuleExtras, SseMetricsOptions } from './sse-metrics-options.interface.js';
 
 export const {

@@ -1,14 +1,15 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { Registry } from 'prom-client';
+
 import { SSE_METRICS_REGISTRY } from './sse-metrics.constants.js';
+import { SseMetricsExporter } from './sse-metrics.exporter.js';
 import {
   ConfigurableSseMetricsModule,
   SSE_METRICS_MODULE_OPTIONS,
   type SSE_METRICS_OPTIONS_TYPE,
 } from './sse-metrics.module-definition.js';
-import type { SseMetricsOptions } from './sse-metrics-options.interface.js';
 import type { SseMetricsModuleAsyncOptions } from './sse-metrics.module-options.js';
-import { SseMetricsExporter } from './sse-metrics.exporter.js';
+import type { SseMetricsOptions } from './sse-metrics-options.interface.js';
 
 /**
  * Prometheus metrics of `SseModule` through `prom-client`: the figures of

@@ -1,4 +1,5 @@
 import type { Aggregator, MetricValueWithName } from 'prom-client';
+
 import { PUBLISH_TO_WRITE_BUCKETS, type SseStatsCollector } from '../observe/sse-stats.collector.js';
 
 /**
@@ -33,7 +34,7 @@ export class SsePublishToWriteMetric {
       type: this.type,
       aggregator: this.aggregator,
       values: [
-        ...PUBLISH_TO_WRITE_BUCKETS.map((le) => ({ labels: { le }, value: buckets[String(le)]!, metricName: bucket })),
+        ...PUBLISH_TO_WRITE_BUCKETS.map((le) => ({ labels: { le }, value: buckets[String(le)], metricName: bucket })),
         { labels: { le: '+Inf' }, value: count, metricName: bucket },
         { labels: {}, value: sum, metricName: `${this.name}_sum` },
         { labels: {}, value: count, metricName: `${this.name}_count` },

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+
 import type { SseDisconnectReason } from './sse-stats.collector.js';
 
 /**

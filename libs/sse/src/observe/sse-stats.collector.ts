@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
 import type { SseResetReason } from '@nest-sse/protocol';
+import { Injectable } from '@nestjs/common';
 
 /**
  * Why a stream was refused before any byte: 401, 403, 400, 429 (the user's
@@ -137,16 +137,16 @@ export class SseStatsCollector {
     // Never negative: Redis time and this host's clock may differ a little.
     const ms = Math.max(0, Date.now() - publishedAt);
     let i = 0;
-    while (i < BUCKET_BOUNDS_MS.length && ms > BUCKET_BOUNDS_MS[i]!) i++;
-    this.latencyCounts[i]! += streams;
+    while (i < BUCKET_BOUNDS_MS.length && ms > BUCKET_BOUNDS_MS[i]) i++;
+    this.latencyCounts[i] += streams;
     this.latencySumMs += ms * streams;
   }
 
   publishToWrite(): SsePublishToWriteStats {
     const buckets: Record<string, number> = {};
     let count = 0;
-    PUBLISH_TO_WRITE_BUCKETS.forEach((le, i) => (buckets[String(le)] = count += this.latencyCounts[i]!));
-    count += this.latencyCounts[BUCKET_BOUNDS_MS.length]!;
+    PUBLISH_TO_WRITE_BUCKETS.forEach((le, i) => (buckets[String(le)] = count += this.latencyCounts[i]));
+    count += this.latencyCounts[BUCKET_BOUNDS_MS.length];
     buckets['+Inf'] = count;
     return { buckets, count, sum: this.latencySumMs / 1000 };
   }

@@ -1,6 +1,7 @@
-import type { SseTicketStore } from '../tickets/sse-ticket-store.interface.js';
 import type { JwtVerifyOptions } from '@nestjs/jwt';
+
 import type { SseHistoryStore } from '../history/sse-history-store.interface.js';
+import type { SseTicketStore } from '../tickets/sse-ticket-store.interface.js';
 import type { SseTransport } from '../transport/sse-transport.interface.js';
 
 /**

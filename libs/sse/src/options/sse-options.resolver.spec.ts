@@ -56,8 +56,8 @@ describe('resolveSseOptions', () => {
       { secret, publicKey: secret },
       { secret, service: jwtService },
     ]) {
-      expect(() => resolveSseOptions({ jwt } as never)).toThrow(/^SseModule: /);
-      expect(() => resolveSseOptions({ jwt } as never)).not.toThrow(secret);
+      expect(() => resolveSseOptions({ jwt })).toThrow(/^SseModule: /);
+      expect(() => resolveSseOptions({ jwt })).not.toThrow(secret);
     }
   });
 

@@ -1,3 +1,5 @@
+import type { SseHistoryStore } from '../history/sse-history-store.interface.js';
+import type { SseTransport } from '../transport/sse-transport.interface.js';
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_HISTORY_MAX_EVENTS,
@@ -10,12 +12,12 @@ import {
   DEFAULT_MAX_CONNECTIONS_PER_USER,
   DEFAULT_RETRY_JITTER_MS,
   DEFAULT_RETRY_MS,
+  DEFAULT_ROLES_CLAIM,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   DEFAULT_SSE_EXTRAS,
   DEFAULT_TICKET_MAX_OUTSTANDING,
   DEFAULT_TICKET_MAX_PER_USER,
   DEFAULT_TICKET_TTL_MS,
-  DEFAULT_ROLES_CLAIM,
   DEFAULT_USER_ID_CLAIM,
 } from './sse.defaults.js';
 import type {
@@ -26,8 +28,6 @@ import type {
   SseModuleOptions,
   SseTicketOptions,
 } from './sse-options.interface.js';
-import type { SseHistoryStore } from '../history/sse-history-store.interface.js';
-import type { SseTransport } from '../transport/sse-transport.interface.js';
 
 export type ResolvedSseOptions = Required<
   Omit<SseModuleOptions, 'jwt' | 'cors' | 'history' | 'tickets' | 'transport'>

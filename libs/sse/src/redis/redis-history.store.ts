@@ -1,6 +1,7 @@
-import type { Redis } from 'ioredis';
-import type { SseHistoryRecord, SseHistoryStore, SseReplayResult } from '../history/sse-history-store.interface.js';
 import { compareEventIds, formatEventId, parseEventId, type SseEventId } from '@nest-sse/protocol';
+import type { Redis } from 'ioredis';
+
+import type { SseHistoryRecord, SseHistoryStore, SseReplayResult } from '../history/sse-history-store.interface.js';
 import { SseFrame } from '../wire/sse-frame.js';
 import type { RedisLogReader } from './redis-log.reader.js';
 import type { RedisSseKeys } from './redis-transport.options.js';

@@ -1,8 +1,9 @@
+import { compareEventIds, parseEventId, type SseEventId } from '@nest-sse/protocol';
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { compareEventIds, parseEventId, type SseEventId } from '@nest-sse/protocol';
-import { resetFrame, SseFrame } from '../wire/sse-frame.js';
+
 import type { SseAudience, SseDeliveryTarget } from '../transport/sse-transport.interface.js';
+import { resetFrame, SseFrame } from '../wire/sse-frame.js';
 import type { RedisScripts } from './redis.scripts.js';
 import type { RedisSseKeys } from './redis-transport.options.js';
 
@@ -123,15 +124,7 @@ export class RedisLogReader {
           this.logger.log(`Redis is back: reading the cluster log after ${this.lastId}`);
           for (const settle of this.settling.splice(0)) settle();
         }
-        const reply = (await this.client.xread(
-          'COUNT',
-          BATCH,
-          'BLOCK',
-          BLOCK_MS,
-          'STREAMS',
-          this.keys.log,
-          this.lastId,
-        )) as [string, StreamEntry[]][] | null;
+        const reply = await this.client.xread('COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', this.keys.log, this.lastId);
         failures = 0;
         for (const [, entries] of reply ?? []) for (const entry of entries) this.deliver(entry);
       } catch (err) {
@@ -163,7 +156,7 @@ export class RedisLogReader {
     const point = await this.client.sseRestart(log, epoch, restart, this.lastId, this.lastIsEntry ? '1' : '0');
     if (point === null) return;
     for (let batch: StreamEntry[] = []; ;) {
-      batch = (await this.client.xrange(log, `(${this.lastId}`, point, 'COUNT', BATCH)) as StreamEntry[];
+      batch = await this.client.xrange(log, `(${this.lastId}`, point, 'COUNT', BATCH);
       for (const entry of batch) this.deliver(entry);
       if (batch.length < BATCH) break;
     }

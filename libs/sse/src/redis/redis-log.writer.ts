@@ -1,6 +1,8 @@
-import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+
+import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+
 import { SseTransportError } from '../sse.exceptions.js';
 import type { SseAudience } from '../transport/sse-transport.interface.js';
 import type { RedisScripts } from './redis.scripts.js';

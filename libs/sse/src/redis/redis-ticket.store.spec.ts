@@ -1,15 +1,16 @@
 import { Redis } from 'ioredis';
+
 import { hasRedisServer, startRedisServer, type TestRedisServer } from '../../../../test/support/redis-server.js';
-import type { SseTicketGrant, SseTicketStoreOptions } from '../tickets/sse-ticket-store.interface.js';
-import { SseTicketService } from '../tickets/sse-ticket.service.js';
 import type { SseTokenVerifier } from '../auth/sse-token.verifier.js';
 import { SSE_CLAIMS_KEY } from '../auth/sse-user.js';
 import { SseTicketsUnavailableError, SseTransportError } from '../sse.exceptions.js';
+import { SseTicketService } from '../tickets/sse-ticket.service.js';
+import type { SseTicketGrant, SseTicketStoreOptions } from '../tickets/sse-ticket-store.interface.js';
 import type { SseDeliveryTarget } from '../transport/sse-transport.interface.js';
-import { RedisTicketStore } from './redis-ticket.store.js';
-import { resolveRedisTransportOptions } from './redis-transport.options.js';
 import { defineScripts, type RedisScripts } from './redis.scripts.js';
 import { RedisSseTransport } from './redis.transport.js';
+import { RedisTicketStore } from './redis-ticket.store.js';
+import { resolveRedisTransportOptions } from './redis-transport.options.js';
 
 const SCOPE = '/api/events';
 const DEFAULTS: SseTicketStoreOptions = { ttlMs: 30_000, maxPerUser: 5, maxOutstanding: 10_000, keepClaims: false };
@@ -95,7 +96,7 @@ describeRedis('RedisTicketStore (RedisSseTransport.createTicketStore)', () => {
         const value = Reflect.get(target, key, target);
         return typeof value === 'function' ? value.bind(target) : value;
       },
-    }) as Redis & RedisScripts;
+    });
     const { keys } = resolveRedisTransportOptions({ redis: server.url, keyPrefix: prefix });
     return new RedisTicketStore(replaying, keys, { ...DEFAULTS, ...options });
   }
@@ -106,8 +107,8 @@ describeRedis('RedisTicketStore (RedisSseTransport.createTicketStore)', () => {
     const counted: Record<string, number> = {};
     const held: Record<string, number> = {};
     for (let i = 0; i < holders.length; i += 2) {
-      counted[holders[i]!] = Number(holders[i + 1]);
-      held[holders[i]!] = await inspect.zcard(`${prefix}tku:${holders[i]}`);
+      counted[holders[i]] = Number(holders[i + 1]);
+      held[holders[i]] = await inspect.zcard(`${prefix}tku:${holders[i]}`);
     }
     expect(counted).toEqual(held);
     expect(Object.values(counted).reduce((a, b) => a + b, 0)).toBe(await inspect.zcard(`${prefix}tks`));
@@ -156,7 +157,7 @@ describeRedis('RedisTicketStore (RedisSseTransport.createTicketStore)', () => {
     const [a, b] = [await instance({ ttlMs: 300 }), await instance({ ttlMs: 300 })];
     const { ticket } = await a.issue(grant('bo'));
     const [ticketKey] = await inspect.keys(`${prefix}tk:*`);
-    const pttl = await inspect.pttl(ticketKey!);
+    const pttl = await inspect.pttl(ticketKey);
     expect(pttl).toBeGreaterThan(0);
     expect(pttl).toBeLessThanOrEqual(300);
     // Waits for the expiry (bounded), looking without spending.
@@ -166,7 +167,7 @@ describeRedis('RedisTicketStore (RedisSseTransport.createTicketStore)', () => {
       await new Promise((r) => setTimeout(r, 25));
     }
     expect(await b.redeem(ticket, SCOPE)).toBeUndefined();
-    expect(await inspect.exists(ticketKey!)).toBe(0);
+    expect(await inspect.exists(ticketKey)).toBe(0);
   });
 
   it('sweeps expired tickets when issuing: they stop counting toward maxOutstanding', async () => {
@@ -230,7 +231,7 @@ describeRedis('RedisTicketStore (RedisSseTransport.createTicketStore)', () => {
     const own = await replayingStore({ maxPerUser: 2 });
     const mine = [await own.issue(grant('pat')), await own.issue(grant('pat'))];
     expect(await inspect.zcard(`${prefix}tku:pat`)).toBe(2);
-    expect([await redeems(own, mine[0]!.ticket), await redeems(own, mine[1]!.ticket)]).toEqual([true, true]);
+    expect([await redeems(own, mine[0].ticket), await redeems(own, mine[1].ticket)]).toEqual([true, true]);
     await expectConsistentCounts();
   });
 

@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
+
 import type { Redis } from 'ioredis';
+
+import { SseTransportError } from '../sse.exceptions.js';
+import { isTicketFormat, newTicket } from '../tickets/sse-ticket.format.js';
 import type {
   SseIssuedTicket,
   SseTicketGrant,
   SseTicketStore,
   SseTicketStoreOptions,
 } from '../tickets/sse-ticket-store.interface.js';
-import { isTicketFormat, newTicket } from '../tickets/sse-ticket.format.js';
-import { SseTransportError } from '../sse.exceptions.js';
-import { answered } from './redis-presence.js';
 import type { RedisScripts } from './redis.scripts.js';
+import { answered } from './redis-presence.js';
 import type { RedisSseKeys } from './redis-transport.options.js';
 
 /**

@@ -1,4 +1,5 @@
 import type { Redis, RedisOptions } from 'ioredis';
+
 import { integerOption } from '../options/sse-options.resolver.js';
 
 /**

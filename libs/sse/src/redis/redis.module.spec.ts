@@ -1,6 +1,7 @@
+import { RedisSseTransport } from '@nest-sse/server/redis';
 import type { MessageEvent } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { RedisSseTransport } from '@nest-sse/server/redis';
+
 import { ConditionWaiter } from '../../../../test/support/condition-waiter.js';
 import { hasRedisServer, startRedisServer, type TestRedisServer } from '../../../../test/support/redis-server.js';
 import { SseModule } from '../sse.module.js';

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { SSE_EVENT_TYPES, SSE_RESET_REASONS } from '@nest-sse/protocol';
+import type { Redis } from 'ioredis';
 
 /**
  * The Lua scripts, each run atomically by Redis: that is what keeps the ids of

@@ -1,10 +1,11 @@
+import { compareEventIds, parseEventId, type SseEventId } from '@nest-sse/protocol';
 import { Redis } from 'ioredis';
+
 import { ConditionWaiter } from '../../../../test/support/condition-waiter.js';
 import { hasRedisServer, startRedisServer, type TestRedisServer } from '../../../../test/support/redis-server.js';
-import { compareEventIds, parseEventId, type SseEventId } from '@nest-sse/protocol';
-import type { SseFrame } from '../wire/sse-frame.js';
 import { SseEventError, SseTransportError } from '../sse.exceptions.js';
 import type { SseAudience, SseDeliveryTarget, SseOutgoingEvent } from '../transport/sse-transport.interface.js';
+import type { SseFrame } from '../wire/sse-frame.js';
 import { defineScripts } from './redis.scripts.js';
 import { RedisSseTransport } from './redis.transport.js';
 import type { RedisSseTransportOptions } from './redis-transport.options.js';

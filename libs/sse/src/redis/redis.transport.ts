@@ -1,14 +1,15 @@
 import { Logger } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
+
 import { SseEventError, SseTransportError } from '../sse.exceptions.js';
 import type { SseTicketStoreOptions } from '../tickets/sse-ticket-store.interface.js';
 import type { SseDeliveryTarget, SseOutgoingEvent, SseTransport } from '../transport/sse-transport.interface.js';
+import { defineScripts, type RedisScripts } from './redis.scripts.js';
 import { RedisHistoryStore } from './redis-history.store.js';
 import { RedisLogReader } from './redis-log.reader.js';
 import { RedisLogWriter } from './redis-log.writer.js';
 import { RedisSsePresence } from './redis-presence.js';
 import { RedisTicketStore } from './redis-ticket.store.js';
-import { defineScripts, type RedisScripts } from './redis.scripts.js';
 import {
   type RedisSseTransportOptions,
   type ResolvedRedisSseTransportOptions,

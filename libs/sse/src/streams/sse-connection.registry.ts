@@ -1,3 +1,4 @@
+import type { SseResetReason } from '@nest-sse/protocol';
 import {
   BeforeApplicationShutdown,
   Inject,
@@ -8,16 +9,16 @@ import {
   Optional,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { SseConnectionLimitError, SseShuttingDownError } from '../sse.exceptions.js';
-import { resetFrame, type SseFrame } from '../wire/sse-frame.js';
-import { HEARTBEAT_TICK, type HeartbeatTick, SseHeartbeatTimer } from './sse-heartbeat.timer.js';
-import type { ResolvedSseOptions } from '../options/sse-options.resolver.js';
-import { SseRetryHint, type SseRetryReason } from './sse-retry.hint.js';
-import type { SseAudience, SseDeliveryTarget, SseTransport } from '../transport/sse-transport.interface.js';
-import { SSE_OPTIONS, SSE_TRANSPORT } from '../sse.tokens.js';
+
 import { SseLifecycleHub } from '../observe/sse-lifecycle.hub.js';
 import { SseStatsCollector } from '../observe/sse-stats.collector.js';
-import type { SseResetReason } from '@nest-sse/protocol';
+import type { ResolvedSseOptions } from '../options/sse-options.resolver.js';
+import { SseConnectionLimitError, SseShuttingDownError } from '../sse.exceptions.js';
+import { SSE_OPTIONS, SSE_TRANSPORT } from '../sse.tokens.js';
+import type { SseAudience, SseDeliveryTarget, SseTransport } from '../transport/sse-transport.interface.js';
+import { resetFrame, type SseFrame } from '../wire/sse-frame.js';
+import { HEARTBEAT_TICK, type HeartbeatTick, SseHeartbeatTimer } from './sse-heartbeat.timer.js';
+import { SseRetryHint, type SseRetryReason } from './sse-retry.hint.js';
 
 /**
  * Pushed through every channel at shutdown: each stream ends with a `retry:`

@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+
 import { SseExpiryScheduler } from './sse-expiry.scheduler.js';
 
 describe('SseExpiryScheduler', () => {

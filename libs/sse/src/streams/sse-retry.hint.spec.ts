@@ -35,6 +35,6 @@ describe('shutdown and capacity options', () => {
     [{ retryJitterMs: -1 }, /retryJitterMs must be an integer between 0 and 2147483647/],
     [{ shutdownTimeoutMs: 2 ** 31 }, /shutdownTimeoutMs must be an integer between 0 and 2147483647/],
   ])('fails fast on %j', (options, message) => {
-    expect(() => resolveSseOptions({ jwt: { secret: 's' }, ...options } as never)).toThrow(message);
+    expect(() => resolveSseOptions({ jwt: { secret: 's' }, ...options })).toThrow(message);
   });
 });

@@ -1,21 +1,22 @@
+import { parseEventId, readLastEventId, readSharedParam, SSE_LIMITS, topicProblem } from '@nest-sse/protocol';
 import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common';
 import { defer, EMPTY, Observable } from 'rxjs';
+
+import type { SseUser } from '../auth/sse-user.js';
 import type { SseHistoryStore, SseReplayResult } from '../history/sse-history-store.interface.js';
-import { type SseConnection, SseConnectionRegistry } from './sse-connection.registry.js';
-import { parseEventId, readLastEventId, readSharedParam, SSE_LIMITS, topicProblem } from '@nest-sse/protocol';
-import { SseExpiryScheduler } from './sse-expiry.scheduler.js';
-import { SseFrame, type SseFrameFields } from '../wire/sse-frame.js';
-import type { ResolvedSseOptions } from '../options/sse-options.resolver.js';
-import { isSubscribedAsHead, SseStreamLease } from './sse-stream.lease.js';
-import { type SseRelayServices, type SseStartPoint, SseStreamRelay } from './sse-stream.relay.js';
 import { SseLifecycleHub } from '../observe/sse-lifecycle.hub.js';
 import { SseStatsCollector } from '../observe/sse-stats.collector.js';
-import type { SseUser } from '../auth/sse-user.js';
-import { isThenable } from '../utils/is-thenable.js';
-import { requestForStream } from './sse-subscription.context.js';
-import type { SsePresence, SseTransport } from '../transport/sse-transport.interface.js';
+import type { ResolvedSseOptions } from '../options/sse-options.resolver.js';
 import { SseConnectionLimitError, SsePresenceUnavailableError } from '../sse.exceptions.js';
 import { SSE_HISTORY_STORE, SSE_OPTIONS, SSE_TRANSPORT } from '../sse.tokens.js';
+import type { SsePresence, SseTransport } from '../transport/sse-transport.interface.js';
+import { isThenable } from '../utils/is-thenable.js';
+import { SseFrame, type SseFrameFields } from '../wire/sse-frame.js';
+import { type SseConnection, SseConnectionRegistry } from './sse-connection.registry.js';
+import { SseExpiryScheduler } from './sse-expiry.scheduler.js';
+import { isSubscribedAsHead, SseStreamLease } from './sse-stream.lease.js';
+import { type SseRelayServices, type SseStartPoint, SseStreamRelay } from './sse-stream.relay.js';
+import { requestForStream } from './sse-subscription.context.js';
 
 export interface SseStreamContext {
   /**

@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import { concat, defer, Observable, of } from 'rxjs';
-import { isSubscribedAsHead, STREAM_CLAIM_WINDOW_MS, SseStreamLease, subscribeAsHead } from './sse-stream.lease.js';
+
+import { isSubscribedAsHead, SseStreamLease, STREAM_CLAIM_WINDOW_MS, subscribeAsHead } from './sse-stream.lease.js';
 
 /** A presence slot that counts its releases. */
 function countedSlot() {

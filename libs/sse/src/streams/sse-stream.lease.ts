@@ -1,4 +1,5 @@
 import type { Observable, Observer, Subscription } from 'rxjs';
+
 import type { SsePresenceSlot } from '../transport/sse-transport.interface.js';
 
 /**

@@ -1,4 +1,11 @@
+import { compareEventIds, parseEventId, SSE_EVENT_TYPES, type SseResetReason } from '@nest-sse/protocol';
 import type { Subscriber } from 'rxjs';
+
+import { wasDroppedAsSlowClient } from '../http/sse-response.sink.js';
+import type { SseLifecycleHub } from '../observe/sse-lifecycle.hub.js';
+import type { SseDisconnectReason, SseStatsCollector } from '../observe/sse-stats.collector.js';
+import type { SsePresenceSlot } from '../transport/sse-transport.interface.js';
+import { resetFrame, SseFrame } from '../wire/sse-frame.js';
 import {
   SHUTDOWN_NOTICE,
   type SseChannelMember,
@@ -6,13 +13,7 @@ import {
   type SseConnection,
   type SseConnectionRegistry,
 } from './sse-connection.registry.js';
-import { compareEventIds, parseEventId, SSE_EVENT_TYPES, type SseResetReason } from '@nest-sse/protocol';
 import type { SseExpiryScheduler } from './sse-expiry.scheduler.js';
-import type { SseLifecycleHub } from '../observe/sse-lifecycle.hub.js';
-import { wasDroppedAsSlowClient } from '../http/sse-response.sink.js';
-import type { SseDisconnectReason, SseStatsCollector } from '../observe/sse-stats.collector.js';
-import type { SsePresenceSlot } from '../transport/sse-transport.interface.js';
-import { resetFrame, SseFrame } from '../wire/sse-frame.js';
 import { HEARTBEAT_TICK } from './sse-heartbeat.timer.js';
 
 /** Where a new stream starts: after the client's id (with what it missed), or at the present. */

@@ -1,4 +1,5 @@
 import { defer, Observable, of } from 'rxjs';
+
 import { requestForStream, subscribeForRequest, subscribingRequest, tick } from './sse-subscription.context.js';
 
 /** An Observable that records, as it is subscribed, the request the sink subscribes it for. */

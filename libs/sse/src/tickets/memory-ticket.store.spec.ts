@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
-import { resolveSseOptions } from '../options/sse-options.resolver.js';
+
 import type { SseTicketOptions } from '../options/sse-options.interface.js';
+import { resolveSseOptions } from '../options/sse-options.resolver.js';
 import { MemoryTicketStore } from './memory-ticket.store.js';
 
 const SCOPE = '/api/events';
@@ -54,13 +55,13 @@ class TicketModel {
   issue(ticket: string, userId: string, now: number): void {
     for (const expired of this.issued.filter((t) => t.deadline <= now)) this.drop(expired.ticket);
     const own = this.users.get(userId);
-    if (own !== undefined && own.tickets.length >= this.limits.maxPerUser) this.drop(own.tickets[0]!);
+    if (own !== undefined && own.tickets.length >= this.limits.maxPerUser) this.drop(own.tickets[0]);
     else if (this.issued.length >= this.limits.maxOutstanding) {
       const most = this.heaviest();
       const victim = [...this.users.values()]
         .filter((u) => u.tickets.length === most)
-        .sort((a, b) => a.since - b.since)[0]!;
-      this.drop(victim.tickets[0]!);
+        .sort((a, b) => a.since - b.since)[0];
+      this.drop(victim.tickets[0]);
     }
     this.issued.push({ ticket, userId, deadline: now + this.limits.ttlMs });
     const user = this.users.get(userId) ?? { tickets: [], since: 0 };
@@ -79,7 +80,7 @@ class TicketModel {
 
   private drop(ticket: string): void {
     const index = this.issued.findIndex((t) => t.ticket === ticket);
-    const { userId } = this.issued.splice(index, 1)[0]!;
+    const { userId } = this.issued.splice(index, 1)[0];
     const user = this.users.get(userId)!;
     user.tickets = user.tickets.filter((t) => t !== ticket);
     user.since = this.clock++;
@@ -201,8 +202,8 @@ describe('MemoryTicketStore', () => {
     const innocent = tickets.issue(grant('innocent'));
     expect(redeems(tickets, innocent.ticket)).toBe(true);
     // Each flooding user kept its 5 newest.
-    expect(redeems(tickets, issued[4]!)).toBe(false);
-    expect(redeems(tickets, issued[5]!)).toBe(true);
+    expect(redeems(tickets, issued[4])).toBe(false);
+    expect(redeems(tickets, issued[5])).toBe(true);
   });
 
   it('at the defaults, 2,000 users holding 5 fill the 10,000 cap, and a user holding one keeps it until 10,000 distinct users hold one each', () => {
@@ -240,10 +241,10 @@ describe('MemoryTicketStore', () => {
         live.push(ticket);
       } else if (roll < 0.95 && live.length > 0) {
         const [ticket] = live.splice(Math.floor(random() * live.length), 1);
-        const expected = model.redeem(ticket!, Date.now());
+        const expected = model.redeem(ticket, Date.now());
         // A HEAD's peek first: the same answer, and the redemption after it unchanged.
-        expect(tickets.peek(ticket!, SCOPE)?.user.userId).toBe(expected);
-        expect(tickets.redeem(ticket!, SCOPE)?.user.userId).toBe(expected);
+        expect(tickets.peek(ticket, SCOPE)?.user.userId).toBe(expected);
+        expect(tickets.redeem(ticket, SCOPE)?.user.userId).toBe(expected);
         if (expected === undefined) refused++;
         else redeemed++;
       } else {

@@ -1,11 +1,11 @@
+import type { SseTokenClaims } from '../auth/sse-token.verifier.js';
+import { isTicketFormat, newTicket } from './sse-ticket.format.js';
 import type {
   SseIssuedTicket,
   SseTicketGrant,
   SseTicketStore,
   SseTicketStoreOptions,
 } from './sse-ticket-store.interface.js';
-import { isTicketFormat, newTicket } from './sse-ticket.format.js';
-import type { SseTokenClaims } from '../auth/sse-token.verifier.js';
 
 const NO_CLAIMS: SseTokenClaims = Object.freeze({});
 

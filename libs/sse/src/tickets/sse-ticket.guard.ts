@@ -1,12 +1,13 @@
-import { BadRequestException, type ExecutionContext, Injectable } from '@nestjs/common';
-import { exposeAuthReason } from '../auth/sse-auth-reason.header.js';
-import { readBearer, SSE_REDEEM_TICKET, SseAuthGuard, type SseAuthRequest } from '../auth/sse-auth.guard.js';
-import { SseTokenVerifier } from '../auth/sse-token.verifier.js';
-import { SseTopicAuthorizer } from '../topics/sse-topic.authorizer.js';
-import { type SseRefusalReason, SseStatsCollector } from '../observe/sse-stats.collector.js';
-import { SSE_USER_KEY, type SseUser } from '../auth/sse-user.js';
 import { checkTopics, readSharedParam } from '@nest-sse/protocol';
+import { BadRequestException, type ExecutionContext, Injectable } from '@nestjs/common';
+
+import { readBearer, SSE_REDEEM_TICKET, SseAuthGuard, type SseAuthRequest } from '../auth/sse-auth.guard.js';
+import { exposeAuthReason } from '../auth/sse-auth-reason.header.js';
+import { SseTokenVerifier } from '../auth/sse-token.verifier.js';
+import { SSE_USER_KEY, type SseUser } from '../auth/sse-user.js';
+import { type SseRefusalReason, SseStatsCollector } from '../observe/sse-stats.collector.js';
 import { SseTopicInvalidError, SseUnauthorizedError } from '../sse.exceptions.js';
+import { SseTopicAuthorizer } from '../topics/sse-topic.authorizer.js';
 
 /** Where the guard leaves the checked, authorised topics of the request (a stream's, or a ticket's). */
 export const SSE_TOPICS_KEY = Symbol('sseTopics');

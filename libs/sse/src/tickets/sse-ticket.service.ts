@@ -1,9 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { SseAuthRequest } from '../auth/sse-auth.guard.js';
-import type { SseIssuedTicket, SseTicketGrant, SseTicketStore } from './sse-ticket-store.interface.js';
-import { SseTokenVerifier, type SseTokenClaims } from '../auth/sse-token.verifier.js';
-import { SSE_CLAIMS_KEY, SSE_USER_KEY } from '../auth/sse-user.js';
 import { checkTopics } from '@nest-sse/protocol';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+
+import type { SseAuthRequest } from '../auth/sse-auth.guard.js';
+import { type SseTokenClaims, SseTokenVerifier } from '../auth/sse-token.verifier.js';
+import { SSE_CLAIMS_KEY, SSE_USER_KEY } from '../auth/sse-user.js';
 import {
   SseTicketsUnavailableError,
   SseTopicInvalidError,
@@ -11,6 +11,7 @@ import {
   SseUnauthorizedError,
 } from '../sse.exceptions.js';
 import { SSE_TICKET_SCOPE, SSE_TICKET_STORE } from '../sse.tokens.js';
+import type { SseIssuedTicket, SseTicketGrant, SseTicketStore } from './sse-ticket-store.interface.js';
 
 /** One message for every ticket that cannot be used: a client learns nothing by probing. */
 export const INVALID_TICKET = 'Invalid ticket: unknown, expired or already used';

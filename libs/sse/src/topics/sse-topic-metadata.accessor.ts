@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+
 import { SSE_TOPIC_METADATA } from './sse-topic.decorator.js';
 
 /** Reads what `@SseTopic()` recorded on a class. */

@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { SseTopicPolicy } from './sse-topic.decorator.js';
-import type { SseTopicPattern } from './sse-topic.pattern.js';
+
 import type { SseUser } from '../auth/sse-user.js';
 import { SseTopicForbiddenError } from '../sse.exceptions.js';
+import type { SseTopicPolicy } from './sse-topic.decorator.js';
+import type { SseTopicPattern } from './sse-topic.pattern.js';
 
 interface TopicDeclaration {
   readonly pattern: SseTopicPattern;

@@ -1,4 +1,5 @@
 import { applyDecorators, Injectable, SetMetadata } from '@nestjs/common';
+
 import type { SseUser } from '../auth/sse-user.js';
 import { SseTopicPattern } from './sse-topic.pattern.js';
 

@@ -1,9 +1,10 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import type { SseTopicPolicy } from './sse-topic.decorator.js';
-import { SseTopicMetadataAccessor } from './sse-topic-metadata.accessor.js';
+
 import { SseTopicAuthorizer } from './sse-topic.authorizer.js';
+import type { SseTopicPolicy } from './sse-topic.decorator.js';
 import { SseTopicPattern } from './sse-topic.pattern.js';
+import { SseTopicMetadataAccessor } from './sse-topic-metadata.accessor.js';
 
 /**
  * Bootstrap half of topics: finds every provider declared with `@SseTopic()`

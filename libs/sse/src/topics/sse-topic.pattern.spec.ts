@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
+import { SSE_LIMITS } from '@nest-sse/protocol';
+
 import { SseTopic } from './sse-topic.decorator.js';
 import { SseTopicPattern } from './sse-topic.pattern.js';
-import { SSE_LIMITS } from '@nest-sse/protocol';
 
 describe('SseTopicPattern', () => {
   it('binds each :param to one segment and matches literals exactly', () => {

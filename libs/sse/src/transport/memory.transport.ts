@@ -1,9 +1,10 @@
-import { Logger } from '@nestjs/common';
-import type { SseHistoryStore } from '../history/sse-history-store.interface.js';
 import { compareEventIds, formatEventId, type SseEventId } from '@nest-sse/protocol';
+import { Logger } from '@nestjs/common';
+
+import type { SseHistoryStore } from '../history/sse-history-store.interface.js';
+import { isThenable } from '../utils/is-thenable.js';
 import type { SseEventIdGenerator } from '../wire/sse-event-id.generator.js';
 import { SseFrame } from '../wire/sse-frame.js';
-import { isThenable } from '../utils/is-thenable.js';
 import type { SseDeliveryTarget, SseOutgoingEvent, SseTransport } from './sse-transport.interface.js';
 
 /**

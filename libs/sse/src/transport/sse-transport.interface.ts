@@ -1,6 +1,7 @@
+import type { SseEventId, SseResetReason } from '@nest-sse/protocol';
+
 import type { SseHistoryStore } from '../history/sse-history-store.interface.js';
 import type { SseTicketStore, SseTicketStoreOptions } from '../tickets/sse-ticket-store.interface.js';
-import type { SseEventId, SseResetReason } from '@nest-sse/protocol';
 import type { SseFrame } from '../wire/sse-frame.js';
 
 /**

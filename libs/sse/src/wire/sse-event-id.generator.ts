@@ -1,5 +1,5 @@
-import { Injectable } from '@nestjs/common';
 import type { SseEventId } from '@nest-sse/protocol';
+import { Injectable } from '@nestjs/common';
 
 /** Monotonic even if the wall clock steps back: the last millisecond is kept until time passes it. */
 @Injectable()

@@ -1,6 +1,3 @@
-import type { MessageEvent } from '@nestjs/common';
-import type { SseEvent } from './sse-event.interface.js';
-import { SseEventError } from '../sse.exceptions.js';
 import {
   eventIdProblem,
   eventTypeProblem,
@@ -10,6 +7,10 @@ import {
   type SseResetReason,
   tagTopicData,
 } from '@nest-sse/protocol';
+import type { MessageEvent } from '@nestjs/common';
+
+import { SseEventError } from '../sse.exceptions.js';
+import type { SseEvent } from './sse-event.interface.js';
 
 /**
  * The fields of a frame; `data` is already text (JSON for published events).

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+
 import type { DemoApi } from '../api.js';
 import { time } from '../format.js';
 import { useAdminStats } from '../hooks/useAdminStats.js';

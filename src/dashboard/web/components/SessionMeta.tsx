@@ -1,4 +1,5 @@
 import type { SseShareRole } from '@nest-sse/client';
+
 import type { DemoSession } from '../api.js';
 
 const SHARE_ROLE_TEXT: Record<SseShareRole, string> = {

@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useState } from 'react';
 import { fetchSseTicket } from '@nest-sse/client';
 import { type SseStatus, useSSE } from '@nest-sse/client/react';
+import { useCallback, useEffect, useState } from 'react';
+
 import { ADMIN_STATS_INTERVAL_MS, ADMIN_STATS_TOPIC } from '../../../admin/admin-stats.js';
 import { type DemoApi, shareKeyOf } from '../api.js';
 import type { AdminStatsEventData, DemoEvents } from '../demo-events.js';

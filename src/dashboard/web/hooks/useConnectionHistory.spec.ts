@@ -1,6 +1,7 @@
 /** @jest-environment jsdom */
 import { describe, expect, it, jest } from '@jest/globals';
 import { act, renderHook } from '@testing-library/react';
+
 import type { LogActivity } from './useActivityLog.js';
 import { useConnectionHistory } from './useConnectionHistory.js';
 

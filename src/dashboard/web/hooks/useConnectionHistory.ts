@@ -1,5 +1,6 @@
-import { useCallback, useRef, useState } from 'react';
 import type { SseStatus, SseStatusReason } from '@nest-sse/client/react';
+import { useCallback, useRef, useState } from 'react';
+
 import { statusActivity } from '../connection-activity.js';
 import type { LogActivity } from './useActivityLog.js';
 

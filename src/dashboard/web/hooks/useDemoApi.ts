@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+
 import { DemoApi, type DemoSession } from '../api.js';
 import type { LogActivity } from './useActivityLog.js';
 

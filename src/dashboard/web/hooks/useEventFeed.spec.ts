@@ -1,6 +1,7 @@
 /** @jest-environment jsdom */
 import { describe, expect, it } from '@jest/globals';
 import { act, renderHook } from '@testing-library/react';
+
 import { useEventFeed } from './useEventFeed.js';
 
 const delivered = (lastEventId: string) => ({ lastEventId }) as MessageEvent<string>;

@@ -1,4 +1,5 @@
 import { useCallback, useRef, useState } from 'react';
+
 import type { DemoEventData } from '../demo-events.js';
 
 /** One server event as listed (unique by `id`). */

@@ -1,6 +1,7 @@
-import { useCallback, useState } from 'react';
 import { fetchSseTicket } from '@nest-sse/client';
 import { type SseStatus, useSSE } from '@nest-sse/client/react';
+import { useCallback, useState } from 'react';
+
 import { orderTopic } from '../../../notifications/order-topic.js';
 import { type DemoApi, shareKeyOf } from '../api.js';
 import type { DemoEvents, OrderTopicEventData } from '../demo-events.js';

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
+
 import type { DemoApi, Order } from '../api.js';
 import type { DemoEventData } from '../demo-events.js';
 import { shortId } from '../format.js';
@@ -38,7 +39,7 @@ export function useOrders(api: DemoApi, userId: string, log: LogActivity): Order
           return [created, ...list];
         }
         const next = [...list];
-        const existing = next[index]!;
+        const existing = next[index];
         // Never move a shipped order back to placed (a late notification after the update).
         const status = existing.status === 'shipped' ? 'shipped' : (order.status ?? existing.status);
         next[index] = { ...existing, ...order, status };
