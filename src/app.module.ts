@@ -26,6 +26,7 @@ export class AppModule implements OnModuleInit {
    * each held stream's header map into a slower, larger dictionary.
    */
   onModuleInit(): void {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion documents the expected type
     const instance = this.adapterHost.httpAdapter?.getInstance() as { disable?: (setting: string) => void } | undefined;
     instance?.disable?.('x-powered-by');
   }

@@ -39,6 +39,7 @@ async function deploy(dir: string, secret: string): Promise<Deployment> {
   const failed = settled.find((r) => r.status === 'rejected');
   if (failed) {
     await Promise.all(
+      // eslint-disable-next-line @typescript-eslint/await-thenable -- the values may be promises or plain; awaiting is harmless
       settled.map((r) =>
         r.status === 'fulfilled' ? ('close' in r.value ? r.value.close() : r.value.stop()) : undefined,
       ),

@@ -28,7 +28,8 @@ export function readShared(value: unknown): boolean | string {
   if (value === '1') return true;
   return Array.isArray(value)
     ? `${SSE_SHARED_PARAM} must be given at most once`
-    : `${SSE_SHARED_PARAM} must be 1 (or left out), got ${JSON.stringify(String(value).slice(0, 40))}`;
+    : // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value is acceptable here; this only builds a message
+      `${SSE_SHARED_PARAM} must be 1 (or left out), got ${JSON.stringify(String(value).slice(0, 40))}`;
 }
 
 /**

@@ -190,6 +190,7 @@ export class FakeLockManager implements SseLockManagerLike {
       try {
         held = Promise.resolve(next.callback({ name, mode: 'exclusive' }));
       } catch (err) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rethrows the caught value unchanged
         held = Promise.reject(err);
       }
       held.then(next.resolve, next.reject).finally(() => {

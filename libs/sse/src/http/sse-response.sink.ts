@@ -93,6 +93,7 @@ export function pipeSseStream(
   // give back a slot taken for them, however the handler wrapped them), and let go at once.
   if (raw.request.method === 'HEAD') {
     subscribeAsHead(messages, sink);
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the caught/reported error value unchanged
     if (sink.failure !== undefined) throw sink.failure;
     takeOverResponse(response);
     sink.headOnly();
@@ -102,6 +103,7 @@ export function pipeSseStream(
   const subscription = subscribeForRequest(request, handlerStartedAt, messages, sink);
   if (sink.failure !== undefined) {
     subscription.unsubscribe();
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the caught/reported error value unchanged
     throw sink.failure;
   }
   try {

@@ -19,6 +19,7 @@ export class SsePublishToWriteMetric {
     private readonly stats: SseStatsCollector,
   ) {}
 
+  // eslint-disable-next-line @typescript-eslint/require-await -- async keeps the interface contract (returns a promise)
   async get(): Promise<{
     name: string;
     help: string;

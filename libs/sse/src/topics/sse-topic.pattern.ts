@@ -29,6 +29,7 @@ export class SseTopicPattern {
   match(topic: string): Record<string, string> | undefined {
     const parts = topic.split('/');
     if (parts.length !== this.segments.length) return undefined;
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- value comes from an untyped API (Nest reflection / getHttpServer / Array or Object.create)
     const params: Record<string, string> = Object.create(null);
     for (let i = 0; i < parts.length; i++) {
       const segment = this.segments[i];

@@ -20,7 +20,7 @@ export function AnnouncementBox({ admin, onSubmit }: { admin: boolean; onSubmit:
   }
 
   return (
-    <form className="panel" onSubmit={submit} data-testid="announce-form">
+    <form className="panel" onSubmit={(e) => void submit(e)} data-testid="announce-form">
       <h2>Announcement {admin ? null : <span className="hint">(admins only)</span>}</h2>
       <div className="row">
         <input
