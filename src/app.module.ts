@@ -26,8 +26,7 @@ export class AppModule implements OnModuleInit {
    * each held stream's header map into a slower, larger dictionary.
    */
   onModuleInit(): void {
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion documents the expected type
-    const instance = this.adapterHost.httpAdapter?.getInstance() as { disable?: (setting: string) => void } | undefined;
+    const instance = this.adapterHost.httpAdapter?.getInstance<{ disable?: (setting: string) => void }>();
     instance?.disable?.('x-powered-by');
   }
 

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { Logger } from '@nestjs/common';
@@ -18,18 +19,16 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks();
   // Nest's listen() takes no backlog: the app is initialised, then its server listens with one.
   await app.init();
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-argument -- the value is untyped by its source (Nest / Map constructor); its shape is known here
-  applyHttpTimeouts(app.getHttpServer(), config);
+  const server = app.getHttpServer() as Server;
+  applyHttpTimeouts(server, config);
   await new Promise<void>((resolve, reject) => {
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access -- getHttpServer() is typed any by Nest; it is a node http.Server; the value is untyped by its source (Nest / JSON.parse); checked at run time
-    app.getHttpServer().once('error', reject).listen({ port: config.port, backlog: config.listenBacklog }, resolve);
+    server.once('error', reject).listen({ port: config.port, backlog: config.listenBacklog }, resolve);
   });
   if (config.jwtSecretGenerated) {
     logger.warn('*** JWT_SECRET is not set: using a random development secret. Tokens die with this process. ***');
     logger.warn('*** Set JWT_SECRET (and NODE_ENV=production) for anything but local development.               ***');
   }
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access -- getHttpServer() is typed any by Nest; it is a node http.Server; the value is untyped by its source (Nest / JSON.parse); checked at run time
-  const { port } = app.getHttpServer().address() as AddressInfo;
+  const { port } = server.address() as AddressInfo;
   logger.log(`SSE transport: ${describeTransport(config)}`);
   logger.log(`Dashboard: http://localhost:${port}/`);
 }

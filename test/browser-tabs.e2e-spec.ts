@@ -188,8 +188,7 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
   }, 90_000);
 
   it('the leader tab closed mid-burst: another takes over and the others list every event of the burst once, in order', async () => {
-    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- kept on purpose (part of the signature or fixture shape)
-    const { user, context, tabs, leader, others } = await sharedTabs(4);
+    const { user, leader, others } = await sharedTabs(4);
     const requestsBefore = streamRequests.length;
 
     // 150 events a few ms apart; the leader's page closes after the 60th.
@@ -274,8 +273,7 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
   }, 60_000);
 
   it('a crashed leader tab (Web Locks released by the browser) is replaced, resuming without loss', async () => {
-    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- kept on purpose (part of the signature or fixture shape)
-    const { user, context, tabs, leader, others } = await sharedTabs(3);
+    const { user, context, leader, others } = await sharedTabs(3);
     // The next leader's token request (for its ticket) is held until the events below are published: they fall
     // in the gap between the streams, so only a resume from the old stream's position brings them.
     let release!: () => void;
@@ -297,8 +295,7 @@ describe('tabs of one browser share one stream (headless Chromium)', () => {
   }, 60_000);
 
   it('a leader tab whose page stops running (frozen, or hung) keeps its lock: another tab takes over within seconds, without loss; running again, the old leader follows', async () => {
-    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- kept on purpose (part of the signature or fixture shape)
-    const { user, context, tabs, leader, others } = await sharedTabs(3);
+    const { user, tabs, leader, others } = await sharedTabs(3);
     // A frozen page runs no task, as this busy loop does for 8 s (headless Chromium does not
     // freeze a visible page on request); its EventSource stays connected meanwhile.
     const stopped = leader.evaluate(() => {

@@ -141,7 +141,7 @@ describe.each(ADAPTERS)('SseClient with getTicket against own routes (%s)', (ada
     requests.length = 0;
     realFetch = globalThis.fetch;
     globalThis.fetch = (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
-      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value is acceptable here; this only builds a message
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- the client under test fetches with a string or URL, never a Request
       if ((init?.method ?? 'GET') === 'HEAD') requests.push(`HEAD ${new URL(String(input)).pathname}`);
       return realFetch(input, init);
     };

@@ -63,8 +63,7 @@ describe.each(ADAPTERS)('on %s, history.maxUsers: 3', (adapter) => {
     const before = await positionNow(server);
     const users = ['first', 'second', 'third', 'fourth'];
     for (const user of users) sse.sendToUser(user, { type: 'notification', data: `for ${user}` });
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion documents the expected type
-    expect((server.app.get(SSE_HISTORY_STORE) as MemoryHistoryStore).userCount()).toBe(3);
+    expect(server.app.get<MemoryHistoryStore>(SSE_HISTORY_STORE).userCount()).toBe(3);
 
     const [first, ...others] = users.map((user) => resume(user, before));
     await first.until(() => first.events.length > 0, 5000, "the evicted user's reset");
@@ -86,8 +85,7 @@ describe('history memory per kept user', () => {
   async function sendToManyUsers(history: { maxUsers?: number } = {}) {
     server = await startLibrary({ heartbeatIntervalMs: 0, history });
     const sse = server.app.get(SseService);
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion documents the expected type
-    const store = server.app.get(SSE_HISTORY_STORE) as MemoryHistoryStore;
+    const store = server.app.get<MemoryHistoryStore>(SSE_HISTORY_STORE);
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
     const before = process.memoryUsage().heapUsed;

@@ -302,7 +302,7 @@ class SerialisingStore implements SseHistoryStore {
     this.inner.append(record);
   }
   async replay(userId: string, after: SseEventId, topics?: readonly string[]): Promise<SseReplayResult> {
-    // eslint-disable-next-line @typescript-eslint/await-thenable -- the values may be promises or plain; awaiting is harmless
+    // eslint-disable-next-line @typescript-eslint/await-thenable -- MemoryHistoryStore.replay is synchronous; awaiting it is harmless
     const result = await this.inner.replay(userId, after, topics);
     if (!result.ok) return result;
     const frames = result.frames.map(({ type, id, data, topic }) =>

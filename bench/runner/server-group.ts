@@ -9,8 +9,7 @@ import {
   type ServerReady,
   type Variant,
 } from '../shared/protocol.js';
-// eslint-disable-next-line @typescript-eslint/no-unused-vars -- kept on purpose (part of the signature or fixture shape)
-import { COMMAND_TIMEOUT_MS, stopProcesses } from './phases.js';
+import { stopProcesses } from './phases.js';
 import { type BenchRedis, startRedisServer } from './redis-server.js';
 import type { BenchSettings } from './settings.js';
 

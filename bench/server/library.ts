@@ -25,8 +25,7 @@ export async function startLibrary({ secret }: ServerOptions): Promise<Publisher
   const { AppModule } = await importBuilt<{ AppModule: { forRoot(config: unknown): DynamicModule } }>(
     'dist/src/app.module.js',
   );
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- a plain function exported by the built module, it does not use this
-  const { loadConfig } = await importBuilt<{ loadConfig(env: NodeJS.ProcessEnv): unknown }>('dist/src/config.js');
+  const { loadConfig } = await importBuilt<{ loadConfig: (env: NodeJS.ProcessEnv) => unknown }>('dist/src/config.js');
   // The package the built app imports (node_modules/@nest-sse/server, its dist), so it is the same SseService class.
   const { SseService } = (await import('@nest-sse/server')) as unknown as {
     SseService: new (...args: never[]) => SseServiceApi;

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import {
@@ -59,11 +60,9 @@ export async function startNaive({ secret }: ServerOptions): Promise<Publisher> 
   const app = await NestFactory.create(NaiveModule, { logger: ['error', 'warn'] });
   await listenNest(app);
   const bus = app.get(EventBus);
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- value comes from an untyped API (Nest reflection / getHttpServer / Array or Object.create)
-  const server = app.getHttpServer();
+  const server = app.getHttpServer() as Server;
 
   return {
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access -- getHttpServer() is typed any by Nest; it is a node http.Server; the value is untyped by its source (Nest / JSON.parse); checked at run time
     port: (server.address() as AddressInfo).port,
     path: '/api/events',
     broadcast: (type, data) => bus.events$.next({ to: null, type, data }),

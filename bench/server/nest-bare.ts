@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { Controller, Get, Inject, Module, Query, Res, UnauthorizedException } from '@nestjs/common';
@@ -44,8 +44,7 @@ export async function startNestBare({ secret }: ServerOptions): Promise<Publishe
   await listenNest(app);
   const streams = app.get(PlainStreams);
   return {
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access -- getHttpServer() is typed any by Nest; it is a node http.Server; the value is untyped by its source (Nest / JSON.parse); checked at run time
-    port: (app.getHttpServer().address() as AddressInfo).port,
+    port: ((app.getHttpServer() as Server).address() as AddressInfo).port,
     path: '/api/events',
     broadcast: (type, data) => streams.broadcast(type, data),
     sendToUser: (userId, type, data) => streams.sendToUser(userId, type, data),

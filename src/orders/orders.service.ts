@@ -66,8 +66,7 @@ export class OrdersService implements OnModuleDestroy {
 
   private keep(order: Order): void {
     let own = this.byUser.get(order.userId);
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-argument -- the value is untyped by its source (Nest / Map constructor); its shape is known here
-    if (own === undefined) this.byUser.set(order.userId, (own = new Map()));
+    if (own === undefined) this.byUser.set(order.userId, (own = new Map<string, Order>()));
     if (own.size >= this.options.maxPerUser) {
       const [oldest] = own.keys();
       if (oldest !== undefined) this.drop(oldest, own);

@@ -39,7 +39,7 @@ async function deploy(dir: string, secret: string): Promise<Deployment> {
   const failed = settled.find((r) => r.status === 'rejected');
   if (failed) {
     await Promise.all(
-      // eslint-disable-next-line @typescript-eslint/await-thenable -- the values may be promises or plain; awaiting is harmless
+      // eslint-disable-next-line @typescript-eslint/await-thenable -- rejected entries map to undefined, which Promise.all takes as resolved
       settled.map((r) =>
         r.status === 'fulfilled' ? ('close' in r.value ? r.value.close() : r.value.stop()) : undefined,
       ),

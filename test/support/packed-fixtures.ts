@@ -177,7 +177,7 @@ export function startFixture(
       reject(new Error(`${dir} did not start within ${timeoutMs} ms:\n${output}`));
     }, timeoutMs);
     const onData = (d: Buffer) => {
-      // eslint-disable-next-line @typescript-eslint/restrict-plus-operands -- builds a message from a value of any type
+      // eslint-disable-next-line @typescript-eslint/restrict-plus-operands -- d is a Buffer; += decodes it as UTF-8 (its toString())
       output += d;
       const match = output.match(/listening on (\d+)/);
       if (match) {

@@ -44,7 +44,7 @@ sse.broadcast({ type: 'update', data: { orderId: 'o1', status: 'lost' } });
 /** An event for one type only. */
 const placed: SseEvent<AppEvents, 'notification'> = { type: 'notification', data: { orderId: 'o1', item: 'book' } };
 sse.sendToUser('u1', placed);
-// eslint-disable-next-line @typescript-eslint/no-unused-vars -- kept on purpose (part of the signature or fixture shape)
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- only there to carry the @ts-expect-error below
 const wrongPlaced: SseEvent<AppEvents, 'notification'> = {
   type: 'notification',
   // @ts-expect-error SseEvent<AppEvents, 'notification'> takes only notification data

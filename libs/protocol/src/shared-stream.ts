@@ -28,7 +28,7 @@ export function readShared(value: unknown): boolean | string {
   if (value === '1') return true;
   return Array.isArray(value)
     ? `${SSE_SHARED_PARAM} must be given at most once`
-    : // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value is acceptable here; this only builds a message
+    : // eslint-disable-next-line @typescript-eslint/no-base-to-string -- value is an unknown query value; "[object Object]" in the 400 message is acceptable
       `${SSE_SHARED_PARAM} must be 1 (or left out), got ${JSON.stringify(String(value).slice(0, 40))}`;
 }
 

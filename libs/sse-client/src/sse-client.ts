@@ -547,7 +547,7 @@ export class SseClient<TEvents extends object = SseEventMap> {
 
   /** What the share asks of this client: its needs, its dispatch, its status, and the leader's stream. */
   private shareHost(): SseShareHost {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- read by a getter
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the lastEventId getter below has the returned object as this, not the client
     const client = this;
     return {
       topics: this.topics,

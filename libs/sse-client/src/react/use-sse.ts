@@ -111,7 +111,7 @@ export function useSSE<TEvents extends object = SseEventMap>(
 
     const router = routeEvents(latest);
     // Status callbacks read the client's error, and may run inside its constructor (before this is set).
-    // eslint-disable-next-line prefer-const -- assigned later by the closure below (the constructor may call back before)
+    // eslint-disable-next-line prefer-const -- read by the callbacks below before createClient returns, so it is declared first and assigned after
     let client: SseClient<TEvents> | undefined;
     const created = createClient<TEvents>(href, {
       ...connectionOptions(latest()),

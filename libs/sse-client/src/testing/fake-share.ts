@@ -30,7 +30,7 @@ export class FakeBroadcastHub {
   readonly BroadcastChannel: SseBroadcastChannelConstructor;
 
   constructor() {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the class below belongs to this hub
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- inside the class below this is the channel; its constructor needs the hub
     const hub = this;
     this.BroadcastChannel = class extends FakeChannel {
       constructor(name: string) {
@@ -190,7 +190,7 @@ export class FakeLockManager implements SseLockManagerLike {
       try {
         held = Promise.resolve(next.callback({ name, mode: 'exclusive' }));
       } catch (err) {
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rethrows the caught value unchanged
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rejects with whatever the lock callback threw, as navigator.locks.request does
         held = Promise.reject(err);
       }
       held.then(next.resolve, next.reject).finally(() => {

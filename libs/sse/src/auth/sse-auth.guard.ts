@@ -141,7 +141,7 @@ export class SseAuthGuard implements CanActivate {
    * resolved; a subclass that overrides any of them returns `true` here to take
    * tickets too (and checks the user in `resolveTicketUser`).
    */
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- kept on purpose (part of the signature or fixture shape)
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the default ignores request; it is passed for overrides
   protected acceptsTickets(request: SseAuthRequest): boolean {
     const own = SseAuthGuard.prototype;
     return (
@@ -157,7 +157,7 @@ export class SseAuthGuard implements CanActivate {
    * `ForbiddenException` for a 403); `grant.claims` are the token's only with
    * `jwt.isRevoked` (else `{}`).
    */
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- kept on purpose (part of the signature or fixture shape)
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the default ignores request; it is passed for overrides
   protected resolveTicketUser(grant: SseTicketGrant, request: SseAuthRequest): SseUser | Promise<SseUser> {
     return grant.user;
   }
@@ -174,7 +174,7 @@ export class SseAuthGuard implements CanActivate {
   }
 
   /** The claims the credential stands for; throws (a 401 by default) when it is not valid. By default a JWT. */
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- kept on purpose (part of the signature or fixture shape)
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the default ignores request; it is passed for overrides
   protected verifyToken(token: string, request: SseAuthRequest): SseTokenClaims | Promise<SseTokenClaims> {
     return this.verifier.verify(token);
   }
@@ -184,7 +184,7 @@ export class SseAuthGuard implements CanActivate {
    * and the end of the stream from `exp`. Return more (roles) to read it in the
    * handler; throw to refuse (a `ForbiddenException` is a 403).
    */
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- kept on purpose (part of the signature or fixture shape)
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the default ignores request; it is passed for overrides
   protected resolveUser(claims: SseTokenClaims, request: SseAuthRequest): SseUser | Promise<SseUser> {
     return this.verifier.toUser(claims);
   }

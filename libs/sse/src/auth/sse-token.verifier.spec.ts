@@ -27,8 +27,7 @@ describe("SseTokenVerifier.verify with an app's jwt.service that ignores the str
   const SECRET = 'the-apps-secret';
   const signer = new JwtService({ secret: SECRET });
   /** What a careless app might hand over: it decodes, never verifies, and ignores the options it is given. */
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- the assertion documents the expected type
-  const decodeOnly = { verify: (token: string) => signer.decode(token) as object };
+  const decodeOnly = { verify: (token: string) => signer.decode<object>(token) };
   const through = (jwt: object = {}) => {
     const options = resolveSseOptions({ jwt: { service: decodeOnly, algorithms: ['HS256'], ...jwt } });
     // As the module builds it: the factory's wrapper around the app's service, then the verifier.

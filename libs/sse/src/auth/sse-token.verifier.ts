@@ -109,7 +109,7 @@ function headerAlgorithm(token: string): string | undefined {
   const end = token.indexOf('.');
   if (end <= 0) return undefined;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- the value is untyped by its source (Nest / JSON.parse); checked at run time
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-member-access -- JSON.parse returns any; alg is checked to be a string below
     const alg: unknown = JSON.parse(Buffer.from(token.slice(0, end), 'base64url').toString('utf8'))?.alg;
     return typeof alg === 'string' ? alg : undefined;
   } catch {

@@ -85,11 +85,8 @@ export class SseBridgeLoader implements OnModuleInit, OnApplicationShutdown {
     const seen = new Set<object>();
     const wrappers: InstanceWrapper[] = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
     for (const wrapper of wrappers) {
-      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- value comes from an untyped API (Nest reflection / getHttpServer / Array or Object.create)
-      const { instance } = wrapper;
-      // eslint-disable-next-line @typescript-eslint/no-unsafe-argument -- the value is untyped by its source (Nest / Map constructor); its shape is known here
+      const instance: unknown = wrapper.instance;
       if (!instance || typeof instance !== 'object' || wrapper.isAlias || seen.has(instance)) continue;
-      // eslint-disable-next-line @typescript-eslint/no-unsafe-argument -- the value is untyped by its source (Nest / Map constructor); its shape is known here
       seen.add(instance);
       const prototype = Object.getPrototypeOf(instance) as object | null;
       if (!prototype) continue;
@@ -97,7 +94,6 @@ export class SseBridgeLoader implements OnModuleInit, OnApplicationShutdown {
         const method = (instance as Record<string, unknown>)[methodKey];
         const pushes = this.metadata.getPushMetadata(method);
         if (!pushes) continue;
-        // eslint-disable-next-line @typescript-eslint/no-unsafe-argument -- the value is untyped by its source (Nest / Map constructor); its shape is known here
         const source = `${className(instance)}.${methodKey}`;
         if (!wrapper.isDependencyTreeStatic()) {
           this.logger.warn(`${source}: @SsePush() is not supported on request-scoped providers; it will not push`);
@@ -112,8 +108,12 @@ export class SseBridgeLoader implements OnModuleInit, OnApplicationShutdown {
                 'so it would be called twice; remove the @OnEvent()',
             );
           }
-          // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- value comes from an untyped API (Nest reflection / getHttpServer / Array or Object.create)
-          handlers.push({ instance, methodKey, event, label: { event: name, source, type } });
+          handlers.push({
+            instance: instance as PushHandler['instance'],
+            methodKey,
+            event,
+            label: { event: name, source, type },
+          });
         }
       }
     }

@@ -20,8 +20,7 @@ export class RingBuffer<T> {
   ) {
     if (!Number.isInteger(capacity) || capacity < 1)
       throw new RangeError(`RingBuffer: capacity must be an integer >= 1, got ${capacity}`);
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- value comes from an untyped API (Nest reflection / getHttpServer / Array or Object.create)
-    this.items = new Array(Math.min(capacity, Math.max(1, initialSlots)));
+    this.items = new Array<T | undefined>(Math.min(capacity, Math.max(1, initialSlots)));
   }
 
   get size(): number {

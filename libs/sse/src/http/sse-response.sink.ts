@@ -93,7 +93,7 @@ export function pipeSseStream(
   // give back a slot taken for them, however the handler wrapped them), and let go at once.
   if (raw.request.method === 'HEAD') {
     subscribeAsHead(messages, sink);
-    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the caught/reported error value unchanged
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- failure is the unknown value the stream errored with; rethrown as it came
     if (sink.failure !== undefined) throw sink.failure;
     takeOverResponse(response);
     sink.headOnly();
@@ -103,7 +103,7 @@ export function pipeSseStream(
   const subscription = subscribeForRequest(request, handlerStartedAt, messages, sink);
   if (sink.failure !== undefined) {
     subscription.unsubscribe();
-    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the caught/reported error value unchanged
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- failure is the unknown value the stream errored with; rethrown as it came
     throw sink.failure;
   }
   try {

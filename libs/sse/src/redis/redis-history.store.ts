@@ -64,7 +64,7 @@ export class RedisHistoryStore implements SseHistoryStore {
     const replies = (await pipeline.exec()) as PipelineReply;
     const head = replies.slice(0, HEAD);
     const failed = head.find(([err]) => err);
-    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the caught/reported error value unchanged
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- failed[0] is the Error ioredis reported for that command; the find above excludes null
     if (failed) throw failed[0];
     const [[, time], [, epoch], [, restart], [, first], [, exact]] = head as [unknown, unknown][];
 

@@ -7,8 +7,7 @@ import { SseTicketsUnavailableError, SseTransportError } from '../sse.exceptions
 import { SseTicketService } from '../tickets/sse-ticket.service.js';
 import type { SseTicketGrant, SseTicketStoreOptions } from '../tickets/sse-ticket-store.interface.js';
 import type { SseDeliveryTarget } from '../transport/sse-transport.interface.js';
-// eslint-disable-next-line @typescript-eslint/no-unused-vars -- kept on purpose (part of the signature or fixture shape)
-import { defineScripts, type RedisScripts } from './redis.scripts.js';
+import { defineScripts } from './redis.scripts.js';
 import { RedisSseTransport } from './redis.transport.js';
 import { RedisTicketStore } from './redis-ticket.store.js';
 import { resolveRedisTransportOptions } from './redis-transport.options.js';

@@ -29,8 +29,7 @@ export class SseTopicPattern {
   match(topic: string): Record<string, string> | undefined {
     const parts = topic.split('/');
     if (parts.length !== this.segments.length) return undefined;
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- value comes from an untyped API (Nest reflection / getHttpServer / Array or Object.create)
-    const params: Record<string, string> = Object.create(null);
+    const params = Object.create(null) as Record<string, string>;
     for (let i = 0; i < parts.length; i++) {
       const segment = this.segments[i];
       if ('literal' in segment) {
