@@ -1,5 +1,5 @@
 /**
- * One stream per browser, shared by its tabs (issue 16), in a real headless Chromium:
+ * One stream per browser, shared by its tabs, in a real headless Chromium:
  * several pages of one browser context on the demo's dashboard, each connected as the
  * same user. The server's own count of the user's streams is the proof of sharing.
  */

@@ -552,7 +552,7 @@ describe('fixture apps installed from the tarballs (test/fixtures)', () => {
 /** Two app processes, a redis-server and Chromium; the page's reconnect waits out the client's backoff. */
 const RESTART_MS = 120_000;
 
-describe("first-day: issue 22's job-progress app from the tarballs (test/fixtures/first-day)", () => {
+describe("first-day: a new user's job-progress app from the tarballs (test/fixtures/first-day)", () => {
   // With a redis-server on this machine (.ci/run installs one); without it, skipped.
   const withRedis = hasRedisServer() ? it : it.skip;
 

@@ -94,7 +94,7 @@ export function targetedRound(
 }
 
 /**
- * Targeted at a steady rate (issue 14's latency target): the burst above measures
+ * Targeted at a steady rate (the cluster's latency target): the burst above measures
  * how fast a queue drains, this what one event's path costs when nothing queues.
  */
 export function pacedRound(

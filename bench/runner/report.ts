@@ -31,12 +31,12 @@ const ROWS: Row[] = [
   { label: 'targeted events/s', value: (r) => r.targeted?.median.eventsPerSec, digits: 0 },
   { label: 'targeted latency p50 (ms)', value: (r) => r.targeted?.median.phase.latencyP50, digits: 1 },
   { label: 'targeted latency p99 (ms)', value: (r) => r.targeted?.median.phase.latencyP99, digits: 1 },
-  // Targeted at a steady rate (issue 14): the latency of the path when nothing queues.
+  // Targeted at a steady rate: the latency of the path when nothing queues.
   { label: 'paced targeted: latency p50 (ms)', value: (r) => r.paced?.median.phase.latencyP50, digits: 1 },
   { label: 'paced targeted: latency p99 (ms)', value: (r) => r.paced?.median.phase.latencyP99, digits: 1 },
   { label: 'events lost', value: lostOf, digits: 0 },
   { label: 'duplicates', value: duplicatesOf, digits: 0 },
-  // Topics (issue 13), on a fresh server: one topic all N streams are in, and N / 10 topics of 10 streams.
+  // Topics, on a fresh server: one topic all N streams are in, and N / 10 topics of 10 streams.
   { label: 'topics: connect all N, 2 each (ms)', value: (r) => r.topics?.connect?.elapsedMs, digits: 0 },
   { label: 'one topic: fan-out (ms)', value: (r) => r.topics?.one?.median.fanOutMs, digits: 0 },
   { label: 'one topic: deliveries/s', value: (r) => r.topics?.one?.median.deliveriesPerSec, digits: 0 },
@@ -46,7 +46,7 @@ const ROWS: Row[] = [
   { label: 'many topics: latency p99 (ms)', value: (r) => r.topics?.many?.median.phase.latencyP99, digits: 1 },
   { label: 'topics: events lost', value: (r) => topicLosses(r)?.lost, digits: 0 },
   { label: 'topics: duplicates', value: (r) => topicLosses(r)?.duplicates, digits: 0 },
-  // Reconnect storms, each on a fresh server (issue 12).
+  // Reconnect storms, each on a fresh server.
   { label: 'storm: all N open (ms)', value: (r) => r.storm?.load?.elapsedMs, digits: 0 },
   { label: 'storm: server CPU/connect (µs)', value: (r) => r.storm?.cpuPerConnectUs, digits: 0 },
   { label: 'storm: open p50 (ms)', value: (r) => r.storm?.load?.openP50, digits: 0 },
@@ -255,7 +255,7 @@ function ratioCheck(target: string, a: number | undefined, b: number | undefined
   return { target, pass: ok(a / b), detail: `${(a / b).toFixed(2)}x` };
 }
 
-/** Metrics' cost on the hot path (issue 15): at most this much more broadcast fan-out time with them on. */
+/** Metrics' cost on the hot path: at most this much more broadcast fan-out time with them on. */
 const METRICS_FAN_OUT_RATIO = 1.05;
 
 /** Each metrics variant against the same variant without metrics, when both ran at this N. */
@@ -279,12 +279,12 @@ function metricsVerdicts(results: VariantResult[]): Verdict[] {
   });
 }
 
-/** The cluster's p99 target: judged only at the rate issue 14 names. */
+/** The cluster's p99 target: judged only at the paced rate below (5,000 events a second). */
 const CLUSTER_P99_MS = 50;
 const CLUSTER_P99_RATE = 5_000;
 
 /**
- * Issue 14's targets for a cluster variant against its baseline, from one N's
+ * The targets of a cluster variant against its baseline, from one N's
  * results: broadcast and targeted throughput at least half the baseline's, p99
  * publish-to-delivery latency under 50 ms at 5,000 events/s, nothing lost.
  */
@@ -356,15 +356,15 @@ export function judge(all: VariantResult[], settings: BenchSettings): Verdict[] 
     check('broadcast fan-out time <= 2x plain', fanOut(lib), fanOut(plain), (x) => x <= 2),
     check('targeted throughput >= 0.6x plain', rate(lib), rate(plain), (x) => x >= 0.6),
     check('targeted throughput >= 20x naive', rate(lib), rate(naive), (x) => x >= 20),
-    // Issue 12: the burst's time within 1.2x plain's, history on.
+    // Reconnect storms: the burst's time within 1.2x plain's, history on.
     check('targeted burst time <= 1.2x plain', rate(plain), rate(lib), (x) => x <= 1.2),
-    // Issue 13: a topic send has user sends' goal, on both shapes and on both adapters.
+    // Topics: a topic send has user sends' goal, on both shapes and on both adapters.
     check('one topic of N: fan-out time <= 1.2x plain', oneTopic(lib), oneTopic(plain), (x) => x <= 1.2),
     check('many topics: burst time <= 1.2x plain', manyRate(plain), manyRate(lib), (x) => x <= 1.2),
     check('fastify: one topic of N: fan-out time <= 1.2x plain', oneTopic(fastify), oneTopic(plain), (x) => x <= 1.2),
     check('fastify: many topics: burst time <= 1.2x plain', manyRate(plain), manyRate(fastify), (x) => x <= 1.2),
     check('heap per idle stream <= 2x plain', heap(lib), heap(plain), (x) => x <= 2),
-    // Issue 12: on at least one supported adapter, heap and RSS per stream within 1.5x.
+    // Idle memory: on at least one supported adapter, heap and RSS per stream within 1.5x.
     check('fastify: heap per idle stream <= 1.5x plain', heap(fastify), heap(plain), (x) => x <= 1.5),
     check('fastify: RSS per idle stream <= 1.5x plain', rss(fastify), rss(plain), (x) => x <= 1.5),
     check('storm: server CPU per connect <= 1.5x plain', stormCpu(lib), stormCpu(plain), (x) => x <= 1.5),
@@ -390,9 +390,9 @@ export function judge(all: VariantResult[], settings: BenchSettings): Verdict[] 
             detail: `${losses.lost} lost, ${losses.duplicates} duplicates`,
           };
     }),
-    // Issue 15: metrics on, against the same variant without.
+    // Metrics: on, against the same variant without.
     ...metricsVerdicts(atTarget),
-    // Issue 14, for each cluster variant that ran.
+    // The cluster's targets, for each cluster variant that ran.
     ...atTarget
       .filter((r) => CLUSTER_VARIANTS[r.variant])
       .flatMap((r) => clusterVerdicts(atTarget, r.variant, settings)),

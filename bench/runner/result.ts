@@ -38,7 +38,7 @@ export interface StormRun {
 }
 
 /**
- * The topic phase (issue 13), on a server of its own: every stream subscribed
+ * The topic phase, on a server of its own: every stream subscribed
  * at connect to the one topic all N are in, and to one of N / 10 topics.
  */
 export interface TopicRun {

@@ -21,7 +21,7 @@ export interface BenchSettings {
   secret: string;
   /** Variants that also get targeted rounds at a steady rate, for latency (by default the cluster variants and their baselines). */
   pacedVariants: Variant[];
-  /** Events per second of those rounds (issue 14's target is judged at 5,000). */
+  /** Events per second of those rounds (the cluster's p99 target is judged at 5,000). */
   pacedRate: number;
   /** Events per paced round (at `pacedRate`, 15,000 take 3 s). */
   pacedEvents: number;

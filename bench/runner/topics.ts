@@ -7,7 +7,7 @@ import type { BenchSettings } from './settings.js';
 import { withVariantProcesses } from './variant-processes.js';
 
 /**
- * The topic phase for one variant (issue 13): a fresh server and load generator
+ * The topic phase for one variant: a fresh server and load generator
  * (topics are chosen at connect, and the other phases' streams have none), every
  * stream opened with two topics: `ONE_TOPIC`, which all N are in (shape a), and
  * one of N / `topicSubscribers` topics (shape b, `topicOf`). Then rounds of each

@@ -15,12 +15,12 @@ export const VARIANTS: readonly Variant[] = [
 ];
 /**
  * Variants that are another variant with metrics on (`@nest-sse/server/metrics`, scraped every
- * second), judged against it without (issue 15: metrics cost under 5% of fan-out time).
+ * second), judged against it without (the target: metrics cost under 5% of fan-out time).
  */
 export const METRICS_VARIANTS: Readonly<Partial<Record<Variant, Variant>>> = { 'fastify-metrics': 'fastify' };
 /**
- * Variants that run as several server processes on one private `redis-server`
- * (issue 14): each instance count, and the memory-transport variant they are judged against.
+ * Variants that run as several server processes on one private `redis-server`:
+ * each instance count, and the memory-transport variant they are judged against.
  */
 export const CLUSTER_VARIANTS: Readonly<Partial<Record<Variant, { instances: number; baseline: Variant }>>> = {
   'redis-2': { instances: 2, baseline: 'fastify' },

@@ -10,7 +10,7 @@ import { FakeEventSource } from './testing/fake-event-source.js';
 import { FakeBroadcastHub, type FakeChannel, FakeLockManager } from './testing/fake-share.js';
 
 /**
- * Shared streams (issue 16) without a browser: the clients of "several tabs" live in one
+ * Shared streams without a browser: the clients of "several tabs" live in one
  * test, talk over an in-memory BroadcastChannel hub (or Node's own), elect with a fake Web
  * Locks manager (or leases), and the leader's EventSource is a FakeEventSource.
  */
@@ -975,7 +975,7 @@ describe('SseClient share: who shares', () => {
 });
 
 /**
- * Any script of the origin can post on the group's channel (issue 21, item 4). What it
+ * Any script of the origin can post on the group's channel. What it
  * posts is checked with the wire rules and acted on only when it comes from the leader
  * the member verified (status, events, errors, solo); a member's needs are checked too,
  * and the reconnects they can cause are coalesced. A forger here is a channel of the
